@@ -1,0 +1,202 @@
+/**
+ * CCP (RFC 1962) with MPPE (RFC 3078) as a sans-I/O engine: the RFC 1661 automaton with the MPPE policy of
+ * options-ccp.ts, plus Reset-Request / Reset-Ack (RFC 1962 §3.1).
+ *
+ *   getters    state, isOpened, result (CcpResult while Opened with MPPE; undefined when open without it)
+ *   inputs     open(now) close(now, reason) lowerUp(now) lowerDown(now) handlePacket(now, ccpPayload)
+ *              handleTimeout(now) protocolRejected(now): LCP saw a Protocol-Reject of 0x80FD
+ *   commands   sendResetRequest(now): our stateful MPPE receiver lost sync (RFC 3078 §8.2)
+ *   outputs    pollTransmit() (CCP packet after the 0x80FD protocol field), pollTimeout(), pollEvent()
+ *
+ * Events beyond the automaton's:
+ *  - "mppe-required-failed" (policy "require" only): MPPE could not be agreed, or CCP went down or finished
+ *    without our asking. The link MUST then be terminated (RFC 3078 §2 "the link SHOULD be terminated"; our
+ *    "require" makes it a must). Emitted once per negotiation, as soon as the failure is known — before the
+ *    automaton's own Terminate exchange has finished.
+ *  - "reset-request": the peer asks us to reset our sender; for MPPE that means re-initialising the RC4 state
+ *    and setting the FLUSHED bit on the next packet (RFC 3078 §8.2). We answer with a Reset-Ack unless
+ *    `sendResetAck` is false (RFC 1962 §3.1 says MUST; RFC 3078 §8.2 notes MPPE synchronises "without a CCP
+ *    Reset-Ack packet", so a peer ignores it harmlessly).
+ *  - "reset-ack": a Reset-Ack matching our last Reset-Request.
+ */
+import type { Millis } from "../session/clock.js";
+import { Fsm, type FsmConfig, type FsmEvent, type FsmState, type ExtraCodeOutcome, type ReplyOutcome } from "./fsm.js";
+import { CcpNegotiator, type CcpOptionsConfig, type CcpResult } from "./options-ccp.js";
+import { type CpPacket, CCP_RESET_REQUEST, CCP_RESET_ACK } from "../wire/ppp-cp.js";
+
+export type { CcpResult, CcpPolicy, MppeStrength, CcpOptionsConfig } from "./options-ccp.js";
+
+export interface CcpConfig extends CcpOptionsConfig {
+  /** Answer Reset-Request with Reset-Ack (default true). */
+  readonly sendResetAck?: boolean;
+  /** Restart timer and counters (RFC 1661 §4.6). */
+  readonly fsm?: FsmConfig;
+}
+
+export type CcpEvent =
+  | FsmEvent
+  | { readonly type: "mppe-required-failed"; readonly reason: string }
+  | { readonly type: "reset-request"; readonly id: number }
+  | { readonly type: "reset-ack"; readonly id: number };
+
+export class CcpEngine {
+  private readonly fsm: Fsm<CcpEvent>;
+  private readonly negotiator: CcpNegotiator;
+  private readonly sendResetAck: boolean;
+
+  private opened: CcpResult | undefined;
+  private resetId: number | undefined;
+  /** The owner itself is closing or taking the lower layer down: CCP ending is then no failure. */
+  private ownerStopping = false;
+  private failureReported = false;
+
+  constructor(config: CcpConfig) {
+    const n = new CcpNegotiator(config);
+    this.negotiator = n;
+    this.sendResetAck = config.sendResetAck ?? true;
+    const watch = (r: ReplyOutcome): ReplyOutcome => {
+      if (typeof r === "object") this.reportFailure(r.fail);
+      return r;
+    };
+    this.fsm = new Fsm<CcpEvent>(
+      "CCP",
+      {
+        resetRequest: () => {
+          this.failureReported = false;
+          n.resetRequest();
+        },
+        buildRequest: () => n.buildRequest(),
+        processRequest: (o) => n.processRequest(o),
+        nakReceived: (o) => watch(n.nakReceived(o)),
+        rejectReceived: (o) => watch(n.rejectReceived(o)),
+        verifyOpen: () => {
+          const veto = n.verifyOpen();
+          if (veto !== undefined) this.reportFailure(veto);
+          return veto;
+        },
+        up: () => {
+          this.opened = n.result();
+          this.resetId = undefined;
+        },
+        down: (_now, reason, renegotiating) => {
+          this.opened = undefined;
+          if (!renegotiating) this.reportFailure(`CCP went down: ${reason}`);
+        },
+        finished: (_now, reason) => {
+          this.opened = undefined;
+          this.reportFailure(`CCP did not complete: ${reason}`);
+        },
+        extraCode: (_now, p) => this.extraCode(p),
+      },
+      config.fsm,
+    );
+  }
+
+  get state(): FsmState {
+    return this.fsm.state;
+  }
+
+  get isOpened(): boolean {
+    return this.fsm.isOpened;
+  }
+
+  /** The MPPE agreement while Opened; undefined when closed or open without MPPE. */
+  get result(): CcpResult | undefined {
+    return this.opened;
+  }
+
+  get policy(): CcpOptionsConfig["policy"] {
+    return this.negotiator.policy;
+  }
+
+  /** The peer's MRU from LCP, so a Code-Reject is truncated to fit it (RFC 1661 §5.6). */
+  set peerMru(mru: number) {
+    this.fsm.peerMru = mru;
+  }
+
+  open(now: Millis): void {
+    this.ownerStopping = false;
+    this.fsm.open(now);
+  }
+
+  close(now: Millis, reason: string): void {
+    this.ownerStopping = true;
+    this.fsm.close(now, reason);
+  }
+
+  lowerUp(now: Millis): void {
+    this.ownerStopping = false;
+    this.fsm.lowerUp(now);
+  }
+
+  lowerDown(now: Millis): void {
+    this.ownerStopping = true;
+    this.fsm.lowerDown(now);
+  }
+
+  protocolRejected(now: Millis): void {
+    this.fsm.protocolRejected(now, "peer Protocol-Rejected CCP");
+  }
+
+  handlePacket(now: Millis, payload: Uint8Array): void {
+    this.fsm.handlePacket(now, payload);
+  }
+
+  handleTimeout(now: Millis): void {
+    this.fsm.handleTimeout(now);
+  }
+
+  /**
+   * Ask the peer to reset its sender: our stateful MPPE receiver saw a coherency-count gap (RFC 3078 §8.2:
+   * "send a CCP Reset-Request packet without data"). Each call is a new request with a new Identifier.
+   * Returns false when CCP is not Opened.
+   */
+  sendResetRequest(_now: Millis): boolean {
+    if (!this.fsm.isOpened) return false;
+    this.resetId = this.fsm.nextId();
+    this.fsm.sendPacket(CCP_RESET_REQUEST, this.resetId);
+    return true;
+  }
+
+  pollTransmit(): Uint8Array | undefined {
+    return this.fsm.pollTransmit();
+  }
+
+  pollTimeout(): Millis | undefined {
+    return this.fsm.pollTimeout();
+  }
+
+  pollEvent(): CcpEvent | undefined {
+    return this.fsm.pollEvent();
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+
+  private reportFailure(reason: string): void {
+    if (this.negotiator.policy !== "require" || this.ownerStopping || this.failureReported) return;
+    this.failureReported = true;
+    this.fsm.emit({ type: "mppe-required-failed", reason });
+  }
+
+  private extraCode(p: CpPacket): ExtraCodeOutcome {
+    switch (p.code) {
+      case CCP_RESET_REQUEST:
+        if (!this.fsm.isOpened) return "handled";
+        this.fsm.emit({ type: "reset-request", id: p.id });
+        // RFC 1962 §3.1: the Reset-Ack copies the Reset-Request's Identifier.
+        if (this.sendResetAck) this.fsm.sendPacket(CCP_RESET_ACK, p.id);
+        return "handled";
+      case CCP_RESET_ACK:
+        if (!this.fsm.isOpened) return "handled";
+        if (p.id === this.resetId) {
+          this.resetId = undefined;
+          this.fsm.emit({ type: "reset-ack", id: p.id });
+        } else {
+          this.fsm.log(`discarded Reset-Ack id ${p.id}: no Reset-Request with that id outstanding`);
+        }
+        return "handled";
+      default:
+        return "unknown";
+    }
+  }
+}

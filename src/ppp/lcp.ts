@@ -1,0 +1,280 @@
+/**
+ * LCP as a sans-I/O engine: the RFC 1661 automaton (fsm.ts) with LCP's options (options-lcp.ts), plus the
+ * Link Maintenance codes and an Echo keepalive.
+ *
+ *   getters    state, isOpened, result (LcpResult once Opened), localMagic
+ *   inputs     open(now) close(now, reason) lowerUp(now) lowerDown(now)
+ *              handlePacket(now, lcpPayload) handleTimeout(now) notePeerActivity(now)
+ *   commands   sendProtocolReject(now, protocol, packet)
+ *   outputs    pollTransmit() — an LCP packet (after the 0xC021 protocol field; the link adds the PPP header
+ *              and must send LCP with Address/Control and a 2-octet protocol, RFC 1661 §6.5/§6.6)
+ *              pollTimeout() — the earlier of the Restart timer and the echo timer
+ *              pollEvent() — LcpEvent
+ *
+ * Codes beyond Configure/Terminate/Code-Reject:
+ *  - Echo-Request (§5.8): answered with an Echo-Reply carrying our Magic-Number, in Opened only. One that
+ *    carries our own Magic-Number is a looped-back link (§6.4): reported, not answered.
+ *  - Echo-Reply: proves the peer alive (resets the keepalive count). Discard-Request: dropped (§5.9).
+ *  - Protocol-Reject (§5.7): in Opened only; reported as "protocol-rejected" so the link stops that protocol.
+ *    A Protocol-Reject of LCP itself is catastrophic (RXJ-).
+ *  - Identification (RFC 1570 §1.1): Windows sends two right after its Configure-Request ("MSRASV5.00",
+ *    "MSRAS-1-<host>"); accepted in any state and reported for the log, no reply. Time-Remaining (§1.2): reported.
+ *  - Anything else (including CCP's 14/15): Code-Reject.
+ *
+ * Keepalive: once Opened, an Echo-Request goes out every `echoIntervalMs`; when `echoFailures` of them in a
+ * row got no Echo-Reply (and no `notePeerActivity` call), LCP emits "echo-timeout" and Closes with
+ * "peer not responding to LCP echo". A Code-Reject of Echo-Request stops the keepalive (RXJ+).
+ */
+import type { Millis, RandomSource } from "../session/clock.js";
+import { PPP_LCP, protocolName } from "./protocols.js";
+import { Fsm, type FsmConfig, type FsmEvent, type FsmState, type ExtraCodeOutcome } from "./fsm.js";
+import { LcpNegotiator, type LcpOptionsConfig, type LcpResult, type LcpNegotiatorEvent } from "./options-lcp.js";
+import {
+  type CpPacket,
+  LCP_PROTOCOL_REJECT,
+  LCP_ECHO_REQUEST,
+  LCP_ECHO_REPLY,
+  LCP_DISCARD_REQUEST,
+  LCP_IDENTIFICATION,
+  LCP_TIME_REMAINING,
+  CP_HEADER_LENGTH,
+  parseMagicBody,
+  parseProtocolReject,
+  parseIdentification,
+  parseTimeRemaining,
+  emitMagicBody,
+  emitProtocolReject,
+} from "../wire/ppp-cp.js";
+
+export type { LcpResult } from "./options-lcp.js";
+
+export interface LcpConfig extends LcpOptionsConfig {
+  /** Magic-Numbers come from here (RFC 1661 §6.4 wants them "in the most random manner possible"). */
+  readonly random: RandomSource;
+  /** Echo-Request interval once Opened; default 30000 ms; 0 disables the keepalive. */
+  readonly echoIntervalMs?: Millis;
+  /** Unanswered Echo-Requests in a row before giving up; default 4. */
+  readonly echoFailures?: number;
+  /** Restart timer and counters (RFC 1661 §4.6). */
+  readonly fsm?: FsmConfig;
+}
+
+export type LcpEvent =
+  | FsmEvent
+  | LcpNegotiatorEvent
+  /** The keepalive gave up; LCP is Closing with the same reason. */
+  | { readonly type: "echo-timeout"; readonly reason: string }
+  /** The peer Protocol-Rejected `protocol`: stop sending it (RFC 1661 §5.7). */
+  | { readonly type: "protocol-rejected"; readonly protocol: number; readonly name: string }
+  | { readonly type: "identification"; readonly magic: number; readonly message: string }
+  | { readonly type: "time-remaining"; readonly seconds: number; readonly message: string };
+
+const DEFAULT_ECHO_INTERVAL_MS = 30000;
+const DEFAULT_ECHO_FAILURES = 4;
+
+export class LcpEngine {
+  private readonly fsm: Fsm<LcpEvent>;
+  private readonly negotiator: LcpNegotiator;
+  private readonly echoIntervalMs: Millis;
+  private readonly echoFailures: number;
+
+  private echoDeadline: Millis | undefined;
+  private echoesUnanswered = 0;
+  private echoRejected = false;
+  private opened: LcpResult | undefined;
+
+  constructor(config: LcpConfig) {
+    this.echoIntervalMs = config.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS;
+    this.echoFailures = config.echoFailures ?? DEFAULT_ECHO_FAILURES;
+    this.negotiator = new LcpNegotiator(config, config.random, (e) => this.fsm.emit(e));
+    const n = this.negotiator;
+    this.fsm = new Fsm<LcpEvent>(
+      "LCP",
+      {
+        resetRequest: () => n.resetRequest(),
+        buildRequest: () => n.buildRequest(),
+        processRequest: (o) => n.processRequest(o),
+        nakReceived: (o) => n.nakReceived(o),
+        rejectReceived: (o) => n.rejectReceived(o),
+        verifyOpen: () => n.verifyOpen(),
+        up: (now) => this.layerUp(now),
+        down: () => this.layerDown(),
+        finished: () => this.layerDown(),
+        extraCode: (now, p) => this.extraCode(now, p),
+        codeRejected: (_now, code) => {
+          if (code === LCP_ECHO_REQUEST) {
+            this.echoRejected = true;
+            this.echoDeadline = undefined;
+          }
+        },
+      },
+      config.fsm,
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Getters
+
+  get state(): FsmState {
+    return this.fsm.state;
+  }
+
+  get isOpened(): boolean {
+    return this.fsm.isOpened;
+  }
+
+  /** The negotiated options while Opened; undefined otherwise. */
+  get result(): LcpResult | undefined {
+    return this.opened;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Inputs
+
+  open(now: Millis): void {
+    this.fsm.open(now);
+  }
+
+  close(now: Millis, reason: string): void {
+    this.fsm.close(now, reason);
+  }
+
+  lowerUp(now: Millis): void {
+    this.fsm.lowerUp(now);
+  }
+
+  lowerDown(now: Millis): void {
+    this.fsm.lowerDown(now);
+  }
+
+  handlePacket(now: Millis, payload: Uint8Array): void {
+    this.fsm.handlePacket(now, payload);
+  }
+
+  handleTimeout(now: Millis): void {
+    this.fsm.handleTimeout(now);
+    if (this.echoDeadline !== undefined && now >= this.echoDeadline) this.echoTimerFired(now);
+  }
+
+  /** Any frame from the peer proves it alive; the data path may call this to spare needless echo failures. */
+  notePeerActivity(_now: Millis): void {
+    this.echoesUnanswered = 0;
+  }
+
+  /**
+   * Tell the peer we do not speak `protocol` (RFC 1661 §5.7). Only in Opened ("Protocol-Reject packets can only
+   * be sent in the LCP Opened state"); `packet` is the rejected Information field, truncated to the peer's MRU.
+   */
+  sendProtocolReject(_now: Millis, protocol: number, packet: Uint8Array): boolean {
+    if (!this.fsm.isOpened) return false;
+    const mru = this.opened?.peerMru ?? 1500;
+    const info = packet.subarray(0, Math.max(0, mru - CP_HEADER_LENGTH - 2));
+    this.fsm.sendPacket(LCP_PROTOCOL_REJECT, this.fsm.nextId(), emitProtocolReject(protocol, info));
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Outputs
+
+  pollTransmit(): Uint8Array | undefined {
+    return this.fsm.pollTransmit();
+  }
+
+  pollTimeout(): Millis | undefined {
+    const a = this.fsm.pollTimeout();
+    const b = this.echoDeadline;
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    return Math.min(a, b);
+  }
+
+  pollEvent(): LcpEvent | undefined {
+    return this.fsm.pollEvent();
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+
+  private layerUp(now: Millis): void {
+    this.opened = this.negotiator.result();
+    this.fsm.peerMru = this.opened.peerMru;
+    this.echoesUnanswered = 0;
+    this.echoRejected = false;
+    this.echoDeadline = this.echoIntervalMs > 0 ? now + this.echoIntervalMs : undefined;
+  }
+
+  private layerDown(): void {
+    this.opened = undefined;
+    this.fsm.peerMru = 1500;
+    this.echoDeadline = undefined;
+  }
+
+  private echoTimerFired(now: Millis): void {
+    this.echoDeadline = undefined;
+    if (!this.fsm.isOpened || this.echoRejected) return;
+    if (this.echoesUnanswered >= this.echoFailures) {
+      const reason = `peer not responding to LCP echo (${this.echoesUnanswered} Echo-Requests unanswered)`;
+      this.fsm.emit({ type: "echo-timeout", reason });
+      this.fsm.close(now, reason);
+      return;
+    }
+    this.fsm.sendPacket(LCP_ECHO_REQUEST, this.fsm.nextId(), emitMagicBody(this.negotiator.localMagic));
+    this.echoesUnanswered++;
+    this.echoDeadline = now + this.echoIntervalMs;
+  }
+
+  private extraCode(_now: Millis, p: CpPacket): ExtraCodeOutcome {
+    const opened = this.fsm.isOpened;
+    switch (p.code) {
+      case LCP_ECHO_REQUEST: {
+        // §5.8: answered in Opened only; "received in any state other than ... Opened SHOULD be silently discarded".
+        if (!opened) return "handled";
+        const body = parseMagicBody(p.data);
+        if (!body.ok) {
+          this.fsm.log(`discarded Echo-Request id ${p.id}: ${body.error.message}`);
+          return "handled";
+        }
+        const ours = this.negotiator.localMagic;
+        if (ours !== 0 && body.value.magic === ours) {
+          this.fsm.emit({ type: "looped-back", reason: "Echo-Request carries our own Magic-Number (RFC 1661 §6.4)" });
+          return "handled";
+        }
+        this.fsm.sendPacket(LCP_ECHO_REPLY, p.id, emitMagicBody(ours, body.value.data));
+        return "handled";
+      }
+      case LCP_ECHO_REPLY: {
+        if (!opened) return "handled";
+        const body = parseMagicBody(p.data);
+        const ours = this.negotiator.localMagic;
+        if (body.ok && (ours === 0 || body.value.magic !== ours)) this.echoesUnanswered = 0;
+        return "handled";
+      }
+      case LCP_DISCARD_REQUEST:
+        return "handled";
+      case LCP_PROTOCOL_REJECT: {
+        if (!opened) return "handled"; // §5.7: "SHOULD be silently discarded" outside Opened
+        const body = parseProtocolReject(p.data);
+        if (!body.ok) {
+          this.fsm.log(`discarded Protocol-Reject id ${p.id}: ${body.error.message}`);
+          return "handled";
+        }
+        if (body.value.protocol === PPP_LCP) return { fatal: "peer sent Protocol-Reject for LCP" };
+        this.fsm.emit({ type: "protocol-rejected", protocol: body.value.protocol, name: protocolName(body.value.protocol) });
+        return "handled";
+      }
+      case LCP_IDENTIFICATION: {
+        const body = parseIdentification(p.data);
+        if (body.ok) this.fsm.emit({ type: "identification", magic: body.value.magic, message: body.value.message });
+        else this.fsm.log(`discarded Identification id ${p.id}: ${body.error.message}`);
+        return "handled";
+      }
+      case LCP_TIME_REMAINING: {
+        const body = parseTimeRemaining(p.data);
+        if (body.ok) this.fsm.emit({ type: "time-remaining", seconds: body.value.seconds, message: body.value.message });
+        else this.fsm.log(`discarded Time-Remaining id ${p.id}: ${body.error.message}`);
+        return "handled";
+      }
+      default:
+        return "unknown";
+    }
+  }
+}
