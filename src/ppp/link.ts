@@ -1,0 +1,806 @@
+/**
+ * One PPP link as a sans-I/O engine: the phases of RFC 1661 §3 (Dead → Establish → Authenticate → Network →
+ * Terminate) composed from the protocol engines — LCP, the authentication engines (either or both directions),
+ * IPCP and CCP — plus the MPPE data path (RFC 3078).
+ *
+ *   inputs     lowerUp(now) / lowerDown(now) — the PPTP call is connected / gone
+ *              receiveFrame(now, buf, off, len) — one PPP frame from the GRE channel
+ *              completeVerification(now, result) — the AAA backend answered a "verify" event
+ *              close(now, reason) — administrative hang-up
+ *              handleTimeout(now)
+ *   data       sendIp(src, off, len, dst, dstOff) — encapsulate (and encrypt) one IP datagram, no allocation
+ *              after receiveFrame() returns > 0 the IP datagram is rxData[rxOffset, rxOffset + n)
+ *   outputs    pollTransmit() — control frames (complete PPP frames, header included)
+ *              pollTimeout(), pollEvent()
+ *
+ * Rules that are not any single protocol's business:
+ *  - Authentication must finish before the Network phase (RFC 1661 §3.5); a link that must authenticate
+ *    its peer never reaches IPCP without it.
+ *  - MPPE keys come from MS-CHAP (RFC 3079). When the authentication used did not produce keys (PAP,
+ *    CHAP-MD5) MPPE cannot run: with policy "require" the link is terminated and says why; otherwise CCP is
+ *    run with policy "deny".
+ *  - While MPPE is required but not yet up, IP is neither sent nor accepted in the clear (RFC 3078 §2 says
+ *    the link SHOULD NOT pass unencrypted datagrams when encryption was required). Once MPPE is up, clear IP
+ *    received is dropped: a peer cannot downgrade the session by sending plaintext.
+ *  - A protocol we do not run is answered with LCP Protocol-Reject (RFC 1661 §5.7) once LCP is Opened.
+ */
+import type { Millis, RandomSource } from "../session/clock.js";
+import {
+  PPP_LCP,
+  PPP_PAP,
+  PPP_CHAP,
+  PPP_IPCP,
+  PPP_CCP,
+  PPP_IP,
+  PPP_COMP,
+  protocolName,
+  type AuthMethod,
+} from "./protocols.js";
+import { LcpEngine, type LcpConfig, type LcpResult } from "./lcp.js";
+import { IpcpEngine, type IpcpOptionsConfig, type IpcpResult } from "./ipcp.js";
+import { CcpEngine, type CcpConfig, type CcpResult } from "./ccp.js";
+import { AuthServer, AuthClient, authPacketDirection } from "./auth/index.js";
+import type { AuthRequest, AuthResult } from "../aaa/types.js";
+import type { MppeMasterKeys } from "../crypto/mppe-keys.js";
+import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../crypto/mppe.js";
+import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED } from "../wire/ppp-frame.js";
+
+export type LinkPhase = "dead" | "establish" | "authenticate" | "network" | "terminate";
+
+export interface LinkAuthServerConfig {
+  /** Methods we accept from the peer, in preference order (the first is proposed first). Empty: no authentication. */
+  readonly methods: readonly AuthMethod[];
+  /** Our name in CHAP Challenges (RFC 1994 §4.1). */
+  readonly hostName: string;
+}
+
+export interface LinkAuthClientConfig {
+  /** Methods we are willing to authenticate with, in preference order. */
+  readonly methods: readonly AuthMethod[];
+  readonly userName: string;
+  readonly password?: string;
+  readonly ntHash?: Uint8Array;
+}
+
+export interface PppLinkConfig {
+  readonly role: "server" | "client";
+  readonly random: RandomSource;
+  /** LCP settings other than authentication (MRU, echo keepalive, timers). */
+  readonly lcp?: Omit<LcpConfig, "random" | "authenticate" | "acceptAuth">;
+  /** Authenticate the peer (normally the server side). */
+  readonly authenticatePeer?: LinkAuthServerConfig;
+  /** Authenticate ourselves to the peer (normally the client side). */
+  readonly authenticateSelf?: LinkAuthClientConfig;
+  /**
+   * IPCP settings, asked for when the Network phase starts: the server's address pool and a RADIUS
+   * Framed-IP-Address are only known after authentication. Returning a string fails the link with that reason
+   * (e.g. "address pool exhausted").
+   */
+  readonly ipcp: (auth: LinkAuthInfo) => IpcpOptionsConfig | string;
+  readonly ccp: Omit<CcpConfig, "fsm">;
+}
+
+export interface LinkAuthInfo {
+  /** The peer's name as it authenticated (server side), or our own (client side); undefined without authentication. */
+  readonly user: string | undefined;
+  readonly method: AuthMethod | undefined;
+  /** Addresses the AAA backend allows or assigns for this user. */
+  readonly addresses?: readonly string[];
+}
+
+export type PppLinkEvent =
+  | { readonly type: "phase"; readonly phase: LinkPhase }
+  | { readonly type: "lcp-up"; readonly result: LcpResult }
+  /** Server side: check these credentials with the AAA backend and call completeVerification(). */
+  | { readonly type: "verify"; readonly request: AuthRequest }
+  | { readonly type: "authenticated"; readonly direction: "peer" | "self"; readonly user: string; readonly method: AuthMethod; readonly message?: string }
+  | {
+      readonly type: "auth-failed";
+      readonly direction: "peer" | "self";
+      readonly user: string | undefined;
+      readonly method: AuthMethod;
+      /** MS-CHAP error code as Windows shows it (691 bad credentials, 649 no dial-in permission…). */
+      readonly code: number;
+      readonly message: string;
+    }
+  | { readonly type: "ipcp-up"; readonly result: IpcpResult }
+  | { readonly type: "mppe-up"; readonly result: CcpResult }
+  /** IPCP is up and the encryption policy is satisfied: IP may flow. */
+  | { readonly type: "network-up"; readonly ipcp: IpcpResult; readonly mppe: CcpResult | undefined }
+  /** The link is finished; `code` is the Windows error the client would show, when one applies. */
+  | { readonly type: "down"; readonly reason: string; readonly code?: number }
+  /** Debug detail (negotiation, discarded packets). */
+  | { readonly type: "log"; readonly category: "negotiation" | "packets" | "errors"; readonly message: string };
+
+/** Windows RAS error numbers for what the client would show (see README: "Failures in plain words"). */
+export const WIN_ERR_AUTH_FAILED = 691;
+export const WIN_ERR_NO_COMMON_AUTH = 732; // "Your computer and the remote computer could not agree on PPP control protocols"
+export const WIN_ERR_PPP_NEGOTIATION = 734; // "The PPP link control protocol was terminated"
+export const WIN_ERR_ENCRYPTION_REQUIRED = 742; // "The remote computer does not support the required data encryption type"
+
+/** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
+const MAX_FRAME = 4096;
+/** How often a stateful receiver that lost sync repeats its CCP Reset-Request while packets keep arriving. */
+const RESET_REQUEST_REPEAT_MS = 1000;
+
+export class PppLink {
+  readonly role: "server" | "client";
+  private readonly cfg: PppLinkConfig;
+  private readonly lcp: LcpEngine;
+  private ipcp: IpcpEngine | undefined;
+  private ccp: CcpEngine | undefined;
+  private authServer: AuthServer | undefined;
+  private authClient: AuthClient | undefined;
+
+  private phaseValue: LinkPhase = "dead";
+  private readonly events: PppLinkEvent[] = [];
+  private readonly tx: Uint8Array[] = [];
+
+  private lcpResult: LcpResult | undefined;
+  private peerAuthDone = false;
+  private selfAuthDone = false;
+  private authInfo: LinkAuthInfo = { user: undefined, method: undefined };
+  private mppeKeys: MppeMasterKeys | undefined;
+  private mppeResult: CcpResult | undefined;
+  private sender: MppeSender | undefined;
+  private receiver: MppeReceiver | undefined;
+  private ipcpResult: IpcpResult | undefined;
+  private networkUpSent = false;
+  private downReason: { reason: string; code?: number } | undefined;
+  private finished = false;
+
+  /** Send-side header flags as negotiated (data frames only; LCP always goes uncompressed). */
+  private sendFlags = PPP_UNCOMPRESSED;
+  private readonly reader = new PppHeaderReader();
+  private readonly innerReader = new PppHeaderReader();
+  /** Plaintext of decrypted frames (rxData may point here until the next receiveFrame). */
+  private readonly scratch = new Uint8Array(MAX_FRAME);
+  /** Clear-text staging for encryption: protocol field + datagram (separate from scratch so echoing rxData works). */
+  private readonly txScratch = new Uint8Array(MAX_FRAME);
+
+  /** After receiveFrame() returned n > 0: the IP datagram is rxData[rxOffset, rxOffset + n). */
+  rxData: Uint8Array = this.scratch;
+  rxOffset = 0;
+
+  readonly stats = {
+    ipIn: 0,
+    ipOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    droppedMalformed: 0,
+    droppedClearWhileEncrypted: 0,
+    droppedNotReady: 0,
+    droppedMppe: 0,
+    resetRequests: 0,
+    protocolRejects: 0,
+  };
+
+  constructor(cfg: PppLinkConfig) {
+    this.cfg = cfg;
+    this.role = cfg.role;
+    this.lcp = new LcpEngine({
+      ...(cfg.lcp ?? {}),
+      random: cfg.random,
+      authenticate: cfg.authenticatePeer?.methods ?? [],
+      acceptAuth: cfg.authenticateSelf?.methods ?? [],
+    });
+  }
+
+  get phase(): LinkPhase {
+    return this.phaseValue;
+  }
+  get isFinished(): boolean {
+    return this.finished;
+  }
+  get lcpInfo(): LcpResult | undefined {
+    return this.lcpResult;
+  }
+  get ipcpInfo(): IpcpResult | undefined {
+    return this.ipcpResult;
+  }
+  get mppeInfo(): CcpResult | undefined {
+    return this.mppeResult;
+  }
+  get auth(): LinkAuthInfo {
+    return this.authInfo;
+  }
+  /** True once IP may flow in both directions under the configured encryption policy. */
+  get networkUp(): boolean {
+    return this.networkUpSent && !this.finished;
+  }
+
+  // ---------------------------------------------------------------------------------------------- inputs
+
+  lowerUp(now: Millis): void {
+    if (this.phaseValue !== "dead" || this.finished) return;
+    this.setPhase("establish");
+    this.lcp.open(now);
+    this.lcp.lowerUp(now);
+    this.pump(now);
+  }
+
+  lowerDown(now: Millis): void {
+    if (this.finished) return;
+    this.lcp.lowerDown(now);
+    this.ipcp?.lowerDown(now);
+    this.ccp?.lowerDown(now);
+    this.finish(this.downReason?.reason ?? "the PPTP call went away", this.downReason?.code);
+    this.pump(now);
+  }
+
+  close(now: Millis, reason: string, code?: number): void {
+    if (this.finished) return;
+    this.downReason ??= code === undefined ? { reason } : { reason, code };
+    if (this.phaseValue === "dead") {
+      this.finish(reason, code);
+      return;
+    }
+    this.setPhase("terminate");
+    this.ipcp?.close(now, reason);
+    this.ccp?.close(now, reason);
+    this.lcp.close(now, reason);
+    this.pump(now);
+  }
+
+  completeVerification(now: Millis, result: AuthResult): void {
+    if (!this.authServer) return;
+    if (result.ok) {
+      if (result.mppe) this.mppeKeys = result.mppe;
+      if (result.addresses) this.authInfo = { ...this.authInfo, addresses: result.addresses };
+    }
+    this.authServer.completeVerification(now, result);
+    this.pump(now);
+  }
+
+  /**
+   * One PPP frame from the peer. Returns the length of an IP datagram now in rxData[rxOffset..] (> 0), 0 when the
+   * frame was a control packet (consumed) or was dropped.
+   */
+  receiveFrame(now: Millis, buf: Uint8Array, off: number, len: number): number {
+    if (this.finished) return 0;
+    const r = this.reader;
+    if (len > MAX_FRAME || !r.read(buf, off, len)) {
+      this.stats.droppedMalformed++;
+      if (len <= MAX_FRAME) this.log("errors", `dropped malformed PPP frame: ${r.error().message}`);
+      return 0;
+    }
+    const protocol = r.protocol;
+    const pOff = off + r.headerLen;
+    const pLen = len - r.headerLen;
+    if (protocol === PPP_COMP) return this.receiveEncrypted(now, buf, pOff, pLen);
+    if (protocol === PPP_IP) {
+      if (!this.canReceiveClearIp()) {
+        if (this.mppeResult) this.stats.droppedClearWhileEncrypted++;
+        else this.stats.droppedNotReady++;
+        return 0;
+      }
+      this.rxData = buf;
+      this.rxOffset = pOff;
+      this.stats.ipIn++;
+      this.stats.bytesIn += pLen;
+      return pLen;
+    }
+    // Control protocols: copy out, the caller may reuse its buffer.
+    this.receiveControl(now, protocol, buf.slice(pOff, pOff + pLen), buf, off, len);
+    this.pump(now);
+    return 0;
+  }
+
+  /**
+   * Encapsulate one IP datagram into a PPP frame at dst[dstOff..]: header, then (when MPPE is up) the MPPE header
+   * and the encrypted protocol+datagram. Returns the frame length, or 0 when IP cannot be sent now (network not
+   * up, or encryption required but not yet running). dst must have room for len + 8.
+   */
+  sendIp(src: Uint8Array, off: number, len: number, dst: Uint8Array, dstOff: number): number {
+    if (!this.networkUpSent || this.finished || len + 8 > MAX_FRAME) {
+      this.stats.droppedNotReady++;
+      return 0;
+    }
+    const sender = this.sender;
+    let n: number;
+    if (sender) {
+      n = emitPppHeader(dst, dstOff, PPP_COMP, this.sendFlags);
+      // The encrypted part starts with the (uncompressed) protocol field (RFC 3078 §1/§3).
+      const s = this.txScratch;
+      s[0] = PPP_IP >> 8;
+      s[1] = PPP_IP & 0xff;
+      s.set(src.subarray(off, off + len), 2);
+      n += sender.encrypt(s, 0, len + 2, dst, dstOff + n);
+    } else {
+      if (!this.canSendClearIp()) {
+        this.stats.droppedNotReady++;
+        return 0;
+      }
+      n = emitPppHeader(dst, dstOff, PPP_IP, this.sendFlags);
+      dst.set(src.subarray(off, off + len), dstOff + n);
+      n += len;
+    }
+    this.stats.ipOut++;
+    this.stats.bytesOut += len;
+    return n;
+  }
+
+  handleTimeout(now: Millis): void {
+    if (this.finished) return;
+    const due = (t: Millis | undefined): boolean => t !== undefined && t <= now;
+    if (due(this.lcp.pollTimeout())) this.lcp.handleTimeout(now);
+    if (this.authServer && due(this.authServer.pollTimeout())) this.authServer.handleTimeout(now);
+    if (this.authClient && due(this.authClient.pollTimeout())) this.authClient.handleTimeout(now);
+    if (this.ipcp && due(this.ipcp.pollTimeout())) this.ipcp.handleTimeout(now);
+    if (this.ccp && due(this.ccp.pollTimeout())) this.ccp.handleTimeout(now);
+    this.pump(now);
+  }
+
+  // ---------------------------------------------------------------------------------------------- outputs
+
+  pollTransmit(): Uint8Array | undefined {
+    return this.tx.shift();
+  }
+
+  pollEvent(): PppLinkEvent | undefined {
+    return this.events.shift();
+  }
+
+  pollTimeout(): Millis | undefined {
+    if (this.finished) return undefined;
+    let t: Millis | undefined;
+    const take = (x: Millis | undefined): void => {
+      if (x !== undefined && (t === undefined || x < t)) t = x;
+    };
+    take(this.lcp.pollTimeout());
+    take(this.authServer?.pollTimeout());
+    take(this.authClient?.pollTimeout());
+    take(this.ipcp?.pollTimeout());
+    take(this.ccp?.pollTimeout());
+    return t;
+  }
+
+  // ---------------------------------------------------------------------------------------------- receive paths
+
+  private receiveEncrypted(now: Millis, buf: Uint8Array, off: number, len: number): number {
+    const rx = this.receiver;
+    if (!rx) {
+      // Compressed/encrypted datagram without CCP agreement (RFC 1962 §2): nothing can decode it.
+      this.stats.droppedMppe++;
+      return 0;
+    }
+    const n = rx.decrypt(buf, off, len, this.scratch, 0);
+    if (n < 0) {
+      this.stats.droppedMppe++;
+      // Stateful receiver lost sync: ask the sender to flush (RFC 3078 §8.2). The Reset-Request itself may be
+      // lost on the GRE path, so while we still wait for a flushed packet it is repeated, at most once a second.
+      const resend = rx.awaitingFlush && now - this.lastResetRequestAt >= RESET_REQUEST_REPEAT_MS;
+      if ((n === MPPE_NEED_RESET || resend) && this.ccp) {
+        this.lastResetRequestAt = now;
+        if (this.ccp.sendResetRequest(now)) this.stats.resetRequests++;
+        this.pump(now);
+      }
+      return 0;
+    }
+    const ir = this.innerReader;
+    // The decrypted part begins with the protocol field (maybe PFC-compressed), no address/control.
+    if (!ir.read(this.scratch, 0, n) || this.scratch[0] === 0xff) {
+      this.stats.droppedMalformed++;
+      return 0;
+    }
+    const inner = ir.protocol;
+    const dataLen = n - ir.headerLen;
+    if (inner === PPP_IP) {
+      if (!this.networkUpSent) {
+        this.stats.droppedNotReady++;
+        return 0;
+      }
+      this.rxData = this.scratch;
+      this.rxOffset = ir.headerLen;
+      this.stats.ipIn++;
+      this.stats.bytesIn += dataLen;
+      return dataLen;
+    }
+    // Anything else inside MPPE (e.g. IPv6 when IPV6CP is not running) is answered like any unknown protocol.
+    const inside = this.scratch.slice(ir.headerLen, n);
+    this.rejectProtocol(now, inner, inside);
+    this.pump(now);
+    return 0;
+  }
+
+  private receiveControl(now: Millis, protocol: number, payload: Uint8Array, frame: Uint8Array, off: number, len: number): void {
+    switch (protocol) {
+      case PPP_LCP:
+        this.lcp.handlePacket(now, payload);
+        return;
+      case PPP_PAP:
+      case PPP_CHAP: {
+        if (this.phaseValue !== "authenticate" && this.phaseValue !== "network") {
+          this.log("packets", `${protocolName(protocol)} packet discarded: not in the Authenticate phase (${this.phaseValue})`);
+          return;
+        }
+        const dir = authPacketDirection(protocol, payload);
+        if (dir === "to-authenticator" && this.authServer) this.authServer.handlePacket(now, protocol, payload);
+        else if (dir === "to-peer" && this.authClient) this.authClient.handlePacket(now, protocol, payload);
+        else this.log("packets", `${protocolName(protocol)} packet discarded: no authentication running in that direction`);
+        return;
+      }
+      case PPP_IPCP:
+        if (this.ipcp) this.ipcp.handlePacket(now, payload);
+        else this.log("packets", "IPCP packet discarded: not in the Network phase yet");
+        return;
+      case PPP_CCP:
+        if (this.ccp) this.ccp.handlePacket(now, payload);
+        else this.log("packets", "CCP packet discarded: not in the Network phase yet");
+        return;
+      default:
+        this.rejectProtocol(now, protocol, frame.slice(off, off + len));
+    }
+  }
+
+  private rejectProtocol(now: Millis, protocol: number, packet: Uint8Array): void {
+    // RFC 1661 §5.7: only in the Opened state; the rejected packet's information field goes back.
+    if (this.lcp.sendProtocolReject(now, protocol, packet)) {
+      this.stats.protocolRejects++;
+      this.log("negotiation", `Protocol-Reject sent for ${protocolName(protocol)}: we do not run it`);
+    }
+  }
+
+  private canSendClearIp(): boolean {
+    if (this.mppeResult) return false;
+    const policy = this.ccp?.policy ?? this.cfg.ccp.policy;
+    if (policy === "require") return false;
+    // "prefer": hold IP until CCP settles one way or the other, so nothing leaks before encryption starts.
+    if (policy === "prefer" && this.ccp && !this.ccpSettled) return false;
+    return true;
+  }
+
+  private canReceiveClearIp(): boolean {
+    return this.networkUpSent && this.mppeResult === undefined && (this.ccp?.policy ?? this.cfg.ccp.policy) !== "require";
+  }
+
+  private ccpSettled = false;
+  private lastResetRequestAt = -Infinity;
+
+  // ---------------------------------------------------------------------------------------------- the phase logic
+
+  /** Drain every engine's output and events, react, until nothing moves. */
+  private pump(now: Millis): void {
+    for (let guard = 0; guard < 1000; guard++) {
+      let moved = false;
+      for (let p = this.lcp.pollTransmit(); p; p = this.lcp.pollTransmit()) {
+        this.queueFrame(PPP_LCP, p, true);
+        moved = true;
+      }
+      for (let e = this.lcp.pollEvent(); e; e = this.lcp.pollEvent()) {
+        this.onLcpEvent(now, e);
+        moved = true;
+      }
+      if (this.authServer) {
+        for (let p = this.authServer.pollTransmit(); p; p = this.authServer.pollTransmit()) {
+          this.queueFrame(p.protocol, p.payload, false);
+          moved = true;
+        }
+        for (let e = this.authServer.pollEvent(); e; e = this.authServer.pollEvent()) {
+          this.onAuthServerEvent(now, e);
+          moved = true;
+        }
+      }
+      if (this.authClient) {
+        for (let p = this.authClient.pollTransmit(); p; p = this.authClient.pollTransmit()) {
+          this.queueFrame(p.protocol, p.payload, false);
+          moved = true;
+        }
+        for (let e = this.authClient.pollEvent(); e; e = this.authClient.pollEvent()) {
+          this.onAuthClientEvent(now, e);
+          moved = true;
+        }
+      }
+      if (this.ipcp) {
+        for (let p = this.ipcp.pollTransmit(); p; p = this.ipcp.pollTransmit()) {
+          this.queueFrame(PPP_IPCP, p, false);
+          moved = true;
+        }
+        for (let e = this.ipcp.pollEvent(); e; e = this.ipcp.pollEvent()) {
+          this.onIpcpEvent(now, e);
+          moved = true;
+        }
+      }
+      if (this.ccp) {
+        for (let p = this.ccp.pollTransmit(); p; p = this.ccp.pollTransmit()) {
+          this.queueFrame(PPP_CCP, p, false);
+          moved = true;
+        }
+        for (let e = this.ccp.pollEvent(); e; e = this.ccp.pollEvent()) {
+          this.onCcpEvent(now, e);
+          moved = true;
+        }
+      }
+      if (!moved) return;
+    }
+  }
+
+  private queueFrame(protocol: number, payload: Uint8Array, uncompressed: boolean): void {
+    const flags = uncompressed ? PPP_UNCOMPRESSED : this.sendFlags;
+    const frame = new Uint8Array(pppHeaderLen(protocol, flags.acfc, flags.pfc) + payload.length);
+    const h = emitPppHeader(frame, 0, protocol, flags);
+    frame.set(payload, h);
+    this.tx.push(frame);
+  }
+
+  private onLcpEvent(now: Millis, e: ReturnType<LcpEngine["pollEvent"]> & object): void {
+    switch (e.type) {
+      case "this-layer-up": {
+        const r = this.lcp.result;
+        if (!r) return;
+        this.lcpResult = r;
+        // RFC 1661 §6.6 / §6.5: LCP packets themselves are never compressed; data and NCPs may be.
+        this.sendFlags = { acfc: r.sendAcfc, pfc: r.sendPfc };
+        this.emit({ type: "lcp-up", result: r });
+        this.startAuthentication(now, r);
+        return;
+      }
+      case "this-layer-down":
+        this.log("negotiation", `LCP down: ${e.reason}`);
+        this.ipcp?.lowerDown(now);
+        this.ccp?.lowerDown(now);
+        if (this.phaseValue !== "terminate") {
+          this.downReason ??= { reason: e.reason, code: WIN_ERR_PPP_NEGOTIATION };
+          this.setPhase("terminate");
+        }
+        return;
+      case "this-layer-finished":
+        this.finish(this.downReason?.reason ?? e.reason, this.downReason?.code ?? WIN_ERR_PPP_NEGOTIATION);
+        return;
+      case "this-layer-started":
+        return;
+      case "log":
+        this.log("negotiation", `LCP: ${e.message}`);
+        return;
+      case "looped-back":
+        this.downReason ??= { reason: e.reason, code: WIN_ERR_PPP_NEGOTIATION };
+        return;
+      case "echo-timeout":
+        this.downReason ??= { reason: e.reason };
+        return;
+      case "protocol-rejected":
+        this.log("negotiation", `peer Protocol-Rejected ${e.name}`);
+        if (e.protocol === PPP_CCP) this.ccp?.protocolRejected(now);
+        if (e.protocol === PPP_IPCP) this.ipcp?.protocolRejected(now);
+        return;
+      case "identification":
+        this.log("negotiation", `peer identification: ${e.message}`);
+        return;
+      case "time-remaining":
+        this.log("negotiation", `peer time-remaining: ${e.seconds}s ${e.message}`);
+        return;
+      default:
+        this.log("negotiation", `LCP event ${(e as { type: string }).type}`);
+    }
+  }
+
+  private startAuthentication(now: Millis, r: LcpResult): void {
+    const needPeer = r.authenticatePeer !== undefined;
+    const needSelf = r.authenticateToPeer !== undefined;
+    if (this.cfg.authenticatePeer && this.cfg.authenticatePeer.methods.length > 0 && !needPeer) {
+      // The LCP engine refuses to open without an agreed method when we require one; this is belt and braces.
+      this.fail(now, "the peer did not agree to authenticate", WIN_ERR_NO_COMMON_AUTH);
+      return;
+    }
+    if (!needPeer && !needSelf) {
+      this.startNetwork(now);
+      return;
+    }
+    this.setPhase("authenticate");
+    if (needPeer) {
+      const a = this.cfg.authenticatePeer!;
+      this.authServer = new AuthServer({ method: r.authenticatePeer!, hostName: a.hostName, random: this.cfg.random });
+      this.authServer.start(now);
+    } else this.peerAuthDone = true;
+    if (needSelf) {
+      const a = this.cfg.authenticateSelf;
+      if (!a) {
+        this.fail(now, "the peer asked us to authenticate but no credentials are configured", WIN_ERR_NO_COMMON_AUTH);
+        return;
+      }
+      this.authClient = new AuthClient({
+        method: r.authenticateToPeer!,
+        userName: a.userName,
+        random: this.cfg.random,
+        ...(a.password !== undefined ? { password: a.password } : {}),
+        ...(a.ntHash !== undefined ? { ntHash: a.ntHash } : {}),
+      });
+      this.authClient.start(now);
+    } else this.selfAuthDone = true;
+  }
+
+  private onAuthServerEvent(now: Millis, e: NonNullable<ReturnType<AuthServer["pollEvent"]>>): void {
+    switch (e.type) {
+      case "verify":
+        this.emit({ type: "verify", request: e.request });
+        return;
+      case "success":
+        this.peerAuthDone = true;
+        if (e.mppe) this.mppeKeys = e.mppe;
+        this.authInfo = { user: e.user, method: e.method, ...(e.addresses ? { addresses: e.addresses } : {}) };
+        this.emit({ type: "authenticated", direction: "peer", user: e.user, method: e.method });
+        this.maybeStartNetwork(now);
+        return;
+      case "failure":
+        this.emit({ type: "auth-failed", direction: "peer", user: e.user, method: e.method, code: e.code, message: e.message });
+        // RFC 1994 §4.4: after sending Failure the authenticator SHOULD take action to terminate the link.
+        this.fail(now, `authentication of ${e.user ?? "the peer"} failed (${e.method}): ${e.message}`, e.code);
+        return;
+      case "discarded":
+        this.log("packets", `auth: ${e.reason}`);
+        return;
+    }
+  }
+
+  private onAuthClientEvent(now: Millis, e: NonNullable<ReturnType<AuthClient["pollEvent"]>>): void {
+    const user = this.cfg.authenticateSelf?.userName;
+    switch (e.type) {
+      case "success":
+        this.selfAuthDone = true;
+        if (e.mppe) this.mppeKeys = e.mppe;
+        if (!this.cfg.authenticatePeer?.methods.length) this.authInfo = { user, method: e.method };
+        this.emit({ type: "authenticated", direction: "self", user: user ?? "", method: e.method, message: e.message });
+        this.maybeStartNetwork(now);
+        return;
+      case "failure":
+        this.emit({ type: "auth-failed", direction: "self", user, method: e.method, code: e.code, message: e.message });
+        this.fail(now, `the server refused our credentials (${e.method}, error ${e.code}): ${e.message}`, e.code);
+        return;
+      case "discarded":
+        this.log("packets", `auth: ${e.reason}`);
+        return;
+    }
+  }
+
+  private maybeStartNetwork(now: Millis): void {
+    if (this.peerAuthDone && this.selfAuthDone && this.phaseValue === "authenticate") this.startNetwork(now);
+  }
+
+  private startNetwork(now: Millis): void {
+    const ipcpCfg = this.cfg.ipcp(this.authInfo);
+    if (typeof ipcpCfg === "string") {
+      this.fail(now, ipcpCfg, WIN_ERR_PPP_NEGOTIATION);
+      return;
+    }
+    let ccpCfg: Omit<CcpConfig, "fsm"> = this.cfg.ccp;
+    if (!this.mppeKeys && ccpCfg.policy !== "deny") {
+      if (ccpCfg.policy === "require") {
+        this.fail(
+          now,
+          `MPPE is required but ${this.authInfo.method ?? "no authentication"} produced no encryption keys (MPPE keys come from MS-CHAP)`,
+          WIN_ERR_ENCRYPTION_REQUIRED,
+        );
+        return;
+      }
+      this.log("negotiation", `MPPE not possible: ${this.authInfo.method ?? "no authentication"} produced no keys; refusing encryption`);
+      ccpCfg = { ...ccpCfg, policy: "deny" };
+    }
+    this.setPhase("network");
+    const mru = this.lcpResult?.peerMru;
+    try {
+      this.ipcp = new IpcpEngine(ipcpCfg);
+    } catch (e) {
+      this.fail(now, `bad IPCP configuration: ${(e as Error).message}`, WIN_ERR_PPP_NEGOTIATION);
+      return;
+    }
+    this.ccp = new CcpEngine(ccpCfg);
+    if (mru !== undefined) {
+      this.ipcp.peerMru = mru;
+      this.ccp.peerMru = mru;
+    }
+    this.ccp.open(now);
+    this.ccp.lowerUp(now);
+    this.ipcp.open(now);
+    this.ipcp.lowerUp(now);
+  }
+
+  private onIpcpEvent(now: Millis, e: NonNullable<ReturnType<IpcpEngine["pollEvent"]>>): void {
+    switch (e.type) {
+      case "this-layer-up": {
+        const r = this.ipcp?.result;
+        if (!r) return;
+        this.ipcpResult = r;
+        this.emit({ type: "ipcp-up", result: r });
+        this.maybeNetworkUp();
+        return;
+      }
+      case "this-layer-down":
+        this.ipcpResult = undefined;
+        this.networkUpSent = false;
+        return;
+      case "this-layer-finished":
+        // Without IP there is nothing to carry: end the link (pppd does the same when the last NCP closes).
+        if (this.phaseValue === "network") this.fail(now, `IPCP failed: ${e.reason}`, WIN_ERR_PPP_NEGOTIATION);
+        return;
+      case "log":
+        this.log("negotiation", `IPCP: ${e.message}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onCcpEvent(now: Millis, e: NonNullable<ReturnType<CcpEngine["pollEvent"]>>): void {
+    switch (e.type) {
+      case "this-layer-up": {
+        const r = this.ccp?.result;
+        this.ccpSettled = true;
+        if (r && this.mppeKeys) {
+          this.mppeResult = r;
+          this.sender = new MppeSender({ masterKey: this.mppeKeys.send, bits: r.bits, stateless: r.stateless });
+          this.receiver = new MppeReceiver({ masterKey: this.mppeKeys.recv, bits: r.bits, stateless: r.stateless });
+          this.emit({ type: "mppe-up", result: r });
+        }
+        this.maybeNetworkUp();
+        return;
+      }
+      case "this-layer-down":
+        if (this.mppeResult && this.phaseValue === "network") {
+          // Encryption stopped under a running session: never fall back to clear text (RFC 3078 §2).
+          this.fail(now, "CCP went down while MPPE was in use", WIN_ERR_ENCRYPTION_REQUIRED);
+        }
+        return;
+      case "this-layer-finished":
+        this.ccpSettled = true;
+        this.maybeNetworkUp();
+        return;
+      case "mppe-required-failed":
+        this.fail(now, e.reason, WIN_ERR_ENCRYPTION_REQUIRED);
+        return;
+      case "reset-request":
+        this.sender?.resetRequest();
+        return;
+      case "reset-ack":
+        return;
+      case "log":
+        this.log("negotiation", `CCP: ${e.message}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private maybeNetworkUp(): void {
+    if (this.networkUpSent || !this.ipcpResult || this.finished) return;
+    const policy = this.ccp?.policy ?? this.cfg.ccp.policy;
+    if (policy === "require" && !this.mppeResult) return;
+    if (policy === "prefer" && !this.ccpSettled) return;
+    this.networkUpSent = true;
+    this.emit({ type: "network-up", ipcp: this.ipcpResult, mppe: this.mppeResult });
+  }
+
+  private fail(now: Millis, reason: string, code?: number): void {
+    this.downReason ??= code === undefined ? { reason } : { reason, code };
+    this.log("errors", reason);
+    if (this.phaseValue === "terminate" || this.finished) return;
+    this.setPhase("terminate");
+    this.networkUpSent = false;
+    this.ipcp?.close(now, reason);
+    this.ccp?.close(now, reason);
+    this.lcp.close(now, reason);
+  }
+
+  private finish(reason: string, code?: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.networkUpSent = false;
+    this.setPhase("dead");
+    this.emit(code === undefined ? { type: "down", reason } : { type: "down", reason, code });
+  }
+
+  private setPhase(p: LinkPhase): void {
+    if (this.phaseValue === p) return;
+    this.phaseValue = p;
+    this.emit({ type: "phase", phase: p });
+  }
+
+  private emit(e: PppLinkEvent): void {
+    this.events.push(e);
+  }
+
+  private log(category: "negotiation" | "packets" | "errors", message: string): void {
+    this.events.push({ type: "log", category, message });
+  }
+}
+
+export { MPPE_HEADER_LEN };

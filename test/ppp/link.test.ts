@@ -1,0 +1,219 @@
+/**
+ * The PPP link end to end in memory: LCP → authentication → IPCP + CCP/MPPE, for every method and strength,
+ * then IP both ways (encrypted when MPPE is up), and the failures a client would show.
+ */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import type { PppLinkConfig } from "../../src/ppp/link.js";
+import type { AuthMethod } from "../../src/ppp/protocols.js";
+import { PPP_COMP, PPP_IP } from "../../src/ppp/protocols.js";
+import { LocalUsers } from "../../src/aaa/local.js";
+import type { CcpPolicy, MppeStrength } from "../../src/ppp/ccp.js";
+import { bytesEqual } from "../../src/wire/bytes.js";
+import { parsePppHeader } from "../../src/wire/ppp-frame.js";
+import { unwrap } from "../../src/wire/result.js";
+import { seededRandom, fakeIpPacket } from "../support/random.js";
+import { makePair, run, eventsOf, type Pair } from "./link-harness.js";
+
+const users = new LocalUsers([{ user: "alice", password: "s3cret-pass" }]);
+
+interface Opts {
+  serverMethods?: AuthMethod[];
+  clientMethods?: AuthMethod[];
+  password?: string;
+  serverPolicy?: CcpPolicy;
+  clientPolicy?: CcpPolicy;
+  serverStrengths?: MppeStrength[];
+  clientStrengths?: MppeStrength[];
+  stateless?: CcpPolicy;
+  clientStateless?: CcpPolicy;
+  seed?: number;
+}
+
+function configs(o: Opts): { server: PppLinkConfig; client: PppLinkConfig } {
+  const server: PppLinkConfig = {
+    role: "server",
+    random: seededRandom(o.seed ?? 1),
+    lcp: { echoIntervalMs: 0 },
+    authenticatePeer: { methods: o.serverMethods ?? ["mschap-v2", "mschap-v1", "chap-md5", "pap"], hostName: "pptp-ts" },
+    ipcp: () => ({ role: "server", localAddress: "192.168.50.1", peerAddress: "192.168.50.10", dns: ["10.0.0.53", "10.0.0.54"] }),
+    ccp: { policy: o.serverPolicy ?? "require", strengths: o.serverStrengths ?? [128, 56, 40], stateless: o.stateless ?? "prefer" },
+  };
+  const client: PppLinkConfig = {
+    role: "client",
+    random: seededRandom((o.seed ?? 1) + 1000),
+    lcp: { echoIntervalMs: 0 },
+    authenticateSelf: { methods: o.clientMethods ?? ["mschap-v2"], userName: "alice", password: o.password ?? "s3cret-pass" },
+    ipcp: () => ({ role: "client", requestDns: true }),
+    ccp: { policy: o.clientPolicy ?? "require", strengths: o.clientStrengths ?? [128, 56, 40], stateless: o.clientStateless ?? "prefer" },
+  };
+  return { server, client };
+}
+
+async function establish(o: Opts): Promise<Pair> {
+  const c = configs(o);
+  const pair = makePair(c.server, c.client);
+  await run(pair, users);
+  return pair;
+}
+
+function exchangeIp(pair: Pair, expectEncrypted: boolean): void {
+  const buf = new Uint8Array(2048);
+  for (const [from, to, tag] of [
+    [pair.client, pair.server, 1],
+    [pair.server, pair.client, 2],
+  ] as const) {
+    for (const size of [20, 56 + 28, 1400]) {
+      const pkt = fakeIpPacket(size, tag + size);
+      const n = from.sendIp(pkt, 0, pkt.length, buf, 0);
+      assert.ok(n > 0, `sendIp returned ${n}`);
+      const h = unwrap(parsePppHeader(buf, 0, n));
+      assert.equal(h.protocol, expectEncrypted ? PPP_COMP : PPP_IP, "data frame protocol");
+      if (expectEncrypted) assert.ok(!bytesEqual(buf.subarray(n - pkt.length, n), pkt), "payload must not travel in clear");
+      const m = to.receiveFrame(pair.clock.now, buf, 0, n);
+      assert.equal(m, pkt.length);
+      assert.ok(bytesEqual(to.rxData.subarray(to.rxOffset, to.rxOffset + m), pkt), "datagram arrives intact");
+    }
+  }
+}
+
+describe("PPP link: every method and MPPE strength", () => {
+  for (const method of ["mschap-v2", "mschap-v1"] as const) {
+    for (const bits of [128, 56, 40] as const) {
+      for (const stateless of [true, false]) {
+        test(`${method} + MPPE-${bits} ${stateless ? "stateless" : "stateful"}`, async () => {
+          const pair = await establish({
+            clientMethods: [method],
+            serverStrengths: [bits],
+            clientStrengths: [bits],
+            stateless: stateless ? "require" : "deny",
+            clientStateless: stateless ? "prefer" : "allow",
+          });
+          assert.ok(pair.server.networkUp && pair.client.networkUp, JSON.stringify(pair.serverEvents.filter((e) => e.type === "down" || e.type === "log").slice(-5)));
+          assert.equal(pair.server.auth.user, "alice");
+          assert.equal(pair.server.auth.method, method);
+          assert.deepEqual(pair.server.mppeInfo, { bits, stateless });
+          assert.deepEqual(pair.client.mppeInfo, { bits, stateless });
+          assert.equal(pair.client.ipcpInfo?.localAddress, "192.168.50.10");
+          assert.equal(pair.client.ipcpInfo?.peerAddress, "192.168.50.1");
+          assert.deepEqual(pair.client.ipcpInfo?.dns, ["10.0.0.53", "10.0.0.54"]);
+          exchangeIp(pair, true);
+        });
+      }
+    }
+  }
+
+  for (const method of ["chap-md5", "pap"] as const) {
+    test(`${method} without MPPE (policy deny on both sides)`, async () => {
+      const pair = await establish({ clientMethods: [method], serverPolicy: "deny", clientPolicy: "deny" });
+      assert.ok(pair.server.networkUp && pair.client.networkUp);
+      assert.equal(pair.server.auth.method, method);
+      assert.equal(pair.server.mppeInfo, undefined);
+      exchangeIp(pair, false);
+    });
+  }
+
+  test("the server's preference order wins when the client accepts several methods", async () => {
+    const pair = await establish({ clientMethods: ["pap", "mschap-v1", "mschap-v2"] });
+    assert.equal(pair.server.auth.method, "mschap-v2");
+  });
+
+  test("the strongest common strength is chosen", async () => {
+    const pair = await establish({ serverStrengths: [128, 40], clientStrengths: [40, 56, 128] });
+    assert.equal(pair.server.mppeInfo?.bits, 128);
+  });
+});
+
+describe("PPP link: failures in plain words", () => {
+  test("wrong password: both sides go down with 691, no IP", async () => {
+    const pair = await establish({ password: "wrong" });
+    assert.ok(pair.server.isFinished && pair.client.isFinished);
+    const cf = eventsOf(pair.clientEvents, "auth-failed");
+    assert.equal(cf.length, 1);
+    assert.equal(cf[0].code, 691);
+    const down = eventsOf(pair.clientEvents, "down");
+    assert.equal(down.at(-1)?.code, 691);
+    assert.equal(eventsOf(pair.serverEvents, "down").at(-1)?.code, 691);
+    assert.equal(eventsOf(pair.serverEvents, "network-up").length, 0);
+  });
+
+  test("server requires MPPE, client denies it: link terminated with 742 and a reason", async () => {
+    const pair = await establish({ clientPolicy: "deny" });
+    assert.ok(pair.server.isFinished);
+    const d = eventsOf(pair.serverEvents, "down").at(-1);
+    assert.equal(d?.code, 742);
+    assert.match(d?.reason ?? "", /MPPE/);
+    assert.equal(eventsOf(pair.serverEvents, "network-up").length, 0);
+  });
+
+  test("MPPE required but the only common method is PAP: refused, MPPE needs MS-CHAP keys", async () => {
+    const pair = await establish({ serverMethods: ["pap"], clientMethods: ["pap"] });
+    assert.ok(pair.server.isFinished);
+    const d = eventsOf(pair.serverEvents, "down").at(-1);
+    assert.equal(d?.code, 742);
+    assert.match(d?.reason ?? "", /MS-CHAP/);
+  });
+
+  test("no common authentication method: the link never reaches the network phase", async () => {
+    const pair = await establish({ serverMethods: ["mschap-v2"], clientMethods: ["pap"] });
+    assert.equal(eventsOf(pair.serverEvents, "network-up").length, 0);
+    assert.ok(pair.server.isFinished || pair.client.isFinished);
+  });
+
+  test("prefer + peer denies: the session comes up in clear text", async () => {
+    const pair = await establish({ serverPolicy: "prefer", clientPolicy: "deny" });
+    assert.ok(pair.server.networkUp && pair.client.networkUp);
+    assert.equal(pair.server.mppeInfo, undefined);
+    exchangeIp(pair, false);
+  });
+
+  test("clear-text IP is dropped once MPPE is up (no downgrade)", async () => {
+    const pair = await establish({});
+    const pkt = fakeIpPacket(100, 9);
+    const frame = new Uint8Array(4 + pkt.length);
+    frame.set([0xff, 0x03, 0x00, 0x21]);
+    frame.set(pkt, 4);
+    assert.equal(pair.server.receiveFrame(pair.clock.now, frame, 0, frame.length), 0);
+    assert.equal(pair.server.stats.droppedClearWhileEncrypted, 1);
+  });
+
+  test("admin close: both sides finish, reason carried", async () => {
+    const pair = await establish({});
+    pair.server.close(pair.clock.now, "administratively cleared");
+    await run(pair, users);
+    assert.ok(pair.server.isFinished && pair.client.isFinished);
+    assert.match(eventsOf(pair.serverEvents, "down").at(-1)?.reason ?? "", /administratively cleared/);
+  });
+
+  test("malformed frames never throw and are counted", async () => {
+    const pair = await establish({});
+    const rnd = seededRandom(77);
+    for (let i = 0; i < 3000; i++) {
+      const f = rnd(1 + (i % 60));
+      if (i % 3 === 0 && f.length >= 2) f.set([0xff, 0x03], 0);
+      pair.server.receiveFrame(pair.clock.now, f, 0, f.length);
+    }
+    assert.ok(pair.server.networkUp || pair.server.isFinished);
+  });
+});
+
+describe("PPP link: stateful MPPE resynchronisation", () => {
+  test("a lost data frame makes the receiver send CCP Reset-Request; after the flush data flows again", async () => {
+    const pair = await establish({ stateless: "deny", clientStateless: "allow" });
+    assert.deepEqual(pair.server.mppeInfo, { bits: 128, stateless: false });
+    const buf = new Uint8Array(2048);
+    const send = (tag: number): number => {
+      const pkt = fakeIpPacket(200, tag);
+      const n = pair.client.sendIp(pkt, 0, pkt.length, buf, 0);
+      return pair.server.receiveFrame(pair.clock.now, buf, 0, n);
+    };
+    assert.equal(send(1), 200);
+    const pkt = fakeIpPacket(200, 2);
+    pair.client.sendIp(pkt, 0, pkt.length, buf, 0); // lost on the way
+    assert.equal(send(3), 0, "out of sync: dropped");
+    assert.equal(pair.server.stats.resetRequests, 1);
+    await run(pair, users); // carries the Reset-Request to the client and its Reset-Ack back
+    assert.equal(send(4), 200, "the flushed packet decrypts");
+    assert.equal(send(5), 200);
+  });
+});
