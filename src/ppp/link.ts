@@ -121,7 +121,7 @@ export const WIN_ERR_ENCRYPTION_REQUIRED = 742; // "The remote computer does not
 /** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
 const MAX_FRAME = 4096;
 /** How often a stateful receiver that lost sync repeats its CCP Reset-Request while packets keep arriving. */
-const RESET_REQUEST_REPEAT_MS = 1000;
+const RESET_REQUEST_REPEAT_MS = 250;
 
 export class PppLink {
   readonly role: "server" | "client";
@@ -270,7 +270,7 @@ export class PppLink {
     if (protocol === PPP_COMP) return this.receiveEncrypted(now, buf, pOff, pLen);
     if (protocol === PPP_IP) {
       if (!this.canReceiveClearIp()) {
-        if (this.mppeResult) this.stats.droppedClearWhileEncrypted++;
+        if (this.mppeEverUp) this.stats.droppedClearWhileEncrypted++;
         else this.stats.droppedNotReady++;
         return 0;
       }
@@ -368,7 +368,7 @@ export class PppLink {
     if (n < 0) {
       this.stats.droppedMppe++;
       // Stateful receiver lost sync: ask the sender to flush (RFC 3078 §8.2). The Reset-Request itself may be
-      // lost on the GRE path, so while we still wait for a flushed packet it is repeated, at most once a second.
+      // lost on the GRE path, so while we still wait for a flushed packet it is repeated, at most every 250 ms.
       const resend = rx.awaitingFlush && now - this.lastResetRequestAt >= RESET_REQUEST_REPEAT_MS;
       if ((n === MPPE_NEED_RESET || resend) && this.ccp) {
         this.lastResetRequestAt = now;
@@ -442,7 +442,7 @@ export class PppLink {
   }
 
   private canSendClearIp(): boolean {
-    if (this.mppeResult) return false;
+    if (this.mppeResult || this.mppeEverUp) return false;
     const policy = this.ccp?.policy ?? this.cfg.ccp.policy;
     if (policy === "require") return false;
     // "prefer": hold IP until CCP settles one way or the other, so nothing leaks before encryption starts.
@@ -451,10 +451,12 @@ export class PppLink {
   }
 
   private canReceiveClearIp(): boolean {
-    return this.networkUpSent && this.mppeResult === undefined && (this.ccp?.policy ?? this.cfg.ccp.policy) !== "require";
+    return this.networkUpSent && !this.mppeEverUp && (this.ccp?.policy ?? this.cfg.ccp.policy) !== "require";
   }
 
   private ccpSettled = false;
+  /** Once encryption ran, clear-text IP is never sent or accepted again on this link. */
+  private mppeEverUp = false;
   private lastResetRequestAt = -Infinity;
 
   // ---------------------------------------------------------------------------------------------- the phase logic
@@ -729,19 +731,30 @@ export class PppLink {
           this.mppeResult = r;
           this.sender = new MppeSender({ masterKey: this.mppeKeys.send, bits: r.bits, stateless: r.stateless });
           this.receiver = new MppeReceiver({ masterKey: this.mppeKeys.recv, bits: r.bits, stateless: r.stateless });
+          this.mppeEverUp = true;
           this.emit({ type: "mppe-up", result: r });
         }
         this.maybeNetworkUp();
         return;
       }
       case "this-layer-down":
-        if (this.mppeResult && this.phaseValue === "network") {
-          // Encryption stopped under a running session: never fall back to clear text (RFC 3078 §2).
-          this.fail(now, "CCP went down while MPPE was in use", WIN_ERR_ENCRYPTION_REQUIRED);
+        // CCP renegotiates (RFC 1661 §4: a Configure-Request in Opened, e.g. a retransmission whose Ack was
+        // lost). Data pauses — never falls back to clear text once MPPE ran — and MPPE restarts from its start
+        // keys when CCP is up again (RFC 3078 §7.3). pppd instead closes the link here ("MPPE disabled"); we
+        // ride it out and only give up if CCP finishes for good.
+        if (this.mppeResult) {
+          this.log("negotiation", "CCP renegotiating: encrypted data paused");
+          this.mppeResult = undefined;
+          this.sender = undefined;
+          this.receiver = undefined;
         }
         return;
       case "this-layer-finished":
         this.ccpSettled = true;
+        if (this.mppeEverUp && this.phaseValue === "network") {
+          this.fail(now, `CCP stopped after MPPE was in use: ${e.reason}`, WIN_ERR_ENCRYPTION_REQUIRED);
+          return;
+        }
         this.maybeNetworkUp();
         return;
       case "mppe-required-failed":

@@ -1,0 +1,317 @@
+/**
+ * One PPTP control connection and its calls, composed and still sans-I/O: the control engine
+ * (src/pptp/control.ts) plus a CallSession (GRE channel + PPP link) per established call. The driver — the
+ * networked server/client in src/server and src/client, or an in-memory test — moves bytes and time:
+ *
+ *   handleBytes(now, chunk) / handleTransportClosed(now)   TCP in
+ *   pollTransmit()                                          TCP out
+ *   handleGre(now, callId, buf, off, len)                   a GRE packet whose key names one of our calls
+ *   sendIp(now, callId, buf, off, len)                      an IP datagram routed to a call
+ *   completeVerification(now, callId, result)               the AAA backend's answer to a "verify" event
+ *   pollTimeout() / handleTimeout(now) / pollEvent()
+ *
+ * GRE and IP leave through the `greOut` / `ipOut` sinks given per call, so the data path stays a chain of calls.
+ *
+ * ConnectionBase holds what the server and client roles share: running calls, tearing them down in every
+ * direction (RFC 2637 §3: LCP down ⇒ clear the call; call cleared ⇒ PPP lower layer down; control connection
+ * closed ⇒ every call down), timers and the event log.
+ */
+import type { Millis } from "./clock.js";
+import { ControlConnection, type ControlConnectionOptions } from "../pptp/control.js";
+import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
+import { CallSession, type ByteSink } from "./call.js";
+import type { PppLinkConfig, PppLinkEvent } from "../ppp/link.js";
+import type { AuthRequest, AuthResult } from "../aaa/types.js";
+import type { IpcpResult } from "../ppp/ipcp.js";
+import type { CcpResult } from "../ppp/ccp.js";
+import type { AuthMethod } from "../ppp/protocols.js";
+
+export type LogCategory = "events" | "errors" | "packets" | "negotiation";
+
+export type SessionEvent =
+  /** One line for the operator's log (the seeds' `debug vpdn events` kind). */
+  | { readonly type: "log"; readonly category: LogCategory; readonly callId?: number; readonly message: string }
+  /** Check these credentials and call completeVerification(now, callId, result). */
+  | { readonly type: "verify"; readonly callId: number; readonly request: AuthRequest }
+  /** A call reached the data phase: route GRE for `callId`, and IP for `ipcp.peerAddress` (server side). */
+  | {
+      readonly type: "network-up";
+      readonly callId: number;
+      readonly user: string | undefined;
+      readonly method: AuthMethod | undefined;
+      readonly ipcp: IpcpResult;
+      readonly mppe: CcpResult | undefined;
+    }
+  /** A call is gone; `code` is the Windows error the client would show, when one applies. */
+  | { readonly type: "call-down"; readonly callId: number; readonly reason: string; readonly code?: number }
+  /** The control connection is over: write out pollTransmit(), then close TCP. */
+  | { readonly type: "closed"; readonly reason: string };
+
+export interface CallSinks {
+  readonly greOut: ByteSink;
+  readonly ipOut: ByteSink;
+}
+
+export interface ConnectionBaseOptions {
+  /** The peer's address, for log lines. */
+  readonly peerName: string;
+  readonly control: ControlConnectionOptions;
+  /** Where a call's GRE and IP go. Called once per call when it is set up. */
+  readonly sinksFor: (callId: number) => CallSinks;
+  /** Close the whole control connection when its last call ends (a remote-access client's connection). Default true. */
+  readonly stopWhenIdle?: boolean;
+}
+
+/** A Stop-Control-Connection-Request after the last call: the reason we give the peer, for the log. */
+const STOP_AFTER_LAST_CALL = "last call ended";
+
+export abstract class ConnectionBase {
+  readonly control: ControlConnection;
+  protected readonly calls = new Map<number, CallSession>();
+  protected readonly events: SessionEvent[] = [];
+  protected readonly peerName: string;
+  private readonly sinksFor: (callId: number) => CallSinks;
+  private readonly stopWhenIdle: boolean;
+  private closedSent = false;
+
+  constructor(o: ConnectionBaseOptions) {
+    this.peerName = o.peerName;
+    this.sinksFor = o.sinksFor;
+    this.stopWhenIdle = o.stopWhenIdle ?? true;
+    this.control = new ControlConnection(o.control);
+  }
+
+  get isClosed(): boolean {
+    return this.closedSent;
+  }
+
+  /** Running calls (for `show sessions`, routing, tests). */
+  get sessions(): ReadonlyMap<number, CallSession> {
+    return this.calls;
+  }
+
+  // --------------------------------------------------------------------------------------------- inputs
+
+  handleBytes(now: Millis, chunk: Uint8Array): void {
+    this.control.handleBytes(now, chunk);
+    this.pump(now);
+  }
+
+  handleTransportClosed(now: Millis): void {
+    this.control.handleTransportClosed(now);
+    this.pump(now);
+  }
+
+  handleGre(now: Millis, callId: number, buf: Uint8Array, off: number, len: number): boolean {
+    const c = this.calls.get(callId);
+    if (!c) return false;
+    c.handleGre(now, buf, off, len);
+    this.drainCall(now, c);
+    return true;
+  }
+
+  sendIp(now: Millis, callId: number, buf: Uint8Array, off: number, len: number): boolean {
+    const c = this.calls.get(callId);
+    return c ? c.sendIp(now, buf, off, len) : false;
+  }
+
+  completeVerification(now: Millis, callId: number, result: AuthResult): void {
+    const c = this.calls.get(callId);
+    if (!c) return; // the call went away while the backend was thinking
+    c.completeVerification(now, result);
+    this.drainCall(now, c);
+  }
+
+  /** Hang up one call: LCP Terminate first, then the PPTP call is cleared when the link reports down. */
+  hangUp(now: Millis, callId: number, reason: string): void {
+    const c = this.calls.get(callId);
+    if (!c) return;
+    c.close(now, reason);
+    this.drainCall(now, c);
+  }
+
+  /** Hang up every call and stop the control connection (admin clear, shutdown). */
+  shutdown(now: Millis, reason: string): void {
+    for (const [id, c] of this.calls) {
+      c.close(now, reason);
+      this.drainCall(now, c);
+      if (this.calls.has(id)) {
+        // Do not wait for the peer's Terminate-Ack on shutdown: clear the PPTP call now.
+        this.endCall(now, id, reason, undefined, true);
+      }
+    }
+    this.control.stop(now, "local-shutdown", reason);
+    this.pump(now);
+  }
+
+  handleTimeout(now: Millis): void {
+    const t = this.control.pollTimeout();
+    if (t !== undefined && t <= now) this.control.handleTimeout(now);
+    for (const c of [...this.calls.values()]) {
+      const ct = c.pollTimeout();
+      if (ct !== undefined && ct <= now) {
+        c.handleTimeout(now);
+        this.drainCall(now, c);
+      }
+    }
+    this.pump(now);
+  }
+
+  // --------------------------------------------------------------------------------------------- outputs
+
+  pollTransmit(): Uint8Array | undefined {
+    return this.control.pollTransmit();
+  }
+
+  pollEvent(): SessionEvent | undefined {
+    return this.events.shift();
+  }
+
+  pollTimeout(): Millis | undefined {
+    let t = this.control.pollTimeout();
+    for (const c of this.calls.values()) {
+      const ct = c.pollTimeout();
+      if (ct !== undefined && (t === undefined || ct < t)) t = ct;
+    }
+    return t;
+  }
+
+  // --------------------------------------------------------------------------------------------- for the roles
+
+  protected abstract onControlEvent(now: Millis, e: ControlEvent): void;
+  protected abstract linkConfigFor(call: CallInfo): PppLinkConfig;
+  /** A call ended (either way); the role releases what it held for it (address, call ID). */
+  protected abstract callEnded(callId: number): void;
+
+  protected log(category: LogCategory, message: string, callId?: number): void {
+    this.events.push(callId === undefined ? { type: "log", category, message } : { type: "log", category, callId, message });
+  }
+
+  protected startCall(now: Millis, call: CallInfo): void {
+    const sinks = this.sinksFor(call.callId);
+    const session = new CallSession({
+      localCallId: call.callId,
+      peerCallId: call.peerCallId,
+      peerReceiveWindow: call.peerReceiveWindow,
+      peerProcessingDelay: call.peerProcessingDelay,
+      receiveWindow: call.receiveWindow,
+      link: this.linkConfigFor(call),
+      greOut: sinks.greOut,
+      ipOut: sinks.ipOut,
+    });
+    this.calls.set(call.callId, session);
+    session.start(now);
+    this.drainCall(now, session);
+  }
+
+  protected pump(now: Millis): void {
+    for (let e = this.control.pollEvent(); e; e = this.control.pollEvent()) {
+      switch (e.type) {
+        case "call-cleared":
+          this.log("events", `call ${e.callId} cleared ${e.byPeer ? "by peer" : "locally"}: ${e.reason}`, e.callId);
+          this.endCall(now, e.callId, e.reason, undefined, false);
+          break;
+        case "closed":
+          this.log("events", `control connection with ${this.peerName} closed: ${e.reason}`);
+          for (const id of [...this.calls.keys()]) this.endCall(now, id, `control connection closed: ${e.reason}`, undefined, false);
+          if (!this.closedSent) {
+            this.closedSent = true;
+            this.events.push({ type: "closed", reason: e.reason });
+          }
+          break;
+        case "protocol-error":
+          this.log("errors", `malformed control message from ${this.peerName}: ${e.reason}`);
+          break;
+        case "warning":
+          this.log("errors", `${this.peerName}: ${e.reason}`);
+          break;
+        case "set-link-info":
+          this.log("negotiation", `SLI call ${e.callId}: send ACCM 0x${e.sendAccm.toString(16)} receive ACCM 0x${e.receiveAccm.toString(16)}`, e.callId);
+          break;
+        case "wan-error":
+          this.log("errors", `WEN call ${e.callId}: crc ${e.crcErrors} framing ${e.framingErrors} overruns ${e.hardwareOverruns}/${e.bufferOverruns} timeouts ${e.timeoutErrors}`, e.callId);
+          break;
+        default:
+          this.onControlEvent(now, e);
+      }
+    }
+  }
+
+  private drainCall(now: Millis, c: CallSession): void {
+    for (let e = c.pollEvent(); e; e = c.pollEvent()) this.onLinkEvent(now, c, e);
+    this.pump(now);
+  }
+
+  private onLinkEvent(now: Millis, c: CallSession, e: PppLinkEvent): void {
+    const id = c.localCallId;
+    switch (e.type) {
+      case "verify":
+        this.events.push({ type: "verify", callId: id, request: e.request });
+        return;
+      case "lcp-up":
+        this.log(
+          "events",
+          `LCP up: MRU ${e.result.localMru}/${e.result.peerMru}, auth ${e.result.authenticatePeer ?? e.result.authenticateToPeer ?? "none"}`,
+          id,
+        );
+        return;
+      case "authenticated":
+        this.log("events", e.direction === "peer" ? `auth succeeded for user ${e.user} with ${methodName(e.method)}` : `authenticated to peer as ${e.user} with ${methodName(e.method)}`, id);
+        return;
+      case "auth-failed":
+        this.log("events", `auth failed for user ${e.user ?? "(none)"} with ${methodName(e.method)}: error ${e.code}: ${e.message}`, id);
+        return;
+      case "mppe-up":
+        this.log("events", `MPPE ${e.result.bits}-bit ${e.result.stateless ? "stateless" : "stateful"}`, id);
+        return;
+      case "ipcp-up":
+        this.log("events", `IPCP up: local ${e.result.localAddress} peer ${e.result.peerAddress ?? "?"}${e.result.dns.length ? ` dns ${e.result.dns.join(",")}` : ""}`, id);
+        return;
+      case "network-up": {
+        const auth = c.link.auth;
+        this.events.push({ type: "network-up", callId: id, user: auth.user, method: auth.method, ipcp: e.ipcp, mppe: e.mppe });
+        return;
+      }
+      case "down":
+        this.log("events", `session down: ${e.reason}${e.code !== undefined ? ` (client sees error ${e.code})` : ""}`, id);
+        this.endCall(now, id, e.reason, e.code, true);
+        return;
+      case "log":
+        this.log(e.category, e.message, id);
+        return;
+      case "phase":
+        this.log("negotiation", `phase ${e.phase}`, id);
+        return;
+    }
+  }
+
+  /** Remove a call; `clearPptp` also ends it on the control connection (CCRQ or CDN, by our side of the call). */
+  private endCall(now: Millis, callId: number, reason: string, code: number | undefined, clearPptp: boolean): void {
+    const c = this.calls.get(callId);
+    if (!c) return;
+    this.calls.delete(callId);
+    if (!c.link.isFinished) {
+      c.lowerDown(now);
+      for (let e = c.pollEvent(); e; e = c.pollEvent()) if (e.type === "log") this.log(e.category, e.message, callId);
+    }
+    if (clearPptp && this.control.getCall(callId)) this.control.clearCall(now, callId, { result: "admin-shutdown", callStatistics: reason.slice(0, 128) });
+    this.events.push(code === undefined ? { type: "call-down", callId, reason } : { type: "call-down", callId, reason, code });
+    this.callEnded(callId);
+    if (this.stopWhenIdle && this.calls.size === 0 && !this.control.isClosed && this.control.state === "established") {
+      this.control.stop(now, "none", STOP_AFTER_LAST_CALL);
+    }
+  }
+}
+
+export function methodName(m: AuthMethod): string {
+  switch (m) {
+    case "mschap-v2":
+      return "MS-CHAPv2";
+    case "mschap-v1":
+      return "MS-CHAPv1";
+    case "chap-md5":
+      return "CHAP-MD5";
+    case "pap":
+      return "PAP";
+  }
+}
