@@ -1,0 +1,97 @@
+/**
+ * Public API of the PPTP layer (RFC 2637): the control connection engine, the per-call GRE data
+ * channel, and the wire codecs they are built on.
+ */
+export { ControlConnection, winsCollision } from "./control.js";
+export type {
+  ControlRole,
+  ControlState,
+  ControlConnectionOptions,
+  OutgoingCallParams,
+  OutgoingCallAnswer,
+  OutgoingCallRefusal,
+  IncomingCallParams,
+  IncomingCallAnswer,
+  IncomingCallRefusal,
+  StartAnswer,
+  StartRefusal,
+  StopReasonName,
+  DisconnectReasonName,
+  GeneralErrorName,
+  ClearCallOptions,
+  WanErrorCounters,
+} from "./control-types.js";
+export type {
+  ControlEvent,
+  PeerInfo,
+  CallInfo,
+  CallDirection,
+  CallSide,
+  CallState,
+  StartRequestEvent,
+  EstablishedEvent,
+  OutgoingCallRequestEvent,
+  IncomingCallRequestEvent,
+  CallConnectedEvent,
+  CallFailedEvent,
+  CallClearedEvent,
+  SetLinkInfoEvent,
+  WanErrorEvent,
+  WarningEvent,
+  ProtocolErrorEvent,
+  ClosedEvent,
+} from "./control-events.js";
+export { GreChannel, type GreChannelOptions, type GreChannelStats, type PacketSink } from "./gre-channel.js";
+export { SendWindow, type FlowControl, type SendWindowOptions } from "./send-window.js";
+export { ReceiveSequencer, type DeliverFn, type ReceiveSequencerOptions } from "./receive-sequencer.js";
+export { seqAdd, seqDiff, seqAfter } from "./serial.js";
+
+export {
+  parseControlMessage,
+  emitControlMessage,
+  checkPptpHeader,
+  ControlStreamFramer,
+  controlMessageName,
+  controlKindName,
+  controlMessageLength,
+  describeCode,
+  describeResult,
+  ControlMessageType,
+  GeneralError,
+  StartResult,
+  StopReason,
+  StopResult,
+  EchoResult,
+  OutgoingCallResult,
+  IncomingCallResult,
+  DisconnectResult,
+  Framing,
+  Bearer,
+  GENERAL_ERROR_TEXT,
+  START_RESULT_TEXT,
+  STOP_REASON_TEXT,
+  STOP_RESULT_TEXT,
+  ECHO_RESULT_TEXT,
+  OUTGOING_CALL_RESULT_TEXT,
+  INCOMING_CALL_RESULT_TEXT,
+  DISCONNECT_RESULT_TEXT,
+  PPTP_TCP_PORT,
+  PPTP_MAGIC_COOKIE,
+  PPTP_PROTOCOL_VERSION,
+  PPTP_MAX_CONTROL_MESSAGE_LENGTH,
+  type ControlMessage,
+  type ControlMessageKind,
+  type CodeTable,
+  type ParseOptions,
+  type FramerOptions,
+} from "../wire/pptp-control.js";
+export {
+  parseGreHeader,
+  emitGreHeader,
+  greHeaderLength,
+  GreHeader,
+  GRE_PROTOCOL_PPP,
+  GRE_BASE_HEADER_LENGTH,
+  GRE_MAX_HEADER_LENGTH,
+  IP_PROTOCOL_GRE,
+} from "../wire/gre.js";
