@@ -63,6 +63,24 @@ export class MppeSessionKey {
     this.rc4.setKey(this.session, this.keyLen);
   }
 
+  /**
+   * Copies the current session key into `into` (at least `keyLen` bytes, allocated once by the caller), so that key
+   * changes can be tried speculatively and undone with `restoreSession`. This is the whole key state that matters:
+   * the start key never changes and every later use of the key begins with a table re-initialisation, so the RC4
+   * stream position is not saved.
+   */
+  saveSession(into: Uint8Array): void {
+    const session = this.session;
+    for (let i = 0; i < this.keyLen; i++) into[i] = session[i];
+  }
+
+  /** Makes a session key saved by `saveSession` current again, with freshly initialised RC4 tables. */
+  restoreSession(from: Uint8Array): void {
+    const session = this.session;
+    for (let i = 0; i < this.keyLen; i++) session[i] = from[i];
+    this.resetTables();
+  }
+
   private hashStartAndSession(): void {
     const msg = this.msg;
     const off = this.sessionOff;

@@ -19,6 +19,24 @@
  * full key change before the flushed packet and its receiver performs one on every packet with A set. We follow
  * pppd, our interoperability target, on both sides; the receiver also treats a flag packet as flushed even if a
  * peer left its A bit clear, which under that rule means the same key change.
+ *
+ * That rule has a blind spot: a stateful receiver that lost sync rekeys once for the flushed packet it finally
+ * sees, but if earlier flushed packets were lost too (each answering one of its repeated Reset-Requests) the
+ * sender has changed keys once per flushed packet it sent, and the receiver ends up behind. MPPE has no integrity
+ * check, so from then on everything decrypts to garbage, silently. With the optional `validate` callback
+ * (MppeOptions) the receiver can tell plaintext from garbage and recovers (receiver side only; nothing on the wire
+ * changes, and the pppd rule stays the first guess):
+ * - resync (discard state, flushed or flag packet): the pppd rule first; if validate rejects that plaintext, 1, 2,
+ *   ... up to `maxResyncKeyChanges` further key changes, each candidate decrypting the whole packet (resync is
+ *   rare, and validate always sees the complete plaintext); the first candidate validate accepts is committed. If
+ *   none is, the key state is put back as it was before the attempt, the receiver keeps discarding and returns
+ *   MPPE_DROP (the link keeps repeating its Reset-Request). More than `maxResyncKeyChanges` flushed packets lost
+ *   in a row cannot be recovered from (each further Reset-Request adds a key change); only renegotiating CCP helps.
+ * - stateful, in sync: a packet validate rejects means sync was lost after all (or the packet was corrupted):
+ *   MPPE_NEED_RESET, as for a count gap, and the packet is treated as missed. If it was a flushed or flag packet,
+ *   the key change made for it is undone first, since a corrupted header may have caused it; should the sender
+ *   really have changed keys there, the resync finds that as one further key change.
+ * - stateless: a rejected packet is MPPE_DROP; everything else is unchanged (the count alone says which key).
  */
 import { type MppeBits } from "./mppe-keys.js";
 import { MppeSessionKey } from "./mppe-session-key.js";
@@ -31,6 +49,19 @@ export interface MppeOptions {
   bits: MppeBits;
   /** Stateless mode (RFC 3078 §7.1, CCP option bit H): key change before every packet. */
   stateless: boolean;
+  /**
+   * Receiver only, optional: plaintext check. Called with the decrypted protocol field + payload
+   * (plain[off, off+len), always the whole packet); returns false if that cannot be a packet the peer sent, i.e.
+   * the key was wrong. It must accept every protocol that is legitimately carried (a false "no" costs a reset in
+   * stateful mode), must not throw, and should be cheap: it runs once per packet, and up to
+   * 1 + maxResyncKeyChanges times per resync attempt. See the file comment for what the receiver does with it.
+   */
+  validate?: (plain: Uint8Array, off: number, len: number) => boolean;
+  /**
+   * Receiver, stateful, with `validate` only: how many key changes beyond the pppd rule a resync tries (default
+   * DEFAULT_MAX_RESYNC_KEY_CHANGES, 0..MAX_RESYNC_KEY_CHANGES). Each one costs a key change and a packet's RC4.
+   */
+  maxResyncKeyChanges?: number;
 }
 
 export const MPPE_BIT_FLUSHED = 0x80;
@@ -42,8 +73,16 @@ export const MPPE_HEADER_LEN = 2;
 
 /** Stateful: lost sync; the caller must send a CCP Reset-Request and drop packets until a flushed one arrives. */
 export const MPPE_NEED_RESET = -1;
-/** Malformed, not encrypted, compressed, or stale (duplicate / older than the last accepted): drop silently and count it. */
+/**
+ * Malformed, not encrypted, compressed, stale (duplicate / older than the last accepted), or (stateless, or a
+ * failed resync) rejected by MppeOptions.validate: drop silently and count it.
+ */
 export const MPPE_DROP = -2;
+
+/** Default MppeOptions.maxResyncKeyChanges: this many flushed packets lost in a row are recovered from. */
+export const DEFAULT_MAX_RESYNC_KEY_CHANGES = 8;
+/** Upper bound for MppeOptions.maxResyncKeyChanges, which bounds the work a forged flushed packet can cause. */
+export const MAX_RESYNC_KEY_CHANGES = 256;
 
 const COUNT_MASK = 0xfff;
 /** Forward distances above half the 12-bit count space are read as "behind" (the standard serial-number rule). */
@@ -122,10 +161,22 @@ export class MppeReceiver {
   private count = INITIAL_COUNT;
   /** Stateful only: a loss was seen and packets are dropped until one with the FLUSHED bit arrives (RFC 3078 §8.2). */
   private discarding = false;
+  private readonly validate: ((plain: Uint8Array, off: number, len: number) => boolean) | undefined;
+  private readonly maxResync: number;
+  /** Session key before a speculative key change (validate only); allocated once here, never per packet. */
+  private readonly savedSession = new Uint8Array(16);
+  /** Resync with validate and dst === src: the ciphertext, kept for the next candidate. Grown on demand. */
+  private cipherCopy: Uint8Array | undefined;
 
   constructor(opts: MppeOptions) {
     this.key = new MppeSessionKey(opts.masterKey, opts.bits);
     this.stateless = opts.stateless;
+    this.validate = opts.validate;
+    const max = opts.maxResyncKeyChanges ?? DEFAULT_MAX_RESYNC_KEY_CHANGES;
+    if (!Number.isInteger(max) || max < 0 || max > MAX_RESYNC_KEY_CHANGES) {
+      throw new RangeError(`MPPE maxResyncKeyChanges must be an integer 0..${MAX_RESYNC_KEY_CHANGES}, got ${max}`);
+    }
+    this.maxResync = max;
   }
 
   /** Coherency count of the last packet accepted (4095 before the first); while awaiting a flush, the first one missed. */
@@ -147,7 +198,8 @@ export class MppeReceiver {
    * Decrypts an MPPE datagram (src[srcOff] is the first header byte, `len` includes the 2 header bytes) into
    * dst[dstOff..]: the PPP protocol field plus payload. Returns that plaintext length (len - 2), or MPPE_NEED_RESET /
    * MPPE_DROP. `dst` may be `src` (same array object) in any arrangement, e.g. dstOff = srcOff + 2 to decrypt in
-   * place or dstOff = srcOff to shift the plaintext over the header.
+   * place or dstOff = srcOff to shift the plaintext over the header. After a negative result the bytes of dst (and
+   * so, in those arrangements, of the datagram) are unspecified.
    */
   decrypt(src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): number {
     // A header plus at least one byte of (possibly compressed, RFC 1661 §6.5) protocol field.
@@ -162,6 +214,9 @@ export class MppeReceiver {
     // could otherwise strip encryption); C set means MPPC-compressed, which we never negotiate.
     if ((b0 & MPPE_BIT_ENCRYPTED) === 0 || (b0 & MPPE_BIT_COMPRESSED) !== 0) return MPPE_DROP;
     const flushed = (b0 & MPPE_BIT_FLUSHED) !== 0;
+    const validate = this.validate;
+    /** Stateful, validate given: a key change was made for this packet that a rejection must undo. */
+    let undoable = false;
 
     if (this.stateless) {
       // RFC 3078 §3.1: in stateless mode A "MUST be set on every encrypted packet".
@@ -191,10 +246,15 @@ export class MppeReceiver {
           return MPPE_NEED_RESET;
         }
         this.count = count;
+        if (rekey && validate !== undefined) {
+          this.key.saveSession(this.savedSession);
+          undoable = true;
+        }
       } else {
         if (!rekey) return MPPE_DROP;
         // A flushed packet from before the loss point (delayed, not a response to our Reset-Request): ignore it.
         if (((count - this.count) & COUNT_MASK) > HALF_COUNT_SPACE) return MPPE_DROP;
+        if (validate !== undefined) return this.resync(validate, src, srcOff + MPPE_HEADER_LEN, dataLen, dst, dstOff, count);
         // The sender changed keys at every flag packet we missed (RFC 3078 §8.2 "256 or more consecutive packets
         // could be lost"): one change per 256-block boundary crossed between the first missed count and this one.
         while ((count & 0xf00) !== (this.count & 0xf00)) {
@@ -214,6 +274,63 @@ export class MppeReceiver {
     } else {
       this.key.rc4.process(src, from, dst, dstOff, dataLen);
     }
+    if (validate !== undefined && !validate(dst, dstOff, dataLen)) {
+      // Stateless: the count alone determines the key, so a bad packet is just dropped.
+      if (this.stateless) return MPPE_DROP;
+      // Stateful: garbage under the key we believed in means sync was lost (see the file comment). The packet is
+      // treated as the first one missed; a key change made for it may have been caused by a corrupted header, so it
+      // is undone (the sender's, if real, is then found as one further change by the resync).
+      if (undoable) this.key.restoreSession(this.savedSession);
+      this.discarding = true;
+      return MPPE_NEED_RESET;
+    }
     return dataLen;
+  }
+
+  /**
+   * Stateful resync with a validator: the discard state met a flushed or flag packet (count `count`, not stale).
+   * Tries the pppd rule, then up to maxResync further key changes; commits the first candidate validate accepts.
+   * Each candidate decrypts the whole packet into dst, from a copy of the ciphertext if dst is src. Runs only on
+   * resync, so the copy buffer may be allocated here.
+   */
+  private resync(
+    validate: (plain: Uint8Array, off: number, len: number) => boolean,
+    src: Uint8Array,
+    from: number,
+    dataLen: number,
+    dst: Uint8Array,
+    dstOff: number,
+    count: number,
+  ): number {
+    const key = this.key;
+    key.saveSession(this.savedSession);
+    let cipher = src;
+    let cipherOff = from;
+    if (src === dst) {
+      if (this.cipherCopy === undefined || this.cipherCopy.length < dataLen) this.cipherCopy = new Uint8Array(dataLen);
+      cipher = this.cipherCopy;
+      cipherOff = 0;
+      for (let i = 0; i < dataLen; i++) cipher[i] = src[from + i];
+    }
+    // The pppd rule (as in decrypt): one change per flag packet missed, then one for this packet.
+    let c = this.count;
+    while ((count & 0xf00) !== (c & 0xf00)) {
+      key.changeKey(false);
+      c = (c + 256) & COUNT_MASK;
+    }
+    // Keys only chain forward (RFC 3078 §7.3), so candidate k is simply one more key change than candidate k - 1.
+    for (let extra = 0; extra <= this.maxResync; extra++) {
+      key.changeKey(true);
+      key.rc4.process(cipher, cipherOff, dst, dstOff, dataLen);
+      if (validate(dst, dstOff, dataLen)) {
+        this.count = count;
+        this.discarding = false;
+        return dataLen;
+      }
+    }
+    // Nothing plausible: not a packet of this sender's (corrupted, forged) or too many flushed packets lost. Keep
+    // the state from before the attempt and keep waiting; the caller keeps repeating its Reset-Request.
+    key.restoreSession(this.savedSession);
+    return MPPE_DROP;
   }
 }
