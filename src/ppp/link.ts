@@ -121,7 +121,7 @@ export const WIN_ERR_ENCRYPTION_REQUIRED = 742; // "The remote computer does not
 /** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
 const MAX_FRAME = 4096;
 /** How often a stateful receiver that lost sync repeats its CCP Reset-Request while packets keep arriving. */
-const RESET_REQUEST_REPEAT_MS = 250;
+const RESET_REQUEST_REPEAT_MS = 100;
 
 export class PppLink {
   readonly role: "server" | "client";
@@ -368,7 +368,7 @@ export class PppLink {
     if (n < 0) {
       this.stats.droppedMppe++;
       // Stateful receiver lost sync: ask the sender to flush (RFC 3078 §8.2). The Reset-Request itself may be
-      // lost on the GRE path, so while we still wait for a flushed packet it is repeated, at most every 250 ms.
+      // lost on the GRE path, so while we still wait for a flushed packet it is repeated, at most every 100 ms (the receiver resynchronises across the extra key changes that causes).
       const resend = rx.awaitingFlush && now - this.lastResetRequestAt >= RESET_REQUEST_REPEAT_MS;
       if ((n === MPPE_NEED_RESET || resend) && this.ccp) {
         this.lastResetRequestAt = now;
@@ -730,7 +730,7 @@ export class PppLink {
         if (r && this.mppeKeys) {
           this.mppeResult = r;
           this.sender = new MppeSender({ masterKey: this.mppeKeys.send, bits: r.bits, stateless: r.stateless });
-          this.receiver = new MppeReceiver({ masterKey: this.mppeKeys.recv, bits: r.bits, stateless: r.stateless });
+          this.receiver = new MppeReceiver({ masterKey: this.mppeKeys.recv, bits: r.bits, stateless: r.stateless, validate: plausibleIpv4 });
           this.mppeEverUp = true;
           this.emit({ type: "mppe-up", result: r });
         }
@@ -817,3 +817,20 @@ export class PppLink {
 }
 
 export { MPPE_HEADER_LEN };
+
+/**
+ * Decrypted MPPE plaintext we accept: the protocol field of IPv4 (0x0021, or 0x21 under PFC) followed by an IPv4
+ * header whose Total Length matches. MPPE has no integrity check, so a receiver whose key drifted (a stateful
+ * flush lost on the way, RFC 3078 §8.2) would otherwise hand garbage to the TUN; with this the MPPE receiver
+ * detects it, asks for a reset and resynchronises. Only IP runs over our links (no IPV6CP yet): when IPv6 is
+ * added this must accept 0x0057 too.
+ */
+function plausibleIpv4(p: Uint8Array, off: number, len: number): boolean {
+  let i = off;
+  if (len >= 1 && p[i] === 0x21) i += 1;
+  else if (len >= 2 && p[i] === 0x00 && p[i + 1] === 0x21) i += 2;
+  else return false;
+  const ipLen = len - (i - off);
+  if (ipLen < 20 || p[i] >> 4 !== 4 || (p[i] & 0x0f) < 5) return false;
+  return ((p[i + 2] << 8) | p[i + 3]) === ipLen;
+}

@@ -148,8 +148,10 @@ describe("in-process PPTP session: a hostile network", () => {
         h.server.start(h.clock.now);
         await up(h);
         const r = await traffic(h, 200, 600);
-        // Loss costs packets (stateful MPPE also drops until the flush after a Reset-Request); nothing else may.
-        const floor = "loss" in fault ? (stateless ? 150 : 100) : 200;
+        // Loss costs packets; nothing else may. Stateful MPPE (RFC 3078 §8.2) also drops everything between a loss and
+        // the flushed packet answering its Reset-Request — a lost Reset-Request costs 100 ms of traffic — which is
+        // why Windows and pppd prefer stateless mode on lossy paths.
+        const floor = "loss" in fault ? (stateless ? 150 : 30) : 200;
         assert.ok(r.toServer >= floor && r.toClient >= floor, `delivered ${JSON.stringify(r)} of 200 each way (floor ${floor})`);
         if (!("loss" in fault)) assert.deepEqual(r, { toServer: 200, toClient: 200 });
       });
