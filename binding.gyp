@@ -1,0 +1,21 @@
+{
+  "targets": [
+    {
+      "target_name": "pptp_io",
+      "sources": [
+        "native/addon.c",
+        "native/args.c",
+        "native/errors.c",
+        "native/endpoint.c",
+        "native/raw_socket.c",
+        "native/tun.c",
+        "native/tun_config.c"
+      ],
+      "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none", "sources": [] }]
+      ]
+    }
+  ]
+}

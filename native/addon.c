@@ -1,0 +1,16 @@
+/* pptp_io: the Linux data-plane edge of pptp-ts (raw IPv4/GRE sockets and TUN devices). */
+#include <node_api.h>
+
+#include "raw_socket.h"
+#include "tun.h"
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value raw = io_define_raw_socket(env);
+  napi_value tun = io_define_tun(env);
+  if (raw == NULL || tun == NULL) return NULL;
+  napi_set_named_property(env, exports, "RawSocket", raw);
+  napi_set_named_property(env, exports, "Tun", tun);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,124 @@
+/**
+ * Loader and typings for the native addon `pptp_io` (sources in native/, built by node-gyp from
+ * the root binding.gyp: `npm install` / `npm rebuild` build it into build/Release/pptp_io.node).
+ *
+ * Node has neither raw IP sockets nor TUN devices, so this addon is the project's only platform
+ * code; everything above it talks to the small interfaces in transport.ts.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Counters kept in C (so counting costs no JS work); a snapshot is built on each stats() call. */
+export interface NativeStats {
+  rxPackets: number;
+  rxBytes: number;
+  rxBatches: number;
+  /** Packets read but not delivered: truncated (bigger than a slot) or not a well-formed IPv4 datagram. */
+  rxDropped: number;
+  rxErrors: number;
+  txPackets: number;
+  txBytes: number;
+  /** Sends that failed for a reason other than a full queue (EHOSTUNREACH, EMSGSIZE...). */
+  txErrors: number;
+  /** Sends dropped because the socket/device queue was full (EAGAIN, ENOBUFS). */
+  txWouldBlock: number;
+  /** errno name of the last receive / send failure, "" if none. */
+  lastRxError: string;
+  lastTxError: string;
+}
+
+/** Receive callback: `count` packets are described in the meta array, or errno != 0 on a receive error. */
+export type NativeBatchCallback = (count: number, errno: number) => void;
+
+export interface NativeEndpoint {
+  /**
+   * Starts (or restarts with new buffers) reading. Slot i of `data` is [i*slotSize, (i+1)*slotSize);
+   * `meta` holds batchMax-long regions: offsets, lengths (and for raw sockets sources, destinations).
+   * Both arrays must not be reused elsewhere while started; the native side keeps them alive.
+   */
+  start(data: Uint8Array, meta: Uint32Array, slotSize: number, batchMax: number, cb: NativeBatchCallback): void;
+  pause(): void;
+  resume(): void;
+  close(): void;
+  stats(): NativeStats;
+  ref(): void;
+  unref(): void;
+  readonly fd: number;
+}
+
+export interface NativeRawSocket extends NativeEndpoint {
+  /** Returns bytes sent, or -errno (also counted in stats). Throws only on bad arguments or a closed socket. */
+  send(buf: Uint8Array, offset: number, length: number, dstAddress: number): number;
+  /** Returns how many packets were sent (sendmmsg in chunks of 64). */
+  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dstAddresses: Uint32Array, count: number): number;
+}
+
+export interface NativeTun extends NativeEndpoint {
+  readonly name: string;
+  /** Zero means "leave alone" for every numeric argument. */
+  configure(mtu: number, txQueueLen: number, address: number, peer: number, prefix: number, up: boolean): void;
+  write(buf: Uint8Array, offset: number, length: number): number;
+  writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+}
+
+export interface NativeAddon {
+  RawSocket: new (
+    protocol: number,
+    bindAddress: number,
+    recvBufferBytes: number,
+    sendBufferBytes: number,
+    pptpFilter: boolean,
+    dontFragment: boolean,
+  ) => NativeRawSocket;
+  Tun: new (name: string, multiQueue: boolean) => NativeTun;
+}
+
+/** Errors thrown by the addon for failed system calls carry the errno name, number and the call. */
+export interface NativeIoError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export const ADDON_FILE = "pptp_io.node";
+
+/** The repo root is a few levels up from this file both in src/io and in dist/src/io. */
+export function findAddonPath(startDir: string = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  let dir = startDir;
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, "build", "Release", ADDON_FILE);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+/** Loads the addon from an explicit path, turning "not there" into an actionable message. */
+export function loadNativeFrom(path: string | undefined): NativeAddon {
+  if (process.platform !== "linux") {
+    throw new Error(`pptp_io native addon: raw GRE sockets and TUN devices are Linux-only (this is ${process.platform})`);
+  }
+  if (path === undefined || !existsSync(path)) {
+    const where = path ?? `build/Release/${ADDON_FILE}`;
+    const e = new Error(
+      `pptp_io native addon is not built (${where} not found): run \`npm install\` or \`npm rebuild\` ` +
+        `in the project root (needs python3, make and a C compiler)`,
+    ) as Error & { code: string };
+    e.code = "ERR_PPTP_IO_NOT_BUILT";
+    throw e;
+  }
+  const require = createRequire(import.meta.url);
+  return require(path) as NativeAddon;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded once. PPTP_IO_ADDON overrides where it is looked for. */
+export function loadNative(): NativeAddon {
+  if (cached === undefined) cached = loadNativeFrom(process.env.PPTP_IO_ADDON ?? findAddonPath());
+  return cached;
+}
