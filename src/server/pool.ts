@@ -1,0 +1,293 @@
+/**
+ * The IPv4 addresses the server hands to its peers in IPCP (RFC 1332 §3.3 IP-Address), one per session.
+ *
+ * Reuse order: free addresses form one queue. Never-used addresses come first, in ascending order; a released
+ * address joins the back. So the address a client just gave up is the LAST to be handed to someone else, and a
+ * client that reconnects shortly after (passing its old address as `preferred`) usually gets it back — another
+ * client does not inherit its address (and the routes, ARP and firewall state still pointing at it) right away.
+ *
+ * Two ways in, deliberately separate:
+ *  - `allocate(preferred?)` takes an address from the pool. A `preferred` address (the one the peer asks for in
+ *    IPCP, its previous address, a chap-secrets or RADIUS address that lies in the pool) is honoured when it is
+ *    in the pool and free; otherwise the next free address is returned. A preference never yields an address
+ *    outside the pool, so a peer cannot pick an arbitrary address by asking for it.
+ *  - `assign(addr)` is for an address an operator or RADIUS explicitly gave this user (chap-secrets' 4th column,
+ *    Framed-IP-Address). It returns exactly that address — in the pool or outside it — or undefined when a live
+ *    session already holds it, so the caller refuses the second session instead of silently renumbering it.
+ * Either way the address is marked in use until `release(addr)`, so two sessions never share one.
+ *
+ * Cost: memory is linear in the pool size (about 9 bytes per address: a /16 is ~600 KB); allocate, release and
+ * assign are O(log r) for r configured ranges (binary search), O(1) otherwise: the free queue is a doubly linked
+ * list threaded through two Int32Arrays indexed by the address' position in the pool.
+ */
+import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
+import { err, ok, type Result } from "../wire/result.js";
+
+/** A block of consecutive addresses, both ends included. */
+export interface AddressRange {
+  readonly first: string;
+  readonly last: string;
+}
+
+/** A pool larger than a /16 would cost memory for sessions we could never hold (call IDs are 16 bits). */
+export const MAX_POOL_SIZE = 65536;
+
+/**
+ * One pool item as an operator writes it:
+ *  - `10.0.0.10-10.0.0.200` (both ends included), or `10.0.0.10-200` (last octet only, accel-ppp style);
+ *  - `10.0.0.0/24`: the block without its network and broadcast addresses (.0 and .255 here), because some
+ *    peers and routers treat those as the subnet itself; /31 and /32 keep every address (RFC 3021);
+ *  - `10.0.0.7`: a single address.
+ */
+export function parseAddressRange(text: string): Result<AddressRange> {
+  const t = text.trim();
+  const slash = t.indexOf("/");
+  if (slash >= 0) return parseCidr(t, slash);
+  const dash = t.indexOf("-");
+  if (dash < 0) {
+    const a = parseIpv4(t);
+    if (!a.ok) return err("bad-range", `"${t}" is not an address, a range a-b or a CIDR block a/n`);
+    return ok({ first: formatIpv4(a.value), last: formatIpv4(a.value) });
+  }
+  const firstText = t.slice(0, dash).trim();
+  const lastText = t.slice(dash + 1).trim();
+  const first = parseIpv4(firstText);
+  if (!first.ok) return err("bad-range", `range "${t}": start "${firstText}" is not an IPv4 address`);
+  let last: number;
+  if (/^[0-9]{1,3}$/.test(lastText) && Number(lastText) <= 255) {
+    last = ((first.value & 0xffffff00) | Number(lastText)) >>> 0;
+  } else {
+    const l = parseIpv4(lastText);
+    if (!l.ok) return err("bad-range", `range "${t}": end "${lastText}" is not an IPv4 address or a last octet 0..255`);
+    last = l.value;
+  }
+  if (last < first.value) {
+    return err("bad-range", `range "${t}" ends (${formatIpv4(last)}) before it starts (${formatIpv4(first.value)})`);
+  }
+  return ok({ first: formatIpv4(first.value), last: formatIpv4(last) });
+}
+
+function parseCidr(t: string, slash: number): Result<AddressRange> {
+  const base = parseIpv4(t.slice(0, slash));
+  const bitsText = t.slice(slash + 1);
+  if (!base.ok) return err("bad-range", `CIDR block "${t}": "${t.slice(0, slash)}" is not an IPv4 address`);
+  if (!/^[0-9]{1,2}$/.test(bitsText) || Number(bitsText) > 32) {
+    return err("bad-range", `CIDR block "${t}": prefix length "${bitsText}" is not 0..32`);
+  }
+  const bits = Number(bitsText);
+  const hostMask = bits === 0 ? 0xffffffff : (2 ** (32 - bits) - 1) >>> 0;
+  const network = (base.value & ~hostMask) >>> 0;
+  if (network !== base.value) {
+    return err("bad-range", `CIDR block "${t}" has host bits set; the block starting there is ${formatIpv4(network)}/${bits}`);
+  }
+  const broadcast = (network | hostMask) >>> 0;
+  if (bits >= 31) return ok({ first: formatIpv4(network), last: formatIpv4(broadcast) });
+  return ok({ first: formatIpv4(network + 1), last: formatIpv4(broadcast - 1) });
+}
+
+/** Numbers of addresses in a range (no validation beyond parsing). */
+export function rangeSize(r: AddressRange): number {
+  return toInt(r.last) - toInt(r.first) + 1;
+}
+
+/** "a-b", or "a" for a single address: how describeConfig and formatConfig print a range. */
+export function formatAddressRange(r: AddressRange): string {
+  return r.first === r.last ? r.first : `${r.first}-${r.last}`;
+}
+
+/** Ranges that do not overlap and add up to 1..MAX_POOL_SIZE addresses; ok(total size). */
+export function checkPoolRanges(ranges: readonly AddressRange[]): Result<number> {
+  if (ranges.length === 0) return err("empty-pool", "the pool has no addresses");
+  const sorted: { r: AddressRange; first: number; last: number }[] = [];
+  for (const r of ranges) {
+    const first = parseIpv4(r.first);
+    const last = parseIpv4(r.last);
+    if (!first.ok) return err("bad-range", first.error.message);
+    if (!last.ok) return err("bad-range", last.error.message);
+    sorted.push({ r, first: first.value, last: last.value });
+  }
+  sorted.sort((a, b) => a.first - b.first);
+  let total = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const s = sorted[i];
+    if (s.last < s.first) return err("bad-range", `range ${formatAddressRange(s.r)} ends before it starts`);
+    if (i > 0 && s.first <= sorted[i - 1].last) {
+      return err("overlap", `ranges ${formatAddressRange(sorted[i - 1].r)} and ${formatAddressRange(s.r)} overlap`);
+    }
+    total += s.last - s.first + 1;
+  }
+  if (total > MAX_POOL_SIZE) {
+    return err("pool-too-large", `the pool holds ${total} addresses, at most ${MAX_POOL_SIZE} (a /16) are supported`);
+  }
+  return ok(total);
+}
+
+/** Whether `addr` lies in one of the ranges. */
+export function rangesContain(ranges: readonly AddressRange[], addr: string): boolean {
+  const a = parseIpv4(addr);
+  if (!a.ok) return false;
+  return ranges.some((r) => a.value >= toInt(r.first) && a.value <= toInt(r.last));
+}
+
+function toInt(addr: string): number {
+  const a = parseIpv4(addr);
+  if (!a.ok) throw new RangeError(a.error.message);
+  return a.value;
+}
+
+const NONE = -1;
+
+export class AddressPool {
+  /** Total addresses in the pool. */
+  readonly size: number;
+  /** Sorted range starts and ends (as numbers) and each range's first index in the pool. */
+  private readonly firsts: number[];
+  private readonly lasts: number[];
+  private readonly offsets: number[];
+  /** Free queue: head is handed out next, released addresses join at the tail. */
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private head = NONE;
+  private tail = NONE;
+  private free: number;
+  private readonly used: Uint8Array;
+  /** Explicitly assigned addresses outside the pool, in use. */
+  private readonly outside = new Set<number>();
+
+  /** Throws RangeError for ranges that checkPoolRanges() rejects (config parsing reports those properly). */
+  constructor(ranges: readonly AddressRange[]) {
+    const checked = checkPoolRanges(ranges);
+    if (!checked.ok) throw new RangeError(`address pool: ${checked.error.message}`);
+    const sorted = ranges.map((r) => [toInt(r.first), toInt(r.last)] as const).sort((a, b) => a[0] - b[0]);
+    this.firsts = sorted.map((s) => s[0]);
+    this.lasts = sorted.map((s) => s[1]);
+    this.offsets = [];
+    let n = 0;
+    for (const [first, last] of sorted) {
+      this.offsets.push(n);
+      n += last - first + 1;
+    }
+    this.size = n;
+    this.next = new Int32Array(n);
+    this.prev = new Int32Array(n);
+    this.used = new Uint8Array(n);
+    this.free = 0;
+    for (let i = 0; i < n; i++) this.append(i);
+  }
+
+  /** Addresses in use: from the pool and assigned outside it. */
+  get inUse(): number {
+    return this.size - this.free + this.outside.size;
+  }
+
+  /** Free addresses left in the pool. */
+  get available(): number {
+    return this.free;
+  }
+
+  /** Whether `addr` is one of the pool's addresses (in use or not). */
+  contains(addr: string): boolean {
+    const a = parseIpv4(addr);
+    return a.ok && this.indexOf(a.value) !== NONE;
+  }
+
+  /** Whether a session holds `addr` (pool or explicitly assigned). */
+  isInUse(addr: string): boolean {
+    const a = parseIpv4(addr);
+    if (!a.ok) return false;
+    const i = this.indexOf(a.value);
+    return i === NONE ? this.outside.has(a.value) : this.used[i] === 1;
+  }
+
+  /**
+   * An address from the pool: `preferred` when it is in the pool and free, else the free address released
+   * longest ago. Undefined when the pool is exhausted. An unparsable `preferred` counts as no preference.
+   */
+  allocate(preferred?: string): string | undefined {
+    if (preferred !== undefined) {
+      const p = parseIpv4(preferred);
+      if (p.ok) {
+        const i = this.indexOf(p.value);
+        if (i !== NONE && this.used[i] === 0) return this.take(i, p.value);
+      }
+    }
+    if (this.head === NONE) return undefined;
+    const i = this.head;
+    return this.take(i, this.addressAt(i));
+  }
+
+  /**
+   * Exactly `addr`, in the pool or outside it (an operator's or RADIUS' static assignment), or undefined when
+   * it is already in use or not an IPv4 address.
+   */
+  assign(addr: string): string | undefined {
+    const a = parseIpv4(addr);
+    if (!a.ok) return undefined;
+    const i = this.indexOf(a.value);
+    if (i !== NONE) return this.used[i] === 0 ? this.take(i, a.value) : undefined;
+    if (this.outside.has(a.value)) return undefined;
+    this.outside.add(a.value);
+    return formatIpv4(a.value);
+  }
+
+  /** Gives `addr` back; false when it was not in use (a double release is harmless and reported). */
+  release(addr: string): boolean {
+    const a = parseIpv4(addr);
+    if (!a.ok) return false;
+    const i = this.indexOf(a.value);
+    if (i === NONE) return this.outside.delete(a.value);
+    if (this.used[i] === 0) return false;
+    this.used[i] = 0;
+    this.append(i);
+    return true;
+  }
+
+  private take(i: number, addr: number): string {
+    this.unlink(i);
+    this.used[i] = 1;
+    return formatIpv4(addr);
+  }
+
+  private append(i: number): void {
+    this.prev[i] = this.tail;
+    this.next[i] = NONE;
+    if (this.tail === NONE) this.head = i;
+    else this.next[this.tail] = i;
+    this.tail = i;
+    this.free++;
+  }
+
+  private unlink(i: number): void {
+    const p = this.prev[i];
+    const n = this.next[i];
+    if (p === NONE) this.head = n;
+    else this.next[p] = n;
+    if (n === NONE) this.tail = p;
+    else this.prev[n] = p;
+    this.free--;
+  }
+
+  /** Position of `addr` in the pool, or NONE. */
+  private indexOf(addr: number): number {
+    let lo = 0;
+    let hi = this.firsts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (addr < this.firsts[mid]) hi = mid - 1;
+      else if (addr > this.lasts[mid]) lo = mid + 1;
+      else return this.offsets[mid] + (addr - this.firsts[mid]);
+    }
+    return NONE;
+  }
+
+  private addressAt(i: number): number {
+    let lo = 0;
+    let hi = this.offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.offsets[mid] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.firsts[lo] + (i - this.offsets[lo]);
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The networked server driver (src/server/server.ts) over a real loopback TCP connection, with in-memory GRE
+ * and TUN doubles: routing by Call ID and peer address, by tunnel address on the TUN side, limits, admin clear,
+ * shutdown. The stock-peer interop tests (test/interop) cover the real raw socket and TUN.
+ */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { PptpServer, type ServerSettings, type AddressAllocator } from "../../src/server/server.js";
+import { ClientConnection } from "../../src/session/client-connection.js";
+import type { SessionEvent, LogCategory } from "../../src/session/connection.js";
+import { LocalUsers } from "../../src/aaa/local.js";
+import { MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
+import { GreHeader, parseGreHeader } from "../../src/wire/gre.js";
+import { seededRandom, fakeIpPacket } from "../support/random.js";
+import { bytesEqual } from "../../src/wire/bytes.js";
+
+const settings: ServerSettings = {
+  listenAddress: "127.0.0.1",
+  port: 0,
+  hostName: "pptp-ts-test",
+  maxSessions: 2,
+  maxSessionsPerPeer: 0,
+  localAddress: "192.168.50.1",
+  dns: ["10.0.0.53"],
+  wins: [],
+  mru: 1400,
+  authMethods: ["mschap-v2"],
+  mppe: { policy: "require", strengths: [128], stateless: "prefer" },
+  timers: {
+    echoIntervalMs: 60_000,
+    echoTimeoutMs: 60_000,
+    echoRetries: 2,
+    lcpEchoIntervalMs: 30_000,
+    lcpEchoFailures: 4,
+    idleTimeoutMs: 0,
+    sessionTimeoutMs: 0,
+    controlReplyTimeoutMs: 60_000,
+  },
+  gre: { flowControl: "off", reorderTimeoutMs: 50, ackDelayMs: 100 },
+};
+
+class TestPool implements AddressAllocator {
+  private free = ["192.168.50.10", "192.168.50.11", "192.168.50.12"];
+  allocate(): string | undefined {
+    return this.free.shift();
+  }
+  release(a: string): void {
+    this.free.push(a);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Rig {
+  server: PptpServer;
+  port: number;
+  grenet: MemoryGreNetwork;
+  tun: MemoryTun;
+  lines: string[];
+  pump: () => void;
+  stop: () => void;
+}
+
+async function rig(s: ServerSettings = settings): Promise<Rig> {
+  const grenet = new MemoryGreNetwork();
+  const tun = new MemoryTun();
+  const lines: string[] = [];
+  const server = new PptpServer({
+    settings: s,
+    auth: new LocalUsers([{ user: "alice", password: "pw1" }, { user: "bob", password: "pw2" }]),
+    pool: new TestPool(),
+    gre: grenet.attach("127.0.0.1"),
+    tun,
+    log: { enabled: (_c: LogCategory) => true, log: (c, m) => lines.push(`[${c}] ${m}`) },
+  });
+  const a = await server.listen();
+  // The memory network delivers only when asked: a fast interval stands in for the kernel.
+  const iv = setInterval(() => {
+    grenet.settle();
+    tun.deliver();
+  }, 2);
+  return { server, port: a.port, grenet, tun, lines, pump: () => grenet.settle(), stop: () => clearInterval(iv) };
+}
+
+/** A client driven by hand: loopback TCP from 127.0.0.X, GRE through the memory network. */
+function dial(r: Rig, from: string, user: string, password: string) {
+  const events: SessionEvent[] = [];
+  const ipIn: Uint8Array[] = [];
+  const gre = r.grenet.attach(from);
+  const client = new ClientConnection({
+    peerName: "127.0.0.1",
+    link: {
+      random: seededRandom(from.length + user.length),
+      authenticateSelf: { methods: ["mschap-v2"], userName: user, password },
+      ipcp: () => ({ role: "client", requestDns: true }),
+      ccp: { policy: "require", strengths: [128], stateless: "prefer" },
+    },
+    sinksFor: () => ({
+      greOut: (b, off, len) => gre.send(b, off, len, 0x7f000001),
+      ipOut: (b, off, len) => ipIn.push(b.slice(off, off + len)),
+    }),
+  });
+  const sock = net.connect({ host: "127.0.0.1", port: r.port, localAddress: from });
+  const t0 = performance.now();
+  const now = () => performance.now() - t0;
+  let timer: NodeJS.Timeout | undefined;
+  const service = () => {
+    for (let e = client.pollEvent(); e; e = client.pollEvent()) events.push(e);
+    for (let b = client.pollTransmit(); b; b = client.pollTransmit()) sock.write(b);
+    if (timer) clearTimeout(timer);
+    const t = client.pollTimeout();
+    if (t !== undefined)
+      timer = setTimeout(() => {
+        client.handleTimeout(now());
+        service();
+      }, Math.max(0, t - now()));
+  };
+  const hdr = new GreHeader();
+  gre.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) {
+      if (parseGreHeader(b.data, b.offsets[i], b.lengths[i], hdr).ok) client.handleGre(now(), hdr.callId, b.data, b.offsets[i], b.lengths[i]);
+    }
+    service();
+  });
+  sock.on("connect", () => {
+    client.start(now());
+    service();
+  });
+  sock.on("data", (d) => {
+    client.handleBytes(now(), d);
+    service();
+  });
+  sock.on("close", () => {
+    client.handleTransportClosed(now());
+    service();
+    if (timer) clearTimeout(timer);
+  });
+  sock.on("error", () => {});
+  return {
+    client,
+    events,
+    ipIn,
+    sock,
+    now,
+    service,
+    up: () => events.some((e) => e.type === "network-up"),
+    down: () => events.some((e) => e.type === "call-down"),
+  };
+}
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await sleep(5);
+  }
+}
+
+describe("networked server driver", () => {
+  test("a client dials over TCP, authenticates, gets an address; IP flows both ways through TUN", async () => {
+    const r = await rig();
+    try {
+      const c = dial(r, "127.0.0.2", "alice", "pw1");
+      await waitFor(() => c.up() && r.server.sessionCount === 1);
+      const [info] = r.server.sessions();
+      assert.equal(info.user, "alice");
+      assert.equal(info.address, "192.168.50.10");
+      assert.equal(info.mppe, "128-bit stateless");
+      // client → server: arrives on the TUN decrypted
+      const up = fakeIpPacket(300, 1, "192.168.50.10", "10.1.1.1");
+      assert.ok(c.client.sendIp(c.now(), c.client.currentCallId!, up, 0, up.length));
+      await waitFor(() => r.tun.written.length > 0);
+      assert.ok(bytesEqual(r.tun.written[0], up));
+      // kernel → TUN → routed by destination address to alice's call
+      const down = fakeIpPacket(1400, 2, "10.1.1.1", "192.168.50.10");
+      r.tun.inject(down);
+      await waitFor(() => c.ipIn.length > 0);
+      assert.ok(bytesEqual(c.ipIn[0], down));
+      // a packet for an address nobody has is counted, not sent
+      r.tun.inject(fakeIpPacket(100, 3, "10.1.1.1", "192.168.50.99"));
+      await waitFor(() => r.server.counters.tunNoRoute === 1);
+      const log = r.lines.join("\n");
+      assert.match(log, /SCCRQ received from 127\.0\.0\.2/);
+      assert.match(log, /auth succeeded for user alice with MS-CHAPv2/);
+      assert.match(log, /MPPE 128-bit stateless/);
+      assert.match(log, /session up: address 192\.168\.50\.10/);
+      // admin clear by user name: LCP Terminate → CDN → the client stops the control connection
+      assert.equal(r.server.clear("alice"), 1);
+      await waitFor(() => c.down() && r.server.sessionCount === 0);
+      assert.match(r.lines.join("\n"), /session down: administratively cleared/);
+    } finally {
+      r.stop();
+      await r.server.close();
+    }
+  });
+
+  test("GRE with a known Call ID from the wrong address is dropped and counted", async () => {
+    const r = await rig();
+    try {
+      const c = dial(r, "127.0.0.2", "alice", "pw1");
+      await waitFor(() => c.up());
+      const [info] = r.server.sessions();
+      const intruder = r.grenet.attach("127.0.0.9");
+      // A valid-looking GRE header for alice's call, from another host (RFC 2637 §4.1 key = length + call ID).
+      const pkt = new Uint8Array([0x30, 0x01, 0x88, 0x0b, 0x00, 0x04, info.callId >> 8, info.callId & 0xff, 0, 0, 0, 9, 0xff, 0x03, 0xc0, 0x21]);
+      intruder.send(pkt, 0, 12 + 4, 0x7f000001);
+      await waitFor(() => r.server.counters.greWrongPeer === 1);
+      assert.equal(r.server.sessionCount, 1, "the session is undisturbed");
+    } finally {
+      r.stop();
+      await r.server.close();
+    }
+  });
+
+  test("over max-sessions: the third caller gets OCRP busy and the log says why; wrong password gets 691", async () => {
+    const r = await rig();
+    try {
+      const a = dial(r, "127.0.0.2", "alice", "pw1");
+      const b = dial(r, "127.0.0.3", "bob", "pw2");
+      await waitFor(() => a.up() && b.up());
+      const c = dial(r, "127.0.0.4", "alice", "pw1");
+      await waitFor(() => c.down());
+      assert.match(r.lines.join("\n"), /refused \(busy\): maximum of 2 sessions reached \(max-sessions\)/);
+      assert.equal(r.server.sessionCount, 2);
+      b.client.hangUp(b.now(), b.client.currentCallId!, "bye");
+      b.service();
+      await waitFor(() => r.server.sessionCount === 1);
+      const d = dial(r, "127.0.0.5", "bob", "wrong");
+      await waitFor(() => d.down());
+      const down = d.events.find((e) => e.type === "call-down") as { code?: number };
+      assert.equal(down.code, 691);
+      assert.match(r.lines.join("\n"), /auth failed for user bob with MS-CHAPv2: error 691/);
+      await waitFor(() => r.server.sessionCount === 1);
+    } finally {
+      r.stop();
+      await r.server.close();
+    }
+  });
+
+  test("shutdown hangs up every session and the clients see the control connection stop", async () => {
+    const r = await rig();
+    const a = dial(r, "127.0.0.2", "alice", "pw1");
+    await waitFor(() => a.up());
+    r.stop();
+    await r.server.close("maintenance");
+    await waitFor(() => a.down() && a.client.isClosed);
+    assert.match(r.lines.join("\n"), /shutting down: maintenance/);
+  });
+});
