@@ -16,7 +16,8 @@
  * escapes — a peer cannot forge a second log line by putting a newline in its user name.
  */
 
-export type LogCategory = "events" | "errors" | "packets" | "negotiation";
+import type { LogCategory } from "../session/connection.js";
+export type { LogCategory };
 
 /**
  * events: session life cycle (connect, auth result, address, disconnect with reason);

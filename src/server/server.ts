@@ -21,38 +21,8 @@ import type { GreTransport, TunTransport, GreBatch, PacketBatch } from "../io/tr
 import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
 import { GreHeader, parseGreHeader } from "../wire/gre.js";
 import type { AuthMethod } from "../ppp/protocols.js";
-import type { CcpPolicy, MppeStrength } from "../ppp/ccp.js";
-import type { FlowControl } from "../pptp/send-window.js";
+import type { ServerConfig } from "./config.js";
 import type { LinkAuthInfo } from "../ppp/link.js";
-
-/** The runtime settings the server needs (built from the config file by settingsFromConfig). */
-export interface ServerSettings {
-  readonly listenAddress: string;
-  readonly port: number;
-  readonly hostName: string;
-  readonly maxSessions: number;
-  /** 0: unlimited. */
-  readonly maxSessionsPerPeer: number;
-  readonly localAddress: string;
-  readonly dns: readonly string[];
-  readonly wins: readonly string[];
-  readonly mru: number;
-  readonly authMethods: readonly AuthMethod[];
-  readonly mppe: { readonly policy: CcpPolicy; readonly strengths: readonly MppeStrength[]; readonly stateless: CcpPolicy };
-  readonly timers: {
-    readonly echoIntervalMs: number;
-    readonly echoTimeoutMs: number;
-    readonly echoRetries: number;
-    readonly lcpEchoIntervalMs: number;
-    readonly lcpEchoFailures: number;
-    /** 0: off. */
-    readonly idleTimeoutMs: number;
-    /** 0: off. */
-    readonly sessionTimeoutMs: number;
-    readonly controlReplyTimeoutMs: number;
-  };
-  readonly gre: { readonly flowControl: FlowControl; readonly reorderTimeoutMs: number; readonly ackDelayMs: number };
-}
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -66,7 +36,7 @@ export interface ServerLogSink {
 }
 
 export interface PptpServerOptions {
-  readonly settings: ServerSettings;
+  readonly settings: ServerConfig;
   readonly auth: Authenticator;
   readonly pool: AddressAllocator;
   readonly gre: GreTransport;
@@ -116,7 +86,7 @@ export const MAX_CALL_ID = 0xffff;
 
 export class PptpServer {
   private readonly o: PptpServerOptions;
-  private settings: ServerSettings;
+  private settings: ServerConfig;
   private auth: Authenticator;
   private readonly now: () => number;
   private readonly tcp: net.Server;
@@ -156,9 +126,9 @@ export class PptpServer {
   /** Starts listening; resolves once TCP is bound. */
   listen(): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(new Error(`cannot listen on ${this.settings.listenAddress}:${this.settings.port}: ${e.message}`));
+      const onError = (e: Error): void => reject(new Error(`cannot listen on ${this.settings.server.listen}:${this.settings.server.port}: ${e.message}`));
       this.tcp.once("error", onError);
-      this.tcp.listen(this.settings.port, this.settings.listenAddress, () => {
+      this.tcp.listen(this.settings.server.port, this.settings.server.listen, () => {
         this.tcp.off("error", onError);
         this.tcp.on("error", (e) => this.log("errors", `listener: ${e.message}`));
         this.housekeeping = setInterval(() => this.tick(), 1000);
@@ -171,7 +141,7 @@ export class PptpServer {
   }
 
   /** New settings and users for new sessions; running sessions keep what they negotiated (SIGHUP). */
-  reload(settings: ServerSettings, auth: Authenticator): void {
+  reload(settings: ServerConfig, auth: Authenticator): void {
     this.settings = settings;
     this.auth = auth;
     this.log("events", "configuration reloaded; established sessions keep their settings");
@@ -252,7 +222,7 @@ export class PptpServer {
     st.conn = new ServerConnection({
       peerName,
       control: {
-        hostName: s.hostName,
+        hostName: s.server.hostname,
         vendorString: "pptp-ts",
         keepaliveIntervalMs: s.timers.echoIntervalMs,
         keepaliveTimeoutMs: s.timers.echoTimeoutMs,
@@ -261,6 +231,7 @@ export class PptpServer {
         receiveWindow: 64,
       },
       policy: this.policyFor(st, s),
+      gre: { flowControl: s.gre.flowControl, reorderTimeoutMs: s.gre.reorderTimeoutMs, ackDelayMs: s.gre.ackDelayMs },
       sinksFor: (callId) => ({
         greOut: (buf, off, len) => {
           this.o.gre.send(buf, off, len, peerIpInt);
@@ -294,19 +265,19 @@ export class PptpServer {
     this.service(st);
   }
 
-  private policyFor(st: ConnState, s: ServerSettings): ServerPolicy {
+  private policyFor(st: ConnState, s: ServerConfig): ServerPolicy {
     return {
       admitCall: (peerName) => {
         const settings = this.settings;
         if (this.closing) return { refuse: "general-error", reason: "server is shutting down" };
-        if (this.calls.size >= settings.maxSessions) {
+        if (this.calls.size >= settings.server.maxSessions) {
           this.counters.callsRefused++;
-          return { refuse: "busy", reason: `maximum of ${settings.maxSessions} sessions reached (max-sessions)` };
+          return { refuse: "busy", reason: `maximum of ${settings.server.maxSessions} sessions reached (max-sessions)` };
         }
         const mine = this.perPeer.get(peerName) ?? 0;
-        if (settings.maxSessionsPerPeer > 0 && mine >= settings.maxSessionsPerPeer) {
+        if (settings.server.maxSessionsPerPeer > 0 && mine >= settings.server.maxSessionsPerPeer) {
           this.counters.callsRefused++;
-          return { refuse: "busy", reason: `${peerName} already has ${mine} sessions (max-sessions-per-peer ${settings.maxSessionsPerPeer})` };
+          return { refuse: "busy", reason: `${peerName} already has ${mine} sessions (max-sessions-per-peer ${settings.server.maxSessionsPerPeer})` };
         }
         const callId = this.allocateCallId();
         if (callId === undefined) return { refuse: "busy", reason: "no free Call ID" };
@@ -319,8 +290,8 @@ export class PptpServer {
       releaseCall: (callId) => this.releaseCall(callId),
       linkConfig: () => ({
         random: (n: number) => new Uint8Array(randomBytes(n)),
-        lcp: { mru: s.mru, echoIntervalMs: s.timers.lcpEchoIntervalMs, echoFailures: s.timers.lcpEchoFailures },
-        authenticatePeer: { methods: s.authMethods, hostName: s.hostName },
+        lcp: { mru: s.ppp.mru, echoIntervalMs: s.timers.lcpEchoIntervalMs, echoFailures: s.timers.lcpEchoFailures },
+        authenticatePeer: { methods: s.ppp.auth, hostName: s.server.hostname },
         ccp: { policy: s.mppe.policy, strengths: s.mppe.strengths, stateless: s.mppe.stateless },
       }),
       ipcpFor: (callId, auth: LinkAuthInfo) => {
@@ -333,7 +304,7 @@ export class PptpServer {
           const a = parseIpv4(address);
           if (a.ok) route.addressInt = a.value;
         }
-        return { role: "server", localAddress: s.localAddress, peerAddress: address, dns: s.dns, wins: s.wins };
+        return { role: "server", localAddress: s.ppp.localAddress, peerAddress: address, dns: s.ppp.dns, wins: s.ppp.wins };
       },
     };
   }

@@ -4,7 +4,7 @@
  * (Stop-Control-Connection-Request), as Windows and pptp-linux do. Sans-I/O; see connection.ts.
  */
 import type { Millis } from "./clock.js";
-import { ConnectionBase, type CallSinks } from "./connection.js";
+import { ConnectionBase, type CallSinks, type ConnectionBaseOptions } from "./connection.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import type { ControlConnectionOptions, OutgoingCallParams } from "../pptp/control.js";
 import type { PppLinkConfig } from "../ppp/link.js";
@@ -15,6 +15,7 @@ export interface ClientConnectionOptions {
   readonly call?: OutgoingCallParams;
   readonly link: Omit<PppLinkConfig, "role">;
   readonly sinksFor: (callId: number) => CallSinks;
+  readonly gre?: ConnectionBaseOptions["gre"];
 }
 
 export class ClientConnection extends ConnectionBase {
@@ -27,6 +28,7 @@ export class ClientConnection extends ConnectionBase {
       peerName: o.peerName,
       control: { hostName: "pptp-ts", vendorString: "pptp-ts", ...(o.control ?? {}), role: "client", originate: true },
       sinksFor: o.sinksFor,
+      ...(o.gre ? { gre: o.gre } : {}),
       stopWhenIdle: true,
     });
     this.linkCfg = o.link;

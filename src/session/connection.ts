@@ -19,7 +19,7 @@
 import type { Millis } from "./clock.js";
 import { ControlConnection, type ControlConnectionOptions } from "../pptp/control.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
-import { CallSession, type ByteSink } from "./call.js";
+import { CallSession, type ByteSink, type CallSessionOptions } from "./call.js";
 import type { PppLinkConfig, PppLinkEvent } from "../ppp/link.js";
 import type { AuthRequest, AuthResult } from "../aaa/types.js";
 import type { IpcpResult } from "../ppp/ipcp.js";
@@ -60,6 +60,8 @@ export interface ConnectionBaseOptions {
   readonly sinksFor: (callId: number) => CallSinks;
   /** Close the whole control connection when its last call ends (a remote-access client's connection). Default true. */
   readonly stopWhenIdle?: boolean;
+  /** GRE channel tuning for every call (flow control, reorder and ack delays). */
+  readonly gre?: CallSessionOptions["gre"];
 }
 
 /** A Stop-Control-Connection-Request after the last call: the reason we give the peer, for the log. */
@@ -72,12 +74,14 @@ export abstract class ConnectionBase {
   protected readonly peerName: string;
   private readonly sinksFor: (callId: number) => CallSinks;
   private readonly stopWhenIdle: boolean;
+  private readonly gre: CallSessionOptions["gre"];
   private closedSent = false;
 
   constructor(o: ConnectionBaseOptions) {
     this.peerName = o.peerName;
     this.sinksFor = o.sinksFor;
     this.stopWhenIdle = o.stopWhenIdle ?? true;
+    this.gre = o.gre;
     this.control = new ControlConnection(o.control);
   }
 
@@ -198,6 +202,7 @@ export abstract class ConnectionBase {
       link: this.linkConfigFor(call),
       greOut: sinks.greOut,
       ipOut: sinks.ipOut,
+      ...(this.gre ? { gre: this.gre } : {}),
     });
     this.calls.set(call.callId, session);
     session.start(now);

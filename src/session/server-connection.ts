@@ -4,7 +4,7 @@
  * hands it an address. Sans-I/O; see connection.ts for the driver's side of the contract.
  */
 import type { Millis } from "./clock.js";
-import { ConnectionBase, type CallSinks } from "./connection.js";
+import { ConnectionBase, type CallSinks, type ConnectionBaseOptions } from "./connection.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import type { ControlConnectionOptions, OutgoingCallRefusal } from "../pptp/control.js";
 import type { PppLinkConfig, LinkAuthInfo } from "../ppp/link.js";
@@ -27,6 +27,7 @@ export interface ServerConnectionOptions {
   readonly control?: Omit<ControlConnectionOptions, "role">;
   readonly policy: ServerPolicy;
   readonly sinksFor: (callId: number) => CallSinks;
+  readonly gre?: ConnectionBaseOptions["gre"];
 }
 
 export class ServerConnection extends ConnectionBase {
@@ -37,6 +38,7 @@ export class ServerConnection extends ConnectionBase {
       peerName: o.peerName,
       control: { hostName: "pptp-ts", vendorString: "pptp-ts", ...(o.control ?? {}), role: "server", originate: false },
       sinksFor: o.sinksFor,
+      ...(o.gre ? { gre: o.gre } : {}),
       // The client (PNS) owns the control connection's life: it sends Stop-Control-Connection-Request itself.
       stopWhenIdle: false,
     });

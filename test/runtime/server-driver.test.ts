@@ -6,7 +6,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { PptpServer, type ServerSettings, type AddressAllocator } from "../../src/server/server.js";
+import { PptpServer, type AddressAllocator } from "../../src/server/server.js";
+import { defaultConfig, type ServerConfig } from "../../src/server/config.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
 import type { SessionEvent, LogCategory } from "../../src/session/connection.js";
 import { LocalUsers } from "../../src/aaa/local.js";
@@ -15,29 +16,12 @@ import { GreHeader, parseGreHeader } from "../../src/wire/gre.js";
 import { seededRandom, fakeIpPacket } from "../support/random.js";
 import { bytesEqual } from "../../src/wire/bytes.js";
 
-const settings: ServerSettings = {
-  listenAddress: "127.0.0.1",
-  port: 0,
-  hostName: "pptp-ts-test",
-  maxSessions: 2,
-  maxSessionsPerPeer: 0,
-  localAddress: "192.168.50.1",
-  dns: ["10.0.0.53"],
-  wins: [],
-  mru: 1400,
-  authMethods: ["mschap-v2"],
+const base = defaultConfig();
+const settings: ServerConfig = {
+  ...base,
+  server: { ...base.server, listen: "127.0.0.1", port: 0, hostname: "pptp-ts-test", maxSessions: 2 },
+  ppp: { ...base.ppp, dns: ["10.0.0.53"] },
   mppe: { policy: "require", strengths: [128], stateless: "prefer" },
-  timers: {
-    echoIntervalMs: 60_000,
-    echoTimeoutMs: 60_000,
-    echoRetries: 2,
-    lcpEchoIntervalMs: 30_000,
-    lcpEchoFailures: 4,
-    idleTimeoutMs: 0,
-    sessionTimeoutMs: 0,
-    controlReplyTimeoutMs: 60_000,
-  },
-  gre: { flowControl: "off", reorderTimeoutMs: 50, ackDelayMs: 100 },
 };
 
 class TestPool implements AddressAllocator {
@@ -62,7 +46,7 @@ interface Rig {
   stop: () => void;
 }
 
-async function rig(s: ServerSettings = settings): Promise<Rig> {
+async function rig(s: ServerConfig = settings): Promise<Rig> {
   const grenet = new MemoryGreNetwork();
   const tun = new MemoryTun();
   const lines: string[] = [];

@@ -1,0 +1,151 @@
+/**
+ * `pptp-ts server`: read the config (or take safe defaults and say what they are), load users, open the data
+ * plane (raw GRE socket, TUN with routes for the pool), listen on TCP 1723, and run until SIGTERM/SIGINT.
+ * SIGHUP re-reads the config and users file; established sessions keep what they negotiated.
+ */
+import { readFileSync, existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import { parseConfig, defaultConfig, describeConfig, type ServerConfig } from "../server/config.js";
+import { loadUsers } from "../server/users-file.js";
+import { AddressPool } from "../server/pool.js";
+import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
+import { PptpServer } from "../server/server.js";
+import { routePoolToTun, forwardingWarning } from "../server/routes.js";
+import { LocalUsers, type LocalUser } from "../aaa/local.js";
+import { GreSocket } from "../io/gre-socket.js";
+import { TunDevice } from "../io/tun.js";
+
+export interface ServerArgs {
+  config?: string;
+  debug?: LogCategory[];
+}
+
+export function parseServerArgs(argv: string[]): ServerArgs | string {
+  const a: ServerArgs = {};
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === "-c" || k === "--config") {
+      const v = argv[++i];
+      if (!v) return `${k} needs a file name`;
+      a.config = v;
+    } else if (k === "-d" || k === "--debug") {
+      const v = argv[++i] ?? "";
+      const cats = v.split(",").map((s) => s.trim()).filter(Boolean);
+      const bad = cats.find((c) => !isLogCategory(c));
+      if (bad || cats.length === 0) return `--debug takes a comma-separated list of events, errors, packets, negotiation (got "${v}")`;
+      a.debug = cats as LogCategory[];
+    } else return `unknown option "${k}"`;
+  }
+  return a;
+}
+
+type Loaded = { config: ServerConfig; users: LocalUser[]; notes: string[] };
+
+/** Config + users from disk; a string is an error message for the operator (file, line, fix). */
+function load(args: ServerArgs): Loaded | string {
+  const notes: string[] = [];
+  let config: ServerConfig;
+  if (args.config) {
+    let text: string;
+    try {
+      text = readFileSync(args.config, "utf8");
+    } catch (e) {
+      return `cannot read config file ${args.config}: ${(e as Error).message}`;
+    }
+    const r = parseConfig(text, args.config);
+    if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
+    config = r.config;
+    for (const w of r.warnings) notes.push(`warning: ${w}`);
+  } else {
+    config = defaultConfig(process.cwd());
+    const lines = describeConfig(config);
+    notes.push(`no config file given (-c FILE): ${lines[0]}`, ...lines.slice(1));
+  }
+  let users: LocalUser[];
+  if (existsSync(config.ppp.users)) {
+    const r = loadUsers(readFileSync(config.ppp.users, "utf8"), config.ppp.users, { caseSensitive: config.ppp.caseSensitiveUsers });
+    if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
+    users = [...r.users];
+    for (const w of r.warnings ?? []) notes.push(`warning: ${w}`);
+    notes.push(`${users.length} user(s) from ${config.ppp.users}`);
+  } else if (!args.config) {
+    // Safe default for a first run: one user with a random password, shown once, valid for this run only.
+    const password = randomBytes(9).toString("base64url");
+    users = [{ user: "pptp", password }];
+    notes.push(
+      `no users file (${path.relative(process.cwd(), config.ppp.users) || config.ppp.users}): created user "pptp" with password "${password}" for this run only; write a chap-secrets file to keep users`,
+    );
+  } else {
+    return `${args.config}: [ppp] users: file ${config.ppp.users} does not exist — fix: create it in chap-secrets format ("user * password") or point "users =" at it`;
+  }
+  return { config, users, notes };
+}
+
+export async function runServer(argv: string[]): Promise<number> {
+  const args = parseServerArgs(argv);
+  if (typeof args === "string") {
+    process.stderr.write(`pptp-ts server: ${args}\n`);
+    return 2;
+  }
+  const loaded = load(args);
+  if (typeof loaded === "string") {
+    process.stderr.write(`pptp-ts server: configuration error\n${loaded}\n`);
+    return 2;
+  }
+  const { config } = loaded;
+  const logger = new Logger({ categories: args.debug ?? config.log.debug });
+  for (const n of loaded.notes) logger.log("events", n);
+
+  let gre: GreSocket;
+  let tun: TunDevice;
+  try {
+    gre = GreSocket.open(config.server.listen === "0.0.0.0" ? {} : { bindAddress: config.server.listen });
+    tun = TunDevice.open({ name: config.server.tunName, mtu: config.ppp.mtu, address: config.ppp.localAddress });
+    const routes = routePoolToTun(config.ppp.pool, tun.name);
+    logger.log("events", `TUN ${tun.name} up: ${config.ppp.localAddress}, MTU ${config.ppp.mtu}, routes ${routes.join(" ")}`);
+  } catch (e) {
+    process.stderr.write(`pptp-ts server: cannot open the data plane: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const fw = forwardingWarning();
+  if (fw) logger.log("events", `warning: ${fw}`);
+
+  const server = new PptpServer({
+    settings: config,
+    auth: new LocalUsers(loaded.users, { caseSensitive: config.ppp.caseSensitiveUsers }),
+    pool: new AddressPool(config.ppp.pool),
+    gre,
+    tun,
+    log: logger,
+  });
+  try {
+    await server.listen();
+  } catch (e) {
+    process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
+    gre.close();
+    tun.close();
+    return 1;
+  }
+
+  process.on("SIGHUP", () => {
+    const again = load(args);
+    if (typeof again === "string") {
+      logger.log("errors", `SIGHUP: configuration not reloaded, the running one stays:\n${again}`);
+      return;
+    }
+    logger.setCategories(args.debug ?? again.config.log.debug);
+    server.reload(again.config, new LocalUsers(again.users, { caseSensitive: again.config.ppp.caseSensitiveUsers }));
+    for (const n of again.notes) logger.log("events", n);
+  });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      server.close(`received ${sig}`).then(() => resolve(0), () => resolve(1));
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+}
