@@ -44,6 +44,7 @@ import type { AuthRequest, AuthResult } from "../aaa/types.js";
 import type { MppeMasterKeys } from "../crypto/mppe-keys.js";
 import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../crypto/mppe.js";
 import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED } from "../wire/ppp-frame.js";
+import { toHex } from "../wire/bytes.js";
 
 export type LinkPhase = "dead" | "establish" | "authenticate" | "network" | "terminate";
 
@@ -404,6 +405,8 @@ export class PppLink {
   }
 
   private receiveControl(now: Millis, protocol: number, payload: Uint8Array, frame: Uint8Array, off: number, len: number): void {
+    // Control packets are rare (negotiation, echo every few seconds): logging them costs nothing on the data path.
+    this.log("packets", `rcvd ${protocolName(protocol)} ${hexHead(payload)}`);
     switch (protocol) {
       case PPP_LCP:
         this.lcp.handlePacket(now, payload);
@@ -523,6 +526,7 @@ export class PppLink {
     const h = emitPppHeader(frame, 0, protocol, flags);
     frame.set(payload, h);
     this.tx.push(frame);
+    this.log("packets", `sent ${protocolName(protocol)} ${hexHead(payload)}`);
   }
 
   private onLcpEvent(now: Millis, e: ReturnType<LcpEngine["pollEvent"]> & object): void {
@@ -817,6 +821,12 @@ export class PppLink {
 }
 
 export { MPPE_HEADER_LEN };
+
+/** The first 48 octets of a control packet in hex, as Cisco's `debug ppp packet` shows them. */
+function hexHead(p: Uint8Array): string {
+  const n = Math.min(p.length, 48);
+  return `len ${p.length} ${toHex(p.subarray(0, n))}${p.length > n ? "..." : ""}`;
+}
 
 /**
  * Decrypted MPPE plaintext we accept: the protocol field of IPv4 (0x0021, or 0x21 under PFC) followed by an IPv4

@@ -3,17 +3,11 @@
  * Every event that ends something carries a `reason` in plain words, fit for a log line, naming
  * the RFC 2637 result/error codes where the peer sent some.
  */
+import type { StartControlConnectionRequest } from "../wire/pptp-control.js";
+import type { WanErrorCounters } from "./control-types.js";
 
 /** The peer as it described itself in its Start-Control-Connection-Request/Reply (RFC 2637 §2.1/§2.2). */
-export interface PeerInfo {
-  readonly protocolVersion: number;
-  readonly framingCapabilities: number;
-  readonly bearerCapabilities: number;
-  readonly maximumChannels: number;
-  readonly firmwareRevision: number;
-  readonly hostName: string;
-  readonly vendorString: string;
-}
+export type PeerInfo = Omit<StartControlConnectionRequest, "type">;
 
 /** "outgoing": set up with Outgoing-Call-Request/Reply; "incoming": with Incoming-Call-Request/Reply/Connected. */
 export type CallDirection = "outgoing" | "incoming";
@@ -140,15 +134,9 @@ export interface SetLinkInfoEvent {
 }
 
 /** WAN-Error-Notify (RFC 2637 §2.14): cumulative error counters of a call. */
-export interface WanErrorEvent {
+export interface WanErrorEvent extends WanErrorCounters {
   readonly type: "wan-error";
   readonly callId: number;
-  readonly crcErrors: number;
-  readonly framingErrors: number;
-  readonly hardwareOverruns: number;
-  readonly bufferOverruns: number;
-  readonly timeoutErrors: number;
-  readonly alignmentErrors: number;
 }
 
 /** Something odd but harmless was ignored (a reply for an unknown call, an unexpected message...). */

@@ -2,7 +2,7 @@
  * The vocabulary of the control connection engine: its states, options, and the parameters and
  * answers of its commands, with the RFC 2637 codes each named choice stands for.
  */
-import type { ControlMessage, ParseOptions } from "../wire/pptp-control.js";
+import type { ControlMessage, ParseOptions, WanErrorNotify } from "../wire/pptp-control.js";
 import {
   DisconnectResult,
   GeneralError,
@@ -138,14 +138,8 @@ export interface ClearCallOptions {
   readonly callStatistics?: string;
 }
 
-export interface WanErrorCounters {
-  readonly crcErrors: number;
-  readonly framingErrors: number;
-  readonly hardwareOverruns: number;
-  readonly bufferOverruns: number;
-  readonly timeoutErrors: number;
-  readonly alignmentErrors: number;
-}
+/** The six cumulative counters of a WAN-Error-Notify (RFC 2637 §2.14). */
+export type WanErrorCounters = Omit<WanErrorNotify, "type" | "peerCallId">;
 
 export const GENERAL_ERROR_CODE: Record<GeneralErrorName, number> = {
   none: GeneralError.None,

@@ -160,7 +160,8 @@ describe("pptp-ts server ← stock pppd + pptp-linux client", { concurrency: fal
 
   const quick = [
     { name: "MPPE-40 (client requires 40-bit)", cfg: { auth: "mschap-v2", mppe: "require" }, pppopts: `${CLIENT_V2} require-mppe-40`, auth: "MS-CHAPv2", mppe: /^mppe 40-bit/, log: /MPPE 40-bit/ },
-    { name: "stateful MPPE-128 (mppe-stateful)", cfg: { auth: "mschap-v2", mppe: "require", stateless: "allow" }, pppopts: `${CLIENT_V2} require-mppe-128 mppe-stateful`, auth: "MS-CHAPv2", mppe: /^mppe 128-bit stateful/, log: /MPPE 128-bit stateful/ },
+    // pppd with mppe-stateful still tries stateless first: the server must refuse stateless (H bit) to get stateful.
+    { name: "stateful MPPE-128 (mppe-stateful)", cfg: { auth: "mschap-v2", mppe: "require", stateless: "deny" }, pppopts: `${CLIENT_V2} require-mppe-128 mppe-stateful`, auth: "MS-CHAPv2", mppe: /^mppe 128-bit stateful/, log: /MPPE 128-bit stateful/ },
     { name: "MS-CHAPv1 + MPPE-128", cfg: { auth: "mschap-v1", mppe: "require" }, pppopts: "refuse-pap refuse-eap refuse-chap refuse-mschap-v2 require-mppe-128", auth: "MS-CHAPv1", mppe: /^mppe 128-bit/, log: /auth succeeded for user alice with MS-CHAPv1/ },
     { name: "CHAP-MD5 without MPPE", cfg: { auth: "chap-md5", mppe: "deny" }, pppopts: "refuse-pap refuse-eap refuse-mschap refuse-mschap-v2 nomppe", auth: "CHAP-MD5", mppe: /^mppe none/, log: /auth succeeded for user alice with CHAP-MD5/ },
     { name: "PAP without MPPE", cfg: { auth: "pap", mppe: "deny" }, pppopts: "refuse-chap refuse-eap refuse-mschap refuse-mschap-v2 nomppe", auth: "PAP", mppe: /^mppe none/, log: /auth succeeded for user alice with PAP/ },

@@ -232,3 +232,39 @@ describe("networked server driver", () => {
     assert.match(r.lines.join("\n"), /shutting down: maintenance/);
   });
 });
+
+describe("networked server driver: timers and reload", () => {
+  test("idle timeout: a session without data is hung up with the reason in the log", async () => {
+    const r = await rig({ ...settings, timers: { ...settings.timers, idleTimeoutMs: 1500 } });
+    try {
+      const c = dial(r, "127.0.0.2", "alice", "pw1");
+      await waitFor(() => c.up());
+      await waitFor(() => c.down(), 8000);
+      assert.match(r.lines.join("\n"), /Tunnel disconnect timer timeout/);
+      await waitFor(() => r.server.sessionCount === 0);
+    } finally {
+      r.stop();
+      await r.server.close();
+    }
+  });
+
+  test("reload: established sessions stay, new settings and users apply to new calls", async () => {
+    const r = await rig();
+    try {
+      const a = dial(r, "127.0.0.2", "alice", "pw1");
+      await waitFor(() => a.up());
+      r.server.reload({ ...settings, server: { ...settings.server, maxSessions: 5 } }, new LocalUsers([{ user: "carol", password: "pw3" }]));
+      assert.match(r.lines.join("\n"), /configuration reloaded/);
+      const c = dial(r, "127.0.0.3", "carol", "pw3");
+      await waitFor(() => c.up());
+      assert.equal(r.server.sessionCount, 2);
+      assert.ok(!a.down(), "alice's session survived the reload");
+      const b = dial(r, "127.0.0.4", "alice", "pw1");
+      await waitFor(() => b.down());
+      assert.equal((b.events.find((e) => e.type === "call-down") as { code?: number }).code, 691, "alice is no longer in the users file");
+    } finally {
+      r.stop();
+      await r.server.close();
+    }
+  });
+});

@@ -1,0 +1,59 @@
+/** The `pptp-ts` command's operator-facing behaviour that needs no root: errors name file, line and fix. */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 20_000 });
+
+describe("pptp-ts command line", () => {
+  test("a config error stops the server before it touches the network, naming file, line and fix", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-cli-"));
+    const conf = join(dir, "bad.conf");
+    writeFileSync(conf, "[server]\nport = 1723\n\n[mppe]\nstrengths = 129\npolicy = sometimes\n");
+    const r = run("server", "-c", conf);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /bad\.conf:5: \[mppe\] strengths: "129"/);
+    assert.match(r.stderr, /bad\.conf:6: \[mppe\] policy/);
+    assert.match(r.stderr, /fix:/);
+  });
+
+  test("a config that names a users file that does not exist says how to fix it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-cli-"));
+    const conf = join(dir, "pptp-ts.conf");
+    writeFileSync(conf, "[ppp]\nusers = nowhere-secrets\n");
+    const r = run("server", "-c", conf);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /nowhere-secrets does not exist — fix: create it in chap-secrets format/);
+  });
+
+  test("a users file with a broken line is reported with its line number", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-cli-"));
+    writeFileSync(join(dir, "chap-secrets"), "# ok\nalice * pw1 *\nbroken-line-only-two fields\n");
+    const conf = join(dir, "pptp-ts.conf");
+    writeFileSync(conf, "[ppp]\nusers = chap-secrets\n");
+    const r = run("server", "-c", conf);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /chap-secrets:3:/);
+  });
+
+  test("bad options and unknown commands are refused with usage", () => {
+    assert.equal(run("server", "--debug", "everything").status, 2);
+    const u = run("frobnicate");
+    assert.equal(u.status, 2);
+    assert.match(u.stderr, /unknown command "frobnicate"/);
+    assert.match(u.stderr, /pptp-ts server/);
+  });
+
+  test("hash-password prints a chap-secrets line with the NT hash (RFC 2759 §9.2 password)", () => {
+    const r = run("hash-password", "User", "clientPass");
+    assert.equal(r.status, 0, r.stderr);
+    // NtPasswordHash("clientPass") = 44EBBA8D5312B8D611474411F56989AE (RFC 2759 §9.2)
+    assert.match(r.stdout, /^User\s+\*\s+\$NT\$44ebba8d5312b8d611474411f56989ae/i);
+    assert.doesNotMatch(r.stdout, /clientPass/);
+  });
+});
