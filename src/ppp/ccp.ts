@@ -6,6 +6,7 @@
  *   inputs     open(now) close(now, reason) lowerUp(now) lowerDown(now) handlePacket(now, ccpPayload)
  *              handleTimeout(now) protocolRejected(now): LCP saw a Protocol-Reject of 0x80FD
  *   commands   sendResetRequest(now): our stateful MPPE receiver lost sync (RFC 3078 §8.2)
+ *   setters    peerMru (from LCP)
  *   outputs    pollTransmit() (CCP packet after the 0x80FD protocol field), pollTimeout(), pollEvent()
  *
  * Events beyond the automaton's:
@@ -20,8 +21,9 @@
  *  - "reset-ack": a Reset-Ack matching our last Reset-Request.
  */
 import type { Millis } from "../session/clock.js";
-import { Fsm, type FsmConfig, type FsmEvent, type FsmState, type ExtraCodeOutcome, type ReplyOutcome } from "./fsm.js";
+import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome, type ReplyOutcome } from "./fsm.js";
 import { CcpNegotiator, type CcpOptionsConfig, type CcpResult } from "./options-ccp.js";
+import { NcpEngine } from "./cp-engine.js";
 import { type CpPacket, CCP_RESET_REQUEST, CCP_RESET_ACK } from "../wire/ppp-cp.js";
 
 export type { CcpResult, CcpPolicy, MppeStrength, CcpOptionsConfig } from "./options-ccp.js";
@@ -39,18 +41,18 @@ export type CcpEvent =
   | { readonly type: "reset-request"; readonly id: number }
   | { readonly type: "reset-ack"; readonly id: number };
 
-export class CcpEngine {
-  private readonly fsm: Fsm<CcpEvent>;
+export class CcpEngine extends NcpEngine<CcpEvent, CcpResult> {
+  protected readonly fsm: Fsm<CcpEvent>;
   private readonly negotiator: CcpNegotiator;
   private readonly sendResetAck: boolean;
 
-  private opened: CcpResult | undefined;
   private resetId: number | undefined;
   /** The owner itself is closing or taking the lower layer down: CCP ending is then no failure. */
   private ownerStopping = false;
   private failureReported = false;
 
   constructor(config: CcpConfig) {
+    super();
     const n = new CcpNegotiator(config);
     this.negotiator = n;
     this.sendResetAck = config.sendResetAck ?? true;
@@ -92,58 +94,30 @@ export class CcpEngine {
     );
   }
 
-  get state(): FsmState {
-    return this.fsm.state;
-  }
-
-  get isOpened(): boolean {
-    return this.fsm.isOpened;
-  }
-
-  /** The MPPE agreement while Opened; undefined when closed or open without MPPE. */
-  get result(): CcpResult | undefined {
-    return this.opened;
-  }
-
   get policy(): CcpOptionsConfig["policy"] {
     return this.negotiator.policy;
   }
 
-  /** The peer's MRU from LCP, so a Code-Reject is truncated to fit it (RFC 1661 §5.6). */
-  set peerMru(mru: number) {
-    this.fsm.peerMru = mru;
-  }
+  // Open and Up start a negotiation we want; Close and Down are the owner stopping CCP (see ownerStopping).
 
-  open(now: Millis): void {
+  override open(now: Millis): void {
     this.ownerStopping = false;
-    this.fsm.open(now);
+    super.open(now);
   }
 
-  close(now: Millis, reason: string): void {
+  override close(now: Millis, reason: string): void {
     this.ownerStopping = true;
-    this.fsm.close(now, reason);
+    super.close(now, reason);
   }
 
-  lowerUp(now: Millis): void {
+  override lowerUp(now: Millis): void {
     this.ownerStopping = false;
-    this.fsm.lowerUp(now);
+    super.lowerUp(now);
   }
 
-  lowerDown(now: Millis): void {
+  override lowerDown(now: Millis): void {
     this.ownerStopping = true;
-    this.fsm.lowerDown(now);
-  }
-
-  protocolRejected(now: Millis): void {
-    this.fsm.protocolRejected(now, "peer Protocol-Rejected CCP");
-  }
-
-  handlePacket(now: Millis, payload: Uint8Array): void {
-    this.fsm.handlePacket(now, payload);
-  }
-
-  handleTimeout(now: Millis): void {
-    this.fsm.handleTimeout(now);
+    super.lowerDown(now);
   }
 
   /**
@@ -156,18 +130,6 @@ export class CcpEngine {
     this.resetId = this.fsm.nextId();
     this.fsm.sendPacket(CCP_RESET_REQUEST, this.resetId);
     return true;
-  }
-
-  pollTransmit(): Uint8Array | undefined {
-    return this.fsm.pollTransmit();
-  }
-
-  pollTimeout(): Millis | undefined {
-    return this.fsm.pollTimeout();
-  }
-
-  pollEvent(): CcpEvent | undefined {
-    return this.fsm.pollEvent();
   }
 
   // ------------------------------------------------------------------------------------------------------

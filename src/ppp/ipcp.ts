@@ -1,17 +1,18 @@
 /**
  * IPCP (RFC 1332) as a sans-I/O engine: the RFC 1661 automaton with IPCP's options (options-ipcp.ts).
  *
- *   getters    state, isOpened, result (IpcpResult while Opened)
+ *   getters    state, isOpened, result (IpcpResult — addresses and name servers — while Opened)
  *   inputs     open(now) close(now, reason) lowerUp(now) lowerDown(now) — the link drives Up/Down from LCP's
  *              Network-Layer phase (RFC 1661 §3.5) — handlePacket(now, ipcpPayload) handleTimeout(now)
  *              protocolRejected(now): LCP saw a Protocol-Reject of 0x8021
+ *   setters    peerMru (from LCP)
  *   outputs    pollTransmit() (IPCP packet after the 0x8021 protocol field), pollTimeout(), pollEvent()
  *
  * IPCP has no codes beyond 1..7 (RFC 1332 §2), so anything else is Code-Rejected.
  */
-import type { Millis } from "../session/clock.js";
-import { Fsm, type FsmConfig, type FsmEvent, type FsmState } from "./fsm.js";
+import { Fsm, type FsmConfig, type FsmEvent } from "./fsm.js";
 import { IpcpNegotiator, type IpcpOptionsConfig, type IpcpResult } from "./options-ipcp.js";
+import { NcpEngine, negotiationHandler } from "./cp-engine.js";
 
 export type { IpcpResult, IpcpServerConfig, IpcpClientConfig, IpcpOptionsConfig } from "./options-ipcp.js";
 
@@ -22,22 +23,17 @@ export type IpcpConfig = IpcpOptionsConfig & {
 
 export type IpcpEvent = FsmEvent;
 
-export class IpcpEngine {
-  private readonly fsm: Fsm;
-  private opened: IpcpResult | undefined;
+export class IpcpEngine extends NcpEngine<IpcpEvent, IpcpResult> {
+  protected readonly fsm: Fsm<IpcpEvent>;
 
   /** Throws RangeError when a configured address is not dotted-quad IPv4. */
   constructor(config: IpcpConfig) {
+    super();
     const n = new IpcpNegotiator(config);
-    this.fsm = new Fsm(
+    this.fsm = new Fsm<IpcpEvent>(
       "IPCP",
       {
-        resetRequest: () => n.resetRequest(),
-        buildRequest: () => n.buildRequest(),
-        processRequest: (o) => n.processRequest(o),
-        nakReceived: (o) => n.nakReceived(o),
-        rejectReceived: (o) => n.rejectReceived(o),
-        verifyOpen: () => n.verifyOpen(),
+        ...negotiationHandler(n),
         up: () => {
           this.opened = n.result();
         },
@@ -50,63 +46,5 @@ export class IpcpEngine {
       },
       config.fsm,
     );
-  }
-
-  get state(): FsmState {
-    return this.fsm.state;
-  }
-
-  get isOpened(): boolean {
-    return this.fsm.isOpened;
-  }
-
-  /** Addresses and name servers while Opened; undefined otherwise. */
-  get result(): IpcpResult | undefined {
-    return this.opened;
-  }
-
-  /** The peer's MRU from LCP, so a Code-Reject is truncated to fit it (RFC 1661 §5.6). */
-  set peerMru(mru: number) {
-    this.fsm.peerMru = mru;
-  }
-
-  open(now: Millis): void {
-    this.fsm.open(now);
-  }
-
-  close(now: Millis, reason: string): void {
-    this.fsm.close(now, reason);
-  }
-
-  lowerUp(now: Millis): void {
-    this.fsm.lowerUp(now);
-  }
-
-  lowerDown(now: Millis): void {
-    this.fsm.lowerDown(now);
-  }
-
-  protocolRejected(now: Millis): void {
-    this.fsm.protocolRejected(now, "peer Protocol-Rejected IPCP");
-  }
-
-  handlePacket(now: Millis, payload: Uint8Array): void {
-    this.fsm.handlePacket(now, payload);
-  }
-
-  handleTimeout(now: Millis): void {
-    this.fsm.handleTimeout(now);
-  }
-
-  pollTransmit(): Uint8Array | undefined {
-    return this.fsm.pollTransmit();
-  }
-
-  pollTimeout(): Millis | undefined {
-    return this.fsm.pollTimeout();
-  }
-
-  pollEvent(): IpcpEvent | undefined {
-    return this.fsm.pollEvent();
   }
 }

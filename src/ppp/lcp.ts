@@ -27,8 +27,9 @@
  */
 import type { Millis, RandomSource } from "../session/clock.js";
 import { PPP_LCP, protocolName } from "./protocols.js";
-import { Fsm, type FsmConfig, type FsmEvent, type FsmState, type ExtraCodeOutcome } from "./fsm.js";
+import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome } from "./fsm.js";
 import { LcpNegotiator, type LcpOptionsConfig, type LcpResult, type LcpNegotiatorEvent } from "./options-lcp.js";
+import { CpEngine, negotiationHandler } from "./cp-engine.js";
 import {
   type CpPacket,
   LCP_PROTOCOL_REJECT,
@@ -72,8 +73,8 @@ export type LcpEvent =
 const DEFAULT_ECHO_INTERVAL_MS = 30000;
 const DEFAULT_ECHO_FAILURES = 4;
 
-export class LcpEngine {
-  private readonly fsm: Fsm<LcpEvent>;
+export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
+  protected readonly fsm: Fsm<LcpEvent>;
   private readonly negotiator: LcpNegotiator;
   private readonly echoIntervalMs: Millis;
   private readonly echoFailures: number;
@@ -81,9 +82,9 @@ export class LcpEngine {
   private echoDeadline: Millis | undefined;
   private echoesUnanswered = 0;
   private echoRejected = false;
-  private opened: LcpResult | undefined;
 
   constructor(config: LcpConfig) {
+    super();
     this.echoIntervalMs = config.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS;
     this.echoFailures = config.echoFailures ?? DEFAULT_ECHO_FAILURES;
     this.negotiator = new LcpNegotiator(config, config.random, (e) => this.fsm.emit(e));
@@ -91,12 +92,7 @@ export class LcpEngine {
     this.fsm = new Fsm<LcpEvent>(
       "LCP",
       {
-        resetRequest: () => n.resetRequest(),
-        buildRequest: () => n.buildRequest(),
-        processRequest: (o) => n.processRequest(o),
-        nakReceived: (o) => n.nakReceived(o),
-        rejectReceived: (o) => n.rejectReceived(o),
-        verifyOpen: () => n.verifyOpen(),
+        ...negotiationHandler(n),
         up: (now) => this.layerUp(now),
         down: () => this.layerDown(),
         finished: () => this.layerDown(),
@@ -113,46 +109,11 @@ export class LcpEngine {
   }
 
   // ------------------------------------------------------------------------------------------------------
-  // Getters
+  // Inputs and commands (the rest are CpEngine's)
 
-  get state(): FsmState {
-    return this.fsm.state;
-  }
-
-  get isOpened(): boolean {
-    return this.fsm.isOpened;
-  }
-
-  /** The negotiated options while Opened; undefined otherwise. */
-  get result(): LcpResult | undefined {
-    return this.opened;
-  }
-
-  // ------------------------------------------------------------------------------------------------------
-  // Inputs
-
-  open(now: Millis): void {
-    this.fsm.open(now);
-  }
-
-  close(now: Millis, reason: string): void {
-    this.fsm.close(now, reason);
-  }
-
-  lowerUp(now: Millis): void {
-    this.fsm.lowerUp(now);
-  }
-
-  lowerDown(now: Millis): void {
-    this.fsm.lowerDown(now);
-  }
-
-  handlePacket(now: Millis, payload: Uint8Array): void {
-    this.fsm.handlePacket(now, payload);
-  }
-
-  handleTimeout(now: Millis): void {
-    this.fsm.handleTimeout(now);
+  /** The Restart timer, then the echo timer. */
+  override handleTimeout(now: Millis): void {
+    super.handleTimeout(now);
     if (this.echoDeadline !== undefined && now >= this.echoDeadline) this.echoTimerFired(now);
   }
 
@@ -174,22 +135,15 @@ export class LcpEngine {
   }
 
   // ------------------------------------------------------------------------------------------------------
-  // Outputs
+  // Outputs (the rest are CpEngine's)
 
-  pollTransmit(): Uint8Array | undefined {
-    return this.fsm.pollTransmit();
-  }
-
-  pollTimeout(): Millis | undefined {
-    const a = this.fsm.pollTimeout();
+  /** The earlier of the Restart timer and the echo timer. */
+  override pollTimeout(): Millis | undefined {
+    const a = super.pollTimeout();
     const b = this.echoDeadline;
     if (a === undefined) return b;
     if (b === undefined) return a;
     return Math.min(a, b);
-  }
-
-  pollEvent(): LcpEvent | undefined {
-    return this.fsm.pollEvent();
   }
 
   // ------------------------------------------------------------------------------------------------------

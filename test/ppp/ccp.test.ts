@@ -4,7 +4,7 @@ import { CcpEngine, type CcpConfig, type CcpEvent, type CcpPolicy, type MppeStre
 import { fromHex, toHex } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
 import { parseCcpPacket, emitCcpPacket, type CcpPacket } from "../../src/wire/ppp-cp.js";
-import { pump } from "./fsm-harness.test.js";
+import { pump } from "./fsm-harness.js";
 
 function started(config: CcpConfig): CcpEngine {
   const e = new CcpEngine(config);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Fsm, type CpHandler, type FsmState, type RequestVerdict } from "../../src/ppp/fsm.js";
 import { emitCpPacket, emitCpOptions, type CpOption } from "../../src/wire/ppp-cp.js";
 import { fromHex, toHex, utf8 } from "../../src/wire/bytes.js";
-import { Driver, NAK_OPTION, OUR_OPTION, pump, seededRandom } from "./fsm-harness.test.js";
+import { Driver, NAK_OPTION, OUR_OPTION, pump, seededRandom } from "./fsm-harness.js";
 
 function opened(d: Driver): void {
   d.fsm.lowerUp(d.now);

@@ -6,7 +6,7 @@ import { LcpEngine } from "../../src/ppp/lcp.js";
 import { IpcpEngine } from "../../src/ppp/ipcp.js";
 import { CcpEngine } from "../../src/ppp/ccp.js";
 import { parseCpPacket, parseCpOptions } from "../../src/wire/ppp-cp.js";
-import { seededRandom, type Engine } from "./fsm-harness.test.js";
+import { seededRandom, type Engine } from "./fsm-harness.js";
 
 interface Fuzzable extends Engine {
   open(now: number): void;

@@ -4,7 +4,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import type { FsmConfig, FsmState } from "../../src/ppp/fsm.js";
-import { Driver } from "./fsm-harness.test.js";
+import { Driver } from "./fsm-harness.js";
 import { emitCpPacket } from "../../src/wire/ppp-cp.js";
 
 const STATES: FsmState[] = ["initial", "starting", "closed", "stopped", "closing", "stopping", "req-sent", "ack-rcvd", "ack-sent", "opened"];

@@ -5,7 +5,7 @@ import type { FsmEvent } from "../../src/ppp/fsm.js";
 import { fromHex, toHex } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
 import { parseIpcpPacket, emitIpcpPacket, type IpcpPacket, type IpcpOption } from "../../src/wire/ppp-cp.js";
-import { pump } from "./fsm-harness.test.js";
+import { pump } from "./fsm-harness.js";
 
 function started(config: IpcpConfig): IpcpEngine {
   const e = new IpcpEngine(config);

@@ -5,7 +5,7 @@ import type { AuthMethod } from "../../src/ppp/protocols.js";
 import { fromHex, toHex } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
 import { parseLcpPacket, emitLcpPacket, emitCpPacket, type LcpPacket } from "../../src/wire/ppp-cp.js";
-import { pump, seededRandom } from "./fsm-harness.test.js";
+import { pump, seededRandom } from "./fsm-harness.js";
 
 function engine(config: Partial<LcpConfig> = {}, seed = 1): LcpEngine {
   return new LcpEngine({ random: seededRandom(seed), echoIntervalMs: 0, ...config });

@@ -248,6 +248,28 @@ describe("networked server driver: timers and reload", () => {
     }
   });
 
+  test("session timeout: a busy session is still hung up when its time is up", async () => {
+    const r = await rig({ ...settings, timers: { ...settings.timers, sessionTimeoutMs: 1500 } });
+    try {
+      const c = dial(r, "127.0.0.2", "alice", "pw1");
+      await waitFor(() => c.up());
+      const keepBusy = setInterval(() => {
+        const p = fakeIpPacket(100, 1, "192.168.50.10", "10.1.1.1");
+        c.client.sendIp(c.now(), c.client.currentCallId ?? 0, p, 0, p.length);
+      }, 100);
+      try {
+        await waitFor(() => c.down(), 8000);
+      } finally {
+        clearInterval(keepBusy);
+      }
+      assert.match(r.lines.join("\n"), /session time limit of 2 s reached|session time limit of 1 s reached/);
+      assert.doesNotMatch(r.lines.join("\n"), /Tunnel disconnect timer timeout/);
+    } finally {
+      r.stop();
+      await r.server.close();
+    }
+  });
+
   test("reload: established sessions stay, new settings and users apply to new calls", async () => {
     const r = await rig();
     try {
