@@ -191,7 +191,8 @@ export class PptpServer {
     this.closing = true;
     this.log("events", `shutting down: ${reason}`);
     if (this.housekeeping) clearInterval(this.housekeeping);
-    await new Promise<void>((r) => this.tcp.close(() => r()));
+    // Stop accepting now; the close callback only fires once every connection is gone, so it is awaited last.
+    const listenerClosed = new Promise<void>((r) => this.tcp.close(() => r()));
     for (const st of [...this.conns]) {
       st.conn.shutdown(this.now(), reason);
       this.service(st);
@@ -200,6 +201,7 @@ export class PptpServer {
     // Give the kernel a moment to flush the Stop-Control-Connection-Requests before the sockets go.
     await new Promise((r) => setTimeout(r, 200));
     for (const st of [...this.conns]) st.socket.destroy();
+    await listenerClosed;
     this.o.gre.close();
     this.o.tun.close();
   }
