@@ -27,6 +27,8 @@ import type { LinkAuthInfo } from "../ppp/link.js";
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
   allocate(preferred?: string): string | undefined;
+  /** Exactly this address (a static one from chap-secrets or RADIUS, inside the pool or not), or undefined if taken. */
+  assign?(address: string): string | undefined;
   release(address: string): void;
 }
 
@@ -298,9 +300,15 @@ export class PptpServer {
       }),
       ipcpFor: (callId, auth: LinkAuthInfo) => {
         const route = this.calls.get(callId);
-        const preferred = auth.addresses?.find((a) => parseIpv4(a).ok);
-        const address = this.o.pool.allocate(preferred);
-        if (!address) return `address pool exhausted: no address for ${auth.user ?? "the peer"}`;
+        // A static address (chap-secrets 4th column, RADIUS Framed-IP-Address) is the user's, in the pool or not;
+        // if someone else holds it the call is refused rather than silently given another address.
+        const fixed = auth.addresses?.find((a) => parseIpv4(a).ok);
+        const address = fixed !== undefined && this.o.pool.assign ? this.o.pool.assign(fixed) : this.o.pool.allocate(fixed);
+        if (!address) {
+          return fixed !== undefined && this.o.pool.assign
+            ? `static address ${fixed} of ${auth.user ?? "the peer"} is already in use`
+            : `address pool exhausted: no address for ${auth.user ?? "the peer"}`;
+        }
         if (route) {
           route.address = address;
           const a = parseIpv4(address);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { PptpServer, type AddressAllocator } from "../../src/server/server.js";
 import { defaultConfig, type ServerConfig } from "../../src/server/config.js";
+import { AddressPool } from "../../src/server/pool.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
 import type { SessionEvent, LogCategory } from "../../src/session/connection.js";
 import { LocalUsers } from "../../src/aaa/local.js";
@@ -46,14 +47,14 @@ interface Rig {
   stop: () => void;
 }
 
-async function rig(s: ServerConfig = settings): Promise<Rig> {
+async function rig(s: ServerConfig = settings, pool: AddressAllocator = new TestPool(), users?: LocalUsers): Promise<Rig> {
   const grenet = new MemoryGreNetwork();
   const tun = new MemoryTun();
   const lines: string[] = [];
   const server = new PptpServer({
     settings: s,
-    auth: new LocalUsers([{ user: "alice", password: "pw1" }, { user: "bob", password: "pw2" }]),
-    pool: new TestPool(),
+    auth: users ?? new LocalUsers([{ user: "alice", password: "pw1" }, { user: "bob", password: "pw2" }]),
+    pool,
     gre: grenet.attach("127.0.0.1"),
     tun,
     log: { enabled: (_c: LogCategory) => true, log: (c, m) => lines.push(`[${c}] ${m}`) },
@@ -264,6 +265,25 @@ describe("networked server driver: timers and reload", () => {
       }
       assert.match(r.lines.join("\n"), /session time limit of 2 s reached|session time limit of 1 s reached/);
       assert.doesNotMatch(r.lines.join("\n"), /Tunnel disconnect timer timeout/);
+    } finally {
+      r.stop();
+      await r.server.close();
+    }
+  });
+
+  test("a static address from the users file is given even outside the pool, and refused while in use", async () => {
+    const users = new LocalUsers([
+      { user: "alice", password: "pw1", addresses: ["10.5.5.5"] },
+      { user: "alice2", password: "pw1", addresses: ["10.5.5.5"] },
+    ]);
+    const r = await rig(settings, new AddressPool([{ first: "192.168.50.10", last: "192.168.50.12" }]), users);
+    try {
+      const a = dial(r, "127.0.0.2", "alice", "pw1");
+      await waitFor(() => a.up());
+      assert.equal(r.server.sessions()[0].address, "10.5.5.5");
+      const b = dial(r, "127.0.0.3", "alice2", "pw1");
+      await waitFor(() => b.down());
+      assert.match(r.lines.join("\n"), /static address 10\.5\.5\.5 of alice2 is already in use/);
     } finally {
       r.stop();
       await r.server.close();
