@@ -100,3 +100,14 @@ int io_arg_string(napi_env env, napi_value v, const char *name, char *buf, size_
   napi_get_value_string_utf8(env, v, buf, bufsize, &n);
   return 0;
 }
+
+int io_check_span(napi_env env, size_t buf_len, uint32_t off, uint32_t len, const char *what) {
+  if ((uint64_t)off + len > buf_len) {
+    char text[160];
+    snprintf(text, sizeof text, "%s: offset %u + length %u is past the end of a %zu-byte buffer", what, off, len,
+             buf_len);
+    io_throw_range(env, text);
+    return -1;
+  }
+  return 0;
+}

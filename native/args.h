@@ -15,6 +15,9 @@ int io_arg_function(napi_env env, napi_value v, const char *name);
 /* A string that fits in bufsize including the terminating NUL. */
 int io_arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t bufsize);
 
+/* buf[off, off+len) lies inside a buffer of buf_len bytes; `what` names the call in the RangeError. */
+int io_check_span(napi_env env, size_t buf_len, uint32_t off, uint32_t len, const char *what);
+
 /* Fetches exactly `want` arguments and `this` (missing ones are undefined). */
 int io_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, napi_value *self);
 

@@ -385,3 +385,9 @@ void io_endpoint_methods(napi_property_descriptor *out) {
   };
   memcpy(out, methods, sizeof methods);
 }
+
+void io_count_tx_error(io_endpoint *ep, int e) {
+  if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) ep->stats.tx_would_block++;
+  else ep->stats.tx_errors++;
+  ep->stats.last_tx_errno = e;
+}

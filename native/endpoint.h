@@ -72,6 +72,9 @@ int io_endpoint_wrap(napi_env env, napi_value self, io_endpoint *ep, const io_en
 io_endpoint *io_endpoint_this(napi_env env, napi_callback_info info, size_t argc, napi_value *argv,
                               int need_open);
 
+/* Counts a failed send/write: EAGAIN/EWOULDBLOCK/ENOBUFS as "would block" (queue full), anything else as an error. */
+void io_count_tx_error(io_endpoint *ep, int e);
+
 /* Releases the fd, the poll handle and the JS references. Idempotent. */
 void io_endpoint_close(io_endpoint *ep);
 

@@ -198,23 +198,6 @@ static napi_value raw_construct(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void count_tx_error(io_endpoint *ep, int e) {
-  if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) ep->stats.tx_would_block++;
-  else ep->stats.tx_errors++;
-  ep->stats.last_tx_errno = e;
-}
-
-static int check_span(napi_env env, size_t buf_len, uint32_t off, uint32_t len, const char *what) {
-  if ((uint64_t)off + len > buf_len) {
-    char text[160];
-    snprintf(text, sizeof text, "%s: offset %u + length %u is past the end of a %zu-byte buffer", what, off, len,
-             buf_len);
-    io_throw_range(env, text);
-    return -1;
-  }
-  return 0;
-}
-
 /* send(buf, offset, length, dstAddress) -> bytes sent, or -errno (counted in stats) */
 static napi_value raw_send(napi_env env, napi_callback_info info) {
   napi_value argv[4], result;
@@ -227,7 +210,7 @@ static napi_value raw_send(napi_env env, napi_callback_info info) {
   if (io_arg_u32(env, argv[1], "offset", &off) != 0) return NULL;
   if (io_arg_u32(env, argv[2], "length", &len) != 0) return NULL;
   if (io_arg_u32(env, argv[3], "dstAddress", &dst) != 0) return NULL;
-  if (check_span(env, buf_len, off, len, "send") != 0) return NULL;
+  if (io_check_span(env, buf_len, off, len, "send") != 0) return NULL;
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0, .sin_addr = {.s_addr = htonl(dst)}};
   ssize_t r;
   do {
@@ -235,7 +218,7 @@ static napi_value raw_send(napi_env env, napi_callback_info info) {
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
     int e = errno;
-    count_tx_error(ep, e);
+    io_count_tx_error(ep, e);
     napi_create_int32(env, -e, &result);
     return result;
   }
@@ -268,7 +251,7 @@ static napi_value raw_send_batch(napi_env env, napi_callback_info info) {
   }
   /* Check every span before sending any, so a bad batch sends nothing. */
   for (uint32_t i = 0; i < count; i++) {
-    if (check_span(env, buf_len, offs[i], lens[i], "sendBatch") != 0) return NULL;
+    if (io_check_span(env, buf_len, offs[i], lens[i], "sendBatch") != 0) return NULL;
   }
 
   uint32_t sent = 0, i = 0;
@@ -291,7 +274,7 @@ static napi_value raw_send_batch(napi_env env, napi_callback_info info) {
     if (n < 0) {
       int e = errno;
       if (e == EINTR) continue;
-      count_tx_error(ep, e);
+      io_count_tx_error(ep, e);
       if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
         /* The send buffer is full: the rest would fail the same way; drop them like a full queue. */
         ep->stats.tx_would_block += count - i - 1;

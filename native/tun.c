@@ -155,12 +155,6 @@ static napi_value tun_configure(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void count_tx_error(io_endpoint *ep, int e) {
-  if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) ep->stats.tx_would_block++;
-  else ep->stats.tx_errors++;
-  ep->stats.last_tx_errno = e;
-}
-
 /* One packet per write(): returns bytes or -errno. */
 static int write_one(io_endpoint *ep, const uint8_t *p, uint32_t len) {
   ssize_t r;
@@ -169,23 +163,12 @@ static int write_one(io_endpoint *ep, const uint8_t *p, uint32_t len) {
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
     int e = errno;
-    count_tx_error(ep, e);
+    io_count_tx_error(ep, e);
     return -e;
   }
   ep->stats.tx_packets++;
   ep->stats.tx_bytes += (uint64_t)r;
   return (int)r;
-}
-
-static int check_span(napi_env env, size_t buf_len, uint32_t off, uint32_t len, const char *what) {
-  if ((uint64_t)off + len > buf_len) {
-    char text[160];
-    snprintf(text, sizeof text, "%s: offset %u + length %u is past the end of a %zu-byte buffer", what, off, len,
-             buf_len);
-    io_throw_range(env, text);
-    return -1;
-  }
-  return 0;
 }
 
 /* write(buf, offset, length) -> bytes written or -errno */
@@ -199,7 +182,7 @@ static napi_value tun_write(napi_env env, napi_callback_info info) {
   if (io_arg_bytes(env, argv[0], "buf", &buf, &buf_len) != 0) return NULL;
   if (io_arg_u32(env, argv[1], "offset", &off) != 0) return NULL;
   if (io_arg_u32(env, argv[2], "length", &len) != 0) return NULL;
-  if (check_span(env, buf_len, off, len, "write") != 0) return NULL;
+  if (io_check_span(env, buf_len, off, len, "write") != 0) return NULL;
   napi_create_int32(env, write_one(ep, buf + off, len), &result);
   return result;
 }
@@ -223,7 +206,7 @@ static napi_value tun_write_batch(napi_env env, napi_callback_info info) {
     return NULL;
   }
   for (uint32_t i = 0; i < count; i++) {
-    if (check_span(env, buf_len, offs[i], lens[i], "writeBatch") != 0) return NULL;
+    if (io_check_span(env, buf_len, offs[i], lens[i], "writeBatch") != 0) return NULL;
   }
   /* A TUN write is one packet (writev would glue iovecs into one), so batching is a loop here. */
   uint32_t written = 0;
