@@ -57,3 +57,44 @@ describe("pptp-ts command line", () => {
     assert.doesNotMatch(r.stdout, /clientPass/);
   });
 });
+
+describe("pptp-ts server as a process (root: its own network namespace)", () => {
+  const root = process.getuid?.() === 0;
+  test("starts on defaults, reloads on SIGHUP, exits cleanly on SIGTERM", { skip: root ? false : "needs root for the netns, raw socket and TUN", timeout: 60_000 }, async () => {
+    const ns = `pptpts-cli-${process.pid}`;
+    spawnSync("ip", ["netns", "add", ns]);
+    let child: import("node:child_process").ChildProcess | undefined;
+    try {
+      spawnSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      const dir = mkdtempSync(join(tmpdir(), "pptpts-cli-"));
+      const { spawn } = await import("node:child_process");
+      const proc = spawn("ip", ["netns", "exec", ns, process.execPath, CLI, "server"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      child = proc;
+      let out = "";
+      proc.stdout.on("data", (d) => (out += d));
+      proc.stderr.on("data", (d) => (out += d));
+      const waitFor = async (re: RegExp) => {
+        for (let i = 0; i < 600 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.match(out, re);
+      };
+      await waitFor(/listening on 0\.0\.0\.0:1723 \(TCP control/);
+      assert.match(out, /no config file given/);
+      assert.match(out, /created user "pptp" with password "[^"]+" for this run only/);
+      assert.match(out, /TUN pptp0 up: 192\.168\.50\.1, MTU 1400/);
+      // the kernel routes the pool into the TUN
+      const routes = spawnSync("ip", ["-n", ns, "route", "show", "dev", "pptp0"], { encoding: "utf8" }).stdout;
+      assert.match(routes, /192\.168\.50\.128\/26/);
+      writeFileSync(join(dir, "chap-secrets"), "alice * pw1 *\n");
+      proc.kill("SIGHUP");
+      await waitFor(/configuration reloaded/);
+      await waitFor(/1 user\(s\) from .*chap-secrets/);
+      const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
+      proc.kill("SIGTERM");
+      assert.equal(await exited, 0);
+      assert.match(out, /shutting down: received SIGTERM/);
+    } finally {
+      if (child && child.exitCode === null) child.kill("SIGKILL");
+      spawnSync("ip", ["netns", "del", ns]);
+    }
+  });
+});
