@@ -223,8 +223,7 @@ export class PppLink {
   lowerDown(now: Millis): void {
     if (this.finished) return;
     this.lcp.lowerDown(now);
-    this.ipcp?.lowerDown(now);
-    this.ccp?.lowerDown(now);
+    this.lowerNcps(now);
     this.finish(this.downReason?.reason ?? "the PPTP call went away", this.downReason?.code);
     this.pump(now);
   }
@@ -543,8 +542,7 @@ export class PppLink {
       }
       case "this-layer-down":
         this.log("negotiation", `LCP down: ${e.reason}`);
-        this.ipcp?.lowerDown(now);
-        this.ccp?.lowerDown(now);
+        this.lowerNcps(now);
         if (this.phaseValue !== "terminate") {
           this.downReason ??= { reason: e.reason, code: WIN_ERR_PPP_NEGOTIATION };
           this.setPhase("terminate");
@@ -658,6 +656,15 @@ export class PppLink {
     }
   }
 
+  /** LCP left Opened or the call is gone: the NCPs lose their lower layer (RFC 1661 §3.7), once. */
+  private lowerNcps(now: Millis): void {
+    if (this.ncpsLowered) return;
+    this.ncpsLowered = true;
+    this.ipcp?.lowerDown(now);
+    this.ccp?.lowerDown(now);
+  }
+  private ncpsLowered = false;
+
   private maybeStartNetwork(now: Millis): void {
     if (this.peerAuthDone && this.selfAuthDone && this.phaseValue === "authenticate") this.startNetwork(now);
   }
@@ -685,6 +692,7 @@ export class PppLink {
     const mru = this.lcpResult?.peerMru;
     try {
       this.ipcp = new IpcpEngine(ipcpCfg);
+      this.ncpsLowered = false;
     } catch (e) {
       this.fail(now, `bad IPCP configuration: ${(e as Error).message}`, WIN_ERR_PPP_NEGOTIATION);
       return;
