@@ -8,26 +8,15 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import type { TransportStats } from "./transport.js";
 import { fileURLToPath } from "node:url";
 
-/** Counters kept in C (so counting costs no JS work); a snapshot is built on each stats() call. */
-export interface NativeStats {
-  rxPackets: number;
-  rxBytes: number;
-  rxBatches: number;
-  /** Packets read but not delivered: truncated (bigger than a slot) or not a well-formed IPv4 datagram. */
-  rxDropped: number;
-  rxErrors: number;
-  txPackets: number;
-  txBytes: number;
-  /** Sends that failed for a reason other than a full queue (EHOSTUNREACH, EMSGSIZE...). */
-  txErrors: number;
-  /** Sends dropped because the socket/device queue was full (EAGAIN, ENOBUFS). */
-  txWouldBlock: number;
-  /** errno name of the last receive / send failure, "" if none. */
-  lastRxError: string;
-  lastTxError: string;
-}
+/**
+ * Counters kept in C (so counting costs no JS work); a snapshot is built on each stats() call. Same fields and
+ * meanings as the transports' TransportStats (rxDropped: truncated or not well-formed IPv4; txWouldBlock: queue
+ * full, EAGAIN/ENOBUFS; txErrors: any other send failure; lastRx/TxError: errno name or "").
+ */
+export type NativeStats = TransportStats;
 
 /** Receive callback: `count` packets are described in the meta array, or errno != 0 on a receive error. */
 export type NativeBatchCallback = (count: number, errno: number) => void;
