@@ -451,7 +451,7 @@ export class PptpServer {
         this.counters.greWrongPeer++;
         continue;
       }
-      r.conn.handleGre(now, h.callId, b.data, off, len);
+      r.conn.handleParsedGre(now, h, b.data);
       if (touched.indexOf(r.conn) < 0) touched.push(r.conn);
     }
     for (const c of touched) {

@@ -11,7 +11,7 @@
  */
 import type { Millis } from "./clock.js";
 import { GreChannel, type GreChannelOptions } from "../pptp/gre-channel.js";
-import { GRE_MAX_HEADER_LENGTH } from "../wire/gre.js";
+import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../wire/gre.js";
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../ppp/link.js";
 import type { AuthResult } from "../aaa/types.js";
 
@@ -93,6 +93,13 @@ export class CallSession {
   handleGre(now: Millis, buf: Uint8Array, off: number, len: number): void {
     this.deliverNow = now;
     this.channel.handlePacket(now, buf, off, len);
+    this.flush(now);
+  }
+
+  /** The same, for a packet whose header the demultiplexer already parsed (the hot path parses once). */
+  handleParsedGre(now: Millis, buf: Uint8Array, h: GreHeader): void {
+    this.deliverNow = now;
+    this.channel.handleParsedPacket(now, buf, h);
     this.flush(now);
   }
 

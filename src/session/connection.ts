@@ -25,6 +25,7 @@ import type { AuthRequest, AuthResult } from "../aaa/types.js";
 import type { IpcpResult } from "../ppp/ipcp.js";
 import type { CcpResult } from "../ppp/ccp.js";
 import type { AuthMethod } from "../ppp/protocols.js";
+import type { GreHeader } from "../wire/gre.js";
 
 export type LogCategory = "events" | "errors" | "packets" | "negotiation";
 
@@ -110,6 +111,15 @@ export abstract class ConnectionBase {
     const c = this.calls.get(callId);
     if (!c) return false;
     c.handleGre(now, buf, off, len);
+    this.drainCall(now, c);
+    return true;
+  }
+
+  /** A GRE packet already parsed into `h` by the driver's demultiplexer (routed on h.callId). */
+  handleParsedGre(now: Millis, h: GreHeader, buf: Uint8Array): boolean {
+    const c = this.calls.get(h.callId);
+    if (!c) return false;
+    c.handleParsedGre(now, buf, h);
     this.drainCall(now, c);
     return true;
   }
