@@ -613,15 +613,18 @@ export class Fsm<E = never> {
     }
   }
 
+  /** RTA or TO- in Closing/Stopping (RFC 1661 §4.1): tlf, then Closed or Stopped respectively. */
+  private terminationDone(): void {
+    const closing = this.st === "closing";
+    this.tlf(this.pendingReason ?? (closing ? "closed" : "stopped"));
+    this.setState(closing ? "closed" : "stopped");
+  }
+
   private onTerminateAck(): void {
     switch (this.st) {
       case "closing":
-        this.tlf(this.pendingReason ?? "closed");
-        this.setState("closed");
-        return;
       case "stopping":
-        this.tlf(this.pendingReason ?? "stopped");
-        this.setState("stopped");
+        this.terminationDone();
         return;
       case "ack-rcvd":
         this.setState("req-sent");
@@ -678,12 +681,8 @@ export class Fsm<E = never> {
   private timeoutMinus(): void {
     switch (this.st) {
       case "closing":
-        this.tlf(this.pendingReason ?? "closed");
-        this.setState("closed");
-        return;
       case "stopping":
-        this.tlf(this.pendingReason ?? "stopped");
-        this.setState("stopped");
+        this.terminationDone();
         return;
       case "req-sent":
       case "ack-rcvd":
