@@ -4,6 +4,7 @@
  * fix it. config.ts prefixes "[section] key: " and supplies the default fix `use e.g. "key = example"`.
  */
 import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
+import type { Ipv4Prefix } from "./peer-types.js";
 import { parseAddressRange, type AddressRange } from "./pool.js";
 
 export interface Problem {
@@ -184,3 +185,59 @@ export const interfaceName: ValueParser<string> = (raw) => {
 };
 
 export const nonEmpty: ValueParser<string> = (raw) => (raw === "" ? bad("is empty") : good(raw));
+
+/**
+ * Where to dial: a host name (printable ASCII, as for the PPTP Host Name), or an IPv4 address. Text of only
+ * digits and dots is taken as an address and must be a valid one, so "10.0.0.300" is not looked up as a name.
+ */
+export const remoteHost: ValueParser<string> = (raw) => {
+  if (/^[0-9.]+$/.test(raw)) {
+    const a = parseIpv4(raw);
+    return a.ok ? good(formatIpv4(a.value)) : bad(`"${raw}" is not an IPv4 address`);
+  }
+  return hostName(raw);
+};
+
+/** The first and last address of a prefix, as numbers. */
+export function prefixBounds(p: Ipv4Prefix): { readonly first: number; readonly last: number } {
+  const a = parseIpv4(p.network);
+  const first = a.ok ? a.value : 0;
+  return { first, last: first + hostSize(p.prefix) - 1 };
+}
+
+/** Two prefixes overlap exactly when one contains the other. */
+export function prefixesOverlap(a: Ipv4Prefix, b: Ipv4Prefix): boolean {
+  const x = prefixBounds(a);
+  const y = prefixBounds(b);
+  return x.first <= y.last && y.first <= x.last;
+}
+
+export function formatPrefix(p: Ipv4Prefix): string {
+  return `${p.network}/${p.prefix}`;
+}
+
+function hostSize(prefix: number): number {
+  return 2 ** (32 - prefix);
+}
+
+/**
+ * "192.168.20.0/24", or a bare address for one host (/32). Host bits must be clear: "192.168.20.1/24" is more
+ * likely a typo for the network than a wish to route it, and the kernel refuses it anyway.
+ */
+export const ipv4Prefix: ValueParser<Ipv4Prefix> = (raw) => {
+  const slash = raw.indexOf("/");
+  const addressText = (slash < 0 ? raw : raw.slice(0, slash)).trim();
+  const bitsText = slash < 0 ? "32" : raw.slice(slash + 1).trim();
+  const a = parseIpv4(addressText);
+  if (!a.ok) return bad(`"${addressText}" is not an IPv4 address`, `write networks as "192.168.20.0/24", or a single address`);
+  if (!/^[0-9]{1,2}$/.test(bitsText) || Number(bitsText) > 32) {
+    return bad(`"${raw}": prefix length "${bitsText}" is not 0..32`, `write networks as "192.168.20.0/24", or a single address`);
+  }
+  const prefix = Number(bitsText);
+  const network = a.value - (a.value % hostSize(prefix));
+  if (network !== a.value) {
+    const meant = formatPrefix({ network: formatIpv4(network), prefix });
+    return bad(`"${raw}" has host bits set`, `did you mean ${meant}?`);
+  }
+  return good({ network: formatIpv4(network), prefix });
+};

@@ -12,6 +12,12 @@
  * unless the value is written in double quotes ("a value ; with semicolon"). Lists are comma-separated.
  * Durations are seconds, or carry a unit: "50ms", "30s", "5m", "1h".
  *
+ * Named peers (tunnels this process dials or expects by name, peer-types.ts) are repeated `[peer NAME]` sections:
+ *
+ *   [peer hq]
+ *   role = client
+ *   remote = vpn.example.com
+ *
  * Parsing never stops at the first problem: every bad line, unknown key and failed cross-check is reported as a
  * ConfigError (`file:line: [section] key: problem — fix: ...`). Unknown names get a "did you mean" from the edit
  * distance to the known ones, or the section they belong in.
@@ -20,34 +26,45 @@
  * engines' options (ControlConnectionOptions, LcpConfig, CcpOptionsConfig, GreChannelOptions...).
  */
 import { dirname, resolve } from "node:path";
+import { parseIpv4 } from "../io/ipv4.js";
 import type { CcpPolicy, MppeStrength } from "../ppp/options-ccp.js";
 import type { AuthMethod } from "../ppp/protocols.js";
 import type { FlowControl } from "../pptp/send-window.js";
-import { closest, ConfigError, where } from "./config-error.js";
+import { unwrap } from "../wire/result.js";
+import { closest, ConfigError, editDistance, where } from "./config-error.js";
 import {
   boolean,
   duration,
+  formatDuration,
+  formatPrefix,
   hostName,
   integer,
   interfaceName,
   ipv4Address,
+  ipv4Prefix,
   list,
   nonEmpty,
   oneOf,
   poolRange,
+  prefixBounds,
+  prefixesOverlap,
+  remoteHost,
   unicastAddress,
   words,
   type Parsed,
   type ValueParser,
 } from "./config-values.js";
+import type { Ipv4Prefix, PeerConfig, PeerConnect, PeerRole } from "./peer-types.js";
 import { LOG_CATEGORIES, type LogCategory } from "./log.js";
 import { checkPoolRanges, formatAddressRange, rangesContain, type AddressRange } from "./pool.js";
 
 export { ConfigError } from "./config-error.js";
-export { describeConfig } from "./config-describe.js";
+export { describeConfig, describePeer } from "./config-describe.js";
 
 export interface ServerConfig {
   readonly server: {
+    /** Run the PPTP server (listener, pool, TUN, users file). "no" for a host that only runs client peers. */
+    readonly enable: boolean;
     /** Address the PPTP control listener (TCP 1723) binds; 0.0.0.0 = all. */
     readonly listen: string;
     readonly port: number;
@@ -101,16 +118,19 @@ export interface ServerConfig {
   readonly log: {
     readonly debug: readonly LogCategory[];
   };
+  /** The `[peer NAME]` sections, in file order. */
+  readonly peers: readonly PeerConfig[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Draft = { -readonly [S in keyof ServerConfig]: Mutable<ServerConfig[S]> };
-export type SectionName = keyof ServerConfig;
+/** The sections that appear once, as `[name]`. */
+export type SectionName = Exclude<keyof ServerConfig, "peers">;
+type Draft = { -readonly [S in SectionName]: Mutable<ServerConfig[S]> } & { peers: PeerConfig[] };
 
 /** The configuration with no file at all; `baseDir` is where the users file is looked for (default: cwd). */
 export function defaultConfig(baseDir = "."): ServerConfig {
   return {
-    server: { listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, tunName: "pptp0" },
+    server: { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, tunName: "pptp0" },
     ppp: {
       localAddress: "192.168.50.1",
       pool: [{ first: "192.168.50.10", last: "192.168.50.254" }],
@@ -135,6 +155,7 @@ export function defaultConfig(baseDir = "."): ServerConfig {
     },
     gre: { flowControl: "off", reorderTimeoutMs: 50, ackDelayMs: 100 },
     log: { debug: ["events", "errors"] },
+    peers: [],
   };
 }
 
@@ -161,6 +182,10 @@ function key<T>(
       return p;
     },
   };
+}
+
+function yesNo(b: boolean): string {
+  return b ? "yes" : "no";
 }
 
 /** Durations are written back as seconds when whole, else with "ms". */
@@ -200,6 +225,7 @@ const MTU = integer(576, 1500);
 /** Sections and keys, in the order formatConfig writes them. */
 const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } = {
   server: {
+    enable: key(boolean, "yes", (d, v) => (d.server.enable = v), (c) => yesNo(c.server.enable)),
     listen: key(ipv4Address, "0.0.0.0", (d, v) => (d.server.listen = v), (c) => c.server.listen),
     port: key(integer(1, 65535), "1723", (d, v) => (d.server.port = v), (c) => String(c.server.port)),
     hostname: key(hostName, "vpn.example.com", (d, v) => (d.server.hostname = v), (c) => c.server.hostname),
@@ -216,7 +242,7 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     mru: key(MTU, "1400", (d, v) => (d.ppp.mru = v), (c) => String(c.ppp.mru)),
     auth: key(list(words(AUTH_METHODS), 1, AUTH_METHODS.length, "methods"), "mschap-v2", (d, v) => (d.ppp.auth = v), (c) => c.ppp.auth.join(", ")),
     users: key(nonEmpty, "chap-secrets", (d, v, baseDir) => (d.ppp.users = resolve(baseDir, v)), (c) => c.ppp.users),
-    "case-sensitive-users": key(boolean, "no", (d, v) => (d.ppp.caseSensitiveUsers = v), (c) => (c.ppp.caseSensitiveUsers ? "yes" : "no")),
+    "case-sensitive-users": key(boolean, "no", (d, v) => (d.ppp.caseSensitiveUsers = v), (c) => yesNo(c.ppp.caseSensitiveUsers)),
   },
   mppe: {
     policy: key(words(CCP_POLICIES), "require", (d, v) => (d.mppe.policy = v), (c) => c.mppe.policy),
@@ -245,14 +271,142 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
 
 const SECTION_NAMES = Object.keys(SPECS) as SectionName[];
 
-/** Every section and its keys, in file order (for documentation checks and completion). */
-export function configKeys(): { readonly section: SectionName; readonly keys: readonly string[] }[] {
-  return SECTION_NAMES.map((section) => ({ section, keys: Object.keys(SPECS[section]) }));
+// ---------------------------------------------------------------------------------------------------------------
+// [peer NAME] sections
+
+/** A peer while its section is read: role, connect and tun-name get their defaults only once the role is known. */
+type PeerDraft = Omit<Mutable<PeerConfig>, "name" | "line" | "role" | "connect" | "tunName" | "mppe" | "timers"> & {
+  role: PeerRole | undefined;
+  connect: PeerConnect | undefined;
+  tunName: string | undefined;
+  mppe: Mutable<PeerConfig["mppe"]>;
+  timers: Mutable<PeerConfig["timers"]>;
+};
+
+function newPeerDraft(): PeerDraft {
+  return {
+    role: undefined,
+    connect: undefined,
+    answer: false,
+    remote: undefined,
+    port: 1723,
+    user: undefined,
+    password: undefined,
+    auth: ["mschap-v2"],
+    mppe: { policy: "require", strengths: [128], stateless: "prefer" },
+    localAddress: undefined,
+    remoteAddress: undefined,
+    routes: [],
+    defaultRoute: false,
+    mtu: 1400,
+    mru: 1400,
+    tunName: undefined,
+    timers: {
+      echoIntervalMs: 60_000,
+      lcpEchoIntervalMs: 30_000,
+      lcpEchoFailures: 4,
+      idleTimeoutMs: 0,
+      sessionTimeoutMs: 0,
+      reconnectMinMs: 1000,
+      reconnectMaxMs: 60_000,
+    },
+    maxFailures: 0,
+  };
 }
 
-/** The section that has `name`, if any. */
+/** "pt-" + the peer's name, characters an interface name cannot hold replaced by '-', cut to Linux's 15. */
+export function defaultPeerTunName(name: string): string {
+  return `pt-${name.replace(/[^A-Za-z0-9_.-]/g, "-")}`.slice(0, 15);
+}
+
+/** Section names: short enough for logs and the default TUN name, no characters that need quoting anywhere. */
+const PEER_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
+const PEER_NAME_RULE = "1-32 letters, digits, '-', '_' or '.'";
+
+interface PeerKeySpec {
+  readonly example: string;
+  apply(p: PeerDraft, raw: string): Parsed<unknown>;
+  /** The value as formatConfig writes it; undefined: the key has no value and is left out. */
+  show(p: PeerConfig): string | undefined;
+}
+
+function peerKey<T>(
+  parse: ValueParser<T>,
+  example: string,
+  set: (p: PeerDraft, v: T) => void,
+  show: (p: PeerConfig) => string | undefined,
+): PeerKeySpec {
+  return {
+    example,
+    show,
+    apply(p, raw) {
+      const r = parse(raw);
+      if (r.ok) set(p, r.value);
+      return r;
+    },
+  };
+}
+
+const PEER_ROLES: readonly PeerRole[] = ["client", "server"];
+const PEER_CONNECT: readonly PeerConnect[] = ["persistent", "on-demand", "passive"];
+const MAX_PEER_ROUTES = 64;
+const HOUR_MS = 3_600_000;
+
+/** 0.0.0.0/0 would also swallow the packets that carry the tunnel; default-route keeps the way to the peer outside. */
+const peerRoute: ValueParser<Ipv4Prefix> = (raw) => {
+  const p = ipv4Prefix(raw);
+  if (p.ok && p.value.prefix === 0) {
+    return { ok: false, problems: [{ problem: `"${raw}" is every address`, fix: `use "default-route = yes" instead (role client): it keeps the route to the peer itself outside the tunnel` }] };
+  }
+  return p;
+};
+
+/** The keys of a [peer NAME] section, in the order formatConfig writes them. */
+const PEER_SPECS: Readonly<Record<string, PeerKeySpec>> = {
+  role: peerKey(words(PEER_ROLES), "client", (p, v) => (p.role = v), (p) => p.role),
+  connect: peerKey(words(PEER_CONNECT), "persistent", (p, v) => (p.connect = v), (p) => p.connect),
+  answer: peerKey(boolean, "no", (p, v) => (p.answer = v), (p) => yesNo(p.answer)),
+  remote: peerKey(remoteHost, "vpn.example.com", (p, v) => (p.remote = v), (p) => p.remote),
+  port: peerKey(integer(1, 65535), "1723", (p, v) => (p.port = v), (p) => String(p.port)),
+  user: peerKey(nonEmpty, "branch", (p, v) => (p.user = v), (p) => p.user),
+  password: peerKey(nonEmpty, `"a long secret"`, (p, v) => (p.password = v), (p) => p.password),
+  auth: peerKey(list(words(AUTH_METHODS), 1, AUTH_METHODS.length, "methods"), "mschap-v2", (p, v) => (p.auth = v), (p) => p.auth.join(", ")),
+  mppe: peerKey(words(CCP_POLICIES), "require", (p, v) => (p.mppe.policy = v), (p) => p.mppe.policy),
+  "mppe-strengths": peerKey(list(STRENGTHS, 1, 3, "strengths"), "128", (p, v) => (p.mppe.strengths = v), (p) => p.mppe.strengths.join(", ")),
+  "mppe-stateless": peerKey(words(CCP_POLICIES), "prefer", (p, v) => (p.mppe.stateless = v), (p) => p.mppe.stateless),
+  "local-address": peerKey(unicastAddress, "172.16.0.1", (p, v) => (p.localAddress = v), (p) => p.localAddress),
+  "remote-address": peerKey(unicastAddress, "172.16.0.2", (p, v) => (p.remoteAddress = v), (p) => p.remoteAddress),
+  routes: peerKey(list(peerRoute, 0, MAX_PEER_ROUTES, "routes"), "192.168.20.0/24, 10.1.0.0/16", (p, v) => (p.routes = v), (p) => p.routes.map(formatPrefix).join(", ")),
+  "default-route": peerKey(boolean, "no", (p, v) => (p.defaultRoute = v), (p) => yesNo(p.defaultRoute)),
+  mtu: peerKey(MTU, "1400", (p, v) => (p.mtu = v), (p) => String(p.mtu)),
+  mru: peerKey(MTU, "1400", (p, v) => (p.mru = v), (p) => String(p.mru)),
+  "tun-name": peerKey(interfaceName, "pt-branch", (p, v) => (p.tunName = v), (p) => p.tunName),
+  "echo-interval": peerKey(duration(0, DAY_MS), "60", (p, v) => (p.timers.echoIntervalMs = v), (p) => showDuration(p.timers.echoIntervalMs)),
+  "lcp-echo-interval": peerKey(duration(0, HOUR_MS), "30", (p, v) => (p.timers.lcpEchoIntervalMs = v), (p) => showDuration(p.timers.lcpEchoIntervalMs)),
+  "lcp-echo-failures": peerKey(integer(1, 100), "4", (p, v) => (p.timers.lcpEchoFailures = v), (p) => String(p.timers.lcpEchoFailures)),
+  "idle-timeout": peerKey(duration(0, MAX_TIMER_MS), "30m", (p, v) => (p.timers.idleTimeoutMs = v), (p) => showDuration(p.timers.idleTimeoutMs)),
+  "session-timeout": peerKey(duration(0, MAX_TIMER_MS), "8h", (p, v) => (p.timers.sessionTimeoutMs = v), (p) => showDuration(p.timers.sessionTimeoutMs)),
+  "reconnect-delay": peerKey(duration(100, HOUR_MS), "1", (p, v) => (p.timers.reconnectMinMs = v), (p) => showDuration(p.timers.reconnectMinMs)),
+  "reconnect-max-delay": peerKey(duration(100, HOUR_MS), "60", (p, v) => (p.timers.reconnectMaxMs = v), (p) => showDuration(p.timers.reconnectMaxMs)),
+  "max-failures": peerKey(integer(0, 1000), "0", (p, v) => (p.maxFailures = v), (p) => String(p.maxFailures)),
+};
+
+const PEER_KEYS = Object.keys(PEER_SPECS);
+
+const KNOWN_SECTIONS = `sections are ${SECTION_NAMES.map((s) => `[${s}]`).join(", ")}, [peer NAME]`;
+
+/** Every section and its keys, in file order (for documentation checks and completion); "peer" is [peer NAME]. */
+export function configKeys(): { readonly section: SectionName | "peer"; readonly keys: readonly string[] }[] {
+  return [...SECTION_NAMES.map((section) => ({ section, keys: Object.keys(SPECS[section]) })), { section: "peer" as const, keys: PEER_KEYS }];
+}
+
+/** The [section] that has `name`, if any ([peer NAME] keys are looked up separately). */
 function sectionOfKey(name: string): SectionName | undefined {
   return SECTION_NAMES.find((s) => Object.hasOwn(SPECS[s], name));
+}
+
+function isPeerKey(name: string): boolean {
+  return Object.hasOwn(PEER_SPECS, name);
 }
 
 export type ConfigResult =
@@ -273,6 +427,107 @@ function splitValue(text: string): { value: string } | { problem: string } {
   return { value: (comment === null ? t : t.slice(0, comment.index)).trim() };
 }
 
+/** One [peer NAME] section as read: its values, and where each key was set (for cross-check messages). */
+interface PeerSection {
+  readonly name: string;
+  /** Line of the header. */
+  readonly line: number;
+  readonly draft: PeerDraft;
+  /** key → line where it was set. */
+  readonly setOn: Map<string, number>;
+  /** Keys whose value was bad (already reported; cross-checks on them are skipped). */
+  readonly failed: Set<string>;
+}
+
+/** The section the next key lines belong to. */
+type Current =
+  | { readonly kind: "none" }
+  /** After a bad header: its keys are skipped, the header's error already covers them. */
+  | { readonly kind: "skip" }
+  | { readonly kind: "fixed"; readonly section: SectionName }
+  | { readonly kind: "peer"; readonly peer: PeerSection };
+
+const SKIP: Current = { kind: "skip" };
+
+type Fail = (message: string, fix: string) => void;
+
+/** A header line: `[section]` or `[peer NAME]`. `peers` are the sections seen so far (names must be unique). */
+function openSection(line: string, lineNo: number, peers: readonly PeerSection[], fail: Fail): Current {
+  const m = /^\[\s*([^\]]*?)\s*\]\s*(?:[;#].*)?$/.exec(line);
+  if (m === null) {
+    fail(`"${line}" is not a section header`, `write it as "[name]", e.g. "[ppp]"`);
+    return SKIP;
+  }
+  const inner = m[1];
+  const [word, ...rest] = inner.split(/\s+/);
+  const kind = word.toLowerCase();
+  const arg = rest.join(" ");
+  if (kind === "peer") return openPeer(inner, arg, lineNo, peers, fail);
+  if ((SECTION_NAMES as string[]).includes(kind)) {
+    if (arg === "") return { kind: "fixed", section: kind as SectionName };
+    fail(`[${inner}]: [${kind}] takes no name`, `write "[${kind}]"; only [peer NAME] sections have a name`);
+    return SKIP;
+  }
+  const guess = closest(kind, [...SECTION_NAMES, "peer"]);
+  const hint = guess === undefined ? "" : guess === "peer" ? `did you mean [peer ${arg === "" ? "NAME" : arg}]? ` : `did you mean [${guess}]? `;
+  fail(`[${inner}]: unknown section`, hint + KNOWN_SECTIONS);
+  return SKIP;
+}
+
+function openPeer(inner: string, name: string, lineNo: number, peers: readonly PeerSection[], fail: Fail): Current {
+  if (name === "") {
+    fail(`[${inner}]: a peer section needs a name`, `write "[peer NAME]", e.g. "[peer branch]"; NAME is ${PEER_NAME_RULE}`);
+    return SKIP;
+  }
+  if (!PEER_NAME.test(name)) {
+    const tidy = name.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 32) || "branch";
+    fail(`[${inner}]: peer name "${name}" is not ${PEER_NAME_RULE}`, `rename the section, e.g. "[peer ${tidy}]"`);
+    return SKIP;
+  }
+  const same = peers.find((p) => p.name.toLowerCase() === name.toLowerCase());
+  if (same !== undefined) {
+    fail(
+      `[${inner}]: peer "${same.name}" is already defined on line ${same.line} (peer names are case-insensitive)`,
+      `give each [peer NAME] section its own name, or merge the two sections`,
+    );
+    return SKIP;
+  }
+  return { kind: "peer", peer: { name, line: lineNo, draft: newPeerDraft(), setOn: new Map(), failed: new Set() } };
+}
+
+/** What a key line sets: how it is named in messages and where its value goes. */
+interface Target {
+  readonly label: string;
+  readonly example: string;
+  /** The key's identity in `setOn` and `failed`. */
+  readonly id: string;
+  readonly setOn: Map<string, number>;
+  readonly failed: Set<string>;
+  apply(raw: string): Parsed<unknown>;
+}
+
+/**
+ * The fix for a key its section does not have: a near-miss of one of the section's keys, or the section where
+ * the key belongs. `ownTitle` is "[ppp]" or "[peer NAME]"; `inPeer` says which kind of section it is.
+ */
+function unknownKeyFix(name: string, ownKeys: readonly string[], ownTitle: string, inPeer: boolean): string {
+  const home = sectionOfKey(name);
+  const guess = closest(name, ownKeys);
+  const known = `${ownTitle} keys are ${ownKeys.join(", ")}`;
+  if (inPeer) {
+    // In a peer section a one-letter slip from a peer key ("users" for "user") is likelier than a key from elsewhere.
+    if (guess !== undefined && home !== undefined && editDistance(name, guess) <= 1) {
+      return `did you mean "${guess}"? ("${name}" belongs in [${home}])`;
+    }
+  } else if ((SECTION_NAMES as string[]).includes(name)) {
+    return `[${name}] is a section: write "[${name}]" on a line of its own with its keys below it`;
+  } else if (home === undefined && isPeerKey(name)) {
+    return `"${name}" belongs in a [peer NAME] section: move the line under one, e.g. under "[peer branch]"`;
+  }
+  if (home !== undefined) return `"${name}" belongs in [${home}]: move the line under [${home}]`;
+  return guess !== undefined ? `did you mean "${guess}"? ${known}` : known;
+}
+
 /**
  * Parses the text of a config file. `fileName` appears in every message and anchors the `users` path (relative
  * paths are taken from the config file's directory). Missing keys keep their defaultConfig() value.
@@ -285,36 +540,19 @@ export function parseConfig(text: string, fileName: string): ConfigResult {
   /** "section.key" → line where it was set (to point cross-check errors at the right line). */
   const setOn = new Map<string, number>();
   const failed = new Set<string>();
-  let section: SectionName | undefined;
-  /** After an unknown [section] header, its keys are skipped: the header error already covers them. */
-  let inUnknownSection = false;
+  const peers: PeerSection[] = [];
+  let current: Current = { kind: "none" };
 
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n|\r/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const line = lines[i].trim();
-    const fail = (message: string, fix: string) => errors.push(new ConfigError(fileName, lineNo, message, fix));
+    const fail: Fail = (message, fix) => errors.push(new ConfigError(fileName, lineNo, message, fix));
     if (line === "" || line.startsWith(";") || line.startsWith("#")) continue;
 
     if (line.startsWith("[")) {
-      const m = /^\[\s*([^\]]*?)\s*\]\s*(?:[;#].*)?$/.exec(line);
-      if (m === null) {
-        fail(`"${line}" is not a section header`, `write it as "[name]", e.g. "[ppp]"`);
-        section = undefined;
-        inUnknownSection = true;
-        continue;
-      }
-      const name = m[1].toLowerCase();
-      if ((SECTION_NAMES as string[]).includes(name)) {
-        section = name as SectionName;
-        inUnknownSection = false;
-        continue;
-      }
-      section = undefined;
-      inUnknownSection = true;
-      const guess = closest(name, SECTION_NAMES);
-      const known = `sections are ${SECTION_NAMES.map((s) => `[${s}]`).join(", ")}`;
-      fail(`[${m[1]}]: unknown section`, guess !== undefined ? `did you mean [${guess}]? ${known}` : known);
+      current = openSection(line, lineNo, peers, fail);
+      if (current.kind === "peer") peers.push(current.peer);
       continue;
     }
 
@@ -328,51 +566,95 @@ export function parseConfig(text: string, fileName: string): ConfigResult {
       fail(`"${line}" has no key before '='`, `write "key = value"`);
       continue;
     }
-    if (inUnknownSection) continue;
-    if (section === undefined) {
-      const home = sectionOfKey(name);
-      fail(`"${name}" is outside any section`, home !== undefined ? `put it under [${home}]` : `put keys under a section header such as [server]`);
+
+    let target: Target;
+    if (current.kind === "skip") {
       continue;
-    }
-    const spec = Object.hasOwn(SPECS[section], name) ? SPECS[section][name] : undefined;
-    if (spec === undefined) {
+    } else if (current.kind === "none") {
       const home = sectionOfKey(name);
-      if (home !== undefined) {
-        fail(`[${section}] ${name}: unknown key in [${section}]`, `"${name}" belongs in [${home}]: move the line under [${home}]`);
-      } else {
-        const keys = Object.keys(SPECS[section]);
-        const guess = closest(name, keys);
-        const known = `[${section}] keys are ${keys.join(", ")}`;
-        fail(`[${section}] ${name}: unknown key`, guess !== undefined ? `did you mean "${guess}"? ${known}` : known);
+      const fix =
+        home !== undefined ? `put it under [${home}]`
+        : isPeerKey(name) ? `put it under a [peer NAME] section, e.g. "[peer branch]"`
+        : `put keys under a section header such as [server]`;
+      fail(`"${name}" is outside any section`, fix);
+      continue;
+    } else if (current.kind === "fixed") {
+      const section = current.section;
+      const spec = Object.hasOwn(SPECS[section], name) ? SPECS[section][name] : undefined;
+      if (spec === undefined) {
+        const message = sectionOfKey(name) !== undefined || isPeerKey(name) ? `unknown key in [${section}]` : "unknown key";
+        fail(`[${section}] ${name}: ${message}`, unknownKeyFix(name, Object.keys(SPECS[section]), `[${section}]`, false));
+        continue;
       }
-      continue;
+      target = { label: `[${section}] ${name}`, example: spec.example, id: `${section}.${name}`, setOn, failed, apply: (raw) => spec.apply(draft, raw, baseDir) };
+    } else {
+      const peer = current.peer;
+      const label = `[peer ${peer.name}] ${name}`;
+      const spec = isPeerKey(name) ? PEER_SPECS[name] : undefined;
+      if (spec === undefined) {
+        const message = sectionOfKey(name) !== undefined ? "unknown key in a [peer NAME] section" : "unknown key";
+        fail(`${label}: ${message}`, unknownKeyFix(name, PEER_KEYS, "[peer NAME]", true));
+        continue;
+      }
+      target = { label, example: spec.example, id: name, setOn: peer.setOn, failed: peer.failed, apply: (raw) => spec.apply(peer.draft, raw) };
     }
-    const id = `${section}.${name}`;
-    const label = `[${section}] ${name}`;
-    const first = setOn.get(id);
+
+    const first = target.setOn.get(target.id);
     if (first !== undefined) {
-      fail(`${label}: set again (first set on line ${first})`, `keep one "${name}" line`);
+      fail(`${target.label}: set again (first set on line ${first})`, `keep one "${name}" line`);
       continue;
     }
-    setOn.set(id, lineNo);
+    target.setOn.set(target.id, lineNo);
     const split = splitValue(line.slice(eq + 1));
     if ("problem" in split) {
-      failed.add(id);
-      fail(`${label}: ${split.problem}`, `write the value in double quotes with nothing after it but a comment`);
+      target.failed.add(target.id);
+      fail(`${target.label}: ${split.problem}`, `write the value in double quotes with nothing after it but a comment`);
       continue;
     }
-    const parsed = spec.apply(draft, split.value, baseDir);
+    const parsed = target.apply(split.value);
     if (!parsed.ok) {
-      failed.add(id);
-      for (const p of parsed.problems) fail(`${label}: ${p.problem}`, p.fix ?? `use e.g. "${name} = ${spec.example}"`);
+      target.failed.add(target.id);
+      for (const p of parsed.problems) fail(`${target.label}: ${p.problem}`, p.fix ?? `use e.g. "${name} = ${target.example}"`);
       continue;
     }
-    for (const w of parsed.warnings ?? []) warnings.push(`${where(fileName, lineNo)}: ${label}: ${w}`);
+    for (const w of parsed.warnings ?? []) warnings.push(`${where(fileName, lineNo)}: ${target.label}: ${w}`);
   }
 
-  crossCheck(draft, { fileName, setOn, failed, errors, warnings });
+  const ctx: CheckContext = { fileName, setOn, failed, errors, warnings };
+  crossCheck(draft, ctx);
+  const finished = peers.map((s) => ({ section: s, peer: finishPeer(s) }));
+  for (const { peer } of finished) if (peer !== undefined) draft.peers.push(peer);
+  checkPeers(draft, finished, ctx);
   if (errors.length > 0) return { ok: false, errors, warnings };
   return { ok: true, config: draft, warnings };
+}
+
+/** The peer with its role-dependent defaults filled in; undefined without a role (an error reported by checkPeers). */
+function finishPeer(s: PeerSection): PeerConfig | undefined {
+  const d = s.draft;
+  if (d.role === undefined) return undefined;
+  return {
+    name: s.name,
+    line: s.line,
+    role: d.role,
+    connect: d.connect ?? (d.role === "client" ? "persistent" : "passive"),
+    answer: d.answer,
+    remote: d.remote,
+    port: d.port,
+    user: d.user,
+    password: d.password,
+    auth: d.auth,
+    mppe: d.mppe,
+    localAddress: d.localAddress,
+    remoteAddress: d.remoteAddress,
+    routes: d.routes,
+    defaultRoute: d.defaultRoute,
+    mtu: d.mtu,
+    mru: d.mru,
+    tunName: d.tunName ?? defaultPeerTunName(s.name),
+    timers: d.timers,
+    maxFailures: d.maxFailures,
+  };
 }
 
 interface CheckContext {
@@ -431,7 +713,7 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
 
   // MPPE keys come only from MS-CHAP (RFC 3079 §2-3); PAP and CHAP-MD5 leave nothing to derive them from.
   if (usable("mppe.policy", "ppp.auth") && c.mppe.policy === "require") {
-    const keyless = c.ppp.auth.filter((m) => m === "pap" || m === "chap-md5");
+    const keyless = keylessMethods(c.ppp.auth);
     if (keyless.length === c.ppp.auth.length) {
       error(
         ["mppe.policy", "ppp.auth"],
@@ -456,7 +738,270 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
   }
 }
 
-/** The config as a file: every key, defaults included; parseConfig(formatConfig(c), f) gives c back. */
+/** The methods that derive no MPPE keys (only MS-CHAP does, RFC 3079 §2-3). */
+function keylessMethods(auth: readonly AuthMethod[]): AuthMethod[] {
+  return auth.filter((m) => m === "pap" || m === "chap-md5");
+}
+
+/** Messages about one peer, pointed at the first of the named keys that is set in its section, else its header. */
+class PeerReport {
+  constructor(
+    private readonly ctx: CheckContext,
+    readonly section: PeerSection,
+  ) {}
+
+  /** None of `keys` had a bad value. */
+  usable(...keys: string[]): boolean {
+    return keys.every((k) => !this.section.failed.has(k));
+  }
+
+  lineOf(...keys: string[]): number {
+    for (const k of keys) {
+      const l = this.section.setOn.get(k);
+      if (l !== undefined) return l;
+    }
+    return this.section.line;
+  }
+
+  error(keys: string[], message: string, fix: string): void {
+    this.ctx.errors.push(new ConfigError(this.ctx.fileName, this.lineOf(...keys), `${this.label(keys)}: ${message}`, fix));
+  }
+
+  warn(keys: string[], message: string): void {
+    this.ctx.warnings.push(`${where(this.ctx.fileName, this.lineOf(...keys))}: ${this.label(keys)}: ${message}`);
+  }
+
+  /** "[peer hq] remote": the section and the first key named. */
+  private label(keys: string[]): string {
+    return `[peer ${this.section.name}]${keys.length > 0 ? ` ${keys[0]}` : ""}`;
+  }
+}
+
+/** Rules within each peer, between peers, and between the peers and the rest of the file. */
+function checkPeers(c: Draft, peers: readonly { section: PeerSection; peer: PeerConfig | undefined }[], ctx: CheckContext): void {
+  const checked: { report: PeerReport; peer: PeerConfig }[] = [];
+  for (const { section, peer } of peers) {
+    const report = new PeerReport(ctx, section);
+    if (peer === undefined) {
+      if (report.usable("role")) {
+        report.error(
+          ["role"],
+          "missing; every peer needs a role",
+          `add "role = client" (this end dials the peer and authenticates to it) or "role = server" (the peer authenticates to us)`,
+        );
+      }
+      continue;
+    }
+    checkPeer(c, report, peer, ctx);
+    checked.push({ report, peer });
+  }
+
+  // Two client peers on one TUN device would fight over it; "%d" names are numbered by the kernel, so never clash.
+  const clients = checked.filter(({ peer }) => peer.role === "client");
+  for (let j = 0; j < clients.length; j++) {
+    const { report, peer } = clients[j];
+    if (!report.usable("tun-name") || peer.tunName.includes("%")) continue;
+    const defaulted = report.section.setOn.has("tun-name") ? "" : ` (the default: "pt-" + the peer's name, cut to 15 characters)`;
+    const other = clients.slice(0, j).find((o) => o.peer.tunName === peer.tunName && o.report.usable("tun-name"));
+    if (other !== undefined) {
+      report.error(
+        ["tun-name"],
+        `"${peer.tunName}"${defaulted} is also the TUN device of [peer ${other.peer.name}] (line ${other.peer.line})`,
+        `give one of them another name, e.g. "tun-name = ${uniqueTunName(peer.tunName, clients.map((o) => o.peer.tunName))}"`,
+      );
+    } else if (c.server.enable && peer.tunName === c.server.tunName && !ctx.failed.has("server.tun-name")) {
+      report.error(
+        ["tun-name"],
+        `"${peer.tunName}"${defaulted} is also [server] tun-name, the dial-in sessions' TUN device`,
+        `give the peer its own device, e.g. "tun-name = ${uniqueTunName(peer.tunName, [c.server.tunName])}"`,
+      );
+    }
+  }
+
+  // The users file can hold one password per name, and a login must select exactly one peer's routes.
+  const servers = checked.filter(({ peer }) => peer.role === "server" && peer.user !== undefined);
+  const sameUser = (a: string, b: string) => (c.ppp.caseSensitiveUsers ? a === b : a.toLowerCase() === b.toLowerCase());
+  for (let j = 0; j < servers.length; j++) {
+    const { report, peer } = servers[j];
+    const other = servers.slice(0, j).find((o) => sameUser(o.peer.user as string, peer.user as string));
+    if (other !== undefined) {
+      report.error(
+        ["user"],
+        `"${peer.user}" is also the user of [peer ${other.peer.name}] (line ${other.peer.line}); a login could not tell the two apart`,
+        `give each role server peer its own user name`,
+      );
+    }
+  }
+
+  // A packet can follow only one route; with overlapping prefixes the more specific (or the later) one wins.
+  for (let j = 0; j < checked.length; j++) {
+    const { report, peer } = checked[j];
+    if (!report.usable("routes")) continue;
+    for (const earlier of checked.slice(0, j)) {
+      if (!earlier.report.usable("routes")) continue;
+      for (const r of peer.routes) {
+        const hit = earlier.peer.routes.find((e) => prefixesOverlap(e, r));
+        if (hit !== undefined) {
+          report.warn(
+            ["routes"],
+            `${formatPrefix(r)} overlaps ${formatPrefix(hit)} of [peer ${earlier.peer.name}] (line ${earlier.peer.line}); traffic for the overlap goes into only one of the tunnels`,
+          );
+        }
+      }
+    }
+    if (peer.role === "client" && peer.defaultRoute && report.usable("default-route")) {
+      const other = checked.slice(0, j).find((o) => o.peer.role === "client" && o.peer.defaultRoute && o.report.usable("default-route"));
+      if (other !== undefined) {
+        report.warn(["default-route"], `[peer ${other.peer.name}] (line ${other.peer.line}) has default-route = yes too; all traffic can go into only one tunnel`);
+      }
+    }
+  }
+
+  // With the server off, only client peers do anything (they dial out); a file with none would run nothing.
+  const allRoles = peers.every(({ peer }) => peer !== undefined);
+  if (!c.server.enable && !ctx.failed.has("server.enable") && allRoles && clients.length === 0) {
+    ctx.errors.push(
+      new ConfigError(
+        ctx.fileName,
+        ctx.setOn.get("server.enable") ?? 0,
+        `[server] enable: "no" with no role client peer: nothing would run`,
+        `add a [peer NAME] section with "role = client" (and its remote, user, password), or set "enable = yes"`,
+      ),
+    );
+  }
+}
+
+/** `base` with a digit appended (within 15 characters) that none of `taken` has. */
+function uniqueTunName(base: string, taken: readonly string[]): string {
+  for (let n = 1; ; n++) {
+    const suffix = String(n);
+    const name = base.slice(0, 15 - suffix.length) + suffix;
+    if (!taken.includes(name)) return name;
+  }
+}
+
+function checkPeer(c: Draft, r: PeerReport, p: PeerConfig, ctx: CheckContext): void {
+  const connectText = `"connect = ${p.connect}"`;
+  const routed = p.routes.length > 0 || p.defaultRoute;
+
+  if (p.role === "client") {
+    if (p.remote === undefined && r.usable("remote")) {
+      r.error(["remote"], "missing; role client dials the peer, which needs its address", `add e.g. "remote = vpn.example.com" (an IPv4 address or a host name)`);
+    }
+    if (p.user === undefined && r.usable("user")) {
+      r.error(["user"], "missing; user and password are what this end sends to authenticate", `add e.g. "user = ${p.name}"`);
+    }
+    if (p.password === undefined && r.usable("password")) {
+      r.error(["password"], "missing; user and password are what this end sends to authenticate", `add "password = ...", in double quotes if it holds " ;" or " #"`);
+    }
+    // On demand, the first packet routed towards the peer starts the call: without a route none ever arrives.
+    if (p.connect === "on-demand" && !routed && r.usable("connect", "routes", "default-route")) {
+      r.error(
+        ["connect"],
+        `"on-demand" dials when traffic for the peer appears, but nothing is routed to it (no routes, default-route = no)`,
+        `add the networks behind the peer, e.g. "routes = 192.168.20.0/24", or "default-route = yes", or use "connect = persistent"`,
+      );
+    }
+    if (p.connect === "passive" && !p.answer && r.usable("connect", "answer")) {
+      r.error(
+        ["connect"],
+        `"passive" never dials, and without "answer = yes" this end never takes the peer's calls either, so the tunnel can never come up`,
+        `set "answer = yes" to take the peer's calls, or use "connect = persistent"`,
+      );
+    }
+  } else {
+    if (p.user === undefined && r.usable("user")) {
+      r.error(["user"], "missing; role server needs the name the peer logs in with", `add e.g. "user = ${p.name}" (its password: "password = ..." here, or the users file)`);
+    }
+    if (p.connect !== "passive" && p.remote === undefined && r.usable("remote", "connect")) {
+      r.error(
+        ["remote", "connect"],
+        `missing; with ${connectText} this end opens the control connection to the peer, which needs its address`,
+        `add e.g. "remote = branch.example.com", or use "connect = passive" to wait for the peer's call`,
+      );
+    }
+    if (p.answer && r.usable("answer")) {
+      r.error(
+        ["answer"],
+        `"yes" is for role client (take the peer's control connection and place the call on it); a role server peer's calls are always answered`,
+        `remove the "answer" line`,
+      );
+    }
+    if (p.defaultRoute && r.usable("default-route")) {
+      r.error(
+        ["default-route"],
+        `"yes" is for role client (send all of this host's traffic through the peer); a role server peer is routed only the networks behind it`,
+        `remove it and list the peer's networks, e.g. "routes = 192.168.20.0/24"`,
+      );
+    }
+    if (p.connect === "on-demand" && p.routes.length === 0 && r.usable("connect", "routes")) {
+      r.error(
+        ["connect"],
+        `"on-demand" connects when traffic for the peer's networks appears, but it has no routes`,
+        `add the networks behind the peer, e.g. "routes = 192.168.20.0/24", or use "connect = persistent"`,
+      );
+    }
+  }
+
+  // MPPE keys come only from MS-CHAP (RFC 3079 §2-3), as for [mppe] policy.
+  if (p.mppe.policy === "require" && r.usable("mppe", "auth")) {
+    const keyless = keylessMethods(p.auth);
+    if (keyless.length === p.auth.length) {
+      r.error(
+        ["mppe", "auth"],
+        `"require" needs MS-CHAP keys (RFC 3079), but auth allows only ${keyless.join(", ")}, which give none`,
+        `add mschap-v2 to auth (e.g. "auth = mschap-v2"), or set "mppe = deny" to run unencrypted`,
+      );
+    } else if (keyless.length > 0) {
+      r.warn(["auth", "mppe"], `${keyless.join(", ")} give no MPPE keys; with mppe = require, the tunnel is dropped when one of them is used`);
+    }
+  }
+
+  // Both ends of a tunnel need distinct addresses (RFC 1332 §3.3). A role server peer's tunnel ends at [ppp]
+  // local-address unless it has its own.
+  const ours = p.localAddress ?? (p.role === "server" ? c.ppp.localAddress : undefined);
+  if (p.remoteAddress !== undefined && p.remoteAddress === ours && r.usable("remote-address", "local-address")) {
+    const whose = p.localAddress !== undefined ? "local-address" : "[ppp] local-address, this end of the tunnel";
+    r.error(
+      ["remote-address"],
+      `${p.remoteAddress} is also ${whose}; the two ends of a tunnel need different addresses (RFC 1332 §3.3)`,
+      `give the ends different addresses, e.g. "local-address = 172.16.0.1" and "remote-address = 172.16.0.2"`,
+    );
+  }
+  if (p.role === "server" && p.remoteAddress !== undefined && r.usable("remote-address") && !ctx.failed.has("ppp.pool")) {
+    if (rangesContain(c.ppp.pool, p.remoteAddress)) {
+      r.warn(
+        ["remote-address"],
+        `${p.remoteAddress} is inside the [ppp] pool (${c.ppp.pool.map(formatAddressRange).join(", ")}); a dial-in client may be given it, and then the peer cannot connect`,
+      );
+    }
+  }
+
+  if (p.timers.reconnectMinMs > p.timers.reconnectMaxMs && r.usable("reconnect-delay", "reconnect-max-delay")) {
+    r.error(
+      ["reconnect-delay", "reconnect-max-delay"],
+      `${formatDuration(p.timers.reconnectMinMs)} is longer than reconnect-max-delay (${formatDuration(p.timers.reconnectMaxMs)}); the wait starts at reconnect-delay and doubles up to reconnect-max-delay`,
+      `make reconnect-delay at most reconnect-max-delay, e.g. "reconnect-delay = 1" and "reconnect-max-delay = 60"`,
+    );
+  }
+
+  // A route over the pool would send dial-in clients' packets to the peer instead of to them.
+  if (c.server.enable && r.usable("routes") && !ctx.failed.has("ppp.pool")) {
+    for (const route of p.routes) {
+      const b = prefixBounds(route);
+      const hit = c.ppp.pool.find((range) => {
+        const first = unwrap(parseIpv4(range.first));
+        const last = unwrap(parseIpv4(range.last));
+        return first <= b.last && b.first <= last;
+      });
+      if (hit !== undefined) {
+        r.warn(["routes"], `${formatPrefix(route)} overlaps the [ppp] pool (${formatAddressRange(hit)}); dial-in clients given those addresses would be routed to the peer instead`);
+      }
+    }
+  }
+}
+
+/** The config as a file: every key, defaults included; parseConfig(formatConfig(c), f) gives c back (but `line`). */
 export function formatConfig(c: ServerConfig): string {
   const out: string[] = [];
   for (const s of SECTION_NAMES) {
@@ -464,9 +1009,17 @@ export function formatConfig(c: ServerConfig): string {
     out.push(`[${s}]`);
     for (const [name, spec] of Object.entries(SPECS[s])) out.push(`${name} = ${quoteIfNeeded(spec.show(c))}`);
   }
+  for (const p of c.peers) {
+    out.push("", `[peer ${p.name}]`);
+    for (const [name, spec] of Object.entries(PEER_SPECS)) {
+      const v = spec.show(p);
+      if (v !== undefined) out.push(`${name} = ${quoteIfNeeded(v)}`);
+    }
+  }
   return out.join("\n") + "\n";
 }
 
+/** Quotes keep a " ;" or " #", a leading quote, and spaces at either end (a bare value is trimmed). */
 function quoteIfNeeded(v: string): string {
-  return /\s[;#]/.test(v) || v.startsWith('"') ? `"${v}"` : v;
+  return /\s[;#]/.test(v) || v.startsWith('"') || v !== v.trim() ? `"${v}"` : v;
 }
