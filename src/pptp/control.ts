@@ -375,6 +375,11 @@ export class ControlConnection {
       default:
         break;
     }
+    if (this.stateValue === "wait-stop-reply" && (m.type === "CDN" || m.type === "CCRQ")) {
+      // We sent Stop-Control-Connection-Request and the peer is still clearing its calls (pptpd and our own
+      // server send Call-Disconnect-Notify first): the calls are over either way, nothing to answer.
+      return;
+    }
     if (this.stateValue !== "established") {
       this.calls.notConnected(m);
       return;

@@ -26,19 +26,27 @@ export function rangeToCidrs(first: string, last: string): string[] {
 
 /** `ip route replace` for every block of the pool; returns what it did, or throws with ip's message. */
 export function routePoolToTun(pool: readonly AddressRange[], tunName: string): string[] {
-  const done: string[] = [];
-  for (const r of pool) {
-    for (const cidr of rangeToCidrs(r.first, r.last)) {
-      try {
-        execFileSync("ip", ["route", "replace", cidr, "dev", tunName], { stdio: ["ignore", "ignore", "pipe"] });
-      } catch (e) {
-        const err = e as { stderr?: Buffer; message: string };
-        throw new Error(`ip route replace ${cidr} dev ${tunName} failed: ${err.stderr?.toString().trim() || err.message}`);
-      }
-      done.push(cidr);
+  return routeCidrsToTun(
+    pool.flatMap((r) => rangeToCidrs(r.first, r.last)),
+    tunName,
+  );
+}
+
+/**
+ * `ip route replace CIDR dev TUN` for each block: the pool, and the networks behind named peers (LAN-to-LAN),
+ * which lead into the server's TUN for as long as it runs; the server sends each packet to the peer's session,
+ * dials the peer on demand, or drops it — private LAN traffic never leaks onto another route meanwhile.
+ */
+export function routeCidrsToTun(cidrs: readonly string[], tunName: string): string[] {
+  for (const cidr of cidrs) {
+    try {
+      execFileSync("ip", ["route", "replace", cidr, "dev", tunName], { stdio: ["ignore", "ignore", "pipe"] });
+    } catch (e) {
+      const err = e as { stderr?: Buffer; message: string };
+      throw new Error(`ip route replace ${cidr} dev ${tunName} failed: ${err.stderr?.toString().trim() || err.message}`);
     }
   }
-  return done;
+  return [...cidrs];
 }
 
 /** undefined when forwarding is on (or unknowable), else a warning for the log. */

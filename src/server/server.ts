@@ -17,12 +17,17 @@ import { randomBytes } from "node:crypto";
 import { ServerConnection, type ServerPolicy } from "../session/server-connection.js";
 import type { SessionEvent, LogCategory } from "../session/connection.js";
 import type { Authenticator } from "../aaa/types.js";
-import type { GreTransport, TunTransport, GreBatch, PacketBatch } from "../io/transport.js";
+import type { GreTransport, TunTransport, PacketBatch } from "../io/transport.js";
 import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
-import { GreHeader, parseGreHeader } from "../wire/gre.js";
+import { GreDemux } from "../io/gre-demux.js";
+import { ConnectionRunner } from "../io/connection-runner.js";
+import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
+import { resolveIpv4, type Resolver } from "../io/resolve.js";
+import { Backoff } from "../client/backoff.js";
 import type { AuthMethod } from "../ppp/protocols.js";
 import type { ServerConfig } from "./config.js";
-import type { LinkAuthInfo } from "../ppp/link.js";
+import type { PeerConfig } from "./peer-types.js";
+import type { LinkAuthInfo, PppLinkConfig } from "../ppp/link.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -41,17 +46,28 @@ export interface PptpServerOptions {
   readonly settings: ServerConfig;
   readonly auth: Authenticator;
   readonly pool: AddressAllocator;
-  readonly gre: GreTransport;
+  /** The process's GRE socket, shared with dial-out peers (or a bare transport, wrapped here). */
+  readonly gre: GreDemux | GreTransport;
   readonly tun: TunTransport;
   readonly log: ServerLogSink;
   /** Monotonic milliseconds; default performance.now. */
   readonly clock?: () => number;
+  /**
+   * Offered every accepted TCP connection first: returns true when another role in this process takes it (a
+   * dial-out peer with `answer = yes` whose server calls us back). Default: none.
+   */
+  readonly divert?: (peerAddress: string, socket: net.Socket) => boolean;
+  /** Name lookup for peers we dial (default: the system resolver). */
+  readonly resolve?: Resolver;
 }
 
 /** One running call as `show sessions` prints it. */
 export interface SessionInfo {
   readonly callId: number;
+  /** The control connection's remote address. */
   readonly peer: string;
+  /** The [peer NAME] this session is, when it is a named peer. */
+  readonly peerName?: string;
   readonly user: string | undefined;
   readonly method: AuthMethod | undefined;
   readonly address: string | undefined;
@@ -61,30 +77,55 @@ export interface SessionInfo {
   readonly bytesOut: number;
 }
 
-interface CallRoute {
-  readonly conn: ServerConnection;
-  readonly peerIp: number;
+type Runner = ConnectionRunner<ServerConnection>;
+
+/** One control connection the server holds, accepted or dialled. */
+interface ConnState {
+  readonly runner: Runner;
   readonly peerName: string;
+  readonly peerIp: number;
+  /** The named peer this connection belongs to from the start: we dialled it, or its address matched. */
+  readonly peer: NamedPeer | undefined;
+}
+
+interface CallRoute {
+  readonly st: ConnState;
   address?: string;
   addressInt?: number;
   user?: string;
   method?: AuthMethod;
   mppe?: string;
+  /** The named peer ([peer NAME], role server) this session is, once known (at connect or after authentication). */
+  peer?: NamedPeer;
   startedAt: number;
   lastActivity: number;
   networkUp: boolean;
 }
 
-interface ConnState {
-  readonly socket: net.Socket;
-  readonly conn: ServerConnection;
-  readonly peerName: string;
-  readonly peerIp: number;
-  timer: NodeJS.Timeout | undefined;
-  timerAt: number;
+/**
+ * A `[peer NAME]` with role server: a specific peer with its own address, routes and timers, as opposed to an
+ * anonymous dial-in. Its routes lead into the server's TUN device for as long as the server runs; packets for
+ * them go to the peer's session while it is up, start a call (on-demand) or are dropped.
+ */
+interface NamedPeer {
+  cfg: PeerConfig;
+  /** The session of this peer, once it authenticated (or was matched) and until it ends. */
+  callId: number | undefined;
+  up: boolean;
+  /** An outbound control connection is being set up (we dial the peer). */
+  dialing: boolean;
+  outbound: ConnState | undefined;
+  readonly backoff: Backoff;
+  retry: NodeJS.Timeout | undefined;
+  /** Packets that triggered an on-demand dial, sent once the session is up (copied: the batch is reused). */
+  queue: Uint8Array[];
+  /** The peer's address as last resolved (or its literal address). */
+  lastIp: number | undefined;
+  failures: number;
 }
 
-export const MAX_CALL_ID = 0xffff;
+/** Packets an on-demand dial holds while the tunnel comes up (pppd's demand mode holds some too). */
+const DEMAND_QUEUE = 32;
 
 export class PptpServer {
   private readonly o: PptpServerOptions;
@@ -92,25 +133,27 @@ export class PptpServer {
   private auth: Authenticator;
   private readonly now: () => number;
   private readonly tcp: net.Server;
+  private readonly resolve: Resolver;
   private readonly conns = new Set<ConnState>();
-  /** Call ID → route: GRE demultiplexing (RFC 2637 §4.1: the key carries the receiver's Call ID). */
+  /** Call ID → route: GRE demultiplexing happens in the GreDemux; this is the server's view of each call. */
   private readonly calls = new Map<number, CallRoute>();
   /** Client tunnel address (as uint32) → Call ID: TUN demultiplexing by destination. */
   private readonly byAddress = new Map<number, number>();
+  /** Networks behind named peers → the peer (longest prefix wins). */
+  private readonly lanRoutes = new PrefixTable<NamedPeer>();
+  private readonly peers = new Map<string, NamedPeer>();
   private readonly perPeer = new Map<string, number>();
-  private nextCallId = 1 + (randomBytes(2).readUInt16BE(0) % 0x7fff);
-  private readonly greHeader = new GreHeader();
+  private readonly gre: GreDemux;
   private housekeeping: NodeJS.Timeout | undefined;
   private closing = false;
+  private listening = false;
 
   readonly counters = {
-    greUnknownCall: 0,
-    greWrongPeer: 0,
-    greMalformed: 0,
     tunNoRoute: 0,
     tunDropped: 0,
     callsRefused: 0,
     callsTotal: 0,
+    demandDials: 0,
   };
 
   constructor(o: PptpServerOptions) {
@@ -118,14 +161,21 @@ export class PptpServer {
     this.settings = o.settings;
     this.auth = o.auth;
     this.now = o.clock ?? (() => performance.now());
+    this.resolve = o.resolve ?? resolveIpv4;
     this.tcp = net.createServer((s) => this.accept(s));
-    o.gre.onBatch((b) => this.onGreBatch(b));
-    o.gre.onError((e) => this.log("errors", `GRE socket error: ${e.message}`));
+    this.gre = o.gre instanceof GreDemux ? o.gre : new GreDemux(o.gre, this.now);
+    this.gre.onError((e) => this.log("errors", `GRE socket error: ${e.message}`));
     o.tun.onBatch((b) => this.onTunBatch(b));
     o.tun.onError((e) => this.log("errors", `TUN error: ${e.message}`));
+    this.loadPeers(o.settings.peers ?? []);
   }
 
-  /** Starts listening; resolves once TCP is bound. */
+  /** GRE counters (malformed, unknown Call ID, wrong peer address) of the process's GRE socket. */
+  get greCounters(): GreDemux["counters"] {
+    return this.gre.counters;
+  }
+
+  /** Starts listening; resolves once TCP is bound. Persistent named peers are dialled from then on. */
   listen(): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(new Error(`cannot listen on ${this.settings.server.listen}:${this.settings.server.port}: ${e.message}`));
@@ -137,6 +187,8 @@ export class PptpServer {
         this.housekeeping.unref?.();
         const a = this.tcp.address() as net.AddressInfo;
         this.log("events", `listening on ${a.address}:${a.port} (TCP control, GRE on the same address)`);
+        this.listening = true;
+        for (const p of this.peers.values()) if (p.cfg.connect === "persistent") this.dial(p, "persistent peer");
         resolve(a);
       });
     });
@@ -146,6 +198,7 @@ export class PptpServer {
   reload(settings: ServerConfig, auth: Authenticator): void {
     this.settings = settings;
     this.auth = auth;
+    this.loadPeers(settings.peers ?? []);
     this.log("events", "configuration reloaded; established sessions keep their settings");
   }
 
@@ -153,14 +206,22 @@ export class PptpServer {
     return this.calls.size;
   }
 
+  /** The networks behind named peers, for the host's routing table (they all lead into the server's TUN). */
+  peerRoutes(): string[] {
+    const out: string[] = [];
+    for (const p of this.peers.values()) for (const r of p.cfg.routes) out.push(formatPrefix(r));
+    return out;
+  }
+
   sessions(): SessionInfo[] {
     const now = this.now();
     const out: SessionInfo[] = [];
     for (const [callId, r] of this.calls) {
-      const s = r.conn.sessions.get(callId);
+      const s = r.st.runner.conn.sessions.get(callId);
       out.push({
         callId,
-        peer: r.peerName,
+        peer: r.st.peerName,
+        ...(r.peer ? { peerName: r.peer.cfg.name } : {}),
         user: r.user,
         method: r.method,
         address: r.address,
@@ -173,14 +234,13 @@ export class PptpServer {
     return out;
   }
 
-  /** Administrative clear of one session (by Call ID, user name or client address). Returns how many were cleared. */
+  /** Administrative clear of one session (by Call ID, user name, client address or peer name). Returns how many were cleared. */
   clear(what: string, reason = "administratively cleared"): number {
     let n = 0;
     for (const [callId, r] of [...this.calls]) {
-      if (String(callId) === what || r.user === what || r.address === what) {
-        const st = this.stateOf(r.conn);
-        r.conn.hangUp(this.now(), callId, reason);
-        if (st) this.service(st);
+      if (String(callId) === what || r.user === what || r.address === what || r.peer?.cfg.name === what) {
+        r.st.runner.conn.hangUp(this.now(), callId, reason);
+        r.st.runner.service();
         n++;
       }
     }
@@ -193,18 +253,19 @@ export class PptpServer {
     this.closing = true;
     this.log("events", `shutting down: ${reason}`);
     if (this.housekeeping) clearInterval(this.housekeeping);
+    for (const p of this.peers.values()) if (p.retry) clearTimeout(p.retry);
     // Stop accepting now; the close callback only fires once every connection is gone, so it is awaited last.
-    const listenerClosed = new Promise<void>((r) => this.tcp.close(() => r()));
+    const listenerClosed = this.listening ? new Promise<void>((r) => this.tcp.close(() => r())) : Promise.resolve();
     for (const st of [...this.conns]) {
-      st.conn.shutdown(this.now(), reason);
-      this.service(st);
-      st.socket.end();
+      st.runner.conn.shutdown(this.now(), reason);
+      st.runner.service();
+      st.runner.socket.end();
     }
     // Give the kernel a moment to flush the Stop-Control-Connection-Requests before the sockets go.
     await new Promise((r) => setTimeout(r, 200));
-    for (const st of [...this.conns]) st.socket.destroy();
+    for (const st of [...this.conns]) st.runner.destroy();
     await listenerClosed;
-    this.o.gre.close();
+    this.gre.close();
     this.o.tun.close();
   }
 
@@ -216,29 +277,39 @@ export class PptpServer {
       socket.destroy();
       return;
     }
-    socket.setNoDelay(true);
+    if (this.o.divert?.(peerName, socket)) return;
+    this.log("events", `TCP connection from ${peerName}:${socket.remotePort}`);
+    const ip = parseIpv4(peerName);
+    const peerIp = ip.ok ? ip.value : 0;
+    // A named peer known by its address gets its own settings from the first packet on.
+    const peer = [...this.peers.values()].find((p) => p.lastIp !== undefined && p.lastIp === peerIp);
+    this.run(socket, peerName, peerIp, peer, false);
+  }
+
+  /** Wraps a TCP connection (accepted, or dialled to a named peer) in a ServerConnection and runs it. */
+  private run(socket: net.Socket, peerName: string, peerIp: number, peer: NamedPeer | undefined, originate: boolean): ConnState {
     const s = this.settings;
-    const peerIp = parseIpv4(peerName);
-    const peerIpInt = peerIp.ok ? peerIp.value : 0;
-    // The policy needs the connection (to register routes) and the connection needs the policy: the holder
-    // object breaks the cycle; `conn` is set right below, before any event can reach the policy.
-    const st = { socket, peerName, peerIp: peerIpInt, timer: undefined, timerAt: Infinity } as unknown as ConnState & { conn: ServerConnection };
-    st.conn = new ServerConnection({
+    const echo = peer?.cfg.timers.echoIntervalMs ?? s.timers.echoIntervalMs;
+    // The policy needs the ConnState (to register calls) and the ConnState holds the runner built with the
+    // policy: the holder object breaks the cycle; `runner` is set right below, before any event can arrive.
+    const st = { peerName, peerIp, peer } as { -readonly [K in keyof ConnState]: ConnState[K] };
+    const conn = new ServerConnection({
       peerName,
+      originate,
       control: {
         hostName: s.server.hostname,
         vendorString: "pptp-ts",
-        keepaliveIntervalMs: s.timers.echoIntervalMs,
+        keepaliveIntervalMs: echo,
         keepaliveTimeoutMs: s.timers.echoTimeoutMs,
         keepaliveRetries: s.timers.echoRetries,
         replyTimeoutMs: s.timers.controlReplyTimeoutMs,
         receiveWindow: 64,
       },
-      policy: this.policyFor(st, s),
+      policy: this.policyFor(st as ConnState, s),
       gre: { flowControl: s.gre.flowControl, reorderTimeoutMs: s.gre.reorderTimeoutMs, ackDelayMs: s.gre.ackDelayMs },
       sinksFor: (callId) => ({
         greOut: (buf, off, len) => {
-          this.o.gre.send(buf, off, len, peerIpInt);
+          this.gre.send(buf, off, len, peerIp);
         },
         ipOut: (buf, off, len) => {
           const r = this.calls.get(callId);
@@ -247,26 +318,20 @@ export class PptpServer {
         },
       }),
     });
-    const conn = st.conn;
-    this.conns.add(st);
-    this.stByConn.set(conn, st);
-    this.log("events", `TCP connection from ${peerName}:${socket.remotePort}`);
-    conn.start(this.now());
-    socket.on("data", (chunk: Buffer) => {
-      conn.handleBytes(this.now(), chunk);
-      this.service(st);
+    st.runner = new ConnectionRunner({
+      conn,
+      socket,
+      now: this.now,
+      onEvent: (e) => this.onSessionEvent(st as ConnState, e),
+      onGone: () => {
+        this.conns.delete(st as ConnState);
+        if (peer && peer.outbound === st) this.outboundGone(peer);
+      },
+      onSocketError: (e) => this.log("errors", `control connection ${peerName}: ${e.message}`),
     });
-    socket.on("error", (e) => this.log("errors", `control connection ${peerName}: ${e.message}`));
-    socket.on("close", () => {
-      if (!conn.isClosed) {
-        conn.handleTransportClosed(this.now());
-        this.service(st);
-      }
-      if (st.timer) clearTimeout(st.timer);
-      this.conns.delete(st);
-      this.stByConn.delete(conn);
-    });
-    this.service(st);
+    this.conns.add(st as ConnState);
+    st.runner.start();
+    return st as ConnState;
   }
 
   private policyFor(st: ConnState, s: ServerConfig): ServerPolicy {
@@ -283,92 +348,95 @@ export class PptpServer {
           this.counters.callsRefused++;
           return { refuse: "busy", reason: `${peerName} already has ${mine} sessions (max-sessions-per-peer ${settings.server.maxSessionsPerPeer})` };
         }
-        const callId = this.allocateCallId();
+        const callId = this.gre.allocateCallId();
         if (callId === undefined) return { refuse: "busy", reason: "no free Call ID" };
         const now = this.now();
-        this.calls.set(callId, { conn: st.conn, peerIp: st.peerIp, peerName, startedAt: now, lastActivity: now, networkUp: false });
+        this.calls.set(callId, { st, startedAt: now, lastActivity: now, networkUp: false, ...(st.peer ? { peer: st.peer } : {}) });
+        this.gre.register(callId, st.peerIp, st.runner);
         this.perPeer.set(peerName, mine + 1);
         this.counters.callsTotal++;
         return { callId };
       },
       releaseCall: (callId) => this.releaseCall(callId),
-      linkConfig: () => ({
-        random: (n: number) => new Uint8Array(randomBytes(n)),
-        lcp: { mru: s.ppp.mru, echoIntervalMs: s.timers.lcpEchoIntervalMs, echoFailures: s.timers.lcpEchoFailures },
-        authenticatePeer: { methods: s.ppp.auth, hostName: s.server.hostname },
-        ccp: { policy: s.mppe.policy, strengths: s.mppe.strengths, stateless: s.mppe.stateless },
-      }),
-      ipcpFor: (callId, auth: LinkAuthInfo) => {
-        const route = this.calls.get(callId);
-        // A static address (chap-secrets 4th column, RADIUS Framed-IP-Address) is the user's, in the pool or not;
-        // if someone else holds it the call is refused rather than silently given another address.
-        const fixed = auth.addresses?.find((a) => parseIpv4(a).ok);
-        const address = fixed !== undefined && this.o.pool.assign ? this.o.pool.assign(fixed) : this.o.pool.allocate(fixed);
-        if (!address) {
-          return fixed !== undefined && this.o.pool.assign
-            ? `static address ${fixed} of ${auth.user ?? "the peer"} is already in use`
-            : `address pool exhausted: no address for ${auth.user ?? "the peer"}`;
-        }
-        if (route) {
-          route.address = address;
-          const a = parseIpv4(address);
-          if (a.ok) route.addressInt = a.value;
-        }
-        return { role: "server", localAddress: s.ppp.localAddress, peerAddress: address, dns: s.ppp.dns, wins: s.ppp.wins };
-      },
+      linkConfig: () => this.linkConfig(s, st.peer?.cfg),
+      ipcpFor: (callId, auth: LinkAuthInfo) => this.ipcpFor(s, st, callId, auth),
     };
   }
 
-  private allocateCallId(): number | undefined {
-    for (let i = 0; i < MAX_CALL_ID; i++) {
-      const id = this.nextCallId;
-      this.nextCallId = this.nextCallId >= MAX_CALL_ID ? 1 : this.nextCallId + 1;
-      if (!this.calls.has(id)) return id;
+  /** PPP settings of a new call: the named peer's when it is known at connect time, else the [ppp]/[mppe] ones. */
+  private linkConfig(s: ServerConfig, p: PeerConfig | undefined): Omit<PppLinkConfig, "ipcp" | "role"> {
+    return {
+      random: (n: number) => new Uint8Array(randomBytes(n)),
+      lcp: { mru: p?.mru ?? s.ppp.mru, echoIntervalMs: p?.timers.lcpEchoIntervalMs ?? s.timers.lcpEchoIntervalMs, echoFailures: p?.timers.lcpEchoFailures ?? s.timers.lcpEchoFailures },
+      authenticatePeer: { methods: p?.auth ?? s.ppp.auth, hostName: s.server.hostname },
+      ccp: p ? { policy: p.mppe.policy, strengths: p.mppe.strengths, stateless: p.mppe.stateless } : { policy: s.mppe.policy, strengths: s.mppe.strengths, stateless: s.mppe.stateless },
+    };
+  }
+
+  /** The peer's tunnel addresses once it authenticated: a named peer's own, a static one, or one from the pool. */
+  private ipcpFor(s: ServerConfig, st: ConnState, callId: number, auth: LinkAuthInfo) {
+    const route = this.calls.get(callId);
+    const named = st.peer ?? this.peerByUser(auth.user);
+    if (named) {
+      // A specific peer that has a fixed address may only come from there (the seeds' "tunnel endpoint address").
+      if (!st.peer && named.lastIp !== undefined && named.lastIp !== st.peerIp && parseIpv4(named.cfg.remote ?? "").ok) {
+        return `user ${auth.user} is peer "${named.cfg.name}", which must connect from ${named.cfg.remote}, not ${st.peerName}`;
+      }
+      if (named.cfg.user !== undefined && auth.user !== undefined && !sameUser(named.cfg.user, auth.user, s)) {
+        return `peer "${named.cfg.name}" must authenticate as ${named.cfg.user}, not ${auth.user}`;
+      }
+      const old = named.callId;
+      if (old !== undefined && old !== callId && this.calls.has(old)) {
+        // The peer reconnected (it rebooted, or its old path died before our keepalives noticed): keep the new one.
+        const r = this.calls.get(old)!;
+        this.log("events", `peer ${named.cfg.name}: new session (call ${callId}) replaces call ${old}`);
+        r.st.runner.conn.hangUp(this.now(), old, "replaced by a new session of the same peer");
+        r.st.runner.service();
+      }
+      named.callId = callId;
+      if (route) route.peer = named;
     }
+    // A static address ([peer] remote-address, chap-secrets 4th column, RADIUS Framed-IP-Address) is the user's,
+    // in the pool or not; if someone else holds it the call is refused rather than silently given another address.
+    const fixed = named?.cfg.remoteAddress ?? auth.addresses?.find((a) => parseIpv4(a).ok);
+    const address = fixed !== undefined && this.o.pool.assign ? this.o.pool.assign(fixed) : this.o.pool.allocate(fixed);
+    if (!address) {
+      return fixed !== undefined && this.o.pool.assign
+        ? `static address ${fixed} of ${auth.user ?? "the peer"} is already in use`
+        : `address pool exhausted: no address for ${auth.user ?? "the peer"}`;
+    }
+    if (route) {
+      route.address = address;
+      const a = parseIpv4(address);
+      if (a.ok) route.addressInt = a.value;
+    }
+    return { role: "server" as const, localAddress: named?.cfg.localAddress ?? s.ppp.localAddress, peerAddress: address, dns: s.ppp.dns, wins: s.ppp.wins };
+  }
+
+  private peerByUser(user: string | undefined): NamedPeer | undefined {
+    if (user === undefined) return undefined;
+    for (const p of this.peers.values()) if (p.cfg.user !== undefined && sameUser(p.cfg.user, user, this.settings)) return p;
     return undefined;
   }
+
   private releaseCall(callId: number): void {
     const r = this.calls.get(callId);
     if (!r) return;
     this.calls.delete(callId);
+    this.gre.release(callId);
     if (r.addressInt !== undefined && this.byAddress.get(r.addressInt) === callId) this.byAddress.delete(r.addressInt);
     if (r.address) this.o.pool.release(r.address);
-    const n = (this.perPeer.get(r.peerName) ?? 1) - 1;
-    if (n <= 0) this.perPeer.delete(r.peerName);
-    else this.perPeer.set(r.peerName, n);
-  }
-
-  /** After any input to a connection: write its TCP output, act on its events, re-arm its timer. */
-  private service(st: ConnState): void {
-    const { conn, socket } = st;
-    for (let e = conn.pollEvent(); e; e = conn.pollEvent()) this.onSessionEvent(st, e);
-    for (let b = conn.pollTransmit(); b; b = conn.pollTransmit()) if (!socket.destroyed) socket.write(b);
-    if (conn.isClosed) {
-      if (st.timer) clearTimeout(st.timer);
-      st.timer = undefined;
-      if (!socket.destroyed) socket.end();
-      return;
+    const n = (this.perPeer.get(r.st.peerName) ?? 1) - 1;
+    if (n <= 0) this.perPeer.delete(r.st.peerName);
+    else this.perPeer.set(r.st.peerName, n);
+    const p = r.peer;
+    if (p && p.callId === callId) {
+      p.callId = undefined;
+      p.up = false;
+      p.queue.length = 0;
+      this.log("events", `peer ${p.cfg.name}: down${p.cfg.routes.length ? `; ${p.cfg.routes.map(formatPrefix).join(", ")} ${p.cfg.connect === "on-demand" ? "wait for traffic to dial again" : "unreachable until it is back"}` : ""}`);
+      if (p.cfg.connect === "persistent" && !this.closing && p.outbound === undefined) this.scheduleDial(p, "session ended");
     }
-    this.armTimer(st);
-  }
-
-  /**
-   * One timer per connection, re-armed only when the connection's earliest deadline moved earlier. A deadline
-   * that moved later simply lets the timer fire early, find nothing due and re-arm — so the per-packet path
-   * (which pushes the GRE ack deadline around) rarely touches the timer.
-   */
-  private armTimer(st: ConnState): void {
-    const t = st.conn.pollTimeout();
-    if (t === undefined) return;
-    if (st.timer && t >= st.timerAt) return;
-    if (st.timer) clearTimeout(st.timer);
-    st.timerAt = t;
-    st.timer = setTimeout(() => {
-      st.timer = undefined;
-      st.timerAt = Infinity;
-      st.conn.handleTimeout(this.now());
-      this.service(st);
-    }, Math.max(0, Math.ceil(t - this.now())));
   }
 
   private onSessionEvent(st: ConnState, e: SessionEvent): void {
@@ -388,13 +456,13 @@ export class PptpServer {
         this.auth.verify(e.request).then(
           (result) => {
             if (!result.ok) this.log("events", `call ${callId} peer=${st.peerName}: ${user}: ${result.message}`);
-            st.conn.completeVerification(this.now(), callId, result);
-            this.service(st);
+            st.runner.conn.completeVerification(this.now(), callId, result);
+            st.runner.service();
           },
           (err: unknown) => {
             this.log("errors", `call ${callId}: authentication backend failed: ${(err as Error).message}`);
-            st.conn.completeVerification(this.now(), callId, { ok: false, code: 691, message: "authentication backend error" });
-            this.service(st);
+            st.runner.conn.completeVerification(this.now(), callId, { ok: false, code: 691, message: "authentication backend error" });
+            st.runner.service();
           },
         );
         return;
@@ -411,6 +479,7 @@ export class PptpServer {
           "events",
           `call ${e.callId} user=${e.user ?? "-"} peer=${st.peerName}: session up: address ${e.ipcp.peerAddress}, ${e.method ?? "no auth"}, MPPE ${r.mppe}`,
         );
+        if (r.peer && r.peer.callId === e.callId) this.peerUp(r.peer, r);
         return;
       }
       case "call-down":
@@ -422,44 +491,123 @@ export class PptpServer {
     }
   }
 
-  private stateOf(conn: ServerConnection): ConnState | undefined {
-    return this.stByConn.get(conn);
+  // ------------------------------------------------------------------------------------------ named peers
+
+  private loadPeers(list: readonly PeerConfig[]): void {
+    const keep = new Map(this.peers);
+    this.peers.clear();
+    this.lanRoutes.clear();
+    for (const cfg of list) {
+      if (cfg.role !== "server") continue;
+      const old = keep.get(cfg.name);
+      const p: NamedPeer = old ?? {
+        cfg,
+        callId: undefined,
+        up: false,
+        dialing: false,
+        outbound: undefined,
+        backoff: new Backoff(cfg.timers.reconnectMinMs, cfg.timers.reconnectMaxMs),
+        retry: undefined,
+        queue: [],
+        lastIp: undefined,
+        failures: 0,
+      };
+      p.cfg = cfg;
+      const lit = cfg.remote !== undefined ? parseIpv4(cfg.remote) : undefined;
+      if (lit?.ok) p.lastIp = lit.value;
+      this.peers.set(cfg.name, p);
+      for (const r of cfg.routes) this.lanRoutes.add(r, p);
+      // Host names are resolved now (and again at every dial) so an inbound connection can be matched to them.
+      if (cfg.remote !== undefined && !lit?.ok) {
+        this.resolve(cfg.remote).then(
+          (a) => {
+            const v = parseIpv4(a);
+            if (v.ok) p.lastIp = v.value;
+          },
+          (e: unknown) => this.log("errors", `peer ${cfg.name}: ${(e as Error).message}`),
+        );
+      }
+    }
   }
-  private readonly stByConn = new Map<ServerConnection, ConnState>();
+
+  private peerUp(p: NamedPeer, r: CallRoute): void {
+    p.up = true;
+    p.failures = 0;
+    p.backoff.reset();
+    this.log("events", `peer ${p.cfg.name}: up, address ${r.address ?? "?"}${p.cfg.routes.length ? `, routes ${p.cfg.routes.map(formatPrefix).join(", ")}` : ""}`);
+    const q = p.queue;
+    p.queue = [];
+    const conn = r.st.runner.conn;
+    for (const pkt of q) conn.sendIp(this.now(), p.callId!, pkt, 0, pkt.length);
+    if (q.length) r.st.runner.service();
+  }
+
+  /** Open a control connection to a named peer; it answers SCCRP and places an Incoming-Call-Request. */
+  private dial(p: NamedPeer, why: string): void {
+    if (this.closing || p.dialing || p.outbound || p.callId !== undefined || p.cfg.remote === undefined) return;
+    p.dialing = true;
+    if (p.retry) clearTimeout(p.retry);
+    p.retry = undefined;
+    const remote = p.cfg.remote;
+    this.log("events", `peer ${p.cfg.name}: dialling ${remote}:${p.cfg.port} (${why})`);
+    this.resolve(remote).then(
+      (addr) => {
+        const ip = parseIpv4(addr);
+        if (!ip.ok || this.closing) {
+          p.dialing = false;
+          return;
+        }
+        p.lastIp = ip.value;
+        const listen = this.settings.server.listen;
+        const socket = net.connect({ host: addr, port: p.cfg.port, ...(listen !== "0.0.0.0" ? { localAddress: listen } : {}) });
+        const failed = (e: Error): void => {
+          p.dialing = false;
+          this.dialFailed(p, `cannot reach ${remote} (${addr}:${p.cfg.port}): ${e.message}`);
+        };
+        socket.once("error", failed);
+        socket.once("connect", () => {
+          socket.off("error", failed);
+          p.dialing = false;
+          p.outbound = this.run(socket, addr, ip.value, p, true);
+        });
+      },
+      (e: unknown) => {
+        p.dialing = false;
+        this.dialFailed(p, (e as Error).message);
+      },
+    );
+  }
+
+  /** Our control connection to the peer ended; a session it carried was released already. */
+  private outboundGone(p: NamedPeer): void {
+    p.outbound = undefined;
+    if (p.up || p.callId !== undefined) return;
+    this.dialFailed(p, "the control connection ended before a session came up");
+  }
+
+  private dialFailed(p: NamedPeer, reason: string): void {
+    p.failures++;
+    p.queue.length = 0;
+    this.log("events", `peer ${p.cfg.name}: ${reason}`);
+    if (p.cfg.maxFailures > 0 && p.failures >= p.cfg.maxFailures && p.cfg.connect === "persistent") {
+      this.log("events", `peer ${p.cfg.name}: giving up after ${p.failures} failed attempts (max-failures)`);
+      return;
+    }
+    if (p.cfg.connect === "persistent") this.scheduleDial(p, reason);
+  }
+
+  private scheduleDial(p: NamedPeer, why: string): void {
+    if (this.closing || p.retry) return;
+    const wait = p.backoff.next();
+    this.log("events", `peer ${p.cfg.name}: redialling in ${(wait / 1000).toFixed(1)} s`);
+    p.retry = setTimeout(() => {
+      p.retry = undefined;
+      this.dial(p, `retry after: ${why}`);
+    }, wait);
+    p.retry.unref?.();
+  }
 
   // ------------------------------------------------------------------------------------------ data plane
-
-  private onGreBatch(b: GreBatch): void {
-    const now = this.now();
-    const h = this.greHeader;
-    const touched = this.touched;
-    touched.length = 0;
-    for (let i = 0; i < b.count; i++) {
-      const off = b.offsets[i];
-      const len = b.lengths[i];
-      if (!parseGreHeader(b.data, off, len, h).ok) {
-        this.counters.greMalformed++;
-        continue;
-      }
-      const r = this.calls.get(h.callId);
-      if (!r) {
-        this.counters.greUnknownCall++;
-        continue;
-      }
-      // RFC 2637 §4.1: the Call ID alone is not proof; GRE must come from the peer of that control connection.
-      if (r.peerIp !== b.sources[i]) {
-        this.counters.greWrongPeer++;
-        continue;
-      }
-      r.conn.handleParsedGre(now, h, b.data);
-      if (touched.indexOf(r.conn) < 0) touched.push(r.conn);
-    }
-    for (const c of touched) {
-      const st = this.stateOf(c);
-      if (st) this.service(st);
-    }
-  }
-  private readonly touched: ServerConnection[] = [];
 
   private onTunBatch(b: PacketBatch): void {
     const now = this.now();
@@ -472,37 +620,66 @@ export class PptpServer {
         continue;
       }
       const dst = ((d[off + 16] << 24) | (d[off + 17] << 16) | (d[off + 18] << 8) | d[off + 19]) >>> 0;
-      const callId = this.byAddress.get(dst);
-      const r = callId === undefined ? undefined : this.calls.get(callId);
-      if (callId === undefined || !r) {
+      let callId = this.byAddress.get(dst);
+      if (callId === undefined) {
+        const p = this.lanRoutes.size > 0 ? this.lanRoutes.lookup(dst) : undefined;
+        if (p === undefined) {
+          this.counters.tunNoRoute++;
+          continue;
+        }
+        if (!p.up || p.callId === undefined) {
+          this.demand(p, d, off, len, dst);
+          continue;
+        }
+        callId = p.callId;
+      }
+      const r = this.calls.get(callId);
+      if (!r) {
         this.counters.tunNoRoute++;
         continue;
       }
       r.lastActivity = now;
-      if (!r.conn.sendIp(now, callId, d, off, len)) this.counters.tunDropped++;
+      if (!r.st.runner.conn.sendIp(now, callId, d, off, len)) this.counters.tunDropped++;
+    }
+  }
+
+  /** Traffic for a named peer whose tunnel is down: dial it (on-demand) and hold a few packets, or drop. */
+  private demand(p: NamedPeer, d: Uint8Array, off: number, len: number, dst: number): void {
+    if (p.cfg.connect !== "on-demand" || p.cfg.remote === undefined) {
+      this.counters.tunNoRoute++;
+      return;
+    }
+    if (p.queue.length < DEMAND_QUEUE) p.queue.push(d.slice(off, off + len));
+    else this.counters.tunDropped++;
+    if (!p.dialing && !p.outbound && p.callId === undefined) {
+      this.counters.demandDials++;
+      this.dial(p, `traffic for ${formatIpv4(dst)}`);
     }
   }
 
   /** Once a second: idle and session timers (RFC 2637 leaves them to the implementation; Cisco's "Tunnel disconnect timer"). */
   private tick(): void {
     const now = this.now();
-    const { idleTimeoutMs, sessionTimeoutMs } = this.settings.timers;
-    if (idleTimeoutMs <= 0 && sessionTimeoutMs <= 0) return;
     for (const [callId, r] of [...this.calls]) {
       if (!r.networkUp) continue;
+      const t = r.peer?.cfg.timers ?? this.settings.timers;
+      const { idleTimeoutMs, sessionTimeoutMs } = t;
       let reason: string | undefined;
       if (idleTimeoutMs > 0 && now - r.lastActivity >= idleTimeoutMs) reason = `idle for ${Math.round((now - r.lastActivity) / 1000)} s: Tunnel disconnect timer timeout`;
       else if (sessionTimeoutMs > 0 && now - r.startedAt >= sessionTimeoutMs) reason = `session time limit of ${Math.round(sessionTimeoutMs / 1000)} s reached`;
       if (!reason) continue;
-      const st = this.stateOf(r.conn);
-      r.conn.hangUp(now, callId, reason);
-      if (st) this.service(st);
+      r.st.runner.conn.hangUp(now, callId, reason);
+      r.st.runner.service();
     }
   }
 
   private log(category: LogCategory, message: string): void {
     if (this.o.log.enabled(category)) this.o.log.log(category, message);
   }
+}
+
+function sameUser(a: string, b: string, s: ServerConfig): boolean {
+  return s.ppp.caseSensitiveUsers ? a === b : a.toLowerCase() === b.toLowerCase();
 }
 
 export { formatIpv4 };

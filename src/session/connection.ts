@@ -67,6 +67,8 @@ export interface ConnectionBaseOptions {
 
 /** A Stop-Control-Connection-Request after the last call: the reason we give the peer, for the log. */
 const STOP_AFTER_LAST_CALL = "last call ended";
+/** GRE packets kept per call that is not connected yet (see stashEarly). */
+const EARLY_GRE_LIMIT = 8;
 
 export abstract class ConnectionBase {
   readonly control: ControlConnection;
@@ -109,7 +111,7 @@ export abstract class ConnectionBase {
 
   handleGre(now: Millis, callId: number, buf: Uint8Array, off: number, len: number): boolean {
     const c = this.calls.get(callId);
-    if (!c) return false;
+    if (!c) return this.stashEarly(callId, buf, off, len);
     c.handleGre(now, buf, off, len);
     this.drainCall(now, c);
     return true;
@@ -118,7 +120,7 @@ export abstract class ConnectionBase {
   /** A GRE packet already parsed into `h` by the driver's demultiplexer (routed on h.callId). */
   handleParsedGre(now: Millis, h: GreHeader, buf: Uint8Array): boolean {
     const c = this.calls.get(h.callId);
-    if (!c) return false;
+    if (!c) return this.stashEarly(h.callId, buf, h.payloadOffset - h.headerLength, h.headerLength + h.payloadLength);
     c.handleParsedGre(now, buf, h);
     this.drainCall(now, c);
     return true;
@@ -216,8 +218,26 @@ export abstract class ConnectionBase {
     });
     this.calls.set(call.callId, session);
     session.start(now);
+    const early = this.early.get(call.callId);
+    this.early.delete(call.callId);
+    for (const p of early ?? []) session.handleGre(now, p, 0, p.length);
     this.drainCall(now, session);
   }
+
+  /**
+   * GRE for a call the control connection is still setting up: the peer may send its first LCP packet right
+   * after its Outgoing-Call-Reply (or ICRP), and the raw socket can deliver it before TCP delivers the reply.
+   * Dropping it would cost a 3 s LCP restart (RFC 1661 §4.6), so a few are kept (copied) for startCall.
+   */
+  private stashEarly(callId: number, buf: Uint8Array, off: number, len: number): boolean {
+    if (this.control.getCall(callId) === undefined) return false;
+    let q = this.early.get(callId);
+    if (!q) this.early.set(callId, (q = []));
+    if (q.length >= EARLY_GRE_LIMIT) return false;
+    q.push(buf.slice(off, off + len));
+    return true;
+  }
+  private readonly early = new Map<number, Uint8Array[]>();
 
   protected pump(now: Millis): void {
     for (let e = this.control.pollEvent(); e; e = this.control.pollEvent()) {
@@ -229,6 +249,7 @@ export abstract class ConnectionBase {
         case "closed":
           this.log("events", `control connection with ${this.peerName} closed: ${e.reason}`);
           for (const id of [...this.calls.keys()]) this.endCall(now, id, `control connection closed: ${e.reason}`, undefined, false);
+          this.early.clear();
           if (!this.closedSent) {
             this.closedSent = true;
             this.events.push({ type: "closed", reason: e.reason });
@@ -302,12 +323,21 @@ export abstract class ConnectionBase {
 
   /** Remove a call; `clearPptp` also ends it on the control connection (CCRQ or CDN, by our side of the call). */
   private endCall(now: Millis, callId: number, reason: string, code: number | undefined, clearPptp: boolean): void {
+    this.early.delete(callId);
     const c = this.calls.get(callId);
     if (!c) return;
     this.calls.delete(callId);
     if (!c.link.isFinished) {
       c.lowerDown(now);
-      for (let e = c.pollEvent(); e; e = c.pollEvent()) if (e.type === "log") this.log(e.category, e.message, callId);
+      for (let e = c.pollEvent(); e; e = c.pollEvent()) {
+        if (e.type === "log") this.log(e.category, e.message, callId);
+        // The PPP link knew why first (e.g. the peer's Terminate-Request and its text, an auth failure); the
+        // Call-Disconnect-Notify that follows says only "admin shutdown".
+        else if (e.type === "down" && !clearPptp && e.reason !== "the PPTP call went away") {
+          reason = e.reason;
+          code ??= e.code;
+        }
+      }
     }
     if (clearPptp && this.control.getCall(callId)) this.control.clearCall(now, callId, { result: "admin-shutdown", callStatistics: reason.slice(0, 128) });
     this.events.push(code === undefined ? { type: "call-down", callId, reason } : { type: "call-down", callId, reason, code });

@@ -26,6 +26,11 @@ export interface ServerConnectionOptions {
   readonly peerName: string;
   readonly control?: Omit<ControlConnectionOptions, "role">;
   readonly policy: ServerPolicy;
+  /**
+   * We opened the TCP connection and send SCCRQ (LAN-to-LAN: we hold traffic for the peer's networks); the peer
+   * then places an Incoming-Call-Request that we answer as usual. Default false (the peer dialled us).
+   */
+  readonly originate?: boolean;
   readonly sinksFor: (callId: number) => CallSinks;
   readonly gre?: ConnectionBaseOptions["gre"];
 }
@@ -36,7 +41,7 @@ export class ServerConnection extends ConnectionBase {
   constructor(o: ServerConnectionOptions) {
     super({
       peerName: o.peerName,
-      control: { hostName: "pptp-ts", vendorString: "pptp-ts", ...(o.control ?? {}), role: "server", originate: false },
+      control: { hostName: "pptp-ts", vendorString: "pptp-ts", ...(o.control ?? {}), role: "server", originate: o.originate ?? false },
       sinksFor: o.sinksFor,
       ...(o.gre ? { gre: o.gre } : {}),
       // The client (PNS) owns the control connection's life: it sends Stop-Control-Connection-Request itself.
@@ -47,6 +52,7 @@ export class ServerConnection extends ConnectionBase {
 
   start(now: Millis): void {
     this.control.start(now);
+    if (this.control.state === "wait-ctl-reply") this.log("events", `SCCRQ sent to ${this.peerName}: waiting for its Incoming-Call-Request`);
     this.pump(now);
   }
 

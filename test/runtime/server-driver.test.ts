@@ -190,7 +190,7 @@ describe("networked server driver", () => {
       // A valid-looking GRE header for alice's call, from another host (RFC 2637 §4.1 key = length + call ID).
       const pkt = new Uint8Array([0x30, 0x01, 0x88, 0x0b, 0x00, 0x04, info.callId >> 8, info.callId & 0xff, 0, 0, 0, 9, 0xff, 0x03, 0xc0, 0x21]);
       intruder.send(pkt, 0, 12 + 4, 0x7f000001);
-      await waitFor(() => r.server.counters.greWrongPeer === 1);
+      await waitFor(() => r.server.greCounters.wrongPeer === 1);
       assert.equal(r.server.sessionCount, 1, "the session is undisturbed");
     } finally {
       r.stop();

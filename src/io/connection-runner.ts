@@ -1,0 +1,122 @@
+/**
+ * Binds one sans-I/O control connection (src/session: ServerConnection or ClientConnection) to its TCP socket
+ * and to time. Both roles drive their connections the same way:
+ *
+ *   TCP bytes in  → conn.handleBytes      socket closed → conn.handleTransportClosed
+ *   GRE (via the process's GreDemux) → conn.handleParsedGre, then one service() per received batch
+ *   service(): hand every SessionEvent to the owner, write pollTransmit() to TCP, re-arm the one timer
+ *
+ * One timer per connection, re-armed only when the connection's earliest deadline moved earlier: a deadline that
+ * moved later lets the timer fire early, find nothing due and re-arm — so the per-packet path (which pushes the
+ * GRE ack deadline around) rarely touches the timer.
+ */
+import type * as net from "node:net";
+import type { ConnectionBase, SessionEvent } from "../session/connection.js";
+import type { GreEndpoint } from "./gre-demux.js";
+import type { GreHeader } from "../wire/gre.js";
+
+export interface RunnableConnection extends ConnectionBase {
+  start(now: number): void;
+}
+
+export interface ConnectionRunnerOptions<C extends RunnableConnection> {
+  readonly conn: C;
+  readonly socket: net.Socket;
+  readonly now: () => number;
+  /** Every event the connection produces, in order. */
+  readonly onEvent: (e: SessionEvent) => void;
+  /** The socket is gone (after the connection saw it close); called once. */
+  readonly onGone: () => void;
+  /** Socket errors (ECONNRESET...), for the log; the close that follows ends the connection. */
+  readonly onSocketError?: (e: Error) => void;
+}
+
+export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoint {
+  readonly conn: C;
+  readonly socket: net.Socket;
+  private readonly o: ConnectionRunnerOptions<C>;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private gone = false;
+
+  constructor(o: ConnectionRunnerOptions<C>) {
+    this.o = o;
+    this.conn = o.conn;
+    this.socket = o.socket;
+  }
+
+  /** Starts the control connection (SCCRQ if it originates) and follows the socket. */
+  start(): void {
+    const { conn, socket } = this;
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => {
+      conn.handleBytes(this.o.now(), chunk);
+      this.service();
+    });
+    socket.on("error", (e) => this.o.onSocketError?.(e));
+    socket.on("close", () => {
+      if (!conn.isClosed) {
+        conn.handleTransportClosed(this.o.now());
+        this.service();
+      }
+      this.stopTimer();
+      if (!this.gone) {
+        this.gone = true;
+        this.o.onGone();
+      }
+    });
+    conn.start(this.o.now());
+    this.service();
+  }
+
+  get isGone(): boolean {
+    return this.gone;
+  }
+
+  receive(now: number, h: GreHeader, data: Uint8Array): void {
+    this.conn.handleParsedGre(now, h, data);
+  }
+
+  flush(): void {
+    this.service();
+  }
+
+  /** After any input to the connection: act on its events, write its TCP output, re-arm its timer. */
+  service(): void {
+    const { conn, socket } = this;
+    for (let e = conn.pollEvent(); e; e = conn.pollEvent()) this.o.onEvent(e);
+    for (let b = conn.pollTransmit(); b; b = conn.pollTransmit()) if (!socket.destroyed) socket.write(b);
+    if (conn.isClosed) {
+      this.stopTimer();
+      if (!socket.destroyed) socket.end();
+      return;
+    }
+    this.armTimer();
+  }
+
+  /** Forget the socket at once (shutdown after the goodbyes had their chance). */
+  destroy(): void {
+    this.stopTimer();
+    this.socket.destroy();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private armTimer(): void {
+    const t = this.conn.pollTimeout();
+    if (t === undefined) return;
+    if (this.timer && t >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = t;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.conn.handleTimeout(this.o.now());
+      this.service();
+    }, Math.max(0, Math.ceil(t - this.o.now())));
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * One raw GRE socket for the whole process, shared by the server and every dial-out peer.
+ *
+ * A raw IPPROTO_GRE socket receives every GRE packet the host gets, so two roles each opening their own would
+ * each see (and count as "unknown call") the other's traffic, and their Call IDs could collide. Instead every
+ * call registers here under the Call ID we chose for it (RFC 2637 §4.1: the GRE Key's low 16 bits carry the
+ * receiver's Call ID), together with the address of its peer, and this demultiplexer parses each header once
+ * and hands the packet to the call's endpoint. The Call ID alone is not proof: a packet for a known Call ID from
+ * any other address is dropped and counted.
+ *
+ * The receive path allocates nothing: one reusable GreHeader, one reusable list of endpoints touched by a batch
+ * (each is flushed once per batch, so a burst of packets produces one TCP/timer service, not one per packet).
+ */
+import { randomBytes } from "node:crypto";
+import { GreHeader, parseGreHeader } from "../wire/gre.js";
+import type { GreBatch, GreTransport } from "./transport.js";
+
+/** Whoever owns a call's GRE: a control connection with its calls (server or client role). */
+export interface GreEndpoint {
+  /** A packet for one of this endpoint's calls; `h` is valid only during the call. */
+  receive(now: number, h: GreHeader, data: Uint8Array): void;
+  /** After a batch in which `receive` was called: act on what the packets produced. */
+  flush(): void;
+}
+
+export interface GreDemuxCounters {
+  /** Parse failures: not enhanced GRE (RFC 2637 §4.1), bad version, truncated. */
+  malformed: number;
+  /** A Call ID no call of ours holds (a call that just ended, or scanning). */
+  unknownCall: number;
+  /** A known Call ID from an address that is not that call's peer. */
+  wrongPeer: number;
+}
+
+interface Registration {
+  readonly peerIp: number;
+  readonly endpoint: GreEndpoint;
+}
+
+export const MAX_CALL_ID = 0xffff;
+
+export class GreDemux {
+  readonly counters: GreDemuxCounters = { malformed: 0, unknownCall: 0, wrongPeer: 0 };
+  private readonly transport: GreTransport;
+  private readonly now: () => number;
+  private readonly calls = new Map<number, Registration>();
+  /** Call IDs handed out but not yet registered (the call is being set up). */
+  private readonly reserved = new Set<number>();
+  private nextCallId = 1 + (randomBytes(2).readUInt16BE(0) % 0x7fff);
+  private readonly header = new GreHeader();
+  private readonly touched: GreEndpoint[] = [];
+
+  constructor(transport: GreTransport, now: () => number) {
+    this.transport = transport;
+    this.now = now;
+    transport.onBatch((b) => this.onBatch(b));
+  }
+
+  /** Receive-side socket failures. */
+  onError(cb: (e: Error) => void): void {
+    this.transport.onError(cb);
+  }
+
+  /**
+   * A Call ID no call in this process uses, reserved until release(). Starting at a random point and moving
+   * on makes a just-ended call's ID unlikely to be reused at once (late GRE for it is then "unknown", not
+   * misdelivered). undefined when all 65535 are in use.
+   */
+  allocateCallId(): number | undefined {
+    for (let i = 0; i < MAX_CALL_ID; i++) {
+      const id = this.nextCallId;
+      this.nextCallId = this.nextCallId >= MAX_CALL_ID ? 1 : this.nextCallId + 1;
+      if (!this.calls.has(id) && !this.reserved.has(id)) {
+        this.reserved.add(id);
+        return id;
+      }
+    }
+    return undefined;
+  }
+
+  /** Deliver GRE for `callId` from `peerIp` (uint32) to `endpoint`. */
+  register(callId: number, peerIp: number, endpoint: GreEndpoint): void {
+    this.reserved.delete(callId);
+    this.calls.set(callId, { peerIp, endpoint });
+  }
+
+  /** The call is gone: its ID may be handed out again. */
+  release(callId: number): void {
+    this.reserved.delete(callId);
+    this.calls.delete(callId);
+  }
+
+  get activeCalls(): number {
+    return this.calls.size;
+  }
+
+  send(buf: Uint8Array, off: number, len: number, dst: number): boolean {
+    return this.transport.send(buf, off, len, dst);
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  private onBatch(b: GreBatch): void {
+    const now = this.now();
+    const h = this.header;
+    const touched = this.touched;
+    touched.length = 0;
+    for (let i = 0; i < b.count; i++) {
+      if (!parseGreHeader(b.data, b.offsets[i], b.lengths[i], h).ok) {
+        this.counters.malformed++;
+        continue;
+      }
+      const r = this.calls.get(h.callId);
+      if (r === undefined) {
+        this.counters.unknownCall++;
+        continue;
+      }
+      // RFC 2637 §4.1: the Call ID alone is not proof; GRE must come from the peer of that control connection.
+      if (r.peerIp !== b.sources[i]) {
+        this.counters.wrongPeer++;
+        continue;
+      }
+      r.endpoint.receive(now, h, b.data);
+      if (touched.indexOf(r.endpoint) < 0) touched.push(r.endpoint);
+    }
+    for (let i = 0; i < touched.length; i++) touched[i].flush();
+    touched.length = 0;
+  }
+}
