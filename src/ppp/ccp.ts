@@ -2,7 +2,8 @@
  * CCP (RFC 1962) with MPPE (RFC 3078) as a sans-I/O engine: the RFC 1661 automaton with the MPPE policy of
  * options-ccp.ts, plus Reset-Request / Reset-Ack (RFC 1962 §3.1).
  *
- *   getters    state, isOpened, result (CcpResult while Opened with MPPE; undefined when open without it)
+ *   getters    state, isOpened, result (CcpResult while Opened with MPPE; undefined when open without it),
+ *              policy, profile, peerOffer (what the peer offered, to explain a disagreement)
  *   inputs     open(now) close(now, reason) lowerUp(now) lowerDown(now) handlePacket(now, ccpPayload)
  *              handleTimeout(now) protocolRejected(now): LCP saw a Protocol-Reject of 0x80FD
  *   commands   sendResetRequest(now): our stateful MPPE receiver lost sync (RFC 3078 §8.2)
@@ -23,6 +24,7 @@
 import type { Millis } from "../session/clock.js";
 import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome, type ReplyOutcome } from "./fsm.js";
 import { CcpNegotiator, type CcpOptionsConfig, type CcpResult } from "./options-ccp.js";
+import type { MppeOfferSeen, MppeProfile } from "./explain.js";
 import { NcpEngine } from "./cp-engine.js";
 import { type CpPacket, CCP_RESET_REQUEST, CCP_RESET_ACK } from "../wire/ppp-cp.js";
 
@@ -96,6 +98,16 @@ export class CcpEngine extends NcpEngine<CcpEvent, CcpResult> {
 
   get policy(): CcpOptionsConfig["policy"] {
     return this.negotiator.policy;
+  }
+
+  /** Our MPPE settings as this engine runs them (the link may have lowered the policy to "deny"). */
+  get profile(): MppeProfile {
+    return this.negotiator.profile;
+  }
+
+  /** The peer's MPPE offers seen since negotiation started (see CcpNegotiator.peerOffer). */
+  get peerOffer(): MppeOfferSeen {
+    return this.negotiator.peerOffer;
   }
 
   // Open and Up start a negotiation we want; Close and Down are the owner stopping CCP (see ownerStopping).

@@ -20,6 +20,8 @@
  *  - Identification (RFC 1570 §1.1): Windows sends two right after its Configure-Request ("MSRASV5.00",
  *    "MSRAS-1-<host>"); accepted in any state and reported for the log, no reply. Time-Remaining (§1.2): reported.
  *  - Anything else (including CCP's 14/15): Code-Reject.
+ *  - Terminate-Request: the automaton's business, but its printable text is kept (`peerTerminateText`) in
+ *    every state — pppd explains itself there ("MPPE required but peer negotiation failed").
  *
  * Keepalive: once Opened, an Echo-Request goes out every `echoIntervalMs`; when `echoFailures` of them in a
  * row got no Echo-Reply (and no `notePeerActivity` call), LCP emits "echo-timeout" and Closes with
@@ -29,9 +31,12 @@ import type { Millis, RandomSource } from "../session/clock.js";
 import { PPP_LCP, protocolName } from "./protocols.js";
 import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome } from "./fsm.js";
 import { LcpNegotiator, type LcpOptionsConfig, type LcpResult, type LcpNegotiatorEvent } from "./options-lcp.js";
+import { type AskedAuth, terminateText } from "./explain.js";
 import { CpEngine, negotiationHandler } from "./cp-engine.js";
 import {
   type CpPacket,
+  CP_TERMINATE_REQUEST,
+  parseCpPacket,
   LCP_PROTOCOL_REJECT,
   LCP_ECHO_REQUEST,
   LCP_ECHO_REPLY,
@@ -63,8 +68,8 @@ export interface LcpConfig extends LcpOptionsConfig {
 export type LcpEvent =
   | FsmEvent
   | LcpNegotiatorEvent
-  /** The keepalive gave up; LCP is Closing with the same reason. */
-  | { readonly type: "echo-timeout"; readonly reason: string }
+  /** The keepalive gave up after `unanswered` Echo-Requests; LCP is Closing with the same reason. */
+  | { readonly type: "echo-timeout"; readonly reason: string; readonly unanswered: number }
   /** The peer Protocol-Rejected `protocol`: stop sending it (RFC 1661 §5.7). */
   | { readonly type: "protocol-rejected"; readonly protocol: number; readonly name: string }
   | { readonly type: "identification"; readonly magic: number; readonly message: string }
@@ -82,6 +87,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   private echoDeadline: Millis | undefined;
   private echoesUnanswered = 0;
   private echoRejected = false;
+  private peerTerminateTextValue: string | undefined;
 
   constructor(config: LcpConfig) {
     super();
@@ -109,7 +115,38 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   }
 
   // ------------------------------------------------------------------------------------------------------
+  // Getters (the rest are CpEngine's)
+
+  /** As authenticatee: every Authentication-Protocol the peer asked for, in its order, accepted or not. */
+  get authAskedByPeer(): readonly AskedAuth[] {
+    return this.negotiator.authAskedByPeer;
+  }
+
+  /**
+   * The printable text of the peer's last Terminate-Request (pppd puts its reason there), in any state — also
+   * before Opened, where the automaton just acknowledges it (RFC 1661 §4.3 RTR) and reports nothing. Forgotten
+   * when LCP (re)opens.
+   */
+  get peerTerminateText(): string | undefined {
+    return this.peerTerminateTextValue;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
   // Inputs and commands (the rest are CpEngine's)
+
+  override handlePacket(now: Millis, payload: Uint8Array): void {
+    // Terminate-Requests are looked at before the automaton takes them: outside Opened it sends a Terminate-Ack
+    // and nothing else, yet the text is often the only explanation the peer gives for ending the link.
+    if (payload.length > 0 && payload[0] === CP_TERMINATE_REQUEST && this.fsm.state !== "initial" && this.fsm.state !== "starting") {
+      const p = parseCpPacket(payload);
+      if (p.ok) {
+        const text = terminateText(p.value.data);
+        if (text !== undefined) this.peerTerminateTextValue = text;
+        if (!this.fsm.isOpened) this.fsm.log(`peer sent Terminate-Request${text !== undefined ? ` ("${text}")` : ""} in state ${this.fsm.state}`);
+      }
+    }
+    super.handlePacket(now, payload);
+  }
 
   /** The Restart timer, then the echo timer. */
   override handleTimeout(now: Millis): void {
@@ -149,6 +186,8 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   // ------------------------------------------------------------------------------------------------------
 
   private layerUp(now: Millis): void {
+    // A Terminate-Request before this agreement belonged to an earlier attempt: it no longer explains anything.
+    this.peerTerminateTextValue = undefined;
     this.opened = this.negotiator.result();
     this.fsm.peerMru = this.opened.peerMru;
     this.echoesUnanswered = 0;
@@ -167,7 +206,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
     if (!this.fsm.isOpened || this.echoRejected) return;
     if (this.echoesUnanswered >= this.echoFailures) {
       const reason = `peer not responding to LCP echo (${this.echoesUnanswered} Echo-Requests unanswered)`;
-      this.fsm.emit({ type: "echo-timeout", reason });
+      this.fsm.emit({ type: "echo-timeout", reason, unanswered: this.echoesUnanswered });
       this.fsm.close(now, reason);
       return;
     }

@@ -23,6 +23,9 @@
  *    the link SHOULD NOT pass unencrypted datagrams when encryption was required). Once MPPE is up, clear IP
  *    received is dropped: a peer cannot downgrade the session by sending plaintext.
  *  - A protocol we do not run is answered with LCP Protocol-Reject (RFC 1661 §5.7) once LCP is Opened.
+ *  - A client-role link's "down" reason is a sentence for the operator of `pptp-ts connect` (explain.ts): no
+ *    common authentication method (732), the server's verdict (691, 647…), an MPPE disagreement (742), the
+ *    server's Terminate-Request text, a dead keepalive. The server role keeps its own wording.
  */
 import type { Millis, RandomSource } from "../session/clock.js";
 import {
@@ -40,6 +43,17 @@ import { LcpEngine, type LcpConfig, type LcpResult } from "./lcp.js";
 import { IpcpEngine, type IpcpOptionsConfig, type IpcpResult } from "./ipcp.js";
 import { CcpEngine, type CcpConfig, type CcpResult } from "./ccp.js";
 import { AuthServer, AuthClient, authPacketDirection } from "./auth/index.js";
+import { failureText } from "./auth/messages.js";
+import {
+  explainAuthMismatch,
+  explainAuthFailure,
+  explainMppeMismatch,
+  explainMppeWithoutKeys,
+  explainKeylessMethod,
+  explainEchoFailure,
+  serverEndedLink,
+  withServerWords,
+} from "./explain.js";
 import type { AuthRequest, AuthResult } from "../aaa/types.js";
 import type { MppeMasterKeys } from "../crypto/mppe-keys.js";
 import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../crypto/mppe.js";
@@ -119,6 +133,20 @@ export const WIN_ERR_NO_COMMON_AUTH = 732; // "Your computer and the remote comp
 export const WIN_ERR_PPP_NEGOTIATION = 734; // "The PPP link control protocol was terminated"
 export const WIN_ERR_ENCRYPTION_REQUIRED = 742; // "The remote computer does not support the required data encryption type"
 
+/**
+ * Why the link is going down, as first decided.
+ *  - "explicit": a definite cause (administrative close, keepalive, our own checks): reported as it is.
+ *  - "explained": a client's plain-word diagnosis made when the failure happened (the server's authentication
+ *    verdict, an MPPE disagreement); the server's Terminate-Request text is added when it says more.
+ *  - "peer": LCP went down under us (the server's Terminate-Request, negotiation timeouts, the call gone). A
+ *    client then looks at what it saw to say why (see explainForClient); a server reports it as it is.
+ */
+interface DownReason {
+  readonly reason: string;
+  readonly code?: number;
+  readonly kind: "explicit" | "explained" | "peer";
+}
+
 /** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
 const MAX_FRAME = 4096;
 /** How often a stateful receiver that lost sync repeats its CCP Reset-Request while packets keep arriving. */
@@ -147,7 +175,9 @@ export class PppLink {
   private receiver: MppeReceiver | undefined;
   private ipcpResult: IpcpResult | undefined;
   private networkUpSent = false;
-  private downReason: { reason: string; code?: number } | undefined;
+  /** IP flowed at some point: the server accepted this profile, so a later end is no negotiation failure. */
+  private networkEverUp = false;
+  private downReason: DownReason | undefined;
   private finished = false;
 
   /** Send-side header flags as negotiated (data frames only; LCP always goes uncompressed). */
@@ -230,7 +260,7 @@ export class PppLink {
 
   close(now: Millis, reason: string, code?: number): void {
     if (this.finished) return;
-    this.downReason ??= code === undefined ? { reason } : { reason, code };
+    this.downReason ??= downReason(reason, code, "explicit");
     if (this.phaseValue === "dead") {
       this.finish(reason, code);
       return;
@@ -423,7 +453,10 @@ export class PppLink {
         return;
       }
       case PPP_IPCP:
-        if (this.ipcp) this.ipcp.handlePacket(now, payload);
+        if (this.ipcp) {
+          this.releaseIpcp(now, "the peer started IPCP");
+          this.ipcp.handlePacket(now, payload);
+        }
         else this.log("packets", "IPCP packet discarded: not in the Network phase yet");
         return;
       case PPP_CCP:
@@ -457,6 +490,10 @@ export class PppLink {
   }
 
   private ccpSettled = false;
+  /** CCP reached Opened at least once (with or without MPPE): there was an agreement, not a disagreement. */
+  private ccpEverOpened = false;
+  /** The policy was lowered to "deny" because the authentication gave no MPPE keys (PAP, CHAP-MD5). */
+  private ccpDeniedForLackOfKeys = false;
   /** Once encryption ran, clear-text IP is never sent or accepted again on this link. */
   private mppeEverUp = false;
   private lastResetRequestAt = -Infinity;
@@ -544,7 +581,7 @@ export class PppLink {
         this.log("negotiation", `LCP down: ${e.reason}`);
         this.lowerNcps(now);
         if (this.phaseValue !== "terminate") {
-          this.downReason ??= { reason: e.reason, code: WIN_ERR_PPP_NEGOTIATION };
+          this.downReason ??= downReason(e.reason, WIN_ERR_PPP_NEGOTIATION, "peer");
           this.setPhase("terminate");
         }
         return;
@@ -557,10 +594,10 @@ export class PppLink {
         this.log("negotiation", `LCP: ${e.message}`);
         return;
       case "looped-back":
-        this.downReason ??= { reason: e.reason, code: WIN_ERR_PPP_NEGOTIATION };
+        this.downReason ??= downReason(e.reason, WIN_ERR_PPP_NEGOTIATION, "explicit");
         return;
       case "echo-timeout":
-        this.downReason ??= { reason: e.reason };
+        this.downReason ??= downReason(this.role === "client" ? explainEchoFailure(e.unanswered) : e.reason, undefined, "explicit");
         return;
       case "protocol-rejected":
         this.log("negotiation", `peer Protocol-Rejected ${e.name}`);
@@ -628,7 +665,9 @@ export class PppLink {
       case "failure":
         this.emit({ type: "auth-failed", direction: "peer", user: e.user, method: e.method, code: e.code, message: e.message });
         // RFC 1994 §4.4: after sending Failure the authenticator SHOULD take action to terminate the link.
-        this.fail(now, `authentication of ${e.user ?? "the peer"} failed (${e.method}): ${e.message}`, e.code);
+        // The Terminate-Request carries only the generic text the Failure carried: the verifier's own reason
+        // ("unknown user", "bad password") is for our logs, not for probing which accounts exist.
+        this.fail(now, `authentication of ${e.user ?? "the peer"} failed (${e.method}): ${e.message}`, e.code, "explicit", failureText(e.code));
         return;
       case "discarded":
         this.log("packets", `auth: ${e.reason}`);
@@ -648,7 +687,19 @@ export class PppLink {
         return;
       case "failure":
         this.emit({ type: "auth-failed", direction: "self", user, method: e.method, code: e.code, message: e.message });
-        this.fail(now, `the server refused our credentials (${e.method}, error ${e.code}): ${e.message}`, e.code);
+        if (this.role === "client") {
+          const c = this.authClient;
+          const reason = explainAuthFailure({
+            code: e.code,
+            kind: e.reason,
+            message: e.message,
+            ...(c?.serverMessage !== undefined ? { serverText: c.serverMessage } : {}),
+            mutualFailed: c?.mutualAuthFailed ?? false,
+          });
+          this.fail(now, reason, e.code, "explained");
+        } else {
+          this.fail(now, `the server refused our credentials (${e.method}, error ${e.code}): ${e.message}`, e.code);
+        }
         return;
       case "discarded":
         this.log("packets", `auth: ${e.reason}`);
@@ -678,6 +729,10 @@ export class PppLink {
     let ccpCfg: Omit<CcpConfig, "fsm"> = this.cfg.ccp;
     if (!this.mppeKeys && ccpCfg.policy !== "deny") {
       if (ccpCfg.policy === "require") {
+        if (this.role === "client") {
+          this.fail(now, explainKeylessMethod(this.authClient?.method), WIN_ERR_ENCRYPTION_REQUIRED, "explained");
+          return;
+        }
         this.fail(
           now,
           `MPPE is required but ${this.authInfo.method ?? "no authentication"} produced no encryption keys (MPPE keys come from MS-CHAP)`,
@@ -687,6 +742,7 @@ export class PppLink {
       }
       this.log("negotiation", `MPPE not possible: ${this.authInfo.method ?? "no authentication"} produced no keys; refusing encryption`);
       ccpCfg = { ...ccpCfg, policy: "deny" };
+      this.ccpDeniedForLackOfKeys = true;
     }
     this.setPhase("network");
     const mru = this.lcpResult?.peerMru;
@@ -705,8 +761,22 @@ export class PppLink {
     this.ccp.open(now);
     this.ccp.lowerUp(now);
     this.ipcp.open(now);
+    // A client that requires MPPE starts IPCP once CCP is up, as pppd does: pppd as a server with require-mppe
+    // answers an earlier IPCP Configure-Request with a Terminate-Ack and the client then waits out a whole
+    // restart timer (3 s, RFC 1661 §4.6) before IPCP can start. A server that runs IPCP at once is not made to
+    // wait either: its first IPCP packet releases ours (see handleIpcpPacket).
+    if (this.role === "client" && ccpCfg.policy === "require") this.ipcpHeld = true;
+    else this.ipcp.lowerUp(now);
+  }
+
+  /** IPCP waits for CCP (see startNetwork); `why` goes to the negotiation log. */
+  private releaseIpcp(now: Millis, why: string): void {
+    if (!this.ipcpHeld || !this.ipcp) return;
+    this.ipcpHeld = false;
+    this.log("negotiation", `IPCP starts: ${why}`);
     this.ipcp.lowerUp(now);
   }
+  private ipcpHeld = false;
 
   private onIpcpEvent(now: Millis, e: NonNullable<ReturnType<IpcpEngine["pollEvent"]>>): void {
     switch (e.type) {
@@ -739,6 +809,8 @@ export class PppLink {
       case "this-layer-up": {
         const r = this.ccp?.result;
         this.ccpSettled = true;
+        this.ccpEverOpened = true;
+        this.releaseIpcp(now, "CCP is up");
         if (r && this.mppeKeys) {
           this.mppeResult = r;
           this.sender = new MppeSender({ masterKey: this.mppeKeys.send, bits: r.bits, stateless: r.stateless });
@@ -770,7 +842,8 @@ export class PppLink {
         this.maybeNetworkUp();
         return;
       case "mppe-required-failed":
-        this.fail(now, e.reason, WIN_ERR_ENCRYPTION_REQUIRED);
+        if (this.role === "client") this.fail(now, this.explainMppe() ?? e.reason, WIN_ERR_ENCRYPTION_REQUIRED, "explained");
+        else this.fail(now, e.reason, WIN_ERR_ENCRYPTION_REQUIRED);
         return;
       case "reset-request":
         this.sender?.resetRequest();
@@ -791,26 +864,67 @@ export class PppLink {
     if (policy === "require" && !this.mppeResult) return;
     if (policy === "prefer" && !this.ccpSettled) return;
     this.networkUpSent = true;
+    this.networkEverUp = true;
     this.emit({ type: "network-up", ipcp: this.ipcpResult, mppe: this.mppeResult });
   }
 
-  private fail(now: Millis, reason: string, code?: number): void {
-    this.downReason ??= code === undefined ? { reason } : { reason, code };
+  /**
+   * End the link for `reason`. `wireText` is what the Terminate-Requests carry instead of the reason, when the
+   * reason holds detail only our own logs may see.
+   */
+  private fail(now: Millis, reason: string, code?: number, kind: DownReason["kind"] = "explicit", wireText = reason): void {
+    this.downReason ??= downReason(reason, code, kind);
     this.log("errors", reason);
     if (this.phaseValue === "terminate" || this.finished) return;
     this.setPhase("terminate");
     this.networkUpSent = false;
-    this.ipcp?.close(now, reason);
-    this.ccp?.close(now, reason);
-    this.lcp.close(now, reason);
+    this.ipcp?.close(now, wireText);
+    this.ccp?.close(now, wireText);
+    this.lcp.close(now, wireText);
   }
 
   private finish(reason: string, code?: number): void {
     if (this.finished) return;
+    if (this.role === "client") ({ reason, code } = this.explainForClient(reason, code));
     this.finished = true;
     this.networkUpSent = false;
     this.setPhase("dead");
     this.emit(code === undefined ? { type: "down", reason } : { type: "down", reason, code });
+  }
+
+  // ---------------------------------------------------------------------------------------------- client reasons
+
+  /**
+   * The client's down reason in plain words. The operator of `pptp-ts connect` sees only this, and the server
+   * rarely says why it gave up (pppd puts a few words in its Terminate-Request; Windows and most routers say
+   * nothing), so what we saw during negotiation is the evidence:
+   *  1. the server asked only for authentication methods this profile refuses → 732;
+   *  2. CCP never came up and the server's MPPE offers do not fit this profile → 742;
+   *  3. otherwise the server's Terminate-Request text, if it sent one.
+   * The server's text is appended to 1 and 2 and to diagnoses made earlier ("explained").
+   */
+  private explainForClient(reason: string, code: number | undefined): { reason: string; code: number | undefined } {
+    const kind = this.downReason?.kind ?? "peer";
+    const words = this.lcp.peerTerminateText;
+    if (kind === "explicit") return { reason, code };
+    if (kind === "explained") return { reason: withServerWords(reason, words), code };
+    if (this.authClient === undefined && !this.networkEverUp) {
+      // A server that let us in without authentication after all did not fail over it.
+      const m = explainAuthMismatch(this.cfg.authenticateSelf?.methods ?? [], this.lcp.authAskedByPeer);
+      if (m !== undefined) return { reason: withServerWords(m, words), code: WIN_ERR_NO_COMMON_AUTH };
+    }
+    const mppe = this.explainMppe();
+    if (mppe !== undefined) return { reason: withServerWords(mppe, words), code: WIN_ERR_ENCRYPTION_REQUIRED };
+    if (words !== undefined) return { reason: serverEndedLink(words), code };
+    return { reason, code };
+  }
+
+  /** Client: why CCP could not agree on MPPE, from the server's offers; undefined once CCP had opened. */
+  private explainMppe(): string | undefined {
+    const ccp = this.ccp;
+    if (!ccp || this.ccpEverOpened) return undefined;
+    if (this.ccpDeniedForLackOfKeys) return explainMppeWithoutKeys(this.authClient?.method, ccp.peerOffer);
+    return explainMppeMismatch(ccp.profile, ccp.peerOffer);
   }
 
   private setPhase(p: LinkPhase): void {
@@ -829,6 +943,10 @@ export class PppLink {
 }
 
 export { MPPE_HEADER_LEN };
+
+function downReason(reason: string, code: number | undefined, kind: DownReason["kind"]): DownReason {
+  return code === undefined ? { reason, kind } : { reason, code, kind };
+}
 
 /** The first 48 octets of a control packet in hex, as Cisco's `debug ppp packet` shows them. */
 function hexHead(p: Uint8Array): string {

@@ -30,6 +30,7 @@
  * directions carry MPPE with a common strength and the same H bit; the result is ONE strength.
  */
 import type { CpHandler, ReplyOutcome, RequestVerdict } from "./fsm.js";
+import type { MppeOfferSeen, MppeProfile } from "./explain.js";
 import {
   type CpOption,
   CCP_OPT_MPPE,
@@ -95,6 +96,9 @@ export class CcpNegotiator implements CpHandler {
   /** MPPE bits of the peer's last answered request; undefined when it carried no MPPE option. */
   private peerBits: number | undefined;
   private agreed: CcpResult | undefined;
+  /** Every MPPE strength and H-bit form the peer offered (its requests and its Naks of ours), until agreement. */
+  private seenBits = 0;
+  private seenStateful = false;
 
   constructor(config: CcpOptionsConfig) {
     this.policy = config.policy;
@@ -105,6 +109,25 @@ export class CcpNegotiator implements CpHandler {
     this.allowed = [...new Set(list)].sort((a, b) => b - a); // strongest first
     this.statelessPolicy = config.stateless ?? "prefer";
     this.resetRequest();
+  }
+
+  /** Our side as configured: for explaining a disagreement. */
+  get profile(): MppeProfile {
+    return { policy: this.policy, strengths: this.allowed, stateless: this.statelessPolicy };
+  }
+
+  /**
+   * What the peer has shown of its MPPE wishes since the negotiation started (or since the last agreement):
+   * the strengths and H-bit forms in its Configure-Requests and in its Naks of ours. Empty when it never offered
+   * MPPE — it Rejected ours, or only asked for other compressors, or said nothing.
+   */
+  get peerOffer(): MppeOfferSeen {
+    const b = this.seenBits;
+    return {
+      strengths: ALL_STRENGTHS.filter((s) => (b & STRENGTH_BIT[s]) !== 0).reverse(),
+      stateless: (b & MPPE_BIT_STATELESS) !== 0,
+      stateful: this.seenStateful,
+    };
   }
 
   /** The agreement reached by the last successful verifyOpen (undefined = CCP open without MPPE). */
@@ -137,6 +160,7 @@ export class CcpNegotiator implements CpHandler {
     let resend = false;
     let sawMppe = false;
     for (const o of options) {
+      if (o.type === CCP_OPT_MPPE) this.noteOffer(o);
       if (o.type !== CCP_OPT_MPPE || sawMppe || this.policy === "deny" || (this.peerRefusedMppe && this.policy !== "require")) {
         // Other compressors; a second option 18; MPPE we deny; or MPPE after the peer refused it for our
         // direction (keeping both directions alike: none).
@@ -175,6 +199,7 @@ export class CcpNegotiator implements CpHandler {
   nakReceived(options: readonly CpOption[]): ReplyOutcome {
     for (const o of options) {
       if (o.type !== CCP_OPT_MPPE) continue; // we never ask for anything else
+      this.noteOffer(o);
       const parsed = parseCcpOption(o);
       if (!parsed.ok || parsed.value.kind !== "mppe") continue;
       if (this.policy === "deny") continue; // the peer wants MPPE from us; we will not
@@ -237,10 +262,24 @@ export class CcpNegotiator implements CpHandler {
     if (this.statelessPolicy === "require" && !hOurs) return "peer refused stateless MPPE, which we require";
     if (this.statelessPolicy === "deny" && hOurs) return "peer insisted on stateless MPPE, which we deny";
     this.agreed = { bits: strength, stateless: hOurs };
+    // Agreement reached: what the peer offered on the way is no longer a disagreement to explain.
+    this.seenBits = 0;
+    this.seenStateful = false;
     return undefined;
   }
 
   // ------------------------------------------------------------------------------------------------------
+
+  /** Remember the strengths and H-bit form of an MPPE option from the peer (request or Nak). */
+  private noteOffer(o: CpOption): void {
+    const parsed = parseCcpOption(o);
+    if (!parsed.ok || parsed.value.kind !== "mppe") return;
+    const bits = parsed.value.bits;
+    const strengths = bits & (MPPE_BIT_40 | MPPE_BIT_56 | MPPE_BIT_128);
+    if (strengths === 0) return; // MPPC alone (C bit): no encryption offered
+    this.seenBits = (this.seenBits | strengths | (bits & MPPE_BIT_STATELESS)) >>> 0;
+    if ((bits & MPPE_BIT_STATELESS) === 0) this.seenStateful = true;
+  }
 
   /** Allowed strengths present in `bits`, strongest first. */
   private offeredStrengths(bits: number): MppeStrength[] {

@@ -14,6 +14,8 @@
  *    the peer Naks with if we allow it; a Reject, or running out, fails LCP with a reason naming our methods.
  *    As authenticatee we Ack a method in `acceptAuth`, otherwise Nak with our favourite (RFC 1994 §3: the Nak
  *    carries the desired protocol), and Reject the option when we accept none.
+ *    Every method the peer asks for is remembered (`authAskedByPeer`), so that a client whose server never
+ *    came round to a method it accepts can say which ones the server offered.
  *  - Magic-Number (5) with loop-back detection (§6.4).
  *  - PFC (7), ACFC (8): boolean options, so refused with Reject, never Nak (§5.3).
  * Everything else — Quality-Protocol, Callback (Windows asks for it), the multilink options MRRU,
@@ -24,6 +26,7 @@
 import type { RandomSource } from "../session/clock.js";
 import type { AuthMethod } from "./protocols.js";
 import type { CpHandler, ReplyOutcome, RequestVerdict } from "./fsm.js";
+import { type AskedAuth, authProtocolLabel } from "./explain.js";
 import {
   type CpOption,
   type LcpOption,
@@ -139,6 +142,9 @@ export class LcpNegotiator implements CpHandler {
   private loopbackCount = 0;
   private lastNakMagic: number | undefined;
 
+  /** Every Authentication-Protocol the peer asked us to use, in the order first asked; kept across renegotiations. */
+  private readonly asked: AskedAuth[] = [];
+
   constructor(config: LcpOptionsConfig, random: RandomSource, emit: (e: LcpNegotiatorEvent) => void = () => {}) {
     this.cfgMru = config.mru ?? DEFAULT_OUR_MRU;
     this.minPeerMru = config.minPeerMru ?? DEFAULT_MIN_PEER_MRU;
@@ -170,6 +176,14 @@ export class LcpNegotiator implements CpHandler {
       peerAccm: this.peerAccm,
       localAccm: this.wantAccm ?? DEFAULT_ACCM,
     };
+  }
+
+  /**
+   * As authenticatee: the methods the peer asked for, in its order, whether or not we accepted them — what a
+   * client needs to say why no authentication method was agreed.
+   */
+  get authAskedByPeer(): readonly AskedAuth[] {
+    return this.asked;
   }
 
   /** Our current Magic-Number, 0 when we are not (or no longer) negotiating one. */
@@ -235,6 +249,7 @@ export class LcpNegotiator implements CpHandler {
           else naks.push(emitLcpOption({ kind: "accm", accm: 0 }));
           break;
         case LCP_OPT_AUTH_PROTOCOL: {
+          if (parsed.ok && parsed.value.kind === "auth-protocol") this.noteAsked(parsed.value.protocol, parsed.value.data);
           if (this.acceptAuth.length === 0) {
             rejects.push(o);
             break;
@@ -369,6 +384,13 @@ export class LcpNegotiator implements CpHandler {
     }
     this.wantAuth = next;
     return undefined;
+  }
+
+  private noteAsked(protocol: number, data: Uint8Array): void {
+    const label = authProtocolLabel(protocol, data);
+    if (this.asked.some((a) => a.label === label)) return;
+    // `data` is a view into the received packet: keep a copy.
+    this.asked.push({ protocol, data: data.slice(), method: authMethodOf(protocol, data), label });
   }
 
   /** Report the loop and return the reason LCP closes with. */

@@ -88,6 +88,9 @@ export class AuthClient {
   private readonly papIssued = new Set<number>();
   // CHAP family
   private answered: Answered | undefined;
+  // Outcome details, for the link's explanation of a failure
+  private serverMessageValue: string | undefined;
+  private mutualFailed = false;
 
   private readonly tx: AuthTransmit[] = [];
   private readonly events: AuthClientEvent[] = [];
@@ -127,6 +130,19 @@ export class AuthClient {
 
   get succeeded(): boolean {
     return this.state === "succeeded";
+  }
+
+  /**
+   * After a failure: the server's own words, when it sent any — the PAP Authenticate-Nak or CHAP Failure text,
+   * or for MS-CHAP the M= text only (the E=/R=/C=/V= fields are codes, not words).
+   */
+  get serverMessage(): string | undefined {
+    return this.serverMessageValue;
+  }
+
+  /** The MS-CHAPv2 Success did not carry the Authenticator Response we computed (RFC 2759 §8.8). */
+  get mutualAuthFailed(): boolean {
+    return this.mutualFailed;
   }
 
   // --- commands and input ----------------------------------------------------------------------------------
@@ -219,8 +235,12 @@ export class AuthClient {
       this.discard(`PAP reply id ${p.id} matches none of our Authenticate-Requests`);
       return;
     }
-    if (p.code === PAP_AUTH_ACK) this.succeed(undefined, p.message);
-    else this.fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, p.message || "PAP Authenticate-Nak", "rejected");
+    if (p.code === PAP_AUTH_ACK) {
+      this.succeed(undefined, p.message);
+      return;
+    }
+    this.serverMessageValue = nonEmpty(p.message);
+    this.fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, p.message || "PAP Authenticate-Nak", "rejected");
   }
 
   // --- CHAP family -----------------------------------------------------------------------------------------
@@ -245,6 +265,7 @@ export class AuthClient {
     if (this.state !== "waiting") {
       // A repeated verdict (our repeated Response, or a re-challenge during the network phase, RFC 1994 §4.1).
       if (p.code !== CHAP_SUCCESS && this.state === "succeeded") {
+        this.serverMessageValue = this.serverWords(p.message);
         this.fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, `re-authentication refused: ${p.message}`, "rejected");
       }
       return;
@@ -312,6 +333,7 @@ export class AuthClient {
     // Hex case is not significant to the value; RFC 2759 §5 only says senders use upper case.
     if (!s.ok || s.value.authenticatorResponse.toUpperCase() !== expected.toUpperCase()) {
       const seen = s.ok ? s.value.authenticatorResponse : `unparseable message "${message.slice(0, 60)}"`;
+      this.mutualFailed = true;
       this.fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, `server failed mutual authentication (bad S= value: ${seen})`, "protocol");
       return;
     }
@@ -319,6 +341,7 @@ export class AuthClient {
   }
 
   private chapFailure(message: string): void {
+    this.serverMessageValue = this.serverWords(message);
     if (this.method === "pap" || this.method === "chap-md5") {
       this.fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, message || "CHAP Failure", "rejected");
       return;
@@ -330,6 +353,13 @@ export class AuthClient {
     }
     const text = f.value.message !== undefined && f.value.message.length > 0 ? f.value.message : mschapErrorText(f.value.error);
     this.fail(f.value.error, `${text} (E=${f.value.error} ${mschapErrorText(f.value.error)})`, "rejected", f.value.retry);
+  }
+
+  /** The human part of a CHAP Failure message: M= for MS-CHAP, the whole text otherwise. */
+  private serverWords(message: string): string | undefined {
+    if (this.method !== "mschap-v1" && this.method !== "mschap-v2") return nonEmpty(message);
+    const f = parseMsChapFailure(message);
+    return f.ok ? nonEmpty(f.value.message) : nonEmpty(message);
   }
 
   // --- outcome ---------------------------------------------------------------------------------------------
@@ -360,4 +390,9 @@ export class AuthClient {
   private discard(reason: string): void {
     this.events.push({ type: "discarded", reason });
   }
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  const t = text?.trim();
+  return t ? t : undefined;
 }
