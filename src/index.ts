@@ -7,10 +7,15 @@ export { VERSION } from "./version.js";
 
 // Networked server and its configuration.
 export { PptpServer, type PptpServerOptions, type AddressAllocator, type SessionInfo, type ServerLogSink } from "./server/server.js";
-export { parseConfig, defaultConfig, describeConfig, formatConfig, type ServerConfig, type ConfigResult } from "./server/config.js";
+export { parseConfig, defaultConfig, describeConfig, describePeer, formatConfig, defaultPeerTunName, type ServerConfig, type ConfigResult } from "./server/config.js";
+export type { PeerConfig, PeerRole, PeerConnect, Ipv4Prefix } from "./server/peer-types.js";
 export { loadUsers, ntHashLine, type UsersFileResult } from "./server/users-file.js";
 export { AddressPool, type AddressRange } from "./server/pool.js";
 export { Logger, type LogCategory } from "./server/log.js";
+
+// Networked client: one dial-out peer (pptp-ts connect), and what one process runs from a config file.
+export { PptpClient, type PptpClientOptions, type ClientStatus, type ClientState, type TunOpenOptions } from "./client/client.js";
+export { startRoles, type RoleOptions, type RunningRoles } from "./cli/roles.js";
 
 // Authentication backends.
 export { LocalUsers, type LocalUser, type LocalUsersOptions } from "./aaa/local.js";
@@ -28,3 +33,5 @@ export type { GreTransport, TunTransport, PacketBatch, GreBatch } from "./io/tra
 export { MemoryGreNetwork, MemoryGreSocket, MemoryTun } from "./io/memory.js";
 export { GreSocket, type GreSocketOptions } from "./io/gre-socket.js";
 export { TunDevice, type TunOptions } from "./io/tun.js";
+export { GreDemux, type GreEndpoint } from "./io/gre-demux.js";
+export { LinuxNetwork, type SystemNetwork, type RouteInfo } from "./io/system-net.js";

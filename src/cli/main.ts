@@ -5,6 +5,7 @@
  */
 import { VERSION } from "../version.js";
 import { runServer } from "./server-command.js";
+import { runConnect } from "./connect-command.js";
 import { ntHashLine } from "../server/users-file.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
@@ -12,10 +13,17 @@ const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 usage:
   pptp-ts server [-c FILE] [--debug CATS]   run the PPTP server (TCP 1723 + GRE); without -c: safe defaults,
                                             printed at start; CATS: events,errors,packets,negotiation
+  pptp-ts connect SERVER --user NAME [...]  dial a PPTP server (client role): TUN with the negotiated address,
+                                            host route to the server, split or default routes, redial with
+                                            backoff; \`pptp-ts connect --help\` lists the options
+  pptp-ts connect -c FILE [PEER ...]        run the role-client [peer NAME]s of a config file
   pptp-ts hash-password USER PASSWORD       print a chap-secrets line with the NT hash ($NT$...) instead of
                                             the clear password (works for MS-CHAPv1/v2, not PAP/CHAP-MD5)
   pptp-ts version                           print the version
   pptp-ts help                              this text
+
+A config file may hold [peer NAME] sections (LAN-to-LAN, dial-out, named dial-in peers): \`pptp-ts server -c\`
+runs the server and every dial-out peer in one process.
 
 Signals (server): SIGHUP reloads config and users, SIGTERM/SIGINT hang up every session and exit.
 `;
@@ -25,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "server":
       return runServer(argv.slice(1));
+    case "connect":
+      return runConnect(argv.slice(1));
     case "hash-password": {
       if (argv.length !== 3) {
         process.stderr.write("usage: pptp-ts hash-password USER PASSWORD\n");
@@ -52,7 +62,7 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
     // The server leaves handles (sockets, timers) closed but the process may still hold signal listeners.
-    if (process.argv[2] === "server") process.exit(code);
+    if (process.argv[2] === "server" || process.argv[2] === "connect") process.exit(code);
   },
   (e: unknown) => {
     process.stderr.write(`pptp-ts: ${(e as Error).stack ?? String(e)}\n`);

@@ -8,13 +8,9 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { parseConfig, defaultConfig, describeConfig, type ServerConfig } from "../server/config.js";
 import { loadUsers } from "../server/users-file.js";
-import { AddressPool } from "../server/pool.js";
 import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
-import { PptpServer } from "../server/server.js";
-import { routePoolToTun, forwardingWarning } from "../server/routes.js";
 import { LocalUsers, type LocalUser } from "../aaa/local.js";
-import { GreSocket } from "../io/gre-socket.js";
-import { TunDevice } from "../io/tun.js";
+import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 
 export interface ServerArgs {
   config?: string;
@@ -63,7 +59,9 @@ function load(args: ServerArgs): Loaded | string {
     notes.push(`no config file given (-c FILE): ${lines[0]}`, ...lines.slice(1));
   }
   let users: LocalUser[];
-  if (existsSync(config.ppp.users)) {
+  if (!config.server.enable) {
+    users = [];
+  } else if (existsSync(config.ppp.users)) {
     const r = loadUsers(readFileSync(config.ppp.users, "utf8"), config.ppp.users, { caseSensitive: config.ppp.caseSensitiveUsers });
     if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
     users = [...r.users];
@@ -79,7 +77,17 @@ function load(args: ServerArgs): Loaded | string {
   } else {
     return `${args.config}: [ppp] users: file ${config.ppp.users} does not exist — fix: create it in chap-secrets format ("user * password") or point "users =" at it`;
   }
+  // A named peer (role server) with its own password logs in like a chap-secrets user; the peer section wins.
+  for (const p of config.peers) {
+    if (p.role !== "server" || p.user === undefined || p.password === undefined) continue;
+    const same = (u: LocalUser) => (config.ppp.caseSensitiveUsers ? u.user === p.user : u.user.toLowerCase() === p.user!.toLowerCase());
+    users = [...users.filter((u) => !same(u)), { user: p.user, password: p.password }];
+  }
   return { config, users, notes };
+}
+
+function authenticator(l: Loaded): LocalUsers {
+  return new LocalUsers(l.users, { caseSensitive: l.config.ppp.caseSensitiveUsers });
 }
 
 export async function runServer(argv: string[]): Promise<number> {
@@ -97,34 +105,11 @@ export async function runServer(argv: string[]): Promise<number> {
   const logger = new Logger({ categories: args.debug ?? config.log.debug });
   for (const n of loaded.notes) logger.log("events", n);
 
-  let gre: GreSocket;
-  let tun: TunDevice;
+  let roles: RunningRoles;
   try {
-    gre = GreSocket.open(config.server.listen === "0.0.0.0" ? {} : { bindAddress: config.server.listen });
-    tun = TunDevice.open({ name: config.server.tunName, mtu: config.ppp.mtu, address: config.ppp.localAddress });
-    const routes = routePoolToTun(config.ppp.pool, tun.name);
-    logger.log("events", `TUN ${tun.name} up: ${config.ppp.localAddress}, MTU ${config.ppp.mtu}, routes ${routes.join(" ")}`);
-  } catch (e) {
-    process.stderr.write(`pptp-ts server: cannot open the data plane: ${(e as Error).message}\n`);
-    return 1;
-  }
-  const fw = forwardingWarning();
-  if (fw) logger.log("events", `warning: ${fw}`);
-
-  const server = new PptpServer({
-    settings: config,
-    auth: new LocalUsers(loaded.users, { caseSensitive: config.ppp.caseSensitiveUsers }),
-    pool: new AddressPool(config.ppp.pool),
-    gre,
-    tun,
-    log: logger,
-  });
-  try {
-    await server.listen();
+    roles = await startRoles({ config, auth: authenticator(loaded), logger });
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
-    gre.close();
-    tun.close();
     return 1;
   }
 
@@ -135,17 +120,8 @@ export async function runServer(argv: string[]): Promise<number> {
       return;
     }
     logger.setCategories(args.debug ?? again.config.log.debug);
-    server.reload(again.config, new LocalUsers(again.users, { caseSensitive: again.config.ppp.caseSensitiveUsers }));
+    roles.reload(again.config, authenticator(again));
     for (const n of again.notes) logger.log("events", n);
   });
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (sig: string): void => {
-      if (stopping) return;
-      stopping = true;
-      server.close(`received ${sig}`).then(() => resolve(0), () => resolve(1));
-    };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
-  });
+  return runUntilSignal(roles);
 }

@@ -30,6 +30,7 @@ export interface ClientConnectionOptions {
 }
 
 export class ClientConnection extends ConnectionBase {
+  protected readonly windowsErrorPhrase = "a Windows client would show error";
   private readonly linkCfg: Omit<PppLinkConfig, "role">;
   private readonly callParams: OutgoingCallParams;
   private readonly callType: "outgoing" | "incoming";

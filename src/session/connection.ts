@@ -194,6 +194,8 @@ export abstract class ConnectionBase {
 
   // --------------------------------------------------------------------------------------------- for the roles
 
+  /** How a Windows error number is introduced in this role's log lines ("client sees error 691"). */
+  protected abstract readonly windowsErrorPhrase: string;
   protected abstract onControlEvent(now: Millis, e: ControlEvent): void;
   protected abstract linkConfigFor(call: CallInfo): PppLinkConfig;
   /** A call ended (either way); the role releases what it held for it (address, call ID). */
@@ -309,7 +311,7 @@ export abstract class ConnectionBase {
         return;
       }
       case "down":
-        this.log("events", `session down: ${e.reason}${e.code !== undefined ? ` (client sees error ${e.code})` : ""}`, id);
+        this.log("events", `session down: ${e.reason}${e.code !== undefined ? ` (${this.windowsErrorPhrase} ${e.code})` : ""}`, id);
         this.endCall(now, id, e.reason, e.code, true);
         return;
       case "log":

@@ -36,6 +36,7 @@ export interface ServerConnectionOptions {
 }
 
 export class ServerConnection extends ConnectionBase {
+  protected readonly windowsErrorPhrase = "client sees error";
   private readonly policy: ServerPolicy;
 
   constructor(o: ServerConnectionOptions) {

@@ -13,7 +13,7 @@
  * first image build ~90 s (plus ~25 s of apt-get for the host packages), later
  * builds <1 s; a selftest run 40–70 s, a client run that fails fast ~35 s.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -306,4 +306,30 @@ export function peerCommand(...args: string[]): string {
 /** The LAB-PEER lines of a pre/with log, each as its fields (plus `op`: recv | send | error). */
 export function parsePeer(log: string): Array<Record<string, string>> {
   return linesWith("LAB-PEER ", log).map((l) => ({ op: l.split(" ")[0] ?? "", ...fields(l) }));
+}
+
+/** What tshark (Wireshark's dissectors, an independent decoder) made of the PPTP/GRE packets one host sent. */
+export interface TsharkVerdict {
+  /** PPTP control + GRE packets from `src`. */
+  readonly total: number;
+  /** Of those, malformed or carrying warning-level (or worse) expert info. */
+  readonly bad: number;
+  /** `tshark -V` of the first bad ones, for the failure message. */
+  readonly detail: string;
+  /** Count of packets from `src` matching a display filter (e.g. "pptp.control_message_type", "chap"). */
+  count(filter: string): number;
+}
+
+export function tsharkVerdict(pcap: string, src: string): TsharkVerdict {
+  const run = (cmd: string): string => execFileSync("sh", ["-c", cmd]).toString();
+  const count = (filter: string): number => Number(run(`tshark -r '${pcap}' -Y '${filter}' 2>/dev/null | wc -l`).trim());
+  const ours = `ip.src==${src} && (pptp || gre)`;
+  const badFilter = `(${ours}) && (_ws.malformed || _ws.expert.severity >= 6291456)`;
+  const bad = count(badFilter);
+  return {
+    total: count(ours),
+    bad,
+    detail: bad ? run(`tshark -r '${pcap}' -Y '${badFilter}' -V 2>/dev/null | head -80`) : "",
+    count: (filter) => count(`ip.src==${src} && (${filter})`),
+  };
 }

@@ -13,10 +13,9 @@
 import { test, describe, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fields, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, ROOT, type LabRun } from "./harness.js";
+import { fields, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, tsharkVerdict, ROOT, type LabRun } from "./harness.js";
 
 const avail = labAvailable();
 const required = process.env.LAB_REQUIRE === "1";
@@ -145,16 +144,12 @@ describe("pptp-ts server ← stock pppd + pptp-linux client", { concurrency: fal
     // Wireshark's dissectors decode every packet we sent, with no malformed or warning-level expert info
     const pcap = join(r.runDir, "tap.pcap");
     assert.ok(existsSync(pcap), s);
-    const count = (filter: string): number =>
-      Number(execFileSync("sh", ["-c", `tshark -r '${pcap}' -Y '${filter}' 2>/dev/null | wc -l`]).toString().trim());
-    const ours = "ip.src==10.99.0.1 && (pptp || gre)";
-    const total = count(ours);
+    const ts = tsharkVerdict(pcap, "10.99.0.1");
+    const total = ts.total;
     assert.ok(total > 1000, `only ${total} PPTP/GRE packets from us in the capture`);
-    assert.ok(count("ip.src==10.99.0.1 && pptp") >= 3, "control messages decoded as PPTP");
-    assert.ok(count("ip.src==10.99.0.1 && chap") >= 2, "CHAP decoded inside GRE/PPP");
-    const bad = count(`(${ours}) && (_ws.malformed || _ws.expert.severity >= 6291456)`);
-    const detail = bad ? execFileSync("sh", ["-c", `tshark -r '${pcap}' -Y '(${ours}) && (_ws.malformed || _ws.expert.severity >= 6291456)' -V 2>/dev/null | head -80`]).toString() : "";
-    assert.equal(bad, 0, `tshark flagged ${bad} of ${total} packets we sent:\n${detail}`);
+    assert.ok(ts.count("pptp") >= 3, "control messages decoded as PPTP");
+    assert.ok(ts.count("chap") >= 2, "CHAP decoded inside GRE/PPP");
+    assert.equal(ts.bad, 0, `tshark flagged ${ts.bad} of ${total} packets we sent:\n${ts.detail}`);
     console.log(`tshark: ${total} PPTP/GRE packets from pptp-ts decoded, none malformed or with warnings`);
   });
 

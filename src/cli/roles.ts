@@ -1,0 +1,136 @@
+/**
+ * Everything one pptp-ts process runs from one configuration: the server role ([server] enable) and every
+ * dial-out peer ([peer NAME], role client), sharing one raw GRE socket (GreDemux: Call IDs unique across both
+ * roles) and one TCP listener. An inbound control connection from the address of a client peer with
+ * `answer = yes` goes to that peer (its server is calling it back); every other one to the server.
+ */
+import * as net from "node:net";
+import { performance } from "node:perf_hooks";
+import type { ServerConfig } from "../server/config.js";
+import type { PeerConfig } from "../server/peer-types.js";
+import type { Logger } from "../server/log.js";
+import { AddressPool } from "../server/pool.js";
+import { PptpServer } from "../server/server.js";
+import { routePoolToTun, forwardingWarning, routeCidrsToTun } from "../server/routes.js";
+import { PptpClient, type ClientStatus } from "../client/client.js";
+import type { Authenticator } from "../aaa/types.js";
+import { GreSocket } from "../io/gre-socket.js";
+import { GreDemux } from "../io/gre-demux.js";
+import { TunDevice } from "../io/tun.js";
+
+export interface RoleOptions {
+  readonly config: ServerConfig;
+  /** The server's authenticator; required when [server] enable = yes. */
+  readonly auth?: Authenticator;
+  readonly logger: Logger;
+  /** Only these client peers (by name); default all of them. */
+  readonly peers?: readonly string[];
+  /** Interactive `connect`: end a client at the first refusal retrying cannot fix. */
+  readonly stopOnRefusal?: boolean;
+  readonly onClientStatus?: (s: ClientStatus) => void;
+}
+
+export interface RunningRoles {
+  readonly server: PptpServer | undefined;
+  readonly clients: readonly PptpClient[];
+  /** Resolves when every client has stopped or given up (never, while a server runs). */
+  readonly clientsDone: Promise<ClientStatus[]>;
+  reload(config: ServerConfig, auth: Authenticator | undefined): void;
+  close(reason: string): Promise<void>;
+}
+
+export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
+  const { config, logger } = o;
+  const now = () => performance.now();
+  const clientPeers: PeerConfig[] = config.peers.filter((p) => p.role === "client" && (!o.peers || o.peers.includes(p.name)));
+  const missing = (o.peers ?? []).filter((n) => !config.peers.some((p) => p.name === n && p.role === "client"));
+  if (missing.length) throw new Error(`no [peer ${missing[0]}] with role = client in the configuration`);
+
+  const bind = config.server.listen === "0.0.0.0" ? undefined : config.server.listen;
+  const gre = new GreDemux(GreSocket.open(bind ? { bindAddress: bind } : {}), now);
+  const clients = clientPeers.map(
+    (peer) =>
+      new PptpClient({
+        peer,
+        gre,
+        openTun: (t) => TunDevice.open({ name: t.name, mtu: t.mtu, address: t.address, peer: t.peer }),
+        log: logger,
+        hostName: config.server.hostname,
+        ...(bind ? { bindAddress: bind } : {}),
+        ...(o.stopOnRefusal ? { stopOnRefusal: true } : {}),
+        ...(o.onClientStatus ? { onStatus: o.onClientStatus } : {}),
+      }),
+  );
+  const divert = (address: string, socket: net.Socket): boolean => {
+    const c = clients.find((x) => x.matchesServer(address));
+    if (!c) return false;
+    if (!c.adopt(socket)) {
+      logger.log("events", `peer ${c.name}: ${address} called while a session is already running; refused`);
+      socket.destroy();
+    }
+    return true;
+  };
+
+  let server: PptpServer | undefined;
+  let listener: net.Server | undefined;
+  if (config.server.enable) {
+    if (!o.auth) throw new Error("the server role needs an authenticator");
+    const tun = TunDevice.open({ name: config.server.tunName, mtu: config.ppp.mtu, address: config.ppp.localAddress });
+    const routes = routePoolToTun(config.ppp.pool, tun.name);
+    server = new PptpServer({ settings: config, auth: o.auth, pool: new AddressPool(config.ppp.pool), gre, tun, log: logger, divert });
+    const lan = routeCidrsToTun(server.peerRoutes(), tun.name);
+    logger.log("events", `TUN ${tun.name} up: ${config.ppp.localAddress}, MTU ${config.ppp.mtu}, routes ${[...routes, ...lan].join(" ")}`);
+    const fw = forwardingWarning();
+    if (fw) logger.log("events", `warning: ${fw}`);
+    await server.listen();
+  } else if (clientPeers.some((p) => p.answer)) {
+    // No server role, but a peer's server may call us: listen for exactly those callers.
+    listener = net.createServer((s) => {
+      const a = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
+      if (!divert(a, s)) {
+        logger.log("events", `TCP connection from ${a} refused: no peer with answer = yes has that address, and the server role is off`);
+        s.destroy();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      listener!.once("error", (e) => reject(new Error(`cannot listen on ${config.server.listen}:${config.server.port}: ${e.message}`)));
+      listener!.listen(config.server.port, config.server.listen, () => resolve());
+    });
+    logger.log("events", `listening on ${config.server.listen}:${config.server.port} for calls from peers with answer = yes`);
+  }
+
+  for (const c of clients) await c.start();
+  const clientsDone = Promise.all(clients.map((c) => c.done));
+
+  return {
+    server,
+    clients,
+    clientsDone,
+    reload(next, auth) {
+      if (server && auth) server.reload(next, auth);
+    },
+    async close(reason) {
+      await Promise.all([...clients.map((c) => c.stop(reason)), server?.close(reason)]);
+      listener?.close();
+      if (!server) gre.close();
+    },
+  };
+}
+
+/**
+ * Runs until SIGTERM/SIGINT (then closes everything: every session hung up cleanly) or until `ended` settles
+ * with an exit status. Resolves with the process's exit status: 0 after a signal, 1 if closing failed.
+ */
+export function runUntilSignal(roles: RunningRoles, ended?: Promise<number>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const finish = (reason: string, code: number): void => {
+      if (stopping) return;
+      stopping = true;
+      roles.close(reason).then(() => resolve(code), () => resolve(1));
+    };
+    process.on("SIGTERM", () => finish("received SIGTERM", 0));
+    process.on("SIGINT", () => finish("received SIGINT", 0));
+    ended?.then((code) => finish("all peers ended", code));
+  });
+}

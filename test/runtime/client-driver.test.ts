@@ -1,0 +1,351 @@
+/**
+ * The networked client (src/client/client.ts) against our own server over real loopback TCP, with in-memory
+ * GRE and TUN doubles and a recording stand-in for the host's routing table: session up and traffic both ways,
+ * plain-word refusals (wrong password, MPPE strength), redial with backoff after the server drops us, a clean
+ * hang-up, dial-on-demand with the idle timer, and the server-initiated LAN-to-LAN call (SCCRQ from the server,
+ * Incoming-Call-Request from us). The stock-peer and network-namespace tests (test/interop) use the real edge.
+ */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { PptpServer } from "../../src/server/server.js";
+import { parseConfig, type ServerConfig } from "../../src/server/config.js";
+import { AddressPool } from "../../src/server/pool.js";
+import { PptpClient, type ClientStatus } from "../../src/client/client.js";
+import type { LogCategory } from "../../src/session/connection.js";
+import { LocalUsers } from "../../src/aaa/local.js";
+import { MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
+import { GreDemux } from "../../src/io/gre-demux.js";
+import type { RouteInfo, SystemNetwork } from "../../src/io/system-net.js";
+import { fakeIpPacket } from "../support/random.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => boolean, what: string, ms = 8000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** A parsed config; "port = 0" (any free port, for tests only) is applied after parsing. */
+function config(text: string): ServerConfig {
+  const anyPort = /^port = 0$/m.test(text);
+  const r = parseConfig(text.replace(/^port = 0$/m, "port = 1723"), "test.conf");
+  if (!r.ok) throw new Error(r.errors.map(String).join("\n"));
+  return anyPort ? { ...r.config, server: { ...r.config.server, port: 0 } } : r.config;
+}
+
+/** Records what the client asks of the host's routing table. */
+class RecordingNetwork implements SystemNetwork {
+  readonly routes = new Map<string, RouteInfo>();
+  readonly log: string[] = [];
+  async routeTo(dst: string): Promise<RouteInfo> {
+    return { dev: "lo", src: dst };
+  }
+  async addRoute(cidr: string, r: RouteInfo): Promise<void> {
+    this.routes.set(cidr, r);
+    this.log.push(`add ${cidr} dev ${r.dev}`);
+  }
+  async deleteRoute(cidr: string): Promise<void> {
+    this.routes.delete(cidr);
+    this.log.push(`del ${cidr}`);
+  }
+  async setLink(dev: string, o: { address: string; peer: string; mtu: number }): Promise<void> {
+    this.log.push(`link ${dev} ${o.address} peer ${o.peer} mtu ${o.mtu}`);
+  }
+}
+
+interface Site {
+  server?: PptpServer;
+  /** Cuts the server's GRE off the network (a path that died without a word). */
+  cutGre?: () => void;
+  port: number;
+  grenet: MemoryGreNetwork;
+  serverTun: MemoryTun;
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+const logTo = (lines: string[], tag: string) => ({ enabled: (_c: LogCategory) => true, log: (c: LogCategory, m: string) => lines.push(`${tag}[${c}] ${m}`) });
+
+/** Our server on 127.0.0.1 (memory GRE network shared with the client). */
+async function serverSite(strengths = "128, 40", users = [{ user: "alice", password: "pw1" }]): Promise<Site> {
+  const grenet = new MemoryGreNetwork();
+  const serverTun = new MemoryTun();
+  const lines: string[] = [];
+  const s = config(`[server]\nlisten = 127.0.0.1\nport = 0\n[ppp]\ndns = 10.0.0.53\n[mppe]\nstrengths = ${strengths}\n`);
+  const greSock = grenet.attach("127.0.0.1");
+  const server = new PptpServer({
+    settings: s,
+    auth: new LocalUsers(users),
+    pool: new AddressPool(s.ppp.pool),
+    gre: greSock,
+    tun: serverTun,
+    log: logTo(lines, "srv"),
+  });
+  const a = await server.listen();
+  const iv = setInterval(() => {
+    grenet.settle();
+    serverTun.deliver();
+  }, 2);
+  return {
+    server,
+    cutGre: () => grenet.detach(greSock),
+    port: a.port,
+    grenet,
+    serverTun,
+    lines,
+    async stop() {
+      await server.close("test over");
+      clearInterval(iv);
+    },
+  };
+}
+
+interface ClientRig {
+  client: PptpClient;
+  tun: () => MemoryTun;
+  net: RecordingNetwork;
+  statuses: ClientStatus[];
+  lines: string[];
+}
+
+function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; from?: string } = {}): ClientRig {
+  const from = o.from ?? "127.0.0.2";
+  const cfg = config(`[server]\nenable = no\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = ${site.port}\nuser = alice\n${peerText}`);
+  const peer = cfg.peers[0];
+  const lines: string[] = [];
+  const statuses: ClientStatus[] = [];
+  let tun: MemoryTun | undefined;
+  const netRec = new RecordingNetwork();
+  const client = new PptpClient({
+    peer,
+    gre: new GreDemux(site.grenet.attach(from), () => performance.now()),
+    openTun: (t) => {
+      tun = new MemoryTun(t.name, t.mtu);
+      lines.push(`cli[tun] open ${t.name} ${t.address} peer ${t.peer} mtu ${t.mtu}`);
+      return tun;
+    },
+    net: netRec,
+    log: logTo(lines, "cli"),
+    bindAddress: from,
+    onStatus: (s) => statuses.push(s),
+    ...(o.stopOnRefusal ? { stopOnRefusal: true } : {}),
+  });
+  const iv = setInterval(() => tun?.deliver(), 2);
+  void client.done.then(() => clearInterval(iv));
+  return { client, tun: () => tun!, net: netRec, statuses, lines };
+}
+
+const both = (site: Site, c: ClientRig) => `${site.lines.join("\n")}\n${c.lines.join("\n")}`;
+
+describe("PptpClient against PptpServer (loopback TCP, memory GRE/TUN)", () => {
+  test("connects with MS-CHAPv2 + MPPE-128: TUN address and MTU, host route, split routes, IP both ways, clean hang-up", async () => {
+    const site = await serverSite();
+    const c = clientFor(site, "password = pw1\nroutes = 10.20.0.0/16");
+    try {
+      await c.client.start();
+      await waitFor(() => c.client.state === "up", `client up\n${both(site, c)}`);
+      const st = c.client.snapshot();
+      assert.equal(st.localAddress, "192.168.50.10");
+      assert.equal(st.remoteAddress, "192.168.50.1");
+      assert.equal(st.mtu, 1396, "MRU 1400 less the 4 bytes of MPPE");
+      assert.equal(st.mppe, "MPPE-128 stateless");
+      assert.deepEqual(st.dns, ["10.0.0.53"]);
+      assert.match(c.lines.join("\n"), /open pt-hq 192\.168\.50\.10 peer 192\.168\.50\.1 mtu 1396/);
+      assert.equal(c.net.routes.get("127.0.0.1/32")?.dev, "lo", "host route to the server outside the tunnel");
+      assert.equal(c.net.routes.get("10.20.0.0/16")?.dev, "pt-hq");
+      // IP from our TUN arrives at the server's TUN, and back
+      const up = fakeIpPacket(300, 7, "192.168.50.10", "10.0.0.9");
+      c.tun().inject(up);
+      await waitFor(() => site.serverTun.written.some((p) => p.length === up.length), "packet at the server's TUN");
+      const down = fakeIpPacket(500, 9, "10.0.0.9", "192.168.50.10");
+      site.serverTun.inject(down);
+      await waitFor(() => c.tun().written.some((p) => p.length === down.length), "packet at the client's TUN");
+      assert.deepEqual(c.tun().written.find((p) => p.length === down.length), down);
+      const final = await c.client.stop("test hang-up");
+      assert.equal(final.state, "stopped");
+      await waitFor(() => site.lines.some((l) => /session down/.test(l)), "server sees the hang-up");
+      assert.equal(c.net.routes.size, 0, `every route taken away: ${c.net.log.join("; ")}`);
+    } finally {
+      await c.client.stop();
+      await site.stop();
+    }
+  });
+
+  test("wrong password: gives up at once in interactive use and says authentication failed (691)", async () => {
+    const site = await serverSite();
+    const c = clientFor(site, "password = wrong", { stopOnRefusal: true });
+    try {
+      await c.client.start();
+      const final = await c.client.done;
+      assert.equal(final.state, "failed", both(site, c));
+      assert.match(final.lastError ?? "", /authentication failed \(691\)/, both(site, c));
+      assert.equal(final.lastErrorCode, 691);
+      assert.equal(final.failures, 1);
+    } finally {
+      await site.stop();
+    }
+  });
+
+  test("server requires MPPE-128 only, profile allows only 40: refused with the reason in plain words", async () => {
+    const strict = await serverSite("128");
+    const c = clientFor(strict, "password = pw1\nmppe-strengths = 40", { stopOnRefusal: true });
+    try {
+      await c.client.start();
+      const final = await c.client.done;
+      assert.equal(final.state, "failed", both(strict, c));
+      assert.match(final.lastError ?? "", /MPPE-128/, both(strict, c));
+      assert.match(final.lastError ?? "", /MPPE-40/, both(strict, c));
+      assert.equal(final.lastErrorCode, 742);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  test("a dropped session is redialled with backoff, and max-failures ends the retries", async () => {
+    const site = await serverSite();
+    const c = clientFor(site, "password = pw1\nreconnect-delay = 100ms\nreconnect-max-delay = 400ms");
+    try {
+      await c.client.start();
+      await waitFor(() => c.client.state === "up", `first session\n${both(site, c)}`);
+      assert.equal(site.server!.clear("alice", "test drop"), 1);
+      await waitFor(() => c.statuses.some((s) => s.state === "retry-wait"), `retry-wait\n${both(site, c)}`);
+      await waitFor(() => c.client.state === "up" && c.client.counters.sessions === 2, `second session\n${both(site, c)}`);
+      assert.match(c.lines.join("\n"), /redialling in 0\.\d s/);
+      assert.match(c.lines.join("\n"), /disconnected: .*test drop/);
+    } finally {
+      await c.client.stop();
+      await site.stop();
+    }
+  });
+
+  test("keepalive: when the server stops answering LCP echoes the client says so and redials", async () => {
+    const site = await serverSite();
+    const c = clientFor(site, "password = pw1\nlcp-echo-interval = 200ms\nlcp-echo-failures = 2\nreconnect-delay = 5s");
+    try {
+      await c.client.start();
+      await waitFor(() => c.client.state === "up", `up\n${both(site, c)}`);
+      site.cutGre!();
+      await waitFor(() => c.client.state === "retry-wait", `echo failure detected\n${both(site, c)}`);
+      const final = c.client.snapshot();
+      assert.match(final.lastError ?? "", /no answer to 2 LCP echo requests/, both(site, c));
+      assert.match(c.lines.join("\n"), /redialling in [4-6]\.\d s/);
+    } finally {
+      await c.client.stop();
+      await site.stop();
+    }
+  });
+
+  test("server unreachable: each attempt fails with the reason, backoff grows, max-failures gives up", async () => {
+    const dead = net.createServer();
+    await new Promise<void>((r) => dead.listen(0, "127.0.0.1", () => r()));
+    const port = (dead.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    const site = { port, grenet: new MemoryGreNetwork(), serverTun: new MemoryTun(), lines: [] as string[], stop: async () => undefined };
+    const c = clientFor(site, "password = pw1\nreconnect-delay = 100ms\nreconnect-max-delay = 1s\nmax-failures = 3");
+    await c.client.start();
+    const final = await c.client.done;
+    assert.equal(final.state, "failed");
+    assert.equal(final.failures, 3);
+    assert.match(final.lastError ?? "", /connection refused: nothing listens on the PPTP port/);
+    const waits = [...c.lines.join("\n").matchAll(/redialling in ([\d.]+) s/g)].map((m) => Number(m[1]));
+    assert.equal(waits.length, 2, c.lines.join("\n"));
+    assert.ok(waits[1] > waits[0], `backoff grows: ${waits.join(", ")}`);
+  });
+
+  test("dial-on-demand: routes first, the first packet dials and is delivered, the idle timer hangs up, traffic dials again", async () => {
+    const site = await serverSite();
+    const c = clientFor(site, "password = pw1\nconnect = on-demand\nroutes = 10.30.0.0/16\nidle-timeout = 2s");
+    try {
+      await c.client.start();
+      assert.equal(c.client.state, "waiting-for-traffic");
+      assert.equal(c.net.routes.get("10.30.0.0/16")?.dev, "pt-hq", "route in place before the tunnel");
+      assert.match(c.lines.join("\n"), /open pt-hq 10\.64\.64\.\d+ peer 10\.112\.112\.\d+/, "placeholder addresses until IPCP");
+      const first = fakeIpPacket(200, 3, "192.168.50.10", "10.30.1.1");
+      c.tun().inject(first);
+      await waitFor(() => c.client.state === "up", `up on demand\n${both(site, c)}`);
+      assert.match(c.net.log.join("\n"), /link pt-hq 192\.168\.50\.10 peer 192\.168\.50\.1 mtu 1396/);
+      await waitFor(() => site.serverTun.written.some((p) => p.length === first.length), "the packet that dialled arrives");
+      await waitFor(() => c.client.state === "waiting-for-traffic", `idle hang-up\n${both(site, c)}`, 8000);
+      assert.match(c.lines.join("\n"), /hanging up: idle for \d s \(idle-timeout\)/);
+      assert.equal(c.net.routes.get("10.30.0.0/16")?.dev, "pt-hq", "on-demand routes stay");
+      c.tun().inject(fakeIpPacket(100, 4, "192.168.50.10", "10.30.1.1"));
+      await waitFor(() => c.client.counters.sessions === 2 && c.client.state === "up", `second on-demand session\n${both(site, c)}`);
+    } finally {
+      await c.client.stop();
+      await site.stop();
+    }
+  });
+});
+
+describe("LAN-to-LAN: the server starts the call (SCCRQ from the server, ICRQ/ICRP/ICCN from the client)", () => {
+  test("traffic for the branch's LAN at the server dials the branch, which answers with an Incoming-Call-Request", async () => {
+    // The branch (client role, answer = yes) listens for its head office; the head office (server role) has a
+    // named peer for the branch with connect = on-demand and routes to the branch LAN.
+    const grenet = new MemoryGreNetwork();
+    const lines: string[] = [];
+    const branchListener = net.createServer();
+    await new Promise<void>((r) => branchListener.listen(0, "127.0.0.3", () => r()));
+    const branchPort = (branchListener.address() as net.AddressInfo).port;
+    const hqCfg = config(
+      `[server]\nlisten = 127.0.0.1\nport = 0\n[peer branch]\nrole = server\nconnect = on-demand\nremote = 127.0.0.3\nport = ${branchPort}\nuser = branch\npassword = brpw\nremote-address = 172.16.0.2\nlocal-address = 172.16.0.1\nroutes = 192.168.20.0/24\n`,
+    );
+    const hqTun = new MemoryTun();
+    const hq = new PptpServer({
+      settings: hqCfg,
+      auth: new LocalUsers([{ user: "branch", password: "brpw" }]),
+      pool: new AddressPool(hqCfg.ppp.pool),
+      gre: grenet.attach("127.0.0.1"),
+      tun: hqTun,
+      log: logTo(lines, "hq"),
+    });
+    await hq.listen();
+    const brCfg = config(`[server]\nenable = no\n[peer hq]\nrole = client\nconnect = passive\nanswer = yes\nremote = 127.0.0.1\nuser = branch\npassword = brpw\nroutes = 192.168.10.0/24\n`);
+    let brTun: MemoryTun | undefined;
+    const branch = new PptpClient({
+      peer: brCfg.peers[0],
+      gre: new GreDemux(grenet.attach("127.0.0.3"), () => performance.now()),
+      openTun: (t) => (brTun = new MemoryTun(t.name, t.mtu)),
+      net: new RecordingNetwork(),
+      log: logTo(lines, "br"),
+      bindAddress: "127.0.0.3",
+    });
+    branchListener.on("connection", (s) => {
+      const from = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
+      if (!branch.matchesServer(from) || !branch.adopt(s)) s.destroy();
+    });
+    const iv = setInterval(() => {
+      grenet.settle();
+      hqTun.deliver();
+      brTun?.deliver();
+    }, 2);
+    try {
+      await branch.start();
+      assert.equal(branch.state, "waiting-for-call");
+      const pkt = fakeIpPacket(120, 5, "192.168.10.5", "192.168.20.7");
+      hqTun.inject(pkt);
+      await waitFor(() => branch.state === "up", `branch up\n${lines.join("\n")}`);
+      const log = lines.join("\n");
+      assert.match(log, /hq\[events\] peer branch: dialling 127\.0\.0\.3:\d+ \(traffic for 192\.168\.20\.7\)/);
+      assert.match(log, /br\[events\] peer hq: the server 127\.0\.0\.1 called us: answering with an Incoming-Call-Request/);
+      assert.match(log, /br\[events\] peer hq: ICRQ sent: call id \d+/);
+      assert.match(log, /hq\[events\] ICRQ from 127\.0\.0\.3: peer call id \d+/);
+      assert.match(log, /hq\[events\] call \d+ user=branch peer=127\.0\.0\.3: session up: address 172\.16\.0\.2/);
+      assert.equal(branch.snapshot().localAddress, "172.16.0.2");
+      // the packet that triggered the dial was held and delivered, and the branch's answer comes back
+      await waitFor(() => brTun!.written.some((p) => p.length === pkt.length), `held packet delivered to the branch LAN ${JSON.stringify(branch.counters)}\n${lines.join("\n")}`);
+      const back = fakeIpPacket(140, 6, "192.168.20.7", "192.168.10.5");
+      brTun!.inject(back);
+      await waitFor(() => hqTun.written.some((p) => p.length === back.length), "reply at the head office");
+      assert.equal(hq.sessions()[0]?.peerName, "branch");
+    } finally {
+      clearInterval(iv);
+      await branch.stop();
+      await hq.close();
+      branchListener.close();
+    }
+  });
+});
