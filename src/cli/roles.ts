@@ -108,6 +108,7 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
     clientsDone,
     reload(next, auth) {
       if (server && auth) server.reload(next, auth);
+      if (clients.length > 0) logger.log("events", `dial-out peers (${clients.map((c) => c.name).join(", ")}) keep the settings they started with; restart to change them`);
     },
     async close(reason) {
       await Promise.all([...clients.map((c) => c.stop(reason)), server?.close(reason)]);
