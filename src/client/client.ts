@@ -30,6 +30,7 @@ import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { LinuxNetwork, type RouteInfo, type SystemNetwork } from "../io/system-net.js";
 import type { GreHeader } from "../wire/gre.js";
 import type { RandomSource } from "../session/clock.js";
+import { authMethodLabel } from "../ppp/protocols.js";
 import type { PeerConfig } from "../server/peer-types.js";
 import { Backoff } from "./backoff.js";
 import { clientControlOptions, clientLinkConfig, tunnelMtu } from "./link-config.js";
@@ -396,7 +397,7 @@ export class PptpClient {
       remoteAddress: remote,
       dns: e.ipcp.dns,
       mtu,
-      ...(e.method ? { method: e.method } : {}),
+      ...(e.method ? { method: authMethodLabel(e.method) } : {}),
       mppe,
       failures: 0,
     };
@@ -409,7 +410,7 @@ export class PptpClient {
     this.setState("up");
     const routes = [...this.peer.routes.map(formatPrefix), ...(this.peer.defaultRoute ? ["default (0.0.0.0/1, 128.0.0.0/1)"] : [])];
     this.info(
-      `connected to ${this.status.server}: address ${local}, server ${remote}, MTU ${mtu}, ${e.method ?? "no authentication"}, ${mppe}` +
+      `connected to ${this.status.server}: address ${local}, server ${remote}, MTU ${mtu}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, ${mppe}` +
         `${e.ipcp.dns.length ? `, DNS ${e.ipcp.dns.join(" ")}` : ""}${routes.length ? `, routes ${routes.join(", ")}` : ""}`,
     );
     const early = this.arrived;

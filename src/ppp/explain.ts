@@ -7,7 +7,7 @@
  * act on: change the profile, or ask whoever runs the server.
  */
 import type { AuthMethod } from "./protocols.js";
-import { PPP_PAP, PPP_CHAP } from "./protocols.js";
+import { PPP_PAP, PPP_CHAP, authMethodLabel } from "./protocols.js";
 import type { CcpPolicy, MppeStrength } from "./options-ccp.js";
 import { authMethodOf } from "../wire/ppp-cp.js";
 import {
@@ -30,19 +30,8 @@ const MAX_QUOTED_TEXT = 200;
 // ------------------------------------------------------------------------------------------------------------
 // Names
 
-/** The names operators know from Windows' and pppd's settings. */
-export function authLabel(m: AuthMethod): string {
-  switch (m) {
-    case "pap":
-      return "PAP";
-    case "chap-md5":
-      return "CHAP-MD5";
-    case "mschap-v1":
-      return "MS-CHAPv1";
-    case "mschap-v2":
-      return "MS-CHAPv2";
-  }
-}
+/** Kept for the explanations below: the one label function lives next to AuthMethod. */
+export const authLabel = authMethodLabel;
 
 /** Any Authentication-Protocol option value (RFC 1661 §6.2), known to us or not: "MS-CHAPv2", "EAP", "CHAP-SHA1". */
 export function authProtocolLabel(protocol: number, data: Uint8Array): string {

@@ -13,6 +13,20 @@ export const PPP_CHAP = 0xc223;
 /** The authentication methods we negotiate in the LCP Authentication-Protocol option (RFC 1661 §6.2, RFC 1994 §3, RFC 2433, RFC 2759). */
 export type AuthMethod = "pap" | "chap-md5" | "mschap-v1" | "mschap-v2";
 
+/** The names operators know from Windows' and pppd's settings, for every log line and message. */
+export function authMethodLabel(m: AuthMethod): string {
+  switch (m) {
+    case "pap":
+      return "PAP";
+    case "chap-md5":
+      return "CHAP-MD5";
+    case "mschap-v1":
+      return "MS-CHAPv1";
+    case "mschap-v2":
+      return "MS-CHAPv2";
+  }
+}
+
 /** CHAP algorithm octet carried after 0xC223 in the Authentication-Protocol option. */
 export const CHAP_MD5 = 0x05;
 export const CHAP_MSCHAP_V1 = 0x80;

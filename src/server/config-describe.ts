@@ -47,7 +47,7 @@ export function describeConfig(c: ServerConfig): string[] {
 
 /**
  * One named peer in words, e.g. `peer hq: client, dials vpn.example.com:1723 persistent, as user "branch",
- * MS-CHAP-V2, MPPE require 128-bit, routes 10.0.0.0/16, tunnel pt-hq`. The password is never shown (logs).
+ * MS-CHAPv2, MPPE require 128-bit, routes 10.0.0.0/16, tunnel pt-hq`. The password is never shown (logs).
  */
 export function describePeer(p: PeerConfig): string {
   const endpoint = `${p.remote ?? "(no remote)"}:${p.port}`;

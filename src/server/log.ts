@@ -1,7 +1,7 @@
 /**
  * Server log lines, one event per line:
  *
- *   2026-11-21T13:02:13.123Z [events] call 16384 user=alice peer=10.99.0.2: auth succeeded (MS-CHAP-V2)
+ *   2026-11-21T13:02:13.123Z [events] call 16384 user=alice peer=10.99.0.2: auth succeeded (MS-CHAPv2)
  *
  * UTC ISO-8601 time with milliseconds (sorts as text, no time-zone guessing across hosts), the category in
  * brackets, then whatever is known of the session (call ID, user name, peer address), then the message.

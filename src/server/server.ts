@@ -24,7 +24,7 @@ import { ConnectionRunner } from "../io/connection-runner.js";
 import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { Backoff } from "../client/backoff.js";
-import type { AuthMethod } from "../ppp/protocols.js";
+import { authMethodLabel, type AuthMethod } from "../ppp/protocols.js";
 import type { ServerConfig } from "./config.js";
 import type { PeerConfig } from "./peer-types.js";
 import type { LinkAuthInfo, PppLinkConfig } from "../ppp/link.js";
@@ -477,7 +477,7 @@ export class PptpServer {
         if (r.addressInt !== undefined) this.byAddress.set(r.addressInt, e.callId);
         this.log(
           "events",
-          `call ${e.callId} user=${e.user ?? "-"} peer=${st.peerName}: session up: address ${e.ipcp.peerAddress}, ${e.method ?? "no auth"}, MPPE ${r.mppe}`,
+          `call ${e.callId} user=${e.user ?? "-"} peer=${st.peerName}: session up: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}`,
         );
         if (r.peer && r.peer.callId === e.callId) this.peerUp(r.peer, r);
         return;

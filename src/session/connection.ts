@@ -24,7 +24,7 @@ import type { PppLinkConfig, PppLinkEvent } from "../ppp/link.js";
 import type { AuthRequest, AuthResult } from "../aaa/types.js";
 import type { IpcpResult } from "../ppp/ipcp.js";
 import type { CcpResult } from "../ppp/ccp.js";
-import type { AuthMethod } from "../ppp/protocols.js";
+import { authMethodLabel, type AuthMethod } from "../ppp/protocols.js";
 import type { GreHeader } from "../wire/gre.js";
 
 export type LogCategory = "events" | "errors" | "packets" | "negotiation";
@@ -294,10 +294,10 @@ export abstract class ConnectionBase {
         );
         return;
       case "authenticated":
-        this.log("events", e.direction === "peer" ? `auth succeeded for user ${e.user} with ${methodName(e.method)}` : `authenticated to peer as ${e.user} with ${methodName(e.method)}`, id);
+        this.log("events", e.direction === "peer" ? `auth succeeded for user ${e.user} with ${authMethodLabel(e.method)}` : `authenticated to peer as ${e.user} with ${authMethodLabel(e.method)}`, id);
         return;
       case "auth-failed":
-        this.log("events", `auth failed for user ${e.user ?? "(none)"} with ${methodName(e.method)}: error ${e.code}: ${e.message}`, id);
+        this.log("events", `auth failed for user ${e.user ?? "(none)"} with ${authMethodLabel(e.method)}: error ${e.code}: ${e.message}`, id);
         return;
       case "mppe-up":
         this.log("events", `MPPE ${e.result.bits}-bit ${e.result.stateless ? "stateless" : "stateful"}`, id);
@@ -350,15 +350,5 @@ export abstract class ConnectionBase {
   }
 }
 
-export function methodName(m: AuthMethod): string {
-  switch (m) {
-    case "mschap-v2":
-      return "MS-CHAPv2";
-    case "mschap-v1":
-      return "MS-CHAPv1";
-    case "chap-md5":
-      return "CHAP-MD5";
-    case "pap":
-      return "PAP";
-  }
-}
+
+

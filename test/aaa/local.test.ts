@@ -72,7 +72,7 @@ describe("MS-CHAPv2 verification (RFC 2759 §9.2)", () => {
   test("rejects a response altered in one bit", async () => {
     const bad = V2.ntResponse24.slice();
     bad[23] ^= 1;
-    assertFailure(await new LocalUsers([{ user: "User", password: V2.password }]).verify(v2Request("User", bad)), /bad password for user "User" \(MS-CHAP-V2 NT-Response mismatch\)/);
+    assertFailure(await new LocalUsers([{ user: "User", password: V2.password }]).verify(v2Request("User", bad)), /bad password for user "User" \(MS-CHAPv2 NT-Response mismatch\)/);
   });
 
   test("a domain-qualified name finds the plain record and hashes without the domain", async () => {
@@ -203,7 +203,7 @@ describe("verifyWithSecret edge cases", () => {
   test("method labels", () => {
     assert.deepEqual(
       (["pap", "chap-md5", "mschap-v1", "mschap-v2"] as const).map(authMethodLabel),
-      ["PAP", "CHAP-MD5", "MS-CHAP", "MS-CHAP-V2"],
+      ["PAP", "CHAP-MD5", "MS-CHAPv1", "MS-CHAPv2"],
     );
   });
 });

@@ -118,7 +118,7 @@ describe("pptp-ts connect → stock pptpd + pppd", { concurrency: false }, () =>
     const mtu = /pt-vpn: .* mtu (\d+)/.exec(up);
     assert.ok(mtu, s);
     const clientLog = section(log, "client log");
-    assert.match(clientLog, /connected to 10\.99\.0\.2: address 192\.168\.50\.1\d, server 192\.168\.50\.1, MTU \d+, mschap-v2, MPPE-128 stateless/, s);
+    assert.match(clientLog, /connected to 10\.99\.0\.2: address 192\.168\.50\.1\d, server 192\.168\.50\.1, MTU \d+, MS-CHAPv2, MPPE-128 stateless/, s);
     // 3. pings both ways: ours to the server's end, the guest's to ours
     assert.match(section(log, "pings"), /ping-exit=0/, s);
     assert.ok(resultsOf(r.results, "srvping").some((l) => l.startsWith("srvping ok 3/3") && l.includes("size=1400")), `guest pings: ${s}`);

@@ -413,7 +413,7 @@ describe("client reasons: the server's authentication verdict", () => {
     s.openLcp([auth("mschap-v2"), MAGIC]);
     s.wait(60_000);
     assert.equal(s.down?.code, 691);
-    assert.equal(s.down?.reason, "authentication timed out: server sent no MS-CHAP-V2 Challenge within 30000 ms");
+    assert.equal(s.down?.reason, "authentication timed out: server sent no MS-CHAPv2 Challenge within 30000 ms");
   });
 });
 

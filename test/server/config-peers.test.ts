@@ -554,8 +554,8 @@ describe("[peer NAME]: describeConfig", () => {
     const c = parsed(file("[peer hq]", ...CLIENT, "routes = 192.168.10.0/24, 10.1.0.0/16", "[peer shop]", "role = server", "user = shop", "password = hunter2", "remote-address = 172.16.1.2", "routes = 192.168.30.0/24")).config;
     const lines = describeConfig(c);
     assert.deepEqual(lines.slice(-2), [
-      `peer hq: client, dials vpn.example.com:1723 persistent, as user "branch", MS-CHAP-V2, MPPE require 128-bit, routes 192.168.10.0/24 10.1.0.0/16, tunnel pt-hq, redial after 1s doubling to 1m`,
-      `peer shop: server, user "shop" logs in, waits for its calls, gets 172.16.1.2, MS-CHAP-V2, MPPE require 128-bit, routes 192.168.30.0/24`,
+      `peer hq: client, dials vpn.example.com:1723 persistent, as user "branch", MS-CHAPv2, MPPE require 128-bit, routes 192.168.10.0/24 10.1.0.0/16, tunnel pt-hq, redial after 1s doubling to 1m`,
+      `peer shop: server, user "shop" logs in, waits for its calls, gets 172.16.1.2, MS-CHAPv2, MPPE require 128-bit, routes 192.168.30.0/24`,
     ]);
     assert.equal(lines.length, describeConfig(defaultConfig()).length + 2);
     assert.ok(!lines.join("\n").includes("hunter2") && !lines.join("\n").includes("pa55word"));
@@ -564,7 +564,7 @@ describe("[peer NAME]: describeConfig", () => {
   test("every choice of a full client peer shows", () => {
     assert.equal(
       describePeer(FULL_CLIENT_PEER),
-      `peer hq: client, dials 203.0.113.7:1724 on demand, answers its calls, as user "ACME\\branch", expects 172.16.0.1 at the far end, asks for 172.16.0.2, MS-CHAP/MS-CHAP-V2, MPPE prefer 40-bit/128-bit, default route, routes 10.0.0.0/16 10.9.9.9/32, tunnel hq0, redial after 500ms doubling to 5m, gives up after 20 failures in a row, idle timeout 15m, session timeout 8h`,
+      `peer hq: client, dials 203.0.113.7:1724 on demand, answers its calls, as user "ACME\\branch", expects 172.16.0.1 at the far end, asks for 172.16.0.2, MS-CHAPv1/MS-CHAPv2, MPPE prefer 40-bit/128-bit, default route, routes 10.0.0.0/16 10.9.9.9/32, tunnel hq0, redial after 500ms doubling to 5m, gives up after 20 failures in a row, idle timeout 15m, session timeout 8h`,
     );
   });
 
@@ -572,7 +572,7 @@ describe("[peer NAME]: describeConfig", () => {
     const p: PeerConfig = { ...FULL_CLIENT_PEER, role: "server", connect: "persistent", answer: false, defaultRoute: false, routes: [], mppe: { policy: "deny", strengths: [128], stateless: "prefer" }, localAddress: undefined, remoteAddress: undefined, maxFailures: 0, timers: { ...FULL_CLIENT_PEER.timers, idleTimeoutMs: 0, sessionTimeoutMs: 0 } };
     assert.equal(
       describePeer(p),
-      `peer hq: server, user "ACME\\branch" logs in, connects to 203.0.113.7:1724 persistent and waits for its call, gets a pool address, MS-CHAP/MS-CHAP-V2, MPPE off, no routes, redial after 500ms doubling to 5m`,
+      `peer hq: server, user "ACME\\branch" logs in, connects to 203.0.113.7:1724 persistent and waits for its call, gets a pool address, MS-CHAPv1/MS-CHAPv2, MPPE off, no routes, redial after 500ms doubling to 5m`,
     );
   });
 

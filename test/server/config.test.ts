@@ -556,7 +556,7 @@ describe("describeConfig", () => {
   test("defaults: a one-line summary first, then one line per area", () => {
     const lines = describeConfig(defaultConfig("/etc/pptp-ts"));
     assert.deepEqual(lines, [
-      "listening on 0.0.0.0:1723, pool 192.168.50.10-192.168.50.254 (245 addresses), local address 192.168.50.1, auth MS-CHAP-V2, MPPE require (128-bit)",
+      "listening on 0.0.0.0:1723, pool 192.168.50.10-192.168.50.254 (245 addresses), local address 192.168.50.1, auth MS-CHAPv2, MPPE require (128-bit)",
       `server: host name "pptp-ts", at most 100 sessions, unlimited per peer address, TUN device pptp0`,
       "ppp: mtu 1400, mru 1400, dns none, wins none",
       "users: /etc/pptp-ts/chap-secrets (user names case-insensitive)",
@@ -571,7 +571,7 @@ describe("describeConfig", () => {
     const lines = describeConfig(parsed(FULL).config);
     assert.equal(
       lines[0],
-      "listening on 10.0.0.1:1724, pool 10.8.0.1-10.8.0.254, 10.9.0.10-10.9.0.20, 10.9.1.5 (266 addresses), local address 10.8.1.1, auth MS-CHAP-V2, MS-CHAP, CHAP-MD5, MPPE prefer (40-bit, 128-bit, 56-bit)",
+      "listening on 10.0.0.1:1724, pool 10.8.0.1-10.8.0.254, 10.9.0.10-10.9.0.20, 10.9.1.5 (266 addresses), local address 10.8.1.1, auth MS-CHAPv2, MS-CHAPv1, CHAP-MD5, MPPE prefer (40-bit, 128-bit, 56-bit)",
     );
     assert.ok(lines.includes(`server: host name "vpn.example.com", at most 200 sessions, at most 4 per peer address, TUN device vpn%d`));
     assert.ok(lines.some((l) => l.includes("idle timeout 90m") && l.includes("session timeout 8h")));

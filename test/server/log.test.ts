@@ -23,8 +23,8 @@ function capture(categories?: LogCategory[]): { logger: Logger; lines: string[];
 describe("formatLogLine", () => {
   test("the documented example", () => {
     assert.equal(
-      formatLogLine(T, "events", "auth succeeded (MS-CHAP-V2)", { call: 16384, user: "alice", peer: "10.99.0.2" }),
-      "2026-11-21T13:02:13.123Z [events] call 16384 user=alice peer=10.99.0.2: auth succeeded (MS-CHAP-V2)",
+      formatLogLine(T, "events", "auth succeeded (MS-CHAPv2)", { call: 16384, user: "alice", peer: "10.99.0.2" }),
+      "2026-11-21T13:02:13.123Z [events] call 16384 user=alice peer=10.99.0.2: auth succeeded (MS-CHAPv2)",
     );
   });
 

@@ -150,7 +150,7 @@ export class AuthServer {
         this.finishFailure(
           req.user,
           MSCHAP_ERROR_AUTHENTICATION_FAILURE,
-          `verifier accepted "${req.user}" but returned ${s === undefined ? "no" : `a malformed ("${s}")`} MS-CHAP-V2 authenticator response`,
+          `verifier accepted "${req.user}" but returned ${s === undefined ? "no" : `a malformed ("${s}")`} MS-CHAPv2 authenticator response`,
           "protocol",
         );
         return;
@@ -282,7 +282,7 @@ export class AuthServer {
       }
       case "mschap-v2": {
         const r = parseMsChapV2Response(value);
-        if (!r.ok) return `malformed MS-CHAP-V2 Response from "${user}": ${r.error.message}`;
+        if (!r.ok) return `malformed MS-CHAPv2 Response from "${user}": ${r.error.message}`;
         return {
           method: "mschap-v2",
           user,

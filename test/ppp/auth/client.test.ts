@@ -81,7 +81,7 @@ describe("CHAP peer", () => {
     c.handleTimeout(4000);
     const f = only(drainEvents(c), "failure");
     assert.equal(f.reason, "timeout");
-    assert.match(f.message, /server sent no MS-CHAP-V2 Challenge within 4000 ms/);
+    assert.match(f.message, /server sent no MS-CHAPv2 Challenge within 4000 ms/);
   });
 
   test("bounds the wait for the verdict after responding", () => {

@@ -198,7 +198,7 @@ describe("verifier answers", () => {
     s.completeVerification(2, { ok: true });
     const f = only(drainEvents(s), "failure");
     assert.equal(f.reason, "protocol");
-    assert.match(f.message, /returned no MS-CHAP-V2 authenticator response/);
+    assert.match(f.message, /returned no MS-CHAPv2 authenticator response/);
     assert.equal(unwrap(parseChap(drainTransmit(s)[0].payload)).code, CHAP_FAILURE);
   });
 
@@ -248,7 +248,7 @@ describe("malformed or misdirected input", () => {
     const f = only(drainEvents(s), "failure");
     assert.equal(f.reason, "protocol");
     assert.equal(f.user, "eve");
-    assert.match(f.message, /malformed MS-CHAP-V2 Response from "eve".*16 octets, expected 49/);
+    assert.match(f.message, /malformed MS-CHAPv2 Response from "eve".*16 octets, expected 49/);
     assert.equal(unwrap(parseChap(drainTransmit(s)[0].payload)).code, CHAP_FAILURE);
   });
 
