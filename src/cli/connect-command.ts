@@ -64,6 +64,36 @@ const VALUE_OPTIONS: Readonly<Record<string, string>> = {
   "--lcp-echo-interval": "lcp-echo-interval",
 };
 
+/**
+ * `value` as the text after "key = " that parseConfig reads back unchanged: in double quotes, or bare when it
+ * holds a double quote itself (a quoted value ends at the first one). undefined when neither form carries it.
+ */
+function configText(value: string): string | undefined {
+  if (/[\r\n]/.test(value)) return undefined;
+  if (!value.includes('"')) return `"${value}"`;
+  if (value.startsWith('"') || value !== value.trim() || /\s[;#]/.test(value)) return undefined;
+  return value;
+}
+
+/** A config-file fix such as "routes = 192.168.20.0/24" as the command-line option that does the same. */
+function asOption(key: string, value: string): string {
+  switch (key) {
+    case "routes":
+      return value
+        .split(",")
+        .map((v) => `--route ${v.trim()}`)
+        .join(" ");
+    case "default-route":
+      return value === "yes" ? "--default-route" : "no --default-route";
+    case "connect":
+      return value === "on-demand" ? "--on-demand" : "no --on-demand";
+    case "remote":
+      return `SERVER ${value}`;
+  }
+  const option = `--${key}`;
+  return Object.hasOwn(VALUE_OPTIONS, option) ? `${option} ${value}` : `"${key} = ${value}"`;
+}
+
 export interface ConnectArgs {
   readonly config: ServerConfig;
   readonly peers?: readonly string[];
@@ -160,18 +190,30 @@ export function parseConnectArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!set.has("max-failures")) lines.push({ key: "max-failures", value: persist ? "0" : "5", option: "--max-failures" });
   if (routes.length) lines.push({ key: "routes", value: routes.join(", "), option: "--route" });
   const header = ["[server]", "enable = no", `[peer ${name}]`, "role = client", `remote = ${positional[0]}`];
-  const body = lines.map((l) => `${l.key} = "${l.value.replace(/"/g, "")}"`);
+  const body: string[] = [];
+  for (const l of lines) {
+    const text = configText(l.value);
+    if (text === undefined) {
+      // The value itself is not shown: it may be the password.
+      const why = /[\r\n]/.test(l.value) ? "the value holds a line break" : `a value with a double quote in it cannot also start with one, hold " ;" or " #", or have spaces at either end`;
+      return `${l.option}: ${why} — fix: change the value (pptp-ts.conf cannot hold it either)`;
+    }
+    body.push(`${l.key} = ${text}`);
+  }
   const r = parseConfig([...header, ...body].join("\n"), "command line");
   if (!r.ok) {
     // Line n of the synthetic file is an option: name the option instead of "command line:7".
-    return r.errors
+    // Line 2 ("enable = no") fails only as a consequence of a bad peer section, which has its own error.
+    const errors = r.errors.length > 1 ? r.errors.filter((e) => e.line !== 2) : r.errors;
+    return errors
       .map((e) => {
         const key = /^\[peer [^\]]*\] ([\w-]+): /.exec(e.message)?.[1];
-        const message = e.message.replace(/^\[peer [^\]]*\] [\w-]+: /, "").replace(/^\[peer [^\]]*\] /, "");
+        const message = e.message.replace(/^\[peer [^\]]*\] [\w-]+: /, "").replace(/^\[peer [^\]]*\]:? /, "");
         let origin = e.line === 5 ? "SERVER" : e.line > 5 ? lines[e.line - 6]?.option : undefined;
         if (origin === undefined && key !== undefined) origin = key === "password" ? "--password-file (or --password, or env PPTP_PASSWORD)" : `--${key}`;
         if (origin === undefined && e.line === 3) origin = "--name";
-        return `${origin ?? "command line"}: ${message} — fix: ${e.fix.replace(/"([\w-]+) = ([^"]*)"/g, "--$1 $2")}`;
+        const fix = e.fix.replace(/"([\w-]+) = ([^"]*)"/g, (_, k: string, v: string) => asOption(k, v)).replace(/"\[peer ([^\]]*)\]"/g, "--name $1");
+        return `${origin ?? "command line"}: ${message} — fix: ${fix}`;
       })
       .join("\n");
   }
