@@ -86,6 +86,8 @@ interface ConnState {
   readonly peerIp: number;
   /** The named peer this connection belongs to from the start: we dialled it, or its address matched. */
   readonly peer: NamedPeer | undefined;
+  /** We opened it (SCCRQ from us, to a named peer). */
+  readonly originated: boolean;
 }
 
 interface CallRoute {
@@ -292,7 +294,7 @@ export class PptpServer {
     const echo = peer?.cfg.timers.echoIntervalMs ?? s.timers.echoIntervalMs;
     // The policy needs the ConnState (to register calls) and the ConnState holds the runner built with the
     // policy: the holder object breaks the cycle; `runner` is set right below, before any event can arrive.
-    const st = { peerName, peerIp, peer } as { -readonly [K in keyof ConnState]: ConnState[K] };
+    const st = { peerName, peerIp, peer, originated: originate } as { -readonly [K in keyof ConnState]: ConnState[K] };
     const conn = new ServerConnection({
       peerName,
       originate,
@@ -376,7 +378,11 @@ export class PptpServer {
   /** The peer's tunnel addresses once it authenticated: a named peer's own, a static one, or one from the pool. */
   private ipcpFor(s: ServerConfig, st: ConnState, callId: number, auth: LinkAuthInfo) {
     const route = this.calls.get(callId);
-    const named = st.peer ?? this.peerByUser(auth.user);
+    let named = st.peer;
+    // A connection matched to a peer by its address alone is that peer only if it logs in as the peer's user:
+    // anyone else from the same address (behind the same NAT) is an ordinary dial-in user.
+    if (named && !st.originated && named.cfg.user !== undefined && (auth.user === undefined || !sameUser(named.cfg.user, auth.user, s))) named = undefined;
+    named ??= this.peerByUser(auth.user);
     if (named) {
       // A specific peer that has a fixed address may only come from there (the seeds' "tunnel endpoint address").
       if (!st.peer && named.lastIp !== undefined && named.lastIp !== st.peerIp && parseIpv4(named.cfg.remote ?? "").ok) {
@@ -395,7 +401,7 @@ export class PptpServer {
       }
       named.callId = callId;
       if (route) route.peer = named;
-    }
+    } else if (route) delete route.peer;
     // A static address ([peer] remote-address, chap-secrets 4th column, RADIUS Framed-IP-Address) is the user's,
     // in the pool or not; if someone else holds it the call is refused rather than silently given another address.
     const fixed = named?.cfg.remoteAddress ?? auth.addresses?.find((a) => parseIpv4(a).ok);

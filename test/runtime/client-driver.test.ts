@@ -71,11 +71,11 @@ interface Site {
 const logTo = (lines: string[], tag: string) => ({ enabled: (_c: LogCategory) => true, log: (c: LogCategory, m: string) => lines.push(`${tag}[${c}] ${m}`) });
 
 /** Our server on 127.0.0.1 (memory GRE network shared with the client). */
-async function serverSite(strengths = "128, 40", users = [{ user: "alice", password: "pw1" }]): Promise<Site> {
+async function serverSite(strengths = "128, 40", users = [{ user: "alice", password: "pw1" }], extra = ""): Promise<Site> {
   const grenet = new MemoryGreNetwork();
   const serverTun = new MemoryTun();
   const lines: string[] = [];
-  const s = config(`[server]\nlisten = 127.0.0.1\nport = 0\n[ppp]\ndns = 10.0.0.53\n[mppe]\nstrengths = ${strengths}\n`);
+  const s = config(`[server]\nlisten = 127.0.0.1\nport = 0\n[ppp]\ndns = 10.0.0.53\n[mppe]\nstrengths = ${strengths}\n${extra}`);
   const greSock = grenet.attach("127.0.0.1");
   const server = new PptpServer({
     settings: s,
@@ -112,17 +112,18 @@ interface ClientRig {
   lines: string[];
 }
 
-function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; from?: string } = {}): ClientRig {
+function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; from?: string; user?: string } = {}): ClientRig {
   const from = o.from ?? "127.0.0.2";
-  const cfg = config(`[server]\nenable = no\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = ${site.port}\nuser = alice\n${peerText}`);
+  const cfg = config(`[server]\nenable = no\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = ${site.port}\nuser = ${o.user ?? "alice"}\n${peerText}`);
   const peer = cfg.peers[0];
   const lines: string[] = [];
   const statuses: ClientStatus[] = [];
   let tun: MemoryTun | undefined;
   const netRec = new RecordingNetwork();
+  const demux = new GreDemux(site.grenet.attach(from), () => performance.now());
   const client = new PptpClient({
     peer,
-    gre: new GreDemux(site.grenet.attach(from), () => performance.now()),
+    gre: demux,
     openTun: (t) => {
       tun = new MemoryTun(t.name, t.mtu);
       lines.push(`cli[tun] open ${t.name} ${t.address} peer ${t.peer} mtu ${t.mtu}`);
@@ -135,7 +136,10 @@ function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; f
     ...(o.stopOnRefusal ? { stopOnRefusal: true } : {}),
   });
   const iv = setInterval(() => tun?.deliver(), 2);
-  void client.done.then(() => clearInterval(iv));
+  void client.done.then(() => {
+    clearInterval(iv);
+    demux.close(); // the process's GRE socket goes with the last role (startRoles does the same)
+  });
   return { client, tun: () => tun!, net: netRec, statuses, lines };
 }
 
@@ -235,6 +239,29 @@ describe("PptpClient against PptpServer (loopback TCP, memory GRE/TUN)", () => {
       assert.match(c.lines.join("\n"), /redialling in [4-6]\.\d s/);
     } finally {
       await c.client.stop();
+      await site.stop();
+    }
+  });
+
+  test("a named peer known by its address is that peer only when it logs in as the peer's user", async () => {
+    const users = [{ user: "alice", password: "pw1" }, { user: "branch", password: "brpw" }];
+    const site = await serverSite("128", users, "[peer branch]\nrole = server\nuser = branch\nremote = 127.0.0.2\nremote-address = 172.16.0.2\nroutes = 192.168.20.0/24\n");
+    const anon = clientFor(site, "password = pw1");
+    try {
+      await anon.client.start();
+      await waitFor(() => anon.client.state === "up", `alice up\n${both(site, anon)}`);
+      assert.equal(anon.client.snapshot().localAddress, "192.168.50.10", "alice from the branch's address is an ordinary dial-in user");
+      assert.equal(site.server!.sessions()[0]?.peerName, undefined);
+      await anon.client.stop();
+      // the same address, now as the peer's user
+      const br = clientFor(site, "password = brpw", { user: "branch" });
+      await br.client.start();
+      await waitFor(() => br.client.state === "up", `branch up\n${both(site, br)}`);
+      assert.equal(br.client.snapshot().localAddress, "172.16.0.2");
+      assert.equal(site.server!.sessions()[0]?.peerName, "branch");
+      await br.client.stop();
+    } finally {
+      await anon.client.stop();
       await site.stop();
     }
   });
