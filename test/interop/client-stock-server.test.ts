@@ -10,7 +10,8 @@
  *    gone, pppd sees LCP Terminate-Request).
  * 2. pptpd offering only MPPE-40: our default profile (128 only) refuses with "server offers only MPPE-40; this
  *    profile requires MPPE-128", `--mppe deny` with "server requires MPPE-40; this profile allows none", and a
- *    profile that allows 40 connects with MPPE-40 and passes traffic.
+ *    profile that allows 40 connects with MPPE-40, passes traffic, and with --default-route sends everything
+ *    else into the tunnel while the server stays reachable outside it.
  *
  * Needs root and the lab (skips with the reason otherwise; LAB_REQUIRE=1 makes that a failure).
  */
@@ -159,7 +160,7 @@ describe("pptp-ts connect → stock pptpd + pppd", { concurrency: false }, () =>
     console.log(`tshark: ${total} PPTP/GRE packets from pptp-ts connect decoded, none malformed or with warnings`);
   });
 
-  test("pptpd offering only MPPE-40: refused in plain words unless the profile allows 40, then up with MPPE-40", T, async () => {
+  test("pptpd offering only MPPE-40: refused in plain words unless the profile allows 40, then up with MPPE-40 and a default route", T, async () => {
     const r = await runLab({
       scenario: "server",
       timeoutS: 600,
@@ -170,10 +171,13 @@ describe("pptp-ts connect → stock pptpd + pppd", { concurrency: false }, () =>
           "$CONNECT --password-file $D/pw 2>&1; echo \"exit=$?\"",
           "echo '=== mppe deny'",
           "$CONNECT --password-file $D/pw --mppe deny 2>&1; echo \"exit=$?\"",
-          "$CONNECT --password-file $D/pw --mppe-strengths 128,40 > $D/cli.log 2>&1 & CLIP=$!",
+          "$CONNECT --password-file $D/pw --mppe-strengths 128,40 --default-route > $D/cli.log 2>&1 & CLIP=$!",
           "wait_up $D/cli.log $CLIP || { echo '=== client log'; cat $D/cli.log; exit 1; }",
+          // the default route leads into the tunnel, while the server itself stays reachable outside it
+          "echo '=== default route'; ip -4 route show; ip -4 route get 198.51.100.7; ip -4 route get 10.99.0.2",
           `echo '=== pings'; ping -c 3 -s 1300 -W 5 ${LOCALIP}; echo "ping-exit=$?"`,
           "sleep 3; kill -TERM $CLIP; wait $CLIP; echo \"client-exit=$?\"",
+          "echo '=== after'; ip -4 route show",
           "echo '=== client log'; cat $D/cli.log",
         ].join("\n"),
       ),
@@ -187,7 +191,13 @@ describe("pptp-ts connect → stock pptpd + pppd", { concurrency: false }, () =>
     assert.match(deny, /exit=1/, s);
     assert.match(section(r.withLog, "client log"), /connected to 10\.99\.0\.2: .*MPPE-40 stateless/, s);
     assert.match(section(r.withLog, "pings"), /ping-exit=0/, s);
+    const dflt = section(r.withLog, "default route");
+    assert.match(dflt, /0\.0\.0\.0\/1 dev pt-vpn/, s);
+    assert.match(dflt, /128\.0\.0\.0\/1 dev pt-vpn/, s);
+    assert.match(dflt, /198\.51\.100\.7 dev pt-vpn/, `everything else goes into the tunnel: ${s}`);
+    assert.match(dflt, /10\.99\.0\.2 dev labtap\S*/, `the server stays outside it: ${s}`);
     assert.match(r.withLog, /client-exit=0/, s);
+    assert.doesNotMatch(section(r.withLog, "after"), /pt-vpn|0\.0\.0\.0\/1/, `routes removed at exit: ${s}`);
     const conn = resultsOf(r.results, "conn").find((l) => /authok=yes/.test(l) && /bytes_rcvd=[1-9]/.test(l));
     assert.ok(conn, s);
     assert.match(conn, /mppe="[^"]*40/, s);
