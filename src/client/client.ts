@@ -105,6 +105,8 @@ export interface PptpClientOptions {
   readonly stopOnRefusal?: boolean;
   /** Every state change. */
   readonly onStatus?: (s: ClientStatus) => void;
+  /** How long a connected call may hear no GRE at all before the client reports GRE blocked; default 15 s. */
+  readonly greSilenceMs?: number;
 }
 
 /** pppd's demand-mode placeholders (10.64.64.64 ↔ 10.112.112.112), unique per peer by the last octet. */
@@ -118,6 +120,8 @@ const REFUSALS = new Set([691, 646, 647, 648, 649, 709, 742]);
 const DEMAND_QUEUE = 32;
 /** A TCP connect that takes longer than this is abandoned (the seeds' routers use 10-20 s). */
 const CONNECT_TIMEOUT_MS = 15_000;
+/** A connected call that hears no GRE at all for this long has its GRE blocked somewhere (error 806). */
+const GRE_SILENCE_MS = 15_000;
 
 type Runner = ConnectionRunner<ClientConnection>;
 
@@ -149,6 +153,7 @@ export class PptpClient {
   private lastActivity = 0;
   private upSince = 0;
   private greSeen = false;
+  private greWatch: NodeJS.Timeout | undefined;
   private endReason: { reason: string; code?: number } | undefined;
   private stopping = false;
   private doneResolve!: (s: ClientStatus) => void;
@@ -213,6 +218,7 @@ export class PptpClient {
     this.stopping = true;
     if (this.retry) clearTimeout(this.retry);
     if (this.ticker) clearInterval(this.ticker);
+    if (this.greWatch) clearTimeout(this.greWatch);
     const r = this.runner;
     if (r && !r.isGone) {
       this.info(`hanging up: ${reason}`);
@@ -350,6 +356,25 @@ export class PptpClient {
       flush: () => runner.flush(),
     });
     runner.start();
+    this.greWatch = setTimeout(() => this.checkGreArrives(runner), this.o.greSilenceMs ?? GRE_SILENCE_MS);
+    this.greWatch.unref?.();
+  }
+
+  /**
+   * The call is connected but not one GRE packet came back: GRE does not get through (the classic PPTP problem,
+   * a firewall or NAT that passes TCP 1723 but not IP protocol 47). Say so now rather than after LCP's 30 s of
+   * unanswered Configure-Requests (RFC 1661 §4.6), which would read as a PPP negotiation failure.
+   */
+  private checkGreArrives(runner: Runner): void {
+    this.greWatch = undefined;
+    if (this.runner !== runner || this.greSeen || this.stateValue === "up" || runner.conn.sessions.size === 0) return;
+    const secs = Math.round((this.o.greSilenceMs ?? GRE_SILENCE_MS) / 1000);
+    this.endReason = {
+      reason: `no PPP answer over GRE from ${this.status.server} within ${secs} s although the call is connected: GRE (IP protocol 47) is probably blocked by a firewall or NAT between us`,
+      code: 806,
+    };
+    runner.conn.shutdown(this.now(), "no GRE from the server");
+    runner.service();
   }
 
   private onSessionEvent(e: SessionEvent): void {
@@ -431,12 +456,9 @@ export class PptpClient {
     if (this.callId !== undefined) this.o.gre.release(this.callId);
     this.callId = undefined;
     const wasUp = this.stateValue === "up";
-    let why = this.endReason ?? { reason: "the control connection closed" };
-    // A call that connected but never heard one PPP frame back: GRE does not get through (the classic PPTP
-    // problem: a firewall or NAT that passes TCP 1723 but not IP protocol 47).
-    if (!wasUp && !this.greSeen && runner.conn.control.state !== "idle" && /LCP|no response|Configure-Request|negotiat/i.test(why.reason)) {
-      why = { reason: `no PPP answer over GRE from ${this.status.server}: GRE (IP protocol 47) is probably blocked by a firewall or NAT between us (Windows shows error 806)`, code: 806 };
-    }
+    if (this.greWatch) clearTimeout(this.greWatch);
+    this.greWatch = undefined;
+    const why = this.endReason ?? { reason: "the control connection closed" };
     this.status.lastError = why.code !== undefined && !why.reason.includes(`(${why.code})`) ? `${why.reason} (error ${why.code})` : why.reason;
     if (why.code !== undefined) this.status.lastErrorCode = why.code;
     else delete this.status.lastErrorCode;

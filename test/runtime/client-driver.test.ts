@@ -106,13 +106,15 @@ async function serverSite(strengths = "128, 40", users = [{ user: "alice", passw
 
 interface ClientRig {
   client: PptpClient;
+  /** Nothing reaches the client's GRE socket any more (it can still send): a NAT that drops GRE inbound. */
+  cutGre: () => void;
   tun: () => MemoryTun;
   net: RecordingNetwork;
   statuses: ClientStatus[];
   lines: string[];
 }
 
-function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; from?: string; user?: string } = {}): ClientRig {
+function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; from?: string; user?: string; greSilenceMs?: number } = {}): ClientRig {
   const from = o.from ?? "127.0.0.2";
   const cfg = config(`[server]\nenable = no\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = ${site.port}\nuser = ${o.user ?? "alice"}\n${peerText}`);
   const peer = cfg.peers[0];
@@ -120,7 +122,8 @@ function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; f
   const statuses: ClientStatus[] = [];
   let tun: MemoryTun | undefined;
   const netRec = new RecordingNetwork();
-  const demux = new GreDemux(site.grenet.attach(from), () => performance.now());
+  const greSock = site.grenet.attach(from);
+  const demux = new GreDemux(greSock, () => performance.now());
   const client = new PptpClient({
     peer,
     gre: demux,
@@ -134,13 +137,14 @@ function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; f
     bindAddress: from,
     onStatus: (s) => statuses.push(s),
     ...(o.stopOnRefusal ? { stopOnRefusal: true } : {}),
+    ...(o.greSilenceMs !== undefined ? { greSilenceMs: o.greSilenceMs } : {}),
   });
   const iv = setInterval(() => tun?.deliver(), 2);
   void client.done.then(() => {
     clearInterval(iv);
     demux.close(); // the process's GRE socket goes with the last role (startRoles does the same)
   });
-  return { client, tun: () => tun!, net: netRec, statuses, lines };
+  return { client, cutGre: () => site.grenet.detach(greSock), tun: () => tun!, net: netRec, statuses, lines };
 }
 
 const both = (site: Site, c: ClientRig) => `${site.lines.join("\n")}\n${c.lines.join("\n")}`;
@@ -262,6 +266,21 @@ describe("PptpClient against PptpServer (loopback TCP, memory GRE/TUN)", () => {
       await br.client.stop();
     } finally {
       await anon.client.stop();
+      await site.stop();
+    }
+  });
+
+  test("GRE blocked (TCP 1723 passes, protocol 47 does not): said in those words, not as a PPP failure", async () => {
+    const site = await serverSite();
+    const c = clientFor(site, "password = pw1\nmax-failures = 1", { greSilenceMs: 1500 });
+    c.cutGre();
+    try {
+      await c.client.start();
+      const final = await c.client.done;
+      assert.equal(final.state, "failed", both(site, c));
+      assert.match(final.lastError ?? "", /no PPP answer over GRE from 127\.0\.0\.1 within 2 s although the call is connected: GRE \(IP protocol 47\) is probably blocked/, both(site, c));
+      assert.equal(final.lastErrorCode, 806);
+    } finally {
       await site.stop();
     }
   });
