@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../../src/ppp/link.js";
 import type { AuthMethod } from "../../src/ppp/protocols.js";
 import { PPP_LCP, PPP_CCP, PPP_PAP, PPP_CHAP, PPP_IPCP } from "../../src/ppp/protocols.js";
-import type { CcpPolicy, MppeStrength } from "../../src/ppp/ccp.js";
 import { LocalUsers } from "../../src/aaa/local.js";
 import type { Authenticator } from "../../src/aaa/types.js";
 import {
@@ -47,47 +46,23 @@ import {
   type AskedAuth,
 } from "../../src/ppp/explain.js";
 import { authMethodOf } from "../../src/wire/ppp-cp.js";
-import { seededRandom } from "../support/random.js";
-import { makePair, run, eventsOf } from "./link-harness.js";
+import { makePair, run, eventsOf, serverLinkConfig, clientLinkConfig, LINK_PASSWORD, type LinkOpts } from "./link-harness.js";
 
-const PASSWORD = "s3cret-pass";
+const PASSWORD = LINK_PASSWORD;
 const users = new LocalUsers([{ user: "alice", password: PASSWORD }]);
 
 // ------------------------------------------------------------------------------------------------------------
 // Configurations
 
-interface Opts {
-  serverMethods?: AuthMethod[];
-  clientMethods?: AuthMethod[];
-  password?: string;
-  serverPolicy?: CcpPolicy;
-  clientPolicy?: CcpPolicy;
-  serverStrengths?: MppeStrength[];
-  clientStrengths?: MppeStrength[];
-  serverStateless?: CcpPolicy;
-  clientStateless?: CcpPolicy;
-}
+type Opts = LinkOpts;
 
+/** The server here offers MS-CHAPv2 only unless a test says otherwise: refusals are about what it insists on. */
 function serverConfig(o: Opts): PppLinkConfig {
-  return {
-    role: "server",
-    random: seededRandom(7),
-    lcp: { echoIntervalMs: 0 },
-    authenticatePeer: { methods: o.serverMethods ?? ["mschap-v2"], hostName: "gw" },
-    ipcp: () => ({ role: "server", localAddress: "192.168.50.1", peerAddress: "192.168.50.10" }),
-    ccp: { policy: o.serverPolicy ?? "require", strengths: o.serverStrengths ?? [128, 56, 40], stateless: o.serverStateless ?? "prefer" },
-  };
+  return serverLinkConfig({ serverMethods: ["mschap-v2"], seed: 7, ...o });
 }
 
 function clientConfig(o: Opts, lcp: PppLinkConfig["lcp"] = { echoIntervalMs: 0 }): PppLinkConfig {
-  return {
-    role: "client",
-    random: seededRandom(1007),
-    lcp,
-    authenticateSelf: { methods: o.clientMethods ?? ["mschap-v2"], userName: "alice", password: o.password ?? PASSWORD },
-    ipcp: () => ({ role: "client", requestDns: true }),
-    ccp: { policy: o.clientPolicy ?? "require", strengths: o.clientStrengths ?? [128, 56, 40], stateless: o.clientStateless ?? "prefer" },
-  };
+  return clientLinkConfig({ seed: 7, ...o, clientLcp: lcp });
 }
 
 /** Run a server-role link against a client-role link; return both "down" events. */

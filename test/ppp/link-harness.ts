@@ -2,6 +2,9 @@
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../../src/ppp/link.js";
 import { FakeClock } from "../../src/session/clock.js";
 import type { Authenticator } from "../../src/aaa/types.js";
+import type { AuthMethod } from "../../src/ppp/protocols.js";
+import type { CcpPolicy, MppeStrength } from "../../src/ppp/ccp.js";
+import { seededRandom } from "../support/random.js";
 
 export interface Pair {
   clock: FakeClock;
@@ -58,4 +61,45 @@ export async function run(pair: Pair, auth: Authenticator, untilMs = 120_000): P
 
 export function eventsOf<T extends PppLinkEvent["type"]>(events: PppLinkEvent[], type: T): Extract<PppLinkEvent, { type: T }>[] {
   return events.filter((e): e is Extract<PppLinkEvent, { type: T }> => e.type === type);
+}
+
+/** The knobs the link tests turn; everything else is a stock MS-CHAPv2 + MPPE client and server. */
+export interface LinkOpts {
+  serverMethods?: AuthMethod[];
+  clientMethods?: AuthMethod[];
+  password?: string;
+  serverPolicy?: CcpPolicy;
+  clientPolicy?: CcpPolicy;
+  serverStrengths?: MppeStrength[];
+  clientStrengths?: MppeStrength[];
+  serverStateless?: CcpPolicy;
+  clientStateless?: CcpPolicy;
+  seed?: number;
+  /** LCP settings of the client (echo off by default). */
+  clientLcp?: PppLinkConfig["lcp"];
+}
+
+export const LINK_PASSWORD = "s3cret-pass";
+const ALL_METHODS: AuthMethod[] = ["mschap-v2", "mschap-v1", "chap-md5", "pap"];
+
+export function serverLinkConfig(o: LinkOpts): PppLinkConfig {
+  return {
+    role: "server",
+    random: seededRandom(o.seed ?? 1),
+    lcp: { echoIntervalMs: 0 },
+    authenticatePeer: { methods: o.serverMethods ?? ALL_METHODS, hostName: "pptp-ts" },
+    ipcp: () => ({ role: "server", localAddress: "192.168.50.1", peerAddress: "192.168.50.10", dns: ["10.0.0.53", "10.0.0.54"] }),
+    ccp: { policy: o.serverPolicy ?? "require", strengths: o.serverStrengths ?? [128, 56, 40], stateless: o.serverStateless ?? "prefer" },
+  };
+}
+
+export function clientLinkConfig(o: LinkOpts): PppLinkConfig {
+  return {
+    role: "client",
+    random: seededRandom((o.seed ?? 1) + 1000),
+    lcp: o.clientLcp ?? { echoIntervalMs: 0 },
+    authenticateSelf: { methods: o.clientMethods ?? ["mschap-v2"], userName: "alice", password: o.password ?? LINK_PASSWORD },
+    ipcp: () => ({ role: "client", requestDns: true }),
+    ccp: { policy: o.clientPolicy ?? "require", strengths: o.clientStrengths ?? [128, 56, 40], stateless: o.clientStateless ?? "prefer" },
+  };
 }

@@ -5,49 +5,25 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import type { PppLinkConfig } from "../../src/ppp/link.js";
-import type { AuthMethod } from "../../src/ppp/protocols.js";
 import { PPP_COMP, PPP_IP } from "../../src/ppp/protocols.js";
 import { LocalUsers } from "../../src/aaa/local.js";
-import type { CcpPolicy, MppeStrength } from "../../src/ppp/ccp.js";
+import type { CcpPolicy } from "../../src/ppp/ccp.js";
 import { bytesEqual } from "../../src/wire/bytes.js";
 import { parsePppHeader } from "../../src/wire/ppp-frame.js";
 import { unwrap } from "../../src/wire/result.js";
 import { seededRandom, fakeIpPacket } from "../support/random.js";
-import { makePair, run, eventsOf, type Pair } from "./link-harness.js";
+import { makePair, run, eventsOf, serverLinkConfig, clientLinkConfig, type Pair, type LinkOpts } from "./link-harness.js";
 
 const users = new LocalUsers([{ user: "alice", password: "s3cret-pass" }]);
 
-interface Opts {
-  serverMethods?: AuthMethod[];
-  clientMethods?: AuthMethod[];
-  password?: string;
-  serverPolicy?: CcpPolicy;
-  clientPolicy?: CcpPolicy;
-  serverStrengths?: MppeStrength[];
-  clientStrengths?: MppeStrength[];
+type Opts = LinkOpts & {
+  /** Both ends' stateless policy is set with serverStateless; this names the server's for brevity. */
   stateless?: CcpPolicy;
-  clientStateless?: CcpPolicy;
-  seed?: number;
-}
+};
 
 function configs(o: Opts): { server: PppLinkConfig; client: PppLinkConfig } {
-  const server: PppLinkConfig = {
-    role: "server",
-    random: seededRandom(o.seed ?? 1),
-    lcp: { echoIntervalMs: 0 },
-    authenticatePeer: { methods: o.serverMethods ?? ["mschap-v2", "mschap-v1", "chap-md5", "pap"], hostName: "pptp-ts" },
-    ipcp: () => ({ role: "server", localAddress: "192.168.50.1", peerAddress: "192.168.50.10", dns: ["10.0.0.53", "10.0.0.54"] }),
-    ccp: { policy: o.serverPolicy ?? "require", strengths: o.serverStrengths ?? [128, 56, 40], stateless: o.stateless ?? "prefer" },
-  };
-  const client: PppLinkConfig = {
-    role: "client",
-    random: seededRandom((o.seed ?? 1) + 1000),
-    lcp: { echoIntervalMs: 0 },
-    authenticateSelf: { methods: o.clientMethods ?? ["mschap-v2"], userName: "alice", password: o.password ?? "s3cret-pass" },
-    ipcp: () => ({ role: "client", requestDns: true }),
-    ccp: { policy: o.clientPolicy ?? "require", strengths: o.clientStrengths ?? [128, 56, 40], stateless: o.clientStateless ?? "prefer" },
-  };
-  return { server, client };
+  const lo: LinkOpts = { ...o, ...(o.stateless !== undefined ? { serverStateless: o.stateless } : {}) };
+  return { server: serverLinkConfig(lo), client: clientLinkConfig(lo) };
 }
 
 async function establish(o: Opts): Promise<Pair> {
