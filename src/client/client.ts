@@ -25,7 +25,8 @@ import type { GreDemux } from "../io/gre-demux.js";
 import type { TunTransport, PacketBatch } from "../io/transport.js";
 import { ConnectionRunner } from "../io/connection-runner.js";
 import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
-import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
+import { formatPrefix } from "../io/prefix-table.js";
+import { HeldPackets } from "../session/held-packets.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { LinuxNetwork, type RouteInfo, type SystemNetwork } from "../io/system-net.js";
 import type { GreHeader } from "../wire/gre.js";
@@ -144,10 +145,10 @@ export class PptpClient {
   /** Routes we installed, to take away again: "cidr" → device. */
   private readonly installed = new Map<string, RouteInfo>();
   private hostRoute: string | undefined;
-  private readonly routes = new PrefixTable<true>();
-  private queue: Uint8Array[] = [];
+  /** On demand: the packets that made us dial, sent once the session is up. */
+  private readonly queue = new HeldPackets(DEMAND_QUEUE);
   /** Packets from the server that arrived before the tunnel device was ready (see ipOut). */
-  private arrived: Uint8Array[] = [];
+  private readonly arrived = new HeldPackets(DEMAND_QUEUE);
   private retry: NodeJS.Timeout | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private lastActivity = 0;
@@ -172,7 +173,6 @@ export class PptpClient {
     this.random = o.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
     this.backoff = new Backoff(o.peer.timers.reconnectMinMs, o.peer.timers.reconnectMaxMs);
     this.status = { peer: o.peer.name, state: "idle", failures: 0 };
-    for (const r of o.peer.routes) this.routes.add(r, true);
     this.done = new Promise((r) => (this.doneResolve = r));
   }
 
@@ -312,7 +312,7 @@ export class PptpClient {
     this.callId = callId;
     this.serverIp = ip;
     this.greSeen = false;
-    this.arrived = [];
+    this.arrived.clear();
     this.endReason = undefined;
     this.status.server = addr;
     this.setState("negotiating");
@@ -330,11 +330,11 @@ export class PptpClient {
           this.lastActivity = this.now();
           if (this.stateValue === "up" && this.tun) {
             if (!this.tun.write(buf, off, len)) this.counters.tunDropped++;
-          } else if (this.arrived.length < DEMAND_QUEUE) {
+          } else if (!this.arrived.hold(buf, off, len)) {
             // Data can overtake our own "network up" (the server's first packets share a GRE batch with its
-            // last IPCP/CCP packet, and the TUN is set up after the batch): keep them until it is.
-            this.arrived.push(buf.slice(off, off + len));
-          } else this.counters.tunDropped++;
+            // last IPCP/CCP packet, and the TUN is set up after the batch): a few are kept until it is.
+            this.counters.tunDropped++;
+          }
         },
       }),
     });
@@ -438,11 +438,8 @@ export class PptpClient {
       `connected to ${this.status.server}: address ${local}, server ${remote}, MTU ${mtu}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, ${mppe}` +
         `${e.ipcp.dns.length ? `, DNS ${e.ipcp.dns.join(" ")}` : ""}${routes.length ? `, routes ${routes.join(", ")}` : ""}`,
     );
-    const early = this.arrived;
-    this.arrived = [];
-    for (const pkt of early) if (!this.tun?.write(pkt, 0, pkt.length)) this.counters.tunDropped++;
-    const q = this.queue;
-    this.queue = [];
+    for (const pkt of this.arrived.take()) if (!this.tun?.write(pkt, 0, pkt.length)) this.counters.tunDropped++;
+    const q = this.queue.take();
     if (r && this.callId !== undefined) {
       for (const pkt of q) r.conn.sendIp(this.now(), this.callId, pkt, 0, pkt.length);
       if (q.length) r.service();
@@ -478,7 +475,7 @@ export class PptpClient {
     this.status.lastError = reason;
     if (code !== undefined) this.status.lastErrorCode = code;
     this.status.failures++;
-    this.queue.length = 0;
+    this.queue.clear();
     this.warn(`connection failed: ${reason}`);
     const refusal = code !== undefined && (REFUSALS.has(code) || (code === 732 && /^server /.test(reason)));
     if (refusal && this.o.stopOnRefusal) {
@@ -538,16 +535,13 @@ export class PptpClient {
       return;
     }
     if (this.peer.connect === "on-demand" && this.stateValue !== "failed" && !this.stopping) {
-      for (let i = 0; i < b.count; i++) {
-        if (this.queue.length < DEMAND_QUEUE) this.queue.push(b.data.slice(b.offsets[i], b.offsets[i] + b.lengths[i]));
-        else this.counters.tunDropped++;
-      }
+      for (let i = 0; i < b.count; i++) if (!this.queue.hold(b.data, b.offsets[i], b.lengths[i])) this.counters.tunDropped++;
       if (this.stateValue === "waiting-for-traffic" && this.retry === undefined) {
         const d = b.data;
         const off = b.offsets[0];
         const dst = b.lengths[0] >= 20 ? formatIpv4(((d[off + 16] << 24) | (d[off + 17] << 16) | (d[off + 18] << 8) | d[off + 19]) >>> 0) : "?";
         this.attempt(`traffic for ${dst}`);
-      } else if (this.retry !== undefined) this.queue.length = 0;
+      } else if (this.retry !== undefined) this.queue.clear();
       return;
     }
     this.counters.tunDropped += b.count;

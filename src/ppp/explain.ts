@@ -30,13 +30,11 @@ const MAX_QUOTED_TEXT = 200;
 // ------------------------------------------------------------------------------------------------------------
 // Names
 
-/** Kept for the explanations below: the one label function lives next to AuthMethod. */
-export const authLabel = authMethodLabel;
 
 /** Any Authentication-Protocol option value (RFC 1661 §6.2), known to us or not: "MS-CHAPv2", "EAP", "CHAP-SHA1". */
 export function authProtocolLabel(protocol: number, data: Uint8Array): string {
   const m = authMethodOf(protocol, data);
-  if (m !== undefined) return authLabel(m);
+  if (m !== undefined) return authMethodLabel(m);
   switch (protocol) {
     case PPP_EAP:
       return "EAP";
@@ -86,7 +84,7 @@ export function explainAuthMismatch(ours: readonly AuthMethod[], asked: readonly
   if (ours.length === 0) {
     return `server requires ${asked.map((a) => a.label).join(" or ")} authentication, but this profile has no credentials to authenticate with`;
   }
-  const refused = ours.map(authLabel).join(" and ");
+  const refused = ours.map(authMethodLabel).join(" and ");
   if (known.length === 0) return `server offered only ${unknown.join(" and ")}, which pptp-ts does not implement`;
   const forbidden = `${known.join(" and ")}, which this profile forbids`;
   if (unknown.length === 0) return `server refused ${refused} and offered only ${forbidden}`;
@@ -185,13 +183,13 @@ export function explainMppeMismatch(ours: MppeProfile, seen: MppeOfferSeen): str
 /** The server requires MPPE but the method it authenticated us with gave no keys (RFC 3079: keys come from MS-CHAP). */
 export function explainMppeWithoutKeys(method: AuthMethod | undefined, seen: MppeOfferSeen): string | undefined {
   if (seen.strengths.length === 0) return undefined;
-  const how = method === undefined ? "no authentication" : `${authLabel(method)} authentication`;
+  const how = method === undefined ? "no authentication" : `${authMethodLabel(method)} authentication`;
   return `server requires ${strengthList(seen.strengths)}, but ${how} yields no encryption keys (MPPE needs MS-CHAPv1 or MS-CHAPv2)`;
 }
 
 /** This profile requires MPPE but the agreed method cannot key it. */
 export function explainKeylessMethod(method: AuthMethod | undefined): string {
-  const how = method === undefined ? "no authentication" : authLabel(method);
+  const how = method === undefined ? "no authentication" : authMethodLabel(method);
   return `this profile requires MPPE, but the server authenticated us with ${how}, which yields no encryption keys (MPPE needs MS-CHAPv1 or MS-CHAPv2)`;
 }
 

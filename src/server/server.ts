@@ -24,6 +24,7 @@ import { ConnectionRunner } from "../io/connection-runner.js";
 import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { Backoff } from "../client/backoff.js";
+import { HeldPackets } from "../session/held-packets.js";
 import { authMethodLabel, type AuthMethod } from "../ppp/protocols.js";
 import type { ServerConfig } from "./config.js";
 import type { PeerConfig } from "./peer-types.js";
@@ -119,8 +120,8 @@ interface NamedPeer {
   outbound: ConnState | undefined;
   readonly backoff: Backoff;
   retry: NodeJS.Timeout | undefined;
-  /** Packets that triggered an on-demand dial, sent once the session is up (copied: the batch is reused). */
-  queue: Uint8Array[];
+  /** Packets that triggered an on-demand dial, sent once the session is up. */
+  readonly queue: HeldPackets;
   /** The peer's address as last resolved (or its literal address). */
   lastIp: number | undefined;
   failures: number;
@@ -439,7 +440,7 @@ export class PptpServer {
     if (p && p.callId === callId) {
       p.callId = undefined;
       p.up = false;
-      p.queue.length = 0;
+      p.queue.clear();
       this.log("events", `peer ${p.cfg.name}: down${p.cfg.routes.length ? `; ${p.cfg.routes.map(formatPrefix).join(", ")} ${p.cfg.connect === "on-demand" ? "wait for traffic to dial again" : "unreachable until it is back"}` : ""}`);
       if (p.cfg.connect === "persistent" && !this.closing && p.outbound === undefined) this.scheduleDial(p, "session ended");
     }
@@ -514,7 +515,7 @@ export class PptpServer {
         outbound: undefined,
         backoff: new Backoff(cfg.timers.reconnectMinMs, cfg.timers.reconnectMaxMs),
         retry: undefined,
-        queue: [],
+        queue: new HeldPackets(DEMAND_QUEUE),
         lastIp: undefined,
         failures: 0,
       };
@@ -541,8 +542,7 @@ export class PptpServer {
     p.failures = 0;
     p.backoff.reset();
     this.log("events", `peer ${p.cfg.name}: up, address ${r.address ?? "?"}${p.cfg.routes.length ? `, routes ${p.cfg.routes.map(formatPrefix).join(", ")}` : ""}`);
-    const q = p.queue;
-    p.queue = [];
+    const q = p.queue.take();
     const conn = r.st.runner.conn;
     for (const pkt of q) conn.sendIp(this.now(), p.callId!, pkt, 0, pkt.length);
     if (q.length) r.st.runner.service();
@@ -593,7 +593,7 @@ export class PptpServer {
 
   private dialFailed(p: NamedPeer, reason: string): void {
     p.failures++;
-    p.queue.length = 0;
+    p.queue.clear();
     this.log("events", `peer ${p.cfg.name}: ${reason}`);
     if (p.cfg.maxFailures > 0 && p.failures >= p.cfg.maxFailures && p.cfg.connect === "persistent") {
       this.log("events", `peer ${p.cfg.name}: giving up after ${p.failures} failed attempts (max-failures)`);
@@ -655,8 +655,7 @@ export class PptpServer {
       this.counters.tunNoRoute++;
       return;
     }
-    if (p.queue.length < DEMAND_QUEUE) p.queue.push(d.slice(off, off + len));
-    else this.counters.tunDropped++;
+    if (!p.queue.hold(d, off, len)) this.counters.tunDropped++;
     if (!p.dialing && !p.outbound && p.callId === undefined) {
       this.counters.demandDials++;
       this.dial(p, `traffic for ${formatIpv4(dst)}`);

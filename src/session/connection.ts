@@ -26,6 +26,7 @@ import type { IpcpResult } from "../ppp/ipcp.js";
 import type { CcpResult } from "../ppp/ccp.js";
 import { authMethodLabel, type AuthMethod } from "../ppp/protocols.js";
 import type { GreHeader } from "../wire/gre.js";
+import { HeldPackets } from "./held-packets.js";
 
 export type LogCategory = "events" | "errors" | "packets" | "negotiation";
 
@@ -222,7 +223,7 @@ export abstract class ConnectionBase {
     session.start(now);
     const early = this.early.get(call.callId);
     this.early.delete(call.callId);
-    for (const p of early ?? []) session.handleGre(now, p, 0, p.length);
+    for (const p of early?.take() ?? []) session.handleGre(now, p, 0, p.length);
     this.drainCall(now, session);
   }
 
@@ -234,12 +235,10 @@ export abstract class ConnectionBase {
   private stashEarly(callId: number, buf: Uint8Array, off: number, len: number): boolean {
     if (this.control.getCall(callId) === undefined) return false;
     let q = this.early.get(callId);
-    if (!q) this.early.set(callId, (q = []));
-    if (q.length >= EARLY_GRE_LIMIT) return false;
-    q.push(buf.slice(off, off + len));
-    return true;
+    if (!q) this.early.set(callId, (q = new HeldPackets(EARLY_GRE_LIMIT)));
+    return q.hold(buf, off, len);
   }
-  private readonly early = new Map<number, Uint8Array[]>();
+  private readonly early = new Map<number, HeldPackets>();
 
   protected pump(now: Millis): void {
     for (let e = this.control.pollEvent(); e; e = this.control.pollEvent()) {
