@@ -11,12 +11,13 @@ import type { PeerConfig } from "../server/peer-types.js";
 import type { Logger } from "../server/log.js";
 import { AddressPool } from "../server/pool.js";
 import { PptpServer } from "../server/server.js";
-import { routePoolToTun, forwardingWarning, routeCidrsToTun } from "../server/routes.js";
+import { poolCidrs, forwardingWarning } from "../server/routes.js";
 import { PptpClient, type ClientStatus } from "../client/client.js";
 import type { Authenticator } from "../aaa/types.js";
 import { GreSocket } from "../io/gre-socket.js";
 import { GreDemux } from "../io/gre-demux.js";
 import { TunDevice } from "../io/tun.js";
+import { LinuxNetwork } from "../io/system-net.js";
 
 export interface RoleOptions {
   readonly config: ServerConfig;
@@ -76,10 +77,14 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
   if (config.server.enable) {
     if (!o.auth) throw new Error("the server role needs an authenticator");
     const tun = TunDevice.open({ name: config.server.tunName, mtu: config.ppp.mtu, address: config.ppp.localAddress });
-    const routes = routePoolToTun(config.ppp.pool, tun.name);
     server = new PptpServer({ settings: config, auth: o.auth, pool: new AddressPool(config.ppp.pool), gre, tun, log: logger, divert });
-    const lan = routeCidrsToTun(server.peerRoutes(), tun.name);
-    logger.log("events", `TUN ${tun.name} up: ${config.ppp.localAddress}, MTU ${config.ppp.mtu}, routes ${[...routes, ...lan].join(" ")}`);
+    // The pool and the networks behind named peers lead into the server's TUN for as long as it runs; the
+    // server sends each packet to its session, dials a peer on demand, or drops it — private LAN traffic never
+    // leaks onto another route meanwhile.
+    const routes = [...poolCidrs(config.ppp.pool), ...server.peerRoutes()];
+    const system = new LinuxNetwork();
+    for (const cidr of routes) await system.addRoute(cidr, { dev: tun.name });
+    logger.log("events", `TUN ${tun.name} up: ${config.ppp.localAddress}, MTU ${config.ppp.mtu}, routes ${routes.join(" ")}`);
     const fw = forwardingWarning();
     if (fw) logger.log("events", `warning: ${fw}`);
     await server.listen();

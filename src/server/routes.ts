@@ -1,8 +1,8 @@
 /**
- * Host plumbing the server needs once at start: routes that send the pool's addresses into the TUN device,
- * and a check that the kernel forwards IPv4 (otherwise clients reach only this host).
+ * Host plumbing the server needs once at start: the pool as CIDR blocks to route into the TUN device (added
+ * through src/io/system-net.ts, like every other route), and a check that the kernel forwards IPv4 (otherwise
+ * clients reach only this host).
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { parseIpv4, formatIpv4 } from "../io/ipv4.js";
 import { unwrap } from "../wire/result.js";
@@ -24,29 +24,9 @@ export function rangeToCidrs(first: string, last: string): string[] {
   return out;
 }
 
-/** `ip route replace` for every block of the pool; returns what it did, or throws with ip's message. */
-export function routePoolToTun(pool: readonly AddressRange[], tunName: string): string[] {
-  return routeCidrsToTun(
-    pool.flatMap((r) => rangeToCidrs(r.first, r.last)),
-    tunName,
-  );
-}
-
-/**
- * `ip route replace CIDR dev TUN` for each block: the pool, and the networks behind named peers (LAN-to-LAN),
- * which lead into the server's TUN for as long as it runs; the server sends each packet to the peer's session,
- * dials the peer on demand, or drops it — private LAN traffic never leaks onto another route meanwhile.
- */
-export function routeCidrsToTun(cidrs: readonly string[], tunName: string): string[] {
-  for (const cidr of cidrs) {
-    try {
-      execFileSync("ip", ["route", "replace", cidr, "dev", tunName], { stdio: ["ignore", "ignore", "pipe"] });
-    } catch (e) {
-      const err = e as { stderr?: Buffer; message: string };
-      throw new Error(`ip route replace ${cidr} dev ${tunName} failed: ${err.stderr?.toString().trim() || err.message}`);
-    }
-  }
-  return [...cidrs];
+/** The pool as the CIDR blocks a routing table needs (each range split into aligned blocks). */
+export function poolCidrs(pool: readonly AddressRange[]): string[] {
+  return pool.flatMap((r) => rangeToCidrs(r.first, r.last));
 }
 
 /** undefined when forwarding is on (or unknowable), else a warning for the log. */
