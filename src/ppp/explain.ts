@@ -196,24 +196,8 @@ export function explainKeylessMethod(method: AuthMethod | undefined): string {
 // ------------------------------------------------------------------------------------------------------------
 // Terminate-Request text and keepalive
 
-/**
- * The text of a Terminate-Request's Data field (RFC 1661 §5.5 leaves it "uninterpreted"; pppd and pptp-ts put a
- * reason there, e.g. "MPPE required but peer negotiation failed"). Only printable ASCII is quoted — anything else
- * could be binary, or steer a terminal — and trailing NULs (C strings) are dropped.
- */
-export function terminateText(data: Uint8Array): string | undefined {
-  let end = data.length;
-  while (end > 0 && data[end - 1] === 0) end--;
-  if (end === 0) return undefined;
-  let text = "";
-  for (let i = 0; i < end && i < MAX_QUOTED_TEXT; i++) {
-    const c = data[i];
-    if (c < 0x20 || c > 0x7e) return undefined;
-    text += String.fromCharCode(c);
-  }
-  text = text.trim();
-  return text.length > 0 ? text : undefined;
-}
+/** Terminate-Request text is read by the automaton (fsm.ts), which keeps the peer's last one in every state. */
+export { terminateText } from "./fsm.js";
 
 /** When the server's words are the only explanation we have. */
 export function serverEndedLink(text: string): string {

@@ -205,6 +205,15 @@ export class Fsm<E = never> {
     return this.st === "opened";
   }
 
+  /**
+   * The printable text of the peer's last Terminate-Request, in any state. Forgotten when the layer comes up:
+   * one from before that agreement belonged to an earlier attempt.
+   */
+  get peerTerminateText(): string | undefined {
+    return this.lastPeerTerminateText;
+  }
+  private lastPeerTerminateText: string | undefined;
+
   pollTransmit(): Uint8Array | undefined {
     return this.txq.shift();
   }
@@ -589,7 +598,12 @@ export class Fsm<E = never> {
   }
 
   private onTerminateRequest(p: CpPacket): void {
-    const reason = describeTerminateRequest(p.data);
+    const text = terminateText(p.data);
+    const reason = text === undefined ? "peer sent Terminate-Request" : `peer sent Terminate-Request ("${text}")`;
+    // Kept in every state: outside Opened the automaton only acknowledges, yet the text is often the only
+    // explanation the peer gives for ending the link.
+    if (text !== undefined) this.lastPeerTerminateText = text;
+    if (this.st !== "opened") this.log(`${reason} in state ${this.st}`);
     switch (this.st) {
       case "closed":
       case "stopped":
@@ -815,6 +829,7 @@ export class Fsm<E = never> {
       return;
     }
     this.setState("opened");
+    this.lastPeerTerminateText = undefined;
     this.handler.up?.(this.now);
     this.emit({ type: "this-layer-up", protocol: this.protocol });
   }
@@ -879,14 +894,24 @@ export class Fsm<E = never> {
   }
 }
 
-/** 'peer sent Terminate-Request ("User request")' — the text is shown only when it is printable ASCII. */
-function describeTerminateRequest(data: Uint8Array): string {
-  if (data.length === 0) return "peer sent Terminate-Request";
+/** Longest Terminate-Request text we quote. */
+const MAX_TERMINATE_QUOTE = 200;
+
+/**
+ * The text of a Terminate-Request's Data field (RFC 1661 §5.5 leaves it "uninterpreted"; pppd and pptp-ts put a
+ * reason there, e.g. "MPPE required but peer negotiation failed"). Only printable ASCII is quoted — anything else
+ * could be binary, or steer a terminal — and trailing NULs (C strings) are dropped.
+ */
+export function terminateText(data: Uint8Array): string | undefined {
+  let end = data.length;
+  while (end > 0 && data[end - 1] === 0) end--;
+  if (end === 0) return undefined;
   let text = "";
-  for (let i = 0; i < data.length && i < 128; i++) {
+  for (let i = 0; i < end && i < MAX_TERMINATE_QUOTE; i++) {
     const c = data[i];
-    if (c < 0x20 || c > 0x7e) return "peer sent Terminate-Request";
+    if (c < 0x20 || c > 0x7e) return undefined;
     text += String.fromCharCode(c);
   }
-  return `peer sent Terminate-Request ("${text}")`;
+  text = text.trim();
+  return text.length > 0 ? text : undefined;
 }

@@ -31,12 +31,10 @@ import type { Millis, RandomSource } from "../session/clock.js";
 import { PPP_LCP, protocolName } from "./protocols.js";
 import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome } from "./fsm.js";
 import { LcpNegotiator, type LcpOptionsConfig, type LcpResult, type LcpNegotiatorEvent } from "./options-lcp.js";
-import { type AskedAuth, terminateText } from "./explain.js";
+import type { AskedAuth } from "./explain.js";
 import { CpEngine, negotiationHandler } from "./cp-engine.js";
 import {
   type CpPacket,
-  CP_TERMINATE_REQUEST,
-  parseCpPacket,
   LCP_PROTOCOL_REJECT,
   LCP_ECHO_REQUEST,
   LCP_ECHO_REPLY,
@@ -87,7 +85,6 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   private echoDeadline: Millis | undefined;
   private echoesUnanswered = 0;
   private echoRejected = false;
-  private peerTerminateTextValue: string | undefined;
 
   constructor(config: LcpConfig) {
     super();
@@ -128,25 +125,11 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
    * when LCP (re)opens.
    */
   get peerTerminateText(): string | undefined {
-    return this.peerTerminateTextValue;
+    return this.fsm.peerTerminateText;
   }
 
   // ------------------------------------------------------------------------------------------------------
   // Inputs and commands (the rest are CpEngine's)
-
-  override handlePacket(now: Millis, payload: Uint8Array): void {
-    // Terminate-Requests are looked at before the automaton takes them: outside Opened it sends a Terminate-Ack
-    // and nothing else, yet the text is often the only explanation the peer gives for ending the link.
-    if (payload.length > 0 && payload[0] === CP_TERMINATE_REQUEST && this.fsm.state !== "initial" && this.fsm.state !== "starting") {
-      const p = parseCpPacket(payload);
-      if (p.ok) {
-        const text = terminateText(p.value.data);
-        if (text !== undefined) this.peerTerminateTextValue = text;
-        if (!this.fsm.isOpened) this.fsm.log(`peer sent Terminate-Request${text !== undefined ? ` ("${text}")` : ""} in state ${this.fsm.state}`);
-      }
-    }
-    super.handlePacket(now, payload);
-  }
 
   /** The Restart timer, then the echo timer. */
   override handleTimeout(now: Millis): void {
@@ -186,8 +169,6 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   // ------------------------------------------------------------------------------------------------------
 
   private layerUp(now: Millis): void {
-    // A Terminate-Request before this agreement belonged to an earlier attempt: it no longer explains anything.
-    this.peerTerminateTextValue = undefined;
     this.opened = this.negotiator.result();
     this.fsm.peerMru = this.opened.peerMru;
     this.echoesUnanswered = 0;
