@@ -59,7 +59,7 @@ export class LocalUsers implements Authenticator {
   }
 
   private sameName(a: string, b: string): boolean {
-    return this.caseSensitive ? a === b : a.toLowerCase() === b.toLowerCase();
+    return sameName(a, b, this.caseSensitive);
   }
 
   private forThisServer(u: LocalUser): boolean {
@@ -87,4 +87,16 @@ export class LocalUsers implements Authenticator {
     }
     return r;
   }
+}
+
+function sameName(a: string, b: string, caseSensitive: boolean): boolean {
+  return caseSensitive ? a === b : a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * Whether the name a peer sent (possibly `DOMAIN\user`, as Windows sends it for MS-CHAP) is the configured
+ * account `configured`, by the same rule find() uses: the full name, or the name without its domain.
+ */
+export function isUserName(configured: string, asSent: string, caseSensitive: boolean): boolean {
+  return sameName(configured, asSent, caseSensitive) || sameName(configured, stripDomain(asSent), caseSensitive);
 }

@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { ServerConnection, type ServerPolicy } from "../session/server-connection.js";
 import type { SessionEvent, LogCategory } from "../session/connection.js";
 import type { Authenticator } from "../aaa/types.js";
+import { isUserName } from "../aaa/local.js";
 import type { GreTransport, TunTransport, PacketBatch } from "../io/transport.js";
 import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
 import { GreDemux } from "../io/gre-demux.js";
@@ -683,8 +684,9 @@ export class PptpServer {
   }
 }
 
-function sameUser(a: string, b: string, s: ServerConfig): boolean {
-  return s.ppp.caseSensitiveUsers ? a === b : a.toLowerCase() === b.toLowerCase();
+/** The peer logged in as the named peer's `configured` user (DOMAIN\user included, as LocalUsers matches it). */
+function sameUser(configured: string, asSent: string, s: ServerConfig): boolean {
+  return isUserName(configured, asSent, s.ppp.caseSensitiveUsers);
 }
 
 export { formatIpv4 };

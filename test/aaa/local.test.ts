@@ -3,7 +3,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { fromHex, toHex, utf8, concatBytes } from "../../src/wire/bytes.js";
-import { LocalUsers } from "../../src/aaa/local.js";
+import { LocalUsers, isUserName } from "../../src/aaa/local.js";
 import { verifyWithSecret, sameBytes } from "../../src/aaa/verify-secret.js";
 import type { AuthRequest, AuthResult } from "../../src/aaa/types.js";
 import { authMethodLabel } from "../../src/aaa/types.js";
@@ -205,5 +205,16 @@ describe("verifyWithSecret edge cases", () => {
       (["pap", "chap-md5", "mschap-v1", "mschap-v2"] as const).map(authMethodLabel),
       ["PAP", "CHAP-MD5", "MS-CHAPv1", "MS-CHAPv2"],
     );
+  });
+});
+
+describe("isUserName: a named peer's user as Windows sends it", () => {
+  test("plain and DOMAIN\\user names match the account, by the file's case rule", () => {
+    assert.equal(isUserName("branch", "branch", false), true);
+    assert.equal(isUserName("branch", "ACME\\Branch", false), true);
+    assert.equal(isUserName("branch", "ACME\\Branch", true), false);
+    assert.equal(isUserName("ACME\\branch", "ACME\\branch", true), true);
+    assert.equal(isUserName("branch", "branch2", false), false);
+    assert.equal(isUserName("branch", "ACME\\other", false), false);
   });
 });
