@@ -68,6 +68,8 @@ export interface ConnectionBaseOptions {
 
 /** A Stop-Control-Connection-Request after the last call: the reason we give the peer, for the log. */
 const STOP_AFTER_LAST_CALL = "last call ended";
+/** How long a call whose PPP link ended stays before it is cleared on the control connection (see "down"). */
+const CALL_CLEAR_LINGER_MS = 250;
 /** GRE packets kept per call that is not connected yet (see stashEarly). */
 const EARLY_GRE_LIMIT = 8;
 
@@ -164,6 +166,7 @@ export abstract class ConnectionBase {
   handleTimeout(now: Millis): void {
     const t = this.control.pollTimeout();
     if (t !== undefined && t <= now) this.control.handleTimeout(now);
+    for (const [id, l] of [...this.lingering]) if (l.at <= now) this.endCall(now, id, l.reason, l.code, true);
     for (const c of [...this.calls.values()]) {
       const ct = c.pollTimeout();
       if (ct !== undefined && ct <= now) {
@@ -186,6 +189,7 @@ export abstract class ConnectionBase {
 
   pollTimeout(): Millis | undefined {
     let t = this.control.pollTimeout();
+    for (const l of this.lingering.values()) if (t === undefined || l.at < t) t = l.at;
     for (const c of this.calls.values()) {
       const ct = c.pollTimeout();
       if (ct !== undefined && (t === undefined || ct < t)) t = ct;
@@ -239,6 +243,8 @@ export abstract class ConnectionBase {
     return q.hold(buf, off, len);
   }
   private readonly early = new Map<number, HeldPackets>();
+  /** Calls whose link is down, to be cleared at `at` (see onLinkEvent "down"). */
+  private readonly lingering = new Map<number, { at: Millis; reason: string; code?: number }>();
 
   protected pump(now: Millis): void {
     for (let e = this.control.pollEvent(); e; e = this.control.pollEvent()) {
@@ -311,7 +317,11 @@ export abstract class ConnectionBase {
       }
       case "down":
         this.log("events", `session down: ${e.reason}${e.code !== undefined ? ` (${this.windowsErrorPhrase} ${e.code})` : ""}`, id);
-        this.endCall(now, id, e.reason, e.code, true);
+        // The PPTP call is cleared a moment later, not at once: our last LCP packet (the Terminate-Ack of the
+        // peer's own Terminate-Request) travels on GRE while the Call-Clear/CDN goes on TCP, and a stock
+        // pptp-linux that sees the call cleared first hangs up pppd's pty before pppd has finished LCP — pppd
+        // then exits "Modem hangup" instead of with the reason (e.g. 19, authentication failed).
+        this.lingering.set(id, { at: now + CALL_CLEAR_LINGER_MS, reason: e.reason, ...(e.code !== undefined ? { code: e.code } : {}) });
         return;
       case "log":
         this.log(e.category, e.message, id);
@@ -325,6 +335,7 @@ export abstract class ConnectionBase {
   /** Remove a call; `clearPptp` also ends it on the control connection (CCRQ or CDN, by our side of the call). */
   private endCall(now: Millis, callId: number, reason: string, code: number | undefined, clearPptp: boolean): void {
     this.early.delete(callId);
+    this.lingering.delete(callId);
     const c = this.calls.get(callId);
     if (!c) return;
     this.calls.delete(callId);
