@@ -335,7 +335,13 @@ export abstract class ConnectionBase {
   /** Remove a call; `clearPptp` also ends it on the control connection (CCRQ or CDN, by our side of the call). */
   private endCall(now: Millis, callId: number, reason: string, code: number | undefined, clearPptp: boolean): void {
     this.early.delete(callId);
-    this.lingering.delete(callId);
+    const lingering = this.lingering.get(callId);
+    if (lingering) {
+      // The link had already ended (and said why) when the call or control connection went: its reason stands.
+      this.lingering.delete(callId);
+      reason = lingering.reason;
+      code = lingering.code;
+    }
     const c = this.calls.get(callId);
     if (!c) return;
     this.calls.delete(callId);
