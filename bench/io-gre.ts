@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { setImmediate as yieldToLoop, setTimeout as sleep } from "node:timers/promises";
 
 import { GreSocket } from "../src/io/gre-socket.js";
-import { parseIpv4 } from "../src/io/ipv4.js";
+import { parseIpv4 } from "../src/wire/ipv4.js";
 import { unwrap } from "../src/wire/result.js";
 
 const SECONDS = 3;

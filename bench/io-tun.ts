@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToLoop, setTimeout as sleep } from "node:timers/promises";
 
-import { parseIpv4 } from "../src/io/ipv4.js";
+import { parseIpv4 } from "../src/wire/ipv4.js";
 import { RawIpSocket } from "../src/io/raw-socket.js";
 import { TunDevice } from "../src/io/tun.js";
 import { put16, put32 } from "../src/wire/bytes.js";

@@ -7,10 +7,11 @@ export { VERSION } from "./version.js";
 
 // Networked server and its configuration.
 export { PptpServer, type PptpServerOptions, type AddressAllocator, type SessionInfo, type ServerLogSink } from "./server/server.js";
-export { parseConfig, defaultConfig, describeConfig, describePeer, formatConfig, defaultPeerTunName, type ServerConfig, type ConfigResult } from "./server/config.js";
-export type { PeerConfig, PeerRole, PeerConnect, Ipv4Prefix } from "./server/peer-types.js";
-export { loadUsers, ntHashLine, type UsersFileResult } from "./server/users-file.js";
-export { AddressPool, type AddressRange } from "./server/pool.js";
+export { parseConfig, defaultConfig, describeConfig, describePeer, formatConfig, defaultPeerTunName, type ServerConfig, type ConfigResult } from "./config/config.js";
+export type { PeerConfig, PeerRole, PeerConnect, Ipv4Prefix } from "./config/peer-types.js";
+export { loadUsers, ntHashLine, type UsersFileResult } from "./config/users-file.js";
+export { AddressPool } from "./server/pool.js";
+export type { AddressRange } from "./config/address-range.js";
 export { Logger, type LogCategory } from "./server/log.js";
 
 // Networked client: one dial-out peer (pptp-ts connect), and what one process runs from a config file.

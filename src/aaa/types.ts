@@ -6,7 +6,7 @@
  * what each method lets a verifier check: the clear password for PAP, the CHAP identifier/challenge/response for
  * CHAP-MD5 (RFC 1994 §2), and the challenges and responses for MS-CHAP (RFC 2433 §6, RFC 2759 §4).
  */
-import { authMethodLabel, type AuthMethod } from "../ppp/protocols.js";
+import { authMethodLabel, type AuthMethod } from "../wire/ppp-protocols.js";
 import type { MppeMasterKeys } from "../crypto/mppe-keys.js";
 
 /** `user` is always the name exactly as the peer sent it (it may carry a `DOMAIN\` prefix). */

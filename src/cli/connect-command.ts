@@ -14,7 +14,7 @@
  * Exit status: 0 hung up on a signal, 1 gave up (the reason is the last line), 2 usage or configuration error.
  */
 import { readFileSync } from "node:fs";
-import { parseConfig, type ServerConfig } from "../server/config.js";
+import { parseConfig, type ServerConfig } from "../config/config.js";
 import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 

@@ -6,7 +6,7 @@
 import { VERSION } from "../version.js";
 import { runServer } from "./server-command.js";
 import { runConnect } from "./connect-command.js";
-import { ntHashLine } from "../server/users-file.js";
+import { ntHashLine } from "../config/users-file.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 

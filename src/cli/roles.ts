@@ -6,8 +6,8 @@
  */
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
-import type { ServerConfig } from "../server/config.js";
-import type { PeerConfig } from "../server/peer-types.js";
+import type { ServerConfig } from "../config/config.js";
+import type { PeerConfig } from "../config/peer-types.js";
 import type { Logger } from "../server/log.js";
 import { AddressPool } from "../server/pool.js";
 import { PptpServer } from "../server/server.js";

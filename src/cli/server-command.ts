@@ -6,8 +6,8 @@
 import { readFileSync, existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { parseConfig, defaultConfig, describeConfig, type ServerConfig } from "../server/config.js";
-import { loadUsers } from "../server/users-file.js";
+import { parseConfig, defaultConfig, describeConfig, type ServerConfig } from "../config/config.js";
+import { loadUsers } from "../config/users-file.js";
 import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
 import { LocalUsers, type LocalUser } from "../aaa/local.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";

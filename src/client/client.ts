@@ -24,16 +24,16 @@ import type { SessionEvent, LogCategory } from "../session/connection.js";
 import type { GreDemux } from "../io/gre-demux.js";
 import type { TunTransport, PacketBatch } from "../io/transport.js";
 import { ConnectionRunner } from "../io/connection-runner.js";
-import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
+import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
 import { formatPrefix } from "../io/prefix-table.js";
 import { HeldPackets } from "../session/held-packets.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { LinuxNetwork, type RouteInfo, type SystemNetwork } from "../io/system-net.js";
 import type { GreHeader } from "../wire/gre.js";
-import type { RandomSource } from "../session/clock.js";
-import { authMethodLabel } from "../ppp/protocols.js";
-import type { PeerConfig } from "../server/peer-types.js";
-import { Backoff } from "./backoff.js";
+import type { RandomSource } from "../core/clock.js";
+import { authMethodLabel } from "../wire/ppp-protocols.js";
+import type { PeerConfig } from "../config/peer-types.js";
+import { Backoff } from "../session/backoff.js";
 import { clientControlOptions, clientLinkConfig, tunnelMtu } from "./link-config.js";
 
 export type ClientState =

@@ -3,8 +3,8 @@
  */
 import type { PppLinkConfig } from "../ppp/link.js";
 import type { ControlConnectionOptions } from "../pptp/control.js";
-import type { RandomSource } from "../session/clock.js";
-import type { PeerConfig } from "../server/peer-types.js";
+import type { RandomSource } from "../core/clock.js";
+import type { PeerConfig } from "../config/peer-types.js";
 
 export function clientLinkConfig(p: PeerConfig, random: RandomSource): Omit<PppLinkConfig, "role"> {
   return {

@@ -1,6 +1,6 @@
 /** The data-plane edge: raw GRE socket, TUN device, their in-memory doubles and the shared interfaces. */
 export * from "./transport.js";
-export * from "./ipv4.js";
+export * from "../wire/ipv4.js";
 export { GreSocket, IPPROTO_GRE, type GreSocketOptions } from "./gre-socket.js";
 export { RawIpSocket, type RawSocketOptions } from "./raw-socket.js";
 export { TunDevice, type TunOptions } from "./tun.js";

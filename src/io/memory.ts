@@ -3,7 +3,7 @@
  * same "valid during the callback only" buffers, but delivery happens only when the test says so
  * (deliver()/settle()), so engines can be driven deterministically with a fake clock.
  */
-import { ipv4Option, type Ipv4Address } from "./ipv4.js";
+import { ipv4Option, type Ipv4Address } from "../wire/ipv4.js";
 import {
   emptyStats,
   ReceiveBatch,

@@ -3,8 +3,8 @@
  * over entries kept longest-prefix-first: a server has a few dozen such routes, not a full table, and the
  * lookup on the per-packet path allocates nothing.
  */
-import { parseIpv4 } from "./ipv4.js";
-import type { Ipv4Prefix } from "../server/peer-types.js";
+import { parseIpv4 } from "../wire/ipv4.js";
+import type { Ipv4Prefix } from "../config/peer-types.js";
 
 interface Entry<T> {
   readonly network: number;

@@ -3,7 +3,7 @@
  * on send; on receive it is stripped (the batch's offsets point at the protocol header) and its
  * source/destination addresses are reported per packet. GreSocket is this with protocol 47.
  */
-import { ipv4Option, type Ipv4Address } from "./ipv4.js";
+import { ipv4Option, type Ipv4Address } from "../wire/ipv4.js";
 import { loadNative, type NativeRawSocket } from "./native.js";
 import { checkBatchOptions, NativeEndpointBase } from "./native-endpoint.js";
 import { ReceiveBatch, type DatagramBatch, type GreTransport } from "./transport.js";

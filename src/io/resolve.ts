@@ -3,7 +3,7 @@
  * offices sit behind dynamic DNS names whose address changes while the process runs.
  */
 import { lookup } from "node:dns/promises";
-import { parseIpv4 } from "./ipv4.js";
+import { parseIpv4 } from "../wire/ipv4.js";
 
 export type Resolver = (host: string) => Promise<string>;
 

@@ -7,7 +7,7 @@
  * describe `count` packets inside `data`. It is only valid during the callback that receives it —
  * copy out (or finish processing) before returning. Nothing is allocated per packet.
  */
-import type { Ipv4Address } from "./ipv4.js";
+import type { Ipv4Address } from "../wire/ipv4.js";
 
 export interface PacketBatch {
   /** Number of packets described; entries past `count` in the arrays are stale. */

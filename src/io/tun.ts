@@ -6,7 +6,7 @@
  * The kernel adds the connected route that goes with the address (the peer /32, or the prefix);
  * any further routes are the caller's business (e.g. `ip route add ... dev <name>`).
  */
-import { ipv4Option, type Ipv4Address } from "./ipv4.js";
+import { ipv4Option, type Ipv4Address } from "../wire/ipv4.js";
 import { loadNative, type NativeTun } from "./native.js";
 import { checkBatchOptions, NativeEndpointBase } from "./native-endpoint.js";
 import { DEFAULT_BATCH } from "./raw-socket.js";

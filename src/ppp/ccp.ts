@@ -21,7 +21,7 @@
  *    Reset-Ack packet", so a peer ignores it harmlessly).
  *  - "reset-ack": a Reset-Ack matching our last Reset-Request.
  */
-import type { Millis } from "../session/clock.js";
+import type { Millis } from "../core/clock.js";
 import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome, type ReplyOutcome } from "./fsm.js";
 import { CcpNegotiator, type CcpOptionsConfig, type CcpResult } from "./options-ccp.js";
 import type { MppeOfferSeen, MppeProfile } from "./explain.js";

@@ -6,7 +6,7 @@
  * `opened` from its up/down/finished callbacks, and overrides an input or poll only where it adds to the
  * automaton (LCP's echo timer, CCP's note of the owner stopping it).
  */
-import type { Millis } from "../session/clock.js";
+import type { Millis } from "../core/clock.js";
 import type { CpHandler, Fsm, FsmEvent, FsmState } from "./fsm.js";
 
 /** The option-negotiation part of a CpHandler, as the options-*.ts negotiators implement it. */

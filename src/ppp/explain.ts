@@ -6,8 +6,8 @@
  * The sentences name the server and "this profile" (our configuration), because that is what an operator can
  * act on: change the profile, or ask whoever runs the server.
  */
-import type { AuthMethod } from "./protocols.js";
-import { PPP_PAP, PPP_CHAP, authMethodLabel } from "./protocols.js";
+import type { AuthMethod } from "../wire/ppp-protocols.js";
+import { PPP_PAP, PPP_CHAP, authMethodLabel } from "../wire/ppp-protocols.js";
 import type { CcpPolicy, MppeStrength } from "./options-ccp.js";
 import { authMethodOf } from "../wire/ppp-cp.js";
 import {

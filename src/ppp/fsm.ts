@@ -29,7 +29,7 @@
  *  - A handler may veto This-Layer-Up (`verifyOpen`), e.g. CCP when MPPE is required but was not agreed: the
  *    automaton then Closes instead of reporting an Up immediately followed by a Down.
  */
-import type { Millis } from "../session/clock.js";
+import type { Millis } from "../core/clock.js";
 import { utf8 } from "../wire/bytes.js";
 import {
   type CpOption,

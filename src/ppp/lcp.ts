@@ -27,8 +27,8 @@
  * row got no Echo-Reply (and no `notePeerActivity` call), LCP emits "echo-timeout" and Closes with
  * "peer not responding to LCP echo". A Code-Reject of Echo-Request stops the keepalive (RXJ+).
  */
-import type { Millis, RandomSource } from "../session/clock.js";
-import { PPP_LCP, protocolName } from "./protocols.js";
+import type { Millis, RandomSource } from "../core/clock.js";
+import { PPP_LCP, protocolName } from "../wire/ppp-protocols.js";
 import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome } from "./fsm.js";
 import { LcpNegotiator, type LcpOptionsConfig, type LcpResult, type LcpNegotiatorEvent } from "./options-lcp.js";
 import type { AskedAuth } from "./explain.js";

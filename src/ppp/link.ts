@@ -27,7 +27,7 @@
  *    common authentication method (732), the server's verdict (691, 647…), an MPPE disagreement (742), the
  *    server's Terminate-Request text, a dead keepalive. The server role keeps its own wording.
  */
-import type { Millis, RandomSource } from "../session/clock.js";
+import type { Millis, RandomSource } from "../core/clock.js";
 import {
   PPP_LCP,
   PPP_PAP,
@@ -38,7 +38,7 @@ import {
   PPP_COMP,
   protocolName,
   type AuthMethod,
-} from "./protocols.js";
+} from "../wire/ppp-protocols.js";
 import { LcpEngine, type LcpConfig, type LcpResult } from "./lcp.js";
 import { IpcpEngine, type IpcpOptionsConfig, type IpcpResult } from "./ipcp.js";
 import { CcpEngine, type CcpConfig, type CcpResult } from "./ccp.js";

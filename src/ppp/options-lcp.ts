@@ -23,8 +23,8 @@
  * unknown types — is Configure-Rejected. A second instance of an option is rejected as well (§6: none of
  * these "can be listed more than once").
  */
-import type { RandomSource } from "../session/clock.js";
-import type { AuthMethod } from "./protocols.js";
+import type { RandomSource } from "../core/clock.js";
+import type { AuthMethod } from "../wire/ppp-protocols.js";
 import type { CpHandler, ReplyOutcome, RequestVerdict } from "./fsm.js";
 import { type AskedAuth, authProtocolLabel } from "./explain.js";
 import {

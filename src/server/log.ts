@@ -16,20 +16,8 @@
  * escapes — a peer cannot forge a second log line by putting a newline in its user name.
  */
 
-import type { LogCategory } from "../session/connection.js";
-export type { LogCategory };
-
-/**
- * events: session life cycle (connect, auth result, address, disconnect with reason);
- * errors: malformed input and failed operations;
- * packets: every control message and PPP frame (verbose);
- * negotiation: LCP/IPCP/CCP option decisions and auth exchanges.
- */
-export const LOG_CATEGORIES: readonly LogCategory[] = ["events", "errors", "packets", "negotiation"];
-
-export function isLogCategory(s: string): s is LogCategory {
-  return (LOG_CATEGORIES as readonly string[]).includes(s);
-}
+import { LOG_CATEGORIES, isLogCategory, type LogCategory } from "../session/log-category.js";
+export { LOG_CATEGORIES, isLogCategory, type LogCategory };
 
 /** What is known about the session a line belongs to; any field may be missing (e.g. no user before auth). */
 export interface LogContext {

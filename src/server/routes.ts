@@ -4,9 +4,9 @@
  * clients reach only this host).
  */
 import { readFileSync } from "node:fs";
-import { parseIpv4, formatIpv4 } from "../io/ipv4.js";
+import { parseIpv4, formatIpv4 } from "../wire/ipv4.js";
 import { unwrap } from "../wire/result.js";
-import type { AddressRange } from "./pool.js";
+import type { AddressRange } from "../config/address-range.js";
 
 /** The smallest list of CIDR blocks covering first..last exactly. */
 export function rangeToCidrs(first: string, last: string): string[] {

@@ -19,16 +19,16 @@ import type { SessionEvent, LogCategory } from "../session/connection.js";
 import type { Authenticator } from "../aaa/types.js";
 import { isUserName } from "../aaa/local.js";
 import type { GreTransport, TunTransport, PacketBatch } from "../io/transport.js";
-import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
+import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
 import { GreDemux } from "../io/gre-demux.js";
 import { ConnectionRunner } from "../io/connection-runner.js";
 import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
-import { Backoff } from "../client/backoff.js";
+import { Backoff } from "../session/backoff.js";
 import { HeldPackets } from "../session/held-packets.js";
-import { authMethodLabel, type AuthMethod } from "../ppp/protocols.js";
-import type { ServerConfig } from "./config.js";
-import type { PeerConfig } from "./peer-types.js";
+import { authMethodLabel, type AuthMethod } from "../wire/ppp-protocols.js";
+import type { ServerConfig } from "../config/config.js";
+import type { PeerConfig } from "../config/peer-types.js";
 import type { LinkAuthInfo, PppLinkConfig } from "../ppp/link.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */

@@ -9,7 +9,7 @@
  * The per-packet path copies the datagram once (into the GRE transmit buffer, or the MPPE plaintext staging
  * inside the link) and allocates nothing: GRE headers are written in place in headroom reserved in front.
  */
-import type { Millis } from "./clock.js";
+import type { Millis } from "../core/clock.js";
 import { GreChannel, type GreChannelOptions } from "../pptp/gre-channel.js";
 import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../wire/gre.js";
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../ppp/link.js";

@@ -10,7 +10,7 @@
  *     (the Yamaha FAQ's server-initiated LAN-to-LAN call); we answer SCCRP and place an Incoming-Call-Request
  *     (RFC 2637 §2.7, acting as the PAC on this control connection), the server replies ICRP and we send ICCN.
  */
-import type { Millis } from "./clock.js";
+import type { Millis } from "../core/clock.js";
 import { ConnectionBase, type CallSinks, type ConnectionBaseOptions } from "./connection.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import type { ControlConnectionOptions, OutgoingCallParams } from "../pptp/control.js";

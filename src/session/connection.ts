@@ -16,7 +16,7 @@
  * direction (RFC 2637 §3: LCP down ⇒ clear the call; call cleared ⇒ PPP lower layer down; control connection
  * closed ⇒ every call down), timers and the event log.
  */
-import type { Millis } from "./clock.js";
+import type { Millis } from "../core/clock.js";
 import { ControlConnection, type ControlConnectionOptions } from "../pptp/control.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import { CallSession, type ByteSink, type CallSessionOptions } from "./call.js";
@@ -24,11 +24,12 @@ import type { PppLinkConfig, PppLinkEvent } from "../ppp/link.js";
 import type { AuthRequest, AuthResult } from "../aaa/types.js";
 import type { IpcpResult } from "../ppp/ipcp.js";
 import type { CcpResult } from "../ppp/ccp.js";
-import { authMethodLabel, type AuthMethod } from "../ppp/protocols.js";
+import { authMethodLabel, type AuthMethod } from "../wire/ppp-protocols.js";
 import type { GreHeader } from "../wire/gre.js";
 import { HeldPackets } from "./held-packets.js";
 
-export type LogCategory = "events" | "errors" | "packets" | "negotiation";
+import type { LogCategory } from "./log-category.js";
+export type { LogCategory };
 
 export type SessionEvent =
   /** One line for the operator's log (the seeds' `debug vpdn events` kind). */

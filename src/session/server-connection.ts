@@ -3,7 +3,7 @@
  * Outgoing-Call-Request (limits, call IDs), and runs a PPP link per call that authenticates the peer and
  * hands it an address. Sans-I/O; see connection.ts for the driver's side of the contract.
  */
-import type { Millis } from "./clock.js";
+import type { Millis } from "../core/clock.js";
 import { ConnectionBase, type CallSinks, type ConnectionBaseOptions } from "./connection.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import type { ControlConnectionOptions, OutgoingCallRefusal } from "../pptp/control.js";

@@ -28,7 +28,7 @@ import {
   CHAP_MSCHAP_V1,
   CHAP_MSCHAP_V2,
   protocolName,
-} from "../ppp/protocols.js";
+} from "./ppp-protocols.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Codes (RFC 1661 §5, RFC 1570 §1, RFC 1962 §3)

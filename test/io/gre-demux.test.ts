@@ -6,7 +6,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { GreDemux, MAX_CALL_ID, type GreEndpoint } from "../../src/io/gre-demux.js";
 import { MemoryGreNetwork, type MemoryGreSocket } from "../../src/io/memory.js";
-import { parseIpv4 } from "../../src/io/ipv4.js";
+import { parseIpv4 } from "../../src/wire/ipv4.js";
 import { emitGreHeader, GRE_MAX_HEADER_LENGTH, type GreHeader } from "../../src/wire/gre.js";
 import { unwrap } from "../../src/wire/result.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { parseIpv4 } from "../../src/io/ipv4.js";
+import { parseIpv4 } from "../../src/wire/ipv4.js";
 import { MEMORY_HEADROOM, MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
 import type { GreBatch, GreTransport, PacketBatch, TunTransport } from "../../src/io/transport.js";
 import { unwrap } from "../../src/wire/result.js";

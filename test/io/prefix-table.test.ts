@@ -4,7 +4,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { PrefixTable, prefixMask, formatPrefix } from "../../src/io/prefix-table.js";
-import { parseIpv4 } from "../../src/io/ipv4.js";
+import { parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
 
 const ip = (s: string) => unwrap(parseIpv4(s));

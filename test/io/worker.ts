@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { u16 } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
 import { GreSocket } from "../../src/io/gre-socket.js";
-import { formatIpv4, parseIpv4 } from "../../src/io/ipv4.js";
+import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
 import { RawIpSocket } from "../../src/io/raw-socket.js";
 import { TunDevice } from "../../src/io/tun.js";
 import {

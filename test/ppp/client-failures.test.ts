@@ -7,8 +7,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../../src/ppp/link.js";
-import type { AuthMethod } from "../../src/ppp/protocols.js";
-import { PPP_LCP, PPP_CCP, PPP_PAP, PPP_CHAP, PPP_IPCP } from "../../src/ppp/protocols.js";
+import type { AuthMethod } from "../../src/wire/ppp-protocols.js";
+import { PPP_LCP, PPP_CCP, PPP_PAP, PPP_CHAP, PPP_IPCP } from "../../src/wire/ppp-protocols.js";
 import { LocalUsers } from "../../src/aaa/local.js";
 import type { Authenticator } from "../../src/aaa/types.js";
 import {

@@ -1,7 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { LcpEngine, type LcpConfig, type LcpEvent } from "../../src/ppp/lcp.js";
-import type { AuthMethod } from "../../src/ppp/protocols.js";
+import type { AuthMethod } from "../../src/wire/ppp-protocols.js";
 import { fromHex, toHex } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
 import { parseLcpPacket, emitLcpPacket, emitCpPacket, type LcpPacket } from "../../src/wire/ppp-cp.js";

@@ -1,8 +1,8 @@
 /** Two PppLinks wired back to back with a fake clock: the server verifies against LocalUsers. */
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../../src/ppp/link.js";
-import { FakeClock } from "../../src/session/clock.js";
+import { FakeClock } from "../../src/core/clock.js";
 import type { Authenticator } from "../../src/aaa/types.js";
-import type { AuthMethod } from "../../src/ppp/protocols.js";
+import type { AuthMethod } from "../../src/wire/ppp-protocols.js";
 import type { CcpPolicy, MppeStrength } from "../../src/ppp/ccp.js";
 import { seededRandom } from "../support/random.js";
 

@@ -5,7 +5,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import type { PppLinkConfig } from "../../src/ppp/link.js";
-import { PPP_COMP, PPP_IP } from "../../src/ppp/protocols.js";
+import { PPP_COMP, PPP_IP } from "../../src/wire/ppp-protocols.js";
 import { LocalUsers } from "../../src/aaa/local.js";
 import type { CcpPolicy } from "../../src/ppp/ccp.js";
 import { bytesEqual } from "../../src/wire/bytes.js";

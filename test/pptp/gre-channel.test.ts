@@ -1,6 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { FakeClock } from "../../src/session/clock.js";
+import { FakeClock } from "../../src/core/clock.js";
 import { u32, put32 } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
 import { parseGreHeader, GreHeader, GRE_MAX_HEADER_LENGTH } from "../../src/wire/gre.js";

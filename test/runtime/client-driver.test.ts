@@ -9,7 +9,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { PptpServer } from "../../src/server/server.js";
-import { parseConfig, type ServerConfig } from "../../src/server/config.js";
+import { parseConfig, type ServerConfig } from "../../src/config/config.js";
 import { AddressPool } from "../../src/server/pool.js";
 import { PptpClient, type ClientStatus } from "../../src/client/client.js";
 import type { LogCategory } from "../../src/session/connection.js";

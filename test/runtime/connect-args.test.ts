@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConnectArgs, type ConnectArgs } from "../../src/cli/connect-command.js";
-import type { PeerConfig } from "../../src/server/peer-types.js";
+import type { PeerConfig } from "../../src/config/peer-types.js";
 
 const NO_ENV: NodeJS.ProcessEnv = {};
 const MINIMAL = ["vpn.example.com", "--user", "alice", "--password", "s3cret"];

@@ -7,7 +7,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { PptpServer, type AddressAllocator } from "../../src/server/server.js";
-import { defaultConfig, type ServerConfig } from "../../src/server/config.js";
+import { defaultConfig, type ServerConfig } from "../../src/config/config.js";
 import { AddressPool } from "../../src/server/pool.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
 import type { SessionEvent, LogCategory } from "../../src/session/connection.js";

@@ -1,15 +1,15 @@
 /** AddressPool: range syntax, allocation order, exhaustion, least-recently-released reuse, static assignments. */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import { AddressPool } from "../../src/server/pool.js";
 import {
-  AddressPool,
   checkPoolRanges,
   formatAddressRange,
   parseAddressRange,
   rangeSize,
   rangesContain,
   type AddressRange,
-} from "../../src/server/pool.js";
+} from "../../src/config/address-range.js";
 import { unwrap } from "../../src/wire/result.js";
 import { seededRandom } from "../support/random.js";
 

@@ -6,7 +6,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { LocalUsers } from "../../src/aaa/local.js";
-import type { AuthMethod } from "../../src/ppp/protocols.js";
+import type { AuthMethod } from "../../src/wire/ppp-protocols.js";
 import type { CcpPolicy, MppeStrength } from "../../src/ppp/ccp.js";
 import { bytesEqual } from "../../src/wire/bytes.js";
 import { seededRandom, fakeIpPacket } from "../support/random.js";

@@ -2,7 +2,7 @@
  * A PPTP client and server connected in memory: TCP as an in-order byte pipe, GRE as a datagram pipe whose
  * packets a test can drop, duplicate or reorder. A fake clock; the server verifies against LocalUsers.
  */
-import { FakeClock } from "../../src/session/clock.js";
+import { FakeClock } from "../../src/core/clock.js";
 import { ServerConnection, type ServerPolicy } from "../../src/session/server-connection.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
 import type { SessionEvent } from "../../src/session/connection.js";

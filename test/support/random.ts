@@ -1,5 +1,5 @@
 /** Deterministic random bytes for tests (xorshift32): same seed, same session. */
-import type { RandomSource } from "../../src/session/clock.js";
+import type { RandomSource } from "../../src/core/clock.js";
 
 export function seededRandom(seed: number): RandomSource {
   let x = seed >>> 0 || 0x9e3779b9;

@@ -29,7 +29,7 @@ import {
   type MsChapFailure,
 } from "../../src/wire/chap.js";
 import { parsePppHeader } from "../../src/wire/ppp-frame.js";
-import { PPP_CHAP } from "../../src/ppp/protocols.js";
+import { PPP_CHAP } from "../../src/wire/ppp-protocols.js";
 
 // Captured by a Cisco PIX 6.x ("debug ppp io") authenticating Windows clients with MS-CHAPv1 (LCP option 0305c22380).
 const CAPTURED_CHALLENGE_1 = "ff03c2230101000d08d36602863630eca8";

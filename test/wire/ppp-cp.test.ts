@@ -31,7 +31,7 @@ import {
   MPPE_BIT_40,
   MPPC_BIT,
 } from "../../src/wire/ppp-cp.js";
-import type { AuthMethod } from "../../src/ppp/protocols.js";
+import type { AuthMethod } from "../../src/wire/ppp-protocols.js";
 
 // Frames from the Cisco PIX "PPTP with RADIUS" debug captures (shared seeds 002/003), with the PPP header
 // (ff03 + protocol) removed: these are the control packets themselves.

@@ -9,7 +9,7 @@ import {
   PppHeaderReader,
   PPP_UNCOMPRESSED,
 } from "../../src/wire/ppp-frame.js";
-import { PPP_LCP, PPP_COMP, PPP_IP, PPP_CHAP, PPP_IPCP, PPP_CCP } from "../../src/ppp/protocols.js";
+import { PPP_LCP, PPP_COMP, PPP_IP, PPP_CHAP, PPP_IPCP, PPP_CCP } from "../../src/wire/ppp-protocols.js";
 
 // Frames captured from a Cisco PIX 6.x talking to Windows PPTP clients ("debug ppp io" output, Cisco PPTP+RADIUS
 // FAQ). The data path ones were printed truncated; the header only needs their first octets.

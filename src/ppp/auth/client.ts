@@ -16,8 +16,8 @@
  * ourselves (RFC 2759 §5, §8.8: "If the authenticator response is either missing or incorrect, the peer MUST end
  * the session").
  */
-import type { RandomSource, Millis } from "../../session/clock.js";
-import { type AuthMethod, PPP_PAP, PPP_CHAP } from "../protocols.js";
+import type { RandomSource, Millis } from "../../core/clock.js";
+import { type AuthMethod, PPP_PAP, PPP_CHAP } from "../../wire/ppp-protocols.js";
 import { authMethodLabel } from "../../aaa/types.js";
 import { ntPasswordHash, mschap2AuthenticatorResponse, stripDomain } from "../../crypto/mschap.js";
 import { type MppeMasterKeys, mppeKeysMschap1, mppeKeysMschap2 } from "../../crypto/mppe-keys.js";

@@ -1,7 +1,7 @@
 /**
  * What the authentication engines hand back to their driver: packets to send and events to act on.
  */
-import type { AuthMethod } from "../protocols.js";
+import type { AuthMethod } from "../../wire/ppp-protocols.js";
 import type { AuthRequest } from "../../aaa/types.js";
 import type { MppeMasterKeys } from "../../crypto/mppe-keys.js";
 

@@ -5,7 +5,7 @@
  *  - to the authenticator (AuthServer): PAP Authenticate-Request (1), CHAP Response (2);
  *  - to the peer (AuthClient): PAP Ack/Nak (2, 3), CHAP Challenge/Success/Failure (1, 3, 4).
  */
-import { PPP_PAP, PPP_CHAP } from "../protocols.js";
+import { PPP_PAP, PPP_CHAP } from "../../wire/ppp-protocols.js";
 
 export type AuthDirection = "to-authenticator" | "to-peer";
 

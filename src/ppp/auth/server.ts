@@ -20,8 +20,8 @@
  * "MUST return the same reply Code"), or for any repeated Authenticate-Request (RFC 1334 §2.2.1), because the
  * Success/Ack may have been lost.
  */
-import type { RandomSource, Millis } from "../../session/clock.js";
-import { type AuthMethod, PPP_PAP, PPP_CHAP } from "../protocols.js";
+import type { RandomSource, Millis } from "../../core/clock.js";
+import { type AuthMethod, PPP_PAP, PPP_CHAP } from "../../wire/ppp-protocols.js";
 import type { AuthRequest, AuthResult } from "../../aaa/types.js";
 import { authMethodLabel } from "../../aaa/types.js";
 import {

@@ -1,13 +1,13 @@
 /** AuthClient on its own: PAP retransmission, CHAP waiting, mutual authentication, Failure parsing. */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../src/session/clock.js";
+import { FakeClock } from "../../../src/core/clock.js";
 import { unwrap } from "../../../src/wire/result.js";
 import { fromHex } from "../../../src/wire/bytes.js";
 import { AuthClient } from "../../../src/ppp/auth/client.js";
 import { AuthServer } from "../../../src/ppp/auth/server.js";
 import { LocalUsers } from "../../../src/aaa/local.js";
-import { PPP_CHAP, PPP_PAP } from "../../../src/ppp/protocols.js";
+import { PPP_CHAP, PPP_PAP } from "../../../src/wire/ppp-protocols.js";
 import { emitChap, parseChap, CHAP_CHALLENGE, CHAP_RESPONSE, CHAP_SUCCESS, CHAP_FAILURE } from "../../../src/wire/chap.js";
 import { emitPap, parsePap, PAP_AUTH_REQUEST, PAP_AUTH_ACK, PAP_AUTH_NAK } from "../../../src/wire/pap.js";
 import { counterRandom, drainEvents, drainTransmit, only, scriptedRandom } from "./harness.js";

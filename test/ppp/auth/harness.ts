@@ -2,7 +2,7 @@
  * Test plumbing for the authentication engines: deterministic random sources and an in-memory wire that moves
  * packets between an AuthClient and an AuthServer and answers "verify" events from an Authenticator.
  */
-import type { RandomSource } from "../../../src/session/clock.js";
+import type { RandomSource } from "../../../src/core/clock.js";
 import type { AuthClient } from "../../../src/ppp/auth/client.js";
 import type { AuthServer } from "../../../src/ppp/auth/server.js";
 import type { AuthClientEvent, AuthServerEvent, AuthTransmit } from "../../../src/ppp/auth/events.js";

@@ -11,7 +11,7 @@ import { AuthClient } from "../../../src/ppp/auth/client.js";
 import { AuthServer } from "../../../src/ppp/auth/server.js";
 import { LocalUsers } from "../../../src/aaa/local.js";
 import { parseChap, CHAP_CHALLENGE, CHAP_RESPONSE, CHAP_SUCCESS } from "../../../src/wire/chap.js";
-import { PPP_CHAP } from "../../../src/ppp/protocols.js";
+import { PPP_CHAP } from "../../../src/wire/ppp-protocols.js";
 import { counterRandom, runExchange, scriptedRandom, only } from "./harness.js";
 
 // RFC 2759 §9.2

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fromHex } from "../../../src/wire/bytes.js";
 import { authPacketDirection } from "../../../src/ppp/auth/route.js";
-import { PPP_CHAP, PPP_PAP, PPP_LCP } from "../../../src/ppp/protocols.js";
+import { PPP_CHAP, PPP_PAP, PPP_LCP } from "../../../src/wire/ppp-protocols.js";
 
 test("PAP and CHAP packets are routed by Code to the authenticator or the peer", () => {
   assert.equal(authPacketDirection(PPP_PAP, fromHex("01010004")), "to-authenticator"); // Authenticate-Request

@@ -1,12 +1,12 @@
 /** AuthServer on its own: timers with a fake clock, identifiers, repeats, odd verifier answers, malformed input. */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { FakeClock } from "../../../src/session/clock.js";
+import { FakeClock } from "../../../src/core/clock.js";
 import { unwrap } from "../../../src/wire/result.js";
 import { fromHex, toHex } from "../../../src/wire/bytes.js";
 import { AuthServer } from "../../../src/ppp/auth/server.js";
 import type { AuthServerEvent } from "../../../src/ppp/auth/events.js";
-import { PPP_CHAP, PPP_PAP, PPP_LCP } from "../../../src/ppp/protocols.js";
+import { PPP_CHAP, PPP_PAP, PPP_LCP } from "../../../src/wire/ppp-protocols.js";
 import {
   parseChap,
   emitChap,

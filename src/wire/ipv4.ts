@@ -2,7 +2,7 @@
  * IPv4 addresses cross the native boundary as unsigned 32-bit numbers in host order of the
  * dotted quad (10.0.0.1 = 0x0a000001), so the hot path passes numbers, never strings.
  */
-import { err, ok, type Result } from "../wire/result.js";
+import { err, ok, type Result } from "./result.js";
 
 export type Ipv4Address = number;
 

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configKeys, defaultConfig, parseConfig } from "../../src/server/config.js";
-import { loadUsers } from "../../src/server/users-file.js";
+import { configKeys, defaultConfig, parseConfig } from "../../src/config/config.js";
+import { loadUsers } from "../../src/config/users-file.js";
 import { ntPasswordHash } from "../../src/crypto/mschap.js";
 
 // Compiled to dist/test/server/, so the repository root is three levels up.

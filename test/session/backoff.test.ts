@@ -4,7 +4,7 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { Backoff } from "../../src/client/backoff.js";
+import { Backoff } from "../../src/session/backoff.js";
 
 /** A random() that always returns `v`: 0 is the -20 % end of the jitter, 0.5 none, just below 1 the +20 % end. */
 const fixed = (v: number) => () => v;

@@ -3,9 +3,9 @@
  * wrong with it ("problem", phrased about the value seen) and, when a generic example would not help, how to
  * fix it. config.ts prefixes "[section] key: " and supplies the default fix `use e.g. "key = example"`.
  */
-import { formatIpv4, parseIpv4 } from "../io/ipv4.js";
+import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
 import type { Ipv4Prefix } from "./peer-types.js";
-import { parseAddressRange, type AddressRange } from "./pool.js";
+import { parseAddressRange, type AddressRange } from "./address-range.js";
 
 export interface Problem {
   readonly problem: string;

@@ -1,7 +1,7 @@
 /** ConfigError formatting and the "did you mean" distance. */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { closest, ConfigError, editDistance, where } from "../../src/server/config-error.js";
+import { closest, ConfigError, editDistance, where } from "../../src/config/config-error.js";
 
 describe("ConfigError", () => {
   test("toString: file:line: message — fix: ...", () => {

@@ -16,7 +16,7 @@
  * Durations are milliseconds; addresses are dotted-quad strings.
  */
 import type { CcpPolicy, MppeStrength } from "../ppp/options-ccp.js";
-import type { AuthMethod } from "../ppp/protocols.js";
+import type { AuthMethod } from "../wire/ppp-protocols.js";
 
 export type PeerRole = "client" | "server";
 /** persistent: keep the tunnel up (redial with backoff); on-demand: dial when traffic for the peer appears; passive: never dial. */

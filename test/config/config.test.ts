@@ -10,8 +10,8 @@ import {
   parseConfig,
   type ConfigResult,
   type ServerConfig,
-} from "../../src/server/config.js";
-import type { ConfigError } from "../../src/server/config-error.js";
+} from "../../src/config/config.js";
+import type { ConfigError } from "../../src/config/config-error.js";
 
 const FILE = "/etc/pptp-ts/pptp-ts.conf";
 

@@ -10,9 +10,9 @@ import {
   formatConfig,
   parseConfig,
   type ServerConfig,
-} from "../../src/server/config.js";
-import type { ConfigError } from "../../src/server/config-error.js";
-import type { PeerConfig } from "../../src/server/peer-types.js";
+} from "../../src/config/config.js";
+import type { ConfigError } from "../../src/config/config-error.js";
+import type { PeerConfig } from "../../src/config/peer-types.js";
 
 const FILE = "/etc/pptp-ts/pptp-ts.conf";
 

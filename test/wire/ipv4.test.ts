@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { formatIpv4, ipv4Option, parseIpv4 } from "../../src/io/ipv4.js";
+import { formatIpv4, ipv4Option, parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
 
 describe("IPv4 address numbers", () => {

@@ -5,7 +5,7 @@ import { LocalUsers } from "../../src/aaa/local.js";
 import type { LocalUser } from "../../src/aaa/local.js";
 import { ntPasswordHash } from "../../src/crypto/mschap.js";
 import { fromHex, toHex } from "../../src/wire/bytes.js";
-import { formatUserLine, loadUsers, ntHashLine, quoteWord } from "../../src/server/users-file.js";
+import { formatUserLine, loadUsers, ntHashLine, quoteWord } from "../../src/config/users-file.js";
 
 const FILE = "/etc/ppp/chap-secrets";
 

@@ -8,7 +8,7 @@ import { authMethodLabel } from "../aaa/types.js";
 import type { ServerConfig } from "./config.js";
 import { formatDuration, formatPrefix } from "./config-values.js";
 import type { PeerConfig } from "./peer-types.js";
-import { checkPoolRanges, formatAddressRange } from "./pool.js";
+import { checkPoolRanges, formatAddressRange } from "./address-range.js";
 
 function orOff(ms: number): string {
   return ms === 0 ? "off" : formatDuration(ms);

@@ -26,9 +26,9 @@
  * engines' options (ControlConnectionOptions, LcpConfig, CcpOptionsConfig, GreChannelOptions...).
  */
 import { dirname, resolve } from "node:path";
-import { parseIpv4 } from "../io/ipv4.js";
+import { parseIpv4 } from "../wire/ipv4.js";
 import type { CcpPolicy, MppeStrength } from "../ppp/options-ccp.js";
-import type { AuthMethod } from "../ppp/protocols.js";
+import type { AuthMethod } from "../wire/ppp-protocols.js";
 import type { FlowControl } from "../pptp/send-window.js";
 import { unwrap } from "../wire/result.js";
 import { closest, ConfigError, editDistance, where } from "./config-error.js";
@@ -55,8 +55,8 @@ import {
   type ValueParser,
 } from "./config-values.js";
 import type { Ipv4Prefix, PeerConfig, PeerConnect, PeerRole } from "./peer-types.js";
-import { LOG_CATEGORIES, type LogCategory } from "./log.js";
-import { checkPoolRanges, formatAddressRange, rangesContain, type AddressRange } from "./pool.js";
+import { LOG_CATEGORIES, type LogCategory } from "../session/log-category.js";
+import { checkPoolRanges, formatAddressRange, rangesContain, type AddressRange } from "./address-range.js";
 
 export { ConfigError } from "./config-error.js";
 export { describeConfig, describePeer } from "./config-describe.js";
