@@ -10,13 +10,10 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { fields, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, type LabRun } from "./harness.js";
+import { requireOrSkip } from "../support/prerequisites.js";
 
 const avail = labAvailable();
-const required = process.env.LAB_REQUIRE === "1";
-if (!avail.ok) {
-  console.log(`interop lab ${required ? "REQUIRED but unavailable" : "skipped"}: ${avail.why ?? "?"}`);
-}
-const skip = avail.ok || required ? false : `interop lab unavailable: ${avail.why ?? "?"}`;
+const skip = avail.ok ? false : requireOrSkip("the interop lab (self-test)", avail.why ?? "?");
 
 /** What to show when an assertion fails: the guest's results, run.sh's last lines, where the logs are. */
 function summary(r: LabRun): string {

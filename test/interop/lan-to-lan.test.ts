@@ -21,20 +21,15 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Netns, joinWithVeth, privilegedSkipReason } from "../io/netns.js";
+import { Netns, joinWithVeth, privilegedSkip } from "../io/netns.js";
+import { requireOrSkip, tsharkMissing } from "../support/prerequisites.js";
 import { ROOT } from "./harness.js";
 
-const why = privilegedSkipReason();
-const hasTshark = (() => {
-  try {
-    execFileSync("tshark", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const required = process.env.LAB_REQUIRE === "1";
-const skip = why === undefined || required ? false : why;
+const skip = privilegedSkip("LAN-to-LAN between network namespaces");
+const tsharkWhy = tsharkMissing();
+const hasTshark = tsharkWhy === undefined;
+// Without tshark the call is still checked from our logs; under LAB_REQUIRE=1 its absence is a failure.
+if (!hasTshark) requireOrSkip("tshark (decodes the LAN-to-LAN control messages)", tsharkWhy);
 const T = { skip, timeout: 180_000 };
 const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

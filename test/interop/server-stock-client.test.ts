@@ -16,11 +16,10 @@ import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fields, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, tsharkVerdict, ROOT, type LabRun } from "./harness.js";
+import { requireOrSkip } from "../support/prerequisites.js";
 
 const avail = labAvailable();
-const required = process.env.LAB_REQUIRE === "1";
-if (!avail.ok) console.log(`server interop ${required ? "REQUIRED but unavailable" : "skipped"}: ${avail.why ?? "?"}`);
-const skip = avail.ok || required ? false : `interop lab unavailable: ${avail.why ?? "?"}`;
+const skip = avail.ok ? false : requireOrSkip("the interop lab (server interop)", avail.why ?? "?");
 const T = { skip, timeout: 20 * 60_000 };
 
 const CLI = join(ROOT, "dist", "src", "cli", "main.js");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { Netns, privilegedSkipReason, runWorker } from "./netns.js";
+import { Netns, privilegedSkip, runWorker } from "./netns.js";
 
 interface Described {
   name: string;
@@ -16,7 +16,7 @@ interface Stats {
   lastTxError: string;
 }
 
-describe("error paths of the native edge", { skip: privilegedSkipReason() }, () => {
+describe("error paths of the native edge", { skip: privilegedSkip("native edge error paths") }, () => {
   let ns: Netns;
   before(() => {
     ns = Netns.create();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { joinWithVeth, Netns, privilegedSkipReason, runWorker, Worker } from "./netns.js";
+import { joinWithVeth, Netns, privilegedSkip, runWorker, Worker } from "./netns.js";
 
 interface EchoResult {
   received: number;
@@ -28,7 +28,7 @@ interface SendResult {
 const A = "10.202.0.1";
 const B = "10.202.0.2";
 
-describe("GreSocket between two network namespaces joined by veth", { skip: privilegedSkipReason() }, () => {
+describe("GreSocket between two network namespaces joined by veth", { skip: privilegedSkip("raw GRE sockets in network namespaces") }, () => {
   let nsA: Netns;
   let nsB: Netns;
   before(() => {
@@ -98,7 +98,7 @@ interface CallbackResult {
   replaced: { first: number; second: number };
 }
 
-describe("GreSocket receive callbacks (loopback in a namespace)", { skip: privilegedSkipReason() }, () => {
+describe("GreSocket receive callbacks (loopback in a namespace)", { skip: privilegedSkip("raw GRE sockets in network namespaces") }, () => {
   let ns: Netns;
   before(() => {
     ns = Netns.create();

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { Netns, privilegedSkipReason, runWorker, Worker } from "./netns.js";
+import { Netns, privilegedSkip, runWorker, Worker } from "./netns.js";
 
-describe("native endpoint lifecycle", { skip: privilegedSkipReason() }, () => {
+describe("native endpoint lifecycle", { skip: privilegedSkip("native endpoint lifecycle") }, () => {
   let ns: Netns;
   before(() => {
     ns = Netns.create();

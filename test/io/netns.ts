@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { requireOrSkip } from "../support/prerequisites.js";
 
 /** Why the privileged tests cannot run here, or undefined if they can. */
 export function privilegedSkipReason(): string | undefined {
@@ -17,6 +18,11 @@ export function privilegedSkipReason(): string | undefined {
   }
   if (!existsSync("/dev/net/tun")) return "needs /dev/net/tun (TUN driver: modprobe tun)";
   return undefined;
+}
+
+/** The `skip` option of a privileged test group: the reason on a machine without root/TUN; a failure under LAB_REQUIRE=1. */
+export function privilegedSkip(what: string): string | false {
+  return requireOrSkip(what, privilegedSkipReason());
 }
 
 export class Netns {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { Netns, privilegedSkipReason, runWorker } from "./netns.js";
+import { Netns, privilegedSkip, runWorker } from "./netns.js";
 
 interface AddrInfo {
   family: string;
@@ -27,7 +27,7 @@ interface TunPingResult {
 const IFF_UP = 0x1;
 const IFF_POINTOPOINT = 0x10;
 
-describe("TunDevice inside a network namespace", { skip: privilegedSkipReason() }, () => {
+describe("TunDevice inside a network namespace", { skip: privilegedSkip("TUN devices in network namespaces") }, () => {
   let ns: Netns;
   before(() => {
     ns = Netns.create();

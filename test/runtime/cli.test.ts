@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { privilegedSkip } from "../io/netns.js";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 20_000 });
@@ -59,8 +60,7 @@ describe("pptp-ts command line", () => {
 });
 
 describe("pptp-ts server as a process (root: its own network namespace)", () => {
-  const root = process.getuid?.() === 0;
-  test("starts on defaults, reloads on SIGHUP, exits cleanly on SIGTERM", { skip: root ? false : "needs root for the netns, raw socket and TUN", timeout: 60_000 }, async () => {
+  test("starts on defaults, reloads on SIGHUP, exits cleanly on SIGTERM", { skip: privilegedSkip("the server process in its own network namespace"), timeout: 60_000 }, async () => {
     const ns = `pptpts-cli-${process.pid}`;
     spawnSync("ip", ["netns", "add", ns]);
     let child: import("node:child_process").ChildProcess | undefined;
