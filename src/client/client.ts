@@ -27,6 +27,7 @@ import { ConnectionRunner } from "../io/connection-runner.js";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
 import { formatPrefix } from "../io/prefix-table.js";
 import { HeldPackets } from "../session/held-packets.js";
+import { sessionLimitReason, sessionTimeExpiry } from "../session/session-timers.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { LinuxNetwork, type RouteInfo, type SystemNetwork } from "../io/system-net.js";
 import type { GreHeader } from "../wire/gre.js";
@@ -194,7 +195,7 @@ export class PptpClient {
 
   async start(): Promise<void> {
     if (this.stateValue !== "idle") return;
-    this.ticker = setInterval(() => this.tick(), 1000);
+    this.ticker = setInterval(() => this.checkSessionTimers(), 1000);
     this.ticker.unref?.();
     const p = this.peer;
     if (p.connect === "on-demand") {
@@ -547,15 +548,14 @@ export class PptpClient {
     this.counters.tunDropped += b.count;
   }
 
-  /** Once a second: the idle and session timers of a session that is up. */
-  private tick(): void {
+  /** The idle and session timers of a session that is up; runs once a second. Public so a test with a fake `clock` can run it. */
+  checkSessionTimers(): void {
     if (this.stateValue !== "up" || !this.runner || this.callId === undefined) return;
     const now = this.now();
-    const t = this.peer.timers;
-    let reason: string | undefined;
-    if (t.idleTimeoutMs > 0 && now - this.lastActivity >= t.idleTimeoutMs) reason = `idle for ${Math.round((now - this.lastActivity) / 1000)} s (idle-timeout)`;
-    else if (t.sessionTimeoutMs > 0 && now - this.upSince >= t.sessionTimeoutMs) reason = `session time limit of ${Math.round(t.sessionTimeoutMs / 1000)} s reached`;
-    if (!reason) return;
+    const expiry = sessionTimeExpiry(this.peer.timers, now, this.lastActivity, this.upSince);
+    if (!expiry) return;
+    const reason =
+      expiry.kind === "idle" ? `idle for ${Math.round(expiry.idleForMs / 1000)} s (idle-timeout)` : sessionLimitReason(expiry.limitMs);
     this.endReason = { reason };
     this.info(`hanging up: ${reason}`);
     this.runner.conn.hangUp(now, this.callId, reason);

@@ -26,6 +26,7 @@ import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { Backoff } from "../session/backoff.js";
 import { HeldPackets } from "../session/held-packets.js";
+import { sessionLimitReason, sessionTimeExpiry } from "../session/session-timers.js";
 import { authMethodLabel, type AuthMethod } from "../wire/ppp-protocols.js";
 import type { ServerConfig } from "../config/config.js";
 import type { PeerConfig } from "../config/peer-types.js";
@@ -187,7 +188,7 @@ export class PptpServer {
       this.tcp.listen(this.settings.server.port, this.settings.server.listen, () => {
         this.tcp.off("error", onError);
         this.tcp.on("error", (e) => this.log("errors", `listener: ${e.message}`));
-        this.housekeeping = setInterval(() => this.tick(), 1000);
+        this.housekeeping = setInterval(() => this.checkSessionTimers(), 1000);
         this.housekeeping.unref?.();
         const a = this.tcp.address() as net.AddressInfo;
         this.log("events", `listening on ${a.address}:${a.port} (TCP control, GRE on the same address)`);
@@ -663,17 +664,20 @@ export class PptpServer {
     }
   }
 
-  /** Once a second: idle and session timers (RFC 2637 leaves them to the implementation; Cisco's "Tunnel disconnect timer"). */
-  private tick(): void {
+  /**
+   * Idle and session timers of every session that is up; the server runs this once a second (RFC 2637 leaves them
+   * to the implementation; Cisco's "Tunnel disconnect timer"). Public so a test with a fake `clock` can run it.
+   */
+  checkSessionTimers(): void {
     const now = this.now();
     for (const [callId, r] of [...this.calls]) {
       if (!r.networkUp) continue;
-      const t = r.peer?.cfg.timers ?? this.settings.timers;
-      const { idleTimeoutMs, sessionTimeoutMs } = t;
-      let reason: string | undefined;
-      if (idleTimeoutMs > 0 && now - r.lastActivity >= idleTimeoutMs) reason = `idle for ${Math.round((now - r.lastActivity) / 1000)} s: Tunnel disconnect timer timeout`;
-      else if (sessionTimeoutMs > 0 && now - r.startedAt >= sessionTimeoutMs) reason = `session time limit of ${Math.round(sessionTimeoutMs / 1000)} s reached`;
-      if (!reason) continue;
+      const expiry = sessionTimeExpiry(r.peer?.cfg.timers ?? this.settings.timers, now, r.lastActivity, r.startedAt);
+      if (!expiry) continue;
+      const reason =
+        expiry.kind === "idle"
+          ? `idle for ${Math.round(expiry.idleForMs / 1000)} s: Tunnel disconnect timer timeout`
+          : sessionLimitReason(expiry.limitMs);
       r.st.runner.conn.hangUp(now, callId, reason);
       r.st.runner.service();
     }

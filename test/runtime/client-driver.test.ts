@@ -18,6 +18,7 @@ import { MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
 import { GreDemux } from "../../src/io/gre-demux.js";
 import type { RouteInfo, SystemNetwork } from "../../src/io/system-net.js";
 import { fakeIpPacket } from "../support/random.js";
+import { FakeClock } from "../../src/core/clock.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -114,7 +115,7 @@ interface ClientRig {
   lines: string[];
 }
 
-function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; from?: string; user?: string; greSilenceMs?: number } = {}): ClientRig {
+function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; from?: string; user?: string; greSilenceMs?: number; clock?: () => number } = {}): ClientRig {
   const from = o.from ?? "127.0.0.2";
   const cfg = config(`[server]\nenable = no\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = ${site.port}\nuser = ${o.user ?? "alice"}\n${peerText}`);
   const peer = cfg.peers[0];
@@ -123,7 +124,7 @@ function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; f
   let tun: MemoryTun | undefined;
   const netRec = new RecordingNetwork();
   const greSock = site.grenet.attach(from);
-  const demux = new GreDemux(greSock, () => performance.now());
+  const demux = new GreDemux(greSock, o.clock ?? (() => performance.now()));
   const client = new PptpClient({
     peer,
     gre: demux,
@@ -138,6 +139,7 @@ function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; f
     onStatus: (s) => statuses.push(s),
     ...(o.stopOnRefusal ? { stopOnRefusal: true } : {}),
     ...(o.greSilenceMs !== undefined ? { greSilenceMs: o.greSilenceMs } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
   });
   const iv = setInterval(() => tun?.deliver(), 2);
   void client.done.then(() => {
@@ -304,7 +306,10 @@ describe("PptpClient against PptpServer (loopback TCP, memory GRE/TUN)", () => {
 
   test("dial-on-demand: routes first, the first packet dials and is delivered, the idle timer hangs up, traffic dials again", async () => {
     const site = await serverSite();
-    const c = clientFor(site, "password = pw1\nconnect = on-demand\nroutes = 10.30.0.0/16\nidle-timeout = 2s");
+    // The idle limit runs on the client's clock: a fake one, moved by hand (checkSessionTimers is the once-a-second
+    // housekeeping), so the test never waits for the limit to pass.
+    const clock = new FakeClock(1_000_000);
+    const c = clientFor(site, "password = pw1\nconnect = on-demand\nroutes = 10.30.0.0/16\nidle-timeout = 2s", { clock: () => clock.now });
     try {
       await c.client.start();
       assert.equal(c.client.state, "waiting-for-traffic");
@@ -315,8 +320,15 @@ describe("PptpClient against PptpServer (loopback TCP, memory GRE/TUN)", () => {
       await waitFor(() => c.client.state === "up", `up on demand\n${both(site, c)}`);
       assert.match(c.net.log.join("\n"), /link pt-hq 192\.168\.50\.10 peer 192\.168\.50\.1 mtu 1396/);
       await waitFor(() => site.serverTun.written.some((p) => p.length === first.length), "the packet that dialled arrives");
-      await waitFor(() => c.client.state === "waiting-for-traffic", `idle hang-up\n${both(site, c)}`, 8000);
-      assert.match(c.lines.join("\n"), /hanging up: idle for \d s \(idle-timeout\)/);
+      clock.advance(1999);
+      c.client.checkSessionTimers();
+      await sleep(20);
+      assert.equal(c.client.state, "up", "still up 1 ms before the idle limit");
+      clock.advance(1);
+      c.client.checkSessionTimers();
+      clock.advance(1000); // the call is cleared 250 ms after its link ends, on the same clock
+      await waitFor(() => c.client.state === "waiting-for-traffic", `idle hang-up\n${both(site, c)}`);
+      assert.match(c.lines.join("\n"), /hanging up: idle for 2 s \(idle-timeout\)/);
       assert.equal(c.net.routes.get("10.30.0.0/16")?.dev, "pt-hq", "on-demand routes stay");
       c.tun().inject(fakeIpPacket(100, 4, "192.168.50.10", "10.30.1.1"));
       await waitFor(() => c.client.counters.sessions === 2 && c.client.state === "up", `second on-demand session\n${both(site, c)}`);

@@ -16,6 +16,7 @@ import { MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
 import { GreHeader, parseGreHeader } from "../../src/wire/gre.js";
 import { seededRandom, fakeIpPacket } from "../support/random.js";
 import { bytesEqual } from "../../src/wire/bytes.js";
+import { FakeClock } from "../../src/core/clock.js";
 
 const base = defaultConfig();
 const settings: ServerConfig = {
@@ -47,7 +48,7 @@ interface Rig {
   stop: () => void;
 }
 
-async function rig(s: ServerConfig = settings, pool: AddressAllocator = new TestPool(), users?: LocalUsers): Promise<Rig> {
+async function rig(s: ServerConfig = settings, pool: AddressAllocator = new TestPool(), users?: LocalUsers, clock?: () => number): Promise<Rig> {
   const grenet = new MemoryGreNetwork();
   const tun = new MemoryTun();
   const lines: string[] = [];
@@ -58,6 +59,7 @@ async function rig(s: ServerConfig = settings, pool: AddressAllocator = new Test
     gre: grenet.attach("127.0.0.1"),
     tun,
     log: { enabled: (_c: LogCategory) => true, log: (c, m) => lines.push(`[${c}] ${m}`) },
+    ...(clock ? { clock } : {}),
   });
   const a = await server.listen();
   // The memory network delivers only when asked: a fast interval stands in for the kernel.
@@ -235,13 +237,23 @@ describe("networked server driver", () => {
 });
 
 describe("networked server driver: timers and reload", () => {
-  test("idle timeout: a session without data is hung up with the reason in the log", async () => {
-    const r = await rig({ ...settings, timers: { ...settings.timers, idleTimeoutMs: 1500 } });
+  // The idle and session limits are read on the server's clock: a fake one here, moved by hand, with the once-a-
+  // second housekeeping run by the test (checkSessionTimers), so no test waits for a limit to pass.
+  test("idle timeout: a session without data is hung up at its limit, not before, with the reason in the log", async () => {
+    const clock = new FakeClock(1_000_000);
+    const r = await rig({ ...settings, timers: { ...settings.timers, idleTimeoutMs: 1500 } }, undefined, undefined, () => clock.now);
     try {
       const c = dial(r, "127.0.0.2", "alice", "pw1");
       await waitFor(() => c.up());
-      await waitFor(() => c.down(), 8000);
-      assert.match(r.lines.join("\n"), /Tunnel disconnect timer timeout/);
+      clock.advance(1499);
+      r.server.checkSessionTimers();
+      await sleep(20);
+      assert.ok(!c.down() && r.server.sessionCount === 1, "still up 1 ms before the idle limit");
+      clock.advance(1);
+      r.server.checkSessionTimers();
+      await waitFor(() => c.down());
+      assert.match(r.lines.join("\n"), /idle for 2 s: Tunnel disconnect timer timeout/);
+      clock.advance(1000); // the call is cleared 250 ms after its link ends (on the same clock)
       await waitFor(() => r.server.sessionCount === 0);
     } finally {
       r.stop();
@@ -250,20 +262,27 @@ describe("networked server driver: timers and reload", () => {
   });
 
   test("session timeout: a busy session is still hung up when its time is up", async () => {
-    const r = await rig({ ...settings, timers: { ...settings.timers, sessionTimeoutMs: 1500 } });
+    const clock = new FakeClock(1_000_000);
+    const r = await rig({ ...settings, timers: { ...settings.timers, idleTimeoutMs: 1000, sessionTimeoutMs: 3000 } }, undefined, undefined, () => clock.now);
     try {
       const c = dial(r, "127.0.0.2", "alice", "pw1");
       await waitFor(() => c.up());
-      const keepBusy = setInterval(() => {
-        const p = fakeIpPacket(100, 1, "192.168.50.10", "10.1.1.1");
+      // 29 packets 100 ms apart: never idle for 1 s, and 2.9 s < the 3 s limit.
+      for (let i = 1; i < 30; i++) {
+        clock.advance(100);
+        const p = fakeIpPacket(100, i, "192.168.50.10", "10.1.1.1");
+        const before = r.tun.written.length;
         c.client.sendIp(c.now(), c.client.currentCallId ?? 0, p, 0, p.length);
-      }, 100);
-      try {
-        await waitFor(() => c.down(), 8000);
-      } finally {
-        clearInterval(keepBusy);
+        c.service();
+        await waitFor(() => r.tun.written.length > before);
+        r.server.checkSessionTimers();
       }
-      assert.match(r.lines.join("\n"), /session time limit of 2 s reached|session time limit of 1 s reached/);
+      await sleep(20);
+      assert.ok(!c.down(), `still up at 2.9 s:\n${r.lines.join("\n")}`);
+      clock.advance(100);
+      r.server.checkSessionTimers();
+      await waitFor(() => c.down());
+      assert.match(r.lines.join("\n"), /session time limit of 3 s reached/);
       assert.doesNotMatch(r.lines.join("\n"), /Tunnel disconnect timer timeout/);
     } finally {
       r.stop();
