@@ -189,7 +189,7 @@ export function ipv4FromOctets(b: Uint8Array, off: number): string {
 
 /**
  * Parse "a.b.c.d" into its 4 octets: four decimal parts 0..255, no leading zeros (which some parsers read as
- * octal), no spaces. (src/io/ipv4.ts has the 32-bit-number form used on the data path.)
+ * octal), no spaces. (src/wire/ipv4.ts has the 32-bit-number form used on the data path.)
  */
 export function ipv4ToOctets(s: string): Result<Uint8Array> {
   const parts = s.split(".");

@@ -1,5 +1,5 @@
 /**
- * Redial backoff (src/client/backoff.ts): the floor, doubling per failure, the ceiling, ±20 % jitter and reset.
+ * Redial backoff (src/session/backoff.ts): the floor, doubling per failure, the ceiling, ±20 % jitter and reset.
  * The random source is injected so every wait is exact.
  */
 import { test, describe } from "node:test";
