@@ -198,10 +198,21 @@ describe("LAN-to-LAN between two pptp-ts routers (network namespaces, real GRE/T
     const s = buildSites();
     all.push(s);
     const pcap = join(s.dir, "wan.pcap");
-    const cap = hasTshark ? spawn("ip", ["netns", "exec", s.hq.name, "tshark", "-q", "-i", "any", "-f", "tcp port 1723", "-w", pcap], { stdio: "ignore" }) : undefined;
+    const cap = hasTshark ? spawn("ip", ["netns", "exec", s.hq.name, "tshark", "-q", "-i", "any", "-f", "tcp port 1723", "-w", pcap], { stdio: ["ignore", "ignore", "pipe"] }) : undefined;
     if (cap) {
       s.procs.push(cap);
-      await sleep(2000);
+      // tshark says "Capturing on 'any'" once its capture runs; a fixed sleep lost the SCCRQ on a loaded machine.
+      await new Promise<void>((resolve, reject) => {
+        let said = "";
+        const timer = setTimeout(() => reject(new Error(`tshark did not start capturing within 60 s: ${said}`)), 60_000);
+        cap.stderr!.on("data", (d: Buffer) => {
+          said += d.toString();
+          if (/Capturing on/.test(said)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
     }
     const hqLog = start(s, s.hq, "hq", hqConfig("on-demand"));
     const brLog = start(s, s.br, "br", brConfig("answer"));
