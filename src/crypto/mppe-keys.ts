@@ -132,9 +132,9 @@ export function checkMasterKey(masterKey: Uint8Array, keyLen: number): void {
  * it (only the NT hash stored, `$NT$` in chap-secrets) or when it has no LM hash Windows would agree on
  * (lmPasswordProblem), `short` holds the reason instead of keys.
  *
- * pppd differs: it keys MS-CHAPv1 sessions of every strength from the 128-bit start key (Linux MPPE takes its
- * first 8 bytes for 40/56-bit), so 40/56-bit MS-CHAPv1 sessions between pppd and Windows carry no data. We follow
- * the RFC and Windows, as mpd does.
+ * pppd does not offer these keys at all: after MS-CHAPv1 it disables 40-bit MPPE ("Disabling 40-bit MPPE; MS-CHAP
+ * LM not supported", seen from pppd 2.4.9 in our interop lab) and it has no 56-bit, so nothing here can differ
+ * from pppd; 128-bit is the same everywhere. We follow the RFC and Windows, as mpd does.
  */
 export function mppeKeysMschap1(ntHash: Uint8Array, challenge8: Uint8Array, password?: string): MppeMasterKeys {
   if (ntHash.length !== 16) throw new RangeError(`NT password hash must be 16 bytes, got ${ntHash.length}`);
