@@ -6,7 +6,8 @@
  *  - PAP (RFC 1334) and CHAP-MD5 (RFC 1994 §2) need the clear-text password: PAP compares it, CHAP-MD5 hashes
  *    MD5(id || password || challenge).
  *  - MS-CHAPv1 (RFC 2433) and MS-CHAPv2 (RFC 2759) only ever use the NT password hash, so a stored NT hash is
- *    enough — except v1's deprecated LM response (use-NT flag 0), which needs the clear password.
+ *    enough — except v1's deprecated LM response (use-NT flag 0), which needs the clear password, and v1's
+ *    40/56-bit MPPE keys, which come from the LM hash of the clear password (RFC 3079 §2.1).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { utf8 } from "../wire/bytes.js";
@@ -84,7 +85,9 @@ export function verifyWithSecret(req: AuthRequest, secret: StoredSecret): AuthRe
         const expected = mschap1LmResponse(req.challenge8, secret.password);
         if (!sameBytes(expected, req.lmResponse24)) return badPassword(req, "LM-Response mismatch");
       }
-      return ntHash !== undefined ? { ok: true, mppe: mppeKeysMschap1(ntHash, req.challenge8) } : { ok: true };
+      // RFC 3079 §2.1/§2.2: 40/56-bit keys come from the LM hash of the clear password, whichever response the
+      // peer sent; with only an NT hash stored the keys say so and the link refuses those strengths.
+      return ntHash !== undefined ? { ok: true, mppe: mppeKeysMschap1(ntHash, req.challenge8, secret.password) } : { ok: true };
     }
     case "mschap-v2": {
       const ntHash = secret.ntHash ?? (secret.password !== undefined ? ntPasswordHash(secret.password) : undefined);

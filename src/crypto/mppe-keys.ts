@@ -14,14 +14,39 @@
 import { md4 } from "./md4.js";
 import { Rc4 } from "./rc4.js";
 import { sha1 } from "./sha1.js";
-import { lmPasswordHash } from "./mschap.js";
+import { lmPasswordHash, lmPasswordProblem } from "./mschap.js";
 
 export type MppeBits = 40 | 56 | 128;
 
-/** 16-byte start ("master session") keys from the perspective of the side that holds them. */
-export interface MppeMasterKeys {
+/** One start key per direction, from the perspective of the side that holds them. */
+export interface MppeStartKeys {
   readonly send: Uint8Array;
   readonly recv: Uint8Array;
+}
+
+/**
+ * 16-byte start ("master session") keys from the perspective of the side that holds them. `send`/`recv` key
+ * 128-bit sessions, and 40/56-bit ones too (their first 8 bytes, RFC 3079 §3.1) unless `short` says otherwise.
+ */
+export interface MppeMasterKeys extends MppeStartKeys {
+  /**
+   * MS-CHAPv1 only: 40- and 56-bit sessions start from the LAN Manager password hash, not from `send`/`recv`
+   * (RFC 3079 §2.1/§2.2). A string says why that hash is not available (only the NT hash is known, or the
+   * password has no LM hash): 40/56-bit MPPE must then not be negotiated — keys that differ from the peer's bring
+   * up a session that carries no data. See mppeStartKeys().
+   */
+  readonly short?: MppeStartKeys | string;
+}
+
+/** The start keys of a session of `bits` from these credentials, or why there are none for that strength. */
+export function mppeStartKeys(keys: MppeMasterKeys, bits: MppeBits): MppeStartKeys | string {
+  if (bits === 128 || keys.short === undefined) return keys;
+  return keys.short;
+}
+
+/** Why these keys cannot run 40- or 56-bit sessions, or undefined when they can. */
+export function mppeShortKeysProblem(keys: MppeMasterKeys): string | undefined {
+  return typeof keys.short === "string" ? keys.short : undefined;
 }
 
 /** Session key length in bytes: 40- and 56-bit keys are 8 bytes with known leading bytes, 128-bit keys 16. */
@@ -92,30 +117,46 @@ export function checkMasterKey(masterKey: Uint8Array, keyLen: number): void {
 }
 
 /**
- * MS-CHAPv1 start key, used for both directions: first 16 bytes of
- * SHA-1(PasswordHashHash || PasswordHashHash || Challenge) (RFC 3079 §2.3-2.4 Get_Start_Key), where Challenge is
- * the authenticator's 8-byte CHAP challenge.
+ * MS-CHAPv1 start keys (RFC 3079 §2), the same for both directions (§2 Implementation Note: both come from the
+ * credentials of the peer that was authenticated, and the challenge of the first authentication):
+ *  - 128-bit (§2.3): Get_Start_Key = first 16 bytes of SHA-1(NtPasswordHashHash || NtPasswordHashHash ||
+ *    Challenge), where Challenge is the authenticator's 8-byte CHAP challenge;
+ *  - 40- and 56-bit (§2.1/§2.2): the LAN Manager password hash (LmPasswordHash, RFC 2433 §A.2), of which the
+ *    session uses the first 8 bytes. No challenge enters: the key is constant per password (§5.1 warns about it).
  *
- * Choice for 40/56-bit: RFC 3079 §2.1/§2.2 derive 40- and 56-bit MS-CHAPv1 keys from the LAN Manager hash instead
- * (see mppeKeysMschap1Lm). pppd does not: its MS-CHAPv1 code hands this one NT-hash based digest to MPPE as the
- * key of both directions whatever the strength, and the Linux MPPE code takes the first 8 bytes of it for 8-byte
- * keys. We do the same so we interoperate with pppd: 40/56-bit sessions use the first 8 bytes of this key. That
- * also avoids the 40-bit key that is constant per credential, which RFC 3079 §5.1 warns about.
+ * The 40/56-bit rule depends on the password alone, not on which response the peer sent: §2.1 says "MPPE uses a
+ * derivative of the peer's LAN Manager password" with no condition on the "use NT" flag, RFC 2548 §2.4.1's
+ * MS-CHAP-MPPE-Keys always carries the LM key next to the NT one, and mpd (which interoperates with Windows) takes
+ * the LM hash from the password whatever the flag. A Windows 2000+ client sends only the NT response (LM response
+ * zeroed, flag 1, as RFC 2433 §6 asks) and still keys 40/56-bit from the LM hash. So `password` decides: without
+ * it (only the NT hash stored, `$NT$` in chap-secrets) or when it has no LM hash Windows would agree on
+ * (lmPasswordProblem), `short` holds the reason instead of keys.
+ *
+ * pppd does not offer these keys at all: after MS-CHAPv1 it disables 40-bit MPPE ("Disabling 40-bit MPPE; MS-CHAP
+ * LM not supported", seen from pppd 2.4.9 in our interop lab) and it has no 56-bit, so nothing here can differ
+ * from pppd; 128-bit is the same everywhere. We follow the RFC and Windows, as mpd does.
  */
-export function mppeKeysMschap1(ntHash: Uint8Array, challenge8: Uint8Array): MppeMasterKeys {
+export function mppeKeysMschap1(ntHash: Uint8Array, challenge8: Uint8Array, password?: string): MppeMasterKeys {
   if (ntHash.length !== 16) throw new RangeError(`NT password hash must be 16 bytes, got ${ntHash.length}`);
   if (challenge8.length !== 8) throw new RangeError(`MS-CHAPv1 challenge must be 8 bytes, got ${challenge8.length}`);
   const hashHash = md4(ntHash);
   const start = sha1(hashHash, hashHash, challenge8).slice(0, 16);
-  return { send: start, recv: start.slice() };
+  let short: MppeStartKeys | string;
+  if (password === undefined) {
+    short = "only the NT password hash is known, and MS-CHAPv1 40/56-bit keys come from the LAN Manager hash of the password (RFC 3079 §2.1)";
+  } else {
+    const problem = lmPasswordProblem(password);
+    short = problem === undefined ? mppeKeysMschap1Lm(password) : `${problem}, and MS-CHAPv1 40/56-bit keys come from it (RFC 3079 §2.1)`;
+  }
+  return { send: start, recv: start.slice(), short };
 }
 
 /**
- * The RFC 3079 §2.1/§2.2 LAN-Manager-based MS-CHAPv1 start key (the LM password hash; 40/56-bit sessions use its
- * first 8 bytes). Not what pppd does — see mppeKeysMschap1 — and only here so the RFC's §2.5.1/§2.5.2 samples are
- * checkable and a peer insisting on it could be accommodated.
+ * The RFC 3079 §2.1/§2.2 MS-CHAPv1 start keys of 40/56-bit sessions: the LM password hash in both directions
+ * (sessions use its first 8 bytes). Computed for any password; mppeKeysMschap1 first checks that the password has
+ * an LM hash the peer agrees on.
  */
-export function mppeKeysMschap1Lm(password: string): MppeMasterKeys {
+export function mppeKeysMschap1Lm(password: string): MppeStartKeys {
   const lm = lmPasswordHash(password);
   return { send: lm, recv: lm.slice() };
 }

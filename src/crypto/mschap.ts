@@ -34,15 +34,20 @@ export function hashNtPasswordHash(ntHash: Uint8Array): Uint8Array {
 /** "KGS!@#$%", the known text DesHash encrypts (RFC 2433 §A.3). */
 const LM_STD_TEXT = new Uint8Array([0x4b, 0x47, 0x53, 0x21, 0x40, 0x23, 0x24, 0x25]);
 
+/** LAN Manager passwords hold at most 14 OEM characters (RFC 2433 §6, §A.2 "0-to-14-oem-char Password"). */
+export const LM_PASSWORD_MAX = 14;
+
 /**
  * LmPasswordHash (RFC 2433 §A.2): upper-case the password, NUL-pad/truncate to 14 characters, and DES-encrypt
- * "KGS!@#$%" under each 7-byte half. LAN Manager passwords are OEM-code-page strings; we upper-case ASCII letters
- * only and map characters above 0xFF to '?', which matches Windows for the ASCII passwords LM can realistically hold.
- * Deprecated by RFC 2433 §6 itself; kept for MS-CHAPv1 peers that send only the LM response.
+ * "KGS!@#$%" (§A.3 DesHash) under each 7-byte half. LAN Manager passwords are OEM-code-page strings; we upper-case
+ * ASCII letters only and map characters above 0xFF to '?', which matches Windows for ASCII passwords of up to 14
+ * characters — the passwords lmPasswordProblem() accepts. Longer ones are truncated (as mpd and FreeRADIUS do).
+ * Deprecated by RFC 2433 §6 itself; needed for MS-CHAPv1 peers that send only the LM response and for the
+ * 40/56-bit MPPE keys of MS-CHAPv1 (RFC 3079 §2.1/§2.2).
  */
 export function lmPasswordHash(password: string): Uint8Array {
-  const oem = new Uint8Array(14);
-  const n = Math.min(14, password.length);
+  const oem = new Uint8Array(LM_PASSWORD_MAX);
+  const n = Math.min(LM_PASSWORD_MAX, password.length);
   for (let i = 0; i < n; i++) {
     let c = password.charCodeAt(i);
     if (c >= 0x61 && c <= 0x7a) c -= 0x20;
@@ -53,6 +58,27 @@ export function lmPasswordHash(password: string): Uint8Array {
   out.set(desEncrypt7(oem.subarray(0, 7), LM_STD_TEXT), 0);
   out.set(desEncrypt7(oem.subarray(7, 14), LM_STD_TEXT), 8);
   return out;
+}
+
+/**
+ * Why `password` has no LAN Manager hash a Windows peer would compute too, or undefined when it has one. Used where
+ * a wrong guess is silent: MPPE keys derived from the LM hash (RFC 3079 §2.1) that differ from the peer's bring up
+ * a session that carries no data. The reasons never quote the password.
+ *  - Longer than 14 characters: LmPasswordHash is defined for "0-to-14-oem-char" passwords only (RFC 2433 §A.2;
+ *    §6 "LAN Manager passwords are limited to 14 case-insensitive OEM characters").
+ *  - Non-ASCII characters: the OEM form (and its upper case) depends on the code page of the peer's Windows
+ *    locale (437, 850, 866, 932...), which the other side cannot know; ASCII is the same in all of them.
+ */
+export function lmPasswordProblem(password: string): string | undefined {
+  if (password.length > LM_PASSWORD_MAX) {
+    return `the password is longer than ${LM_PASSWORD_MAX} characters, so it has no LAN Manager hash (RFC 2433 §6)`;
+  }
+  for (let i = 0; i < password.length; i++) {
+    if (password.charCodeAt(i) > 0x7f) {
+      return "the password has non-ASCII characters, whose LAN Manager hash depends on the Windows code page of the peer";
+    }
+  }
+  return undefined;
 }
 
 /**

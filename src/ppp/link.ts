@@ -18,7 +18,9 @@
  *    its peer never reaches IPCP without it.
  *  - MPPE keys come from MS-CHAP (RFC 3079). When the authentication used did not produce keys (PAP,
  *    CHAP-MD5) MPPE cannot run: with policy "require" the link is terminated and says why; otherwise CCP is
- *    run with policy "deny".
+ *    run with policy "deny". MS-CHAPv1 keys 40/56-bit sessions from the LAN Manager hash of the password (RFC
+ *    3079 §2.1); when that is not available (only an NT hash is stored) those strengths are taken out of CCP
+ *    and an "events" log line says why; when nothing is left, the same rule as for no keys applies (742).
  *  - While MPPE is required but not yet up, IP is neither sent nor accepted in the clear (RFC 3078 §2 says
  *    the link SHOULD NOT pass unencrypted datagrams when encryption was required). Once MPPE is up, clear IP
  *    received is dropped: a peer cannot downgrade the session by sending plaintext.
@@ -37,11 +39,12 @@ import {
   PPP_IP,
   PPP_COMP,
   protocolName,
+  authMethodLabel,
   type AuthMethod,
 } from "../wire/ppp-protocols.js";
 import { LcpEngine, type LcpConfig, type LcpResult } from "./lcp.js";
 import { IpcpEngine, type IpcpOptionsConfig, type IpcpResult } from "./ipcp.js";
-import { CcpEngine, type CcpConfig, type CcpResult } from "./ccp.js";
+import { CcpEngine, type CcpConfig, type CcpResult, type MppeStrength } from "./ccp.js";
 import { AuthServer, AuthClient, authPacketDirection } from "./auth/index.js";
 import { failureText } from "./auth/messages.js";
 import {
@@ -55,7 +58,7 @@ import {
   withServerWords,
 } from "./explain.js";
 import type { AuthRequest, AuthResult } from "../aaa/types.js";
-import type { MppeMasterKeys } from "../crypto/mppe-keys.js";
+import { type MppeMasterKeys, mppeStartKeys, mppeShortKeysProblem } from "../crypto/mppe-keys.js";
 import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../crypto/mppe.js";
 import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED } from "../wire/ppp-frame.js";
 import { toHex } from "../wire/bytes.js";
@@ -124,8 +127,13 @@ export type PppLinkEvent =
   | { readonly type: "network-up"; readonly ipcp: IpcpResult; readonly mppe: CcpResult | undefined }
   /** The link is finished; `code` is the Windows error the client would show, when one applies. */
   | { readonly type: "down"; readonly reason: string; readonly code?: number }
-  /** Debug detail (negotiation, discarded packets). */
-  | { readonly type: "log"; readonly category: "negotiation" | "packets" | "errors"; readonly message: string };
+  /**
+   * Log lines: "events" for decisions an operator should see by default (a strength refused and why),
+   * "errors" for failures, "negotiation" and "packets" for debug detail.
+   */
+  | { readonly type: "log"; readonly category: LinkLogCategory; readonly message: string };
+
+export type LinkLogCategory = "events" | "negotiation" | "packets" | "errors";
 
 /** Windows RAS error numbers for what the client would show (see README: "Failures in plain words"). */
 export const WIN_ERR_AUTH_FAILED = 691;
@@ -744,6 +752,11 @@ export class PppLink {
       ccpCfg = { ...ccpCfg, policy: "deny" };
       this.ccpDeniedForLackOfKeys = true;
     }
+    if (ccpCfg.policy !== "deny" && this.mppeKeys) {
+      const narrowed = this.withoutUnkeyedStrengths(now, ccpCfg);
+      if (narrowed === undefined) return;
+      ccpCfg = narrowed;
+    }
     this.setPhase("network");
     const mru = this.lcpResult?.peerMru;
     try {
@@ -768,6 +781,39 @@ export class PppLink {
     if (this.role === "client" && ccpCfg.policy === "require") this.ipcpHeld = true;
     else this.ipcp.lowerUp(now);
   }
+
+  /**
+   * The CCP settings without the strengths these MPPE keys cannot run: MS-CHAPv1 with only an NT hash has no
+   * 40/56-bit keys (RFC 3079 §2.1 takes them from the LAN Manager hash of the password). Negotiating them anyway
+   * would bring up a session whose keys differ from a Windows peer's: up, but carrying no data. Logs why (as an
+   * "events" line, seen by default). Returns undefined when the link was failed instead (742: "require" and no
+   * strength left); with "prefer"/"allow" and none left CCP runs with "deny", as for a method without keys.
+   */
+  private withoutUnkeyedStrengths(now: Millis, ccpCfg: Omit<CcpConfig, "fsm">): Omit<CcpConfig, "fsm"> | undefined {
+    const keys = this.mppeKeys as MppeMasterKeys;
+    const problem = mppeShortKeysProblem(keys);
+    if (problem === undefined) return ccpCfg;
+    const allowed: readonly MppeStrength[] = ccpCfg.strengths ?? [128, 56, 40];
+    const usable = allowed.filter((s) => typeof mppeStartKeys(keys, s) !== "string");
+    if (usable.length === allowed.length) return ccpCfg;
+    const refused = allowed.filter((s) => !usable.includes(s));
+    const method = this.authInfo.method ?? this.authClient?.method;
+    const who = this.authInfo.user === undefined ? "" : ` user "${this.authInfo.user}"`;
+    const why = `MPPE ${refused.map((s) => `${s}-bit`).join(" and ")} refused for ${method ? authMethodLabel(method) : "this authentication"}${who}: ${problem}`;
+    this.unkeyedStrengths = { refused, why };
+    if (usable.length > 0) {
+      this.log("events", `${why}; negotiating ${usable.map((s) => `${s}-bit`).join(", ")} only`);
+      return { ...ccpCfg, strengths: usable };
+    }
+    if (ccpCfg.policy === "require") {
+      this.fail(now, `${why}; this profile allows no other strength and requires MPPE`, WIN_ERR_ENCRYPTION_REQUIRED, this.role === "client" ? "explained" : "explicit");
+      return undefined;
+    }
+    this.log("events", `${why}; no other strength is allowed, so encryption is refused`);
+    return { ...ccpCfg, policy: "deny" };
+  }
+  /** Strengths taken out of CCP because the MPPE keys cannot run them, and the sentence saying why. */
+  private unkeyedStrengths: { readonly refused: readonly MppeStrength[]; readonly why: string } | undefined;
 
   /** IPCP waits for CCP (see startNetwork); `why` goes to the negotiation log. */
   private releaseIpcp(now: Millis, why: string): void {
@@ -812,9 +858,15 @@ export class PppLink {
         this.ccpEverOpened = true;
         this.releaseIpcp(now, "CCP is up");
         if (r && this.mppeKeys) {
+          const keys = mppeStartKeys(this.mppeKeys, r.bits);
+          if (typeof keys === "string") {
+            // Not reachable: withoutUnkeyedStrengths took this strength out of CCP. Never run MPPE on wrong keys.
+            this.fail(now, `MPPE ${r.bits}-bit was agreed but cannot be keyed: ${keys}`, WIN_ERR_ENCRYPTION_REQUIRED);
+            return;
+          }
           this.mppeResult = r;
-          this.sender = new MppeSender({ masterKey: this.mppeKeys.send, bits: r.bits, stateless: r.stateless });
-          this.receiver = new MppeReceiver({ masterKey: this.mppeKeys.recv, bits: r.bits, stateless: r.stateless, validate: plausibleIpv4 });
+          this.sender = new MppeSender({ masterKey: keys.send, bits: r.bits, stateless: r.stateless });
+          this.receiver = new MppeReceiver({ masterKey: keys.recv, bits: r.bits, stateless: r.stateless, validate: plausibleIpv4 });
           this.mppeEverUp = true;
           this.emit({ type: "mppe-up", result: r });
         }
@@ -924,7 +976,12 @@ export class PppLink {
     const ccp = this.ccp;
     if (!ccp || this.ccpEverOpened) return undefined;
     if (this.ccpDeniedForLackOfKeys) return explainMppeWithoutKeys(this.authClient?.method, ccp.peerOffer);
-    return explainMppeMismatch(ccp.profile, ccp.peerOffer);
+    const m = explainMppeMismatch(ccp.profile, ccp.peerOffer);
+    // The profile CCP ran with lacks the strengths our keys could not run: say so, or the sentence would blame
+    // the profile for a strength it does allow.
+    const u = this.unkeyedStrengths;
+    if (m !== undefined && u !== undefined && ccp.peerOffer.strengths.some((s) => u.refused.includes(s))) return `${m} (${u.why})`;
+    return m;
   }
 
   private setPhase(p: LinkPhase): void {
@@ -937,7 +994,7 @@ export class PppLink {
     this.events.push(e);
   }
 
-  private log(category: "negotiation" | "packets" | "errors", message: string): void {
+  private log(category: LinkLogCategory, message: string): void {
     this.events.push({ type: "log", category, message });
   }
 }

@@ -7,7 +7,8 @@ import { LocalUsers, isUserName } from "../../src/aaa/local.js";
 import { verifyWithSecret, sameBytes } from "../../src/aaa/verify-secret.js";
 import type { AuthRequest, AuthResult } from "../../src/aaa/types.js";
 import { authMethodLabel } from "../../src/aaa/types.js";
-import { mschap1LmResponse, ntPasswordHash } from "../../src/crypto/mschap.js";
+import { lmPasswordHash, mschap1LmResponse, ntPasswordHash } from "../../src/crypto/mschap.js";
+import { mppeKeysMschap1, mppeShortKeysProblem, mppeStartKeys } from "../../src/crypto/mppe-keys.js";
 
 // RFC 2759 §9.2
 const V2 = {
@@ -93,6 +94,27 @@ describe("MS-CHAPv1 verification (RFC 2433 B.2)", () => {
         assert.equal(r.authenticatorResponse, undefined);
       }
     }
+  });
+
+  test("MPPE keys: 40/56-bit from the LM hash of a clear password whatever the use-NT flag; an NT hash alone has none", async () => {
+    const lmKey = toHex(lmPasswordHash(V1.password));
+    const withLm = v1Request("john", { lmResponse24: mschap1LmResponse(V1.challenge8, V1.password) });
+    const lmOnly = v1Request("john", { useNt: false, lmResponse24: mschap1LmResponse(V1.challenge8, V1.password), ntResponse24: new Uint8Array(24) });
+    for (const req of [v1Request("john"), withLm, lmOnly]) {
+      const r = await new LocalUsers([{ user: "john", password: V1.password }]).verify(req);
+      assert.ok(r.ok && r.mppe);
+      const k40 = mppeStartKeys(r.mppe, 40);
+      assert.ok(typeof k40 !== "string");
+      assert.equal(toHex(k40.send), lmKey);
+      assert.equal(toHex(k40.recv), lmKey);
+      const k128 = mppeStartKeys(r.mppe, 128);
+      assert.ok(typeof k128 !== "string");
+      assert.equal(toHex(k128.send), toHex(mppeKeysMschap1(V1.ntHash, V1.challenge8).send), "128-bit: NT hash and challenge");
+    }
+    const r = await new LocalUsers([{ user: "john", ntHash: V1.ntHash }]).verify(v1Request("john"));
+    assert.ok(r.ok && r.mppe);
+    assert.match(mppeShortKeysProblem(r.mppe) ?? "", /only the NT password hash is known/);
+    assert.equal(typeof mppeStartKeys(r.mppe, 128), "object");
   });
 
   test("the RFC's password hash is what a clear password turns into", () => {

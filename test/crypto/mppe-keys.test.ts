@@ -7,6 +7,8 @@ import {
   mppeKeysMschap1Lm,
   mppeKeysMschap2,
   mppeNextSessionKey,
+  mppeShortKeysProblem,
+  mppeStartKeys,
   mschap2AsymmetricStartKey,
   mschap2MasterKey,
   reduceKeyStrength,
@@ -47,6 +49,49 @@ describe("RFC 3079 §2: MS-CHAPv1 keys", () => {
     assert.equal(toHex(getNewKeyFromSha(keys.send, keys.send, 8)), "d80801538cec4a08");
     assert.equal(toHex(mppeInitialSessionKey(keys.send, 40)), "d1269e538cec4a08");
     assert.equal(toHex(mppeInitialSessionKey(keys.send, 56)), "d10801538cec4a08");
+  });
+
+  test("mppeKeysMschap1 with the password: 40/56-bit from the LM hash (§2.5.1/§2.5.2), 128-bit from the NT hash (§2.5.3)", () => {
+    const challenge = fromHex("10 2d b5 df 08 5d 30 41");
+    const keys = mppeKeysMschap1(ntPasswordHash(PASSWORD), challenge, PASSWORD);
+    assert.equal(mppeShortKeysProblem(keys), undefined);
+    const k128 = mppeStartKeys(keys, 128);
+    assert.ok(typeof k128 !== "string");
+    assert.equal(toHex(mppeInitialSessionKey(k128.send, 128)), "59d159bc09f76f1da2a86a28ffec0b1e");
+    for (const [bits, expected] of [[40, "d1269e538cec4a08"], [56, "d10801538cec4a08"]] as const) {
+      const k = mppeStartKeys(keys, bits);
+      assert.ok(typeof k !== "string");
+      assert.equal(toHex(k.send.subarray(0, 8)), "76a152936096d783", "first 8 octets of LmPasswordHash");
+      assert.deepEqual(k.recv, k.send, "the same in both directions");
+      assert.equal(toHex(mppeInitialSessionKey(k.send, bits)), expected);
+      assert.equal(toHex(mppeInitialSessionKey(k.recv, bits)), expected);
+      // The allocation-free session key the MPPE engine runs starts from the same value.
+      assert.equal(toHex(new MppeSessionKey(k.send, bits).session), expected);
+    }
+  });
+
+  test("mppeKeysMschap1 without the password, or with one that has no LM hash: 40/56-bit unavailable, 128-bit unaffected", () => {
+    const challenge = fromHex("10 2d b5 df 08 5d 30 41");
+    const cases: [string | undefined, RegExp][] = [
+      [undefined, /only the NT password hash is known.*LAN Manager hash.*RFC 3079 §2\.1/],
+      ["a-password-of-20-chr", /longer than 14 characters/],
+      ["grüezi", /non-ASCII/],
+    ];
+    for (const [password, why] of cases) {
+      const nt = ntPasswordHash(password ?? PASSWORD);
+      const keys = mppeKeysMschap1(nt, challenge, password);
+      assert.match(mppeShortKeysProblem(keys) ?? "", why);
+      assert.match(String(mppeStartKeys(keys, 40)), why);
+      assert.match(String(mppeStartKeys(keys, 56)), why);
+      assert.deepEqual(mppeStartKeys(keys, 128), keys);
+      assert.deepEqual(keys.send, mppeKeysMschap1(nt, challenge).send);
+    }
+  });
+
+  test("MS-CHAPv2 keys all strengths from the same start keys (§3.1: 40/56-bit use the first 8 octets)", () => {
+    const keys = mppeKeysMschap2(ntPasswordHash(PASSWORD), NT_RESPONSE, true);
+    assert.equal(mppeShortKeysProblem(keys), undefined);
+    for (const bits of [40, 56, 128] as const) assert.equal(mppeStartKeys(keys, bits), keys);
   });
 
   test("authenticator and peer derive the same MS-CHAPv1 keys (only the password and challenge matter)", () => {

@@ -6,6 +6,7 @@ import {
   encryptPwBlockWithPasswordHash,
   hashNtPasswordHash,
   lmPasswordHash,
+  lmPasswordProblem,
   mschap1LmResponse,
   mschap1NtResponse,
   mschap2AuthenticatorResponse,
@@ -51,6 +52,26 @@ describe("MS-CHAPv1 (RFC 2433)", () => {
     // Only the first 14 characters count.
     assert.deepEqual(lmPasswordHash("abcdefghijklmnXYZ"), lmPasswordHash("ABCDEFGHIJKLMN"));
     assert.notDeepEqual(lmPasswordHash("abcdefghijklm"), lmPasswordHash("abcdefghijklmn"));
+  });
+
+  test("LmPasswordHash vectors: the empty password, \"password\", RFC 2433 B.2's \"MyPw\", 14 characters", () => {
+    // The empty and "password" values are the LM hashes every password-audit tool prints; the others were
+    // computed independently with OpenSSL's DES-ECB over the RFC 2433 §A.2/§A.3 recipe.
+    assert.equal(toHex(lmPasswordHash("")), "aad3b435b51404eeaad3b435b51404ee");
+    assert.equal(toHex(lmPasswordHash("password")), "e52cac67419a9a224a3b108f3fa6cb6d");
+    assert.equal(toHex(lmPasswordHash("PassWord")), "e52cac67419a9a224a3b108f3fa6cb6d");
+    // A password of up to 7 characters leaves the second half empty: its half is the empty password's.
+    assert.equal(toHex(lmPasswordHash("MyPw")), "75ba30198e6d1975aad3b435b51404ee");
+    assert.equal(toHex(lmPasswordHash("abcdefghijklmn")), "e0c510199cc66abd8c51ec214bebdea1");
+  });
+
+  test("lmPasswordProblem: ASCII of up to 14 characters has an LM hash; longer or non-ASCII has none we can trust", () => {
+    for (const ok of ["", "clientPass", "abcdefghijklmn", "P@ss w0rd~!#$%"]) assert.equal(lmPasswordProblem(ok), undefined, ok);
+    assert.match(lmPasswordProblem("abcdefghijklmno") ?? "", /longer than 14 characters.*RFC 2433 §6/);
+    assert.match(lmPasswordProblem("pässwort") ?? "", /non-ASCII/);
+    assert.match(lmPasswordProblem("пароль") ?? "", /non-ASCII/);
+    // The reason never quotes the password.
+    assert.ok(!(lmPasswordProblem("s3cret-but-much-too-long") ?? "").includes("s3cret"));
   });
 
   test("LmChallengeResponse (reference: OpenSSL DES over the RFC 3079 LM hash)", () => {

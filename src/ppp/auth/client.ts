@@ -319,7 +319,8 @@ export class AuthClient {
 
   private chapSuccess(a: Answered, message: string): void {
     if (this.method === "mschap-v1") {
-      this.succeed(mppeKeysMschap1(this.ntHash as Uint8Array, a.challenge), message);
+      // 40/56-bit keys from the LM hash of our password when we have it (RFC 3079 §2.1), as Windows does.
+      this.succeed(mppeKeysMschap1(this.ntHash as Uint8Array, a.challenge, this.password), message);
       return;
     }
     if (this.method !== "mschap-v2") {
