@@ -77,6 +77,14 @@ export interface GreChannelStats {
   lost: number;
   droppedDuplicate: number;
   droppedStale: number;
+  /**
+   * Packets outside the acceptance window (a window or more ahead of the next expected sequence number,
+   * or far behind it) that were dropped because the packets after them did not confirm their position:
+   * forged or stray packets (see receive-sequencer.ts).
+   */
+  droppedOutOfWindow: number;
+  /** Times several consecutive packets outside the window agreed and the receiver moved to them. */
+  resyncs: number;
   /** Packets refused by the GRE parser or carrying another call's ID. */
   rxInvalid: number;
   /** Acknowledgment time-outs on our sent packets. */
@@ -100,6 +108,8 @@ export class GreChannel {
     lost: 0,
     droppedDuplicate: 0,
     droppedStale: 0,
+    droppedOutOfWindow: 0,
+    resyncs: 0,
     rxInvalid: 0,
     ackTimeouts: 0,
     badAcks: 0,
@@ -318,5 +328,7 @@ export class GreChannel {
     s.lost = rx.lost;
     s.droppedDuplicate = rx.duplicates;
     s.droppedStale = rx.stale;
+    s.droppedOutOfWindow = rx.outOfWindow;
+    s.resyncs = rx.resyncs;
   }
 }
