@@ -15,6 +15,11 @@
  *  - `pollTimeout()` / `handleTimeout(now)` drive the delayed acknowledgment, the reorder gap
  *    time-out and the acknowledgment time-out of the send window.
  *
+ * GRE is unauthenticated, so no single packet may move our state far: a sequence number outside our
+ * receive window moves the receiver only when several consecutive packets confirm it, and an
+ * acknowledgment for a packet we never sent moves nothing (receive-sequencer.ts, send-window.ts;
+ * counted in `droppedOutOfWindow` and `badAcks`).
+ *
  * Acknowledgments: we acknowledge the highest sequence number delivered in order (a gap we gave
  * up on counts as delivered), never a packet still waiting behind a gap, so the peer's window
  * cannot push more than our receive window past what PPP has consumed. The acknowledgment rides on
