@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { benchMppe, best, megabytesPerSecond, packetsPerSecond, type Measurement } from "./mppe.js";
+import { benchCallIds } from "./call-ids.js";
 
 const PACKETS = 10000;
 /** Measured runs per figure; the best is reported (noise from other work on the host only ever slows a run). */
@@ -75,4 +76,9 @@ function main(): void {
   console.log(ratio("stateful decrypt / OpenSSL streaming RC4", ours.stateful[1], stream));
 }
 
-main();
+function all(): void {
+  main();
+  benchCallIds();
+}
+
+all();

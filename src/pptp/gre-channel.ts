@@ -15,6 +15,11 @@
  *  - `pollTimeout()` / `handleTimeout(now)` drive the delayed acknowledgment, the reorder gap
  *    time-out and the acknowledgment time-out of the send window.
  *
+ * GRE is unauthenticated, so no single packet may move our state far: a sequence number outside our
+ * receive window moves the receiver only when several consecutive packets confirm it, and an
+ * acknowledgment for a packet we never sent moves nothing (receive-sequencer.ts, send-window.ts;
+ * counted in `droppedOutOfWindow` and `badAcks`).
+ *
  * Acknowledgments: we acknowledge the highest sequence number delivered in order (a gap we gave
  * up on counts as delivered), never a packet still waiting behind a gap, so the peer's window
  * cannot push more than our receive window past what PPP has consumed. The acknowledgment rides on
@@ -77,6 +82,14 @@ export interface GreChannelStats {
   lost: number;
   droppedDuplicate: number;
   droppedStale: number;
+  /**
+   * Packets outside the acceptance window (a window or more ahead of the next expected sequence number,
+   * or far behind it) that were dropped because the packets after them did not confirm their position:
+   * forged or stray packets (see receive-sequencer.ts).
+   */
+  droppedOutOfWindow: number;
+  /** Times several consecutive packets outside the window agreed and the receiver moved to them. */
+  resyncs: number;
   /** Packets refused by the GRE parser or carrying another call's ID. */
   rxInvalid: number;
   /** Acknowledgment time-outs on our sent packets. */
@@ -100,6 +113,8 @@ export class GreChannel {
     lost: 0,
     droppedDuplicate: 0,
     droppedStale: 0,
+    droppedOutOfWindow: 0,
+    resyncs: 0,
     rxInvalid: 0,
     ackTimeouts: 0,
     badAcks: 0,
@@ -318,5 +333,7 @@ export class GreChannel {
     s.lost = rx.lost;
     s.droppedDuplicate = rx.duplicates;
     s.droppedStale = rx.stale;
+    s.droppedOutOfWindow = rx.outOfWindow;
+    s.resyncs = rx.resyncs;
   }
 }

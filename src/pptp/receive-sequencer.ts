@@ -12,11 +12,38 @@
  *    missing packets are counted as lost and the buffered ones after it delivered, up to the next
  *    gap, which gets the same treatment when its own time is up (a gap that opened later is not
  *    skipped early: its packet may still be on the way);
- *  - a packet further ahead than the window (a burst of loss, or a peer ignoring our window) is
- *    treated the same way at once: buffered packets go out, the gap is counted lost, it is delivered;
  *  - a packet behind the next expected one is dropped: a duplicate if we saw that sequence number
  *    (RFC 2637 §4.3 "silently discard duplicate GRE packets"), stale otherwise (it arrived after
  *    we had given up on it).
+ *
+ * What a single packet may move. GRE carries no authentication: anyone who can put a packet with the
+ * peer's source address and our Call ID on the wire can claim any sequence number. A receiver that
+ * jumps to whatever number arrives (as one that "skips the gap at once" does) is stopped by one
+ * forged packet far ahead: every genuine packet after it is behind and discarded, the data path dies
+ * while the control connection stays up. So, as a TCP receiver accepts only segments inside its
+ * window and an IPsec receiver moves its replay window only for packets that verify, we bound what
+ * one packet can do:
+ *
+ *  - the acceptance window is [expected, expected + window): our advertised Packet Recv. Window
+ *    Size (RFC 2637 §4.2), the most the peer may have in flight beyond what we acknowledged; a
+ *    packet past it is window overflow, and "excess packets are thrown away" (§4.2.4);
+ *  - a packet outside it — at least a window ahead, or further behind than our history of seen
+ *    sequence numbers — is held, not accepted (at most CONFIRM_PACKETS - 1 of them, copied). When
+ *    CONFIRM_PACKETS consecutive outside packets agree on a new position (all within one window of
+ *    each other), that is the peer's stream after a burst of loss longer than our window (or after
+ *    a forged first packet set our start): we re-synchronise there (`resyncs`), deliver what the
+ *    reorder buffer held, count the skipped numbers lost and replay the held packets. A packet
+ *    delivered in order at the old position proves it alive: held outside packets that are still
+ *    outside are then dropped (`outOfWindow`), so one forged packet costs nothing but its count,
+ *    and forging a new position takes several packets between two genuine ones;
+ *  - the gap time-out gives up on at most LONE_GAP_LIMIT missing packets on the word of a single
+ *    buffered packet: a lone packet far ahead of the gap waits until a second one arrives (or the
+ *    gap fills), so a forged packet inside the window cannot make us skip a window of genuine ones.
+ *
+ * RFC 2637 §4.3 lets the receiver discard out-of-sequence packets, and neither end retransmits
+ * (§4.3, §4.4: time-outs recover from dropped packets, they do not resend them), so what is dropped
+ * here is simply lost to PPP, which copes with loss. The sending side applies the same principle to
+ * acknowledgments (send-window.ts: an Acknowledgment Number for a packet never sent moves nothing).
  *
  * The first data packet fixes the starting point (peers differ: Windows starts at 0, Cisco at 1).
  * Sequence numbers are compared with wrap-around (serial.ts). The deliver callback must not call
@@ -24,12 +51,17 @@
  */
 import { seqAdd, seqDiff } from "./serial.js";
 
+/** Consecutive packets outside the acceptance window that must agree before we re-synchronise to them. */
+export const CONFIRM_PACKETS = 3;
+/** Most missing packets one buffered packet may make us give up on (see "What a single packet may move"). */
+export const LONE_GAP_LIMIT = 2;
+
 export type DeliverFn = (buf: Uint8Array, off: number, len: number) => void;
 
 export interface ReceiveSequencerOptions {
   /** Our Packet Recv. Window Size: how far ahead of the gap packets are held. At least 1. */
   readonly window: number;
-  /** Largest payload a reorder slot holds; bigger out-of-order packets skip the gap instead. */
+  /** Largest payload a reorder slot holds; bigger out-of-order packets skip a small gap or are dropped. */
   readonly slotSize: number;
   /** How long a gap may stay open before its packets are declared lost. */
   readonly timeoutMs: number;
@@ -49,6 +81,10 @@ export class ReceiveSequencer {
   lost = 0;
   duplicates = 0;
   stale = 0;
+  /** Packets outside the acceptance window that were dropped (not confirmed by the packets after them). */
+  outOfWindow = 0;
+  /** Times CONFIRM_PACKETS outside packets agreed and we moved to their position. */
+  resyncs = 0;
 
   private readonly window: number;
   private readonly slotSize: number;
@@ -69,6 +105,11 @@ export class ReceiveSequencer {
   private readonly seen: Uint32Array;
   private readonly seenSet: Uint8Array;
   private readonly seenMask: number;
+  // Outside packets held until more agree with them (see above): at most CONFIRM_PACKETS - 1.
+  private held: Uint8Array | undefined;
+  private readonly heldSeq = new Uint32Array(CONFIRM_PACKETS - 1);
+  private readonly heldLen = new Int32Array(CONFIRM_PACKETS - 1);
+  private heldCount = 0;
 
   constructor(o: ReceiveSequencerOptions) {
     this.window = Math.max(1, Math.floor(o.window));
@@ -103,12 +144,33 @@ export class ReceiveSequencer {
     return this.gapDeadline;
   }
 
+  /** Packets outside the acceptance window waiting for others to confirm them. */
+  get heldOutside(): number {
+    return this.heldCount;
+  }
+
   receive(now: number, buf: Uint8Array, off: number, len: number, seq: number): void {
     if (!this.started) {
       this.started = true;
       this.expected = seq;
     }
     const d = seqDiff(seq, this.expected);
+    if (d < 0 && -d <= this.seenMask) {
+      if (this.isSeen(seq)) this.duplicates++;
+      else this.stale++;
+      return;
+    }
+    if (d < 0 || d >= this.window) {
+      this.outside(now, buf, off, len, seq);
+      return;
+    }
+    this.accept(now, buf, off, len, seq, d);
+    // In-order progress at the old position: held outside packets now inside are taken, the rest dropped.
+    if (d === 0 && this.heldCount > 0) this.reviewHeld(now, true);
+  }
+
+  /** A packet inside the acceptance window, d = seq - expected in [0, window). */
+  private accept(now: number, buf: Uint8Array, off: number, len: number, seq: number, d: number): void {
     if (d === 0) {
       this.markSeen(seq);
       this.expected = seqAdd(seq, 1);
@@ -117,18 +179,17 @@ export class ReceiveSequencer {
       if (this.buffered > 0) this.drain();
       return;
     }
-    if (d < 0) {
-      if (-d <= this.seenMask && this.isSeen(seq)) this.duplicates++;
-      else this.stale++;
-      return;
-    }
     const i = seq & this.mask;
     if (this.slotLen[i] >= 0 && this.slotSeq[i] === seq) {
       this.duplicates++;
       return;
     }
-    if (d >= this.window || len > this.slotSize) {
-      // Beyond what we may hold: give up on everything before it and deliver it now.
+    if (len > this.slotSize) {
+      // Too big to hold: skip a small gap for it, but not a large one on its word alone.
+      if (d > LONE_GAP_LIMIT) {
+        this.outOfWindow++;
+        return;
+      }
       this.skipTo(seq);
       this.markSeen(seq);
       this.expected = seqAdd(seq, 1);
@@ -145,7 +206,106 @@ export class ReceiveSequencer {
     this.markSeen(seq);
     if (this.buffered === 0 || seqDiff(seq, this.highest) > 0) this.highest = seq;
     this.buffered++;
-    if (this.gapDeadline === undefined) this.gapDeadline = now + this.timeoutMs;
+    if (this.gapDeadline === undefined) this.rearm();
+  }
+
+  /** A packet outside the acceptance window: held until CONFIRM_PACKETS agree, then we move there. */
+  private outside(now: number, buf: Uint8Array, off: number, len: number, seq: number): void {
+    for (let k = 0; k < this.heldCount; k++) {
+      if (this.heldSeq[k] === seq) {
+        this.duplicates++;
+        return;
+      }
+    }
+    if (this.heldCount > 0 && !this.agrees(seq)) {
+      // It disagrees with the held ones: they were not the start of a stream. Start again from this one.
+      this.outOfWindow += this.heldCount;
+      this.heldCount = 0;
+    }
+    if (this.heldCount + 1 >= CONFIRM_PACKETS) {
+      this.resync(now, buf, off, len, seq);
+      return;
+    }
+    if (len > this.slotSize) {
+      this.outOfWindow++;
+      return;
+    }
+    if (this.held === undefined) this.held = new Uint8Array((CONFIRM_PACKETS - 1) * this.slotSize);
+    const k = this.heldCount++;
+    this.held.set(buf.subarray(off, off + len), k * this.slotSize);
+    this.heldSeq[k] = seq;
+    this.heldLen[k] = len;
+  }
+
+  /** True when `seq` and the held packets all fit in one window: they could be one stream. */
+  private agrees(seq: number): boolean {
+    let lo = seq;
+    let hi = seq;
+    for (let k = 0; k < this.heldCount; k++) {
+      const s = this.heldSeq[k];
+      if (seqDiff(s, lo) < 0) lo = s;
+      if (seqDiff(s, hi) > 0) hi = s;
+    }
+    return seqDiff(hi, lo) < this.window;
+  }
+
+  /** CONFIRM_PACKETS outside packets agree: finish with the old position, move to theirs, replay them. */
+  private resync(now: number, buf: Uint8Array, off: number, len: number, seq: number): void {
+    let lo = seq;
+    for (let k = 0; k < this.heldCount; k++) if (seqDiff(this.heldSeq[k], lo) < 0) lo = this.heldSeq[k];
+    if (seqDiff(lo, this.expected) > 0) {
+      this.skipTo(lo);
+    } else {
+      // The new position is behind (our start came from a stray packet): what waits goes out, then we move back.
+      if (this.buffered > 0) this.skipTo(seqAdd(this.highest, 1));
+      this.expected = lo;
+    }
+    this.resyncs++;
+    // All of them lie in [lo, lo + window) (agrees()), so each is accepted now.
+    this.reviewHeld(now, false);
+    this.accept(now, buf, off, len, seq, seqDiff(seq, this.expected));
+  }
+
+  /**
+   * Takes the held outside packets that are inside the window now, lowest first. Those still outside are
+   * dropped when `dropOutside` (in-order progress showed the old position alive), kept otherwise.
+   */
+  private reviewHeld(now: number, dropOutside: boolean): void {
+    const held = this.held as Uint8Array;
+    const n = this.heldCount;
+    this.heldCount = 0;
+    // At most CONFIRM_PACKETS - 1 packets: pick the lowest unprocessed each time (no sort, no allocation).
+    let done = 0;
+    let kept = 0;
+    for (let round = 0; round < n; round++) {
+      let k = -1;
+      for (let j = 0; j < n; j++) {
+        if ((done & (1 << j)) === 0 && (k < 0 || seqDiff(this.heldSeq[j], this.heldSeq[k]) < 0)) k = j;
+      }
+      done |= 1 << k;
+      const s = this.heldSeq[k];
+      const d = seqDiff(s, this.expected);
+      if (d >= 0 && d < this.window) {
+        this.accept(now, held, k * this.slotSize, this.heldLen[k], s, d);
+      } else if (d < 0 && -d <= this.seenMask) {
+        if (this.isSeen(s)) this.duplicates++;
+        else this.stale++;
+      } else if (dropOutside) {
+        this.outOfWindow++;
+      } else {
+        kept |= 1 << k; // still outside and nothing showed the old position alive: keep it
+      }
+    }
+    // Compact what is kept to the front, in index order (each moves down, over one already processed).
+    for (let k = 0; k < n; k++) {
+      if ((kept & (1 << k)) === 0) continue;
+      const to = this.heldCount++;
+      if (to !== k) {
+        held.copyWithin(to * this.slotSize, k * this.slotSize, k * this.slotSize + this.heldLen[k]);
+        this.heldSeq[to] = this.heldSeq[k];
+        this.heldLen[to] = this.heldLen[k];
+      }
+    }
   }
 
   /** Gives up on the gaps whose time is up; returns true when it skipped any. */
@@ -162,6 +322,7 @@ export class ReceiveSequencer {
       this.drain();
       skipped = true;
     }
+    if (skipped && this.heldCount > 0) this.reviewHeld(now, false);
     return skipped;
   }
 
@@ -177,7 +338,8 @@ export class ReceiveSequencer {
 
   /** The next gap times out when the packet that has waited longest behind it has waited timeoutMs. */
   private rearm(): void {
-    if (this.buffered === 0) {
+    // No packets waiting, or only one, far behind a wide gap: that one alone does not make us give up the gap.
+    if (this.buffered === 0 || (this.buffered === 1 && seqDiff(this.highest, this.expected) > LONE_GAP_LIMIT)) {
       this.gapDeadline = undefined;
       return;
     }

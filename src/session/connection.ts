@@ -12,6 +12,16 @@
  *
  * GRE and IP leave through the `greOut` / `ipOut` sinks given per call, so the data path stays a chain of calls.
  *
+ * TCP before GRE. The peer learns our Call ID — the key of every GRE packet we send it (RFC 2637 §4.1) —
+ * from our Outgoing-Call-Reply or Incoming-Call-Reply, and the call's window and connect details from
+ * ICCN; a strict peer drops GRE for a call it has not seen answered, and then waits out a 3 s LCP restart
+ * (RFC 1661 §4.6). So nothing of a call leaves on GRE before the control message that set it up
+ * (OCRP/ICRP/ICCN) has been handed to the driver: a call started while that message still waits in
+ * pollTransmit() keeps its GRE output (copied, a few packets) and releases it, in order, from inside the
+ * next pollTransmit() call after the one that returned the message. The driver's contract — write each
+ * chunk pollTransmit() returns before asking for the next, and ask until it returns undefined after every
+ * input — then puts the reply on TCP before the call's first GRE packet, in every role and direction.
+ *
  * ConnectionBase holds what the server and client roles share: running calls, tearing them down in every
  * direction (RFC 2637 §3: LCP down ⇒ clear the call; call cleared ⇒ PPP lower layer down; control connection
  * closed ⇒ every call down), timers and the event log.
@@ -73,6 +83,16 @@ const STOP_AFTER_LAST_CALL = "last call ended";
 const CALL_CLEAR_LINGER_MS = 250;
 /** GRE packets kept per call that is not connected yet (see stashEarly). */
 const EARLY_GRE_LIMIT = 8;
+/** GRE packets a new call may send before its reply is handed out on TCP (its LCP Configure-Request, an ack). */
+const GATED_GRE_LIMIT = 8;
+
+/** A new call's GRE output, held until the control chunk numbered `mark` has been handed to the driver. */
+interface GreGate {
+  readonly mark: number;
+  readonly held: HeldPackets;
+  readonly out: ByteSink;
+  open: boolean;
+}
 
 export abstract class ConnectionBase {
   readonly control: ControlConnection;
@@ -180,8 +200,16 @@ export abstract class ConnectionBase {
 
   // --------------------------------------------------------------------------------------------- outputs
 
+  /**
+   * The next chunk for TCP. Write it before calling again: a call's held GRE (see "TCP before GRE") is released
+   * from inside the call after the one that returned its reply.
+   */
   pollTransmit(): Uint8Array | undefined {
-    return this.control.pollTransmit();
+    this.pullControlTx();
+    if (this.gates.size > 0) this.openGates();
+    const b = this.tx.shift();
+    if (b !== undefined) this.txHanded++;
+    return b;
   }
 
   pollEvent(): SessionEvent | undefined {
@@ -213,6 +241,17 @@ export abstract class ConnectionBase {
 
   protected startCall(now: Millis, call: CallInfo): void {
     const sinks = this.sinksFor(call.callId);
+    // The control engine queued the call's OCRP/ICRP/ICCN before it reported the call connected.
+    this.pullControlTx();
+    let greOut = sinks.greOut;
+    if (this.txQueued > this.txHanded) {
+      const gate: GreGate = { mark: this.txQueued, held: new HeldPackets(GATED_GRE_LIMIT), out: sinks.greOut, open: false };
+      this.gates.set(call.callId, gate);
+      greOut = (buf, off, len) => {
+        if (gate.open) gate.out(buf, off, len);
+        else gate.held.hold(buf, off, len); // beyond the limit: dropped, as the network might (PPP restarts)
+      };
+    }
     const session = new CallSession({
       localCallId: call.callId,
       peerCallId: call.peerCallId,
@@ -220,7 +259,7 @@ export abstract class ConnectionBase {
       peerProcessingDelay: call.peerProcessingDelay,
       receiveWindow: call.receiveWindow,
       link: this.linkConfigFor(call),
-      greOut: sinks.greOut,
+      greOut,
       ipOut: sinks.ipOut,
       ...(this.gre ? { gre: this.gre } : {}),
     });
@@ -244,6 +283,29 @@ export abstract class ConnectionBase {
     return q.hold(buf, off, len);
   }
   private readonly early = new Map<number, HeldPackets>();
+  /** TCP chunks taken from the control engine, waiting for pollTransmit(); how many were queued and handed out. */
+  private readonly tx: Uint8Array[] = [];
+  private txQueued = 0;
+  private txHanded = 0;
+  /** New calls whose GRE waits for their reply to be handed out (see "TCP before GRE"). */
+  private readonly gates = new Map<number, GreGate>();
+
+  private pullControlTx(): void {
+    for (let b = this.control.pollTransmit(); b; b = this.control.pollTransmit()) {
+      this.tx.push(b);
+      this.txQueued++;
+    }
+  }
+
+  /** Releases, in order, the GRE of every call whose reply has been handed out in an earlier pollTransmit(). */
+  private openGates(): void {
+    for (const [id, g] of this.gates) {
+      if (g.mark > this.txHanded) continue;
+      this.gates.delete(id);
+      for (const p of g.held.take()) g.out(p, 0, p.length);
+      g.open = true;
+    }
+  }
   /** Calls whose link is down, to be cleared at `at` (see onLinkEvent "down"). */
   private readonly lingering = new Map<number, { at: Millis; reason: string; code?: number }>();
 
@@ -336,6 +398,7 @@ export abstract class ConnectionBase {
   /** Remove a call; `clearPptp` also ends it on the control connection (CCRQ or CDN, by our side of the call). */
   private endCall(now: Millis, callId: number, reason: string, code: number | undefined, clearPptp: boolean): void {
     this.early.delete(callId);
+    this.gates.delete(callId);
     const lingering = this.lingering.get(callId);
     if (lingering) {
       // The link had already ended (and said why) when the call or control connection went: its reason stands.

@@ -1,7 +1,7 @@
 /**
  * A few packets kept while something they need is not there yet: traffic that triggered an on-demand dial,
- * data that overtook our own "network up", GRE that overtook its Outgoing-Call-Reply. Copied (the receive
- * batch they came in is reused) and bounded, so a flood while waiting costs at most `limit` copies; this is
+ * data that overtook our own "network up", GRE that overtook its Outgoing-Call-Reply, a new call's first GRE
+ * waiting for its reply to be handed to TCP. Copied (the receive or transmit buffer they came in is reused) and bounded, so a flood while waiting costs at most `limit` copies; this is
  * never the steady-state data path.
  */
 export class HeldPackets {

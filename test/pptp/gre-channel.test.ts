@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../src/core/clock.js";
 import { u32, put32 } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
-import { parseGreHeader, GreHeader, GRE_MAX_HEADER_LENGTH } from "../../src/wire/gre.js";
+import { parseGreHeader, emitGreHeader, GreHeader, GRE_MAX_HEADER_LENGTH } from "../../src/wire/gre.js";
 import { GreChannel, type GreChannelOptions } from "../../src/pptp/gre-channel.js";
 import { prng } from "./fixtures.js";
 
@@ -49,6 +49,13 @@ function header(pkt: Uint8Array): GreHeader {
 function sendTags(now: number, from: End, tags: number[]): Uint8Array[] {
   for (const t of tags) assert.equal(from.ch.send(now, payload(t)), true, `send ${t}`);
   return from.sent.splice(0);
+}
+
+/** The acknowledgment number `from` sends now (on a data packet; earlier ack-only packets are cleared off its wire). */
+function ackNow(now: number, from: End): number {
+  from.sent.length = 0;
+  const [p] = sendTags(now, from, [0x99]);
+  return header(p).ack;
 }
 
 function deliver(now: number, to: End, pkts: Uint8Array[]): void {
@@ -181,16 +188,20 @@ describe("GreChannel: sequencing and delivery", () => {
     assert.equal(b.ch.stats.droppedStale, 0);
   });
 
-  test("a packet beyond the receive window skips the gap at once", () => {
+  test("a burst of loss longer than the window: consecutive packets beyond it re-synchronise, none is lost twice", () => {
     const a = end(1, 2);
     const b = end(2, 1, { receiveWindow: 4 });
-    const p = sendTags(0, a, Array.from({ length: 12 }, (_, i) => i));
-    deliver(0, b, [p[0], p[2], p[10]]);
-    assert.deepEqual(b.got, [0, 2, 10]);
+    const p = sendTags(0, a, Array.from({ length: 14 }, (_, i) => i));
+    deliver(0, b, [p[0], p[2], p[11], p[10]]);
+    assert.deepEqual(b.got, [0], "one or two packets beyond the window move nothing yet");
+    deliver(0, b, [p[12]]);
+    assert.deepEqual(b.got, [0, 2, 10, 11, 12], "the third agreeing packet confirms: held ones are replayed in order");
+    assert.equal(b.ch.stats.resyncs, 1);
     assert.equal(b.ch.stats.lost, 8, "1 and 3..9");
-    assert.equal(b.ch.pollTimeout() === undefined || b.ch.reorderPending === 0, true);
-    deliver(0, b, [p[11]]);
-    assert.deepEqual(b.got, [0, 2, 10, 11]);
+    assert.equal(b.ch.stats.droppedOutOfWindow, 0);
+    deliver(0, b, [p[13]]);
+    assert.deepEqual(b.got, [0, 2, 10, 11, 12, 13]);
+    assert.equal(ackNow(0, b), 13);
   });
 
   test("the first packet sets the starting point (Cisco starts at 1)", () => {
@@ -360,6 +371,163 @@ describe("GreChannel: the peer's receive window (RFC 2637 §4.2)", () => {
       assert.equal(a.ch.stats.windowFull, 0);
     }
   });
+});
+
+/** A GRE data packet as anyone who knows the Call ID could put on the wire, with any sequence/ack numbers. */
+function forged(callId: number, seq: number | undefined, tag: number, ack?: number): Uint8Array {
+  const body = seq === undefined ? new Uint8Array(0) : payload(tag);
+  const out = new Uint8Array(GRE_MAX_HEADER_LENGTH + body.length);
+  const n = emitGreHeader(out, 0, callId, body.length, seq, ack);
+  out.set(body, n);
+  return out.subarray(0, n + body.length);
+}
+
+describe("GreChannel: forged and stray sequence numbers (RFC 2637 §4.2.4, §4.3)", () => {
+  for (const ahead of [0x50, 0x100, 0x40000000, 0x7fffffff]) {
+    test(`one packet +0x${ahead.toString(16)} ahead is dropped and counted; genuine packets keep flowing`, () => {
+      const a = end(1, 2);
+      const b = end(2, 1); // receive window 64
+      const p = sendTags(0, a, Array.from({ length: 10 }, (_, i) => i));
+      deliver(0, b, p.slice(0, 5));
+      deliver(0, b, [forged(2, 5 + ahead, 0xbad)]); // 5 is the next expected
+      deliver(0, b, p.slice(5));
+      assert.deepEqual(b.got, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const s = b.ch.stats;
+      assert.equal(s.droppedOutOfWindow, 1);
+      assert.equal(s.lost, 0);
+      assert.equal(s.droppedStale, 0);
+      assert.equal(s.resyncs, 0);
+      assert.equal(ackNow(0, b), 9, "we acknowledge the genuine stream, not the forged number");
+    });
+  }
+
+  test("one packet far behind (beyond the history of seen numbers) is dropped and counted", () => {
+    const a = end(1, 2, { initialSeq: 5000 });
+    const b = end(2, 1);
+    const p = sendTags(0, a, [0, 1, 2, 3]);
+    deliver(0, b, [p[0], p[1], forged(2, 5001 - 0x40000000, 0xbad), p[2], p[3]]);
+    assert.deepEqual(b.got, [0, 1, 2, 3]);
+    assert.equal(b.ch.stats.droppedOutOfWindow, 1);
+  });
+
+  test("forged packets between genuine ones never confirm each other, even when they agree", () => {
+    const a = end(1, 2);
+    const b = end(2, 1);
+    const p = sendTags(0, a, Array.from({ length: 20 }, (_, i) => i));
+    const f = 0x1000;
+    const pkts: Uint8Array[] = [];
+    for (let i = 0; i < 10; i++) pkts.push(p[i], forged(2, f + i, 0xbad));
+    deliver(0, b, pkts);
+    // Then two forged in a row between genuine packets.
+    deliver(0, b, [p[10], forged(2, f + 20, 0xbad), forged(2, f + 21, 0xbad), ...p.slice(11)]);
+    assert.deepEqual(b.got, Array.from({ length: 20 }, (_, i) => i));
+    assert.equal(b.ch.stats.droppedOutOfWindow, 12);
+    assert.equal(b.ch.stats.resyncs, 0);
+  });
+
+  test("outside packets that disagree start again: scattered forged numbers never add up to a re-synchronisation", () => {
+    const b = end(2, 1);
+    deliver(0, b, [forged(2, 0, 0)]);
+    for (let i = 1; i <= 12; i++) deliver(0, b, [forged(2, i * 0x1000, 0xbad)]);
+    assert.deepEqual(b.got, [0]);
+    assert.equal(b.ch.stats.resyncs, 0);
+    assert.equal(b.ch.stats.droppedOutOfWindow, 11, "the last one is still held");
+    deliver(0, b, [forged(2, 1, 1)]);
+    assert.deepEqual(b.got, [0, 1]);
+    assert.equal(b.ch.stats.droppedOutOfWindow, 12);
+  });
+
+  test("a forged first packet sets a wrong start: the genuine stream re-synchronises after three packets", () => {
+    const a = end(1, 2);
+    const b = end(2, 1);
+    deliver(0, b, [forged(2, 0x40000000, 0xbad)]);
+    deliver(0, b, sendTags(0, a, [0, 1, 2, 3]));
+    assert.deepEqual(b.got, [0xbad, 0, 1, 2, 3]);
+    assert.equal(b.ch.stats.resyncs, 1);
+    assert.equal(ackNow(0, b), 3);
+  });
+
+  test("a lone forged packet inside the window costs at most LONE_GAP_LIMIT genuine packets, not a window of them", () => {
+    const clock = new FakeClock(0);
+    const a = end(1, 2, { flowControl: "off" });
+    const b = end(2, 1, { reorderTimeoutMs: 50 });
+    const p = sendTags(0, a, Array.from({ length: 64 }, (_, i) => i));
+    deliver(clock.now, b, [p[0], forged(2, 60, 0xbad)]);
+    assert.equal(b.ch.reorderPending, 1);
+    assert.equal(b.ch.pollTimeout(), 100, "only the delayed acknowledgment: no gap time-out on one packet's word");
+    b.ch.handleTimeout(clock.advance(10_000));
+    assert.deepEqual(b.got, [0]);
+    // Genuine packets arrive at a trickle (LCP echo rate), the worst case: the gap behind the forged packet is
+    // given up once it is down to LONE_GAP_LIMIT (58 and 59), and the forged one takes the place of 60.
+    for (let i = 1; i < 64; i++) {
+      deliver(clock.now, b, [p[i]]);
+      b.ch.handleTimeout(clock.advance(1000));
+    }
+    const want = [...Array.from({ length: 58 }, (_, i) => i), 0xbad, 61, 62, 63];
+    assert.deepEqual(b.got, want);
+    assert.equal(b.ch.stats.lost, 2);
+  });
+
+  test("genuine loss: a small gap is skipped on one packet's word, a wide one once a second packet confirms", () => {
+    const clock = new FakeClock(0);
+    const a = end(1, 2);
+    const b = end(2, 1, { reorderTimeoutMs: 50, ackDelayMs: 10_000 });
+    const p = sendTags(0, a, Array.from({ length: 20 }, (_, i) => i));
+    deliver(clock.now, b, [p[0], p[3]]); // 1..2 missing: LONE_GAP_LIMIT
+    b.ch.handleTimeout(clock.advance(50));
+    assert.deepEqual(b.got, [0, 3]);
+    deliver(clock.now, b, [p[7]]); // 4..6 missing: one more than the limit
+    b.ch.handleTimeout(clock.advance(500));
+    assert.deepEqual(b.got, [0, 3]);
+    deliver(clock.now, b, [p[8]]);
+    assert.ok(b.ch.pollTimeout()! <= clock.now, "the gap is due: the first packet behind it has waited long enough");
+    b.ch.handleTimeout(clock.now);
+    assert.deepEqual(b.got, [0, 3, 7, 8]);
+    assert.equal(b.ch.stats.lost, 5);
+  });
+
+  test("32-bit wrap: a burst of loss across 2^32 re-synchronises, a forged packet across it is dropped", () => {
+    const a = end(1, 2, { initialSeq: 0xfffffff0, flowControl: "off" });
+    const b = end(2, 1, { receiveWindow: 8 });
+    const p = sendTags(0, a, Array.from({ length: 40 }, (_, i) => i));
+    deliver(0, b, p.slice(0, 4));
+    deliver(0, b, [forged(2, 0x10, 0xbad)]); // past the wrap, 0x1d ahead
+    deliver(0, b, p.slice(4, 8));
+    assert.deepEqual(b.got, [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(b.ch.stats.droppedOutOfWindow, 1);
+    // p[8..29] lost (0xfffffff8 .. 0x0d): p[30] = seq 0x0e onwards confirm the new position.
+    deliver(0, b, p.slice(30, 33));
+    assert.deepEqual(b.got, [0, 1, 2, 3, 4, 5, 6, 7, 30, 31, 32]);
+    assert.equal(b.ch.stats.resyncs, 1);
+    assert.equal(b.ch.stats.lost, 22);
+    deliver(0, b, p.slice(33));
+    assert.equal(b.got.length, 18);
+    assert.equal(ackNow(0, b), 0x17);
+  });
+
+  for (const initialSeq of [0, 0xfffffffe]) {
+    test(`a forged acknowledgment far ahead moves none of our send state (first sequence number 0x${initialSeq.toString(16)})`, () => {
+      const a = end(1, 2, { peerReceiveWindow: 8, flowControl: "sliding", initialSeq });
+      const b = end(2, 1);
+      const p = sendTags(0, a, [1, 2, 3, 4]);
+      assert.equal(a.ch.canSend(), false, "window 4 full");
+      for (const ahead of [5, 0x100, 0x40000000, 0x7fffffff]) {
+        deliver(1, a, [forged(1, undefined, 0, (initialSeq + ahead) >>> 0), forged(1, 0x5000 + ahead, 0xbad, (initialSeq + ahead) >>> 0)]);
+      }
+      // 2^31 - 1 ahead reads as behind in serial arithmetic (RFC 1982): an old acknowledgment, ignored, not counted.
+      assert.equal(a.ch.stats.badAcks, 6);
+      assert.equal(a.ch.outstanding, 4);
+      assert.equal(a.ch.sendWindow, 4);
+      assert.equal(a.ch.canSend(), false);
+      assert.equal(a.ch.nextSendSeq, (initialSeq + 4) >>> 0);
+      // The genuine acknowledgment still works.
+      deliver(2, b, p);
+      const [reply] = sendTags(2, b, [9]);
+      deliver(3, a, [reply]);
+      assert.equal(a.ch.outstanding, 0);
+      assert.equal(a.ch.stats.badAcks, 6);
+    });
+  }
 });
 
 describe("GreChannel: randomized loss, duplication and reordering", () => {
