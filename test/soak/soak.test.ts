@@ -22,12 +22,14 @@ const num = (name: string, dflt: number) => (process.env[name] !== undefined ? N
 const seconds = num("SOAK_SECONDS", 60);
 
 /**
- * RSS tolerance: 10 % between the first and last quarter (medians) after warm-up. The server holds ~60-80 MB;
- * V8's heap settles within a few MB once every session's buffers exist, so 10 % (6-8 MB) is well above GC noise.
- * A leak of one small object (~100 B) per packet at the default ~1000 datagrams/s through the server is 6 MB a
- * minute: it fails even the 60 s CI run, and anything a tenth of that fails the 15-minute run.
+ * RSS tolerance: the last-quarter median within 10 % of the first-quarter median after warm-up (judgeRss), for a
+ * run of 5 minutes or more. The server settles near 80 MB, but V8 keeps growing its heap for the first couple of
+ * minutes (measured: 64 → 75 MB in the first 60 s, 75 → 79.7 MB over the next 4 minutes, then flat), so a
+ * 60 s run is judged at 20 %: it catches only a gross leak (≥ ~0.4 MB/s, a few hundred bytes per datagram at the
+ * default ~1000 datagrams/s). The 15-minute run compares medians ~11 minutes apart: 10 % of 80 MB is ~12 kB/s,
+ * about 12 bytes kept per datagram through the server.
  */
-const RSS_TOLERANCE = 0.1;
+const RSS_TOLERANCE = seconds >= 300 ? 0.1 : 0.2;
 /** Loss we accept per direction: the path drops 5 %; the rest is the GRE reorder window giving up under load. */
 const MAX_LOSS = 0.2;
 
