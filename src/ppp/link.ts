@@ -579,6 +579,9 @@ export class PppLink {
         const r = this.lcp.result;
         if (!r) return;
         this.lcpResult = r;
+        // Up again after a renegotiation (the peer's Configure-Request in Opened, RFC 1661 §4.3): the reason noted
+        // when LCP went down is stale, and must not be what a later, unrelated end reports.
+        if (this.downReason?.kind === "peer" && !this.finished) this.downReason = undefined;
         // RFC 1661 §6.6 / §6.5: LCP packets themselves are never compressed; data and NCPs may be.
         this.sendFlags = { acfc: r.sendAcfc, pfc: r.sendPfc };
         this.emit({ type: "lcp-up", result: r });

@@ -161,6 +161,34 @@ describe("PPP link: failures in plain words", () => {
     assert.match(eventsOf(pair.serverEvents, "down").at(-1)?.reason ?? "", /administratively cleared/);
   });
 
+  test("an LCP renegotiation that recovered leaves no stale reason: a later end is reported as what it was", async () => {
+    // A retransmitted LCP Configure-Request that arrives after the server opened makes it renegotiate (RFC 1661
+    // §4.3, RCR in Opened); the link comes up again and runs. When it ends later, that old renegotiation must
+    // not be given as the reason (the fault soak saw killed clients reported as "peer renegotiating").
+    const c = configs({});
+    const pair = makePair(c.server, c.client);
+    const isLcp = (f: Uint8Array) => f[0] === 0xff && f[1] === 0x03 && f[2] === 0xc0 && f[3] === 0x21;
+    let copy: Uint8Array | undefined;
+    let injected = false;
+    pair.filter = (from, f) => {
+      if (from !== "client") return [f];
+      if (copy === undefined && isLcp(f) && f[4] === 1) copy = f.slice();
+      if (!injected && copy !== undefined && !isLcp(f)) {
+        injected = true;
+        return [copy, f];
+      }
+      return [f];
+    };
+    await run(pair, users);
+    await run(pair, users);
+    assert.ok(injected && pair.server.networkUp && pair.client.networkUp, "up again after the renegotiation");
+    assert.ok(eventsOf(pair.serverEvents, "lcp-up").length >= 2, "the server renegotiated LCP");
+    pair.server.lowerDown(pair.clock.now);
+    for (let e = pair.server.pollEvent(); e; e = pair.server.pollEvent()) pair.serverEvents.push(e);
+    const down = eventsOf(pair.serverEvents, "down").at(-1);
+    assert.equal(down?.reason, "the PPTP call went away");
+  });
+
   test("malformed frames never throw and are counted", async () => {
     const pair = await establish({});
     const rnd = seededRandom(77);

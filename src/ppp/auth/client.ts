@@ -9,8 +9,12 @@
  *
  * Timers. PAP: the peer repeats the Authenticate-Request every restartMs with a new Identifier (RFC 1334 §2.2.1
  * "MUST be repeated" / "MUST be changed each time") and gives up after maxRequests. CHAP: the authenticator drives
- * retransmission by re-challenging, so the peer answers every Challenge and only bounds the whole exchange to
- * restartMs * maxRequests.
+ * retransmission by re-challenging, so the peer answers every Challenge and bounds the whole exchange to
+ * restartMs * maxRequests. Once it has answered, though, only the peer can recover a lost verdict: the
+ * authenticator sent its Success and moved on to the network phase, and will not challenge again. So while no
+ * verdict has come the peer repeats the same Response (same Identifier) every restartMs; the authenticator
+ * "MUST allow repeated Response packets" and answers each with the same reply Code (RFC 1994 §4.1, §4.2).
+ * Without that, one lost Success cost the whole 30 s bound and ended as a 691 "authentication failed".
  *
  * MS-CHAPv2 is mutual: a Success is only believed if its S= value equals the Authenticator Response we compute
  * ourselves (RFC 2759 §5, §8.8: "If the authenticator response is either missing or incorrect, the peer MUST end
@@ -81,6 +85,8 @@ export class AuthClient {
 
   private state: State = "initial";
   private deadline: Millis | undefined;
+  /** CHAP family: when to repeat our Response while no verdict has come. */
+  private repeatAt: Millis | undefined;
   // PAP
   private papId: number;
   private papSent = 0;
@@ -168,12 +174,18 @@ export class AuthClient {
       return;
     }
     if (protocol === PPP_PAP) this.handlePap(payload);
-    else this.handleChap(payload);
+    else this.handleChap(now, payload);
   }
 
   handleTimeout(now: Millis): void {
-    if (this.deadline === undefined || now < this.deadline || this.state !== "waiting") return;
+    if (this.state !== "waiting") return;
+    if (this.repeatAt !== undefined && now >= this.repeatAt && (this.deadline === undefined || now < this.deadline) && this.answered) {
+      this.send(this.answered.packet);
+      this.repeatAt = now + this.restartMs;
+    }
+    if (this.deadline === undefined || now < this.deadline) return;
     this.deadline = undefined;
+    this.repeatAt = undefined;
     if (this.protocol === PPP_PAP) {
       if (this.papSent >= this.maxRequests) {
         this.fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, `server did not answer the PAP Authenticate-Request (${this.papSent} sent)`, "timeout");
@@ -204,7 +216,9 @@ export class AuthClient {
   }
 
   pollTimeout(): Millis | undefined {
-    return this.deadline;
+    const r = this.state === "waiting" ? this.repeatAt : undefined;
+    if (r === undefined) return this.deadline;
+    return this.deadline === undefined ? r : Math.min(r, this.deadline);
   }
 
   // --- PAP -------------------------------------------------------------------------------------------------
@@ -245,7 +259,7 @@ export class AuthClient {
 
   // --- CHAP family -----------------------------------------------------------------------------------------
 
-  private handleChap(payload: Uint8Array): void {
+  private handleChap(now: Millis, payload: Uint8Array): void {
     const parsed = parseChap(payload);
     if (!parsed.ok) {
       this.discard(`malformed CHAP packet: ${parsed.error.message}`);
@@ -253,7 +267,7 @@ export class AuthClient {
     }
     const p = parsed.value;
     if (isChapChallengeOrResponse(p)) {
-      if (p.code === CHAP_CHALLENGE) this.answerChallenge(p.id, p.value);
+      if (p.code === CHAP_CHALLENGE) this.answerChallenge(now, p.id, p.value);
       else this.discard(`CHAP Response id ${p.id} is not for the peer`);
       return;
     }
@@ -274,7 +288,7 @@ export class AuthClient {
     else this.chapFailure(p.message);
   }
 
-  private answerChallenge(id: number, value: Uint8Array): void {
+  private answerChallenge(now: Millis, id: number, value: Uint8Array): void {
     if (this.state === "failed") {
       this.discard(`CHAP Challenge id ${id} after authentication failed`);
       return;
@@ -283,6 +297,7 @@ export class AuthClient {
     // The same Challenge again (our Response was lost): repeat the same Response rather than computing a new one.
     if (a !== undefined && a.id === id && bytesEqual(a.challenge, value)) {
       this.send(a.packet);
+      if (this.state === "waiting") this.repeatAt = now + this.restartMs;
       return;
     }
     const expect = this.method === "mschap-v1" ? MSCHAP_V1_CHALLENGE_LEN : this.method === "mschap-v2" ? MSCHAP_V2_CHALLENGE_LEN : 0;
@@ -315,6 +330,7 @@ export class AuthClient {
     const packet = emitChap({ code: CHAP_RESPONSE, id, value: responseValue, name: this.userName });
     this.answered = { id, challenge, packet, ntResponse, peerChallenge };
     this.send(packet);
+    if (this.state === "waiting") this.repeatAt = now + this.restartMs;
   }
 
   private chapSuccess(a: Answered, message: string): void {
@@ -368,12 +384,14 @@ export class AuthClient {
   private succeed(mppe: MppeMasterKeys | undefined, message: string): void {
     this.state = "succeeded";
     this.deadline = undefined;
+    this.repeatAt = undefined;
     this.events.push({ type: "success", method: this.method, message, ...(mppe !== undefined ? { mppe } : {}) });
   }
 
   private fail(code: number, message: string, reason: AuthFailureReason, retryAllowed?: boolean): void {
     this.state = "failed";
     this.deadline = undefined;
+    this.repeatAt = undefined;
     this.events.push({
       type: "failure",
       method: this.method,

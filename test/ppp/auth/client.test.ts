@@ -93,6 +93,35 @@ describe("CHAP peer", () => {
     assert.match(only(drainEvents(c), "failure").message, /did not answer our CHAP-MD5 Response within 2000 ms/);
   });
 
+  test("a lost Success: the peer repeats its Response every restartMs and the server's repeated Success ends it (RFC 1994 §4.1)", async () => {
+    const server = new AuthServer({ method: "mschap-v2", hostName: "gw", random: counterRandom(1) });
+    const client = new AuthClient({ method: "mschap-v2", userName: "alice", password: "pw", random: counterRandom(50), restartMs: 1000, maxRequests: 10 });
+    server.start(0);
+    client.start(0);
+    client.handlePacket(1, PPP_CHAP, drainTransmit(server)[0].payload);
+    const [response] = drainTransmit(client);
+    server.handlePacket(2, PPP_CHAP, response.payload);
+    const v = only(drainEvents(server), "verify");
+    server.completeVerification(3, await new LocalUsers([{ user: "alice", password: "pw" }]).verify(v.request));
+    assert.equal(unwrap(parseChap(drainTransmit(server)[0].payload)).code, CHAP_SUCCESS); // ... and lost on the way
+    only(drainEvents(server), "success");
+    // No verdict: the same Response again after restartMs, not the 10 s give-up.
+    assert.equal(client.pollTimeout(), 1001);
+    client.handleTimeout(1001);
+    const [again] = drainTransmit(client);
+    assert.deepEqual(again.payload, response.payload);
+    assert.equal(drainEvents(client).length, 0);
+    assert.equal(client.pollTimeout(), 2001);
+    server.handlePacket(1002, PPP_CHAP, again.payload);
+    const [repeated] = drainTransmit(server);
+    assert.equal(unwrap(parseChap(repeated.payload)).code, CHAP_SUCCESS);
+    client.handlePacket(1003, PPP_CHAP, repeated.payload);
+    assert.equal(only(drainEvents(client), "success").message, "Access granted");
+    assert.equal(client.pollTimeout(), undefined);
+    client.handleTimeout(5000);
+    assert.equal(drainTransmit(client).length, 0, "nothing repeated after the verdict");
+  });
+
   test("the same Challenge again gets the same Response; a new one gets a new Response", () => {
     const c = new AuthClient({ method: "mschap-v2", userName: "alice", password: "pw", random: counterRandom() });
     c.start(0);
