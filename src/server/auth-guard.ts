@@ -73,9 +73,10 @@ export class AuthGuard {
     const uLocked = u !== undefined && u.lockedUntil > now;
     const aLocked = a !== undefined && a.lockedUntil > now;
     if (!uLocked && !aLocked) return OPEN;
+    // Answered after the delay this attempt would get as one more wrong password: the same timing as a failure.
     return {
       locked: true,
-      delayMs: this.cfg.maxDelayMs,
+      delayMs: this.delayFor(Math.max(u?.failures ?? 0, a?.failures ?? 0) + 1),
       why: uLocked ? `user name locked out for ${secs(u.lockedUntil - now)} more` : `address locked out for ${secs(a!.lockedUntil - now)} more`,
     };
   }
@@ -94,9 +95,15 @@ export class AuthGuard {
       a.lockedUntil = now + c.lockoutMs;
       lockedOut = (lockedOut ? lockedOut + "; " : "") + `address locked out for ${secs(c.lockoutMs)} after ${a.failures} failures`;
     }
-    const n = Math.max(u.failures, a.failures) - c.freeFailures;
-    const delayMs = u.lockedUntil > now || a.lockedUntil > now ? c.maxDelayMs : n <= 0 ? 0 : Math.min(c.maxDelayMs, c.delayMs * 2 ** Math.min(n - 1, 30));
+    const delayMs = this.delayFor(Math.max(u.failures, a.failures));
     return { delayMs, userFailures: u.failures, addressFailures: a.failures, ...(lockedOut ? { lockedOut } : {}) };
+  }
+
+  /** The delay of the answer to the n-th failure in a window: none for the free ones, then doubling up to the cap. */
+  private delayFor(n: number): number {
+    const c = this.cfg;
+    const over = n - c.freeFailures;
+    return over <= 0 ? 0 : Math.min(c.maxDelayMs, c.delayMs * 2 ** Math.min(over - 1, 30));
   }
 
   /** The right password, not locked out: the name's failures are forgotten. */
