@@ -72,7 +72,7 @@ export async function rig(s: ServerConfig = settings, users?: LocalUsers): Promi
 
 export type Dialled = ReturnType<typeof dial>;
 
-/** A client driven by hand: loopback TCP from `from`, GRE through the memory network. */
+/** A client driven by hand: loopback TCP from `from`, GRE through the memory network; one at a time per address. */
 export function dial(r: Rig, from: string, user: string, password: string) {
   const events: SessionEvent[] = [];
   const ipIn: Uint8Array[] = [];
@@ -130,6 +130,8 @@ export function dial(r: Rig, from: string, user: string, password: string) {
     service();
     closed = true;
     if (timer) clearTimeout(timer);
+    // Free the address for the next dial from it (GRE of this call is over once TCP is).
+    setTimeout(() => gre.close(), 300);
   });
   sock.on("error", () => {});
   return {
