@@ -13,6 +13,8 @@ import { SEED_SCCRQ_WINDOWS } from "../pptp/fixtures.js";
 import { fakeIpPacket } from "../support/random.js";
 import { bytesEqual } from "../../src/wire/bytes.js";
 import type { ServerConfig } from "../../src/config/config.js";
+import * as net from "node:net";
+import { parseControlMessage } from "../../src/wire/pptp-control.js";
 
 const ATTACKER = "127.0.0.9";
 const ATTACKER_IP = 0x7f000009;
@@ -154,6 +156,25 @@ describe("connection flood from one address", () => {
       }
     } finally {
       await flood?.stop();
+      await r.stop();
+    }
+  });
+});
+
+describe("what the server advertises", () => {
+  test("SCCRP Maximum Channels is max-sessions (RFC 2637 §2.2), not 65535", async () => {
+    const r = await rig({ ...settings, server: { ...settings.server, maxSessions: 7 } });
+    try {
+      const s = net.connect({ host: "127.0.0.1", port: r.port, localAddress: "127.0.0.7" });
+      const chunks: Buffer[] = [];
+      s.on("data", (d) => chunks.push(d));
+      s.on("connect", () => s.write(SEED_SCCRQ_WINDOWS));
+      await waitFor(() => Buffer.concat(chunks).length >= 156);
+      s.destroy();
+      const m = parseControlMessage(Buffer.concat(chunks).subarray(0, 156));
+      assert.ok(m.ok && m.value.type === "SCCRP");
+      assert.equal(m.value.type === "SCCRP" ? m.value.maximumChannels : -1, 7);
+    } finally {
       await r.stop();
     }
   });
