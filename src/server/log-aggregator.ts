@@ -18,8 +18,11 @@
  */
 
 export interface AggregateKind {
-  /** The summary line: `count` formatted with thousands separators, `seconds` the window length. */
-  readonly summary: (count: string, source: string, seconds: number) => string;
+  /**
+   * The summary line: `count` formatted with thousands separators, `seconds` the window length, `first` the line
+   * logged for the window's first event (immediate kinds).
+   */
+  readonly summary: (count: string, source: string, seconds: number, first: string) => string;
   /** Log the first event of a window at once (with the detail passed to note), and only the repeats later. */
   readonly immediate?: boolean;
 }
@@ -33,6 +36,8 @@ export interface LogAggregatorOptions {
 
 interface Entry {
   since: number;
+  /** The line logged at once for the first event (immediate kinds), or "". */
+  first: string;
   /** Events not yet reported. */
   count: number;
 }
@@ -76,11 +81,12 @@ export class LogAggregator<K extends string> {
         e = byKind.get(source);
       }
       if (e === undefined) {
-        e = { since: now, count: 0 };
+        e = { since: now, count: 0, first: "" };
         byKind.set(source, e);
         this.size++;
         if (this.kinds[kind].immediate && detail !== undefined) {
-          this.emit(detail());
+          e.first = detail();
+          this.emit(e.first);
           n--;
         }
       }
@@ -95,7 +101,7 @@ export class LogAggregator<K extends string> {
         if (now - e.since < this.intervalMs) continue;
         if (e.count > 0) {
           const src = typeof source === "number" ? formatAddress(source) : source;
-          this.emit(this.kinds[kind].summary(e.count.toLocaleString("en-US"), src, Math.max(1, Math.round((now - e.since) / 1000))));
+          this.emit(this.kinds[kind].summary(e.count.toLocaleString("en-US"), src, Math.max(1, Math.round((now - e.since) / 1000)), e.first));
         }
         byKind.delete(source);
         this.size--;

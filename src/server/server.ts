@@ -173,11 +173,12 @@ export class PptpServer {
     this.resolve = o.resolve ?? resolveIpv4;
     this.tcp = net.createServer((s) => this.accept(s));
     this.gre = o.gre instanceof GreDemux ? o.gre : new GreDemux(o.gre, this.now);
-    this.gre.onError((e) => this.log("errors", `GRE socket error: ${e.message}`));
     this.defences = new Defences(o.settings, { now: this.now, log: (c, m) => this.log(c, m) });
+    // Socket errors can repeat per packet too (a read error per batch): aggregated like the sessions' errors.
+    this.gre.onError((e) => this.defences.sessionError("GRE socket", `GRE socket error: ${e.message}`));
     this.gre.onDrop((kind, source) => this.defences.greDrop(kind, source));
     o.tun.onBatch((b) => this.onTunBatch(b));
-    o.tun.onError((e) => this.log("errors", `TUN error: ${e.message}`));
+    o.tun.onError((e) => this.defences.sessionError("TUN", `TUN error: ${e.message}`));
     this.loadPeers(o.settings.peers ?? []);
   }
 
