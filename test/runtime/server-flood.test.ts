@@ -113,7 +113,7 @@ async function honest(r: Rig, from: string): Promise<number> {
 }
 
 describe("connection flood from one address", () => {
-  test("300 idle + 300 slow-SCCRQ connections: at most 16 held, honest client connects and passes traffic", async () => {
+  test("300 idle + 300 slow-SCCRQ connections: at most 16 held, honest client connects and passes traffic", { timeout: 60_000 }, async () => {
     const r = await rig(floodSettings);
     let flood: Flood | undefined;
     try {

@@ -35,7 +35,7 @@ async function attempt(d: Dialled): Promise<{ ms: number; reason: string; code: 
 }
 
 describe("password guessing", () => {
-  test("growing delay, lockout that looks like a wrong password, no effect on others, and the right password after it", async () => {
+  test("growing delay, lockout that looks like a wrong password, no effect on others, and the right password after it", { timeout: 60_000 }, async () => {
     const r = await rig(guarded);
     try {
       const wrong = [];
