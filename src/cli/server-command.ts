@@ -3,11 +3,12 @@
  * plane (raw GRE socket, TUN with routes for the pool), listen on TCP 1723, and run until SIGTERM/SIGINT.
  * SIGHUP re-reads the config and users file; established sessions keep what they negotiated.
  */
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { parseConfig, defaultConfig, describeConfig, type ServerConfig } from "../config/config.js";
 import { loadUsers } from "../config/users-file.js";
+import { checkUsers, secretsModeWarning } from "../config/users-check.js";
 import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
 import { LocalUsers, type LocalUser } from "../aaa/local.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
@@ -66,6 +67,11 @@ function load(args: ServerArgs): Loaded | string {
     if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
     users = [...r.users];
     for (const w of r.warnings ?? []) notes.push(`warning: ${w}`);
+    const checked = checkUsers(r.users, r.lines, config, config.ppp.users);
+    if (checked.errors.length > 0) return checked.errors.map((e) => e.toString()).join("\n");
+    for (const w of checked.warnings) notes.push(`warning: ${w}`);
+    const mode = secretsModeWarning(config.ppp.users, statSync(config.ppp.users).mode);
+    if (mode !== undefined) notes.push(`warning: ${mode}`);
     notes.push(`${users.length} user(s) from ${config.ppp.users}`);
   } else if (!args.config) {
     // Safe default for a first run: one user with a random password, shown once, valid for this run only.

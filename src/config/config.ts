@@ -118,6 +118,31 @@ export interface ServerConfig {
   readonly log: {
     readonly debug: readonly LogCategory[];
   };
+  /** Defences against floods and guessing (src/server/connection-limits.ts, auth-guard.ts, log-aggregator.ts). */
+  readonly limits: {
+    /** Control connections at once, from everyone (pptpd `connections`); 0 = automatic, see effectiveMaxConnections. */
+    readonly maxConnections: number;
+    /** Control connections at once from one address; 0 = unlimited. */
+    readonly maxConnectionsPerAddress: number;
+    /** New control connections per second from one address; 0 = unlimited. */
+    readonly connectionRate: number;
+    readonly connectionBurst: number;
+    /** Time from TCP accept to a complete SCCRQ (accel-ppp's starting sessions); 0 = control-reply-timeout only. */
+    readonly startTimeoutMs: number;
+    /** Time an established control connection may hold no call; 0 = unlimited. */
+    readonly noCallTimeoutMs: number;
+    /** Failed authentications are counted over this window. */
+    readonly authWindowMs: number;
+    readonly authFreeFailures: number;
+    readonly authDelayMs: number;
+    readonly authMaxDelayMs: number;
+    /** 0 = never locked out. */
+    readonly authMaxFailuresPerUser: number;
+    readonly authMaxFailuresPerAddress: number;
+    readonly authLockoutMs: number;
+    /** One log line per kind of per-packet problem and source per this interval. */
+    readonly logIntervalMs: number;
+  };
   /** The `[peer NAME]` sections, in file order. */
   readonly peers: readonly PeerConfig[];
 }
@@ -155,6 +180,22 @@ export function defaultConfig(baseDir = "."): ServerConfig {
     },
     gre: { flowControl: "off", reorderTimeoutMs: 50, ackDelayMs: 100 },
     log: { debug: ["events", "errors"] },
+    limits: {
+      maxConnections: 0,
+      maxConnectionsPerAddress: 16,
+      connectionRate: 5,
+      connectionBurst: 20,
+      startTimeoutMs: 10_000,
+      noCallTimeoutMs: 30_000,
+      authWindowMs: 900_000,
+      authFreeFailures: 3,
+      authDelayMs: 1000,
+      authMaxDelayMs: 8000,
+      authMaxFailuresPerUser: 10,
+      authMaxFailuresPerAddress: 30,
+      authLockoutMs: 900_000,
+      logIntervalMs: 10_000,
+    },
     peers: [],
   };
 }
@@ -266,6 +307,22 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
   },
   log: {
     debug: key(logCategories, "events, errors", (d, v) => (d.log.debug = v), (c) => c.log.debug.join(", ")),
+  },
+  limits: {
+    "max-connections": key(integer(0, 200_000), "1000", (d, v) => (d.limits.maxConnections = v), (c) => String(c.limits.maxConnections)),
+    "max-connections-per-address": key(integer(0, 100_000), "16", (d, v) => (d.limits.maxConnectionsPerAddress = v), (c) => String(c.limits.maxConnectionsPerAddress)),
+    "connection-rate": key(integer(0, 10_000), "5", (d, v) => (d.limits.connectionRate = v), (c) => String(c.limits.connectionRate)),
+    "connection-burst": key(integer(1, 10_000), "20", (d, v) => (d.limits.connectionBurst = v), (c) => String(c.limits.connectionBurst)),
+    "start-timeout": key(duration(0, 600_000), "10", (d, v) => (d.limits.startTimeoutMs = v), (c) => showDuration(c.limits.startTimeoutMs)),
+    "no-call-timeout": key(duration(0, DAY_MS), "30", (d, v) => (d.limits.noCallTimeoutMs = v), (c) => showDuration(c.limits.noCallTimeoutMs)),
+    "auth-window": key(duration(1000, DAY_MS), "15m", (d, v) => (d.limits.authWindowMs = v), (c) => showDuration(c.limits.authWindowMs)),
+    "auth-free-failures": key(integer(0, 1000), "3", (d, v) => (d.limits.authFreeFailures = v), (c) => String(c.limits.authFreeFailures)),
+    "auth-delay": key(duration(0, 60_000), "1", (d, v) => (d.limits.authDelayMs = v), (c) => showDuration(c.limits.authDelayMs)),
+    "auth-max-delay": key(duration(0, 60_000), "8", (d, v) => (d.limits.authMaxDelayMs = v), (c) => showDuration(c.limits.authMaxDelayMs)),
+    "auth-max-failures-per-user": key(integer(0, 100_000), "10", (d, v) => (d.limits.authMaxFailuresPerUser = v), (c) => String(c.limits.authMaxFailuresPerUser)),
+    "auth-max-failures-per-address": key(integer(0, 100_000), "30", (d, v) => (d.limits.authMaxFailuresPerAddress = v), (c) => String(c.limits.authMaxFailuresPerAddress)),
+    "auth-lockout": key(duration(1000, DAY_MS), "15m", (d, v) => (d.limits.authLockoutMs = v), (c) => showDuration(c.limits.authLockoutMs)),
+    "log-interval": key(duration(1000, 3_600_000), "10", (d, v) => (d.limits.logIntervalMs = v), (c) => showDuration(c.limits.logIntervalMs)),
   },
 };
 
@@ -711,6 +768,8 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
     );
   }
 
+  checkLimits(c, usable, error, warn);
+
   // MPPE keys come only from MS-CHAP (RFC 3079 §2-3); PAP and CHAP-MD5 leave nothing to derive them from.
   if (usable("mppe.policy", "ppp.auth") && c.mppe.policy === "require") {
     const keyless = keylessMethods(c.ppp.auth);
@@ -739,6 +798,65 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
 }
 
 /** The methods that derive no MPPE keys (only MS-CHAP does, RFC 3079 §2-3). */
+/** `max-connections = 0`: room for every session plus as many connections again that are starting (at least 100). */
+export function effectiveMaxConnections(c: Pick<ServerConfig, "server" | "limits">): number {
+  return c.limits.maxConnections > 0 ? c.limits.maxConnections : Math.max(100, 2 * c.server.maxSessions);
+}
+
+type Report = (ids: string[], label: string, message: string, fix: string) => void;
+
+/** [limits] against each other and against [server]: limits that would refuse honest clients or do nothing. */
+function checkLimits(c: Draft, usable: (...ids: string[]) => boolean, error: Report, warn: (ids: string[], label: string, message: string) => void): void {
+  const l = c.limits;
+  if (usable("limits.max-connections", "server.max-sessions") && l.maxConnections > 0 && l.maxConnections < c.server.maxSessions) {
+    error(
+      ["limits.max-connections", "server.max-sessions"],
+      "[limits] max-connections",
+      `${l.maxConnections} is less than [server] max-sessions (${c.server.maxSessions}); every session needs a control connection`,
+      `set "max-connections = ${c.server.maxSessions * 2}" or more (room for connections that are still starting)`,
+    );
+  }
+  if (
+    usable("limits.max-connections-per-address", "server.max-sessions-per-peer") &&
+    l.maxConnectionsPerAddress > 0 &&
+    c.server.maxSessionsPerPeer > l.maxConnectionsPerAddress
+  ) {
+    error(
+      ["limits.max-connections-per-address", "server.max-sessions-per-peer"],
+      "[limits] max-connections-per-address",
+      `${l.maxConnectionsPerAddress} is less than [server] max-sessions-per-peer (${c.server.maxSessionsPerPeer}), which could then never be reached`,
+      `set "max-connections-per-address = ${c.server.maxSessionsPerPeer}" or more, or 0 for no limit`,
+    );
+  }
+  if (usable("limits.connection-rate", "limits.connection-burst") && l.connectionRate > l.connectionBurst) {
+    warn(
+      ["limits.connection-burst", "limits.connection-rate"],
+      "[limits] connection-burst",
+      `${l.connectionBurst} is less than connection-rate (${l.connectionRate}); an address can never open more than ${l.connectionBurst} in a second`,
+    );
+  }
+  if (usable("limits.auth-delay", "limits.auth-max-delay") && l.authDelayMs > l.authMaxDelayMs) {
+    error(
+      ["limits.auth-delay", "limits.auth-max-delay"],
+      "[limits] auth-delay",
+      `${formatDuration(l.authDelayMs)} is longer than auth-max-delay (${formatDuration(l.authMaxDelayMs)})`,
+      `make auth-max-delay at least auth-delay, e.g. "auth-max-delay = ${formatDuration(Math.max(8000, l.authDelayMs))}"`,
+    );
+  }
+  // A client gives up on an unanswered authentication after about 30 s (pppd's chap-timeout 3 s x 10 retries, Windows
+  // alike); a longer delay turns "wrong password, try again" into a dropped call for honest typists.
+  if (usable("limits.auth-max-delay") && l.authMaxDelayMs > 20_000) {
+    warn(["limits.auth-max-delay"], "[limits] auth-max-delay", `${formatDuration(l.authMaxDelayMs)} may outlast a client's authentication timeout; it will hang up instead of seeing error 691`);
+  }
+  if (usable("limits.start-timeout", "timers.control-reply-timeout") && l.startTimeoutMs > c.timers.controlReplyTimeoutMs) {
+    warn(
+      ["limits.start-timeout", "timers.control-reply-timeout"],
+      "[limits] start-timeout",
+      `${formatDuration(l.startTimeoutMs)} is longer than [timers] control-reply-timeout (${formatDuration(c.timers.controlReplyTimeoutMs)}), which ends a connection without SCCRQ first`,
+    );
+  }
+}
+
 function keylessMethods(auth: readonly AuthMethod[]): AuthMethod[] {
   return auth.filter((m) => m === "pap" || m === "chap-md5");
 }

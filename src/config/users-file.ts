@@ -35,7 +35,13 @@ import { ConfigError, where } from "./config-error.js";
 import { unicastAddress } from "./config-values.js";
 
 export type UsersFileResult =
-  | { readonly ok: true; readonly users: LocalUser[]; readonly warnings: string[] }
+  | {
+      readonly ok: true;
+      readonly users: LocalUser[];
+      readonly warnings: string[];
+      /** The line each of `users` starts on, for messages about it (users-check.ts). */
+      readonly lines: number[];
+    }
   | { readonly ok: false; readonly errors: ConfigError[]; readonly warnings: string[] };
 
 export interface LoadUsersOptions {
@@ -166,6 +172,7 @@ export function loadUsers(text: string, fileName: string, opts: LoadUsersOptions
   const errors: ConfigError[] = [];
   const warnings: string[] = [];
   const users: LocalUser[] = [];
+  const lines: number[] = [];
   const firstSeen = new Map<string, number>();
 
   for (const e of tokenize(text.replace(/^\uFEFF/, ""))) {
@@ -250,6 +257,7 @@ export function loadUsers(text: string, fileName: string, opts: LoadUsersOptions
       warn(`user "${user}" (server ${server}) is already defined on line ${first}; this line is never used`);
     } else firstSeen.set(key, e.line);
 
+    lines.push(e.line);
     users.push({
       user,
       server,
@@ -258,7 +266,7 @@ export function loadUsers(text: string, fileName: string, opts: LoadUsersOptions
     });
   }
   if (errors.length > 0) return { ok: false, errors, warnings };
-  return { ok: true, users, warnings };
+  return { ok: true, users, warnings, lines };
 }
 
 /** A word as loadUsers reads it back: bare when it is plain, else double-quoted with `\` and `"` escaped. */

@@ -32,6 +32,15 @@ export interface GreDemuxCounters {
   wrongPeer: number;
 }
 
+/** Which counter a dropped packet went to (the keys of GreDemuxCounters). */
+export type GreDropKind = keyof GreDemuxCounters;
+
+/**
+ * Told of every dropped packet with its source address (uint32), so the owner can log them aggregated
+ * (src/server/log-aggregator.ts): never a line per packet. Called on the receive path: it must not allocate.
+ */
+export type GreDropObserver = (kind: GreDropKind, sourceIp: number) => void;
+
 interface Registration {
   readonly peerIp: number;
   readonly endpoint: GreEndpoint;
@@ -49,6 +58,7 @@ export class GreDemux {
   private nextCallId = 1 + (randomBytes(2).readUInt16BE(0) % 0x7fff);
   private readonly header = new GreHeader();
   private readonly touched: GreEndpoint[] = [];
+  private dropObserver: GreDropObserver | undefined;
 
   constructor(transport: GreTransport, now: () => number) {
     this.transport = transport;
@@ -76,6 +86,11 @@ export class GreDemux {
       }
     }
     return undefined;
+  }
+
+  /** Report drops (with their source) to `cb`, e.g. for an aggregated log line; the counters count them regardless. */
+  onDrop(cb: GreDropObserver | undefined): void {
+    this.dropObserver = cb;
   }
 
   /** Deliver GRE for `callId` from `peerIp` (uint32) to `endpoint`. */
@@ -110,16 +125,19 @@ export class GreDemux {
     for (let i = 0; i < b.count; i++) {
       if (!parseGreHeader(b.data, b.offsets[i], b.lengths[i], h).ok) {
         this.counters.malformed++;
+        this.dropObserver?.("malformed", b.sources[i]);
         continue;
       }
       const r = this.calls.get(h.callId);
       if (r === undefined) {
         this.counters.unknownCall++;
+        this.dropObserver?.("unknownCall", b.sources[i]);
         continue;
       }
       // RFC 2637 §4.1: the Call ID alone is not proof; GRE must come from the peer of that control connection.
       if (r.peerIp !== b.sources[i]) {
         this.counters.wrongPeer++;
+        this.dropObserver?.("wrongPeer", b.sources[i]);
         continue;
       }
       r.endpoint.receive(now, h, b.data);

@@ -31,6 +31,7 @@ import { authMethodLabel, type AuthMethod } from "../wire/ppp-protocols.js";
 import type { ServerConfig } from "../config/config.js";
 import type { PeerConfig } from "../config/peer-types.js";
 import type { LinkAuthInfo, PppLinkConfig } from "../ppp/link.js";
+import { Defences, type ConnectionClock } from "./defences.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -91,6 +92,8 @@ interface ConnState {
   readonly peer: NamedPeer | undefined;
   /** We opened it (SCCRQ from us, to a named peer). */
   readonly originated: boolean;
+  /** Accept time and calls held, for the start and no-call deadlines (src/server/defences.ts). */
+  readonly clock: ConnectionClock;
 }
 
 interface CallRoute {
@@ -149,6 +152,8 @@ export class PptpServer {
   private readonly peers = new Map<string, NamedPeer>();
   private readonly perPeer = new Map<string, number>();
   private readonly gre: GreDemux;
+  /** Connection limits, the password-guessing guard and aggregated logging of per-packet problems. */
+  readonly defences: Defences;
   private housekeeping: NodeJS.Timeout | undefined;
   private closing = false;
   private listening = false;
@@ -169,9 +174,12 @@ export class PptpServer {
     this.resolve = o.resolve ?? resolveIpv4;
     this.tcp = net.createServer((s) => this.accept(s));
     this.gre = o.gre instanceof GreDemux ? o.gre : new GreDemux(o.gre, this.now);
-    this.gre.onError((e) => this.log("errors", `GRE socket error: ${e.message}`));
+    this.defences = new Defences(o.settings, { now: this.now, log: (c, m) => this.log(c, m) });
+    // Socket errors can repeat per packet too (a read error per batch): aggregated like the sessions' errors.
+    this.gre.onError((e) => this.defences.sessionError("GRE socket", `GRE socket error: ${e.message}`));
+    this.gre.onDrop((kind, source) => this.defences.greDrop(kind, source));
     o.tun.onBatch((b) => this.onTunBatch(b));
-    o.tun.onError((e) => this.log("errors", `TUN error: ${e.message}`));
+    o.tun.onError((e) => this.defences.sessionError("TUN", `TUN error: ${e.message}`));
     this.loadPeers(o.settings.peers ?? []);
   }
 
@@ -204,6 +212,7 @@ export class PptpServer {
     this.settings = settings;
     this.auth = auth;
     this.loadPeers(settings.peers ?? []);
+    this.defences.configure(settings);
     this.log("events", "configuration reloaded; established sessions keep their settings");
   }
 
@@ -282,10 +291,16 @@ export class PptpServer {
       socket.destroy();
       return;
     }
-    if (this.o.divert?.(peerName, socket)) return;
-    this.log("events", `TCP connection from ${peerName}:${socket.remotePort}`);
     const ip = parseIpv4(peerName);
     const peerIp = ip.ok ? ip.value : 0;
+    // Over a connection limit: close at once, before reading anything (no SCCRQ, so no SCCRP result code to send).
+    if (!this.defences.admit(peerIp, peerName).ok) {
+      socket.resetAndDestroy();
+      return;
+    }
+    socket.once("close", () => this.defences.release(peerIp));
+    if (this.o.divert?.(peerName, socket)) return;
+    this.log("events", `TCP connection from ${peerName}:${socket.remotePort}`);
     // A named peer known by its address gets its own settings from the first packet on.
     const peer = [...this.peers.values()].find((p) => p.lastIp !== undefined && p.lastIp === peerIp);
     this.run(socket, peerName, peerIp, peer, false);
@@ -297,7 +312,8 @@ export class PptpServer {
     const echo = peer?.cfg.timers.echoIntervalMs ?? s.timers.echoIntervalMs;
     // The policy needs the ConnState (to register calls) and the ConnState holds the runner built with the
     // policy: the holder object breaks the cycle; `runner` is set right below, before any event can arrive.
-    const st = { peerName, peerIp, peer, originated: originate } as { -readonly [K in keyof ConnState]: ConnState[K] };
+    const clock: ConnectionClock = { acceptedAt: this.now(), calls: 0, idleSince: this.now(), expiring: false };
+    const st = { peerName, peerIp, peer, originated: originate, clock } as { -readonly [K in keyof ConnState]: ConnState[K] };
     const conn = new ServerConnection({
       peerName,
       originate,
@@ -309,6 +325,8 @@ export class PptpServer {
         keepaliveRetries: s.timers.echoRetries,
         replyTimeoutMs: s.timers.controlReplyTimeoutMs,
         receiveWindow: 64,
+        // RFC 2637 §2.2: Maximum Channels, "the total number of individual PPP sessions this PAC can support".
+        maximumChannels: Math.min(0xffff, s.server.maxSessions),
       },
       policy: this.policyFor(st as ConnState, s),
       gre: { flowControl: s.gre.flowControl, reorderTimeoutMs: s.gre.reorderTimeoutMs, ackDelayMs: s.gre.ackDelayMs },
@@ -359,6 +377,8 @@ export class PptpServer {
         this.calls.set(callId, { st, startedAt: now, lastActivity: now, networkUp: false, ...(st.peer ? { peer: st.peer } : {}) });
         this.gre.register(callId, st.peerIp, st.runner);
         this.perPeer.set(peerName, mine + 1);
+        st.clock.calls++;
+        st.clock.idleSince = undefined;
         this.counters.callsTotal++;
         return { callId };
       },
@@ -435,6 +455,8 @@ export class PptpServer {
     this.gre.release(callId);
     if (r.addressInt !== undefined && this.byAddress.get(r.addressInt) === callId) this.byAddress.delete(r.addressInt);
     if (r.address) this.o.pool.release(r.address);
+    const c = r.st.clock;
+    if (c.calls > 0 && --c.calls === 0) c.idleSince = this.now();
     const n = (this.perPeer.get(r.st.peerName) ?? 1) - 1;
     if (n <= 0) this.perPeer.delete(r.st.peerName);
     else this.perPeer.set(r.st.peerName, n);
@@ -454,7 +476,9 @@ export class PptpServer {
         if (!this.o.log.enabled(e.category)) return;
         const r = e.callId !== undefined ? this.calls.get(e.callId) : undefined;
         const who = e.callId !== undefined ? `call ${e.callId}${r?.user ? ` user=${r.user}` : ""} peer=${st.peerName}: ` : "";
-        this.o.log.log(e.category, who + e.message);
+        // Errors can repeat per packet (malformed frames, bad sequence): the first is logged, repeats are counted.
+        if (e.category === "errors") this.defences.sessionError(st.peerName, who + e.message);
+        else this.o.log.log(e.category, who + e.message);
         return;
       }
       case "verify": {
@@ -462,7 +486,8 @@ export class PptpServer {
         const user = e.request.user;
         const route = this.calls.get(callId);
         if (route) route.user = user;
-        this.auth.verify(e.request).then(
+        const auth = this.auth;
+        this.defences.verify(e.request, st.peerName, (req) => auth.verify(req)).then(
           (result) => {
             if (!result.ok) this.log("events", `call ${callId} peer=${st.peerName}: ${user}: ${result.message}`);
             st.runner.conn.completeVerification(this.now(), callId, result);
@@ -670,6 +695,8 @@ export class PptpServer {
    */
   checkSessionTimers(): void {
     const now = this.now();
+    this.defences.flush();
+    for (const st of this.conns) if (!st.originated) this.enforceDeadlines(st);
     for (const [callId, r] of [...this.calls]) {
       if (!r.networkUp) continue;
       const expiry = sessionTimeExpiry(r.peer?.cfg.timers ?? this.settings.timers, now, r.lastActivity, r.startedAt);
@@ -681,6 +708,26 @@ export class PptpServer {
       r.st.runner.conn.hangUp(now, callId, reason);
       r.st.runner.service();
     }
+  }
+
+  /** A control connection that has not completed SCCRQ in time, or holds no call for too long, is ended. */
+  private enforceDeadlines(st: ConnState): void {
+    const state = st.runner.conn.control.state;
+    const started = state !== "idle" && state !== "wait-ctl-request" && state !== "wait-ctl-answer";
+    const why = this.defences.overstayed(st.clock, started, st.peerName);
+    if (why === undefined) return;
+    if (!started) {
+      // Nothing was agreed, so there is nothing to say in PPTP: close TCP.
+      st.runner.destroy();
+      return;
+    }
+    // RFC 2637 §2.3: Stop-Control-Connection-Request, Reason 1 (None: general request to clear); then close
+    // without waiting the full reply timeout for a peer that may never answer.
+    st.runner.conn.control.stop(this.now(), "none", why);
+    st.runner.service();
+    setTimeout(() => {
+      if (!st.runner.isGone) st.runner.destroy();
+    }, 2000).unref?.();
   }
 
   private log(category: LogCategory, message: string): void {

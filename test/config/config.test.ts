@@ -123,6 +123,22 @@ ack-delay = 0.25s
 
 [log]
 debug = packets, negotiation
+
+[limits]
+max-connections = 500
+max-connections-per-address = 8
+connection-rate = 2
+connection-burst = 4
+start-timeout = 5
+no-call-timeout = 1m
+auth-window = 10m
+auth-free-failures = 2
+auth-delay = 500ms
+auth-max-delay = 4
+auth-max-failures-per-user = 5
+auth-max-failures-per-address = 20
+auth-lockout = 30m
+log-interval = 30
 `;
 
 describe("every key", () => {
@@ -158,6 +174,22 @@ describe("every key", () => {
       },
       gre: { flowControl: "sliding", reorderTimeoutMs: 200, ackDelayMs: 250 },
       log: { debug: ["packets", "negotiation"] },
+      limits: {
+        maxConnections: 500,
+        maxConnectionsPerAddress: 8,
+        connectionRate: 2,
+        connectionBurst: 4,
+        startTimeoutMs: 5000,
+        noCallTimeoutMs: 60000,
+        authWindowMs: 600000,
+        authFreeFailures: 2,
+        authDelayMs: 500,
+        authMaxDelayMs: 4000,
+        authMaxFailuresPerUser: 5,
+        authMaxFailuresPerAddress: 20,
+        authLockoutMs: 1800000,
+        logIntervalMs: 30000,
+      },
       peers: [],
     });
   });
@@ -280,13 +312,13 @@ describe("syntax", () => {
 
   test("unknown section: did you mean, and its keys are not reported again", () => {
     assert.deepEqual(errorLines("[mpe]\npolicy = require\nbogus = 1\n[ppp]\nmtu = 1500\n"), [
-      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [peer NAME]`,
+      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [peer NAME]`,
     ]);
   });
 
   test("unknown section far from any name lists the sections", () => {
     assert.deepEqual(errorLines("[radius]\n"), [
-      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [peer NAME]`,
+      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [peer NAME]`,
     ]);
   });
 

@@ -46,6 +46,7 @@ describe("pppd-style files", () => {
         { user: "erin", server: "*", password: "erinpw" },
       ],
       warnings: [],
+      lines: [3, 4, 5, 6, 7],
     });
   });
 

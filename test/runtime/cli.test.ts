@@ -42,6 +42,16 @@ describe("pptp-ts command line", () => {
     assert.match(r.stderr, /chap-secrets:3:/);
   });
 
+  test("users-file mistakes against the config stop the server at load: a shared static address, with line and fix", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-cli-"));
+    writeFileSync(join(dir, "chap-secrets"), "alice * pw1 192.168.77.5\nbob * pw2 192.168.77.5\n", { mode: 0o600 });
+    const conf = join(dir, "pptp-ts.conf");
+    writeFileSync(conf, "[ppp]\nusers = chap-secrets\n");
+    const r = run("server", "-c", conf);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /chap-secrets:2: user "bob": static address 192\.168\.77\.5 is already user "alice"'s \(line 1\).* — fix: /);
+  });
+
   test("bad options and unknown commands are refused with usage", () => {
     assert.equal(run("server", "--debug", "everything").status, 2);
     const u = run("frobnicate");

@@ -1,0 +1,206 @@
+/** The sans-I/O defences under a fake clock: connection limits, the password-guessing guard, the log aggregator. */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { FakeClock } from "../../src/core/clock.js";
+import { ConnectionLimits, type ConnectionLimitsConfig } from "../../src/server/connection-limits.js";
+import { AuthGuard, type AuthGuardConfig } from "../../src/server/auth-guard.js";
+import { LogAggregator, OTHER_SOURCES } from "../../src/server/log-aggregator.js";
+
+const LIMITS: ConnectionLimitsConfig = {
+  maxConnections: 10,
+  maxConnectionsPerAddress: 3,
+  connectionRate: 2,
+  connectionBurst: 4,
+  startTimeoutMs: 10_000,
+  noCallTimeoutMs: 30_000,
+};
+const A = 0x0a000009;
+const B = 0x0a00000a;
+
+describe("ConnectionLimits", () => {
+  test("per-address limit: the fourth connection from one address is refused, another address still gets in", () => {
+    const c = new FakeClock(0);
+    const l = new ConnectionLimits(LIMITS);
+    for (let i = 0; i < 3; i++) assert.ok(l.admit(c.now, A).ok);
+    const r = l.admit(c.now, A);
+    assert.ok(!r.ok && r.refusal === "max-connections-per-address");
+    assert.ok(l.admit(c.now, B).ok);
+    l.release(A);
+    c.advance(1000);
+    assert.ok(l.admit(c.now, A).ok, "a slot freed by a closed connection is usable again");
+    assert.equal(l.openFrom(A), 3);
+  });
+
+  test("rate: a burst of 4, then 2 per second; refused attempts do not use up tokens", () => {
+    const c = new FakeClock(0);
+    const l = new ConnectionLimits({ ...LIMITS, maxConnectionsPerAddress: 0 });
+    for (let i = 0; i < 4; i++) {
+      assert.ok(l.admit(c.now, A).ok);
+      l.release(A);
+    }
+    for (let i = 0; i < 50; i++) {
+      const r = l.admit(c.now, A);
+      assert.ok(!r.ok && r.refusal === "connection-rate");
+    }
+    c.advance(500);
+    assert.ok(l.admit(c.now, A).ok, "one token after half a second at 2/s");
+    assert.ok(!l.admit(c.now, A).ok);
+  });
+
+  test("total limit across addresses", () => {
+    const l = new ConnectionLimits({ ...LIMITS, maxConnections: 2, connectionRate: 0 });
+    assert.ok(l.admit(0, A).ok);
+    assert.ok(l.admit(0, B).ok);
+    const r = l.admit(0, B + 1);
+    assert.ok(!r.ok && r.refusal === "max-connections");
+    assert.equal(l.open, 2);
+  });
+
+  test("deadlines: no SCCRQ within start-timeout; established without a call for no-call-timeout", () => {
+    const l = new ConnectionLimits(LIMITS);
+    assert.equal(l.expired(9_999, 0, false, undefined), undefined);
+    assert.match(l.expired(10_000, 0, false, undefined) ?? "", /no complete Start-Control-Connection-Request within 10 s \(start-timeout\)/);
+    assert.equal(l.expired(100_000, 0, true, undefined), undefined, "a connection holding a call never expires");
+    assert.equal(l.expired(39_999, 0, true, 10_000), undefined);
+    assert.match(l.expired(40_000, 0, true, 10_000) ?? "", /no call placed for 30 s \(no-call-timeout\)/);
+    const off = new ConnectionLimits({ ...LIMITS, startTimeoutMs: 0, noCallTimeoutMs: 0 });
+    assert.equal(off.expired(1e9, 0, false, undefined), undefined);
+    assert.equal(off.expired(1e9, 0, true, 0), undefined);
+  });
+
+  test("per-address state is bounded: idle addresses are forgotten first", () => {
+    const l = new ConnectionLimits({ ...LIMITS, maxConnections: 1e6, connectionRate: 1, connectionBurst: 1 }, 100);
+    assert.ok(l.admit(0, A).ok); // held open: never forgotten
+    for (let i = 0; i < 1000; i++) {
+      l.admit(0, 0x0b000000 + i);
+      l.release(0x0b000000 + i);
+    }
+    assert.equal(l.openFrom(A), 1);
+    assert.ok(!l.admit(0, A).ok, "A's bucket is remembered (empty), not reset by the churn");
+  });
+});
+
+const GUARD: AuthGuardConfig = {
+  windowMs: 60_000,
+  freeFailures: 2,
+  delayMs: 1000,
+  maxDelayMs: 8000,
+  maxFailuresPerUser: 6,
+  maxFailuresPerAddress: 20,
+  lockoutMs: 120_000,
+};
+
+describe("AuthGuard", () => {
+  test("growing delay after the free failures, then lockout; a locked attempt looks like the worst failure", () => {
+    const c = new FakeClock(0);
+    const g = new AuthGuard(GUARD);
+    const delays = [];
+    for (let i = 0; i < 6; i++) {
+      assert.equal(g.check(c.now, "alice", "10.0.0.9").locked, false);
+      delays.push(g.failed(c.now, "alice", "10.0.0.9").delayMs);
+      c.advance(100);
+    }
+    assert.deepEqual(delays, [0, 0, 1000, 2000, 4000, 8000]);
+    const v = g.check(c.now, "alice", "10.0.0.77");
+    assert.ok(v.locked, "locked by name, from any address");
+    assert.equal(v.delayMs, 8000, "answered after the same delay as the last failure");
+    assert.match(v.why, /user name locked out for 120 s more/);
+    assert.equal(g.check(c.now, "bob", "10.0.0.77").locked, false, "other names are not affected");
+  });
+
+  test("the lockout starts once and is logged once", () => {
+    const g = new AuthGuard(GUARD);
+    const outcomes = Array.from({ length: 8 }, () => g.failed(0, "alice", "a"));
+    const starts = outcomes.filter((o) => o.lockedOut !== undefined);
+    assert.equal(starts.length, 1);
+    assert.match(starts[0].lockedOut!, /user name locked out for 120 s after 6 failures/);
+    assert.equal(outcomes[7].userFailures, 8, "attempts while locked are still counted");
+  });
+
+  test("after the lockout the right password works, and a success clears the name's count", () => {
+    const c = new FakeClock(0);
+    const g = new AuthGuard(GUARD);
+    for (let i = 0; i < 6; i++) g.failed(c.now, "alice", "x");
+    assert.ok(g.check(c.now, "alice", "x").locked);
+    c.advance(119_999);
+    assert.ok(g.check(c.now, "alice", "x").locked);
+    c.advance(1);
+    assert.equal(g.check(c.now, "alice", "x").locked, false);
+    g.succeeded("alice");
+    assert.equal(g.failed(c.now, "alice", "y").delayMs, 0, "a fresh count for the name");
+  });
+
+  test("failures outside the window are forgotten", () => {
+    const c = new FakeClock(0);
+    const g = new AuthGuard({ ...GUARD, maxFailuresPerAddress: 0 });
+    for (let i = 0; i < 5; i++) g.failed(c.now, "alice", "x");
+    c.advance(60_000);
+    assert.equal(g.failed(c.now, "alice", "x").userFailures, 1);
+  });
+
+  test("per-address lockout across many names, and the address count survives a success", () => {
+    const g = new AuthGuard({ ...GUARD, maxFailuresPerAddress: 5, maxFailuresPerUser: 0 });
+    for (let i = 0; i < 4; i++) g.failed(0, `u${i}`, "10.0.0.9");
+    g.succeeded("mallory");
+    const o = g.failed(0, "u9", "10.0.0.9");
+    assert.match(o.lockedOut ?? "", /address locked out/);
+    const v = g.check(1, "anyone", "10.0.0.9");
+    assert.ok(v.locked && /address locked out/.test(v.why));
+  });
+
+  test("bounded memory: at most maxTracked names", () => {
+    const g = new AuthGuard(GUARD, 50);
+    for (let i = 0; i < 10_000; i++) g.failed(0, `user${i}`, `10.0.${i >> 8}.${i & 255}`);
+    // The newest names are still tracked, the oldest forgotten.
+    assert.equal(g.failed(0, "user9999", "z").userFailures, 2);
+    assert.equal(g.failed(0, "user0", "z").userFailures, 1);
+  });
+});
+
+describe("LogAggregator", () => {
+  const kinds = {
+    unknown: { summary: (n: string, src: string, s: number) => `dropped ${n} GRE packets for unknown calls from ${src} in the last ${s} s` },
+    frame: { immediate: true, summary: (n: string, src: string, s: number) => `${n} more malformed frames from ${src} in the last ${s} s` },
+  };
+
+  test("a flood of 35,112 packets is one line per source per interval", () => {
+    const c = new FakeClock(0);
+    const lines: string[] = [];
+    const agg = new LogAggregator(kinds, { intervalMs: 10_000, emit: (l) => lines.push(l) });
+    for (let i = 0; i < 35_112; i++) {
+      agg.note(c.now, "unknown", 0x0a000009);
+      if (i % 1000 === 0) {
+        c.advance(200);
+        agg.flush(c.now);
+      }
+    }
+    assert.deepEqual(lines, [], "nothing before the interval is over");
+    c.advance(10_000 - c.now);
+    agg.flush(c.now);
+    assert.deepEqual(lines, ["dropped 35,112 GRE packets for unknown calls from 10.0.0.9 in the last 10 s"]);
+    assert.equal(agg.keys, 0, "a quiet source is forgotten");
+  });
+
+  test("an immediate kind logs its first event at once, the repeats in the summary", () => {
+    const lines: string[] = [];
+    const agg = new LogAggregator(kinds, { intervalMs: 10_000, emit: (l) => lines.push(l) });
+    agg.note(0, "frame", "10.0.0.2", 1, () => "malformed PPP frame: too short");
+    agg.note(1, "frame", "10.0.0.2", 1, () => "never built");
+    agg.note(2, "frame", "10.0.0.2", 1, () => "never built");
+    agg.flush(10_000);
+    assert.deepEqual(lines, ["malformed PPP frame: too short", "2 more malformed frames from 10.0.0.2 in the last 10 s"]);
+    agg.note(20_000, "frame", "10.0.0.2", 1, () => "once");
+    agg.flush(30_000);
+    assert.deepEqual(lines.slice(2), ["once"], "a single event gives no summary");
+  });
+
+  test("keys are bounded: spoofed sources beyond maxKeys are lumped together", () => {
+    const lines: string[] = [];
+    const agg = new LogAggregator(kinds, { intervalMs: 1000, maxKeys: 10, emit: (l) => lines.push(l) });
+    for (let i = 0; i < 100_000; i++) agg.note(0, "unknown", i);
+    assert.equal(agg.keys, 11);
+    agg.flush(1000);
+    assert.equal(lines.length, 11);
+    assert.ok(lines.includes(`dropped 99,990 GRE packets for unknown calls from ${OTHER_SOURCES} in the last 1 s`));
+  });
+});
