@@ -49,6 +49,10 @@ function withScript(body: string): string {
       `CONNECT="node ${CLI} connect ${SERVER} --user ${USER}"`,
       // wait_up LOG PID: until the client logs "connected to", or gives up, or 90 s pass
       'wait_up() { for i in $(seq 180); do grep -q "connected to" "$1" && return 0; kill -0 "$2" 2>/dev/null || return 1; sleep 0.5; done; return 1; }',
+      // wait_echos N: until this namespace has received N ICMP echo requests (the server's pings through the
+      // tunnel; /proc/net/snmp is per namespace) or 60 s pass — so we do not hang up before the guest's pptpd side,
+      // slow under TCG, has pinged us.
+      'wait_echos() { for i in $(seq 120); do n=$(awk \'/^Icmp:/{if(!h){for(i=1;i<=NF;i++)if($i=="InEchos")c=i;h=1}else print $c}\' /proc/net/snmp); [ "${n:-0}" -ge "$1" ] && return 0; sleep 0.5; done; echo "only ${n:-0} echo requests from the server"; return 1; }',
       body,
     ].join("\n"),
   );
@@ -175,7 +179,7 @@ describe("pptp-ts connect → stock pptpd + pppd", { concurrency: false }, () =>
           // the default route leads into the tunnel, while the server itself stays reachable outside it
           "echo '=== default route'; ip -4 route show; ip -4 route get 198.51.100.7; ip -4 route get 10.99.0.2",
           `echo '=== pings'; ping -c 3 -s 1300 -W 5 ${LOCALIP}; echo "ping-exit=$?"`,
-          "sleep 3; kill -TERM $CLIP; wait $CLIP; echo \"client-exit=$?\"",
+          "wait_echos 4; kill -TERM $CLIP; wait $CLIP; echo \"client-exit=$?\"", // 2 pings × 2 sizes from the guest
           "echo '=== after'; ip -4 route show",
           "echo '=== client log'; cat $D/cli.log",
         ].join("\n"),
