@@ -77,12 +77,21 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
   if (config.server.enable) {
     if (!o.auth) throw new Error("the server role needs an authenticator");
     const tun = TunDevice.open({ name: config.server.tunName, mtu: config.ppp.mtu, address: config.ppp.localAddress });
-    server = new PptpServer({ settings: config, auth: o.auth, pool: new AddressPool(config.ppp.pool), gre, tun, log: logger, divert });
+    const system = new LinuxNetwork();
+    server = new PptpServer({
+      settings: config,
+      auth: o.auth,
+      pool: new AddressPool(config.ppp.pool),
+      gre,
+      tun,
+      log: logger,
+      divert,
+      hostRoutes: { net: system, dev: tun.name },
+    });
     // The pool and the networks behind named peers lead into the server's TUN for as long as it runs; the
     // server sends each packet to its session, dials a peer on demand, or drops it — private LAN traffic never
     // leaks onto another route meanwhile.
     const routes = [...poolCidrs(config.ppp.pool), ...server.peerRoutes()];
-    const system = new LinuxNetwork();
     for (const cidr of routes) await system.addRoute(cidr, { dev: tun.name });
     logger.log("events", `TUN ${tun.name} up: ${config.ppp.localAddress}, MTU ${config.ppp.mtu}, routes ${routes.join(" ")}`);
     const fw = forwardingWarning();

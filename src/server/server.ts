@@ -23,6 +23,8 @@ import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
 import { GreDemux } from "../io/gre-demux.js";
 import { ConnectionRunner } from "../io/connection-runner.js";
 import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
+import type { SystemNetwork } from "../io/system-net.js";
+import { rangesContain } from "../config/address-range.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { Backoff } from "../session/backoff.js";
 import { HeldPackets } from "../session/held-packets.js";
@@ -63,6 +65,12 @@ export interface PptpServerOptions {
   readonly divert?: (peerAddress: string, socket: net.Socket) => boolean;
   /** Name lookup for peers we dial (default: the system resolver). */
   readonly resolve?: Resolver;
+  /**
+   * Where a session's address lies outside the pool and every peer route (a static chap-secrets address, later a
+   * RADIUS Framed-IP-Address), the kernel has no route for it into the TUN and replies would leave by another
+   * route: with this set, such a session gets its own /32 route into `dev` while it is up. Default: none.
+   */
+  readonly hostRoutes?: { readonly net: SystemNetwork; readonly dev: string };
 }
 
 /** One running call as `show sessions` prints it. */
@@ -108,6 +116,8 @@ interface CallRoute {
   startedAt: number;
   lastActivity: number;
   networkUp: boolean;
+  /** The /32 this session was given into the TUN because nothing else routes its address (see hostRoutes). */
+  hostRoute?: string;
 }
 
 /**
@@ -448,6 +458,19 @@ export class PptpServer {
     return undefined;
   }
 
+  /** A session whose address neither the pool nor a peer route leads into the TUN gets a /32 there (see hostRoutes). */
+  private addHostRouteIfNeeded(callId: number, r: CallRoute): void {
+    const hr = this.o.hostRoutes;
+    if (!hr || r.address === undefined || r.addressInt === undefined || r.hostRoute !== undefined) return;
+    if (rangesContain(this.settings.ppp.pool, r.address) || this.lanRoutes.lookup(r.addressInt) !== undefined) return;
+    const cidr = `${r.address}/32`;
+    r.hostRoute = cidr;
+    hr.net.addRoute(cidr, { dev: hr.dev }).then(
+      () => this.log("events", `call ${callId}: host route ${cidr} dev ${hr.dev} (the address lies outside the pool)`),
+      (err: unknown) => this.log("errors", `call ${callId}: could not add host route ${cidr} dev ${hr.dev}: ${(err as Error).message}; replies to it may leave by another route`),
+    );
+  }
+
   private releaseCall(callId: number): void {
     const r = this.calls.get(callId);
     if (!r) return;
@@ -455,6 +478,14 @@ export class PptpServer {
     this.gre.release(callId);
     if (r.addressInt !== undefined && this.byAddress.get(r.addressInt) === callId) this.byAddress.delete(r.addressInt);
     if (r.address) this.o.pool.release(r.address);
+    if (r.hostRoute && this.o.hostRoutes) {
+      const { net: sys, dev } = this.o.hostRoutes;
+      const cidr = r.hostRoute;
+      sys.deleteRoute(cidr, dev).then(
+        () => this.log("events", `call ${callId}: host route ${cidr} dev ${dev} removed`),
+        (err: unknown) => this.log("errors", `call ${callId}: could not remove host route ${cidr} dev ${dev}: ${(err as Error).message}`),
+      );
+    }
     const c = r.st.clock;
     if (c.calls > 0 && --c.calls === 0) c.idleSince = this.now();
     const n = (this.perPeer.get(r.st.peerName) ?? 1) - 1;
@@ -509,6 +540,7 @@ export class PptpServer {
         r.method = e.method;
         r.mppe = e.mppe ? `${e.mppe.bits}-bit ${e.mppe.stateless ? "stateless" : "stateful"}` : "none";
         if (r.addressInt !== undefined) this.byAddress.set(r.addressInt, e.callId);
+        this.addHostRouteIfNeeded(e.callId, r);
         this.log(
           "events",
           `call ${e.callId} user=${e.user ?? "-"} peer=${st.peerName}: session up: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}`,

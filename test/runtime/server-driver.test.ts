@@ -6,7 +6,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { PptpServer, type AddressAllocator } from "../../src/server/server.js";
+import { PptpServer, type AddressAllocator, type PptpServerOptions } from "../../src/server/server.js";
 import { defaultConfig, type ServerConfig } from "../../src/config/config.js";
 import { AddressPool } from "../../src/server/pool.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
@@ -48,7 +48,12 @@ interface Rig {
   stop: () => void;
 }
 
-async function rig(s: ServerConfig = settings, pool: AddressAllocator = new TestPool(), users?: LocalUsers, clock?: () => number): Promise<Rig> {
+async function rig(
+  s: ServerConfig = settings,
+  pool: AddressAllocator = new TestPool(),
+  users?: LocalUsers,
+  o: { clock?: () => number; hostRoutes?: PptpServerOptions["hostRoutes"] } = {},
+): Promise<Rig> {
   const grenet = new MemoryGreNetwork();
   const tun = new MemoryTun();
   const lines: string[] = [];
@@ -59,7 +64,8 @@ async function rig(s: ServerConfig = settings, pool: AddressAllocator = new Test
     gre: grenet.attach("127.0.0.1"),
     tun,
     log: { enabled: (_c: LogCategory) => true, log: (c, m) => lines.push(`[${c}] ${m}`) },
-    ...(clock ? { clock } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.hostRoutes ? { hostRoutes: o.hostRoutes } : {}),
   });
   const a = await server.listen();
   // The memory network delivers only when asked: a fast interval stands in for the kernel.
@@ -241,7 +247,7 @@ describe("networked server driver: timers and reload", () => {
   // second housekeeping run by the test (checkSessionTimers), so no test waits for a limit to pass.
   test("idle timeout: a session without data is hung up at its limit, not before, with the reason in the log", async () => {
     const clock = new FakeClock(1_000_000);
-    const r = await rig({ ...settings, timers: { ...settings.timers, idleTimeoutMs: 1500 } }, undefined, undefined, () => clock.now);
+    const r = await rig({ ...settings, timers: { ...settings.timers, idleTimeoutMs: 1500 } }, undefined, undefined, { clock: () => clock.now });
     try {
       const c = dial(r, "127.0.0.2", "alice", "pw1");
       await waitFor(() => c.up());
@@ -263,7 +269,7 @@ describe("networked server driver: timers and reload", () => {
 
   test("session timeout: a busy session is still hung up when its time is up", async () => {
     const clock = new FakeClock(1_000_000);
-    const r = await rig({ ...settings, timers: { ...settings.timers, idleTimeoutMs: 1000, sessionTimeoutMs: 3000 } }, undefined, undefined, () => clock.now);
+    const r = await rig({ ...settings, timers: { ...settings.timers, idleTimeoutMs: 1000, sessionTimeoutMs: 3000 } }, undefined, undefined, { clock: () => clock.now });
     try {
       const c = dial(r, "127.0.0.2", "alice", "pw1");
       await waitFor(() => c.up());
@@ -294,15 +300,35 @@ describe("networked server driver: timers and reload", () => {
     const users = new LocalUsers([
       { user: "alice", password: "pw1", addresses: ["10.5.5.5"] },
       { user: "alice2", password: "pw1", addresses: ["10.5.5.5"] },
+      { user: "carol", password: "pw3" },
     ]);
-    const r = await rig(settings, new AddressPool([{ first: "192.168.50.10", last: "192.168.50.12" }]), users);
+    // The pool's routes exist from the start; an address outside it gets its own /32 into the TUN while in use.
+    const routes: string[] = [];
+    const sys = {
+      routeTo: async () => ({ dev: "lo" }),
+      addRoute: async (cidr: string, ri: { dev: string }) => void routes.push(`add ${cidr} dev ${ri.dev}`),
+      deleteRoute: async (cidr: string, dev?: string) => void routes.push(`del ${cidr} dev ${dev}`),
+      setLink: async () => {},
+    };
+    const r = await rig(settings, new AddressPool([{ first: "192.168.50.10", last: "192.168.50.12" }]), users, { hostRoutes: { net: sys, dev: "pptp0" } });
     try {
       const a = dial(r, "127.0.0.2", "alice", "pw1");
       await waitFor(() => a.up());
       assert.equal(r.server.sessions()[0].address, "10.5.5.5");
+      await waitFor(() => routes.length === 1);
+      assert.deepEqual(routes, ["add 10.5.5.5/32 dev pptp0"]);
       const b = dial(r, "127.0.0.3", "alice2", "pw1");
       await waitFor(() => b.down());
       assert.match(r.lines.join("\n"), /static address 10\.5\.5\.5 of alice2 is already in use/);
+      assert.deepEqual(routes, ["add 10.5.5.5/32 dev pptp0"], "the refused second session touched no route");
+      assert.equal(r.server.clear("10.5.5.5", "test over"), 1);
+      await waitFor(() => routes.length === 2);
+      assert.deepEqual(routes, ["add 10.5.5.5/32 dev pptp0", "del 10.5.5.5/32 dev pptp0"]);
+      // An address in the pool is routed by the pool's blocks already: no /32 for it.
+      const c = dial(r, "127.0.0.4", "carol", "pw3");
+      await waitFor(() => c.up());
+      await sleep(50);
+      assert.equal(routes.length, 2, routes.join(", "));
     } finally {
       r.stop();
       await r.server.close();
