@@ -403,7 +403,7 @@ export class PptpClient {
     const session = r?.conn.sessions.get(e.callId);
     const local = e.ipcp.localAddress;
     const remote = e.ipcp.peerAddress ?? this.peer.remoteAddress ?? PLACEHOLDER_REMOTE + "1";
-    const mtu = tunnelMtu(this.peer.mtu, session?.link.lcpInfo?.peerMru, e.mppe !== undefined);
+    const mtu = tunnelMtu(this.peer.mtu, session?.link.lcpInfo?.peerMru, e.mppe !== undefined, session?.link.lcpInfo?.localMru);
     const mppe = e.mppe ? `MPPE-${e.mppe.bits} ${e.mppe.stateless ? "stateless" : "stateful"}` : "no encryption";
     try {
       await this.configureTun(local, remote, mtu);
