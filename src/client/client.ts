@@ -82,6 +82,12 @@ export interface TunOpenOptions {
   readonly mtu: number;
   readonly address: string;
   readonly peer: string;
+  /**
+   * The largest MTU the device may be given later: the device stays open across reconnects and a later session
+   * may negotiate a larger MTU than the first (up to the configured one), so receive buffers are sized for this.
+   * A packet longer than its buffer would reach us cut short.
+   */
+  readonly maxMtu: number;
 }
 
 export interface PptpClientOptions {
@@ -566,7 +572,7 @@ export class PptpClient {
 
   private async configureTun(local: string, remote: string, mtu: number): Promise<void> {
     if (!this.tun) {
-      this.tun = this.o.openTun({ name: this.peer.tunName, mtu, address: local, peer: remote });
+      this.tun = this.o.openTun({ name: this.peer.tunName, mtu, address: local, peer: remote, maxMtu: Math.max(mtu, this.peer.mtu) });
       this.tun.onBatch((b) => this.onTunBatch(b));
       this.tun.onError((e) => this.warn(`TUN ${this.peer.tunName}: ${e.message}`));
       this.tunAddress = { local, remote, mtu };

@@ -21,7 +21,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, existsSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fields, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, ROOT, type LabRun } from "./harness.js";
+import { fields, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, LAB_DIR, ROOT, type LabRun } from "./harness.js";
 
 const avail = labAvailable();
 const required = process.env.LAB_REQUIRE === "1";
@@ -36,6 +36,11 @@ const MB = 4;
 /** 1272 octets of ICMP payload + 8 ICMP + 20 IP = a 1300-octet datagram. */
 const PING = 1272;
 const CLIENT_V2 = "refuse-pap refuse-eap refuse-chap refuse-mschap require-mppe-128";
+/**
+ * This worktree's guest /init on top of the image: the image in a shared LAB_CACHE is repacked by whichever
+ * checkout built it last, and these tests need the `mru` and `upcmd` keys of this one.
+ */
+const OWN_INIT = ["--file", `/init=${join(LAB_DIR, "guest", "init")}`];
 
 /** Our server's config in a fresh directory; returns the `pre` command (server, then the host's TCP sink). */
 function serverPre(): string {
@@ -128,6 +133,7 @@ describe("peer MRU 1200 on the data path (stock pppd in the lab)", { concurrency
   test("our server ← pppd `mru 1200`: 1300-octet pings with and without DF both ways, ICMP mtu 1196, 4 MiB each way intact", T, async () => {
     const r = await runLab({
       scenario: "client",
+      runArgs: OWN_INIT,
       keys: {
         user: USER,
         pass: PASS,
@@ -177,6 +183,7 @@ describe("peer MRU 1200 on the data path (stock pppd in the lab)", { concurrency
   test("our server ← pppd `mru 1200` whose ppp0 MTU is 1400: 4 MiB from the server side arrive through PMTU discovery", T, async () => {
     const r = await runLab({
       scenario: "client",
+      runArgs: OWN_INIT,
       keys: {
         user: USER,
         pass: PASS,
@@ -196,6 +203,7 @@ describe("peer MRU 1200 on the data path (stock pppd in the lab)", { concurrency
     });
     const s = summary(r);
     assert.match(r.console, /\[upcmd c1\] .*mtu 1400/, s);
+    assert.match(r.preLog, /session up: .*peer MRU 1200 \(datagrams up to 1196 octets\)/, s);
     assert.ok(resultsOf(r.results, "ping").some((l) => /^ping ok [23]\/3/.test(l)), `guest ping ${PING} with DF: ${s}`);
     assert.equal(guestStatus(r.results), "PASS", s);
     assert.match(r.withLog, /mtu 1196/, `the host's TCP learnt the path MTU from our ICMP: ${s}`);
@@ -207,6 +215,7 @@ describe("peer MRU 1200 on the data path (stock pppd in the lab)", { concurrency
     const recv = peerCommand("recv", "--port", "5001", "--host", "0.0.0.0", "--count", "1", "--timeout", "300");
     const r = await runLab({
       scenario: "server",
+      runArgs: OWN_INIT,
       timeoutS: 600,
       keys: { user: USER, pass: PASS, srvopts: "require-mschap-v2 require-mppe-128", mru: 1200, srvpings: 3, minping: 2, pingsizes: `56,${PING}`, xfer_mb: MB, xfer_dirs: "up,down", exit_after: 1, duration: 400, pptpd_debug: 0 },
       with: script([
@@ -228,6 +237,7 @@ describe("peer MRU 1200 on the data path (stock pppd in the lab)", { concurrency
     const s = summary(r);
     const log = r.withLog;
     assert.match(section(log, "link"), /pt-vpn: .* mtu 1196/, `TUN MTU: the server's MRU less MPPE: ${s}`);
+    assert.match(section(log, "client log"), /LCP up: MRU 1400\/1200/, `pptpd's pppd asked for MRU 1200: ${s}`);
     assert.match(section(log, "client log"), /connected to 10\.99\.0\.2: .*MTU 1196/, s);
     assert.equal(received(section(log, "nodf")), 3, s);
     assert.match(section(log, "df"), /mtu ?= ?1196/, `our kernel refuses DF at the TUN MTU: ${s}`);

@@ -105,6 +105,8 @@ interface Rig {
   serverTun: MemoryTun;
   clientTun: () => MemoryTun;
   client: PptpClient;
+  /** What the client asked openTun for. */
+  opened: Array<{ mtu: number; maxMtu: number }>;
   /** Largest PPP Information field seen on the wire, per direction. */
   maxInfo: { toClient: number; toServer: number };
   lines: string[];
@@ -141,12 +143,16 @@ async function rig(serverExtra: string, peerExtra: string): Promise<Rig> {
   };
   const cfg = config(`[server]\nenable = no\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = ${a.port}\nuser = alice\npassword = pw1\n${peerExtra}`);
   let tun: MemoryTun | undefined;
+  const opened: Array<{ mtu: number; maxMtu: number }> = [];
   const demux = new GreDemux(grenet.attach("127.0.0.2"), () => performance.now());
   const client = new PptpClient({
     peer: cfg.peers[0],
     gre: demux,
     // slots wider than the MTU: the test plays an operator who raised it after the link came up
-    openTun: (t) => (tun = new MemoryTun(t.name, t.mtu, { slotSize: 2048 })),
+    openTun: (t) => {
+      opened.push({ mtu: t.mtu, maxMtu: t.maxMtu });
+      return (tun = new MemoryTun(t.name, t.mtu, { slotSize: 2048 }));
+    },
     net: new NullNetwork(),
     log: quiet(lines),
     bindAddress: "127.0.0.2",
@@ -163,6 +169,7 @@ async function rig(serverExtra: string, peerExtra: string): Promise<Rig> {
     serverTun,
     clientTun: () => tun!,
     client,
+    opened,
     maxInfo,
     lines,
     async stop() {
@@ -223,6 +230,8 @@ describe("peer MRU on the data path (PptpServer / PptpClient, memory GRE and TUN
     try {
       const st = r.client.snapshot();
       assert.equal(st.mtu, 1196, "TUN MTU: the server's MRU less MPPE's 4 octets");
+      // the device outlives the session: its receive buffers fit the configured MTU a later session may set
+      assert.deepEqual(r.opened, [{ mtu: 1196, maxMtu: 1400 }]);
       // What still comes larger (a queued on-demand packet, an MTU an operator raised) must not leave as one frame.
       const big = datagram(1300, false, st.localAddress!, "10.0.0.9", 0x4444);
       r.clientTun().inject(big);
