@@ -142,7 +142,6 @@ export class CallSession {
     this.fragmenter ??= new Ipv4Fragmenter();
     this.fragBuf ??= new Uint8Array(FRAME_ROOM);
     const f = this.fragBuf;
-    // Not IPv4 (nothing else runs over our links yet), or malformed: dropped, there is nothing sound to answer.
     const isV4 = len >= 20 && buf[off] >> 4 === 4;
     if (isV4 && !ipv4DontFragment(buf, off)) {
       if (this.fragmenter.start(buf, off, len, mtu) !== 0) {
@@ -159,6 +158,7 @@ export class CallSession {
       return true;
     }
     this.mruStats.refused++;
+    // Not IPv4 (nothing else runs over our links yet): dropped, there is nothing sound to answer.
     if (!isV4) return false;
     const n = icmpFragNeeded(buf, off, len, mtu, f, 0);
     if (n > 0 && n <= ICMP_FRAG_NEEDED_MAX && this.takeIcmpToken(now)) {
