@@ -16,7 +16,7 @@ import { PptpClient, type ClientStatus } from "../client/client.js";
 import type { Authenticator } from "../aaa/types.js";
 import { GreSocket } from "../io/gre-socket.js";
 import { GreDemux } from "../io/gre-demux.js";
-import { TunDevice } from "../io/tun.js";
+import { TunDevice, tunSlotSize } from "../io/tun.js";
 import { LinuxNetwork } from "../io/system-net.js";
 
 export interface RoleOptions {
@@ -54,7 +54,7 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
       new PptpClient({
         peer,
         gre,
-        openTun: (t) => TunDevice.open({ name: t.name, mtu: t.mtu, address: t.address, peer: t.peer }),
+        openTun: (t) => TunDevice.open({ name: t.name, mtu: t.mtu, address: t.address, peer: t.peer, slotSize: tunSlotSize(t.maxMtu) }),
         log: logger,
         hostName: config.server.hostname,
         ...(bind ? { bindAddress: bind } : {}),

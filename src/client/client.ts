@@ -83,6 +83,12 @@ export interface TunOpenOptions {
   readonly mtu: number;
   readonly address: string;
   readonly peer: string;
+  /**
+   * The largest MTU the device may be given later: the device stays open across reconnects and a later session
+   * may negotiate a larger MTU than the first (up to the configured one), so receive buffers are sized for this.
+   * A packet longer than its buffer would reach us cut short.
+   */
+  readonly maxMtu: number;
 }
 
 export interface PptpClientOptions {
@@ -404,7 +410,7 @@ export class PptpClient {
     const session = r?.conn.sessions.get(e.callId);
     const local = e.ipcp.localAddress;
     const remote = e.ipcp.peerAddress ?? this.peer.remoteAddress ?? PLACEHOLDER_REMOTE + "1";
-    const mtu = tunnelMtu(this.peer.mtu, session?.link.lcpInfo?.peerMru, e.mppe !== undefined);
+    const mtu = tunnelMtu(this.peer.mtu, session?.link.lcpInfo?.peerMru, e.mppe !== undefined, session?.link.lcpInfo?.localMru);
     const mppe = e.mppe ? `MPPE-${e.mppe.bits} ${e.mppe.stateless ? "stateless" : "stateful"}` : "no encryption";
     try {
       await this.configureTun(local, remote, mtu);
@@ -566,7 +572,7 @@ export class PptpClient {
 
   private async configureTun(local: string, remote: string, mtu: number): Promise<void> {
     if (!this.tun) {
-      this.tun = this.o.openTun({ name: this.peer.tunName, mtu, address: local, peer: remote });
+      this.tun = this.o.openTun({ name: this.peer.tunName, mtu, address: local, peer: remote, maxMtu: Math.max(mtu, this.peer.mtu) });
       this.tun.onBatch((b) => this.onTunBatch(b));
       this.tun.onError((e) => this.warn(`TUN ${this.peer.tunName}: ${e.message}`));
       this.tunAddress = { local, remote, mtu };

@@ -1,7 +1,7 @@
 /**
  * A dial-out peer's settings ([peer NAME], role client) as the PPP link and the control connection take them.
  */
-import type { PppLinkConfig } from "../ppp/link.js";
+import { MPPE_OVERHEAD, type PppLinkConfig } from "../ppp/link.js";
 import type { ControlConnectionOptions } from "../pptp/control.js";
 import type { RandomSource } from "../core/clock.js";
 import type { PeerConfig } from "../config/peer-types.js";
@@ -29,8 +29,14 @@ export function clientControlOptions(p: PeerConfig, hostName: string): Omit<Cont
   };
 }
 
-/** The TUN MTU for a negotiated link: what the peer may receive, less MPPE's 2-byte header and 2-byte protocol (RFC 3078 §3). */
-export function tunnelMtu(configured: number, peerMru: number | undefined, mppe: boolean): number {
-  const m = Math.min(configured, peerMru ?? configured);
-  return mppe ? m - 4 : m;
+/**
+ * The TUN MTU for a negotiated link, as pppd sets ppp0's (lcp_up, then less MPPE_PAD in ccp_up): the smallest of
+ * the configured MTU, the peer's MRU (what it can receive) and our own MRU as acknowledged (what it promised to
+ * send: the MTU is what local TCP derives the MSS it advertises from), less MPPE's 2-octet header and 2-octet
+ * protocol field (RFC 3078 §3). Datagrams that still come larger (held for an on-demand dial, an MTU an operator
+ * raised) are fragmented or refused on the way out (src/session/call.ts).
+ */
+export function tunnelMtu(configured: number, peerMru: number | undefined, mppe: boolean, localMru?: number): number {
+  const m = Math.min(configured, peerMru ?? configured, localMru ?? configured);
+  return mppe ? m - MPPE_OVERHEAD : m;
 }

@@ -35,6 +35,11 @@ export interface TunOptions {
 
 const IFNAMSIZ = 16;
 
+/** The default receive slot for a device of this MTU: the MTU rounded up to 64, plus 64 spare. */
+export function tunSlotSize(mtu: number): number {
+  return ((mtu + 63) & ~63) + 64;
+}
+
 export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTransport {
   readonly name: string;
   readonly mtu: number;
@@ -62,7 +67,7 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
     const address = ipv4Option("address", o.address);
     const peer = o.peer === undefined ? undefined : ipv4Option("peer", o.peer);
     const batchSize = o.batchSize ?? DEFAULT_BATCH;
-    const slotSize = o.slotSize ?? ((o.mtu + 63) & ~63) + 64;
+    const slotSize = o.slotSize ?? tunSlotSize(o.mtu);
     checkBatchOptions(batchSize, slotSize);
 
     const tun = new (loadNative().Tun)(name, o.multiQueue ?? false);

@@ -43,6 +43,7 @@ import {
   type AuthMethod,
 } from "../wire/ppp-protocols.js";
 import { LcpEngine, type LcpConfig, type LcpResult } from "./lcp.js";
+import { DEFAULT_MRU } from "./options-lcp.js";
 import { IpcpEngine, type IpcpOptionsConfig, type IpcpResult } from "./ipcp.js";
 import { CcpEngine, type CcpConfig, type CcpResult, type MppeStrength } from "./ccp.js";
 import { AuthServer, AuthClient, authPacketDirection } from "./auth/index.js";
@@ -157,6 +158,11 @@ interface DownReason {
 
 /** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
 const MAX_FRAME = 4096;
+/**
+ * What MPPE puts into the PPP Information field besides the datagram: its 2-octet header and the 2-octet
+ * protocol field it encrypts along with the datagram (RFC 3078 §3; pppd's MPPE_PAD, by which it lowers ppp0's MTU).
+ */
+export const MPPE_OVERHEAD = 4;
 /** How often a stateful receiver that lost sync repeats its CCP Reset-Request while packets keep arriving. */
 const RESET_REQUEST_REPEAT_MS = 100;
 
@@ -210,6 +216,8 @@ export class PppLink {
     droppedClearWhileEncrypted: 0,
     droppedNotReady: 0,
     droppedMppe: 0,
+    /** Datagrams larger than maxIpOut handed to sendIp: refused, never sent (the caller fragments first). */
+    droppedTooBig: 0,
     resetRequests: 0,
     protocolRejects: 0,
   };
@@ -242,6 +250,22 @@ export class PppLink {
   }
   get auth(): LinkAuthInfo {
     return this.authInfo;
+  }
+  /**
+   * The largest IP datagram a frame to the peer may carry: the MRU the peer asked for (1500 when it did not,
+   * RFC 1661 §6.1; the MRU counts the Information field only, not the protocol field in front of it) less
+   * MPPE_OVERHEAD when the datagram travels encrypted. A peer's kernel drops a longer frame without a word
+   * (Linux's ppp_async discards what overflows its MRU buffer), so sendIp refuses one and src/session/call.ts
+   * fragments it or answers ICMP "fragmentation needed" first.
+   */
+  get maxIpOut(): number {
+    const mru = this.lcpResult?.peerMru ?? DEFAULT_MRU;
+    return this.mppeEverUp || this.cfg.ccp.policy === "require" ? mru - MPPE_OVERHEAD : mru;
+  }
+  /** The largest frame the peer promised to send us, as an IP datagram (our MRU as acknowledged, less MPPE_OVERHEAD likewise). */
+  get maxIpIn(): number {
+    const mru = this.lcpResult?.localMru ?? DEFAULT_MRU;
+    return this.mppeEverUp || this.cfg.ccp.policy === "require" ? mru - MPPE_OVERHEAD : mru;
   }
   /** True once IP may flow in both directions under the configured encryption policy. */
   get networkUp(): boolean {
@@ -330,8 +354,13 @@ export class PppLink {
    * up, or encryption required but not yet running). dst must have room for len + 8.
    */
   sendIp(src: Uint8Array, off: number, len: number, dst: Uint8Array, dstOff: number): number {
-    if (!this.networkUpSent || this.finished || len + 8 > MAX_FRAME) {
+    if (!this.networkUpSent || this.finished) {
       this.stats.droppedNotReady++;
+      return 0;
+    }
+    if (len > this.maxIpOut || len + 8 > MAX_FRAME) {
+      // Never a frame the peer's MRU does not allow: it would vanish at the peer (see maxIpOut).
+      this.stats.droppedTooBig++;
       return 0;
     }
     const sender = this.sender;

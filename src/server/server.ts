@@ -541,9 +541,12 @@ export class PptpServer {
         r.mppe = e.mppe ? `${e.mppe.bits}-bit ${e.mppe.stateless ? "stateless" : "stateful"}` : "none";
         if (r.addressInt !== undefined) this.byAddress.set(r.addressInt, e.callId);
         this.addHostRouteIfNeeded(e.callId, r);
+        // The peer's MRU bounds every datagram we send it (CallSession fragments or answers ICMP above it): say it.
+        const link = st.runner.conn.sessions.get(e.callId)?.link;
         this.log(
           "events",
-          `call ${e.callId} user=${e.user ?? "-"} peer=${st.peerName}: session up: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}`,
+          `call ${e.callId} user=${e.user ?? "-"} peer=${st.peerName}: session up: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}` +
+            (link ? `, peer MRU ${link.lcpInfo?.peerMru ?? 1500} (datagrams up to ${link.maxIpOut} octets)` : ""),
         );
         if (r.peer && r.peer.callId === e.callId) this.peerUp(r.peer, r);
         return;

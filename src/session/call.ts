@@ -8,11 +8,25 @@
  *
  * The per-packet path copies the datagram once (into the GRE transmit buffer, or the MPPE plaintext staging
  * inside the link) and allocates nothing: GRE headers are written in place in headroom reserved in front.
+ *
+ * Peer MRU. A datagram longer than the peer's MRU allows (PppLink.maxIpOut: pppd with `mru 1200` and MPPE takes
+ * 1196 octets) would be dropped by the peer's kernel without a word: a path-MTU black hole. So every datagram
+ * sent passes through one check here, for both roles and whatever the host's routes and TUN MTU say:
+ *  - DF clear: it is fragmented (RFC 791) and each fragment sent as its own frame;
+ *  - DF set: it is dropped and an ICMP "fragmentation needed" carrying maxIpOut as the next-hop MTU (RFC 1191)
+ *    goes back through `ipOut` — into the TUN device, where the kernel delivers it to a local sender or forwards
+ *    it to a remote one, as a router on the path would. At most ICMP_BURST at once, ICMP_PER_S per second
+ *    after that (RFC 1812 §4.3.2.8: a router rate-limits its ICMP errors).
+ * This is the only mechanism, not a backstop to kernel routes: the server's TUN device is shared by every
+ * session (one MTU for all), the networks behind LAN-to-LAN peers would each need their own route MTU, packets
+ * held for an on-demand dial were sized before the MRU was known, and a route or MTU an operator changes must
+ * not reopen the hole. The cost is on the rare oversized datagram only; the common path gains one comparison.
  */
 import type { Millis } from "../core/clock.js";
 import { GreChannel, type GreChannelOptions } from "../pptp/gre-channel.js";
 import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../wire/gre.js";
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../ppp/link.js";
+import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../wire/ipv4-fragment.js";
 import type { AuthResult } from "../aaa/types.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
@@ -34,6 +48,9 @@ export interface CallSessionOptions {
 
 /** PPP frames never exceed this on PPTP (MRU ≤ 1500 + MPPE and PPP headers). */
 const FRAME_ROOM = 4096;
+/** ICMP "fragmentation needed" messages a call may send at once, and per second after that (token bucket). */
+const ICMP_BURST = 10;
+const ICMP_PER_S = 20;
 
 export class CallSession {
   readonly localCallId: number;
@@ -45,6 +62,14 @@ export class CallSession {
   private readonly txBuf = new Uint8Array(GRE_MAX_HEADER_LENGTH + FRAME_ROOM);
   /** `now` of the packet being delivered, for the synchronous deliver callback. */
   private deliverNow: Millis = 0;
+  /** Oversized datagrams (see the file comment): made when the first one comes, reused after. */
+  private fragmenter: Ipv4Fragmenter | undefined;
+  private fragBuf: Uint8Array | undefined;
+  private icmpTokens = ICMP_BURST;
+  private icmpRefilledAt: Millis | undefined;
+
+  /** What the peer-MRU check did (file comment): datagrams fragmented, fragments sent, datagrams refused, ICMP sent / held back. */
+  readonly mruStats = { fragmented: 0, fragments: 0, refused: 0, icmpSent: 0, icmpSuppressed: 0 };
 
   constructor(o: CallSessionOptions) {
     this.localCallId = o.localCallId;
@@ -105,9 +130,57 @@ export class CallSession {
 
   /** Returns false when the datagram was not sent (network not up, encryption pending, or the peer's window full). */
   sendIp(now: Millis, buf: Uint8Array, off: number, len: number): boolean {
+    if (len > this.link.maxIpOut && this.link.networkUp) return this.sendOversized(now, buf, off, len);
     const n = this.link.sendIp(buf, off, len, this.txBuf, GRE_MAX_HEADER_LENGTH);
     if (n <= 0) return false;
     return this.channel.sendInPlace(now, this.txBuf, GRE_MAX_HEADER_LENGTH, n);
+  }
+
+  /** A datagram longer than the peer's MRU allows: fragments, or ICMP "fragmentation needed" back (file comment). */
+  private sendOversized(now: Millis, buf: Uint8Array, off: number, len: number): boolean {
+    const mtu = this.link.maxIpOut;
+    this.fragmenter ??= new Ipv4Fragmenter();
+    this.fragBuf ??= new Uint8Array(FRAME_ROOM);
+    const f = this.fragBuf;
+    const isV4 = len >= 20 && buf[off] >> 4 === 4;
+    if (isV4 && !ipv4DontFragment(buf, off)) {
+      if (this.fragmenter.start(buf, off, len, mtu) !== 0) {
+        this.mruStats.refused++;
+        return false;
+      }
+      for (let k = this.fragmenter.next(f, 0); k > 0; k = this.fragmenter.next(f, 0)) {
+        const n = this.link.sendIp(f, 0, k, this.txBuf, GRE_MAX_HEADER_LENGTH);
+        // A lost fragment loses the datagram (the receiver cannot reassemble it): stop there.
+        if (n <= 0 || !this.channel.sendInPlace(now, this.txBuf, GRE_MAX_HEADER_LENGTH, n)) return false;
+        this.mruStats.fragments++;
+      }
+      this.mruStats.fragmented++;
+      return true;
+    }
+    this.mruStats.refused++;
+    // Not IPv4 (nothing else runs over our links yet): dropped, there is nothing sound to answer.
+    if (!isV4) return false;
+    const n = icmpFragNeeded(buf, off, len, mtu, f, 0);
+    if (n > 0 && n <= ICMP_FRAG_NEEDED_MAX && this.takeIcmpToken(now)) {
+      this.mruStats.icmpSent++;
+      this.ipOut(f, 0, n);
+    }
+    return false;
+  }
+
+  private takeIcmpToken(now: Millis): boolean {
+    const last = this.icmpRefilledAt ?? now;
+    const add = Math.floor(((now - last) * ICMP_PER_S) / 1000);
+    if (add > 0 || this.icmpRefilledAt === undefined) {
+      this.icmpTokens = Math.min(ICMP_BURST, this.icmpTokens + add);
+      this.icmpRefilledAt = add > 0 ? last + (add * 1000) / ICMP_PER_S : now;
+    }
+    if (this.icmpTokens <= 0) {
+      this.mruStats.icmpSuppressed++;
+      return false;
+    }
+    this.icmpTokens--;
+    return true;
   }
 
   handleTimeout(now: Millis): void {

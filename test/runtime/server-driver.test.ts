@@ -166,7 +166,8 @@ describe("networked server driver", () => {
       await waitFor(() => r.tun.written.length > 0);
       assert.ok(bytesEqual(r.tun.written[0], up));
       // kernel → TUN → routed by destination address to alice's call
-      const down = fakeIpPacket(1400, 2, "10.1.1.1", "192.168.50.10");
+      // the largest the client's MRU (1400, less MPPE's 4 octets) takes in one frame
+      const down = fakeIpPacket(1396, 2, "10.1.1.1", "192.168.50.10");
       r.tun.inject(down);
       await waitFor(() => c.ipIn.length > 0);
       assert.ok(bytesEqual(c.ipIn[0], down));
