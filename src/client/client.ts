@@ -21,7 +21,7 @@ import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { ClientConnection } from "../session/client-connection.js";
 import type { SessionEvent, LogCategory } from "../session/connection.js";
-import type { GreDemux } from "../io/gre-demux.js";
+import { controlLocalIp, type GreDemux } from "../io/gre-demux.js";
 import type { TunTransport, PacketBatch } from "../io/transport.js";
 import { ConnectionRunner } from "../io/connection-runner.js";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
@@ -316,6 +316,8 @@ export class PptpClient {
     this.endReason = undefined;
     this.status.server = addr;
     this.setState("negotiating");
+    // GRE leaves from the address our TCP connection uses and is accepted only there (and only from `ip`).
+    const localIp = controlLocalIp(socket);
     const conn = new ClientConnection({
       peerName: addr,
       callType,
@@ -324,7 +326,7 @@ export class PptpClient {
       link: clientLinkConfig(this.peer, this.random),
       sinksFor: () => ({
         greOut: (buf, off, len) => {
-          this.o.gre.send(buf, off, len, ip);
+          this.o.gre.send(buf, off, len, ip, localIp);
         },
         ipOut: (buf, off, len) => {
           this.lastActivity = this.now();
@@ -354,7 +356,7 @@ export class PptpClient {
         runner.receive(now, h, data);
       },
       flush: () => runner.flush(),
-    });
+    }, localIp);
     runner.start();
     this.greWatch = setTimeout(() => this.checkGreArrives(runner), this.o.greSilenceMs ?? GRE_SILENCE_MS);
     this.greWatch.unref?.();
