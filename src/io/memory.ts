@@ -191,7 +191,7 @@ export class MemoryGreSocket implements GreTransport {
     if (src !== 0 && this.addresses.indexOf(src) < 0) {
       // As the kernel does (the route lookup fails): a source that is not one of our addresses is refused.
       this.counters.txErrors++;
-      this.counters.lastTxError = "EINVAL";
+      this.counters.lastTxError = "ENETUNREACH";
       return false;
     }
     this.network.enqueue(src === 0 ? this.address : src, dst, buf.slice(offset, offset + length));
