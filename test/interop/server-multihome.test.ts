@@ -1,0 +1,111 @@
+/**
+ * Our server on a multi-homed host against Debian's stock client (pppd + pptp-linux in the qemu guest).
+ *
+ * The host side of the lab's tap holds 10.99.0.1 and 10.99.0.3, and its route to the guest names 10.99.0.3 as the
+ * preferred source; `pptp-ts server` listens on 0.0.0.0 with one unbound GRE socket and the guest dials 10.99.0.1.
+ * pptp-linux connect()s its GRE socket to the address it dialled, so GRE that left from the route's preferred
+ * source (10.99.0.3) would be dropped silently: the call connects and LCP times out. Each call's GRE must leave
+ * from its control connection's local address; the capture proves none left from the other one.
+ *
+ * Needs root and the lab (skips with the reason otherwise; LAB_REQUIRE=1 makes that a failure). ~40 s under TCG.
+ */
+import { test, describe, before } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { guestStatus, labAvailable, resultsOf, runLab, ROOT, type LabRun } from "./harness.js";
+
+const avail = labAvailable();
+const required = process.env.LAB_REQUIRE === "1";
+if (!avail.ok) console.log(`multi-homed server interop ${required ? "REQUIRED but unavailable" : "skipped"}: ${avail.why ?? "?"}`);
+const skip = avail.ok || required ? false : `interop lab unavailable: ${avail.why ?? "?"}`;
+
+const CLI = join(ROOT, "dist", "src", "cli", "main.js");
+const DIALLED = "10.99.0.1"; // the lab's host address: what the guest dials
+const OTHER = "10.99.0.3"; // a second address on the same tap, the route's preferred source toward the guest
+const GUEST = "10.99.0.2";
+
+/** The `pre` hook: the second address, the route preferring it, then our server on 0.0.0.0. */
+function preCommand(): string {
+  const dir = mkdtempSync(join(tmpdir(), "pptpts-multihome-"));
+  writeFileSync(
+    join(dir, "pptp-ts.conf"),
+    [
+      "[server]",
+      "listen = 0.0.0.0",
+      "tun-name = pptpts0",
+      "[ppp]",
+      "local-address = 192.168.50.1",
+      "pool = 192.168.50.10-192.168.50.20",
+      "auth = mschap-v2",
+      "users = chap-secrets",
+      "[mppe]",
+      "policy = require",
+      "strengths = 128",
+      "[log]",
+      "debug = events, errors",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(join(dir, "chap-secrets"), `alice * "Secret-Pass-1" *\n`);
+  return [
+    `ip addr add ${OTHER}/24 dev "$LAB_TAP"`,
+    `ip route replace ${GUEST}/32 dev "$LAB_TAP" src ${OTHER}`,
+    `echo "route-to-guest: $(ip -o route get ${GUEST})"`,
+    `node ${CLI} server -c ${join(dir, "pptp-ts.conf")} 2>&1 | sed -u 's/^/[srv] /'`,
+  ].join(" && ");
+}
+
+function summary(r: LabRun): string {
+  const tail = r.host.trimEnd().split("\n").slice(-15).join("\n    ");
+  const pre = r.preLog.split("\n").slice(-30).join("\n    ");
+  return `exit=${r.exitCode} run=${r.runDir}\n  results:\n    ${r.results.join("\n    ")}\n  pre log:\n    ${pre}\n  run.sh:\n    ${tail}`;
+}
+
+/** GRE packets in the capture from `src`. */
+function greFrom(pcap: string, src: string): number {
+  const out = execFileSync("tcpdump", ["-nn", "-r", pcap, `ip proto 47 and src host ${src}`], { stdio: ["ignore", "pipe", "ignore"] }).toString();
+  return out.split("\n").filter((l) => l.trim() !== "").length;
+}
+
+describe("pptp-ts server on a multi-homed host ← stock pppd + pptp-linux", { concurrency: false }, () => {
+  before(() => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is not built: run npm run build`);
+  });
+
+  test("listen 0.0.0.0, route to the client prefers the other address: GRE leaves from the dialled one, the call comes up, pings pass", { skip, timeout: 10 * 60_000 }, async () => {
+    const r = await runLab({
+      scenario: "client",
+      pcap: true,
+      keys: {
+        user: "alice",
+        pass: "Secret-Pass-1",
+        server: DIALLED,
+        pppopts: "refuse-pap refuse-eap refuse-chap refuse-mschap require-mppe-128",
+        pings: 2,
+        pingsizes: "56,1400",
+        uptimeout: 40,
+      },
+      pre: preCommand(),
+      with: `ping -c 3 -W 5 $(echo "$LAB_READY" | sed -n 's/.* local=\\([0-9.]*\\).*/\\1/p')`,
+    });
+    const s = summary(r);
+    // The set-up really makes the kernel prefer the other address toward the guest.
+    assert.match(r.preLog, new RegExp(`route-to-guest: ${GUEST} dev \\S+ src ${OTHER.replace(/\./g, "\\.")}`), s);
+    assert.equal(guestStatus(r.results), "PASS", s);
+    assert.equal(r.ok, true, s);
+    assert.deepEqual(resultsOf(r.results, "auth"), ["auth MS-CHAPv2 ok client=1"], s);
+    assert.equal(resultsOf(r.results, "ping").filter((l) => l.startsWith("ping ok 2/2")).length, 2, s);
+    assert.match(r.withLog, /3 packets transmitted, 3 received/, s);
+    assert.match(r.preLog, /SCCRQ received from 10\.99\.0\.2/, s);
+    const pcap = join(r.runDir, "tap.pcap");
+    assert.ok(existsSync(pcap), s);
+    const fromDialled = greFrom(pcap, DIALLED);
+    const fromOther = greFrom(pcap, OTHER);
+    assert.ok(fromDialled > 20, `GRE from ${DIALLED}: ${fromDialled}\n${s}`);
+    assert.equal(fromOther, 0, `GRE left from the other address ${OTHER}\n${s}`);
+    console.log(`GRE from the dialled ${DIALLED}: ${fromDialled} packets; from the route's preferred ${OTHER}: ${fromOther}`);
+  });
+});
