@@ -371,8 +371,14 @@ export class PptpClient {
     this.greWatch = undefined;
     if (this.runner !== runner || this.greSeen || this.stateValue === "up" || runner.conn.sessions.size === 0) return;
     const secs = Math.round((this.o.greSilenceMs ?? GRE_SILENCE_MS) / 1000);
+    const stray = this.o.gre.lastWrongPeer;
+    // GRE for our call did come, from another address: a multi-homed server answering from the wrong one.
+    const why =
+      stray.callId === this.callId
+        ? `GRE for this call arrives from ${formatIpv4(stray.source)} instead: the server is multi-homed and sends GRE from another address than the one we dialled (dial that address, or fix the server)`
+        : "GRE (IP protocol 47) is probably blocked by a firewall or NAT between us";
     this.endReason = {
-      reason: `no PPP answer over GRE from ${this.status.server} within ${secs} s although the call is connected: GRE (IP protocol 47) is probably blocked by a firewall or NAT between us`,
+      reason: `no PPP answer over GRE from ${this.status.server} within ${secs} s although the call is connected: ${why}`,
       code: 806,
     };
     runner.conn.shutdown(this.now(), "no GRE from the server");

@@ -60,6 +60,11 @@ export function controlLocalIp(socket: { readonly localAddress?: string | undefi
 
 export class GreDemux {
   readonly counters: GreDemuxCounters = { malformed: 0, unknownCall: 0, wrongPeer: 0, wrongLocalAddress: 0 };
+  /**
+   * The last wrongPeer drop: which Call ID, from which address. A call that hears nothing from its peer but GRE
+   * for it from another address has a multi-homed peer answering from the wrong one, not a firewall in the way.
+   */
+  readonly lastWrongPeer = { callId: -1, source: 0 };
   private readonly transport: GreTransport;
   private readonly now: () => number;
   private readonly calls = new Map<number, Registration>();
@@ -143,6 +148,8 @@ export class GreDemux {
       // RFC 2637 §4.1: the Call ID alone is not proof; GRE must come from the peer of that control connection.
       if (r.peerIp !== b.sources[i]) {
         this.counters.wrongPeer++;
+        this.lastWrongPeer.callId = h.callId;
+        this.lastWrongPeer.source = b.sources[i];
         continue;
       }
       // The call belongs to the address its control connection uses; the same Call ID at another of our

@@ -458,3 +458,16 @@ describe("controlLocalIp", () => {
     assert.equal(controlLocalIp({}), 0);
   });
 });
+
+describe("GreDemux lastWrongPeer", () => {
+  test("remembers the Call ID and source of the last packet dropped as wrongPeer, without allocating a new record", () => {
+    const r = rig();
+    r.demux.register(100, PEER_A, new Recorder("a"));
+    const record = r.demux.lastWrongPeer;
+    assert.deepEqual({ ...record }, { callId: -1, source: 0 });
+    send(r.stranger, grePacket(100, 1, Uint8Array.of(1)));
+    r.net.deliver();
+    assert.equal(r.demux.lastWrongPeer, record);
+    assert.deepEqual({ ...record }, { callId: 100, source: STRANGER });
+  });
+});

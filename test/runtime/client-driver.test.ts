@@ -19,6 +19,7 @@ import { emitGreHeader } from "../../src/wire/gre.js";
 import { parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
 import { GreDemux } from "../../src/io/gre-demux.js";
+import type { GreTransport } from "../../src/io/transport.js";
 import type { RouteInfo, SystemNetwork } from "../../src/io/system-net.js";
 import { fakeIpPacket } from "../support/random.js";
 
@@ -77,18 +78,33 @@ const logTo = (lines: string[], tag: string) => ({ enabled: (_c: LogCategory) =>
  * Our server on 127.0.0.1 (memory GRE network shared with the client). With `greMain`, a multi-homed host:
  * it listens on 0.0.0.0 and its one GRE socket holds greMain (the source routing prefers) and 127.0.0.1.
  */
-async function serverSite(strengths = "128, 40", users = [{ user: "alice", password: "pw1" }], extra = "", greMain?: string): Promise<Site> {
+async function serverSite(
+  strengths = "128, 40",
+  users = [{ user: "alice", password: "pw1" }],
+  extra = "",
+  greMain?: string,
+  /** Drop the source the server asks for, as a server that does not choose it would (GRE leaves from greMain). */
+  sourceBlind = false,
+): Promise<Site> {
   const grenet = new MemoryGreNetwork();
   const serverTun = new MemoryTun();
   const lines: string[] = [];
   const listen = greMain ? "0.0.0.0" : "127.0.0.1";
   const s = config(`[server]\nlisten = ${listen}\nport = 0\n[ppp]\ndns = 10.0.0.53\n[mppe]\nstrengths = ${strengths}\n${extra}`);
   const greSock = greMain ? grenet.attach(greMain, { aliases: ["127.0.0.1"] }) : grenet.attach("127.0.0.1");
+  const blind: GreTransport = {
+    onBatch: (cb) => greSock.onBatch(cb),
+    onError: (cb) => greSock.onError(cb),
+    send: (b, off, len, dst) => greSock.send(b, off, len, dst),
+    sendBatch: (b, offs, lens, dsts, n) => greSock.sendBatch(b, offs, lens, dsts, n),
+    stats: () => greSock.stats(),
+    close: () => greSock.close(),
+  };
   const server = new PptpServer({
     settings: s,
     auth: new LocalUsers(users),
     pool: new AddressPool(s.ppp.pool),
-    gre: greSock,
+    gre: sourceBlind ? blind : greSock,
     tun: serverTun,
     log: logTo(lines, "srv"),
   });
@@ -360,6 +376,24 @@ describe("multi-homed hosts: a call's GRE leaves from, and is accepted only at, 
       assert.equal(c.client.state, "up");
     } finally {
       await c.client.stop();
+      await site.stop();
+    }
+  });
+
+  test("a multi-homed server that sends GRE from another address: the client says so instead of blaming a firewall", async () => {
+    const site = await serverSite("128, 40", undefined, "", "127.0.0.5", true);
+    const c = clientFor(site, "password = pw1\nmax-failures = 1", { greSilenceMs: 1500 });
+    try {
+      await c.client.start();
+      const final = await c.client.done;
+      assert.equal(final.state, "failed", both(site, c));
+      assert.match(
+        final.lastError ?? "",
+        /no PPP answer over GRE from 127\.0\.0\.1 within 2 s although the call is connected: GRE for this call arrives from 127\.0\.0\.5 instead: the server is multi-homed/,
+        both(site, c),
+      );
+      assert.equal(final.lastErrorCode, 806);
+    } finally {
       await site.stop();
     }
   });
