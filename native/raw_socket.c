@@ -3,11 +3,17 @@
  * calls. The kernel prepends nothing on send (IP_HDRINCL off: it builds the IPv4 header) but hands
  * us the whole IPv4 datagram on receive; we strip that header, reporting where the payload starts
  * and the source/destination addresses taken from it.
+ *
+ * One unbound socket serves calls on every local address, so a send may name its source address:
+ * an IP_PKTINFO control message (ipi_spec_dst) makes the kernel build the header with that source
+ * and route from it, instead of the route's preferred source. Peers that connect() their GRE socket
+ * to the address they dialled (pptp-linux, pptpd) drop GRE from any other address of a multi-homed host.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +28,40 @@
 /* Packets handed to one sendmmsg call; larger batches are sent in chunks of this size. */
 #define TX_CHUNK 64
 
+/* Room for one IP_PKTINFO control message, aligned as a cmsghdr must be. */
+typedef union pktinfo_cmsg {
+  struct cmsghdr align;
+  char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+} pktinfo_cmsg;
+
+/* Points h at one IP_PKTINFO message in ctrl asking for source address src (host order; 0 = none). */
+static void set_source(struct msghdr *h, pktinfo_cmsg *ctrl, uint32_t src) {
+  if (src == 0) {
+    h->msg_control = NULL;
+    h->msg_controllen = 0;
+    return;
+  }
+  memset(ctrl, 0, sizeof *ctrl);
+  h->msg_control = ctrl->buf;
+  h->msg_controllen = sizeof ctrl->buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(h);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+  struct in_pktinfo pi = {.ipi_ifindex = 0, .ipi_spec_dst = {.s_addr = htonl(src)}};
+  memcpy(CMSG_DATA(c), &pi, sizeof pi);
+}
+
+/* An optional uint32 argument: undefined or null reads as 0. */
+static int arg_u32_or_zero(napi_env env, napi_value v, const char *name, uint32_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null)) {
+    *out = 0;
+    return 0;
+  }
+  return io_arg_u32(env, v, name, out);
+}
+
 typedef struct raw_socket {
   io_endpoint ep; /* first: the endpoint pointer is the raw_socket pointer */
   struct mmsghdr *rx_msgs;
@@ -30,6 +70,7 @@ typedef struct raw_socket {
   struct mmsghdr tx_msgs[TX_CHUNK];
   struct iovec tx_iovs[TX_CHUNK];
   struct sockaddr_in tx_addrs[TX_CHUNK];
+  pktinfo_cmsg tx_ctrl[TX_CHUNK]; /* per-packet source address, used when one is given */
 } raw_socket;
 
 static inline uint32_t be32(const uint8_t *p) {
@@ -198,23 +239,29 @@ static napi_value raw_construct(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* send(buf, offset, length, dstAddress) -> bytes sent, or -errno (counted in stats) */
+/* send(buf, offset, length, dstAddress[, srcAddress]) -> bytes sent, or -errno (counted in stats).
+ * srcAddress 0 or absent: the route's preferred source (or the bound address). */
 static napi_value raw_send(napi_env env, napi_callback_info info) {
-  napi_value argv[4], result;
-  io_endpoint *ep = io_endpoint_this(env, info, 4, argv, 1);
+  napi_value argv[5], result;
+  io_endpoint *ep = io_endpoint_this(env, info, 5, argv, 1);
   if (ep == NULL) return NULL;
   uint8_t *buf;
   size_t buf_len;
-  uint32_t off, len, dst;
+  uint32_t off, len, dst, src;
   if (io_arg_bytes(env, argv[0], "buf", &buf, &buf_len) != 0) return NULL;
   if (io_arg_u32(env, argv[1], "offset", &off) != 0) return NULL;
   if (io_arg_u32(env, argv[2], "length", &len) != 0) return NULL;
   if (io_arg_u32(env, argv[3], "dstAddress", &dst) != 0) return NULL;
+  if (arg_u32_or_zero(env, argv[4], "srcAddress", &src) != 0) return NULL;
   if (io_check_span(env, buf_len, off, len, "send") != 0) return NULL;
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0, .sin_addr = {.s_addr = htonl(dst)}};
+  struct iovec iov = {.iov_base = buf + off, .iov_len = len};
+  struct msghdr h = {.msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov, .msg_iovlen = 1};
+  pktinfo_cmsg ctrl;
+  set_source(&h, &ctrl, src);
   ssize_t r;
   do {
-    r = sendto(ep->fd, buf + off, len, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof sa);
+    r = sendmsg(ep->fd, &h, MSG_DONTWAIT);
   } while (r < 0 && errno == EINTR);
   if (r < 0) {
     int e = errno;
@@ -228,24 +275,30 @@ static napi_value raw_send(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* sendBatch(buf, offsets, lengths, dstAddresses, count) -> packets sent; failures are counted. */
+/* sendBatch(buf, offsets, lengths, dstAddresses, count[, srcAddresses]) -> packets sent; failures are
+ * counted. srcAddresses absent (or an entry 0): the route's preferred source for that packet. */
 static napi_value raw_send_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[5], result;
-  io_endpoint *ep = io_endpoint_this(env, info, 5, argv, 1);
+  napi_value argv[6], result;
+  io_endpoint *ep = io_endpoint_this(env, info, 6, argv, 1);
   if (ep == NULL) return NULL;
   raw_socket *rs = (raw_socket *)ep;
   uint8_t *buf;
-  uint32_t *offs, *lens, *dsts, count;
-  size_t buf_len, n_offs, n_lens, n_dsts;
+  uint32_t *offs, *lens, *dsts, *srcs = NULL, count;
+  size_t buf_len, n_offs, n_lens, n_dsts, n_srcs = 0;
   if (io_arg_bytes(env, argv[0], "buf", &buf, &buf_len) != 0) return NULL;
   if (io_arg_u32_array(env, argv[1], "offsets", &offs, &n_offs) != 0) return NULL;
   if (io_arg_u32_array(env, argv[2], "lengths", &lens, &n_lens) != 0) return NULL;
   if (io_arg_u32_array(env, argv[3], "dstAddresses", &dsts, &n_dsts) != 0) return NULL;
   if (io_arg_u32(env, argv[4], "count", &count) != 0) return NULL;
-  if (count > n_offs || count > n_lens || count > n_dsts) {
-    char text[160];
-    snprintf(text, sizeof text, "count %u exceeds offsets (%zu), lengths (%zu) or dstAddresses (%zu)", count,
-             n_offs, n_lens, n_dsts);
+  napi_valuetype src_type;
+  if (napi_typeof(env, argv[5], &src_type) != napi_ok) return NULL;
+  if (src_type != napi_undefined && src_type != napi_null) {
+    if (io_arg_u32_array(env, argv[5], "srcAddresses", &srcs, &n_srcs) != 0) return NULL;
+  }
+  if (count > n_offs || count > n_lens || count > n_dsts || (srcs != NULL && count > n_srcs)) {
+    char text[200];
+    snprintf(text, sizeof text, "count %u exceeds offsets (%zu), lengths (%zu), dstAddresses (%zu) or srcAddresses (%zu)",
+             count, n_offs, n_lens, n_dsts, n_srcs);
     io_throw_range(env, text);
     return NULL;
   }
@@ -269,6 +322,7 @@ static napi_value raw_send_batch(napi_env env, napi_callback_info info) {
       h->msg_namelen = sizeof rs->tx_addrs[j];
       h->msg_iov = &rs->tx_iovs[j];
       h->msg_iovlen = 1;
+      set_source(h, &rs->tx_ctrl[j], srcs == NULL ? 0 : srcs[i + j]);
     }
     int n = sendmmsg(ep->fd, rs->tx_msgs, chunk, MSG_DONTWAIT);
     if (n < 0) {

@@ -21,7 +21,7 @@ import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { ClientConnection } from "../session/client-connection.js";
 import type { SessionEvent, LogCategory } from "../session/connection.js";
-import type { GreDemux } from "../io/gre-demux.js";
+import { controlLocalIp, type GreDemux } from "../io/gre-demux.js";
 import type { TunTransport, PacketBatch } from "../io/transport.js";
 import { ConnectionRunner } from "../io/connection-runner.js";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
@@ -323,6 +323,8 @@ export class PptpClient {
     this.endReason = undefined;
     this.status.server = addr;
     this.setState("negotiating");
+    // GRE leaves from the address our TCP connection uses and is accepted only there (and only from `ip`).
+    const localIp = controlLocalIp(socket);
     const conn = new ClientConnection({
       peerName: addr,
       callType,
@@ -331,7 +333,7 @@ export class PptpClient {
       link: clientLinkConfig(this.peer, this.random),
       sinksFor: () => ({
         greOut: (buf, off, len) => {
-          this.o.gre.send(buf, off, len, ip);
+          this.o.gre.send(buf, off, len, ip, localIp);
         },
         ipOut: (buf, off, len) => {
           this.lastActivity = this.now();
@@ -361,7 +363,7 @@ export class PptpClient {
         runner.receive(now, h, data);
       },
       flush: () => runner.flush(),
-    });
+    }, localIp);
     runner.start();
     this.greWatch = setTimeout(() => this.checkGreArrives(runner), this.o.greSilenceMs ?? GRE_SILENCE_MS);
     this.greWatch.unref?.();
@@ -376,8 +378,14 @@ export class PptpClient {
     this.greWatch = undefined;
     if (this.runner !== runner || this.greSeen || this.stateValue === "up" || runner.conn.sessions.size === 0) return;
     const secs = Math.round((this.o.greSilenceMs ?? GRE_SILENCE_MS) / 1000);
+    const stray = this.o.gre.lastWrongPeer;
+    // GRE for our call did come, from another address: a multi-homed server answering from the wrong one.
+    const why =
+      stray.callId === this.callId
+        ? `GRE for this call arrives from ${formatIpv4(stray.source)} instead: the server is multi-homed and sends GRE from another address than the one we dialled (dial that address, or fix the server)`
+        : "GRE (IP protocol 47) is probably blocked by a firewall or NAT between us";
     this.endReason = {
-      reason: `no PPP answer over GRE from ${this.status.server} within ${secs} s although the call is connected: GRE (IP protocol 47) is probably blocked by a firewall or NAT between us`,
+      reason: `no PPP answer over GRE from ${this.status.server} within ${secs} s although the call is connected: ${why}`,
       code: 806,
     };
     runner.conn.shutdown(this.now(), "no GRE from the server");

@@ -8,11 +8,17 @@
  * and hands the packet to the call's endpoint. The Call ID alone is not proof: a packet for a known Call ID from
  * any other address is dropped and counted.
  *
+ * On a multi-homed host one unbound socket serves calls on several local addresses. A call is tied to the local
+ * address of its control connection (the address the peer dialled, or the one our TCP connection left from):
+ * its GRE leaves from that address (peers such as pptp-linux and pptpd connect() their GRE socket to it and drop
+ * anything else), and GRE for it arriving at another local address is dropped and counted.
+ *
  * The receive path allocates nothing: one reusable GreHeader, one reusable list of endpoints touched by a batch
  * (each is flushed once per batch, so a burst of packets produces one TCP/timer service, not one per packet).
  */
 import { randomBytes } from "node:crypto";
 import { GreHeader, parseGreHeader } from "../wire/gre.js";
+import { parseIpv4 } from "../wire/ipv4.js";
 import type { GreBatch, GreTransport } from "./transport.js";
 
 /** Whoever owns a call's GRE: a control connection with its calls (server or client role). */
@@ -30,6 +36,8 @@ export interface GreDemuxCounters {
   unknownCall: number;
   /** A known Call ID from an address that is not that call's peer. */
   wrongPeer: number;
+  /** A known Call ID from the right peer, sent to a local address other than the call's. */
+  wrongLocalAddress: number;
 }
 
 /** Which counter a dropped packet went to (the keys of GreDemuxCounters). */
@@ -43,13 +51,29 @@ export type GreDropObserver = (kind: GreDropKind, sourceIp: number) => void;
 
 interface Registration {
   readonly peerIp: number;
+  /** The call's local address (0: not tied to one). */
+  readonly localIp: number;
   readonly endpoint: GreEndpoint;
 }
 
 export const MAX_CALL_ID = 0xffff;
 
+/**
+ * The local IPv4 address (uint32) of a connected control connection: the one its calls' GRE leaves from and must
+ * arrive at. 0 when it is not IPv4 (then the route chooses and any local address is accepted).
+ */
+export function controlLocalIp(socket: { readonly localAddress?: string | undefined }): number {
+  const r = parseIpv4((socket.localAddress ?? "").replace(/^::ffff:/i, ""));
+  return r.ok ? r.value : 0;
+}
+
 export class GreDemux {
-  readonly counters: GreDemuxCounters = { malformed: 0, unknownCall: 0, wrongPeer: 0 };
+  readonly counters: GreDemuxCounters = { malformed: 0, unknownCall: 0, wrongPeer: 0, wrongLocalAddress: 0 };
+  /**
+   * The last wrongPeer drop: which Call ID, from which address. A call that hears nothing from its peer but GRE
+   * for it from another address has a multi-homed peer answering from the wrong one, not a firewall in the way.
+   */
+  readonly lastWrongPeer = { callId: -1, source: 0 };
   private readonly transport: GreTransport;
   private readonly now: () => number;
   private readonly calls = new Map<number, Registration>();
@@ -93,10 +117,13 @@ export class GreDemux {
     this.dropObserver = cb;
   }
 
-  /** Deliver GRE for `callId` from `peerIp` (uint32) to `endpoint`. */
-  register(callId: number, peerIp: number, endpoint: GreEndpoint): void {
+  /**
+   * Deliver GRE for `callId` from `peerIp` (uint32) to `endpoint`. With `localIp` (the control connection's
+   * local address, uint32), only GRE sent to that address is delivered; 0 accepts any local address.
+   */
+  register(callId: number, peerIp: number, endpoint: GreEndpoint, localIp = 0): void {
     this.reserved.delete(callId);
-    this.calls.set(callId, { peerIp, endpoint });
+    this.calls.set(callId, { peerIp, localIp, endpoint });
   }
 
   /** The call is gone: its ID may be handed out again. */
@@ -109,8 +136,9 @@ export class GreDemux {
     return this.calls.size;
   }
 
-  send(buf: Uint8Array, off: number, len: number, dst: number): boolean {
-    return this.transport.send(buf, off, len, dst);
+  /** One GRE packet to `dst`, leaving from local address `src` (the call's; 0 = the route's choice). */
+  send(buf: Uint8Array, off: number, len: number, dst: number, src = 0): boolean {
+    return this.transport.send(buf, off, len, dst, src);
   }
 
   close(): void {
@@ -138,6 +166,15 @@ export class GreDemux {
       if (r.peerIp !== b.sources[i]) {
         this.counters.wrongPeer++;
         this.dropObserver?.("wrongPeer", b.sources[i]);
+        this.lastWrongPeer.callId = h.callId;
+        this.lastWrongPeer.source = b.sources[i];
+        continue;
+      }
+      // The call belongs to the address its control connection uses; the same Call ID at another of our
+      // addresses is not this call's traffic (and our replies to it would leave from the wrong address).
+      if (r.localIp !== 0 && r.localIp !== b.destinations[i]) {
+        this.counters.wrongLocalAddress++;
+        this.dropObserver?.("wrongLocalAddress", b.sources[i]);
         continue;
       }
       r.endpoint.receive(now, h, b.data);

@@ -29,6 +29,16 @@ export interface MemoryEndpointOptions {
   slotSize?: number;
 }
 
+export interface MemoryGreAttachOptions extends MemoryEndpointOptions {
+  /**
+   * More local addresses of the same host (secondary addresses, VIPs), like an unbound raw socket on a
+   * multi-homed host: GRE sent to any of them reaches this socket (each packet reports which one it was sent
+   * to), and a send may name any of them as its source. A send without a source leaves from `address`, the
+   * one routing would pick.
+   */
+  aliases?: readonly (string | number)[];
+}
+
 function closedError(what: string): Error {
   const e = new Error(`EBADF: bad file descriptor, ${what} is closed`) as Error & { code: string };
   e.code = "EBADF";
@@ -92,12 +102,15 @@ export class MemoryGreNetwork {
   /** Return true to drop a packet in transit (loss simulation); called once per sent packet. */
   dropIf: ((src: Ipv4Address, dst: Ipv4Address, bytes: Uint8Array) => boolean) | undefined;
 
-  /** A socket reachable at `address` (like a GreSocket bound to it). */
-  attach(address: string | number, options: MemoryEndpointOptions = {}): MemoryGreSocket {
+  /** A socket reachable at `address` (like a GreSocket bound to it), and at `options.aliases` too. */
+  attach(address: string | number, options: MemoryGreAttachOptions = {}): MemoryGreSocket {
     const a = ipv4Option("address", address);
-    if (this.sockets.has(a)) throw new Error(`EADDRINUSE: address ${String(address)} already attached`);
-    const s = new MemoryGreSocket(this, a, options);
-    this.sockets.set(a, s);
+    const all = [a, ...(options.aliases ?? []).map((x) => ipv4Option("aliases", x))];
+    for (let i = 0; i < all.length; i++) {
+      if (this.sockets.has(all[i]) || all.indexOf(all[i]) !== i) throw new Error(`EADDRINUSE: address ${String(all[i])} already attached`);
+    }
+    const s = new MemoryGreSocket(this, a, options, all);
+    for (const x of all) this.sockets.set(x, s);
     return s;
   }
 
@@ -113,7 +126,7 @@ export class MemoryGreNetwork {
 
   /** @internal */
   detach(s: MemoryGreSocket): void {
-    if (this.sockets.get(s.address) === s) this.sockets.delete(s.address);
+    for (const a of s.addresses) if (this.sockets.get(a) === s) this.sockets.delete(a);
   }
 
   /**
@@ -155,8 +168,11 @@ export class MemoryGreSocket implements GreTransport {
   /** @internal created by MemoryGreNetwork.attach */
   constructor(
     private readonly network: MemoryGreNetwork,
+    /** The address a send without a source leaves from. */
     readonly address: Ipv4Address,
     options: MemoryEndpointOptions,
+    /** Every local address of this socket: `address` first, then the aliases. */
+    readonly addresses: readonly Ipv4Address[] = [address],
   ) {
     this.rx = new ReceiveBatch(options.slotSize ?? 4096, options.batchSize ?? 64, true);
   }
@@ -169,23 +185,33 @@ export class MemoryGreSocket implements GreTransport {
     // An in-memory link has no receive failures to report.
   }
 
-  send(buf: Uint8Array, offset: number, length: number, dst: Ipv4Address): boolean {
+  send(buf: Uint8Array, offset: number, length: number, dst: Ipv4Address, src: Ipv4Address = 0): boolean {
     if (this.closed) throw closedError("MemoryGreSocket");
     checkSpan(buf.length, offset, length, "send");
-    this.network.enqueue(this.address, dst, buf.slice(offset, offset + length));
+    if (src !== 0 && this.addresses.indexOf(src) < 0) {
+      // As the kernel does (the route lookup fails): a source that is not one of our addresses is refused.
+      this.counters.txErrors++;
+      this.counters.lastTxError = "ENETUNREACH";
+      return false;
+    }
+    this.network.enqueue(src === 0 ? this.address : src, dst, buf.slice(offset, offset + length));
     this.counters.txPackets++;
     this.counters.txBytes += length;
     return true;
   }
 
-  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dsts: Uint32Array, count: number): number {
+  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dsts: Uint32Array, count: number, srcs?: Uint32Array): number {
     if (this.closed) throw closedError("MemoryGreSocket");
-    if (count > offsets.length || count > lengths.length || count > dsts.length) {
-      throw new RangeError(`count ${count} exceeds offsets (${offsets.length}), lengths (${lengths.length}) or dstAddresses (${dsts.length})`);
+    const nSrcs = srcs?.length ?? 0;
+    if (count > offsets.length || count > lengths.length || count > dsts.length || (srcs !== undefined && count > nSrcs)) {
+      throw new RangeError(
+        `count ${count} exceeds offsets (${offsets.length}), lengths (${lengths.length}), dstAddresses (${dsts.length}) or srcAddresses (${nSrcs})`,
+      );
     }
     for (let i = 0; i < count; i++) checkSpan(buf.length, offsets[i], lengths[i], "sendBatch");
-    for (let i = 0; i < count; i++) this.send(buf, offsets[i], lengths[i], dsts[i]);
-    return count;
+    let sent = 0;
+    for (let i = 0; i < count; i++) if (this.send(buf, offsets[i], lengths[i], dsts[i], srcs === undefined ? 0 : srcs[i])) sent++;
+    return sent;
   }
 
   /** @internal */

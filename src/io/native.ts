@@ -38,10 +38,13 @@ export interface NativeEndpoint {
 }
 
 export interface NativeRawSocket extends NativeEndpoint {
-  /** Returns bytes sent, or -errno (also counted in stats). Throws only on bad arguments or a closed socket. */
-  send(buf: Uint8Array, offset: number, length: number, dstAddress: number): number;
-  /** Returns how many packets were sent (sendmmsg in chunks of 64). */
-  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dstAddresses: Uint32Array, count: number): number;
+  /**
+   * Returns bytes sent, or -errno (also counted in stats). Throws only on bad arguments or a closed socket.
+   * srcAddress (0 = the route's choice) is the IPv4 source, set per packet with IP_PKTINFO.
+   */
+  send(buf: Uint8Array, offset: number, length: number, dstAddress: number, srcAddress?: number): number;
+  /** Returns how many packets were sent (sendmmsg in chunks of 64); srcAddresses as send's srcAddress, per packet. */
+  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dstAddresses: Uint32Array, count: number, srcAddresses?: Uint32Array): number;
 }
 
 export interface NativeTun extends NativeEndpoint {

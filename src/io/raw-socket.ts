@@ -9,7 +9,10 @@ import { checkBatchOptions, NativeEndpointBase } from "./native-endpoint.js";
 import { ReceiveBatch, type DatagramBatch, type GreTransport } from "./transport.js";
 
 export interface RawSocketOptions {
-  /** Local address to receive on and send from (default: any / chosen by routing). */
+  /**
+   * Local address to receive on and send from (default: any; each send may then name its source, else routing
+   * picks it).
+   */
   bindAddress?: string | number;
   /** Packets per receive batch (one recvmmsg, one JS callback). Default 64. */
   batchSize?: number;
@@ -63,11 +66,12 @@ export class RawIpSocket extends NativeEndpointBase<DatagramBatch> implements Gr
     this.bindAddress = bind;
   }
 
-  send(buf: Uint8Array, offset: number, length: number, dst: Ipv4Address): boolean {
-    return this.sock.send(buf, offset, length, dst) >= 0;
+  /** `src` (0 = the route's choice) sets this packet's source address (IP_PKTINFO); see GreTransport.send. */
+  send(buf: Uint8Array, offset: number, length: number, dst: Ipv4Address, src: Ipv4Address = 0): boolean {
+    return this.sock.send(buf, offset, length, dst, src) >= 0;
   }
 
-  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dsts: Uint32Array, count: number): number {
-    return this.sock.sendBatch(buf, offsets, lengths, dsts, count);
+  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dsts: Uint32Array, count: number, srcs?: Uint32Array): number {
+    return this.sock.sendBatch(buf, offsets, lengths, dsts, count, srcs);
   }
 }

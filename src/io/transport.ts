@@ -50,10 +50,12 @@ export interface GreTransport {
   /**
    * Sends buf[offset .. offset+length) (a GRE header + payload) to dst. false = dropped (queue
    * full or a routing error; see stats()). Never blocks; the buffer may be reused on return.
+   * `src` picks the local source address (a call's GRE leaves from the address its peer dialled);
+   * 0 or absent = the route's preferred source. A src that is not a local address fails (false; ENETUNREACH from the route lookup).
    */
-  send(buf: Uint8Array, offset: number, length: number, dst: Ipv4Address): boolean;
-  /** Sends `count` packets from one buffer; returns how many were sent. */
-  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dsts: Uint32Array, count: number): number;
+  send(buf: Uint8Array, offset: number, length: number, dst: Ipv4Address, src?: Ipv4Address): boolean;
+  /** Sends `count` packets from one buffer; returns how many were sent. `srcs` as send's src, per packet. */
+  sendBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, dsts: Uint32Array, count: number, srcs?: Uint32Array): number;
   stats(): TransportStats;
   close(): void;
 }

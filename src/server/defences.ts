@@ -38,6 +38,9 @@ const KINDS: Readonly<Record<Kind, AggregateKind>> = {
   unknownCall: { summary: (n, src, s) => `dropped ${n} GRE packets for unknown calls from ${src} in the last ${s} s` },
   wrongPeer: { summary: (n, src, s) => `dropped ${n} GRE packets for known calls from ${src}, which is not their peer, in the last ${s} s` },
   malformed: { summary: (n, src, s) => `dropped ${n} malformed GRE packets from ${src} in the last ${s} s` },
+  wrongLocalAddress: {
+    summary: (n, src, s) => `dropped ${n} GRE packets from ${src} sent to another of our addresses than their control connection's in the last ${s} s`,
+  },
 };
 
 export interface DefencesOptions {

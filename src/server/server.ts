@@ -20,7 +20,7 @@ import type { Authenticator } from "../aaa/types.js";
 import { isUserName } from "../aaa/local.js";
 import type { GreTransport, TunTransport, PacketBatch } from "../io/transport.js";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
-import { GreDemux } from "../io/gre-demux.js";
+import { controlLocalIp, GreDemux } from "../io/gre-demux.js";
 import { ConnectionRunner } from "../io/connection-runner.js";
 import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
 import type { SystemNetwork } from "../io/system-net.js";
@@ -96,6 +96,8 @@ interface ConnState {
   readonly runner: Runner;
   readonly peerName: string;
   readonly peerIp: number;
+  /** Our end's address (uint32): its calls' GRE leaves from it and must arrive at it (multi-homed hosts). */
+  readonly localIp: number;
   /** The named peer this connection belongs to from the start: we dialled it, or its address matched. */
   readonly peer: NamedPeer | undefined;
   /** We opened it (SCCRQ from us, to a named peer). */
@@ -193,7 +195,7 @@ export class PptpServer {
     this.loadPeers(o.settings.peers ?? []);
   }
 
-  /** GRE counters (malformed, unknown Call ID, wrong peer address) of the process's GRE socket. */
+  /** GRE counters (malformed, unknown Call ID, wrong peer or local address) of the process's GRE socket. */
   get greCounters(): GreDemux["counters"] {
     return this.gre.counters;
   }
@@ -322,8 +324,9 @@ export class PptpServer {
     const echo = peer?.cfg.timers.echoIntervalMs ?? s.timers.echoIntervalMs;
     // The policy needs the ConnState (to register calls) and the ConnState holds the runner built with the
     // policy: the holder object breaks the cycle; `runner` is set right below, before any event can arrive.
+    const localIp = controlLocalIp(socket);
     const clock: ConnectionClock = { acceptedAt: this.now(), calls: 0, idleSince: this.now(), expiring: false };
-    const st = { peerName, peerIp, peer, originated: originate, clock } as { -readonly [K in keyof ConnState]: ConnState[K] };
+    const st = { peerName, peerIp, localIp, peer, originated: originate, clock } as { -readonly [K in keyof ConnState]: ConnState[K] };
     const conn = new ServerConnection({
       peerName,
       originate,
@@ -342,7 +345,7 @@ export class PptpServer {
       gre: { flowControl: s.gre.flowControl, reorderTimeoutMs: s.gre.reorderTimeoutMs, ackDelayMs: s.gre.ackDelayMs },
       sinksFor: (callId) => ({
         greOut: (buf, off, len) => {
-          this.gre.send(buf, off, len, peerIp);
+          this.gre.send(buf, off, len, peerIp, localIp);
         },
         ipOut: (buf, off, len) => {
           const r = this.calls.get(callId);
@@ -385,7 +388,7 @@ export class PptpServer {
         if (callId === undefined) return { refuse: "busy", reason: "no free Call ID" };
         const now = this.now();
         this.calls.set(callId, { st, startedAt: now, lastActivity: now, networkUp: false, ...(st.peer ? { peer: st.peer } : {}) });
-        this.gre.register(callId, st.peerIp, st.runner);
+        this.gre.register(callId, st.peerIp, st.runner, st.localIp);
         this.perPeer.set(peerName, mine + 1);
         st.clock.calls++;
         st.clock.idleSince = undefined;

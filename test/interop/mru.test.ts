@@ -22,11 +22,10 @@ import { mkdtempSync, writeFileSync, existsSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fields, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, LAB_DIR, ROOT, type LabRun } from "./harness.js";
+import { requireOrSkip } from "../support/prerequisites.js";
 
 const avail = labAvailable();
-const required = process.env.LAB_REQUIRE === "1";
-if (!avail.ok) console.log(`MRU interop ${required ? "REQUIRED but unavailable" : "skipped"}: ${avail.why ?? "?"}`);
-const skip = avail.ok || required ? false : `interop lab unavailable: ${avail.why ?? "?"}`;
+const skip = avail.ok ? false : requireOrSkip("the interop lab (MRU interop)", avail.why ?? "?");
 const T = { skip, timeout: 20 * 60_000 };
 
 const CLI = join(ROOT, "dist", "src", "cli", "main.js");

@@ -4,7 +4,7 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { GreDemux, MAX_CALL_ID, type GreEndpoint } from "../../src/io/gre-demux.js";
+import { controlLocalIp, GreDemux, MAX_CALL_ID, type GreEndpoint } from "../../src/io/gre-demux.js";
 import { MemoryGreNetwork, type MemoryGreSocket } from "../../src/io/memory.js";
 import { parseIpv4 } from "../../src/wire/ipv4.js";
 import { emitGreHeader, GRE_MAX_HEADER_LENGTH, type GreHeader } from "../../src/wire/gre.js";
@@ -217,7 +217,7 @@ describe("GreDemux delivery", () => {
       { now: 6000, callId: id, seq: undefined, ack: 8, payload: [] },
     ]);
     assert.equal(ep.flushes, 1);
-    assert.deepEqual(r.demux.counters, { malformed: 0, unknownCall: 0, wrongPeer: 0 });
+    assert.deepEqual(r.demux.counters, { malformed: 0, unknownCall: 0, wrongPeer: 0, wrongLocalAddress: 0 });
   });
 
   test("each call's packets go to its own endpoint", () => {
@@ -247,7 +247,7 @@ describe("GreDemux delivery", () => {
     assert.equal(ea.got.length, 0);
     assert.equal(eb.got.length, 0);
     assert.equal(ea.flushes + eb.flushes, 0, "an endpoint that received nothing is not flushed");
-    assert.deepEqual(r.demux.counters, { malformed: 0, unknownCall: 0, wrongPeer: 3 });
+    assert.deepEqual(r.demux.counters, { malformed: 0, unknownCall: 0, wrongPeer: 3, wrongLocalAddress: 0 });
   });
 
   test("a Call ID nobody holds is counted as unknownCall", () => {
@@ -260,7 +260,7 @@ describe("GreDemux delivery", () => {
     send(r.a, grePacket(reserved, 1, Uint8Array.of(1))); // reserved but not registered: no endpoint yet
     r.net.deliver();
     assert.equal(ea.got.length, 0);
-    assert.deepEqual(r.demux.counters, { malformed: 0, unknownCall: 3, wrongPeer: 0 });
+    assert.deepEqual(r.demux.counters, { malformed: 0, unknownCall: 3, wrongPeer: 0, wrongLocalAddress: 0 });
   });
 
   test("malformed packets are counted and do not disturb the good ones in the same batch", () => {
@@ -280,7 +280,7 @@ describe("GreDemux delivery", () => {
     r.net.deliver();
     assert.deepEqual(ea.got.map((g) => g.payload), [[9, 9]]);
     assert.equal(ea.flushes, 1);
-    assert.deepEqual(r.demux.counters, { malformed: 4, unknownCall: 0, wrongPeer: 0 });
+    assert.deepEqual(r.demux.counters, { malformed: 4, unknownCall: 0, wrongPeer: 0, wrongLocalAddress: 0 });
   });
 
   test("flush() runs once per endpoint per batch, after all of the batch's packets were received", () => {
@@ -341,7 +341,7 @@ describe("GreDemux delivery", () => {
     send(r.a, new Uint8Array(3));
     r.net.deliver();
     assert.equal(ea.flushes, 0);
-    assert.deepEqual(r.demux.counters, { malformed: 1, unknownCall: 1, wrongPeer: 1 });
+    assert.deepEqual(r.demux.counters, { malformed: 1, unknownCall: 1, wrongPeer: 1, wrongLocalAddress: 0 });
   });
 
   test("release() stops delivery: later packets for the ID are unknown", () => {
@@ -402,5 +402,80 @@ describe("GreDemux delivery", () => {
     r.net.deliver();
     assert.equal(ea.got.length, 0);
     assert.equal(r.net.undeliverable, 1);
+  });
+});
+
+describe("GreDemux on a multi-homed host (one socket, several local addresses)", () => {
+  const MAIN = unwrap(parseIpv4("198.51.100.1"));
+  const VIP = unwrap(parseIpv4("198.51.100.7"));
+
+  function homed() {
+    const net = new MemoryGreNetwork();
+    const demux = new GreDemux(net.attach(MAIN, { aliases: [VIP] }), () => 1);
+    return { net, demux, a: net.attach(PEER_A) };
+  }
+
+  test("a call tied to one local address gets GRE sent to it; the same call's GRE sent to another is dropped and counted", () => {
+    const r = homed();
+    const ea = new Recorder("a");
+    r.demux.register(100, PEER_A, ea, VIP);
+    const p1 = grePacket(100, 1, Uint8Array.of(1));
+    const p2 = grePacket(100, 2, Uint8Array.of(2));
+    const p3 = grePacket(100, 3, Uint8Array.of(3));
+    assert.equal(r.a.send(p1, 0, p1.length, VIP), true);
+    assert.equal(r.a.send(p2, 0, p2.length, MAIN), true); // right peer, right Call ID, the host's other address
+    assert.equal(r.a.send(p3, 0, p3.length, VIP), true);
+    r.net.deliver();
+    assert.deepEqual(ea.got.map((g) => g.seq), [1, 3]);
+    assert.deepEqual(r.demux.counters, { malformed: 0, unknownCall: 0, wrongPeer: 0, wrongLocalAddress: 1 });
+  });
+
+  test("a call registered without a local address (0) accepts GRE at any of the host's addresses", () => {
+    const r = homed();
+    const ea = new Recorder("a");
+    r.demux.register(100, PEER_A, ea);
+    const p1 = grePacket(100, 1, Uint8Array.of(1));
+    const p2 = grePacket(100, 2, Uint8Array.of(2));
+    r.a.send(p1, 0, p1.length, VIP);
+    r.a.send(p2, 0, p2.length, MAIN);
+    r.net.deliver();
+    assert.deepEqual(ea.got.map((g) => g.seq), [1, 2]);
+    assert.equal(r.demux.counters.wrongLocalAddress, 0);
+  });
+
+  test("send() with a source leaves from that address; without one from the address routing prefers", () => {
+    const r = homed();
+    const seen: [number, number][] = [];
+    r.a.onBatch((b) => {
+      for (let i = 0; i < b.count; i++) seen.push([b.sources[i], b.destinations[i]]);
+    });
+    const pkt = grePacket(7, 1, Uint8Array.of(1));
+    assert.equal(r.demux.send(pkt, 0, pkt.length, PEER_A, VIP), true);
+    assert.equal(r.demux.send(pkt, 0, pkt.length, PEER_A), true);
+    r.net.deliver();
+    assert.deepEqual(seen, [[VIP, PEER_A], [MAIN, PEER_A]]);
+  });
+});
+
+describe("controlLocalIp", () => {
+  test("the IPv4 local address of a TCP socket (IPv4-mapped too), 0 when there is none", () => {
+    assert.equal(controlLocalIp({ localAddress: "10.99.0.1" }), unwrap(parseIpv4("10.99.0.1")));
+    assert.equal(controlLocalIp({ localAddress: "::ffff:10.99.0.3" }), unwrap(parseIpv4("10.99.0.3")));
+    assert.equal(controlLocalIp({ localAddress: "::1" }), 0);
+    assert.equal(controlLocalIp({ localAddress: undefined }), 0);
+    assert.equal(controlLocalIp({}), 0);
+  });
+});
+
+describe("GreDemux lastWrongPeer", () => {
+  test("remembers the Call ID and source of the last packet dropped as wrongPeer, without allocating a new record", () => {
+    const r = rig();
+    r.demux.register(100, PEER_A, new Recorder("a"));
+    const record = r.demux.lastWrongPeer;
+    assert.deepEqual({ ...record }, { callId: -1, source: 0 });
+    send(r.stranger, grePacket(100, 1, Uint8Array.of(1)));
+    r.net.deliver();
+    assert.equal(r.demux.lastWrongPeer, record);
+    assert.deepEqual({ ...record }, { callId: 100, source: STRANGER });
   });
 });

@@ -121,6 +121,58 @@ describe("MemoryGreNetwork / MemoryGreSocket", () => {
   });
 });
 
+describe("MemoryGreSocket with several local addresses (a multi-homed host)", () => {
+  const VIP = unwrap(parseIpv4("192.0.2.7"));
+  const C = unwrap(parseIpv4("192.0.2.3"));
+
+  test("GRE to any of its addresses arrives, each packet saying which address it was sent to", () => {
+    const net = new MemoryGreNetwork();
+    const host = net.attach(A, { aliases: ["192.0.2.7"] });
+    const peer = net.attach(B);
+    const seen: Seen[] = [];
+    host.onBatch((batch) => collect(batch, seen));
+    const p = enhancedGre({ callId: 3 }, new Uint8Array(4));
+    peer.send(p, 0, p.length, VIP);
+    peer.send(p, 0, p.length, A);
+    assert.equal(net.deliver(), 2);
+    assert.deepEqual(seen.map((x) => [x.src, x.dst]), [[B, VIP], [B, A]]);
+    assert.deepEqual(host.addresses, [A, VIP]);
+  });
+
+  test("a send names its source among them; without one it leaves from the main address; a foreign source fails", () => {
+    const net = new MemoryGreNetwork();
+    const host = net.attach(A, { aliases: [VIP] });
+    const peer = net.attach(B);
+    const seen: Seen[] = [];
+    peer.onBatch((batch) => collect(batch, seen));
+    const p = enhancedGre({ callId: 3 }, new Uint8Array(4));
+    assert.equal(host.send(p, 0, p.length, B, VIP), true);
+    assert.equal(host.send(p, 0, p.length, B), true);
+    assert.equal(host.send(p, 0, p.length, B, 0), true);
+    assert.equal(host.send(p, 0, p.length, B, C), false, "192.0.2.3 is not an address of this host");
+    const packed = packBatch([p, p, p]);
+    assert.equal(host.sendBatch(packed.buf, packed.offsets, packed.lengths, new Uint32Array(3).fill(B), 3, Uint32Array.of(VIP, C, 0)), 2);
+    net.deliver();
+    assert.deepEqual(seen.map((x) => x.src), [VIP, A, A, VIP, A]);
+    const st = host.stats();
+    assert.deepEqual([st.txPackets, st.txErrors, st.lastTxError], [5, 2, "ENETUNREACH"]);
+    assert.throws(() => host.sendBatch(packed.buf, packed.offsets, packed.lengths, new Uint32Array(3).fill(B), 3, Uint32Array.of(VIP)), {
+      name: "RangeError",
+      message: /srcAddresses \(1\)/,
+    });
+  });
+
+  test("every address is taken while attached and freed by close()", () => {
+    const net = new MemoryGreNetwork();
+    const host = net.attach(A, { aliases: [VIP] });
+    assert.throws(() => net.attach(VIP), /EADDRINUSE/);
+    assert.throws(() => net.attach(C, { aliases: [C] }), /EADDRINUSE/);
+    host.close();
+    const again = net.attach(VIP);
+    assert.deepEqual(again.addresses, [VIP]);
+  });
+});
+
 describe("MemoryTun", () => {
   test("injected packets arrive as batches; written packets are kept as copies", () => {
     const tun: TunTransport & MemoryTun = new MemoryTun("mt0", 1400, { batchSize: 2 });

@@ -310,6 +310,43 @@ async function greSend(a: Args): Promise<Record<string, unknown>> {
   return result;
 }
 
+/** Records the source and destination of every PPTP GRE packet that arrives (by its sequence number). */
+async function greObserve(a: Args): Promise<Record<string, unknown>> {
+  const expect = Number(a.expect);
+  const s = GreSocket.open();
+  const seen: { seq: number; src: string; dst: string }[] = [];
+  s.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) {
+      const g = parseEnhancedGre(b.data, b.offsets[i], b.lengths[i]);
+      seen.push({ seq: g?.seq ?? -1, src: formatIpv4(b.sources[i]), dst: formatIpv4(b.destinations[i]) });
+    }
+  });
+  emit("ready");
+  await waitUntil(() => seen.length >= expect, 8000);
+  await sleep(200); // anything beyond `expect` shows up now
+  s.close();
+  return { seen: seen.sort((x, y) => x.seq - y.seq) };
+}
+
+/**
+ * From an unbound GRE socket: seq 0 with no source (routing picks it), seq 1 from `src` (send), seqs 2..4 as one
+ * sendBatch with sources [src, none, src], then one from `foreign` (not an address here: must fail).
+ */
+async function greFrom(a: Args): Promise<Record<string, unknown>> {
+  const peer = ip(a.peer);
+  const src = ip(a.src);
+  const s = GreSocket.open();
+  const packets = [0, 1, 2, 3, 4, 5].map((seq) => enhancedGre({ callId: 0x4242, seq }, Uint8Array.of(seq)));
+  const routed = s.send(packets[0], 0, packets[0].length, peer);
+  const chosen = s.send(packets[1], 0, packets[1].length, peer, src);
+  const packed = packBatch(packets.slice(2, 5));
+  const batch = s.sendBatch(packed.buf, packed.offsets, packed.lengths, new Uint32Array(3).fill(peer), 3, Uint32Array.of(src, 0, src));
+  const foreign = s.send(packets[5], 0, packets[5].length, peer, ip(a.foreign));
+  const result = { routed, chosen, batch, foreign, stats: s.stats() };
+  s.close();
+  return result;
+}
+
 /** Run as an unprivileged user: what opening each endpoint says. */
 async function openErrors(): Promise<Record<string, unknown>> {
   return {
@@ -553,6 +590,8 @@ const roles: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
   "tun-ping": tunPing,
   "gre-echo": greEcho,
   "gre-send": greSend,
+  "gre-observe": greObserve,
+  "gre-from": greFrom,
   "open-errors": openErrors,
   misuse,
   "open-close": openClose,

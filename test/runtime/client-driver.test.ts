@@ -14,8 +14,12 @@ import { AddressPool } from "../../src/server/pool.js";
 import { PptpClient, type ClientStatus } from "../../src/client/client.js";
 import type { LogCategory } from "../../src/session/connection.js";
 import { LocalUsers } from "../../src/aaa/local.js";
-import { MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
+import { MemoryGreNetwork, MemoryTun, type MemoryGreSocket } from "../../src/io/memory.js";
+import { emitGreHeader } from "../../src/wire/gre.js";
+import { parseIpv4 } from "../../src/wire/ipv4.js";
+import { unwrap } from "../../src/wire/result.js";
 import { GreDemux } from "../../src/io/gre-demux.js";
+import type { GreTransport } from "../../src/io/transport.js";
 import type { RouteInfo, SystemNetwork } from "../../src/io/system-net.js";
 import { fakeIpPacket } from "../support/random.js";
 import { FakeClock } from "../../src/core/clock.js";
@@ -71,18 +75,37 @@ interface Site {
 
 const logTo = (lines: string[], tag: string) => ({ enabled: (_c: LogCategory) => true, log: (c: LogCategory, m: string) => lines.push(`${tag}[${c}] ${m}`) });
 
-/** Our server on 127.0.0.1 (memory GRE network shared with the client). */
-async function serverSite(strengths = "128, 40", users = [{ user: "alice", password: "pw1" }], extra = ""): Promise<Site> {
+/**
+ * Our server on 127.0.0.1 (memory GRE network shared with the client). With `greMain`, a multi-homed host:
+ * it listens on 0.0.0.0 and its one GRE socket holds greMain (the source routing prefers) and 127.0.0.1.
+ */
+async function serverSite(
+  strengths = "128, 40",
+  users = [{ user: "alice", password: "pw1" }],
+  extra = "",
+  greMain?: string,
+  /** Drop the source the server asks for, as a server that does not choose it would (GRE leaves from greMain). */
+  sourceBlind = false,
+): Promise<Site> {
   const grenet = new MemoryGreNetwork();
   const serverTun = new MemoryTun();
   const lines: string[] = [];
-  const s = config(`[server]\nlisten = 127.0.0.1\nport = 0\n[ppp]\ndns = 10.0.0.53\n[mppe]\nstrengths = ${strengths}\n${extra}`);
-  const greSock = grenet.attach("127.0.0.1");
+  const listen = greMain ? "0.0.0.0" : "127.0.0.1";
+  const s = config(`[server]\nlisten = ${listen}\nport = 0\n[ppp]\ndns = 10.0.0.53\n[mppe]\nstrengths = ${strengths}\n${extra}`);
+  const greSock = greMain ? grenet.attach(greMain, { aliases: ["127.0.0.1"] }) : grenet.attach("127.0.0.1");
+  const blind: GreTransport = {
+    onBatch: (cb) => greSock.onBatch(cb),
+    onError: (cb) => greSock.onError(cb),
+    send: (b, off, len, dst) => greSock.send(b, off, len, dst),
+    sendBatch: (b, offs, lens, dsts, n) => greSock.sendBatch(b, offs, lens, dsts, n),
+    stats: () => greSock.stats(),
+    close: () => greSock.close(),
+  };
   const server = new PptpServer({
     settings: s,
     auth: new LocalUsers(users),
     pool: new AddressPool(s.ppp.pool),
-    gre: greSock,
+    gre: sourceBlind ? blind : greSock,
     tun: serverTun,
     log: logTo(lines, "srv"),
   });
@@ -113,9 +136,14 @@ interface ClientRig {
   net: RecordingNetwork;
   statuses: ClientStatus[];
   lines: string[];
+  greSock: MemoryGreSocket;
 }
 
-function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; from?: string; user?: string; greSilenceMs?: number; clock?: () => number } = {}): ClientRig {
+function clientFor(
+  site: Site,
+  peerText: string,
+  o: { stopOnRefusal?: boolean; from?: string; user?: string; greSilenceMs?: number; greMain?: string; clock?: () => number } = {},
+): ClientRig {
   const from = o.from ?? "127.0.0.2";
   const cfg = config(`[server]\nenable = no\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = ${site.port}\nuser = ${o.user ?? "alice"}\n${peerText}`);
   const peer = cfg.peers[0];
@@ -123,7 +151,8 @@ function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; f
   const statuses: ClientStatus[] = [];
   let tun: MemoryTun | undefined;
   const netRec = new RecordingNetwork();
-  const greSock = site.grenet.attach(from);
+  // greMain: a multi-homed client whose routing prefers greMain as the source, though TCP leaves from `from`.
+  const greSock = o.greMain ? site.grenet.attach(o.greMain, { aliases: [from] }) : site.grenet.attach(from);
   const demux = new GreDemux(greSock, o.clock ?? (() => performance.now()));
   const client = new PptpClient({
     peer,
@@ -146,7 +175,7 @@ function clientFor(site: Site, peerText: string, o: { stopOnRefusal?: boolean; f
     clearInterval(iv);
     demux.close(); // the process's GRE socket goes with the last role (startRoles does the same)
   });
-  return { client, cutGre: () => site.grenet.detach(greSock), tun: () => tun!, net: netRec, statuses, lines };
+  return { client, cutGre: () => site.grenet.detach(greSock), tun: () => tun!, net: netRec, statuses, lines, greSock };
 }
 
 const both = (site: Site, c: ClientRig) => `${site.lines.join("\n")}\n${c.lines.join("\n")}`;
@@ -332,6 +361,65 @@ describe("PptpClient against PptpServer (loopback TCP, memory GRE/TUN)", () => {
       assert.equal(c.net.routes.get("10.30.0.0/16")?.dev, "pt-hq", "on-demand routes stay");
       c.tun().inject(fakeIpPacket(100, 4, "192.168.50.10", "10.30.1.1"));
       await waitFor(() => c.client.counters.sessions === 2 && c.client.state === "up", `second on-demand session\n${both(site, c)}`);
+    } finally {
+      await c.client.stop();
+      await site.stop();
+    }
+  });
+});
+
+describe("multi-homed hosts: a call's GRE leaves from, and is accepted only at, its control connection's address", () => {
+  test("server listening on 0.0.0.0 whose route prefers another source: GRE still leaves from the address the client dialled", async () => {
+    const site = await serverSite("128, 40", undefined, "", "127.0.0.5");
+    const c = clientFor(site, "password = pw1");
+    try {
+      await c.client.start();
+      await waitFor(() => c.client.state === "up", `client up\n${both(site, c)}`);
+      const down = fakeIpPacket(200, 3, "10.0.0.9", "192.168.50.10");
+      site.serverTun.inject(down);
+      await waitFor(() => c.tun().written.some((p) => p.length === down.length), "packet at the client's TUN");
+      // GRE for the live call, from the right peer but sent to the server's other address, is not the call's.
+      const callId = site.server!.sessions()[0].callId;
+      const stray = new Uint8Array(16);
+      const n = emitGreHeader(stray, 0, callId, 0, undefined, 1);
+      const before = site.server!.greCounters.wrongLocalAddress;
+      assert.equal(c.greSock.send(stray, 0, n, unwrap(parseIpv4("127.0.0.5")), unwrap(parseIpv4("127.0.0.2"))), true);
+      await waitFor(() => site.server!.greCounters.wrongLocalAddress === before + 1, `stray GRE counted\n${both(site, c)}`);
+      assert.equal(c.client.state, "up");
+    } finally {
+      await c.client.stop();
+      await site.stop();
+    }
+  });
+
+  test("a multi-homed server that sends GRE from another address: the client says so instead of blaming a firewall", async () => {
+    const site = await serverSite("128, 40", undefined, "", "127.0.0.5", true);
+    const c = clientFor(site, "password = pw1\nmax-failures = 1", { greSilenceMs: 1500 });
+    try {
+      await c.client.start();
+      const final = await c.client.done;
+      assert.equal(final.state, "failed", both(site, c));
+      assert.match(
+        final.lastError ?? "",
+        /no PPP answer over GRE from 127\.0\.0\.1 within 2 s although the call is connected: GRE for this call arrives from 127\.0\.0\.5 instead: the server is multi-homed/,
+        both(site, c),
+      );
+      assert.equal(final.lastErrorCode, 806);
+    } finally {
+      await site.stop();
+    }
+  });
+
+  test("client whose route prefers another source: its GRE leaves from the address its TCP connection uses", async () => {
+    const site = await serverSite();
+    const c = clientFor(site, "password = pw1", { greMain: "127.0.0.6" });
+    try {
+      await c.client.start();
+      await waitFor(() => c.client.state === "up", `client up\n${both(site, c)}`);
+      const up = fakeIpPacket(300, 7, "192.168.50.10", "10.0.0.9");
+      c.tun().inject(up);
+      await waitFor(() => site.serverTun.written.some((p) => p.length === up.length), "packet at the server's TUN");
+      assert.equal(site.server!.greCounters.wrongPeer, 0);
     } finally {
       await c.client.stop();
       await site.stop();
