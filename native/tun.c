@@ -36,7 +36,7 @@ static int tun_read_batch(io_endpoint *ep) {
       if (e == EINTR) continue;
       ep->rx_count = out;
       if (e == EAGAIN || e == EWOULDBLOCK) return 0;
-      /* The kernel fails the copy with EFAULT when a packet is larger than our slot (the device
+      /* Other kernels fail the copy with EFAULT when a packet is larger than our slot (the device
        * MTU was raised under us); that packet is consumed, so count it and keep reading. */
       if (e == EFAULT || e == EINVAL) {
         ep->stats.rx_dropped++;
@@ -45,6 +45,13 @@ static int tun_read_batch(io_endpoint *ep) {
       return -e;
     }
     if (r == 0) break;
+    /* Some kernels (seen on 6.18) do not fail but cut a packet longer than the buffer to the buffer's size.
+     * Slots are at least the MTU plus 64 spare octets, so a read that fills the slot is such a packet, or one
+     * far over the MTU: drop and count it rather than pass a truncated datagram on. */
+    if ((size_t)r >= ep->slot_size) {
+      ep->stats.rx_dropped++;
+      continue;
+    }
     ep->rx_offsets[out] = slot * ep->slot_size;
     ep->rx_lengths[out] = (uint32_t)r;
     ep->stats.rx_packets++;

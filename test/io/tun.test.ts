@@ -74,6 +74,12 @@ describe("TunDevice inside a network namespace", { skip: privilegedSkip("TUN dev
     }
   });
 
+  test("a packet larger than the receive slot is dropped and counted, never passed on cut short", async () => {
+    const r = (await runWorker(ns, "tun-oversize", { name: "piotun2" })) as unknown as { lengths: number[]; rxDropped: number };
+    assert.deepEqual(r.lengths, [128, 128, 128], "only the whole small datagrams (20 + 8 + 100 octets) are read");
+    assert.equal(r.rxDropped, 3, "each 1328-octet datagram is dropped and counted");
+  });
+
   test("kernel-chosen name with a /24 prefix: the whole subnet routes into the device", async () => {
     const count = 5;
     const r = (await runWorker(ns, "tun-ping", {

@@ -586,8 +586,34 @@ async function threadExit(a: Args): Promise<Record<string, unknown>> {
   return { before, whileOpen: results, after: fdCount() };
 }
 
+/**
+ * A TUN whose receive slots are smaller than its MTU (as after an MTU raised under us): UDP datagrams of both
+ * sizes are sent into it; what is read must be whole packets only, the oversized ones dropped and counted.
+ */
+async function tunOversize(a: Args): Promise<Record<string, unknown>> {
+  const tun = TunDevice.open({ name: String(a.name), mtu: 1400, address: "10.202.0.1", peer: "10.202.0.2", slotSize: 1024 });
+  const lengths: number[] = [];
+  tun.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) {
+      const h = ipv4Header(b.data, b.offsets[i], b.lengths[i]);
+      if (h !== undefined && h.protocol === 17) lengths.push(b.lengths[i]);
+    }
+  });
+  const { createSocket } = await import("node:dgram");
+  const sock = createSocket("udp4");
+  for (const size of [100, 1300, 100, 1300, 100, 1300]) {
+    await new Promise<void>((resolve, reject) => sock.send(new Uint8Array(size), 9, "10.202.0.2", (e) => (e ? reject(e) : resolve())));
+  }
+  await sleep(300);
+  sock.close();
+  const stats = tun.stats();
+  tun.close();
+  return { lengths, rxDropped: stats.rxDropped };
+}
+
 const roles: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
   "tun-ping": tunPing,
+  "tun-oversize": tunOversize,
   "gre-echo": greEcho,
   "gre-send": greSend,
   "gre-observe": greObserve,
