@@ -5,7 +5,7 @@
  * [peer NAME] section adds one line at the end.
  */
 import { authMethodLabel } from "../aaa/types.js";
-import type { ServerConfig } from "./config.js";
+import { effectiveMaxConnections, type ServerConfig } from "./config.js";
 import { formatDuration, formatPrefix } from "./config-values.js";
 import type { PeerConfig } from "./peer-types.js";
 import { checkPoolRanges, formatAddressRange } from "./address-range.js";
@@ -40,9 +40,23 @@ export function describeConfig(c: ServerConfig): string[] {
       `LCP echo every ${orOff(t.lcpEchoIntervalMs)} (${t.lcpEchoFailures} failures), idle timeout ${orOff(t.idleTimeoutMs)}, ` +
       `session timeout ${orOff(t.sessionTimeoutMs)}, control reply timeout ${formatDuration(t.controlReplyTimeoutMs)}`,
     `gre: flow control ${c.gre.flowControl}, reorder timeout ${formatDuration(c.gre.reorderTimeoutMs)}, ack delay ${formatDuration(c.gre.ackDelayMs)}`,
+    describeLimits(c),
     `log: ${orNone(c.log.debug)}`,
     ...peers,
   ];
+}
+
+/** [limits] in one line: what a flood or a password guesser meets. */
+function describeLimits(c: ServerConfig): string {
+  const l = c.limits;
+  const n = (v: number, what: string) => (v === 0 ? `unlimited ${what}` : `${v} ${what}`);
+  return (
+    `limits: ${effectiveMaxConnections(c)} control connections, ${n(l.maxConnectionsPerAddress, "per address")}, ` +
+    `${l.connectionRate === 0 ? "no rate limit" : `${l.connectionRate}/s per address (burst ${l.connectionBurst})`}, ` +
+    `SCCRQ within ${orOff(l.startTimeoutMs)}, a call within ${orOff(l.noCallTimeoutMs)}; ` +
+    `logins: ${l.authFreeFailures} free failures per ${formatDuration(l.authWindowMs)}, then ${formatDuration(l.authDelayMs)} delay growing to ${formatDuration(l.authMaxDelayMs)}, ` +
+    `lockout ${formatDuration(l.authLockoutMs)} after ${n(l.authMaxFailuresPerUser, "failures per user")} or ${n(l.authMaxFailuresPerAddress, "per address")}`
+  );
 }
 
 /**

@@ -797,7 +797,6 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
   }
 }
 
-/** The methods that derive no MPPE keys (only MS-CHAP does, RFC 3079 §2-3). */
 /** `max-connections = 0`: room for every session plus as many connections again that are starting (at least 100). */
 export function effectiveMaxConnections(c: Pick<ServerConfig, "server" | "limits">): number {
   return c.limits.maxConnections > 0 ? c.limits.maxConnections : Math.max(100, 2 * c.server.maxSessions);
@@ -857,6 +856,7 @@ function checkLimits(c: Draft, usable: (...ids: string[]) => boolean, error: Rep
   }
 }
 
+/** The methods that derive no MPPE keys (only MS-CHAP does, RFC 3079 §2-3). */
 function keylessMethods(auth: readonly AuthMethod[]): AuthMethod[] {
   return auth.filter((m) => m === "pap" || m === "chap-md5");
 }

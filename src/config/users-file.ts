@@ -13,8 +13,9 @@
  * a comment to the end of the line (inside a word it is an ordinary character, so `pa#ss` is a password).
  *
  * Secrets: a clear password, or `$NT$` followed by 32 hex digits (any case): the NT password hash, MD4 of the
- * UTF-16LE password (RFC 2759 §8.3), which is all MS-CHAPv1/v2 need, so the file need not hold clear passwords.
- * Such a user cannot log in with PAP or CHAP-MD5. pppd's `@/path` (secret read from another file) is not
+ * UTF-16LE password (RFC 2759 §8.3), which is all MS-CHAPv2 and MS-CHAPv1 with 128-bit MPPE need, so the file
+ * need not hold clear passwords. Such a user cannot log in with PAP or CHAP-MD5, and MS-CHAPv1 cannot have 40- or
+ * 56-bit MPPE (RFC 3079 §2.1 keys those from the LAN Manager hash of the password). pppd's `@/path` (secret read from another file) is not
  * supported and is reported rather than taken as a literal password.
  *
  * Addresses: IPv4 addresses the user is given (the first is the one the server assigns); `*` or `-` (or nothing)

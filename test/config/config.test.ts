@@ -595,6 +595,8 @@ describe("describeConfig", () => {
       "mppe: policy require, strengths 128, stateless prefer",
       "timers: control echo every 1m (timeout 1m, 2 retries), LCP echo every 30s (4 failures), idle timeout off, session timeout off, control reply timeout 1m",
       "gre: flow control off, reorder timeout 50ms, ack delay 100ms",
+      "limits: 200 control connections, 16 per address, 5/s per address (burst 20), SCCRQ within 10s, a call within 30s; " +
+        "logins: 3 free failures per 15m, then 1s delay growing to 8s, lockout 15m after 10 failures per user or 30 per address",
       "log: events, errors",
     ]);
   });
