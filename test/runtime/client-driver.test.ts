@@ -9,7 +9,6 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { PptpServer } from "../../src/server/server.js";
-import { parseConfig, type ServerConfig } from "../../src/config/config.js";
 import { AddressPool } from "../../src/server/pool.js";
 import { PptpClient, type ClientStatus } from "../../src/client/client.js";
 import type { LogCategory } from "../../src/session/connection.js";
@@ -20,47 +19,12 @@ import { parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
 import { GreDemux } from "../../src/io/gre-demux.js";
 import type { GreTransport } from "../../src/io/transport.js";
-import type { RouteInfo, SystemNetwork } from "../../src/io/system-net.js";
 import { fakeIpPacket } from "../support/random.js";
 import { FakeClock } from "../../src/core/clock.js";
+import { config, RecordingNetwork, sleep, waitFor } from "./driver-support.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, what: string, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
-/** A parsed config; "port = 0" (any free port, for tests only) is applied after parsing. */
-function config(text: string): ServerConfig {
-  const anyPort = /^port = 0$/m.test(text);
-  const r = parseConfig(text.replace(/^port = 0$/m, "port = 1723"), "test.conf");
-  if (!r.ok) throw new Error(r.errors.map(String).join("\n"));
-  return anyPort ? { ...r.config, server: { ...r.config.server, port: 0 } } : r.config;
-}
-
-/** Records what the client asks of the host's routing table. */
-class RecordingNetwork implements SystemNetwork {
-  readonly routes = new Map<string, RouteInfo>();
-  readonly log: string[] = [];
-  async routeTo(dst: string): Promise<RouteInfo> {
-    return { dev: "lo", src: dst };
-  }
-  async addRoute(cidr: string, r: RouteInfo): Promise<void> {
-    this.routes.set(cidr, r);
-    this.log.push(`add ${cidr} dev ${r.dev}`);
-  }
-  async deleteRoute(cidr: string): Promise<void> {
-    this.routes.delete(cidr);
-    this.log.push(`del ${cidr}`);
-  }
-  async setLink(dev: string, o: { address: string; peer: string; mtu: number }): Promise<void> {
-    this.log.push(`link ${dev} ${o.address} peer ${o.peer} mtu ${o.mtu}`);
-  }
-}
 
 interface Site {
   server?: PptpServer;

@@ -8,7 +8,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { PptpServer } from "../../src/server/server.js";
-import { parseConfig, type ServerConfig } from "../../src/config/config.js";
 import { AddressPool } from "../../src/server/pool.js";
 import { PptpClient } from "../../src/client/client.js";
 import type { LogCategory } from "../../src/session/connection.js";
@@ -21,22 +20,9 @@ import { parsePppHeader } from "../../src/wire/ppp-frame.js";
 import { parseIpv4 } from "../../src/wire/ipv4.js";
 import { internetChecksum } from "../../src/wire/ipv4-fragment.js";
 import { unwrap } from "../../src/wire/result.js";
+import { config, sleep, waitFor } from "./driver-support.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(cond: () => boolean, what: string, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-function config(text: string): ServerConfig {
-  const r = parseConfig(text.replace(/^port = 0$/m, "port = 1723"), "test.conf");
-  if (!r.ok) throw new Error(r.errors.map(String).join("\n"));
-  return /^port = 0$/m.test(text) ? { ...r.config, server: { ...r.config.server, port: 0 } } : r.config;
-}
 
 class NullNetwork implements SystemNetwork {
   async routeTo(dst: string): Promise<RouteInfo> {

@@ -5,18 +5,16 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import { PptpServer, type AddressAllocator, type PptpServerOptions } from "../../src/server/server.js";
 import { defaultConfig, type ServerConfig } from "../../src/config/config.js";
 import { AddressPool } from "../../src/server/pool.js";
-import { ClientConnection } from "../../src/session/client-connection.js";
-import type { SessionEvent, LogCategory } from "../../src/session/connection.js";
+import type { LogCategory } from "../../src/session/connection.js";
 import { LocalUsers } from "../../src/aaa/local.js";
 import { MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
-import { GreHeader, parseGreHeader } from "../../src/wire/gre.js";
-import { seededRandom, fakeIpPacket } from "../support/random.js";
+import { fakeIpPacket } from "../support/random.js";
 import { bytesEqual } from "../../src/wire/bytes.js";
 import { FakeClock } from "../../src/core/clock.js";
+import { dial, sleep, waitFor } from "./server-rig.js";
 
 const base = defaultConfig();
 const settings: ServerConfig = {
@@ -36,7 +34,6 @@ class TestPool implements AddressAllocator {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Rig {
   server: PptpServer;
@@ -76,79 +73,6 @@ async function rig(
   return { server, port: a.port, grenet, tun, lines, pump: () => grenet.settle(), stop: () => clearInterval(iv) };
 }
 
-/** A client driven by hand: loopback TCP from 127.0.0.X, GRE through the memory network. */
-function dial(r: Rig, from: string, user: string, password: string) {
-  const events: SessionEvent[] = [];
-  const ipIn: Uint8Array[] = [];
-  const gre = r.grenet.attach(from);
-  const client = new ClientConnection({
-    peerName: "127.0.0.1",
-    link: {
-      random: seededRandom(from.length + user.length),
-      authenticateSelf: { methods: ["mschap-v2"], userName: user, password },
-      ipcp: () => ({ role: "client", requestDns: true }),
-      ccp: { policy: "require", strengths: [128], stateless: "prefer" },
-    },
-    sinksFor: () => ({
-      greOut: (b, off, len) => gre.send(b, off, len, 0x7f000001),
-      ipOut: (b, off, len) => ipIn.push(b.slice(off, off + len)),
-    }),
-  });
-  const sock = net.connect({ host: "127.0.0.1", port: r.port, localAddress: from });
-  const t0 = performance.now();
-  const now = () => performance.now() - t0;
-  let timer: NodeJS.Timeout | undefined;
-  const service = () => {
-    for (let e = client.pollEvent(); e; e = client.pollEvent()) events.push(e);
-    for (let b = client.pollTransmit(); b; b = client.pollTransmit()) sock.write(b);
-    if (timer) clearTimeout(timer);
-    const t = client.pollTimeout();
-    if (t !== undefined)
-      timer = setTimeout(() => {
-        client.handleTimeout(now());
-        service();
-      }, Math.max(0, t - now()));
-  };
-  const hdr = new GreHeader();
-  gre.onBatch((b) => {
-    for (let i = 0; i < b.count; i++) {
-      if (parseGreHeader(b.data, b.offsets[i], b.lengths[i], hdr).ok) client.handleGre(now(), hdr.callId, b.data, b.offsets[i], b.lengths[i]);
-    }
-    service();
-  });
-  sock.on("connect", () => {
-    client.start(now());
-    service();
-  });
-  sock.on("data", (d) => {
-    client.handleBytes(now(), d);
-    service();
-  });
-  sock.on("close", () => {
-    client.handleTransportClosed(now());
-    service();
-    if (timer) clearTimeout(timer);
-  });
-  sock.on("error", () => {});
-  return {
-    client,
-    events,
-    ipIn,
-    sock,
-    now,
-    service,
-    up: () => events.some((e) => e.type === "network-up"),
-    down: () => events.some((e) => e.type === "call-down"),
-  };
-}
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await sleep(5);
-  }
-}
 
 describe("networked server driver", () => {
   test("a client dials over TCP, authenticates, gets an address; IP flows both ways through TUN", async () => {

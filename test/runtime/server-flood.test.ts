@@ -103,7 +103,7 @@ async function honest(r: Rig, from: string): Promise<number> {
   assert.ok(c.client.sendIp(c.now(), c.client.currentCallId!, up, 0, up.length));
   await waitFor(() => r.tun.written.length > before);
   assert.ok(bytesEqual(r.tun.written[r.tun.written.length - 1], up));
-  const down = fakeIpPacket(1400, 2, "10.1.1.1", address);
+  const down = fakeIpPacket(1396, 2, "10.1.1.1", address); // the largest that fits MRU 1400 under MPPE
   r.tun.inject(down);
   await waitFor(() => c.ipIn.length > 0);
   assert.ok(bytesEqual(c.ipIn[0], down));

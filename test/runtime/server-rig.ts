@@ -29,7 +29,8 @@ class TestPool implements AddressAllocator {
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, waitFor as waitUntil } from "./driver-support.js";
+export { sleep };
 
 export interface Rig {
   server: PptpServer;
@@ -73,7 +74,7 @@ export async function rig(s: ServerConfig = settings, users?: LocalUsers): Promi
 export type Dialled = ReturnType<typeof dial>;
 
 /** A client driven by hand: loopback TCP from `from`, GRE through the memory network; one at a time per address. */
-export function dial(r: Rig, from: string, user: string, password: string) {
+export function dial(r: Pick<Rig, "grenet" | "port">, from: string, user: string, password: string) {
   const events: SessionEvent[] = [];
   const ipIn: Uint8Array[] = [];
   const gre = r.grenet.attach(from);
@@ -153,10 +154,5 @@ export function dial(r: Rig, from: string, user: string, password: string) {
   };
 }
 
-export async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await sleep(5);
-  }
-}
+/** Polls `cond`; fails after `ms` (5 s by default). */
+export const waitFor = (cond: () => boolean, ms = 5000): Promise<void> => waitUntil(cond, "the condition", ms);
