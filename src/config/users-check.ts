@@ -34,7 +34,12 @@ export function checkUsers(users: readonly LocalUser[], lines: readonly number[]
 
   if (users.length === 0) {
     const peerLogins = serverPeers.filter((p) => p.user !== undefined && p.password !== undefined);
-    if (peerLogins.length === 0) {
+    // A router whose server role only answers its own dial-out peers' calls back (answer = yes: they place the
+    // Incoming-Call-Request and authenticate to the far end) needs no logins of its own.
+    const answering = config.peers.filter((p) => p.role === "client" && p.answer);
+    if (answering.length > 0 && peerLogins.length === 0) {
+      warnings.push(`${fileName}: holds no users; this server only answers calls back from ${answering.map((p) => `[peer ${p.name}]`).join(", ")} (answer = yes)`);
+    } else if (peerLogins.length === 0) {
       errors.push(
         new ConfigError(
           fileName,

@@ -70,6 +70,13 @@ describe("users file against the config", () => {
     assert.match(r.warnings[0], /holds no users; only the \[peer NAME\] logins \(branch\) can connect/);
   });
 
+  test("an empty file is only a warning for a server that just answers its dial-out peers' calls back", () => {
+    const c = withPeers("[peer hq]\nrole = client\nremote = 10.0.0.1\nuser = branch\npassword = x\nconnect = passive\nanswer = yes\n");
+    const r = check("", c);
+    assert.deepEqual(r.errors, []);
+    assert.match(r.warnings[0], /holds no users; this server only answers calls back from \[peer hq\] \(answer = yes\)/);
+  });
+
   test("a secrets file readable by group or others is warned about, as ssh does", () => {
     assert.equal(secretsModeWarning(F, 0o100600), undefined);
     assert.equal(secretsModeWarning(F, 0o100700), undefined);

@@ -119,7 +119,8 @@ function brConfig(mode: "dial" | "answer"): string {
 function start(s: Sites, ns: Netns, name: string, conf: string): string {
   const confFile = join(s.dir, `${name}.conf`);
   writeFileSync(confFile, conf);
-  writeFileSync(join(s.dir, "chap-secrets"), "# road warriors only; the LAN-to-LAN peer's password is in its [peer] section\n");
+  // Road warriors only (the LAN-to-LAN peer's password is in its [peer] section); an empty file is refused.
+  writeFileSync(join(s.dir, "chap-secrets"), '# road warriors\nroadwarrior * "a long road secret" *\n', { mode: 0o600 });
   const logFile = join(s.dir, `${name}.log`);
   const p = spawn("sh", ["-c", `exec ip netns exec ${ns.name} node ${CLI} server -c ${confFile} > ${logFile} 2>&1`], { stdio: "ignore" });
   s.procs.push(p);
