@@ -77,11 +77,17 @@ export function runTarget(t: FuzzTarget, o: RunOptions): RunResult {
 /** The input generated at `index` by a run with this seed (to save what a hung execution was working on). */
 export function inputAt(t: FuzzTarget, seed: number, index: number, runs = UNBOUNDED_RUNS): unknown {
   let found: unknown;
+  let captured = false;
+  // Fail on the first (replayed) input so the check stops there: endOnFailure skips shrinking.
   fc.check(
     fc.property(t.arbitrary, (input) => {
-      found = input;
+      if (!captured) {
+        found = input;
+        captured = true;
+      }
+      return false;
     }),
-    { seed, path: String(index), numRuns: runs },
+    { seed, path: String(index), numRuns: runs, endOnFailure: true },
   );
   return inputToJson(found);
 }

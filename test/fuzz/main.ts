@@ -1,7 +1,8 @@
 /**
- * `npm run fuzz -- [--seconds N] [--target NAME[,NAME]] [--seed S] [--timeout MS] [--out DIR] [--runs N]`
+ * `npm run fuzz -- [--seconds N] [--target NAME[,NAME]] [--seed S] [--timeout MS] [--out DIR] [--runs N] [--jobs N]`
  *
- * Runs each target in a worker thread for its share of the time budget (or N inputs each), prints executions,
+ * Runs each target in a worker thread for its share of the time budget (or N inputs each), `--jobs` targets at a
+ * time (the budget is CPU-seconds over all targets: 600 s with 2 jobs takes 300 s of wall time), prints executions,
  * exec/s and crashes per target, saves every crashing input to DIR (default fuzz-crashes/) as JSON that
  * test/fuzz/regressions/ accepts as is, and exits 1 on any crash. A crash is an exception escaping the code under
  * test, an invariant failure, or a hang: no execution finished within the per-input time limit (the worker is
@@ -20,10 +21,11 @@ interface Args {
   timeoutMs: number;
   out: string;
   runs: number | undefined;
+  jobs: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 60, targets: TARGETS.map((t) => t.name), seed: (Date.now() ^ (process.pid << 16)) >>> 0, timeoutMs: 5000, out: "fuzz-crashes", runs: undefined };
+  const a: Args = { seconds: 60, targets: TARGETS.map((t) => t.name), seed: (Date.now() ^ (process.pid << 16)) >>> 0, timeoutMs: 5000, out: "fuzz-crashes", runs: undefined, jobs: 1 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -38,10 +40,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--timeout") a.timeoutMs = Number(need());
     else if (k === "--out") a.out = need();
     else if (k === "--runs") a.runs = Number(need());
+    else if (k === "--jobs") a.jobs = Math.max(1, Math.floor(Number(need())));
     else if (k === "--list") {
       for (const t of TARGETS) console.log(`${t.name.padEnd(22)} ${t.description}`);
       process.exit(0);
-    } else throw new Error(`unknown argument ${k}; usage: npm run fuzz -- [--seconds N] [--target NAME[,NAME]] [--seed S] [--timeout MS] [--out DIR] [--runs N] [--list]`);
+    } else throw new Error(`unknown argument ${k}; usage: npm run fuzz -- [--seconds N] [--target NAME[,NAME]] [--seed S] [--timeout MS] [--out DIR] [--runs N] [--jobs N] [--list]`);
   }
   for (const n of a.targets) if (!TARGETS.some((t) => t.name === n)) throw new Error(`no fuzz target "${n}"; targets: ${TARGETS.map((t) => t.name).join(", ")}`);
   if (!(a.seconds > 0) || !(a.timeoutMs > 0)) throw new Error("--seconds and --timeout must be positive");
@@ -118,9 +121,8 @@ async function main(): Promise<void> {
   let totalExecs = 0;
   let totalMs = 0;
   let crashes = 0;
-  for (const [i, name] of a.targets.entries()) {
-    const seed = (a.seed + i * 0x9e3779b1) >>> 0;
-    const { result: r, coverage } = await runInWorker(name, seed, perTargetMs, a.runs, a.timeoutMs);
+  let hangs = 0;
+  const report = (name: string, seed: number, { result: r, coverage }: Outcome): void => {
     totalExecs += r.execs;
     totalMs += r.ms;
     const rate = r.execs / Math.max(r.ms / 1000, 1e-9);
@@ -130,13 +132,26 @@ async function main(): Promise<void> {
     console.log(`${name.padEnd(22)} execs ${fmt(r.execs).padStart(12)}  ${(r.ms / 1000).toFixed(1).padStart(7)} s  ${fmt(Math.round(rate)).padStart(9)} exec/s  crashes ${r.failure ? 1 : 0}${cov ? `  [${cov}]` : ""}`);
     if (r.failure) {
       crashes++;
+      if (r.failure.kind === "hang") hangs++;
       mkdirSync(a.out, { recursive: true });
       const file = join(a.out, `${name}-${r.failure.kind}-${seed}.json`);
       writeFileSync(file, JSON.stringify(r.failure, null, 2) + "\n");
       console.log(`  ${r.failure.kind}: ${r.failure.message}\n  input saved to ${file} (seed ${r.failure.seed}, path ${r.failure.path ?? "-"})`);
     }
-  }
-  console.log(`fuzz total: ${fmt(totalExecs)} executions in ${(totalMs / 1000).toFixed(1)} s, ${crashes} crashes (seed ${a.seed})`);
+  };
+  const wallStart = performance.now();
+  let nextIndex = 0;
+  const lane = async (): Promise<void> => {
+    while (nextIndex < a.targets.length) {
+      const i = nextIndex++;
+      const name = a.targets[i];
+      const seed = (a.seed + i * 0x9e3779b1) >>> 0;
+      report(name, seed, await runInWorker(name, seed, perTargetMs, a.runs, a.timeoutMs));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(a.jobs, a.targets.length) }, lane));
+  const wall = (performance.now() - wallStart) / 1000;
+  console.log(`fuzz total: ${fmt(totalExecs)} executions, ${(totalMs / 1000).toFixed(1)} target-seconds (${wall.toFixed(1)} s wall, ${a.jobs} job${a.jobs === 1 ? "" : "s"}), ${crashes} crashes of which ${hangs} hangs (seed ${a.seed})`);
   process.exitCode = crashes > 0 ? 1 : 0;
 }
 
