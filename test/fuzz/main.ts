@@ -22,10 +22,12 @@ interface Args {
   out: string;
   runs: number | undefined;
   jobs: number;
+  /** Seconds for named targets (`--time NAME=S,...`); the others share what is left of --seconds evenly. */
+  fixed: Map<string, number>;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 60, targets: TARGETS.map((t) => t.name), seed: (Date.now() ^ (process.pid << 16)) >>> 0, timeoutMs: 5000, out: "fuzz-crashes", runs: undefined, jobs: 1 };
+  const a: Args = { seconds: 60, targets: TARGETS.map((t) => t.name), seed: (Date.now() ^ (process.pid << 16)) >>> 0, timeoutMs: 5000, out: "fuzz-crashes", runs: undefined, jobs: 1, fixed: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -40,16 +42,23 @@ function parseArgs(argv: string[]): Args {
     else if (k === "--timeout") a.timeoutMs = Number(need());
     else if (k === "--out") a.out = need();
     else if (k === "--runs") a.runs = Number(need());
-    else if (k === "--jobs") a.jobs = Math.max(1, Math.floor(Number(need())));
+    else if (k === "--time") {
+      for (const part of need().split(",")) {
+        const [n, sec] = part.split("=");
+        a.fixed.set(n, Number(sec));
+      }
+    } else if (k === "--jobs") a.jobs = Math.max(1, Math.floor(Number(need())));
     else if (k === "--list") {
       for (const t of TARGETS) console.log(`${t.name.padEnd(22)} ${t.description}`);
       process.exit(0);
-    } else throw new Error(`unknown argument ${k}; usage: npm run fuzz -- [--seconds N] [--target NAME[,NAME]] [--seed S] [--timeout MS] [--out DIR] [--runs N] [--jobs N] [--list]`);
+    } else throw new Error(`unknown argument ${k}; usage: npm run fuzz -- [--seconds N] [--target NAME[,NAME]] [--seed S] [--timeout MS] [--out DIR] [--runs N] [--jobs N] [--time NAME=S,...] [--list]`);
   }
   for (const n of a.targets) if (!TARGETS.some((t) => t.name === n)) throw new Error(`no fuzz target "${n}"; targets: ${TARGETS.map((t) => t.name).join(", ")}`);
   if (!(a.seconds > 0) || !(a.timeoutMs > 0)) throw new Error("--seconds and --timeout must be positive");
   return a;
 }
+
+const STARTUP_GRACE_MS = 300_000;
 
 const workerUrl = new URL("./worker.js", import.meta.url);
 
@@ -91,7 +100,9 @@ function runInWorker(target: string, seed: number, ms: number, runs: number | un
         lastChange = now;
         return;
       }
-      if (now - lastChange < timeoutMs) return;
+      // Before the first execution the worker loads modules and records its seeds, which under heavy load (the
+      // run is niced) can take far longer than one input; give it STARTUP_GRACE_MS before calling it a hang.
+      if (now - lastChange < (beat === 0 ? Math.max(timeoutMs, STARTUP_GRACE_MS) : timeoutMs)) return;
       // No execution finished within the limit: a hang. Kill the worker, regenerate the input it was running.
       const index = Atomics.load(progress, 0);
       void w.terminate();
@@ -114,9 +125,12 @@ function fmt(n: number): string {
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const perTargetMs = (a.seconds * 1000) / a.targets.length;
+  const fixedSeconds = a.targets.reduce((n, t) => n + (a.fixed.get(t) ?? 0), 0);
+  const flexible = a.targets.filter((t) => !a.fixed.has(t)).length;
+  const perTargetMs = flexible === 0 ? 0 : (Math.max(0, a.seconds - fixedSeconds) * 1000) / flexible;
+  const msFor = (name: string): number => (a.fixed.has(name) ? (a.fixed.get(name) as number) * 1000 : perTargetMs);
   console.log(
-    `fuzz: ${a.targets.length} targets, ${a.runs === undefined ? `${a.seconds} s in total (${(perTargetMs / 1000).toFixed(1)} s each)` : `${a.runs} inputs each`}, seed ${a.seed}, per-input limit ${a.timeoutMs} ms`,
+    `fuzz: ${a.targets.length} targets, ${a.runs === undefined ? `${a.seconds} s in total (${(perTargetMs / 1000).toFixed(1)} s each${a.fixed.size > 0 ? `, ${[...a.fixed].map(([n, v]) => `${n} ${v} s`).join(", ")}` : ""})` : `${a.runs} inputs each`}, seed ${a.seed}, per-input limit ${a.timeoutMs} ms`,
   );
   let totalExecs = 0;
   let totalMs = 0;
@@ -146,7 +160,7 @@ async function main(): Promise<void> {
       const i = nextIndex++;
       const name = a.targets[i];
       const seed = (a.seed + i * 0x9e3779b1) >>> 0;
-      report(name, seed, await runInWorker(name, seed, perTargetMs, a.runs, a.timeoutMs));
+      report(name, seed, await runInWorker(name, seed, msFor(name), a.runs, a.timeoutMs));
     }
   };
   await Promise.all(Array.from({ length: Math.min(a.jobs, a.targets.length) }, lane));
