@@ -37,7 +37,9 @@ export function fakeIpPacket(len: number, tag: number, src = "192.168.50.10", ds
  * Seed and count of the random-input tests, from the environment so a longer or different run needs no code edit:
  *   PPTP_TEST_SEED=1234 PPTP_TEST_RUNS=1000000 node --test dist/test/...
  * PPTP_TEST_SEED (decimal or 0x-hex) replaces every test's default seed (each test still mixes in its own label, so
- * two tests never walk the same sequence); PPTP_TEST_RUNS replaces every test's default count.
+ * two tests never walk the same sequence); PPTP_TEST_RUNS replaces every test's default count. It is meant to raise
+ * the budget: a test that also asserts what its inputs reached (states visited, connections established) assumes at
+ * least its default count.
  */
 export function testSeed(label: string, defaultSeed: number): number {
   const env = process.env.PPTP_TEST_SEED;

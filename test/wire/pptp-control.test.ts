@@ -376,10 +376,15 @@ describe("malformed control messages are refused with a clear error", () => {
 });
 
 describe("fuzz: nothing throws", () => {
-  test("5000 random buffers", () => {
-    const rnd = prng(0x5eed);
+  test("random buffers", () => {
+    const seed = testSeed("pptp-control:random", 0x5eed);
+    const runs = testRuns(5000);
+    withSeed("pptp-control random buffers", seed, () => randomBuffers(seed, runs));
+  });
+  function randomBuffers(seed: number, runs: number): void {
+    const rnd = prng(seed);
     let accepted = 0;
-    for (let i = 0; i < 5000; i++) {
+    for (let i = 0; i < runs; i++) {
       const len = rnd() % 260;
       const b = new Uint8Array(len);
       for (let j = 0; j < len; j++) b[j] = rnd() & 0xff;
@@ -403,13 +408,18 @@ describe("fuzz: nothing throws", () => {
         assert.ok(r.error.message.length > 10);
       }
     }
-    assert.ok(accepted < 5000);
-  });
+    assert.ok(accepted < runs);
+  }
 
-  test("3000 single-byte mutations of valid messages round-trip when accepted", () => {
-    const rnd = prng(42);
+  test("single-bit mutations of valid messages round-trip when accepted", () => {
+    const seed = testSeed("pptp-control:bitflips", 42);
+    const runs = testRuns(3000);
+    withSeed("pptp-control bit flips", seed, () => bitFlips(seed, runs));
+  });
+  function bitFlips(seed: number, runs: number): void {
+    const rnd = prng(seed);
     let accepted = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < runs; i++) {
       const m = ALL_MESSAGES[i % ALL_MESSAGES.length];
       const b = emitControlMessage(m);
       b[rnd() % b.length] ^= 1 << (rnd() % 8);
@@ -421,8 +431,8 @@ describe("fuzz: nothing throws", () => {
       }
     }
     assert.ok(accepted > 0, "some mutations hit ordinary fields and are accepted");
-    assert.ok(accepted < 3000, "some mutations hit checked fields and are refused");
-  });
+    assert.ok(accepted < runs, "some mutations hit checked fields and are refused");
+  }
 
   test("the framer on mutated valid streams: next() always ends, messages round-trip, a failure is final", (t) => {
     // Recorded client and server exchanges, edited and byte-mutated, pushed in random chunks. The fuzz target
