@@ -52,8 +52,9 @@ dave * $NT$8846F7EAEE8FB117AD06BDD830B7586C -
 /** Words that are secrets in `text`, with the 1-based lines they sit on (only unambiguous ones: found once). */
 function configSecrets(text: string): string[] {
   const out: string[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^\s*password\s*=\s*"?([^";#\s]{4,})"?\s*$/.exec(line);
+  // Lines as the parser cuts them (a lone CR ends a line too): a value after a CR is another line, not the password.
+  for (const line of text.split(/\r?\n|\r/)) {
+    const m = /^[ \t]*password[ \t]*=[ \t]*"?([^";#\s]{4,})"?[ \t]*$/.exec(line);
     if (m !== null) out.push(m[1]);
   }
   return out.filter((s) => text.split(s).length === 2);
