@@ -138,3 +138,15 @@ describe("pptp-ts.conf: random files with one bad line", () => {
     assert.ok(inPeer > 0 && inPeer < runs);
   });
 });
+
+describe("fuzz findings", () => {
+  test("a quoted user name holding a line break on a short line is an error, not an exception", () => {
+    // Found by the users-file fuzz target: the fix suggestion quoted the name, and quoteWord throws on a line break.
+    const r = loadUsers('alice * pw-1 *\n"bo\rb" *\n', "chap-secrets");
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.deepEqual(r.errors.map((e) => e.line), [2]);
+      assert.match(String(r.errors[0]), /2 fields where a chap-secrets line has at least 3: .* fix: write e\.g\. "alice \* secret \*"/);
+    }
+  });
+});

@@ -55,7 +55,9 @@ function configSecrets(text: string): string[] {
   // Lines as the parser cuts them (a lone CR ends a line too): a value after a CR is another line, not the password.
   for (const line of text.split(/\r?\n|\r/)) {
     const m = /^[ \t]*password[ \t]*=[ \t]*"?([^";#\s]{4,})"?[ \t]*$/.exec(line);
-    if (m !== null) out.push(m[1]);
+    // Secret-looking values only (the seeds' are "pw-" and digits): a mutated "password =quire" would match the
+    // messages' own words ("policy = require").
+    if (m !== null && m[1].length >= 6 && /\d/.test(m[1])) out.push(m[1]);
   }
   return out.filter((s) => text.split(s).length === 2);
 }
