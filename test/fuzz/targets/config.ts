@@ -66,7 +66,8 @@ function usersSecrets(text: string): string[] {
   if (/[\\"']/.test(text)) return []; // quoting and continuations move words around; keep the check exact
   const out: string[] = [];
   for (const line of text.split("\n")) {
-    const words = line.replace(/#.*/, "").trim().split(/\s+/);
+    // Words as the parser cuts them: blanks are space, tab, CR, FF, VT; '#' starts a comment only at a word's start.
+    const words = line.replace(/(^|[ \t\r\f\v])#[^]*$/, "$1").replace(/^[ \t\r\f\v]+|[ \t\r\f\v]+$/g, "").split(/[ \t\r\f\v]+/);
     // A secret-looking third word (the seeds' are "pw-" and digits, or an NT hash); plain words like
     // "password" in a mutated comment would match the messages' own text.
     if (words.length >= 3 && words[2].length >= 6 && /\d/.test(words[2])) out.push(words[2]);
