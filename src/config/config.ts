@@ -462,6 +462,9 @@ function sectionOfKey(name: string): SectionName | undefined {
   return SECTION_NAMES.find((s) => Object.hasOwn(SPECS[s], name));
 }
 
+/** Keys whose values are secrets, never repeated in a message. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(["password"]);
+
 function isPeerKey(name: string): boolean {
   return Object.hasOwn(PEER_SPECS, name);
 }
@@ -470,14 +473,17 @@ export type ConfigResult =
   | { readonly ok: true; readonly config: ServerConfig; readonly warnings: string[] }
   | { readonly ok: false; readonly errors: ConfigError[]; readonly warnings: string[] };
 
-/** A value after "=": quoted, or up to a ';'/'#' that follows whitespace. */
-function splitValue(text: string): { value: string } | { problem: string } {
+/**
+ * A value after "=": quoted, or up to a ';'/'#' that follows whitespace. A `secret` value (a password) is never
+ * quoted back in a problem: the config file is readable by root only, the log that shows the error may not be.
+ */
+function splitValue(text: string, secret: boolean): { value: string } | { problem: string } {
   const t = text.trim();
   if (t.startsWith('"')) {
     const end = t.indexOf('"', 1);
-    if (end < 0) return { problem: `value ${t} has no closing quote` };
+    if (end < 0) return { problem: secret ? "the quoted value has no closing quote" : `value ${t} has no closing quote` };
     const rest = t.slice(end + 1).trim();
-    if (rest !== "" && !/^[;#]/.test(rest)) return { problem: `text "${rest}" follows the quoted value` };
+    if (rest !== "" && !/^[;#]/.test(rest)) return { problem: secret ? "text follows the quoted value" : `text "${rest}" follows the quoted value` };
     return { value: t.slice(1, end) };
   }
   const comment = /\s[;#]/.exec(t);
@@ -662,7 +668,7 @@ export function parseConfig(text: string, fileName: string): ConfigResult {
       continue;
     }
     target.setOn.set(target.id, lineNo);
-    const split = splitValue(line.slice(eq + 1));
+    const split = splitValue(line.slice(eq + 1), SECRET_KEYS.has(name));
     if ("problem" in split) {
       target.failed.add(target.id);
       fail(`${target.label}: ${split.problem}`, `write the value in double quotes with nothing after it but a comment`);

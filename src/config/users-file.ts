@@ -186,7 +186,8 @@ export function loadUsers(text: string, fileName: string, opts: LoadUsersOptions
     if (e.words.length < 3) {
       fail(
         `${e.words.length} field${e.words.length === 1 ? "" : "s"} where a chap-secrets line has at least 3: client server secret [addresses...]`,
-        `write e.g. "${e.words[0] === "" ? "alice" : quoteWord(e.words[0])} * secret *"`,
+        // A quoted word may hold a line break, which no chap-secrets word can be written with: suggest a plain name.
+        `write e.g. "${e.words[0] === "" || /[\n\r]/.test(e.words[0]) ? "alice" : quoteWord(e.words[0])} * secret *"`,
       );
       continue;
     }

@@ -7,6 +7,7 @@ import { IpcpEngine } from "../../src/ppp/ipcp.js";
 import { CcpEngine } from "../../src/ppp/ccp.js";
 import { parseCpPacket, parseCpOptions } from "../../src/wire/ppp-cp.js";
 import { seededRandom, type Engine } from "./fsm-harness.js";
+import { testRuns, testSeed, withSeed } from "../support/random.js";
 
 interface Fuzzable extends Engine {
   open(now: number): void;
@@ -50,14 +51,19 @@ function checkOutput(e: Engine): void {
 }
 
 function fuzz(name: string, make: () => Fuzzable, seed: number): void {
-  test(`${name}: 4000 random packets, with timeouts in between`, () => {
+  const runs = testRuns(4000);
+  test(`${name}: ${runs} random packets, with timeouts in between`, () => {
+    const s = testSeed(`fsm-fuzz:${name}`, seed);
+    withSeed(`${name} engine fuzz`, s, () => body(s));
+  });
+  function body(seed: number): void {
     const e = make();
     let now = 0;
     e.open(now);
     e.lowerUp(now);
     const states = new Set<string>();
     let i = 0;
-    for (const p of packets(seed, 4000)) {
+    for (const p of packets(seed, runs)) {
       e.handlePacket(now, p);
       checkOutput(e);
       states.add(e.state);
@@ -71,7 +77,7 @@ function fuzz(name: string, make: () => Fuzzable, seed: number): void {
       }
     }
     assert.ok(states.size >= 3, `visited ${[...states].join(", ")}`);
-  });
+  }
 }
 
 describe("fuzzing the engines", () => {

@@ -5,6 +5,10 @@ import { unwrap } from "../../src/wire/result.js";
 import { emitControlMessage, parseControlMessage, type ControlMessage } from "../../src/wire/pptp-control.js";
 import { ControlConnection, winsCollision, type ControlConnectionOptions } from "../../src/pptp/control.js";
 import type { ControlEvent } from "../../src/pptp/control-events.js";
+import fc from "fast-check";
+import { testRuns, testSeed, withSeed } from "../support/random.js";
+import { driveEngine, peerStream, streamInputArb } from "../fuzz/targets/control.js";
+import { CLIENT_OPTIONS, controlTranscript, SERVER_OPTIONS } from "../fuzz/seeds.js";
 import {
   SEED_SCCRQ_WINDOWS,
   SEED_SCCRQ_9X,
@@ -618,21 +622,45 @@ describe("bad input never throws", () => {
     assert.equal(s.cc.isClosed, true);
   });
 
-  test("random bytes in random chunks", () => {
-    let x = 12345;
-    const rnd = (): number => ((x = (x * 1103515245 + 12345) >>> 0), x >>> 8);
-    for (let i = 0; i < 300; i++) {
-      const s = server();
-      s.cc.start(0);
-      for (let k = 0; k < 10 && !s.cc.isClosed; k++) {
-        const chunk = new Uint8Array(rnd() % 40);
-        for (let j = 0; j < chunk.length; j++) chunk[j] = rnd() & 0xff;
-        if (k === 0 && chunk.length >= 8) chunk.set([0, chunk.length, 0, 1, 0x1a, 0x2b, 0x3c, 0x4d]);
-        s.cc.handleBytes(k, chunk);
-      }
-      s.cc.handleTimeout(1_000_000);
-      s.collect();
-    }
+  // Mutated valid exchanges, not random bytes: random bytes fail the first header check, so a test fed them
+  // never gets a connection established. Each input is a recorded client (or server) exchange — SCCRQ, OCRQ, SLI,
+  // echo, CCRQ, StopCCRQ — with messages dropped, repeated, swapped, inserted and byte-mutated, cut into random TCP
+  // reads with timer expiries between them. driveEngine asserts that every message the engine sends parses, that
+  // nothing is sent and no event raised once it reported "closed", and that its deadlines are finite times.
+  for (const role of ["server", "client"] as const) {
+    test(`${role}: mutated SCCRQ/OCRQ exchanges in random chunks`, (t) => {
+      const seed = testSeed(`control:${role}`, 12345);
+      const runs = testRuns(300);
+      const recorded = role === "server" ? controlTranscript().fromClient : controlTranscript().fromServer;
+      const options = role === "server" ? SERVER_OPTIONS : CLIENT_OPTIONS;
+      let established = 0;
+      let connected = 0;
+      let closed = 0;
+      withSeed(`control ${role}`, seed, () =>
+        fc.assert(
+          fc.property(streamInputArb, (input) => {
+            const r = driveEngine(options, peerStream(recorded, input.edits), input);
+            if (r.established) established++;
+            if (r.callConnected) connected++;
+            if (r.closed) closed++;
+          }),
+          { seed, numRuns: runs, endOnFailure: true },
+        ),
+      );
+      t.diagnostic(`${runs} connections: ${established} established, ${connected} with a call connected, ${closed} closed`);
+      // What the inputs reached, so the test shows its coverage: most get past the start, many carry a call, and the
+      // mutations refuse some (the unmutated exchange ends with a Stop, so every connection closes).
+      assert.ok(established >= runs * 0.3, `only ${established} of ${runs} connections were established`);
+      assert.ok(established < runs, "no mutation ever prevented the connection from being established");
+      assert.ok(connected >= runs * 0.05, `only ${connected} of ${runs} connections got a call connected`);
+      assert.equal(closed, runs, "every connection ends closed (StopCCRQ, a protocol error or a time-out)");
+    });
+  }
+
+  test("the unmutated exchange establishes, connects a call and closes cleanly", () => {
+    const r = driveEngine(SERVER_OPTIONS, peerStream(controlTranscript().fromClient, []), { cuts: [7], steps: [], choices: [], closeTransport: false });
+    assert.deepEqual([r.established, r.callConnected, r.closed], [true, true, true]);
+    assert.deepEqual(r.sent, ["SCCRP", "OCRP", "SLI", "EchoRP", "CDN", "StopCCRP"]);
   });
 
   test("the peer's StopCCRQ clears live calls on both sides", () => {

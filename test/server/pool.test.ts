@@ -11,7 +11,7 @@ import {
   type AddressRange,
 } from "../../src/config/address-range.js";
 import { unwrap } from "../../src/wire/result.js";
-import { seededRandom } from "../support/random.js";
+import { seededRandom, testRuns, testSeed, withSeed } from "../support/random.js";
 
 function range(text: string): AddressRange {
   return unwrap(parseAddressRange(text));
@@ -184,12 +184,16 @@ describe("AddressPool", () => {
   });
 
   test("against a reference model: random allocate/assign/release keep the queue order", () => {
-    const rnd = seededRandom(7);
+    const seed = testSeed("pool:model", 7);
+    withSeed("pool reference model", seed, () => referenceModel(seed, testRuns(5000)));
+  });
+  function referenceModel(seed: number, steps: number): void {
+    const rnd = seededRandom(seed);
     const p = pool("10.0.0.1-6", "10.0.1.1-6");
     const all = [1, 2, 3, 4, 5, 6].map((i) => `10.0.0.${i}`).concat([1, 2, 3, 4, 5, 6].map((i) => `10.0.1.${i}`));
     let free = all.slice();
     const held = new Set<string>();
-    for (let step = 0; step < 5000; step++) {
+    for (let step = 0; step < steps; step++) {
       const [op, pick] = rnd(2);
       const target = all[pick % all.length];
       if (op % 3 === 0) {
@@ -218,5 +222,5 @@ describe("AddressPool", () => {
       assert.equal(p.available, free.length);
       assert.equal(p.inUse, held.size);
     }
-  });
+  }
 });

@@ -40,7 +40,7 @@ import {
   IPCP_VJ_COMPRESSED_TCP,
 } from "../../src/wire/ppp-cp.js";
 import type { Result } from "../../src/wire/result.js";
-import { seededRandom } from "../support/random.js";
+import { seededRandom, testRuns, testSeed } from "../support/random.js";
 import type { AuthMethod } from "../../src/wire/ppp-protocols.js";
 
 // Frames from the Cisco PIX "PPTP with RADIUS" debug captures (shared seeds 002/003), with the PPP header
@@ -487,12 +487,11 @@ describe("robustness", () => {
 // Round trips of every option codec: vectors, then seeded random values.
 
 /**
- * Seed and run count of the random round trips. test/support/random.ts has no env-driven seeding yet (another
- * change adds PPTP_TEST_SEED / PPTP_TEST_RUNS there); until it does these defaults apply, and every failure
- * message names the seed and the run so it can be replayed.
+ * Seed and run count of the random round trips: PPTP_TEST_SEED / PPTP_TEST_RUNS raise the budget without editing
+ * code (test/support/random.ts); every failure message names the seed and the run so it can be replayed.
  */
-const ROUNDTRIP_SEED = 0x5eed1661;
-const ROUNDTRIP_RUNS = 400;
+const ROUNDTRIP_SEED = testSeed("ppp-cp round trips", 0x5eed1661);
+const ROUNDTRIP_RUNS = testRuns(400);
 
 /** A small generator over seededRandom: integers, byte strings, picks. */
 function gen(seed: number) {

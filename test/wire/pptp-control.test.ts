@@ -1,3 +1,6 @@
+import fc from "fast-check";
+import { testRuns, testSeed, withSeed } from "../support/random.js";
+import { controlFramer } from "../fuzz/targets/control.js";
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { fromHex, toHex, put16, put32 } from "../../src/wire/bytes.js";
@@ -373,10 +376,15 @@ describe("malformed control messages are refused with a clear error", () => {
 });
 
 describe("fuzz: nothing throws", () => {
-  test("5000 random buffers", () => {
-    const rnd = prng(0x5eed);
+  test("random buffers", () => {
+    const seed = testSeed("pptp-control:random", 0x5eed);
+    const runs = testRuns(5000);
+    withSeed("pptp-control random buffers", seed, () => randomBuffers(seed, runs));
+  });
+  function randomBuffers(seed: number, runs: number): void {
+    const rnd = prng(seed);
     let accepted = 0;
-    for (let i = 0; i < 5000; i++) {
+    for (let i = 0; i < runs; i++) {
       const len = rnd() % 260;
       const b = new Uint8Array(len);
       for (let j = 0; j < len; j++) b[j] = rnd() & 0xff;
@@ -400,13 +408,18 @@ describe("fuzz: nothing throws", () => {
         assert.ok(r.error.message.length > 10);
       }
     }
-    assert.ok(accepted < 5000);
-  });
+    assert.ok(accepted < runs);
+  }
 
-  test("3000 single-byte mutations of valid messages round-trip when accepted", () => {
-    const rnd = prng(42);
+  test("single-bit mutations of valid messages round-trip when accepted", () => {
+    const seed = testSeed("pptp-control:bitflips", 42);
+    const runs = testRuns(3000);
+    withSeed("pptp-control bit flips", seed, () => bitFlips(seed, runs));
+  });
+  function bitFlips(seed: number, runs: number): void {
+    const rnd = prng(seed);
     let accepted = 0;
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < runs; i++) {
       const m = ALL_MESSAGES[i % ALL_MESSAGES.length];
       const b = emitControlMessage(m);
       b[rnd() % b.length] ^= 1 << (rnd() % 8);
@@ -418,22 +431,24 @@ describe("fuzz: nothing throws", () => {
       }
     }
     assert.ok(accepted > 0, "some mutations hit ordinary fields and are accepted");
-    assert.ok(accepted < 3000, "some mutations hit checked fields and are refused");
+    assert.ok(accepted < runs, "some mutations hit checked fields and are refused");
+  }
+
+  test("the framer on mutated valid streams: next() always ends, messages round-trip, a failure is final", (t) => {
+    // Recorded client and server exchanges, edited and byte-mutated, pushed in random chunks. The fuzz target
+    // asserts what the old loop guard hid: next() ends within one call per 12 octets received (else it throws),
+    // every message it returns re-encodes to itself, and nothing comes after a framing failure.
+    const seed = testSeed("framer", 7);
+    const runs = testRuns(500);
+    const before = { ...controlFramer.coverage };
+    withSeed("framer", seed, () => fc.assert(fc.property(controlFramer.arbitrary, (i) => controlFramer.run(i)), { seed, numRuns: runs, endOnFailure: true }));
+    const got = (k: string): number => (controlFramer.coverage?.[k] ?? 0) - (before[k] ?? 0);
+    t.diagnostic(`${runs} streams: ${got("message")} messages framed, ${got("bad message")} refused messages, ${got("failed")} streams refused`);
+    assert.ok(got("message") >= runs * 2, `only ${got("message")} messages framed from ${runs} streams`);
+    assert.ok(got("failed") > 0 && got("failed") < runs, `${got("failed")} of ${runs} streams hit a framing error`);
+    assert.ok(got("bad message") > 0, "no well-framed but invalid message was seen");
   });
 
-  test("the framer survives random streams", () => {
-    const rnd = prng(7);
-    for (let i = 0; i < 500; i++) {
-      const f = new ControlStreamFramer();
-      for (let k = 0; k < 20; k++) {
-        const n = rnd() % 64;
-        const chunk = new Uint8Array(n);
-        for (let j = 0; j < n; j++) chunk[j] = rnd() & 0xff;
-        f.push(chunk);
-        for (let guard = 0; guard < 100; guard++) if (f.next() === undefined) break;
-      }
-    }
-  });
 });
 
 describe("ControlStreamFramer", () => {
