@@ -8,6 +8,7 @@
  * code that handles that field. fast-check shrinks a failing input back towards the unmutated seed.
  */
 import fc from "fast-check";
+import { concatBytes as concat } from "../../src/wire/bytes.js";
 
 export type Mutation =
   | { readonly op: "flip"; readonly pos: number; readonly bit: number }
@@ -80,17 +81,6 @@ export function applyMutations(seed: Uint8Array, mutations: readonly Mutation[],
   return b;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** One of the seeds, mutated 0..maxMutations times; now and then plain random bytes (the parser's first checks). */
 export function mutatedBytes(seeds: readonly Uint8Array[], maxMutations = 6, randomMaxLength = 64): fc.Arbitrary<Uint8Array> {

@@ -7,18 +7,8 @@
  */
 import { fromHex } from "../../src/wire/bytes.js";
 
-/** Test-only deterministic PRNG (xorshift32). */
-export function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+/** Test-only deterministic PRNG (xorshift32): the one in test/support/random.ts. */
+export { seededInts as prng } from "../support/random.js";
 
 function zeros(n: number): string {
   return "00".repeat(n);

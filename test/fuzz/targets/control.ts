@@ -8,7 +8,8 @@ import { isDeepStrictEqual } from "node:util";
 import { ControlConnection, type ControlConnectionOptions } from "../../../src/pptp/control.js";
 import type { ControlEvent } from "../../../src/pptp/control-events.js";
 import { ControlStreamFramer, emitControlMessage, parseControlMessage } from "../../../src/wire/pptp-control.js";
-import { applySequenceEdits, concat, sequenceEditArb, type SequenceEdit } from "../mutate.js";
+import { applySequenceEdits, sequenceEditArb, type SequenceEdit } from "../mutate.js";
+import { concatBytes as concat } from "../../../src/wire/bytes.js";
 import { CLIENT_OPTIONS, controlMessageSeeds, controlTranscript, reactToEvent, SERVER_OPTIONS } from "../seeds.js";
 import { bounded, count, invariant, type FuzzTarget } from "../target.js";
 
