@@ -9,9 +9,9 @@
  *     - a static address equal to the server's own tunnel address ([ppp] local-address or a peer's
  *       local-address; RFC 1332 §3.3 needs two distinct ends) or to a named peer's remote-address.
  *   warnings (legitimate setups exist):
- *     - a static address outside every pool and every [peer] route: pptp-ts routes only the pools and the peers'
- *       networks into its TUN device and adds no route per session, so replies to that address would leave by
- *       the host's default route unless the operator routes it into the TUN device by hand;
+ *     - a static address outside every pool and every [peer] route: the server routes it into its TUN device
+ *       with a /32 of its own only while that user is online, so it must not be in use elsewhere on the host's
+ *       networks (said, so an address typed wrong is noticed);
  *     - a secrets file readable by group or others (as ssh warns about a private key file).
  */
 import type { LocalUser } from "../aaa/local.js";
@@ -77,6 +77,9 @@ export function checkUsers(users: readonly LocalUser[], lines: readonly number[]
       return;
     }
     const first = owner.get(a);
+    // The same user on several lines (another server column, or a repeated line the loader already warns is
+    // never used) may repeat its own address: only two different users on one address clash.
+    if (first !== undefined && sameName(first.user, u.user, config.ppp.caseSensitiveUsers)) return;
     if (first !== undefined) {
       errors.push(
         new ConfigError(
@@ -99,7 +102,7 @@ export function checkUsers(users: readonly LocalUser[], lines: readonly number[]
     });
     if (!routed) {
       warnings.push(
-        `${where(fileName, line)}: user ${name}: static address ${a} is outside the pool (${poolText}) and every [peer] route, and pptp-ts routes only those into ${config.server.tunName}: replies to ${a} would leave by another route — use an address in the pool, or route it into the tunnel yourself ("ip route add ${a}/32 dev ${config.server.tunName}")`,
+        `${where(fileName, line)}: user ${name}: static address ${a} is outside the pool (${poolText}) and every [peer] route: while ${name} is online the server routes ${a}/32 into ${config.server.tunName} itself — make sure ${a} is not used elsewhere on this host's networks, or use an address in the pool`,
       );
     }
     // Inside a [peer] route it is routed into the TUN device, where the server finds a session's own address
@@ -117,4 +120,8 @@ export function secretsModeWarning(fileName: string, mode: number): string | und
   if (open === 0 || (open & 0o044) === 0) return undefined;
   const who = (open & 0o004) !== 0 ? "every user of this host" : "its group";
   return `${fileName}: permissions ${(mode & 0o777).toString(8).padStart(4, "0")}: the secrets in it can be read by ${who} — fix: "chmod 600 ${fileName}"`;
+}
+
+function sameName(a: string, b: string, caseSensitive: boolean): boolean {
+  return caseSensitive ? a === b : a.toLowerCase() === b.toLowerCase();
 }

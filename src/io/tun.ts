@@ -69,6 +69,9 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
     const batchSize = o.batchSize ?? DEFAULT_BATCH;
     const slotSize = o.slotSize ?? tunSlotSize(o.mtu);
     checkBatchOptions(batchSize, slotSize);
+    // A read that fills its slot is taken for a truncated packet and dropped (native/tun.c): slots must have room
+    // for a packet of the full MTU and more.
+    if (slotSize <= o.mtu) throw new RangeError(`slotSize (${slotSize}) must exceed the MTU (${o.mtu}); tunSlotSize(mtu) gives a suitable one`);
 
     const tun = new (loadNative().Tun)(name, o.multiQueue ?? false);
     try {

@@ -113,6 +113,9 @@ export class Ipv4Fragmenter {
     const room = Math.min(mtu - hl, mtu - n);
     if (room < 8) return FRAG_MTU_TOO_SMALL;
     const fo = (src[off + 6] << 8) | src[off + 7];
+    // A fragment whose data would end past offset 65535 cannot be expressed in 13 bits of 8-octet units (RFC 791):
+    // splitting it further would spill into the flag bits.
+    if ((fo & OFFSET_MASK) * 8 + dataLen > 0xffff) return FRAG_MALFORMED;
     this.src = src;
     this.off = off;
     this.hl = hl;

@@ -26,6 +26,10 @@ describe("users file against the config", () => {
     assert.deepEqual(check("alice * pw1 *\nbob * pw2 *\n"), { errors: [], warnings: [] });
   });
 
+  test("one user on several lines (two server columns, or a repeated line) may repeat its own address", () => {
+    assert.deepEqual(check("alice pptp-ts pw1 10.9.0.5\nALICE vpn2 pw1 10.9.0.5\nalice pptp-ts pw1 10.9.0.5\n").errors, []);
+  });
+
   test("two users with the same static address: an error on the second's line naming the first", () => {
     assert.deepEqual(check("# users\nalice * pw1 10.9.0.5\n\nbob * pw2 10.9.0.5\n").errors, [
       `${F}:4: user "bob": static address 10.9.0.5 is already user "alice"'s (line 2); only one of them could be online at a time — fix: give each user its own address, or "*" for one from the pool (192.168.50.10-192.168.50.254)`,
@@ -47,7 +51,7 @@ describe("users file against the config", () => {
     const r = check("alice * pw1 10.5.5.5\n");
     assert.deepEqual(r.errors, []);
     assert.deepEqual(r.warnings, [
-      `${F}:1: user "alice": static address 10.5.5.5 is outside the pool (192.168.50.10-192.168.50.254) and every [peer] route, and pptp-ts routes only those into pptp0: replies to 10.5.5.5 would leave by another route — use an address in the pool, or route it into the tunnel yourself ("ip route add 10.5.5.5/32 dev pptp0")`,
+      `${F}:1: user "alice": static address 10.5.5.5 is outside the pool (192.168.50.10-192.168.50.254) and every [peer] route: while "alice" is online the server routes 10.5.5.5/32 into pptp0 itself — make sure 10.5.5.5 is not used elsewhere on this host's networks, or use an address in the pool`,
     ]);
   });
 

@@ -587,11 +587,12 @@ async function threadExit(a: Args): Promise<Record<string, unknown>> {
 }
 
 /**
- * A TUN whose receive slots are smaller than its MTU (as after an MTU raised under us): UDP datagrams of both
+ * A TUN whose MTU is raised under us past its receive slots: UDP datagrams of both
  * sizes are sent into it; what is read must be whole packets only, the oversized ones dropped and counted.
  */
 async function tunOversize(a: Args): Promise<Record<string, unknown>> {
-  const tun = TunDevice.open({ name: String(a.name), mtu: 1400, address: "10.202.0.1", peer: "10.202.0.2", slotSize: 1024 });
+  const tun = TunDevice.open({ name: String(a.name), mtu: 1000, address: "10.202.0.1", peer: "10.202.0.2", slotSize: 1024 });
+  execFileSync("ip", ["link", "set", "dev", tun.name, "mtu", "1400"]); // raised under us
   const lengths: number[] = [];
   tun.onBatch((b) => {
     for (let i = 0; i < b.count; i++) {

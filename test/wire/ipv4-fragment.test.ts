@@ -163,6 +163,8 @@ describe("Ipv4Fragmenter", () => {
     assert.equal(bad((p) => (p[0] = 0x65)), FRAG_MALFORMED, "IPv6 version");
     assert.equal(bad((p) => (p[0] = 0x44)), FRAG_MALFORMED, "IHL 4");
     assert.equal(bad((p) => (p[3] ^= 1)), FRAG_MALFORMED, "Total Length disagrees");
+    // A late fragment whose data would end past offset 65535: splitting it would spill into the flag bits.
+    assert.equal(bad((p) => ((p[6] = 0x1f), (p[7] = 0xff))), FRAG_MALFORMED, "offset 65528 + 1280 octets of data");
     assert.equal(f.next(buf, 0), 0);
     const withOpt = packet({ len: 1000, options: [0x83, 9, 0, 0] }); // option overruns the header
     assert.equal(f.start(withOpt, 0, withOpt.length, 576), FRAG_MALFORMED);
