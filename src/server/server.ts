@@ -157,6 +157,8 @@ export class PptpServer {
   private readonly conns = new Set<ConnState>();
   /** Call ID → route: GRE demultiplexing happens in the GreDemux; this is the server's view of each call. */
   private readonly calls = new Map<number, CallRoute>();
+  /** The pending chain of route changes per host route (see hostRouteStep). */
+  private readonly hostRouteOps = new Map<string, Promise<void>>();
   /** Client tunnel address (as uint32) → Call ID: TUN demultiplexing by destination. */
   private readonly byAddress = new Map<number, number>();
   /** Networks behind named peers → the peer (longest prefix wins). */
@@ -468,10 +470,24 @@ export class PptpServer {
     if (rangesContain(this.settings.ppp.pool, r.address) || this.lanRoutes.lookup(r.addressInt) !== undefined) return;
     const cidr = `${r.address}/32`;
     r.hostRoute = cidr;
-    hr.net.addRoute(cidr, { dev: hr.dev }).then(
-      () => this.log("events", `call ${callId}: host route ${cidr} dev ${hr.dev} (the address lies outside the pool)`),
-      (err: unknown) => this.log("errors", `call ${callId}: could not add host route ${cidr} dev ${hr.dev}: ${(err as Error).message}; replies to it may leave by another route`),
+    this.hostRouteStep(cidr, () =>
+      hr.net.addRoute(cidr, { dev: hr.dev }).then(
+        () => this.log("events", `call ${callId}: host route ${cidr} dev ${hr.dev} (the address lies outside the pool)`),
+        (err: unknown) => this.log("errors", `call ${callId}: could not add host route ${cidr} dev ${hr.dev}: ${(err as Error).message}; replies to it may leave by another route`),
+      ),
     );
+  }
+
+  /**
+   * Route changes for one /32 run one after another: a session that ends at once, or the same static address
+   * back a moment later, must not have its delete overtake the add (or the next session's add).
+   */
+  private hostRouteStep(cidr: string, step: () => Promise<void>): void {
+    const next = (this.hostRouteOps.get(cidr) ?? Promise.resolve()).then(step);
+    this.hostRouteOps.set(cidr, next);
+    void next.then(() => {
+      if (this.hostRouteOps.get(cidr) === next) this.hostRouteOps.delete(cidr);
+    });
   }
 
   private releaseCall(callId: number): void {
@@ -484,10 +500,14 @@ export class PptpServer {
     if (r.hostRoute && this.o.hostRoutes) {
       const { net: sys, dev } = this.o.hostRoutes;
       const cidr = r.hostRoute;
-      sys.deleteRoute(cidr, dev).then(
-        () => this.log("events", `call ${callId}: host route ${cidr} dev ${dev} removed`),
-        (err: unknown) => this.log("errors", `call ${callId}: could not remove host route ${cidr} dev ${dev}: ${(err as Error).message}`),
-      );
+      this.hostRouteStep(cidr, async () => {
+        // The same address may be online again by now (a quick reconnect): its route stays.
+        for (const other of this.calls.values()) if (other.hostRoute === cidr) return;
+        await sys.deleteRoute(cidr, dev).then(
+          () => this.log("events", `call ${callId}: host route ${cidr} dev ${dev} removed`),
+          (err: unknown) => this.log("errors", `call ${callId}: could not remove host route ${cidr} dev ${dev}: ${(err as Error).message}`),
+        );
+      });
     }
     const c = r.st.clock;
     if (c.calls > 0 && --c.calls === 0) c.idleSince = this.now();

@@ -260,6 +260,32 @@ describe("networked server driver: timers and reload", () => {
     }
   });
 
+  test("host routes: a session that ends while its route is still being added has it removed after, not before", async () => {
+    const users = new LocalUsers([{ user: "alice", password: "pw1", addresses: ["10.5.5.5"] }]);
+    const routes: string[] = [];
+    const sys = {
+      routeTo: async () => ({ dev: "lo" }),
+      // `ip route` can be slow on a busy host: the add completes only after the session has ended.
+      addRoute: async (cidr: string, ri: { dev: string }) => {
+        await sleep(300);
+        routes.push(`add ${cidr} dev ${ri.dev}`);
+      },
+      deleteRoute: async (cidr: string, dev?: string) => void routes.push(`del ${cidr} dev ${dev}`),
+      setLink: async () => {},
+    };
+    const r = await rig(settings, new AddressPool([{ first: "192.168.50.10", last: "192.168.50.12" }]), users, { hostRoutes: { net: sys, dev: "pptp0" } });
+    try {
+      const a = dial(r, "127.0.0.2", "alice", "pw1");
+      await waitFor(() => a.up());
+      assert.equal(r.server.clear("alice", "test over"), 1);
+      await waitFor(() => routes.length === 2);
+      assert.deepEqual(routes, ["add 10.5.5.5/32 dev pptp0", "del 10.5.5.5/32 dev pptp0"]);
+    } finally {
+      r.stop();
+      await r.server.close();
+    }
+  });
+
   test("reload: established sessions stay, new settings and users apply to new calls", async () => {
     const r = await rig();
     try {
