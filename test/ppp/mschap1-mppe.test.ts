@@ -36,7 +36,7 @@ function exchange(ours: PppLink, win: WindowsMppePeer, now: number): { toUs: num
   const buf = new Uint8Array(2048);
   let toUs = 0;
   let toWindows = 0;
-  for (const [i, size] of [20, 84, 576, 1400, 1400, 60].entries()) {
+  for (const [i, size] of [20, 84, 576, 1396, 1396, 60].entries()) { // 1396: the largest that fits MRU 1400 under MPPE
     const up = fakeIpPacket(size, i + 1);
     const f = win.sendIp(up);
     const n = ours.receiveFrame(now, f, 0, f.length);
