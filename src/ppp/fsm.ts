@@ -88,7 +88,13 @@ export type FsmEvent =
   /** tlu: the protocol reached Opened (§4.4). */
   | { readonly type: "this-layer-up"; readonly protocol: string }
   /** tld: the protocol left Opened. */
-  | { readonly type: "this-layer-down"; readonly protocol: string; readonly reason: string }
+  | {
+      readonly type: "this-layer-down";
+      readonly protocol: string;
+      readonly reason: string;
+      /** The peer ended the layer with a Terminate-Request: its own choice, not a failure it will report. */
+      readonly byPeerRequest?: true;
+    }
   /** tls: the automaton needs the lower layer (it is waiting for lowerUp). */
   | { readonly type: "this-layer-started"; readonly protocol: string }
   /** tlf: the automaton is done with the lower layer (Initial, Closed or Stopped). */
@@ -299,7 +305,7 @@ export class Fsm<E = never> {
         return;
       case "opened":
         this.pendingReason = reason;
-        this.tld(reason);
+        this.tld(reason, false, true);
         this.irc(this.maxTerminate);
         this.str(reason);
         this.setState("closing");
@@ -619,7 +625,7 @@ export class Fsm<E = never> {
         return;
       case "opened":
         this.pendingReason = reason;
-        this.tld(reason);
+        this.tld(reason, false, true);
         this.zrc();
         this.sta(p.id);
         this.setState("stopping");
@@ -725,7 +731,7 @@ export class Fsm<E = never> {
         return;
       case "opened":
         this.pendingReason = reason;
-        this.tld(reason);
+        this.tld(reason, false, true);
         this.irc(this.maxTerminate);
         this.str(reason);
         this.setState("stopping");
@@ -834,9 +840,9 @@ export class Fsm<E = never> {
     this.emit({ type: "this-layer-up", protocol: this.protocol });
   }
 
-  private tld(reason: string, renegotiating = false): void {
+  private tld(reason: string, renegotiating = false, byPeerRequest = false): void {
     this.handler.down?.(this.now, reason, renegotiating);
-    this.emit({ type: "this-layer-down", protocol: this.protocol, reason });
+    this.emit(byPeerRequest ? { type: "this-layer-down", protocol: this.protocol, reason, byPeerRequest } : { type: "this-layer-down", protocol: this.protocol, reason });
   }
 
   private tls(): void {

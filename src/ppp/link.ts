@@ -154,6 +154,8 @@ interface DownReason {
   readonly reason: string;
   readonly code?: number;
   readonly kind: "explicit" | "explained" | "peer";
+  /** The peer ended the link by its own Terminate-Request: no error of ours for it to show. */
+  readonly peerChoice?: true;
 }
 
 /** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
@@ -621,12 +623,15 @@ export class PppLink {
         this.log("negotiation", `LCP down: ${e.reason}`);
         this.lowerNcps(now);
         if (this.phaseValue !== "terminate") {
-          this.downReason ??= downReason(e.reason, WIN_ERR_PPP_NEGOTIATION, "peer");
+          // A client that hangs up itself sends the Terminate-Request: it shows no error, so the server names none.
+          // A client whose server ends the link shows 734.
+          if (this.role === "server" && e.byPeerRequest === true) this.downReason ??= { reason: e.reason, kind: "peer", peerChoice: true };
+          else this.downReason ??= downReason(e.reason, WIN_ERR_PPP_NEGOTIATION, "peer");
           this.setPhase("terminate");
         }
         return;
       case "this-layer-finished":
-        this.finish(this.downReason?.reason ?? e.reason, this.downReason?.code ?? WIN_ERR_PPP_NEGOTIATION);
+        this.finish(this.downReason?.reason ?? e.reason, this.downReason?.peerChoice === true ? undefined : (this.downReason?.code ?? WIN_ERR_PPP_NEGOTIATION));
         return;
       case "this-layer-started":
         return;

@@ -92,6 +92,9 @@ describe("pptp-ts on a multi-homed host ↔ stock pptp-linux / pptpd", { concurr
         pings: 2,
         pingsizes: "56,1400",
         uptimeout: 40,
+        // keep the tunnel until the host's pings below end (run.sh releases the hold): without it the guest hangs
+        // up after its own pings and a slow host ping under TCG meets a closed tunnel
+        hold: 60,
       },
       pre: preCommand(),
       // -w: until 3 replies or 30 s — the first echo may meet the guest before its ppp0 is fully up (TCG).

@@ -162,6 +162,21 @@ describe("PPP link: failures in plain words", () => {
     assert.match(eventsOf(pair.serverEvents, "down").at(-1)?.reason ?? "", /administratively cleared/);
   });
 
+  test("the client hangs up: the server names no client error; the server hangs up: the client is told 734", async () => {
+    // pppd hanging up sends a Terminate-Request ("User request", or "MPPE disabled" when CCP closes first): the
+    // user chose it and Windows shows no error, so the server's log must not claim one (it said 734).
+    const a = await establish({});
+    a.client.close(a.clock.now, "User request");
+    await run(a, users);
+    const serverDown = eventsOf(a.serverEvents, "down").at(-1);
+    assert.match(serverDown?.reason ?? "", /peer sent Terminate-Request \("User request"\)/);
+    assert.equal(serverDown?.code, undefined);
+    const b = await establish({});
+    b.server.close(b.clock.now, "Idle timeout");
+    await run(b, users);
+    assert.equal(eventsOf(b.clientEvents, "down").at(-1)?.code, 734);
+  });
+
   test("an LCP renegotiation that recovered leaves no stale reason: a later end is reported as what it was", async () => {
     // A retransmitted LCP Configure-Request that arrives after the server opened makes it renegotiate (RFC 1661
     // §4.3, RCR in Opened); the link comes up again and runs. When it ends later, that old renegotiation must
