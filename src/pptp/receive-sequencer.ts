@@ -14,7 +14,7 @@
  *    skipped early: its packet may still be on the way);
  *  - a packet behind the next expected one is dropped: a duplicate if we saw that sequence number
  *    (RFC 2637 §4.3 "silently discard duplicate GRE packets"), stale otherwise (it arrived after
- *    we had given up on it).
+ *    we had given up on it), unless it is one a lone packet made us skip (below).
  *
  * What a single packet may move. GRE carries no authentication: anyone who can put a packet with the
  * peer's source address and our Call ID on the wire can claim any sequence number. A receiver that
@@ -37,8 +37,26 @@
  *    outside are then dropped (`outOfWindow`), so one forged packet costs nothing but its count,
  *    and forging a new position takes several packets between two genuine ones;
  *  - the gap time-out gives up on at most LONE_GAP_LIMIT missing packets on the word of a single
- *    buffered packet: a lone packet far ahead of the gap waits until a second one arrives (or the
- *    gap fills), so a forged packet inside the window cannot make us skip a window of genuine ones.
+ *    buffered packet: a lone packet far ahead of the gap waits until a second one arrives, the gap
+ *    fills, or the link has been quiet for the long lone wait (`loneWaitMs`: LONE_WAIT_FACTOR times
+ *    the reorder time-out, at least LONE_WAIT_MIN_MS, counted from the lone packet's arrival or the
+ *    last packet delivered in order, whichever is later). Then it is delivered and the gap counted
+ *    lost: a genuine packet after genuine loss on an idle link (the last of a burst) is late, not
+ *    stuck. The skip is revocable: the skipped numbers are remembered, and a packet that comes back
+ *    for one of them is not stale but held like an outside packet, so CONFIRM_PACKETS of them move
+ *    us back there (a re-synchronisation; the numbers are no longer counted lost).
+ *
+ *    What one forged packet inside the window can do, then: while genuine packets keep arriving in
+ *    order at least every loneWaitMs, it costs at most LONE_GAP_LIMIT genuine packets, as before
+ *    (the gap behind it closes packet by packet and the last LONE_GAP_LIMIT are given up on its
+ *    word). On a link quiet for loneWaitMs it is delivered and we skip up to window - 1 numbers,
+ *    but the genuine packets that carry them come back behind it and the first CONFIRM_PACKETS of
+ *    them move us back: none is lost, the first CONFIRM_PACKETS - 1 wait for the next. So per
+ *    loneWaitMs the attacker buys one skip that the next genuine packets undo. Making them be
+ *    dropped instead takes a forged in-order packet between every two genuine ones, as for any
+ *    outside packet (in-order progress drops held packets), the bound the window already has. (Two
+ *    packets inside the window still agree on a gap and have it given up after timeoutMs: a gap two
+ *    packets confirm is treated as loss, and the numbers it skipped are stale when they come.)
  *
  * RFC 2637 §4.3 lets the receiver discard out-of-sequence packets, and neither end retransmits
  * (§4.3, §4.4: time-outs recover from dropped packets, they do not resend them), so what is dropped
@@ -55,6 +73,17 @@ import { seqAdd, seqDiff } from "./serial.js";
 export const CONFIRM_PACKETS = 3;
 /** Most missing packets one buffered packet may make us give up on (see "What a single packet may move"). */
 export const LONE_GAP_LIMIT = 2;
+/**
+ * A lone packet far ahead of a gap waits this many reorder time-outs before it is delivered. Long enough
+ * that any packet merely reordered behind it would have arrived several times over (a gap is given up after
+ * one time-out when two packets agree), and that on a link with traffic the genuine in-order packets, each of
+ * which restarts the wait, close the gap first (so a forged lone packet keeps costing at most LONE_GAP_LIMIT);
+ * short enough (0.5 s at the default 50 ms) that the last packet of a burst after a loss reaches PPP well
+ * within a TCP retransmission time-out or an LCP echo interval.
+ */
+export const LONE_WAIT_FACTOR = 10;
+/** Floor of the lone wait, so a reorder time-out of 0 does not let a lone packet skip a gap at once. */
+export const LONE_WAIT_MIN_MS = 250;
 
 export type DeliverFn = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -83,12 +112,18 @@ export class ReceiveSequencer {
   stale = 0;
   /** Packets outside the acceptance window that were dropped (not confirmed by the packets after them). */
   outOfWindow = 0;
-  /** Times CONFIRM_PACKETS outside packets agreed and we moved to their position. */
+  /**
+   * Times we moved to a position other packets showed: CONFIRM_PACKETS outside packets agreed (ahead, or
+   * behind for numbers a lone packet made us skip).
+   */
   resyncs = 0;
+  /** Times a lone packet's long wait ran out and we skipped a gap wider than LONE_GAP_LIMIT to it. */
+  loneSkips = 0;
 
   private readonly window: number;
   private readonly slotSize: number;
   private readonly timeoutMs: number;
+  private readonly loneWaitMs: number;
   private readonly deliver: DeliverFn;
   private readonly mask: number;
   private slots: Uint8Array | undefined;
@@ -101,6 +136,12 @@ export class ReceiveSequencer {
   /** Highest sequence number in the reorder buffer (valid when buffered > 0). */
   private highest = 0;
   private gapDeadline: number | undefined;
+  /** When a packet last arrived in order (d = 0): the old position is alive, a lone packet's wait restarts. */
+  private progressTime = -Infinity;
+  /** Numbers [loneFrom, loneTo) skipped for a lone packet: a packet coming back for one is held, not stale. */
+  private loneActive = false;
+  private loneFrom = 0;
+  private loneTo = 0;
   // Recently received sequence numbers, to tell duplicates from stale packets.
   private readonly seen: Uint32Array;
   private readonly seenSet: Uint8Array;
@@ -115,6 +156,7 @@ export class ReceiveSequencer {
     this.window = Math.max(1, Math.floor(o.window));
     this.slotSize = o.slotSize;
     this.timeoutMs = o.timeoutMs;
+    this.loneWaitMs = Math.max(LONE_WAIT_FACTOR * o.timeoutMs, LONE_WAIT_MIN_MS);
     this.deliver = o.deliver;
     let size = 1;
     while (size < this.window) size <<= 1;
@@ -155,7 +197,7 @@ export class ReceiveSequencer {
       this.expected = seq;
     }
     const d = seqDiff(seq, this.expected);
-    if (d < 0 && -d <= this.seenMask) {
+    if (d < 0 && -d <= this.seenMask && !this.inLoneSkip(seq)) {
       if (this.isSeen(seq)) this.duplicates++;
       else this.stale++;
       return;
@@ -175,6 +217,7 @@ export class ReceiveSequencer {
       this.markSeen(seq);
       this.expected = seqAdd(seq, 1);
       this.delivered++;
+      this.progressTime = now;
       this.deliver(buf, off, len);
       if (this.buffered > 0) this.drain();
       return;
@@ -206,7 +249,8 @@ export class ReceiveSequencer {
     this.markSeen(seq);
     if (this.buffered === 0 || seqDiff(seq, this.highest) > 0) this.highest = seq;
     this.buffered++;
-    if (this.gapDeadline === undefined) this.rearm();
+    // A second packet ends a lone packet's long wait: the gap now times out as any other.
+    if (this.gapDeadline === undefined || this.buffered === 2) this.rearm();
   }
 
   /** A packet outside the acceptance window: held until CONFIRM_PACKETS agree, then we move there. */
@@ -261,6 +305,11 @@ export class ReceiveSequencer {
       this.expected = lo;
     }
     this.resyncs++;
+    if (this.loneActive) {
+      // Back into numbers a lone packet made us skip: they were not lost after all (they come round again).
+      if (seqDiff(lo, this.loneFrom) >= 0 && seqDiff(lo, this.loneTo) < 0) this.lost -= seqDiff(this.loneTo, lo);
+      this.loneActive = false;
+    }
     // All of them lie in [lo, lo + window) (agrees()), so each is accepted now.
     this.reviewHeld(now, false);
     this.accept(now, buf, off, len, seq, seqDiff(seq, this.expected));
@@ -287,7 +336,7 @@ export class ReceiveSequencer {
       const d = seqDiff(s, this.expected);
       if (d >= 0 && d < this.window) {
         this.accept(now, held, k * this.slotSize, this.heldLen[k], s, d);
-      } else if (d < 0 && -d <= this.seenMask) {
+      } else if (d < 0 && -d <= this.seenMask && !this.inLoneSkip(s)) {
         if (this.isSeen(s)) this.duplicates++;
         else this.stale++;
       } else if (dropOutside) {
@@ -312,6 +361,13 @@ export class ReceiveSequencer {
   onTimeout(now: number): boolean {
     let skipped = false;
     while (this.gapDeadline !== undefined && now >= this.gapDeadline) {
+      if (this.buffered === 1 && seqDiff(this.highest, this.expected) > LONE_GAP_LIMIT) {
+        // A lone packet's long wait ran out: remember what we skip for it, in case the stream comes back there.
+        this.loneActive = true;
+        this.loneFrom = this.expected;
+        this.loneTo = this.highest;
+        this.loneSkips++;
+      }
       // Skip the first gap: up to the lowest buffered packet, then deliver what follows in sequence.
       while (this.buffered > 0) {
         const i = this.expected & this.mask;
@@ -336,11 +392,18 @@ export class ReceiveSequencer {
     this.rearm();
   }
 
-  /** The next gap times out when the packet that has waited longest behind it has waited timeoutMs. */
+  /**
+   * The next gap times out when the packet that has waited longest behind it has waited timeoutMs; a lone
+   * packet far behind a wide gap waits loneWaitMs, from its arrival or the last in-order arrival if later.
+   */
   private rearm(): void {
-    // No packets waiting, or only one, far behind a wide gap: that one alone does not make us give up the gap.
-    if (this.buffered === 0 || (this.buffered === 1 && seqDiff(this.highest, this.expected) > LONE_GAP_LIMIT)) {
+    if (this.buffered === 0) {
       this.gapDeadline = undefined;
+      return;
+    }
+    if (this.buffered === 1 && seqDiff(this.highest, this.expected) > LONE_GAP_LIMIT) {
+      const t = this.slotTime[this.highest & this.mask];
+      this.gapDeadline = Math.max(t, this.progressTime) + this.loneWaitMs;
       return;
     }
     let oldest = Infinity;
@@ -380,6 +443,11 @@ export class ReceiveSequencer {
     this.delivered++;
     this.reordered++;
     this.deliver(this.slots as Uint8Array, i * this.slotSize, len);
+  }
+
+  /** True for an unseen number a lone packet made us skip (see "What a single packet may move"). */
+  private inLoneSkip(seq: number): boolean {
+    return this.loneActive && seqDiff(seq, this.loneFrom) >= 0 && seqDiff(seq, this.loneTo) < 0 && !this.isSeen(seq);
   }
 
   private markSeen(seq: number): void {

@@ -5,6 +5,7 @@ import { u32, put32 } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
 import { parseGreHeader, emitGreHeader, GreHeader, GRE_MAX_HEADER_LENGTH } from "../../src/wire/gre.js";
 import { GreChannel, type GreChannelOptions } from "../../src/pptp/gre-channel.js";
+import { CONFIRM_PACKETS, LONE_WAIT_FACTOR, LONE_WAIT_MIN_MS } from "../../src/pptp/receive-sequencer.js";
 import { prng } from "./fixtures.js";
 
 /** One side of a test link: its channel, what it put on the wire, and the payload tags it delivered. */
@@ -447,25 +448,62 @@ describe("GreChannel: forged and stray sequence numbers (RFC 2637 §4.2.4, §4.3
     assert.equal(ackNow(0, b), 3);
   });
 
-  test("a lone forged packet inside the window costs at most LONE_GAP_LIMIT genuine packets, not a window of them", () => {
+  test("a lone forged packet inside the window, genuine packets flowing: it costs at most LONE_GAP_LIMIT of them, not a window", () => {
     const clock = new FakeClock(0);
     const a = end(1, 2, { flowControl: "off" });
-    const b = end(2, 1, { reorderTimeoutMs: 50 });
+    const b = end(2, 1, { reorderTimeoutMs: 50, ackDelayMs: 100_000 });
     const p = sendTags(0, a, Array.from({ length: 64 }, (_, i) => i));
     deliver(clock.now, b, [p[0], forged(2, 60, 0xbad)]);
     assert.equal(b.ch.reorderPending, 1);
-    assert.equal(b.ch.pollTimeout(), 100, "only the delayed acknowledgment: no gap time-out on one packet's word");
-    b.ch.handleTimeout(clock.advance(10_000));
+    assert.equal(b.ch.pollTimeout(), LONE_WAIT_FACTOR * 50, "one packet's word alone: the long lone wait, not the reorder time-out");
+    b.ch.handleTimeout(clock.advance(LONE_WAIT_FACTOR * 50 - 1));
     assert.deepEqual(b.got, [0]);
-    // Genuine packets arrive at a trickle (LCP echo rate), the worst case: the gap behind the forged packet is
-    // given up once it is down to LONE_GAP_LIMIT (58 and 59), and the forged one takes the place of 60.
+    // Genuine packets arrive in order more often than the lone wait, each restarting it: the gap behind the forged
+    // packet closes until it is down to LONE_GAP_LIMIT (58 and 59), given up, and the forged one takes 60's place.
     for (let i = 1; i < 64; i++) {
       deliver(clock.now, b, [p[i]]);
-      b.ch.handleTimeout(clock.advance(1000));
+      b.ch.handleTimeout(clock.advance(LONE_WAIT_FACTOR * 50 - 1));
     }
     const want = [...Array.from({ length: 58 }, (_, i) => i), 0xbad, 61, 62, 63];
     assert.deepEqual(b.got, want);
     assert.equal(b.ch.stats.lost, 2);
+    assert.equal(b.ch.stats.resyncs, 0);
+  });
+
+  test("a lone forged packet on an idle link is delivered after the long wait; the genuine packets it skipped come back and none is lost", () => {
+    const clock = new FakeClock(0);
+    const wait = LONE_WAIT_FACTOR * 50;
+    const a = end(1, 2, { flowControl: "off" });
+    const b = end(2, 1, { reorderTimeoutMs: 50, ackDelayMs: 100_000 });
+    const p = sendTags(0, a, Array.from({ length: 200 }, (_, i) => i));
+    deliver(clock.now, b, [p[0]]);
+    let next = 1;
+    const genuine: number[] = [0];
+    const rounds = 10;
+    // The attacker's best per lone wait on a quiet link: one forged packet at the far edge of the window.
+    for (let r = 0; r < rounds; r++) {
+      deliver(clock.now, b, [forged(2, next + 63, 0xbad0 + r)]);
+      b.ch.handleTimeout(clock.advance(wait - 1));
+      assert.equal(b.got.length, genuine.length + r, "nothing skipped before the long wait");
+      b.ch.handleTimeout(clock.advance(1));
+      assert.equal(b.got[b.got.length - 1], 0xbad0 + r, "the lone packet is delivered when its wait runs out");
+      assert.equal(b.ch.stats.lost, 63, "and the gap behind it counted lost, for now");
+      // The genuine stream comes back behind it: held like outside packets, CONFIRM_PACKETS move us back.
+      for (let k = 0; k < CONFIRM_PACKETS; k++) {
+        deliver(clock.now, b, [p[next]]);
+        genuine.push(next++);
+        b.ch.handleTimeout(clock.advance(1000));
+      }
+      assert.equal(b.ch.stats.resyncs, r + 1);
+      assert.equal(b.ch.stats.lost, 0, "the skipped numbers came round again: not lost");
+    }
+    deliver(clock.now, b, p.slice(next));
+    while (next < 200) genuine.push(next++);
+    assert.deepEqual(b.got.filter((t) => t < 0xbad0), genuine, "every genuine packet delivered, in order");
+    assert.equal(b.got.length, 200 + rounds);
+    assert.equal(b.ch.stats.lost, 0);
+    assert.equal(b.ch.stats.droppedStale + b.ch.stats.droppedOutOfWindow + b.ch.stats.droppedDuplicate, 0);
+    assert.equal(ackNow(clock.now, b), 199);
   });
 
   test("genuine loss: a small gap is skipped on one packet's word, a wide one once a second packet confirms", () => {
@@ -477,13 +515,49 @@ describe("GreChannel: forged and stray sequence numbers (RFC 2637 §4.2.4, §4.3
     b.ch.handleTimeout(clock.advance(50));
     assert.deepEqual(b.got, [0, 3]);
     deliver(clock.now, b, [p[7]]); // 4..6 missing: one more than the limit
-    b.ch.handleTimeout(clock.advance(500));
-    assert.deepEqual(b.got, [0, 3]);
+    b.ch.handleTimeout(clock.advance(LONE_WAIT_FACTOR * 50 - 100));
+    assert.deepEqual(b.got, [0, 3], "one packet alone waits the long lone wait");
     deliver(clock.now, b, [p[8]]);
     assert.ok(b.ch.pollTimeout()! <= clock.now, "the gap is due: the first packet behind it has waited long enough");
     b.ch.handleTimeout(clock.now);
     assert.deepEqual(b.got, [0, 3, 7, 8]);
     assert.equal(b.ch.stats.lost, 5);
+  });
+
+  test("genuine loss on an idle link: the last packet of a burst, far past the gap, is delivered after the long wait", () => {
+    const clock = new FakeClock(1000);
+    const a = end(1, 2);
+    const b = end(2, 1, { reorderTimeoutMs: 50, ackDelayMs: 100_000 });
+    const p = sendTags(0, a, Array.from({ length: 10 }, (_, i) => i));
+    deliver(clock.now, b, [p[0]]);
+    clock.advance(20);
+    deliver(clock.now, b, [p[6]]); // 1..5 lost; nothing else is sent
+    assert.equal(b.ch.pollTimeout(), 1020 + LONE_WAIT_FACTOR * 50);
+    b.ch.handleTimeout(clock.advance(LONE_WAIT_FACTOR * 50 - 1));
+    assert.deepEqual(b.got, [0]);
+    b.ch.handleTimeout(clock.advance(1));
+    assert.deepEqual(b.got, [0, 6]);
+    assert.equal(b.ch.stats.lost, 5);
+    assert.equal(b.ch.reorderPending, 0);
+    assert.ok(b.ch.pollTimeout()! > clock.now + 1000, "no gap time-out left, only the delayed acknowledgment");
+    assert.equal(ackNow(clock.now, b), 6);
+    // A straggler from the skipped numbers is held, and dropped when the stream goes on in order.
+    deliver(clock.now, b, [p[3], p[7]]);
+    assert.deepEqual(b.got, [0, 6, 7]);
+    assert.equal(b.ch.stats.droppedOutOfWindow, 1);
+    assert.equal(b.ch.stats.lost, 5);
+  });
+
+  test("a reorder time-out of 0 still gives a lone packet the minimum lone wait", () => {
+    const a = end(1, 2);
+    const b = end(2, 1, { reorderTimeoutMs: 0, ackDelayMs: 100_000 });
+    const p = sendTags(0, a, Array.from({ length: 10 }, (_, i) => i));
+    deliver(0, b, [p[0], p[6]]);
+    assert.equal(b.ch.pollTimeout(), LONE_WAIT_MIN_MS);
+    b.ch.handleTimeout(LONE_WAIT_MIN_MS - 1);
+    assert.deepEqual(b.got, [0]);
+    b.ch.handleTimeout(LONE_WAIT_MIN_MS);
+    assert.deepEqual(b.got, [0, 6]);
   });
 
   test("32-bit wrap: a burst of loss across 2^32 re-synchronises, a forged packet across it is dropped", () => {
