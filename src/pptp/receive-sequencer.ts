@@ -281,16 +281,21 @@ export class ReceiveSequencer {
     this.heldLen[k] = len;
   }
 
-  /** True when `seq` and the held packets all fit in one window: they could be one stream. */
+  /**
+   * True when `seq` and the held packets all fit in one window: they could be one stream. Measured from `seq`,
+   * each within a window of it, so numbers half the sequence space apart (where serial comparison is undefined,
+   * RFC 1982 §3.2) never pass for neighbours.
+   */
   private agrees(seq: number): boolean {
-    let lo = seq;
-    let hi = seq;
+    let lo = 0;
+    let hi = 0;
     for (let k = 0; k < this.heldCount; k++) {
-      const s = this.heldSeq[k];
-      if (seqDiff(s, lo) < 0) lo = s;
-      if (seqDiff(s, hi) > 0) hi = s;
+      const d = seqDiff(this.heldSeq[k], seq);
+      if (d <= -this.window || d >= this.window) return false;
+      if (d < lo) lo = d;
+      if (d > hi) hi = d;
     }
-    return seqDiff(hi, lo) < this.window;
+    return hi - lo < this.window;
   }
 
   /** CONFIRM_PACKETS outside packets agree: finish with the old position, move to theirs, replay them. */

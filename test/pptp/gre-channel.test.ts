@@ -438,6 +438,20 @@ describe("GreChannel: forged and stray sequence numbers (RFC 2637 §4.2.4, §4.3
     assert.equal(b.ch.stats.droppedOutOfWindow, 12);
   });
 
+  test("outside packets half the sequence space apart never agree (serial order is undefined there, RFC 1982 §3.2)", () => {
+    const a = end(1, 2);
+    const b = end(2, 1, { receiveWindow: 4 });
+    const p = sendTags(0, a, Array.from({ length: 6 }, (_, i) => i));
+    deliver(0, b, p.slice(0, 3));
+    deliver(0, b, [forged(2, 0x80000010, 0xbad), forged(2, 0x10, 0xbad), forged(2, 0x11, 0xbad)]);
+    assert.equal(b.ch.stats.resyncs, 0, "two of them agree, the first does not: no re-synchronisation");
+    assert.equal(b.ch.stats.droppedOutOfWindow, 1);
+    deliver(0, b, p.slice(3));
+    assert.deepEqual(b.got, [0, 1, 2, 3, 4, 5]);
+    assert.equal(b.ch.stats.droppedOutOfWindow, 3);
+    assert.equal(b.ch.reorderPending, 0);
+  });
+
   test("a forged first packet sets a wrong start: the genuine stream re-synchronises after three packets", () => {
     const a = end(1, 2);
     const b = end(2, 1);
