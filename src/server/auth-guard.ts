@@ -10,7 +10,11 @@
  *
  * Sans-I/O: `check(now, user, source)` before asking the backend; `failed`/`succeeded` with its answer; the
  * driver applies `delayMs` with a timer of its own (one per pending answer: other sessions are not held up).
- * Per-name and per-address state is bounded (`maxTracked` each; the least recently failed is forgotten first).
+ * Per-name and per-address state is bounded (`maxTracked` each): when a table is full the least recently failed
+ * record that is not locked out is forgotten. A lockout is never forgotten to make room, or a guesser churning
+ * through made-up names (or addresses) would unlock the name (address) it is after; when every record in a table
+ * is locked out, a new name (address) is not tracked at all — its failures still count against the address
+ * (name), whose limits keep applying.
  */
 
 export interface AuthGuardConfig {
@@ -126,9 +130,10 @@ export class AuthGuard {
     let r = this.live(m, key, now);
     if (r === undefined) {
       r = { failures: 0, since: now, lockedUntil: 0 };
-      if (m.size >= this.maxTracked) {
-        const oldest = m.keys().next();
-        if (!oldest.done) m.delete(oldest.value);
+      if (m.size >= this.maxTracked && !this.evictUnlocked(m, now)) {
+        // Full of lockouts: this one is counted for this answer only, not remembered (see the top of the file).
+        r.failures++;
+        return r;
       }
     } else {
       // A lockout that ended starts a new count: the right password works again after it.
@@ -142,6 +147,20 @@ export class AuthGuard {
     m.set(key, r);
     r.failures++;
     return r;
+  }
+
+  /**
+   * Forgets the least recently failed record that is not locked out (Map order: bump re-inserts on each failure);
+   * false when every record is locked out.
+   */
+  private evictUnlocked(m: Map<string, Record>, now: number): boolean {
+    for (const [k, r] of m) {
+      if (r.lockedUntil <= now) {
+        m.delete(k);
+        return true;
+      }
+    }
+    return false;
   }
 }
 

@@ -155,6 +155,43 @@ describe("AuthGuard", () => {
     assert.equal(g.failed(0, "user9999", "z").userFailures, 2);
     assert.equal(g.failed(0, "user0", "z").userFailures, 1);
   });
+
+  test("a full table never forgets a lockout: churning through made-up names and addresses unlocks nothing", () => {
+    const c = new FakeClock(0);
+    const g = new AuthGuard(GUARD, 50);
+    for (let i = 0; i < 6; i++) g.failed(c.now, "alice", "10.0.0.1"); // alice locked by name
+    const byAddress = new AuthGuard({ ...GUARD, maxFailuresPerUser: 0 }, 50);
+    for (let i = 0; i < 20; i++) byAddress.failed(c.now, `v${i}`, "10.6.6.6"); // the address locked
+    c.advance(1000);
+    for (let i = 0; i < 10_000; i++) {
+      g.failed(c.now, `user${i}`, `10.1.${i >> 8}.${i & 255}`);
+      byAddress.failed(c.now, `user${i}`, `10.1.${i >> 8}.${i & 255}`);
+    }
+    const v = g.check(c.now, "alice", "10.9.9.9");
+    assert.ok(v.locked && /user name locked out/.test(v.why), "alice is still locked out by name");
+    const w = byAddress.check(c.now, "anyone", "10.6.6.6");
+    assert.ok(w.locked && /address locked out/.test(w.why), "the address is still locked out");
+    // The churn itself was tracked: the newest made-up names still count.
+    assert.equal(g.failed(c.now, "user9999", "10.2.0.1").userFailures, 2);
+  });
+
+  test("a table full of lockouts tracks no new names, and the address limits still apply to them", () => {
+    const c = new FakeClock(0);
+    const g = new AuthGuard(GUARD, 5);
+    for (let u = 0; u < 5; u++) for (let i = 0; i < 6; i++) g.failed(c.now, `locked${u}`, `10.0.0.${u}`);
+    for (let u = 0; u < 5; u++) assert.ok(g.check(c.now, `locked${u}`, "10.9.9.9").locked);
+    const outcomes = Array.from({ length: 20 }, () => g.failed(c.now, "eve", "10.6.6.6"));
+    assert.deepEqual(new Set(outcomes.map((o) => o.userFailures)), new Set([1]), "eve is not remembered per name");
+    assert.deepEqual(outcomes.map((o) => o.addressFailures), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.match(outcomes[19].lockedOut ?? "", /^address locked out for 120 s after 20 failures$/);
+    assert.ok(g.check(c.now, "eve", "10.6.6.6").locked, "the address lockout applies");
+    assert.equal(g.check(c.now, "eve", "10.7.7.7").locked, false);
+    for (let u = 0; u < 5; u++) assert.ok(g.check(c.now, `locked${u}`, "10.9.9.9").locked, "no lockout was forgotten for eve");
+    // Once the lockouts end, names are tracked again.
+    c.advance(GUARD.lockoutMs);
+    g.failed(c.now, "eve", "10.7.7.7");
+    assert.equal(g.failed(c.now, "eve", "10.7.7.7").userFailures, 2);
+  });
 });
 
 describe("LogAggregator", () => {
