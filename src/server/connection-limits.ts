@@ -15,8 +15,9 @@
  * general request to clear control connection", RFC 2637 §2.3), the one that fits.
  *
  * Sans-I/O: the driver asks `admit(now, source)` at accept, tells `release(source)` when the connection is gone,
- * and asks `expired(now, ...)` once a second for each connection. Per-address state is bounded (`maxTracked`
- * addresses; the least recently seen is forgotten first).
+ * and asks `expired(now, ...)` once a second for each connection. A source is an IPv4 address as a uint32, or any
+ * other address by its text (`sourceKey`): every peer that is not IPv4 gets a bucket of its own, not one shared
+ * by all of them. Per-address state is bounded (`maxTracked` addresses; the least recently seen is forgotten first).
  */
 
 export interface ConnectionLimitsConfig {
@@ -46,10 +47,18 @@ interface PerAddress {
 
 const ADMITTED: Admission = { ok: true };
 
+/** Who a connection counts against: an IPv4 address as a uint32, any other address (IPv6, unknown) by its text. */
+export type SourceKey = number | string;
+
+/** The key for a peer: `ip` when it is an IPv4 address (non-zero), else its textual address. */
+export function sourceKey(ip: number, text: string): SourceKey {
+  return ip !== 0 ? ip : text;
+}
+
 export class ConnectionLimits {
   private cfg: ConnectionLimitsConfig;
   private readonly maxTracked: number;
-  private readonly sources = new Map<number, PerAddress>();
+  private readonly sources = new Map<SourceKey, PerAddress>();
   private total = 0;
 
   constructor(cfg: ConnectionLimitsConfig, maxTracked = 10_000) {
@@ -66,12 +75,12 @@ export class ConnectionLimits {
     return this.total;
   }
 
-  openFrom(source: number): number {
+  openFrom(source: SourceKey): number {
     return this.sources.get(source)?.open ?? 0;
   }
 
-  /** A TCP connection from `source` (IPv4 as uint32) was accepted: keep it, or say which limit refuses it. */
-  admit(now: number, source: number): Admission {
+  /** A TCP connection from `source` (see sourceKey) was accepted: keep it, or say which limit refuses it. */
+  admit(now: number, source: SourceKey): Admission {
     const c = this.cfg;
     let s = this.sources.get(source);
     if (s === undefined) {
@@ -107,7 +116,7 @@ export class ConnectionLimits {
   }
 
   /** An admitted connection is gone. */
-  release(source: number): void {
+  release(source: SourceKey): void {
     const s = this.sources.get(source);
     if (s !== undefined && s.open > 0) s.open--;
     if (this.total > 0) this.total--;
@@ -131,7 +140,7 @@ export class ConnectionLimits {
     return undefined;
   }
 
-  private remember(source: number, s: PerAddress): void {
+  private remember(source: SourceKey, s: PerAddress): void {
     if (this.sources.size >= this.maxTracked) {
       // Forget the least recently seen address that holds nothing open; its rate bucket starts full again.
       for (const [k, v] of this.sources) {

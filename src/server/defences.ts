@@ -10,7 +10,7 @@ import { stripDomain } from "../crypto/mschap.js";
 import { MSCHAP_ERROR_AUTHENTICATION_FAILURE } from "../wire/chap.js";
 import type { GreDropKind } from "../io/gre-demux.js";
 import { effectiveMaxConnections, type ServerConfig } from "../config/config.js";
-import { ConnectionLimits, type Admission, type ConnectionLimitsConfig } from "./connection-limits.js";
+import { ConnectionLimits, sourceKey, type Admission, type ConnectionLimitsConfig } from "./connection-limits.js";
 import { AuthGuard, type AuthGuardConfig } from "./auth-guard.js";
 import { LogAggregator, type AggregateKind } from "./log-aggregator.js";
 
@@ -122,7 +122,7 @@ export class Defences {
   /** At TCP accept. A refusal is logged (aggregated per address) and counted; the caller closes the socket. */
   admit(source: number, sourceName: string): Admission {
     const now = this.o.now();
-    const a = this.limits.admit(now, source);
+    const a = this.limits.admit(now, sourceKey(source, sourceName));
     if (!a.ok) {
       this.counters.connectionsRefused++;
       this.agg.note(now, a.refusal, sourceName, 1, () => `refused control connection from ${sourceName}: ${a.reason}; further refusals are counted for the log`);
@@ -130,8 +130,14 @@ export class Defences {
     return a;
   }
 
-  release(source: number): void {
-    this.limits.release(source);
+  /**
+   * An admitted connection is gone: `source` and `sourceName` as given to admit. A peer that is not IPv4
+   * (`source` 0) is counted by its name, so the caller must pass the name for it to be released.
+   */
+  release(source: number, sourceName?: string): void {
+    if (source !== 0) this.limits.release(source);
+    else if (sourceName !== undefined) this.limits.release(sourceName);
+    else this.limits.release(0);
   }
 
   /** Once a second per connection: the reason to end it, if it overstayed (logged, aggregated per address). */

@@ -2,7 +2,9 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../src/core/clock.js";
-import { ConnectionLimits, type ConnectionLimitsConfig } from "../../src/server/connection-limits.js";
+import { ConnectionLimits, sourceKey, type ConnectionLimitsConfig } from "../../src/server/connection-limits.js";
+import { Defences } from "../../src/server/defences.js";
+import { defaultConfig } from "../../src/config/config.js";
 import { AuthGuard, type AuthGuardConfig } from "../../src/server/auth-guard.js";
 import { LogAggregator, OTHER_SOURCES } from "../../src/server/log-aggregator.js";
 
@@ -77,6 +79,44 @@ describe("ConnectionLimits", () => {
     }
     assert.equal(l.openFrom(A), 1);
     assert.ok(!l.admit(0, A).ok, "A's bucket is remembered (empty), not reset by the churn");
+  });
+
+  test("peers that are not IPv4 are counted by their own address, not all in one bucket", () => {
+    const c = new FakeClock(0);
+    const l = new ConnectionLimits(LIMITS);
+    const v6a = sourceKey(0, "2001:db8::1");
+    const v6b = sourceKey(0, "2001:db8::2");
+    assert.equal(sourceKey(A, "10.0.0.9"), A, "IPv4 keeps its numeric key");
+    assert.equal(v6a, "2001:db8::1");
+    for (let i = 0; i < 3; i++) assert.ok(l.admit(c.now, v6a).ok);
+    const r = l.admit(c.now, v6a);
+    assert.ok(!r.ok && r.refusal === "max-connections-per-address");
+    for (let i = 0; i < 3; i++) assert.ok(l.admit(c.now, v6b).ok, "another IPv6 address has its own per-address limit");
+    assert.equal(l.openFrom(v6a), 3);
+    assert.equal(l.openFrom(v6b), 3);
+    l.release(v6a);
+    assert.equal(l.openFrom(v6a), 2);
+    assert.equal(l.open, 5);
+    // The rate bucket is per address too: v6a's refusals leave v6b's tokens alone.
+    const rate = new ConnectionLimits({ ...LIMITS, maxConnectionsPerAddress: 0, connectionBurst: 2, connectionRate: 1 });
+    for (let i = 0; i < 2; i++) assert.ok(rate.admit(c.now, v6a).ok);
+    assert.ok(!rate.admit(c.now, v6a).ok);
+    assert.ok(rate.admit(c.now, v6b).ok);
+  });
+
+  test("Defences: a peer that is not IPv4 is admitted and released under its textual address", () => {
+    const cfg = defaultConfig();
+    const settings = { ...cfg, limits: { ...cfg.limits, maxConnectionsPerAddress: 2, connectionRate: 0 } };
+    const d = new Defences(settings, { now: () => 0, log: () => {} });
+    assert.ok(d.admit(0, "2001:db8::1").ok);
+    assert.ok(d.admit(0, "2001:db8::1").ok);
+    assert.ok(!d.admit(0, "2001:db8::1").ok, "the third from the same IPv6 address is over the per-address limit");
+    assert.ok(d.admit(0, "2001:db8::2").ok, "a different IPv6 address is not");
+    d.release(0, "2001:db8::1");
+    assert.ok(d.admit(0, "2001:db8::1").ok, "released by name, its slot is free again");
+    assert.ok(d.admit(A, "10.0.0.9").ok);
+    d.release(A);
+    assert.equal(d.counters.connectionsRefused, 1);
   });
 });
 
