@@ -88,8 +88,13 @@ export interface GreChannelStats {
    * forged or stray packets (see receive-sequencer.ts).
    */
   droppedOutOfWindow: number;
-  /** Times several consecutive packets outside the window agreed and the receiver moved to them. */
+  /**
+   * Times several consecutive packets outside the window agreed and the receiver moved to them (ahead, or back
+   * to numbers a lone packet had made it skip).
+   */
   resyncs: number;
+  /** Times one packet alone far past a gap waited out the long lone wait and the gap was skipped to it. */
+  loneSkips: number;
   /** Packets refused by the GRE parser or carrying another call's ID. */
   rxInvalid: number;
   /** Acknowledgment time-outs on our sent packets. */
@@ -115,6 +120,7 @@ export class GreChannel {
     droppedStale: 0,
     droppedOutOfWindow: 0,
     resyncs: 0,
+    loneSkips: 0,
     rxInvalid: 0,
     ackTimeouts: 0,
     badAcks: 0,
@@ -335,5 +341,6 @@ export class GreChannel {
     s.droppedStale = rx.stale;
     s.droppedOutOfWindow = rx.outOfWindow;
     s.resyncs = rx.resyncs;
+    s.loneSkips = rx.loneSkips;
   }
 }

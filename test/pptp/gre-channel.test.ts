@@ -482,6 +482,7 @@ describe("GreChannel: forged and stray sequence numbers (RFC 2637 §4.2.4, §4.3
     assert.deepEqual(b.got, want);
     assert.equal(b.ch.stats.lost, 2);
     assert.equal(b.ch.stats.resyncs, 0);
+    assert.equal(b.ch.stats.loneSkips, 0, "the long wait never ran out");
   });
 
   test("a lone forged packet on an idle link is delivered after the long wait; the genuine packets it skipped come back and none is lost", () => {
@@ -502,6 +503,7 @@ describe("GreChannel: forged and stray sequence numbers (RFC 2637 §4.2.4, §4.3
       b.ch.handleTimeout(clock.advance(1));
       assert.equal(b.got[b.got.length - 1], 0xbad0 + r, "the lone packet is delivered when its wait runs out");
       assert.equal(b.ch.stats.lost, 63, "and the gap behind it counted lost, for now");
+      assert.equal(b.ch.stats.loneSkips, r + 1);
       // The genuine stream comes back behind it: held like outside packets, CONFIRM_PACKETS move us back.
       for (let k = 0; k < CONFIRM_PACKETS; k++) {
         deliver(clock.now, b, [p[next]]);
@@ -552,6 +554,7 @@ describe("GreChannel: forged and stray sequence numbers (RFC 2637 §4.2.4, §4.3
     b.ch.handleTimeout(clock.advance(1));
     assert.deepEqual(b.got, [0, 6]);
     assert.equal(b.ch.stats.lost, 5);
+    assert.equal(b.ch.stats.loneSkips, 1);
     assert.equal(b.ch.reorderPending, 0);
     assert.ok(b.ch.pollTimeout()! > clock.now + 1000, "no gap time-out left, only the delayed acknowledgment");
     assert.equal(ackNow(clock.now, b), 6);
