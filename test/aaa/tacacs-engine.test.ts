@@ -208,6 +208,19 @@ describe("TACACS+ engine", () => {
     assert.ok(acts.some((a) => a.kind === "close" && a.conn === 1));
   });
 
+  test("a retry may draw the session_id it had before (found by fuzzing: it looped forever)", () => {
+    let calls = 0;
+    const random = (n: number) => {
+      if (++calls > 100) throw new Error("newSessionId keeps drawing");
+      return new Uint8Array(n).fill(1);
+    };
+    const { e, clock } = engine({ random });
+    e.request(clock.now, 1, 1, BODY);
+    e.takeActions();
+    e.closed(clock.now, 1, "connection refused");
+    assert.deepEqual(e.takeActions().map((a) => a.kind), ["connect"]);
+  });
+
   test("the server closing mid-request moves the request to the next server", () => {
     const { e, clock } = engine();
     e.request(clock.now, 1, 1, BODY);

@@ -246,7 +246,7 @@ export class TacacsEngine {
     const index = (r.start + r.tried) % this.opts.servers.length;
     const server = this.opts.servers[index];
     r.tryDeadline = Math.min(now + this.opts.timeoutMs, r.deadline);
-    r.sessionId = this.newSessionId();
+    r.sessionId = this.newSessionId(r);
     let c: Conn | undefined;
     if (this.opts.singleConnect) {
       for (const x of this.conns.values()) if (x.serverIndex === index && x.open && x.mux === "yes") c = x;
@@ -271,13 +271,14 @@ export class TacacsEngine {
     this.actions.push({ kind: "send", conn: c.id, bytes });
   }
 
-  private newSessionId(): number {
+  /** A random session_id (§4.1) no other open request uses; `self` (being retried) does not count. */
+  private newSessionId(self: Request): number {
     for (;;) {
       const b = this.opts.random(4);
       const id = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
       if (id === 0) continue;
       let taken = false;
-      for (const r of this.requests.values()) if (r.sessionId === id) taken = true;
+      for (const r of this.requests.values()) if (r !== self && r.sessionId === id) taken = true;
       if (!taken) return id;
     }
   }
