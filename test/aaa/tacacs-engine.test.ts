@@ -122,6 +122,18 @@ describe("TACACS+ engine", () => {
     assert.match(done.outcome.message, /10\.0\.0\.5:49: reply does not decode .*check the key/);
   });
 
+  test("a reply in clear when we have a key: the server has no key for us", () => {
+    const { e, clock } = engine({ servers: [A] });
+    e.request(clock.now, 1, 1, BODY);
+    e.takeActions();
+    e.connected(clock.now, 1);
+    const [p] = sent(e.takeActions());
+    e.data(clock.now, 1, encodePacket({ version: p.h.version, type: 1, seqNo: 2, sessionId: p.h.sessionId }, PASS, undefined));
+    const done = e.takeActions().find((a) => a.kind === "done");
+    assert.ok(done !== undefined && !done.outcome.ok);
+    assert.match(done.outcome.message, /replied in clear .*configure the same key on both ends/);
+  });
+
   test("bytes that are not TACACS+ at all close the connection with a plain diagnosis", () => {
     const { e, clock } = engine({ servers: [A] });
     e.request(clock.now, 1, 1, BODY);
