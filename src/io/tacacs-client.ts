@@ -107,7 +107,8 @@ export class TacacsTcpClient implements TacacsExchange {
       this.pump();
     });
     s.on("error", (e: NodeJS.ErrnoException) => gone(describeSocketError(e)));
-    s.on("close", () => gone("connection closed by the server before the reply"));
+    // tac_plus and most servers close the connection without a word when a packet does not decode under their key.
+    s.on("close", () => gone("connection closed by the server before the reply (servers do this when the key does not match: check the key)"));
   }
 }
 

@@ -171,6 +171,9 @@ describe("TACACS+ servers that fail", () => {
     const r = await b.authenticator.verify(request("pap", "bob", "bob-pw"), CTX);
     assert.ok(r.ok, JSON.stringify(r));
     assert.equal(closing.seen.length, 1);
+    const alone = await backend([closing.port]).authenticator.verify(request("pap", "bob", "bob-pw"), CTX);
+    assert.ok(!alone.ok && alone.unreachable === true);
+    assert.match(alone.message, /connection closed by the server before the reply \(servers do this when the key does not match: check the key\)/);
   });
 
   test("silent servers: unreachable within the deadline, and saying so", async () => {
