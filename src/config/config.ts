@@ -57,6 +57,16 @@ import {
 import type { Ipv4Prefix, PeerConfig, PeerConnect, PeerRole } from "./peer-types.js";
 import { LOG_CATEGORIES, type LogCategory } from "../session/log-category.js";
 import { checkPoolRanges, formatAddressRange, rangesContain, type AddressRange } from "./address-range.js";
+import {
+  checkTacacsSection,
+  defaultTacacsConfig,
+  formatTacacsServers,
+  tacacsDeadline,
+  tacacsKey,
+  tacacsServers,
+  tacacsTimeout,
+  type TacacsConfig,
+} from "./tacacs-config.js";
 
 export { ConfigError } from "./config-error.js";
 export { describeConfig, describePeer } from "./config-describe.js";
@@ -143,6 +153,8 @@ export interface ServerConfig {
     /** One log line per kind of per-packet problem and source per this interval. */
     readonly logIntervalMs: number;
   };
+  /** TACACS+ servers (RFC 8907), used when [aaa] auth names tacacs (src/config/tacacs-config.ts). */
+  readonly tacacs: TacacsConfig;
   /** The `[peer NAME]` sections, in file order. */
   readonly peers: readonly PeerConfig[];
 }
@@ -196,6 +208,7 @@ export function defaultConfig(baseDir = "."): ServerConfig {
       authLockoutMs: 900_000,
       logIntervalMs: 10_000,
     },
+    tacacs: defaultTacacsConfig(),
     peers: [],
   };
 }
@@ -323,6 +336,21 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     "auth-max-failures-per-address": key(integer(0, 100_000), "30", (d, v) => (d.limits.authMaxFailuresPerAddress = v), (c) => String(c.limits.authMaxFailuresPerAddress)),
     "auth-lockout": key(duration(1000, DAY_MS), "15m", (d, v) => (d.limits.authLockoutMs = v), (c) => showDuration(c.limits.authLockoutMs)),
     "log-interval": key(duration(1000, 3_600_000), "10", (d, v) => (d.limits.logIntervalMs = v), (c) => showDuration(c.limits.logIntervalMs)),
+  },
+  tacacs: {
+    servers: key(tacacsServers, "10.0.0.5, 10.0.0.6:49", (d, v) => (d.tacacs.servers = v), (c) => formatTacacsServers(c.tacacs.servers)),
+    // A secret: never written back (formatConfig leaves it empty) nor quoted in a problem (SECRET_KEYS).
+    key: key(tacacsKey, `"a long shared key"`, (d, v) => (d.tacacs.key = v), () => ""),
+    "key-file": key(
+      (raw) => ({ ok: true, value: raw === "" ? undefined : raw }),
+      "/etc/pptp-ts/tacacs.key",
+      (d, v, baseDir) => (d.tacacs.keyFile = v === undefined ? undefined : resolve(baseDir, v)),
+      (c) => c.tacacs.keyFile ?? "",
+    ),
+    timeout: key(tacacsTimeout, "5", (d, v) => (d.tacacs.timeoutMs = v), (c) => showDuration(c.tacacs.timeoutMs)),
+    deadline: key(tacacsDeadline, "15", (d, v) => (d.tacacs.deadlineMs = v), (c) => showDuration(c.tacacs.deadlineMs)),
+    "single-connection": key(boolean, "no", (d, v) => (d.tacacs.singleConnection = v), (c) => yesNo(c.tacacs.singleConnection)),
+    authorization: key(boolean, "yes", (d, v) => (d.tacacs.authorization = v), (c) => yesNo(c.tacacs.authorization)),
   },
 };
 
@@ -463,7 +491,7 @@ function sectionOfKey(name: string): SectionName | undefined {
 }
 
 /** Keys whose values are secrets, never repeated in a message. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(["password"]);
+const SECRET_KEYS: ReadonlySet<string> = new Set(["password", "key"]);
 
 function isPeerKey(name: string): boolean {
   return Object.hasOwn(PEER_SPECS, name);
@@ -775,6 +803,10 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
   }
 
   checkLimits(c, usable, error, warn);
+
+  const tacacs = checkTacacsSection({ fileName: ctx.fileName, tacacs: c.tacacs, lineOf: (...ids) => lineOf(...ids), usable });
+  ctx.errors.push(...tacacs.errors);
+  ctx.warnings.push(...tacacs.warnings);
 
   // MPPE keys come only from MS-CHAP (RFC 3079 §2-3); PAP and CHAP-MD5 leave nothing to derive them from.
   if (usable("mppe.policy", "ppp.auth") && c.mppe.policy === "require") {

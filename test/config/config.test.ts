@@ -139,6 +139,14 @@ auth-max-failures-per-user = 5
 auth-max-failures-per-address = 20
 auth-lockout = 30m
 log-interval = 30
+
+[tacacs]
+servers = 10.0.0.5, tacacs.example.com:4949
+key-file = tacacs.key
+timeout = 2
+deadline = 8
+single-connection = yes
+authorization = no
 `;
 
 describe("every key", () => {
@@ -189,6 +197,15 @@ describe("every key", () => {
         authMaxFailuresPerAddress: 20,
         authLockoutMs: 1800000,
         logIntervalMs: 30000,
+      },
+      tacacs: {
+        servers: [{ host: "10.0.0.5", port: 49 }, { host: "tacacs.example.com", port: 4949 }],
+        key: undefined,
+        keyFile: "/etc/pptp-ts/tacacs.key",
+        timeoutMs: 2000,
+        deadlineMs: 8000,
+        singleConnection: true,
+        authorization: false,
       },
       peers: [],
     });
@@ -312,13 +329,13 @@ describe("syntax", () => {
 
   test("unknown section: did you mean, and its keys are not reported again", () => {
     assert.deepEqual(errorLines("[mpe]\npolicy = require\nbogus = 1\n[ppp]\nmtu = 1500\n"), [
-      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [peer NAME]`,
+      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [tacacs], [peer NAME]`,
     ]);
   });
 
   test("unknown section far from any name lists the sections", () => {
     assert.deepEqual(errorLines("[radius]\n"), [
-      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [peer NAME]`,
+      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [tacacs], [peer NAME]`,
     ]);
   });
 
