@@ -1044,7 +1044,8 @@ export class PppLink {
     this.finished = true;
     this.networkUpSent = false;
     this.setPhase("dead");
-    this.emit({ type: "down", reason, ...(code !== undefined ? { code } : {}), ...(cause !== undefined ? { cause } : {}) });
+    // The cause is for the server's accounting; a client's "down" stays the plain sentence and error number.
+    this.emit({ type: "down", reason, ...(code !== undefined ? { code } : {}), ...(cause !== undefined && this.role === "server" ? { cause } : {}) });
   }
 
   // ---------------------------------------------------------------------------------------------- client reasons
