@@ -154,7 +154,9 @@ describe("server AAA: context, accounting and causes", () => {
       assert.deepEqual([interims[0].snap!.inPackets, interims[0].snap!.inOctets, interims[0].snap!.outPackets, interims[0].snap!.outOctets], [3, 600, 2, 400]);
       assert.ok(interims[0].snap!.durationMs >= 61_000);
 
-      a.hangUp();
+      // A graceful hang-up (the rig's hangUp() also cuts TCP at once, which may overtake the GRE goodbye).
+      a.client.hangUp(a.now(), a.client.currentCallId!, "bye");
+      a.service();
       await waitFor(() => r.sink.of("stop").length === 1);
       const stop = r.sink.of("stop")[0];
       assert.equal(stop.cause, "user-request", "the client's LCP Terminate-Request");
