@@ -67,6 +67,7 @@ import {
   tacacsTimeout,
   type TacacsConfig,
 } from "./tacacs-config.js";
+import { interimInterval, namedPoolConflict, namedPoolRanges, perUserPolicy, type PerUserPolicy } from "./session-aaa-config.js";
 
 export { ConfigError } from "./config-error.js";
 export { describeConfig, describePeer } from "./config-describe.js";
@@ -83,6 +84,10 @@ export interface ServerConfig {
     readonly maxSessions: number;
     /** Sessions one peer address may hold; 0 = unlimited. */
     readonly maxSessionsPerPeer: number;
+    /** Sessions one user may hold (checked after authentication, before an address is given); 0 = unlimited. */
+    readonly maxSessionsPerUser: number;
+    /** Over max-sessions-per-user: refuse the new session, or clear the oldest ones (Admin-Reset). */
+    readonly perUserPolicy: PerUserPolicy;
     readonly tunName: string;
   };
   readonly ppp: {
@@ -155,6 +160,12 @@ export interface ServerConfig {
   };
   /** TACACS+ servers (RFC 8907), used when [aaa] auth names tacacs (src/config/tacacs-config.ts). */
   readonly tacacs: TacacsConfig;
+  /** Named address pools (`[pools]`: NAME = ranges), for RADIUS Framed-Pool; names in lower case. */
+  readonly pools: Readonly<Record<string, readonly AddressRange[]>>;
+  readonly accounting: {
+    /** Interim-Update interval when the AAA backend gives none (RFC 2869 §5.16); 0 = off. */
+    readonly interimIntervalMs: number;
+  };
   /** The `[peer NAME]` sections, in file order. */
   readonly peers: readonly PeerConfig[];
 }
@@ -167,7 +178,7 @@ type Draft = { -readonly [S in SectionName]: Mutable<ServerConfig[S]> } & { peer
 /** The configuration with no file at all; `baseDir` is where the users file is looked for (default: cwd). */
 export function defaultConfig(baseDir = "."): ServerConfig {
   return {
-    server: { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, tunName: "pptp0" },
+    server: { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0" },
     ppp: {
       localAddress: "192.168.50.1",
       pool: [{ first: "192.168.50.10", last: "192.168.50.254" }],
@@ -209,6 +220,8 @@ export function defaultConfig(baseDir = "."): ServerConfig {
       logIntervalMs: 10_000,
     },
     tacacs: defaultTacacsConfig(),
+    pools: {},
+    accounting: { interimIntervalMs: 0 },
     peers: [],
   };
 }
@@ -285,6 +298,8 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     hostname: key(hostName, "vpn.example.com", (d, v) => (d.server.hostname = v), (c) => c.server.hostname),
     "max-sessions": key(integer(1, 65535), "100", (d, v) => (d.server.maxSessions = v), (c) => String(c.server.maxSessions)),
     "max-sessions-per-peer": key(integer(0, 65535), "0", (d, v) => (d.server.maxSessionsPerPeer = v), (c) => String(c.server.maxSessionsPerPeer)),
+    "max-sessions-per-user": key(integer(0, 65535), "1", (d, v) => (d.server.maxSessionsPerUser = v), (c) => String(c.server.maxSessionsPerUser)),
+    "per-user-policy": key(perUserPolicy, "replace", (d, v) => (d.server.perUserPolicy = v), (c) => c.server.perUserPolicy),
     "tun-name": key(interfaceName, "pptp0", (d, v) => (d.server.tunName = v), (c) => c.server.tunName),
   },
   ppp: {
@@ -352,7 +367,17 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     "single-connection": key(boolean, "no", (d, v) => (d.tacacs.singleConnection = v), (c) => yesNo(c.tacacs.singleConnection)),
     authorization: key(boolean, "yes", (d, v) => (d.tacacs.authorization = v), (c) => yesNo(c.tacacs.authorization)),
   },
+  // [pools] has no fixed keys: every key is a pool name (see poolSpec); formatConfig writes them.
+  pools: {},
+  accounting: {
+    "interim-interval": key(interimInterval, "5m", (d, v) => (d.accounting.interimIntervalMs = v), (c) => showDuration(c.accounting.interimIntervalMs)),
+  },
 };
+
+/** A key of [pools]: the pool's name, its value the ranges. */
+function poolSpec(name: string): KeySpec {
+  return key(namedPoolRanges(name), "10.1.0.10-10.1.0.50", (d, v) => (d.pools[name] = v), (c) => (c.pools[name] ?? []).map(formatAddressRange).join(", "));
+}
 
 const SECTION_NAMES = Object.keys(SPECS) as SectionName[];
 
@@ -671,7 +696,7 @@ export function parseConfig(text: string, fileName: string): ConfigResult {
       continue;
     } else if (current.kind === "fixed") {
       const section = current.section;
-      const spec = Object.hasOwn(SPECS[section], name) ? SPECS[section][name] : undefined;
+      const spec = Object.hasOwn(SPECS[section], name) ? SPECS[section][name] : section === "pools" ? poolSpec(name) : undefined;
       if (spec === undefined) {
         const message = sectionOfKey(name) !== undefined || isPeerKey(name) ? `unknown key in [${section}]` : "unknown key";
         fail(`[${section}] ${name}: ${message}`, unknownKeyFix(name, Object.keys(SPECS[section]), `[${section}]`, false));
@@ -772,6 +797,13 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
   const warn = (ids: string[], label: string, message: string) =>
     ctx.warnings.push(`${where(ctx.fileName, lineOf(...ids))}: ${label}: ${message}`);
   const poolText = c.ppp.pool.map(formatAddressRange).join(", ");
+
+  // Named pools must not share addresses with each other, the default pool or local-address.
+  const poolIds = Object.keys(c.pools).map((n) => `pools.${n}`);
+  if (usable("ppp.local-address", "ppp.pool", ...poolIds)) {
+    const clash = namedPoolConflict(c.pools, c.ppp.pool, c.ppp.localAddress);
+    if (clash) error([`pools.${clash.pool}`], `[pools] ${clash.pool}`, clash.problem, clash.fix);
+  }
 
   // Our tunnel end must not be handed to a peer as well (RFC 1332 §3.3: both ends need distinct addresses).
   if (usable("ppp.local-address", "ppp.pool") && rangesContain(c.ppp.pool, c.ppp.localAddress)) {
@@ -1164,6 +1196,7 @@ export function formatConfig(c: ServerConfig): string {
     if (out.length > 0) out.push("");
     out.push(`[${s}]`);
     for (const [name, spec] of Object.entries(SPECS[s])) out.push(`${name} = ${quoteIfNeeded(spec.show(c))}`);
+    if (s === "pools") for (const name of Object.keys(c.pools)) out.push(`${name} = ${poolSpec(name).show(c)}`);
   }
   for (const p of c.peers) {
     out.push("", `[peer ${p.name}]`);

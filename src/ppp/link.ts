@@ -58,7 +58,7 @@ import {
   serverEndedLink,
   withServerWords,
 } from "./explain.js";
-import type { AuthRequest, AuthResult } from "../aaa/types.js";
+import type { AuthRequest, AuthResult, SessionPolicy, TerminateCause } from "../aaa/types.js";
 import { type MppeMasterKeys, mppeStartKeys, mppeShortKeysProblem } from "../crypto/mppe-keys.js";
 import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../crypto/mppe.js";
 import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED } from "../wire/ppp-frame.js";
@@ -95,8 +95,14 @@ export interface PppLinkConfig {
    * Framed-IP-Address are only known after authentication. Returning a string fails the link with that reason
    * (e.g. "address pool exhausted").
    */
-  readonly ipcp: (auth: LinkAuthInfo) => IpcpOptionsConfig | string;
+  readonly ipcp: (auth: LinkAuthInfo) => IpcpOptionsConfig | string | LinkRefusal;
   readonly ccp: Omit<CcpConfig, "fsm">;
+}
+
+/** A refusal of the Network phase with its accounting cause (a plain string counts as User-Error). */
+export interface LinkRefusal {
+  readonly refuse: string;
+  readonly cause: TerminateCause;
 }
 
 export interface LinkAuthInfo {
@@ -126,8 +132,12 @@ export type PppLinkEvent =
   | { readonly type: "mppe-up"; readonly result: CcpResult }
   /** IPCP is up and the encryption policy is satisfied: IP may flow. */
   | { readonly type: "network-up"; readonly ipcp: IpcpResult; readonly mppe: CcpResult | undefined }
-  /** The link is finished; `code` is the Windows error the client would show, when one applies. */
-  | { readonly type: "down"; readonly reason: string; readonly code?: number }
+  /**
+   * The link is finished; `code` is the Windows error the client would show, when one applies. `cause` is the
+   * accounting cause (RFC 2866 §5.10) when the link knows it; undefined when only the PPTP call went away (the
+   * owner of the call knows why: src/session/connection.ts).
+   */
+  | { readonly type: "down"; readonly reason: string; readonly code?: number; readonly cause?: TerminateCause }
   /**
    * Log lines: "events" for decisions an operator should see by default (a strength refused and why),
    * "errors" for failures, "negotiation" and "packets" for debug detail.
@@ -156,6 +166,8 @@ interface DownReason {
   readonly kind: "explicit" | "explained" | "peer";
   /** The peer ended the link by its own Terminate-Request: no error of ours for it to show. */
   readonly peerChoice?: true;
+  /** Acct-Terminate-Cause for accounting and the "session down" line (RFC 2866 §5.10). */
+  readonly cause: TerminateCause;
 }
 
 /** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
@@ -195,6 +207,12 @@ export class PppLink {
   private networkEverUp = false;
   private downReason: DownReason | undefined;
   private finished = false;
+  /**
+   * What the AAA backend said about encryption for this user (RFC 2548 §2.4.4/2.4.5 Encryption-Policy/-Types) and
+   * the largest datagram to send it (RFC 2865 §5.12 Framed-MTU), taken from the AuthResult before CCP starts.
+   */
+  private aaaMppe: SessionPolicy["mppe"] | undefined;
+  private aaaMtu: number | undefined;
 
   /** Send-side header flags as negotiated (data frames only; LCP always goes uncompressed). */
   private sendFlags = PPP_UNCOMPRESSED;
@@ -262,12 +280,18 @@ export class PppLink {
    */
   get maxIpOut(): number {
     const mru = this.lcpResult?.peerMru ?? DEFAULT_MRU;
-    return this.mppeEverUp || this.cfg.ccp.policy === "require" ? mru - MPPE_OVERHEAD : mru;
+    const ip = this.mppeEverUp || this.ccpPolicy === "require" ? mru - MPPE_OVERHEAD : mru;
+    // Framed-MTU only ever lowers it: the peer's MRU stays the hard limit.
+    return this.aaaMtu !== undefined && this.aaaMtu < ip ? this.aaaMtu : ip;
+  }
+  /** The encryption policy this link runs: the configured one, or the AAA backend's for this user. */
+  private get ccpPolicy(): CcpConfig["policy"] {
+    return this.ccp?.policy ?? this.cfg.ccp.policy;
   }
   /** The largest frame the peer promised to send us, as an IP datagram (our MRU as acknowledged, less MPPE_OVERHEAD likewise). */
   get maxIpIn(): number {
     const mru = this.lcpResult?.localMru ?? DEFAULT_MRU;
-    return this.mppeEverUp || this.cfg.ccp.policy === "require" ? mru - MPPE_OVERHEAD : mru;
+    return this.mppeEverUp || this.ccpPolicy === "require" ? mru - MPPE_OVERHEAD : mru;
   }
   /** True once IP may flow in both directions under the configured encryption policy. */
   get networkUp(): boolean {
@@ -292,9 +316,10 @@ export class PppLink {
     this.pump(now);
   }
 
-  close(now: Millis, reason: string, code?: number): void {
+  /** Hang up for `reason`; `cause` is what accounting records (default admin-reset: someone asked us to). */
+  close(now: Millis, reason: string, code?: number, cause: TerminateCause = "admin-reset"): void {
     if (this.finished) return;
-    this.downReason ??= downReason(reason, code, "explicit");
+    this.downReason ??= downReason(reason, code, "explicit", cause);
     if (this.phaseValue === "dead") {
       this.finish(reason, code);
       return;
@@ -311,6 +336,9 @@ export class PppLink {
     if (result.ok) {
       if (result.mppe) this.mppeKeys = result.mppe;
       if (result.addresses) this.authInfo = { ...this.authInfo, addresses: result.addresses };
+      // Applied before the Network phase starts CCP (startNetwork), so the restriction holds from the first offer.
+      if (result.session?.mppe) this.aaaMppe = result.session.mppe;
+      if (result.session?.framedMtu !== undefined && result.session.framedMtu > 0) this.aaaMtu = result.session.framedMtu;
     }
     this.authServer.completeVerification(now, result);
     this.pump(now);
@@ -625,13 +653,17 @@ export class PppLink {
         if (this.phaseValue !== "terminate") {
           // A client that hangs up itself sends the Terminate-Request: it shows no error, so the server names none.
           // A client whose server ends the link shows 734.
-          if (this.role === "server" && e.byPeerRequest === true) this.downReason ??= { reason: e.reason, kind: "peer", peerChoice: true };
-          else this.downReason ??= downReason(e.reason, WIN_ERR_PPP_NEGOTIATION, "peer");
+          if (this.role === "server" && e.byPeerRequest === true) this.downReason ??= { reason: e.reason, kind: "peer", peerChoice: true, cause: "user-request" };
+          else this.downReason ??= downReason(e.reason, WIN_ERR_PPP_NEGOTIATION, "peer", e.byPeerRequest === true ? "user-request" : "port-error");
           this.setPhase("terminate");
         }
         return;
       case "this-layer-finished":
-        this.finish(this.downReason?.reason ?? e.reason, this.downReason?.peerChoice === true ? undefined : (this.downReason?.code ?? WIN_ERR_PPP_NEGOTIATION));
+        this.finish(
+          this.downReason?.reason ?? e.reason,
+          this.downReason?.peerChoice === true ? undefined : (this.downReason?.code ?? WIN_ERR_PPP_NEGOTIATION),
+          this.downReason?.cause ?? "port-error",
+        );
         return;
       case "this-layer-started":
         return;
@@ -639,10 +671,10 @@ export class PppLink {
         this.log("negotiation", `LCP: ${e.message}`);
         return;
       case "looped-back":
-        this.downReason ??= downReason(e.reason, WIN_ERR_PPP_NEGOTIATION, "explicit");
+        this.downReason ??= downReason(e.reason, WIN_ERR_PPP_NEGOTIATION, "explicit", "port-error");
         return;
       case "echo-timeout":
-        this.downReason ??= downReason(this.role === "client" ? explainEchoFailure(e.unanswered) : e.reason, undefined, "explicit");
+        this.downReason ??= downReason(this.role === "client" ? explainEchoFailure(e.unanswered) : e.reason, undefined, "explicit", "lost-carrier");
         return;
       case "protocol-rejected":
         this.log("negotiation", `peer Protocol-Rejected ${e.name}`);
@@ -767,11 +799,17 @@ export class PppLink {
 
   private startNetwork(now: Millis): void {
     const ipcpCfg = this.cfg.ipcp(this.authInfo);
-    if (typeof ipcpCfg === "string") {
-      this.fail(now, ipcpCfg, WIN_ERR_PPP_NEGOTIATION);
+    if (typeof ipcpCfg === "string" || "refuse" in ipcpCfg) {
+      const [why, cause] = typeof ipcpCfg === "string" ? [ipcpCfg, "user-error" as const] : [ipcpCfg.refuse, ipcpCfg.cause];
+      this.fail(now, why, WIN_ERR_PPP_NEGOTIATION, "explicit", why, cause);
       return;
     }
-    let ccpCfg: Omit<CcpConfig, "fsm"> = this.cfg.ccp;
+    const restricted = this.withAaaMppe(this.cfg.ccp);
+    if (typeof restricted === "string") {
+      this.fail(now, restricted, WIN_ERR_ENCRYPTION_REQUIRED);
+      return;
+    }
+    let ccpCfg: Omit<CcpConfig, "fsm"> = restricted;
     if (!this.mppeKeys && ccpCfg.policy !== "deny") {
       if (ccpCfg.policy === "require") {
         if (this.role === "client") {
@@ -849,6 +887,33 @@ export class PppLink {
     this.log("events", `${why}; no other strength is allowed, so encryption is refused`);
     return { ...ccpCfg, policy: "deny" };
   }
+  /**
+   * The CCP settings under the AAA backend's word for this user (RFC 2548 §2.4.4/2.4.5): "require" makes MPPE
+   * mandatory, "deny" turns it off, "allow" keeps the configured policy; strengths given by the backend are
+   * intersected with the configured ones, so a backend can narrow but never weaken what the operator allows.
+   * Returns the reason when "require" leaves no strength (the caller fails the link with 742).
+   */
+  private withAaaMppe(cfg: Omit<CcpConfig, "fsm">): Omit<CcpConfig, "fsm"> | string {
+    const a = this.aaaMppe;
+    if (!a) return cfg;
+    if (a.policy === "deny") {
+      this.log("events", "MPPE: the authentication backend forbids encryption for this user");
+      return { ...cfg, policy: "deny" };
+    }
+    const configured: readonly MppeStrength[] = cfg.strengths ?? [128, 56, 40];
+    const strengths = a.strengths ? configured.filter((s) => a.strengths!.includes(s)) : configured;
+    const policy = a.policy === "require" ? "require" : cfg.policy;
+    const shown = `${strengths.map((s) => `${s}-bit`).join(", ") || "none"}`;
+    if (strengths.length === 0) {
+      const why = `the authentication backend allows MPPE ${a.strengths!.map((s) => `${s}-bit`).join(", ")} only, which [mppe] strengths (${configured.join(", ")}) does not allow`;
+      if (policy === "require") return `MPPE is required for this user but ${why}`;
+      this.log("events", `MPPE: ${why}; encryption refused`);
+      return { ...cfg, policy: "deny" };
+    }
+    this.log("events", `MPPE: the authentication backend says ${a.policy}${a.strengths ? ` (${a.strengths.join(", ")})` : ""}: policy ${policy}, strengths ${shown}`);
+    return { ...cfg, policy, strengths };
+  }
+
   /** Strengths taken out of CCP because the MPPE keys cannot run them, and the sentence saying why. */
   private unkeyedStrengths: { readonly refused: readonly MppeStrength[]; readonly why: string } | undefined;
 
@@ -961,8 +1026,8 @@ export class PppLink {
    * End the link for `reason`. `wireText` is what the Terminate-Requests carry instead of the reason, when the
    * reason holds detail only our own logs may see.
    */
-  private fail(now: Millis, reason: string, code?: number, kind: DownReason["kind"] = "explicit", wireText = reason): void {
-    this.downReason ??= downReason(reason, code, kind);
+  private fail(now: Millis, reason: string, code?: number, kind: DownReason["kind"] = "explicit", wireText = reason, cause?: TerminateCause): void {
+    this.downReason ??= downReason(reason, code, kind, cause);
     this.log("errors", reason);
     if (this.phaseValue === "terminate" || this.finished) return;
     this.setPhase("terminate");
@@ -972,13 +1037,15 @@ export class PppLink {
     this.lcp.close(now, wireText);
   }
 
-  private finish(reason: string, code?: number): void {
+  /** `cause` defaults to the one noted with the down reason; undefined when only the lower layer went. */
+  private finish(reason: string, code?: number, cause: TerminateCause | undefined = this.downReason?.cause): void {
     if (this.finished) return;
     if (this.role === "client") ({ reason, code } = this.explainForClient(reason, code));
     this.finished = true;
     this.networkUpSent = false;
     this.setPhase("dead");
-    this.emit(code === undefined ? { type: "down", reason } : { type: "down", reason, code });
+    // The cause is for the server's accounting; a client's "down" stays the plain sentence and error number.
+    this.emit({ type: "down", reason, ...(code !== undefined ? { code } : {}), ...(cause !== undefined && this.role === "server" ? { cause } : {}) });
   }
 
   // ---------------------------------------------------------------------------------------------- client reasons
@@ -1038,8 +1105,17 @@ export class PppLink {
 
 export { MPPE_HEADER_LEN };
 
-function downReason(reason: string, code: number | undefined, kind: DownReason["kind"]): DownReason {
-  return code === undefined ? { reason, kind } : { reason, code, kind };
+function downReason(reason: string, code: number | undefined, kind: DownReason["kind"], cause: TerminateCause = causeOfCode(code)): DownReason {
+  return code === undefined ? { reason, kind, cause } : { reason, code, kind, cause };
+}
+
+/**
+ * The accounting cause of a failure we detected, by the error the client sees: refused credentials (6xx) and
+ * encryption the user's profile cannot meet (742) are the user's side (User-Error); anything else is a protocol
+ * failure on the call (Port-Error, RFC 2866 §5.10).
+ */
+function causeOfCode(code: number | undefined): TerminateCause {
+  return code === WIN_ERR_ENCRYPTION_REQUIRED || (code !== undefined && code >= 600 && code < 700) ? "user-error" : "port-error";
 }
 
 /** The first 48 octets of a control packet in hex, as Cisco's `debug ppp packet` shows them. */

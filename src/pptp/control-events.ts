@@ -161,7 +161,15 @@ export interface ClosedEvent {
   readonly type: "closed";
   readonly reason: string;
   readonly byPeer: boolean;
+  readonly kind: ControlCloseKind;
 }
+
+/**
+ * Why a control connection ended, for what is recorded about its calls (accounting's Acct-Terminate-Cause):
+ * the peer's Stop-Control-Connection-Request (or its refusal of ours), TCP gone without one, keepalive failure,
+ * a malformed or unsupported message, or our own decision.
+ */
+export type ControlCloseKind = "peer-stop" | "transport-closed" | "keepalive" | "protocol-error" | "local";
 
 export type ControlEvent =
   | StartRequestEvent

@@ -47,7 +47,7 @@ import {
 } from "../wire/pptp-control.js";
 import { type Result, ok, err } from "../wire/result.js";
 import { CallControl } from "./call-control.js";
-import type { CallInfo, ControlEvent, PeerInfo } from "./control-events.js";
+import type { CallInfo, ControlCloseKind, ControlEvent, PeerInfo } from "./control-events.js";
 import {
   type ClearCallOptions,
   type ControlConnectionOptions,
@@ -134,6 +134,12 @@ export class ControlConnection {
   get state(): ControlState {
     return this.stateValue;
   }
+
+  /** How the connection ended (for accounting causes), once it has. */
+  get closeKind(): ControlCloseKind | undefined {
+    return this.closeKindValue;
+  }
+  private closeKindValue: ControlCloseKind | undefined;
 
   get isClosed(): boolean {
     return this.stateValue === "closed";
@@ -225,9 +231,9 @@ export class ControlConnection {
     void now;
     if (this.stateValue === "closed") return;
     if (this.stateValue === "wait-stop-reply") {
-      this.close(`${this.stopCause}; the peer closed TCP without a Stop-Control-Connection-Reply`, false);
+      this.close(`${this.stopCause}; the peer closed TCP without a Stop-Control-Connection-Reply`, false, "local");
     } else {
-      this.close("TCP connection closed by peer", true);
+      this.close("TCP connection closed by peer", true, "transport-closed");
     }
   }
 
@@ -237,11 +243,11 @@ export class ControlConnection {
     if (this.ctlDeadline !== undefined && now >= this.ctlDeadline) {
       this.ctlDeadline = undefined;
       if (s === "wait-ctl-request") {
-        this.close(`No Start-Control-Connection-Request from peer within ${seconds(this.replyTimeout)}`, false);
+        this.close(`No Start-Control-Connection-Request from peer within ${seconds(this.replyTimeout)}`, false, "local");
       } else if (s === "wait-ctl-reply") {
-        this.close(`Control connection reply timeout: no Start-Control-Connection-Reply within ${seconds(this.replyTimeout)}`, false);
+        this.close(`Control connection reply timeout: no Start-Control-Connection-Reply within ${seconds(this.replyTimeout)}`, false, "local");
       } else if (s === "wait-stop-reply") {
-        this.close(`${this.stopCause}; no Stop-Control-Connection-Reply within ${seconds(this.replyTimeout)}`, false);
+        this.close(`${this.stopCause}; no Stop-Control-Connection-Reply within ${seconds(this.replyTimeout)}`, false, "local");
       }
       return;
     }
@@ -263,7 +269,7 @@ export class ControlConnection {
       const resultCode = START_REFUSAL_CODE[answer.result];
       const errorCode = GENERAL_ERROR_CODE[answer.error ?? "none"];
       this.sendStartReply(resultCode, errorCode);
-      this.close(`We refused the control connection: ${describeResult(START_RESULT_TEXT, resultCode, errorCode)}`, false);
+      this.close(`We refused the control connection: ${describeResult(START_RESULT_TEXT, resultCode, errorCode)}`, false, "local");
     }
     return ok(undefined);
   }
@@ -318,7 +324,7 @@ export class ControlConnection {
     const code = STOP_REASON_CODE[reason];
     const cause = why ?? `Control connection stopped by us: ${describeCode(STOP_REASON_TEXT, code)}`;
     if (s === "idle" || s === "wait-ctl-request" || s === "wait-ctl-answer") {
-      this.close(cause, false);
+      this.close(cause, false, "local");
       return;
     }
     this.sendStop(now, code, cause);
@@ -333,7 +339,7 @@ export class ControlConnection {
     void now;
     if (this.stateValue === "closed") return;
     this.tx.length = 0;
-    this.close(reason, false);
+    this.close(reason, false, "local");
   }
 
   // ------------------------------------------------------------------ message handling
@@ -346,13 +352,13 @@ export class ControlConnection {
         return this.onStartReply(now, m);
       case "StopCCRQ": {
         this.send({ type: "StopCCRP", resultCode: StopResult.Ok, errorCode: GeneralError.None });
-        this.close(`Peer stopped the control connection: ${describeCode(STOP_REASON_TEXT, m.reason)}`, true);
+        this.close(`Peer stopped the control connection: ${describeCode(STOP_REASON_TEXT, m.reason)}`, true, "peer-stop");
         return;
       }
       case "StopCCRP":
         if (this.stateValue === "wait-stop-reply") {
           const r = m.resultCode === StopResult.Ok ? "" : ` (peer answered ${describeResult(STOP_RESULT_TEXT, m.resultCode, m.errorCode)})`;
-          this.close(this.stopCause + r, false);
+          this.close(this.stopCause + r, false, "local");
         } else {
           this.warn(`Unexpected Stop-Control-Connection-Reply in state ${this.stateValue} ignored`);
         }
@@ -406,7 +412,7 @@ export class ControlConnection {
       this.sendStartReply(StartResult.UnsupportedVersion, GeneralError.None);
       this.close(
         `Peer's protocol version ${hexVersion(m.protocolVersion)} is not supported (we speak ${hexVersion(PPTP_PROTOCOL_VERSION)})`,
-        false,
+        false, "protocol-error",
       );
       return;
     }
@@ -446,7 +452,7 @@ export class ControlConnection {
     this.peerInfo = peerInfoOf(m);
     this.ctlDeadline = undefined;
     if (m.resultCode !== StartResult.Success) {
-      this.close(`Peer refused the control connection: ${describeResult(START_RESULT_TEXT, m.resultCode, m.errorCode)}`, true);
+      this.close(`Peer refused the control connection: ${describeResult(START_RESULT_TEXT, m.resultCode, m.errorCode)}`, true, "peer-stop");
       return;
     }
     if (m.protocolVersion < PPTP_PROTOCOL_VERSION) {
@@ -484,7 +490,7 @@ export class ControlConnection {
         this.close(
           `Keepalive failure: no Echo-Reply from peer within ${seconds(this.keepaliveTimeout)}` +
             (this.keepaliveRetries > 0 ? ` (${this.keepaliveRetries + 1} Echo-Requests unanswered)` : ""),
-          false,
+          false, "keepalive",
         );
         return;
       }
@@ -521,16 +527,18 @@ export class ControlConnection {
     if (this.stateValue === "established" || this.stateValue === "wait-ctl-reply" || this.stateValue === "wait-stop-reply") {
       this.send({ type: "StopCCRQ", reason: StopReason.None });
     }
-    this.close(reason, true);
+    this.close(reason, true, "protocol-error");
   }
 
-  private close(reason: string, byPeer: boolean): void {
+  private close(reason: string, byPeer: boolean, kind: ControlCloseKind): void {
     if (this.stateValue === "closed") return;
+    // Set before the calls are dropped: their call-cleared events are read with it (src/session/connection.ts).
+    this.closeKindValue = kind;
     this.calls.dropAllCalls(`Control connection closed: ${reason}`);
     this.stateValue = "closed";
     this.ctlDeadline = undefined;
     this.echoSentAt = undefined;
-    this.events.push({ type: "closed", reason, byPeer });
+    this.events.push({ type: "closed", reason, byPeer, kind });
   }
 
 }

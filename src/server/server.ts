@@ -16,7 +16,8 @@ import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { ServerConnection, type ServerPolicy } from "../session/server-connection.js";
 import type { SessionEvent, LogCategory } from "../session/connection.js";
-import type { Authenticator } from "../aaa/types.js";
+import type { SessionPolicy } from "../aaa/types.js";
+import type { AccountingSink, AuthContext, Authenticator, SessionDirectory, SessionSelector, SessionSnapshot, TerminateCause } from "../aaa/types.js";
 import { isUserName } from "../aaa/local.js";
 import type { GreTransport, TunTransport, PacketBatch } from "../io/transport.js";
 import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
@@ -34,6 +35,15 @@ import type { ServerConfig } from "../config/config.js";
 import type { PeerConfig } from "../config/peer-types.js";
 import type { LinkAuthInfo, PppLinkConfig } from "../ppp/link.js";
 import { Defences, type ConnectionClock } from "./defences.js";
+import type { SessionTimeLimits } from "../session/session-timers.js";
+import type { Ipv4Prefix } from "../config/peer-types.js";
+import type { LinkRefusal } from "../ppp/link.js";
+import type { IpcpOptionsConfig } from "../ppp/ipcp.js";
+import { SessionIds } from "./session-ids.js";
+import { NamedPools } from "./pools.js";
+import { selectorMatches, snapshotOf, userKey, type SessionRecord } from "./session-registry.js";
+import { describePolicy, framedRoutes, planAddress, sessionLimits } from "./session-policy.js";
+import { AccountingHooks, newAccountingState, type AccountingState } from "./accounting-hooks.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -71,6 +81,13 @@ export interface PptpServerOptions {
    * route: with this set, such a session gets its own /32 route into `dev` while it is up. Default: none.
    */
   readonly hostRoutes?: { readonly net: SystemNetwork; readonly dev: string };
+  /**
+   * Where session accounting goes (src/server/accounting-hooks.ts says when): Accounting-On at listen, Start at
+   * network-up, Interim-Update, Stop once per started session with its cause, Accounting-Off awaited in close().
+   */
+  readonly accounting?: AccountingSink;
+  /** Wall-clock milliseconds since the epoch (session start times, session IDs); default Date.now. */
+  readonly wallClock?: () => number;
 }
 
 /** One running call as `show sessions` prints it. */
@@ -106,13 +123,22 @@ interface ConnState {
   readonly clock: ConnectionClock;
 }
 
-interface CallRoute {
+/** The server's view of one call: the AAA record (session-registry.ts) plus routing and timers. */
+interface CallRoute extends SessionRecord {
   readonly st: ConnState;
-  address?: string;
   addressInt?: number;
-  user?: string;
-  method?: AuthMethod;
-  mppe?: string;
+  /** The pool the address came from (released back to it), when it came from one. */
+  allocator?: AddressAllocator;
+  /** Counted against max-sessions-per-user (it passed the check). */
+  counted: boolean;
+  /** Session-Timeout / Idle-Timeout changed on the live session (CoA, changeTimeouts). */
+  timeouts?: Partial<SessionTimeLimits>;
+  /** Framed-Route prefixes routed to this call (and the ones added to the kernel, to remove at the end). */
+  routes?: Ipv4Prefix[];
+  kernelRoutes?: string[];
+  readonly acct: AccountingState;
+  /** The cause a disconnect() named: it stands whatever the link's goodbye looks like. */
+  endCause?: TerminateCause;
   /** The named peer ([peer NAME], role server) this session is, once known (at connect or after authentication). */
   peer?: NamedPeer;
   startedAt: number;
@@ -147,7 +173,7 @@ interface NamedPeer {
 /** Packets an on-demand dial holds while the tunnel comes up (pppd's demand mode holds some too). */
 const DEMAND_QUEUE = 32;
 
-export class PptpServer {
+export class PptpServer implements SessionDirectory {
   private readonly o: PptpServerOptions;
   private settings: ServerConfig;
   private auth: Authenticator;
@@ -165,6 +191,14 @@ export class PptpServer {
   private readonly lanRoutes = new PrefixTable<NamedPeer>();
   private readonly peers = new Map<string, NamedPeer>();
   private readonly perPeer = new Map<string, number>();
+  /** Framed-Route networks behind dial-in sessions → their Call ID (longest prefix wins). */
+  private readonly sessionRoutes = new PrefixTable<number>();
+  /** Calls released (address, Call ID) whose call-down event is still to come: its log line and accounting Stop. */
+  private readonly ending = new Map<number, CallRoute>();
+  private readonly wall: () => number;
+  private readonly sessionIds: SessionIds;
+  private readonly namedPools: NamedPools;
+  private readonly acct: AccountingHooks;
   private readonly gre: GreDemux;
   /** Connection limits, the password-guessing guard and aggregated logging of per-packet problems. */
   readonly defences: Defences;
@@ -185,6 +219,10 @@ export class PptpServer {
     this.settings = o.settings;
     this.auth = o.auth;
     this.now = o.clock ?? (() => performance.now());
+    this.wall = o.wallClock ?? Date.now;
+    this.sessionIds = new SessionIds(this.wall());
+    this.namedPools = new NamedPools(o.settings.pools ?? {});
+    this.acct = new AccountingHooks(o.accounting, (what, e) => this.log("errors", `accounting ${what} failed: ${(e as Error).message}`));
     this.resolve = o.resolve ?? resolveIpv4;
     this.tcp = net.createServer((s) => this.accept(s));
     this.gre = o.gre instanceof GreDemux ? o.gre : new GreDemux(o.gre, this.now);
@@ -215,6 +253,7 @@ export class PptpServer {
         const a = this.tcp.address() as net.AddressInfo;
         this.log("events", `listening on ${a.address}:${a.port} (TCP control, GRE on the same address)`);
         this.listening = true;
+        this.acct.on();
         for (const p of this.peers.values()) if (p.cfg.connect === "persistent") this.dial(p, "persistent peer");
         resolve(a);
       });
@@ -226,6 +265,7 @@ export class PptpServer {
     this.settings = settings;
     this.auth = auth;
     this.loadPeers(settings.peers ?? []);
+    this.namedPools.configure(settings.pools ?? {});
     this.defences.configure(settings);
     this.log("events", "configuration reloaded; established sessions keep their settings");
   }
@@ -292,6 +332,9 @@ export class PptpServer {
     // Give the kernel a moment to flush the Stop-Control-Connection-Requests before the sockets go.
     await new Promise((r) => setTimeout(r, 200));
     for (const st of [...this.conns]) st.runner.destroy();
+    // Every started session gets its Stop: those whose call-down never came (the socket was cut) end here.
+    for (const [callId, r] of [...this.calls, ...this.ending]) this.accountStop(callId, r, "nas-reboot");
+    await this.acct.off();
     await listenerClosed;
     this.gre.close();
     this.o.tun.close();
@@ -312,7 +355,7 @@ export class PptpServer {
       socket.resetAndDestroy();
       return;
     }
-    socket.once("close", () => this.defences.release(peerIp));
+    socket.once("close", () => this.defences.release(peerIp, peerName));
     if (this.o.divert?.(peerName, socket)) return;
     this.log("events", `TCP connection from ${peerName}:${socket.remotePort}`);
     // A named peer known by its address gets its own settings from the first packet on.
@@ -389,7 +432,19 @@ export class PptpServer {
         const callId = this.gre.allocateCallId();
         if (callId === undefined) return { refuse: "busy", reason: "no free Call ID" };
         const now = this.now();
-        this.calls.set(callId, { st, startedAt: now, lastActivity: now, networkUp: false, ...(st.peer ? { peer: st.peer } : {}) });
+        this.calls.set(callId, {
+          st,
+          sessionId: this.sessionIds.next(),
+          callId,
+          peerAddress: st.peerName,
+          localAddress: formatIpv4(st.localIp),
+          startedAt: now,
+          lastActivity: now,
+          networkUp: false,
+          counted: false,
+          acct: newAccountingState(),
+          ...(st.peer ? { peer: st.peer } : {}),
+        });
         this.gre.register(callId, st.peerIp, st.runner, st.localIp);
         this.perPeer.set(peerName, mine + 1);
         st.clock.calls++;
@@ -414,7 +469,7 @@ export class PptpServer {
   }
 
   /** The peer's tunnel addresses once it authenticated: a named peer's own, a static one, or one from the pool. */
-  private ipcpFor(s: ServerConfig, st: ConnState, callId: number, auth: LinkAuthInfo) {
+  private ipcpFor(s: ServerConfig, st: ConnState, callId: number, auth: LinkAuthInfo): IpcpOptionsConfig | string | LinkRefusal {
     const route = this.calls.get(callId);
     let named = st.peer;
     // A connection matched to a peer by its address alone is that peer only if it logs in as the peer's user:
@@ -440,20 +495,42 @@ export class PptpServer {
       named.callId = callId;
       if (route) route.peer = named;
     } else if (route) delete route.peer;
+    // One session per user (max-sessions-per-user): decided now, after authentication and before an address is
+    // taken, so a refused session holds nothing and a replaced one's static address is free for its successor.
+    if (!named && route && auth.user !== undefined) {
+      const refusal = this.perUserCheck(callId, route, auth.user, s);
+      if (refusal) return refusal;
+    }
     // A static address ([peer] remote-address, chap-secrets 4th column, RADIUS Framed-IP-Address) is the user's,
     // in the pool or not; if someone else holds it the call is refused rather than silently given another address.
-    const fixed = named?.cfg.remoteAddress ?? auth.addresses?.find((a) => parseIpv4(a).ok);
-    const address = fixed !== undefined && this.o.pool.assign ? this.o.pool.assign(fixed) : this.o.pool.allocate(fixed);
-    if (!address) {
-      return fixed !== undefined && this.o.pool.assign
-        ? `static address ${fixed} of ${auth.user ?? "the peer"} is already in use`
-        : `address pool exhausted: no address for ${auth.user ?? "the peer"}`;
+    const plan = planAddress(route?.policy, named?.cfg.remoteAddress, auth.addresses);
+    if ("refuse" in plan) return { refuse: plan.refuse, cause: "user-error" };
+    let allocator: AddressAllocator = this.o.pool;
+    let address: string | undefined;
+    if (plan.kind === "static") {
+      // An address inside a named pool is taken from that pool, so the pool cannot hand it to someone else.
+      allocator = this.namedPools.holding(plan.address) ?? this.o.pool;
+      address = allocator.assign ? allocator.assign(plan.address) : allocator.allocate(plan.address);
+      if (!address) return `static address ${plan.address} of ${auth.user ?? "the peer"} is already in use (it comes from ${plan.source})`;
+    } else {
+      if (plan.pool !== undefined) {
+        const named = this.namedPools.get(plan.pool);
+        if (!named) {
+          const known = this.namedPools.names;
+          return { refuse: `the authentication backend named pool "${plan.pool}", which the config does not have (${known.length ? `[pools] has ${known.join(", ")}` : "no [pools] are configured"})`, cause: "nas-request" };
+        }
+        allocator = named;
+      }
+      address = allocator.allocate();
+      if (!address) return { refuse: `address pool exhausted: no address for ${auth.user ?? "the peer"} (${plan.source})`, cause: "nas-request" };
     }
     if (route) {
       route.address = address;
+      route.allocator = allocator;
       const a = parseIpv4(address);
       if (a.ok) route.addressInt = a.value;
-    }
+      route.counted = true;
+    } else allocator.release(address);
     return { role: "server" as const, localAddress: named?.cfg.localAddress ?? s.ppp.localAddress, peerAddress: address, dns: s.ppp.dns, wins: s.ppp.wins };
   }
 
@@ -494,9 +571,11 @@ export class PptpServer {
     const r = this.calls.get(callId);
     if (!r) return;
     this.calls.delete(callId);
+    // A call that got as far as a user name ends with a call-down event (log line, accounting Stop); one refused
+    // or failed before (call-failed) has none to wait for.
+    if (r.user !== undefined) this.ending.set(callId, r);
     this.gre.release(callId);
-    if (r.addressInt !== undefined && this.byAddress.get(r.addressInt) === callId) this.byAddress.delete(r.addressInt);
-    if (r.address) this.o.pool.release(r.address);
+    this.detachAddress(callId, r);
     if (r.hostRoute && this.o.hostRoutes) {
       const { net: sys, dev } = this.o.hostRoutes;
       const cidr = r.hostRoute;
@@ -541,9 +620,11 @@ export class PptpServer {
         const route = this.calls.get(callId);
         if (route) route.user = user;
         const auth = this.auth;
-        this.defences.verify(e.request, st.peerName, (req) => auth.verify(req)).then(
+        const ctx: AuthContext | undefined = route && { sessionId: route.sessionId, callId, peerAddress: route.peerAddress, localAddress: route.localAddress };
+        this.defences.verify(e.request, st.peerName, (req) => auth.verify(req, ctx)).then(
           (result) => {
             if (!result.ok) this.log("events", `call ${callId} peer=${st.peerName}: ${user}: ${result.message}`);
+            else this.takePolicy(callId, st, user, result.session, result.backend);
             st.runner.conn.completeVerification(this.now(), callId, result);
             st.runner.service();
           },
@@ -566,6 +647,14 @@ export class PptpServer {
         this.addHostRouteIfNeeded(e.callId, r);
         // The peer's MRU bounds every datagram we send it (CallSession fragments or answers ICMP above it): say it.
         const link = st.runner.conn.sessions.get(e.callId)?.link;
+        if (r.upAt === undefined) {
+          r.upAt = this.now();
+          r.startedWall = this.wall();
+          // The link's own counters, read when a snapshot is taken: nothing is copied per packet.
+          if (link) r.counters = link.stats;
+          this.addFramedRoutes(e.callId, r);
+          this.acct.start(r.acct, r.upAt, () => this.snapshot(r));
+        }
         this.log(
           "events",
           `call ${e.callId} user=${e.user ?? "-"} peer=${st.peerName}: session up: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}` +
@@ -574,13 +663,177 @@ export class PptpServer {
         if (r.peer && r.peer.callId === e.callId) this.peerUp(r.peer, r);
         return;
       }
-      case "call-down":
-        this.log("events", `call ${e.callId} peer=${st.peerName}: session down: ${e.reason}${e.code !== undefined ? ` (client sees error ${e.code})` : ""}`);
+      case "call-down": {
         this.releaseCall(e.callId);
+        const r = this.ending.get(e.callId);
+        this.ending.delete(e.callId);
+        const cause = r?.endCause ?? e.cause;
+        this.log(
+          "events",
+          `call ${e.callId}${r?.user ? ` user=${r.user}` : ""} peer=${st.peerName}: session down: ${e.reason}${e.code !== undefined ? ` (client sees error ${e.code})` : ""}; cause ${cause}` +
+            (r?.upAt !== undefined ? `, ${sessionTotals(this.snapshot(r))}` : ""),
+        );
+        if (r) this.accountStop(e.callId, r, cause);
         return;
+      }
       case "closed":
         return;
     }
+  }
+
+  // ------------------------------------------------------------------------------------------ AAA: sessions
+
+  /** What the backend said about the session (AuthResult.session): kept for the address, routes and timers. */
+  private takePolicy(callId: number, st: ConnState, user: string, policy: SessionPolicy | undefined, backend: string | undefined): void {
+    const r = this.calls.get(callId);
+    if (!r) return;
+    if (backend !== undefined) r.backend = backend;
+    if (!policy) return;
+    r.policy = policy;
+    const text = describePolicy(policy);
+    if (text) this.log("events", `call ${callId} user=${user} peer=${st.peerName}: ${backend ?? "the backend"} says: ${text}`);
+  }
+
+  /**
+   * max-sessions-per-user: with "deny" the new session is refused (the link ends with LCP Terminate-Request; the
+   * client shows 734, as for any refusal after authentication); with "replace" the user's oldest sessions are
+   * cleared (Admin-Reset) and their addresses freed at once, so the newcomer may take the same static address.
+   */
+  private perUserCheck(callId: number, route: CallRoute, user: string, s: ServerConfig): LinkRefusal | undefined {
+    const max = s.server.maxSessionsPerUser ?? 0;
+    if (max <= 0) return undefined;
+    const cs = s.ppp.caseSensitiveUsers;
+    const key = userKey(user, cs);
+    const others = [...this.calls].filter(([id, r]) => id !== callId && r.counted && r.user !== undefined && userKey(r.user, cs) === key);
+    if (others.length < max) return undefined;
+    if ((s.server.perUserPolicy ?? "deny") === "deny") {
+      const why = `user ${user} already has ${others.length} session${others.length === 1 ? "" : "s"} (call ${others.map(([id]) => id).join(", ")}); max-sessions-per-user ${max}, per-user-policy deny`;
+      this.log("events", `call ${callId} peer=${route.st.peerName}: refused: ${why}`);
+      return { refuse: why, cause: "user-error" };
+    }
+    // Oldest first: the ones started earliest make room.
+    const victims = others.sort((a, b) => a[1].startedAt - b[1].startedAt).slice(0, others.length - max + 1);
+    for (const [id, old] of victims) {
+      this.log("events", `call ${callId} user=${user}: replaces call ${id} (max-sessions-per-user ${max}, per-user-policy replace)`);
+      old.counted = false;
+      this.detachAddress(id, old);
+      this.endSession(id, old, "admin-reset", `replaced by a new session of ${user} (call ${callId})`);
+    }
+    return undefined;
+  }
+
+  /** The session's address and Framed-Routes go back now (its call may linger a moment longer). */
+  private detachAddress(callId: number, r: CallRoute): void {
+    if (r.addressInt !== undefined && this.byAddress.get(r.addressInt) === callId) this.byAddress.delete(r.addressInt);
+    // Released once, to the pool it came from: a replaced session is detached before its call ends.
+    if (r.address && r.allocator) r.allocator.release(r.address);
+    r.allocator = undefined;
+    r.addressInt = undefined;
+    // The address stays on the record for the log line and the accounting Stop (Framed-IP-Address).
+    this.removeFramedRoutes(callId, r);
+  }
+
+  /** LCP Terminate-Request, then CDN (and StopCCRQ when the client's tunnel empties, as it sends): a proper end. */
+  private endSession(callId: number, r: CallRoute, cause: TerminateCause, reason: string): void {
+    r.endCause ??= cause;
+    r.st.runner.conn.hangUp(this.now(), callId, reason, cause);
+    r.st.runner.service();
+  }
+
+  /** Framed-Route (RFC 2865 §5.22): the client's networks route into our TUN and to this call while it is up. */
+  private addFramedRoutes(callId: number, r: CallRoute): void {
+    const { routes, refused } = framedRoutes(r.policy);
+    if (refused.length) this.log("events", `call ${callId}: Framed-Route ignored: ${refused.join("; ")}`);
+    const taken: Ipv4Prefix[] = [];
+    for (const p of routes) {
+      const a = parseIpv4(p.network);
+      const owner = a.ok ? (this.sessionRoutes.lookup(a.value) ?? undefined) : undefined;
+      // The same network behind another live session: the first keeps it (two owners cannot both receive it).
+      if (owner !== undefined && this.calls.get(owner)?.routes?.some((q) => q.network === p.network && q.prefix === p.prefix)) {
+        this.log("events", `call ${callId}: Framed-Route ${formatPrefix(p)} ignored: call ${owner} already routes it`);
+        continue;
+      }
+      this.sessionRoutes.add(p, callId);
+      taken.push(p);
+    }
+    if (taken.length === 0) return;
+    r.routes = taken;
+    this.log("events", `call ${callId}: routes ${taken.map(formatPrefix).join(", ")} lead to this session`);
+    const hr = this.o.hostRoutes;
+    if (!hr) return;
+    r.kernelRoutes = taken.map(formatPrefix);
+    for (const cidr of r.kernelRoutes) {
+      this.hostRouteStep(cidr, () =>
+        hr.net.addRoute(cidr, { dev: hr.dev }).then(
+          () => this.log("events", `call ${callId}: route ${cidr} dev ${hr.dev} (Framed-Route)`),
+          (err: unknown) => this.log("errors", `call ${callId}: could not add route ${cidr} dev ${hr.dev}: ${(err as Error).message}`),
+        ),
+      );
+    }
+  }
+
+  private removeFramedRoutes(callId: number, r: CallRoute): void {
+    if (!r.routes) return;
+    this.sessionRoutes.remove(callId);
+    r.routes = undefined;
+    const hr = this.o.hostRoutes;
+    const cidrs = r.kernelRoutes ?? [];
+    r.kernelRoutes = undefined;
+    if (!hr) return;
+    for (const cidr of cidrs) {
+      this.hostRouteStep(cidr, () =>
+        hr.net.deleteRoute(cidr, hr.dev).then(
+          () => this.log("events", `call ${callId}: route ${cidr} dev ${hr.dev} removed`),
+          (err: unknown) => this.log("errors", `call ${callId}: could not remove route ${cidr} dev ${hr.dev}: ${(err as Error).message}`),
+        ),
+      );
+    }
+  }
+
+  /** The session's time limits: the backend's over the peer's or [timers]', then any live change (CoA). */
+  private limitsOf(r: CallRoute): SessionTimeLimits {
+    return sessionLimits(r.peer?.cfg.timers ?? this.settings.timers, r.policy, r.timeouts);
+  }
+
+  private snapshot(r: CallRoute): SessionSnapshot {
+    return snapshotOf(r, this.now(), this.wall());
+  }
+
+  private accountStop(callId: number, r: CallRoute, cause: TerminateCause): void {
+    this.ending.delete(callId);
+    this.acct.stop(r.acct, cause, () => this.snapshot(r));
+  }
+
+  // ------------------------------------------------------------------------------------------ SessionDirectory
+
+  /** Sessions that match (RFC 5176 §3: every field given must match; user names as max-sessions-per-user compares them). */
+  find(sel: SessionSelector): readonly SessionSnapshot[] {
+    const out: SessionSnapshot[] = [];
+    for (const r of this.calls.values()) if (selectorMatches(sel, r, this.settings.ppp.caseSensitiveUsers)) out.push(this.snapshot(r));
+    return out;
+  }
+
+  /** Ends a session properly (LCP Terminate-Request, CDN, accounting Stop with `cause`), logged with `reason`. */
+  disconnect(sessionId: string, cause: TerminateCause, reason: string): boolean {
+    for (const [callId, r] of this.calls) {
+      if (r.sessionId !== sessionId) continue;
+      this.log("events", `call ${callId}${r.user ? ` user=${r.user}` : ""} peer=${r.st.peerName}: disconnect (${cause}): ${reason}`);
+      this.endSession(callId, r, cause, reason);
+      return true;
+    }
+    return false;
+  }
+
+  /** New Session-Timeout / Idle-Timeout for a live session (0 = none); the limits count from the same start. */
+  changeTimeouts(sessionId: string, change: { readonly sessionTimeoutMs?: number; readonly idleTimeoutMs?: number }): boolean {
+    for (const [callId, r] of this.calls) {
+      if (r.sessionId !== sessionId) continue;
+      r.timeouts = { ...r.timeouts, ...change };
+      const l = this.limitsOf(r);
+      this.log("events", `call ${callId}${r.user ? ` user=${r.user}` : ""}: timeouts changed: session ${l.sessionTimeoutMs / 1000} s, idle ${l.idleTimeoutMs / 1000} s (0 = none)`);
+      return true;
+    }
+    return false;
   }
 
   // ------------------------------------------------------------------------------------------ named peers
@@ -712,6 +965,7 @@ export class PptpServer {
       }
       const dst = ((d[off + 16] << 24) | (d[off + 17] << 16) | (d[off + 18] << 8) | d[off + 19]) >>> 0;
       let callId = this.byAddress.get(dst);
+      if (callId === undefined && this.sessionRoutes.size > 0) callId = this.sessionRoutes.lookup(dst);
       if (callId === undefined) {
         const p = this.lanRoutes.size > 0 ? this.lanRoutes.lookup(dst) : undefined;
         if (p === undefined) {
@@ -757,13 +1011,15 @@ export class PptpServer {
     for (const st of this.conns) if (!st.originated) this.enforceDeadlines(st);
     for (const [callId, r] of [...this.calls]) {
       if (!r.networkUp) continue;
-      const expiry = sessionTimeExpiry(r.peer?.cfg.timers ?? this.settings.timers, now, r.lastActivity, r.startedAt);
+      const interval = r.policy?.interimIntervalMs ?? this.settings.accounting?.interimIntervalMs ?? 0;
+      this.acct.interimIfDue(r.acct, now, interval, () => this.snapshot(r));
+      const expiry = sessionTimeExpiry(this.limitsOf(r), now, r.lastActivity, r.startedAt);
       if (!expiry) continue;
       const reason =
         expiry.kind === "idle"
           ? `idle for ${Math.round(expiry.idleForMs / 1000)} s: Tunnel disconnect timer timeout`
           : sessionLimitReason(expiry.limitMs);
-      r.st.runner.conn.hangUp(now, callId, reason);
+      r.st.runner.conn.hangUp(now, callId, reason, expiry.kind === "idle" ? "idle-timeout" : "session-timeout");
       r.st.runner.service();
     }
   }
@@ -791,6 +1047,11 @@ export class PptpServer {
   private log(category: LogCategory, message: string): void {
     if (this.o.log.enabled(category)) this.o.log.log(category, message);
   }
+}
+
+/** "12 s, in 3400 octets / 20 packets, out 5600 octets / 21 packets": the totals of the "session down" line. */
+function sessionTotals(s: SessionSnapshot): string {
+  return `${Math.round(s.durationMs / 1000)} s, in ${s.inOctets} octets / ${s.inPackets} packets, out ${s.outOctets} octets / ${s.outPackets} packets`;
 }
 
 /** The peer logged in as the named peer's `configured` user (DOMAIN\user included, as LocalUsers matches it). */

@@ -27,7 +27,7 @@ import { GreChannel, type GreChannelOptions } from "../pptp/gre-channel.js";
 import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../wire/gre.js";
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../ppp/link.js";
 import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../wire/ipv4-fragment.js";
-import type { AuthResult } from "../aaa/types.js";
+import type { AuthResult, TerminateCause } from "../aaa/types.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -105,8 +105,8 @@ export class CallSession {
   }
 
   /** Hang up: LCP Terminate-Request to the peer; the owner clears the PPTP call when the link reports "down". */
-  close(now: Millis, reason: string, code?: number): void {
-    this.link.close(now, reason, code);
+  close(now: Millis, reason: string, code?: number, cause?: TerminateCause): void {
+    this.link.close(now, reason, code, cause);
     this.flush(now);
   }
 

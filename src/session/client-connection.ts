@@ -86,7 +86,7 @@ export class ClientConnection extends ConnectionBase {
           this.log("events", `${incoming ? "ICRQ" : "OCRQ"} sent: call id ${r.value}`);
         } else {
           this.log("errors", `could not place the call: ${r.error.message}`);
-          this.events.push({ type: "call-down", callId: 0, reason: `could not place the call: ${r.error.message}` });
+          this.events.push({ type: "call-down", callId: 0, reason: `could not place the call: ${r.error.message}`, cause: "port-error" });
           this.control.stop(now, "none", "call not placed");
         }
         return;
@@ -97,7 +97,7 @@ export class ClientConnection extends ConnectionBase {
         return;
       case "call-failed":
         this.log("events", `the server refused the call: ${e.reason}`);
-        this.events.push({ type: "call-down", callId: e.callId ?? 0, reason: `the server refused the call: ${e.reason}` });
+        this.events.push({ type: "call-down", callId: e.callId ?? 0, reason: `the server refused the call: ${e.reason}`, cause: "nas-request" });
         this.control.stop(now, "none", "call refused");
         return;
       case "incoming-call-request":

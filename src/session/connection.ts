@@ -31,7 +31,8 @@ import { ControlConnection, type ControlConnectionOptions } from "../pptp/contro
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import { CallSession, type ByteSink, type CallSessionOptions } from "./call.js";
 import type { PppLinkConfig, PppLinkEvent } from "../ppp/link.js";
-import type { AuthRequest, AuthResult } from "../aaa/types.js";
+import type { AuthRequest, AuthResult, TerminateCause } from "../aaa/types.js";
+import { controlCloseCause } from "./terminate-cause.js";
 import type { IpcpResult } from "../ppp/ipcp.js";
 import type { CcpResult } from "../ppp/ccp.js";
 import { authMethodLabel, type AuthMethod } from "../wire/ppp-protocols.js";
@@ -55,8 +56,11 @@ export type SessionEvent =
       readonly ipcp: IpcpResult;
       readonly mppe: CcpResult | undefined;
     }
-  /** A call is gone; `code` is the Windows error the client would show, when one applies. */
-  | { readonly type: "call-down"; readonly callId: number; readonly reason: string; readonly code?: number }
+  /**
+   * A call is gone; `code` is the Windows error the client would show, when one applies; `cause` is the real
+   * reason as accounting records it (RFC 2866 §5.10 Acct-Terminate-Cause).
+   */
+  | { readonly type: "call-down"; readonly callId: number; readonly reason: string; readonly code?: number; readonly cause: TerminateCause }
   /** The control connection is over: write out pollTransmit(), then close TCP. */
   | { readonly type: "closed"; readonly reason: string };
 
@@ -162,22 +166,25 @@ export abstract class ConnectionBase {
     this.drainCall(now, c);
   }
 
-  /** Hang up one call: LCP Terminate first, then the PPTP call is cleared when the link reports down. */
-  hangUp(now: Millis, callId: number, reason: string): void {
+  /**
+   * Hang up one call: LCP Terminate first, then the PPTP call is cleared when the link reports down. `cause` is
+   * what accounting records (default admin-reset).
+   */
+  hangUp(now: Millis, callId: number, reason: string, cause: TerminateCause = "admin-reset"): void {
     const c = this.calls.get(callId);
     if (!c) return;
-    c.close(now, reason);
+    c.close(now, reason, undefined, cause);
     this.drainCall(now, c);
   }
 
   /** Hang up every call and stop the control connection (admin clear, shutdown). */
-  shutdown(now: Millis, reason: string): void {
+  shutdown(now: Millis, reason: string, cause: TerminateCause = "nas-reboot"): void {
     for (const [id, c] of this.calls) {
-      c.close(now, reason);
+      c.close(now, reason, undefined, cause);
       this.drainCall(now, c);
       if (this.calls.has(id)) {
         // Do not wait for the peer's Terminate-Ack on shutdown: clear the PPTP call now.
-        this.endCall(now, id, reason, undefined, true);
+        this.endCall(now, id, reason, undefined, true, cause);
       }
     }
     this.control.stop(now, "local-shutdown", reason);
@@ -187,7 +194,7 @@ export abstract class ConnectionBase {
   handleTimeout(now: Millis): void {
     const t = this.control.pollTimeout();
     if (t !== undefined && t <= now) this.control.handleTimeout(now);
-    for (const [id, l] of [...this.lingering]) if (l.at <= now) this.endCall(now, id, l.reason, l.code, true);
+    for (const [id, l] of [...this.lingering]) if (l.at <= now) this.endCall(now, id, l.reason, l.code, true, l.cause);
     for (const c of [...this.calls.values()]) {
       const ct = c.pollTimeout();
       if (ct !== undefined && ct <= now) {
@@ -307,18 +314,19 @@ export abstract class ConnectionBase {
     }
   }
   /** Calls whose link is down, to be cleared at `at` (see onLinkEvent "down"). */
-  private readonly lingering = new Map<number, { at: Millis; reason: string; code?: number }>();
+  private readonly lingering = new Map<number, { at: Millis; reason: string; code?: number; cause: TerminateCause }>();
 
   protected pump(now: Millis): void {
     for (let e = this.control.pollEvent(); e; e = this.control.pollEvent()) {
       switch (e.type) {
         case "call-cleared":
           this.log("events", `call ${e.callId} cleared ${e.byPeer ? "by peer" : "locally"}: ${e.reason}`, e.callId);
-          this.endCall(now, e.callId, e.reason, undefined, false);
+          // The peer's Call-Clear-Request/CDN is its goodbye; otherwise the control connection went (or we cleared).
+          this.endCall(now, e.callId, e.reason, undefined, false, e.byPeer && !this.control.isClosed ? "user-request" : controlCloseCause(this.control.closeKind));
           break;
         case "closed":
           this.log("events", `control connection with ${this.peerName} closed: ${e.reason}`);
-          for (const id of [...this.calls.keys()]) this.endCall(now, id, `control connection closed: ${e.reason}`, undefined, false);
+          for (const id of [...this.calls.keys()]) this.endCall(now, id, `control connection closed: ${e.reason}`, undefined, false, controlCloseCause(e.kind));
           this.early.clear();
           if (!this.closedSent) {
             this.closedSent = true;
@@ -384,7 +392,7 @@ export abstract class ConnectionBase {
         // peer's own Terminate-Request) travels on GRE while the Call-Clear/CDN goes on TCP, and a stock
         // pptp-linux that sees the call cleared first hangs up pppd's pty before pppd has finished LCP — pppd
         // then exits "Modem hangup" instead of with the reason (e.g. 19, authentication failed).
-        this.lingering.set(id, { at: now + CALL_CLEAR_LINGER_MS, reason: e.reason, ...(e.code !== undefined ? { code: e.code } : {}) });
+        this.lingering.set(id, { at: now + CALL_CLEAR_LINGER_MS, reason: e.reason, ...(e.code !== undefined ? { code: e.code } : {}), cause: e.cause ?? "port-error" });
         return;
       case "log":
         this.log(e.category, e.message, id);
@@ -396,7 +404,7 @@ export abstract class ConnectionBase {
   }
 
   /** Remove a call; `clearPptp` also ends it on the control connection (CCRQ or CDN, by our side of the call). */
-  private endCall(now: Millis, callId: number, reason: string, code: number | undefined, clearPptp: boolean): void {
+  private endCall(now: Millis, callId: number, reason: string, code: number | undefined, clearPptp: boolean, cause: TerminateCause): void {
     this.early.delete(callId);
     this.gates.delete(callId);
     const lingering = this.lingering.get(callId);
@@ -405,6 +413,7 @@ export abstract class ConnectionBase {
       this.lingering.delete(callId);
       reason = lingering.reason;
       code = lingering.code;
+      cause = lingering.cause;
     }
     const c = this.calls.get(callId);
     if (!c) return;
@@ -418,11 +427,13 @@ export abstract class ConnectionBase {
         else if (e.type === "down" && !clearPptp && e.reason !== "the PPTP call went away") {
           reason = e.reason;
           code ??= e.code;
+          // A cause the link had noted before the call went (an echo failure under way) is the real one.
+          if (e.cause !== undefined) cause = e.cause;
         }
       }
     }
     if (clearPptp && this.control.getCall(callId)) this.control.clearCall(now, callId, { result: "admin-shutdown", callStatistics: reason.slice(0, 128) });
-    this.events.push(code === undefined ? { type: "call-down", callId, reason } : { type: "call-down", callId, reason, code });
+    this.events.push(code === undefined ? { type: "call-down", callId, reason, cause } : { type: "call-down", callId, reason, code, cause });
     this.callEnded(callId);
     if (this.stopWhenIdle && this.calls.size === 0 && !this.control.isClosed && this.control.state === "established") {
       this.control.stop(now, "none", STOP_AFTER_LAST_CALL);

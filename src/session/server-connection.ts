@@ -7,7 +7,7 @@ import type { Millis } from "../core/clock.js";
 import { ConnectionBase, type CallSinks, type ConnectionBaseOptions } from "./connection.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import type { ControlConnectionOptions, OutgoingCallRefusal } from "../pptp/control.js";
-import type { PppLinkConfig, LinkAuthInfo } from "../ppp/link.js";
+import type { PppLinkConfig, LinkAuthInfo, LinkRefusal } from "../ppp/link.js";
 import type { IpcpOptionsConfig } from "../ppp/ipcp.js";
 
 /** What a server decides once per call; implemented by src/server (limits, pools) or by tests. */
@@ -18,8 +18,11 @@ export interface ServerPolicy {
   releaseCall(callId: number): void;
   /** PPP link settings for a new call; `ipcp` is asked after authentication (pool or AAA address). */
   linkConfig(callId: number): Omit<PppLinkConfig, "ipcp" | "role">;
-  /** IPCP settings once the peer authenticated, or a reason to refuse (e.g. "address pool exhausted"). */
-  ipcpFor(callId: number, auth: LinkAuthInfo): IpcpOptionsConfig | string;
+  /**
+   * IPCP settings once the peer authenticated, or a reason to refuse (e.g. "address pool exhausted"; with its
+   * accounting cause as a LinkRefusal, else User-Error).
+   */
+  ipcpFor(callId: number, auth: LinkAuthInfo): IpcpOptionsConfig | string | LinkRefusal;
 }
 
 export interface ServerConnectionOptions {

@@ -46,7 +46,7 @@ describe("defaults", () => {
 
   test("the defaults are the documented ones", () => {
     const c = defaultConfig("/srv");
-    assert.deepEqual(c.server, { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, tunName: "pptp0" });
+    assert.deepEqual(c.server, { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0" });
     assert.equal(c.ppp.localAddress, "192.168.50.1");
     assert.deepEqual(c.ppp.pool, [{ first: "192.168.50.10", last: "192.168.50.254" }]);
     assert.deepEqual([c.ppp.dns, c.ppp.wins, c.ppp.mtu, c.ppp.mru], [[], [], 1400, 1400]);
@@ -88,6 +88,8 @@ port = 1724
 hostname = vpn.example.com
 max-sessions = 200
 max-sessions-per-peer = 4
+max-sessions-per-user = 2
+per-user-policy = replace
 tun-name = vpn%d
 
 [ppp]
@@ -147,13 +149,19 @@ timeout = 2
 deadline = 8
 single-connection = yes
 authorization = no
+[pools]
+office = 10.20.0.10-10.20.0.50, 10.20.1.0/28
+Lab.2 = 10.21.0.1
+
+[accounting]
+interim-interval = 10m
 `;
 
 describe("every key", () => {
   test("a file setting every key to a non-default value", () => {
     const r = parsed(FULL);
     assert.deepEqual(r.config, {
-      server: { enable: true, listen: "10.0.0.1", port: 1724, hostname: "vpn.example.com", maxSessions: 200, maxSessionsPerPeer: 4, tunName: "vpn%d" },
+      server: { enable: true, listen: "10.0.0.1", port: 1724, hostname: "vpn.example.com", maxSessions: 200, maxSessionsPerPeer: 4, maxSessionsPerUser: 2, perUserPolicy: "replace", tunName: "vpn%d" },
       ppp: {
         localAddress: "10.8.1.1",
         pool: [
@@ -207,6 +215,14 @@ describe("every key", () => {
         singleConnection: true,
         authorization: false,
       },
+      pools: {
+        office: [
+          { first: "10.20.0.10", last: "10.20.0.50" },
+          { first: "10.20.1.1", last: "10.20.1.14" },
+        ],
+        "lab.2": [{ first: "10.21.0.1", last: "10.21.0.1" }],
+      },
+      accounting: { interimIntervalMs: 600000 },
       peers: [],
     });
   });
@@ -329,22 +345,39 @@ describe("syntax", () => {
 
   test("unknown section: did you mean, and its keys are not reported again", () => {
     assert.deepEqual(errorLines("[mpe]\npolicy = require\nbogus = 1\n[ppp]\nmtu = 1500\n"), [
-      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [tacacs], [peer NAME]`,
+      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [tacacs], [pools], [accounting], [peer NAME]`,
     ]);
   });
 
   test("unknown section far from any name lists the sections", () => {
     assert.deepEqual(errorLines("[radius]\n"), [
-      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [tacacs], [peer NAME]`,
+      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [tacacs], [pools], [accounting], [peer NAME]`,
     ]);
   });
 
   test("unknown key: did you mean, from the edit distance", () => {
     assert.deepEqual(errorLines("[mppe]\nstrenghts = 128\n[server]\nmax_sessions = 5\n[ppp]\npol = 10.0.0.1\n"), [
       `${FILE}:2: [mppe] strenghts: unknown key — fix: did you mean "strengths"? [mppe] keys are policy, strengths, stateless`,
-      `${FILE}:4: [server] max_sessions: unknown key — fix: did you mean "max-sessions"? [server] keys are enable, listen, port, hostname, max-sessions, max-sessions-per-peer, tun-name`,
+      `${FILE}:4: [server] max_sessions: unknown key — fix: did you mean "max-sessions"? [server] keys are enable, listen, port, hostname, max-sessions, max-sessions-per-peer, max-sessions-per-user, per-user-policy, tun-name`,
       `${FILE}:6: [ppp] pol: unknown key — fix: did you mean "pool"? [ppp] keys are local-address, pool, dns, wins, mtu, mru, auth, users, case-sensitive-users`,
     ]);
+  });
+
+  test("[pools]: every key is a pool name; bad names, bad ranges and overlaps are errors", () => {
+    const bad = errorLines("[pools]\nbad/name = 10.1.0.1\nok = 10.1.0.5-10.1.0.1\n");
+    assert.equal(bad[0], `${FILE}:2: [pools] bad/name: "bad/name" is not a pool name (1-64 letters, digits, '.', '_' or '-', starting with a letter or digit) — fix: rename it, e.g. "bad-name = 10.1.0.1"`);
+    assert.match(bad[1], /^\/etc\/pptp-ts\/pptp-ts.conf:3: \[pools\] ok: /);
+    assert.equal(bad.length, 2);
+    assert.deepEqual(errorLines("[pools]\na = 10.1.0.1-10.1.0.9\nb = 10.1.0.9\n"), [
+      `${FILE}:2: [pools] a: 10.1.0.1-10.1.0.9 overlaps pool "b" 10.1.0.9 — fix: give each pool its own addresses`,
+    ]);
+    assert.deepEqual(errorLines("[pools]\na = 192.168.50.200-192.168.50.210\n"), [
+      `${FILE}:2: [pools] a: 192.168.50.200-192.168.50.210 overlaps [ppp] pool 192.168.50.10-192.168.50.254 — fix: give each pool its own addresses`,
+    ]);
+    assert.deepEqual(errorLines("[accounting]\ninterim-interval = 30\n"), [
+      `${FILE}:2: [accounting] interim-interval: "30" is less than 60 s (RFC 2869 §5.16) — fix: use 0 (off) or e.g. "interim-interval = 5m"`,
+    ]);
+    assert.deepEqual(errorLines("[server]\nper-user-policy = kick\n").length, 1);
   });
 
   test("unknown key with nothing close lists the section's keys", () => {

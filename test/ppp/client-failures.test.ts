@@ -571,7 +571,7 @@ describe("client reasons: keepalive", () => {
     const s = new ScriptedServer({ ...serverConfig({ serverPolicy: "deny" }), authenticatePeer: undefined, lcp: { echoIntervalMs: 5_000, echoFailures: 3 } });
     s.openLcp();
     s.wait(40_000);
-    assert.deepEqual(s.down, { type: "down", reason: "peer not responding to LCP echo (3 Echo-Requests unanswered)", code: 734 });
+    assert.deepEqual(s.down, { type: "down", reason: "peer not responding to LCP echo (3 Echo-Requests unanswered)", code: 734, cause: "lost-carrier" });
   });
 });
 

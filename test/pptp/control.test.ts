@@ -600,6 +600,31 @@ describe("SCCRQ collision (RFC 2637 §3.1.3)", () => {
   });
 });
 
+describe("how a control connection ended (closeKind, for accounting causes)", () => {
+  test("the peer's StopCCRQ, TCP gone, keepalive failure, a malformed message, our own stop", () => {
+    const a = established();
+    a.c.cc.stop(0);
+    pump(0, a.c, a.s);
+    assert.equal(a.s.one("closed").kind, "peer-stop");
+    assert.equal(a.s.cc.closeKind, "peer-stop");
+    assert.equal(a.c.one("closed").kind, "local");
+
+    const b = established();
+    b.s.cc.handleTransportClosed(0);
+    assert.equal(b.s.one("closed").kind, "transport-closed");
+
+    const k = established();
+    k.s.cc.handleTimeout(60_000);
+    k.s.cc.handleTimeout(120_000);
+    assert.equal(k.s.one("closed").kind, "keepalive");
+
+    const g = established();
+    g.s.cc.handleBytes(1, new Uint8Array([0x00, 0x10, 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef, 0, 5, 0, 0, 0, 0, 0, 1]));
+    assert.equal(g.s.one("closed").kind, "protocol-error");
+    assert.equal(established().s.cc.closeKind, undefined, "open connections have none");
+  });
+});
+
 describe("bad input never throws", () => {
   test("garbage on an established connection: protocol-error, StopCCRQ, closed", () => {
     const { s } = established();

@@ -3,7 +3,8 @@
  * engine (ClientConnection) on a real socket: the rig the defence tests (flood, password guessing) run on.
  */
 import * as net from "node:net";
-import { PptpServer, type AddressAllocator } from "../../src/server/server.js";
+import { PptpServer, type AddressAllocator, type PptpServerOptions } from "../../src/server/server.js";
+import type { CcpConfig } from "../../src/ppp/ccp.js";
 import { defaultConfig, type ServerConfig } from "../../src/config/config.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
 import type { SessionEvent, LogCategory } from "../../src/session/connection.js";
@@ -41,7 +42,8 @@ export interface Rig {
   stop: () => Promise<void>;
 }
 
-export async function rig(s: ServerConfig = settings, users?: LocalUsers): Promise<Rig> {
+/** `extra` replaces any of the server's options (an authenticator of the test's own, accounting, a clock, a pool). */
+export async function rig(s: ServerConfig = settings, users?: LocalUsers, extra: Partial<PptpServerOptions> = {}): Promise<Rig> {
   const grenet = new MemoryGreNetwork();
   const tun = new MemoryTun();
   const lines: string[] = [];
@@ -52,6 +54,7 @@ export async function rig(s: ServerConfig = settings, users?: LocalUsers): Promi
     gre: grenet.attach("127.0.0.1"),
     tun,
     log: { enabled: (_c: LogCategory) => true, log: (c, m) => lines.push(`[${c}] ${m}`) },
+    ...extra,
   });
   const a = await server.listen();
   const iv = setInterval(() => {
@@ -74,7 +77,7 @@ export async function rig(s: ServerConfig = settings, users?: LocalUsers): Promi
 export type Dialled = ReturnType<typeof dial>;
 
 /** A client driven by hand: loopback TCP from `from`, GRE through the memory network; one at a time per address. */
-export function dial(r: Pick<Rig, "grenet" | "port">, from: string, user: string, password: string) {
+export function dial(r: Pick<Rig, "grenet" | "port">, from: string, user: string, password: string, opts: { ccp?: Omit<CcpConfig, "fsm"> } = {}) {
   const events: SessionEvent[] = [];
   const ipIn: Uint8Array[] = [];
   const gre = r.grenet.attach(from);
@@ -84,7 +87,7 @@ export function dial(r: Pick<Rig, "grenet" | "port">, from: string, user: string
       random: seededRandom(from.length + user.length),
       authenticateSelf: { methods: ["mschap-v2"], userName: user, password },
       ipcp: () => ({ role: "client", requestDns: true }),
-      ccp: { policy: "require", strengths: [128], stateless: "prefer" },
+      ccp: opts.ccp ?? { policy: "require", strengths: [128], stateless: "prefer" },
     },
     sinksFor: () => ({
       greOut: (b, off, len) => gre.send(b, off, len, 0x7f000001),
