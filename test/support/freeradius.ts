@@ -43,6 +43,8 @@ export interface FreeRadiusUser {
 export interface FreeRadiusOptions {
   readonly secret: string;
   readonly users: readonly FreeRadiusUser[];
+  /** A users file as text, appended after `users` (e.g. an example shipped in examples/freeradius). */
+  readonly usersText?: string;
   /** Where it listens (default 127.0.0.1) and which source address its client entry accepts (default: the same). */
   readonly address?: string;
   readonly clientAddress?: string;
@@ -140,7 +142,7 @@ export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius>
     join(dir, "clients.conf"),
     `client pptp-ts-test {\n\tipaddr = ${o.clientAddress ?? address}\n\tsecret = ${quote(o.secret)}\n\trequire_message_authenticator = yes\n\tshortname = pptp-ts-test\n}\n`,
   );
-  writeFileSync(join(dir, "mods-config", "files", "authorize"), usersFile(o.users));
+  writeFileSync(join(dir, "mods-config", "files", "authorize"), usersFile(o.users) + "\n" + (o.usersText ?? ""));
 
   const ma = o.messageAuthenticatorInReplies ?? true;
   const addMa = ma ? "\t\tupdate reply {\n\t\t\tMessage-Authenticator := 0x00\n\t\t}\n" : "";
