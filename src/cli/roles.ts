@@ -13,7 +13,7 @@ import { AddressPool } from "../server/pool.js";
 import { PptpServer } from "../server/server.js";
 import { poolCidrs, forwardingWarning } from "../server/routes.js";
 import { PptpClient, type ClientStatus } from "../client/client.js";
-import type { Authenticator } from "../aaa/types.js";
+import type { AccountingSink, Authenticator } from "../aaa/types.js";
 import { GreSocket } from "../io/gre-socket.js";
 import { GreDemux } from "../io/gre-demux.js";
 import { TunDevice, tunSlotSize } from "../io/tun.js";
@@ -23,6 +23,8 @@ export interface RoleOptions {
   readonly config: ServerConfig;
   /** The server's authenticator; required when [server] enable = yes. */
   readonly auth?: Authenticator;
+  /** Where the server's session accounting goes (RADIUS, TACACS+), if anywhere. */
+  readonly accounting?: AccountingSink;
   readonly logger: Logger;
   /** Only these client peers (by name); default all of them. */
   readonly peers?: readonly string[];
@@ -87,6 +89,7 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
       log: logger,
       divert,
       hostRoutes: { net: system, dev: tun.name },
+      ...(o.accounting ? { accounting: o.accounting } : {}),
     });
     // The pool and the networks behind named peers lead into the server's TUN for as long as it runs; the
     // server sends each packet to its session, dials a peer on demand, or drops it — private LAN traffic never

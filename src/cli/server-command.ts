@@ -12,7 +12,10 @@ import { checkUsers, secretsModeWarning } from "../config/users-check.js";
 import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
 import { LocalUsers, type LocalUser } from "../aaa/local.js";
 import { AuthChain, type ChainLink } from "../aaa/chain.js";
-import type { Authenticator } from "../aaa/types.js";
+import type { AccountingSink, Authenticator } from "../aaa/types.js";
+import { AccountingFanOut } from "../aaa/accounting-fan-out.js";
+import { tacacsFromConfig } from "../io/tacacs.js";
+import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
 import { RadiusUdpClient } from "../io/radius-udp.js";
 import { secretFromFile } from "../config/radius-config.js";
@@ -122,34 +125,82 @@ function load(args: ServerArgs): Loaded | string {
   return secret === undefined ? { config, users, notes } : { config, users, notes, radiusSecret: secret };
 }
 
+/** The authentication backends a configuration names, built and running; close() ends their sockets. */
+interface AaaRuntime {
+  readonly auth: Authenticator;
+  close(): void;
+}
+
+/**
+ * Where session accounting goes. Built once at start and kept across SIGHUP: the records of sessions already
+ * running, and the spool, must not change hands mid-session (a changed [accounting] or [tacacs] needs a restart).
+ */
+interface AccountingRuntime {
+  readonly sink?: AccountingSink;
+  close(): Promise<void>;
+}
+
+function accountingRuntime(l: Loaded, logger: Logger): AccountingRuntime {
+  const sinks: AccountingSink[] = [];
+  const closers: (() => void)[] = [];
+  if (l.config.server.enable && l.config.aaa.auth.includes("tacacs")) {
+    const t = tacacsFromConfig(l.config.tacacs, (level, line) => logger.log(level === "info" ? "events" : "errors", line));
+    sinks.push(t.accounting);
+    closers.push(() => t.close());
+  }
+  const sink = sinks.length === 0 ? undefined : sinks.length === 1 ? sinks[0] : new AccountingFanOut(sinks, (e) => logger.log("errors", `accounting: ${e.message}`));
+  return { ...(sink ? { sink } : {}), close: async () => closers.forEach((c) => c()) };
+}
+
 /** What answers authentication requests: [aaa] auth's backends in order (src/aaa/chain.ts). */
-async function authenticator(l: Loaded, logger: Logger): Promise<{ auth: Authenticator; radius?: RadiusUdpClient }> {
+async function authenticator(l: Loaded, logger: Logger): Promise<AaaRuntime> {
   const local = new LocalUsers(l.users, { caseSensitive: l.config.ppp.caseSensitiveUsers });
   const chain = l.config.aaa.auth;
-  if (!chain.includes("radius") || l.radiusSecret === undefined || !l.config.server.enable) return { auth: local };
-  const r = l.config.radius;
-  const secret = new TextEncoder().encode(l.radiusSecret);
-  const radius = await RadiusUdpClient.create({
-    servers: r.servers.map((s) => ({ host: s.host, port: s.port, secret })),
-    timeoutMs: r.timeoutMs,
-    retries: r.retries,
-    deadlineMs: r.deadlineMs,
-    deadTimeMs: r.deadTimeMs,
-    balance: r.balance,
-    logIntervalMs: l.config.limits.logIntervalMs,
-    log: (line) => logger.log("errors", line),
-    ...(r.nasIpAddress !== undefined ? { bindAddress: r.nasIpAddress } : {}),
-  });
-  const radiusAuth = new RadiusAuthenticator(radius, {
-    ...(r.nasIdentifier !== undefined ? { nasIdentifier: r.nasIdentifier } : {}),
-    ...(r.nasIpAddress !== undefined ? { nasIpAddress: r.nasIpAddress } : {}),
-    log: (line) => logger.log("events", line),
-  });
-  const links: ChainLink[] = chain.map((name) => ({ name, auth: name === "radius" ? radiusAuth : local }));
-  const servers = `RADIUS ${radius.labels().join(", ")} (${r.balance}, timeout ${r.timeoutMs} ms, ${r.retries} retries, deadline ${r.deadlineMs} ms)`;
-  logger.log("events", `authentication: ${chain.map((n) => (n === "radius" ? servers : "local users")).join(", then if unreachable ")}`);
+  if (!l.config.server.enable || chain.every((b) => b === "local")) return { auth: local, close: () => {} };
+  const closers: (() => void)[] = [];
+  const byName = new Map<string, Authenticator>([["local", local]]);
+  const described = new Map<string, string>([["local", "local users"]]);
+  try {
+    if (chain.includes("radius") && l.radiusSecret !== undefined) {
+      const r = l.config.radius;
+      const secret = new TextEncoder().encode(l.radiusSecret);
+      const radius = await RadiusUdpClient.create({
+        servers: r.servers.map((s) => ({ host: s.host, port: s.port, secret })),
+        timeoutMs: r.timeoutMs,
+        retries: r.retries,
+        deadlineMs: r.deadlineMs,
+        deadTimeMs: r.deadTimeMs,
+        balance: r.balance,
+        logIntervalMs: l.config.limits.logIntervalMs,
+        log: (line) => logger.log("errors", line),
+        ...(r.nasIpAddress !== undefined ? { bindAddress: r.nasIpAddress } : {}),
+      });
+      // Requests already sent finish within the deadline (a SIGHUP replaces the client while they run); then it goes.
+      closers.push(() => setTimeout(() => radius.close(), r.deadlineMs + 1000).unref());
+      byName.set(
+        "radius",
+        new RadiusAuthenticator(radius, {
+          ...(r.nasIdentifier !== undefined ? { nasIdentifier: r.nasIdentifier } : {}),
+          ...(r.nasIpAddress !== undefined ? { nasIpAddress: r.nasIpAddress } : {}),
+          log: (line) => logger.log("events", line),
+        }),
+      );
+      described.set("radius", `RADIUS ${radius.labels().join(", ")} (${r.balance}, timeout ${r.timeoutMs} ms, ${r.retries} retries, deadline ${r.deadlineMs} ms)`);
+    }
+    if (chain.includes("tacacs")) {
+      const t = tacacsFromConfig(l.config.tacacs, (level, line) => logger.log(level === "info" ? "events" : "errors", line));
+      closers.push(() => setTimeout(() => t.close(), l.config.tacacs.deadlineMs + 1000).unref());
+      byName.set("tacacs", t.authenticator);
+      described.set("tacacs", `TACACS+ ${formatTacacsServers(l.config.tacacs.servers)} (timeout ${l.config.tacacs.timeoutMs} ms, deadline ${l.config.tacacs.deadlineMs} ms)`);
+    }
+  } catch (e) {
+    for (const c of closers) c();
+    throw e;
+  }
+  const links: ChainLink[] = chain.map((name) => ({ name, auth: byName.get(name)! }));
+  logger.log("events", `authentication: ${chain.map((n) => described.get(n)).join(", then if unreachable ")}`);
   const auth = links.length === 1 ? links[0].auth : new AuthChain(links, (line) => logger.log("events", line));
-  return { auth, radius };
+  return { auth, close: () => closers.forEach((c) => c()) };
 }
 
 export async function runServer(argv: string[]): Promise<number> {
@@ -168,12 +219,15 @@ export async function runServer(argv: string[]): Promise<number> {
   for (const n of loaded.notes) logger.log("events", n);
 
   let roles: RunningRoles;
-  let current: { auth: Authenticator; radius?: RadiusUdpClient };
+  let current: AaaRuntime;
+  let accounting: AccountingRuntime | undefined;
   try {
     current = await authenticator(loaded, logger);
-    roles = await startRoles({ config, auth: current.auth, logger });
+    accounting = accountingRuntime(loaded, logger);
+    roles = await startRoles({ config, auth: current.auth, logger, ...(accounting.sink ? { accounting: accounting.sink } : {}) });
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
+    await accounting?.close();
     return 1;
   }
 
@@ -186,17 +240,17 @@ export async function runServer(argv: string[]): Promise<number> {
     authenticator(again, logger).then(
       (next) => {
         logger.setCategories(args.debug ?? again.config.log.debug);
-        const old = current.radius;
+        const old = current;
         current = next;
         roles.reload(again.config, next.auth);
         for (const n of again.notes) logger.log("events", n);
-        // Requests already sent through the old RADIUS client finish within its deadline; then it goes.
-        if (old !== undefined) setTimeout(() => old.close(), again.config.radius.deadlineMs + 1000).unref();
+        old.close();
       },
       (e: unknown) => logger.log("errors", `SIGHUP: configuration not reloaded, the running one stays: ${(e as Error).message}`),
     );
   });
   const code = await runUntilSignal(roles);
-  current.radius?.close();
+  current.close();
+  await accounting.close();
   return code;
 }

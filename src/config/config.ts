@@ -67,6 +67,7 @@ import type { Ipv4Prefix, PeerConfig, PeerConnect, PeerRole } from "./peer-types
 import { LOG_CATEGORIES, type LogCategory } from "../session/log-category.js";
 import { checkPoolRanges, formatAddressRange, rangesContain, type AddressRange } from "./address-range.js";
 import {
+  checkTacacsProfile,
   checkTacacsSection,
   defaultTacacsConfig,
   formatTacacsServers,
@@ -878,9 +879,13 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
   checkLimits(c, usable, error, warn);
   checkAaa(c, usable, error, warn);
 
-  const tacacs = checkTacacsSection({ fileName: ctx.fileName, tacacs: c.tacacs, lineOf: (...ids) => lineOf(...ids), usable });
-  ctx.errors.push(...tacacs.errors);
-  ctx.warnings.push(...tacacs.warnings);
+  for (const t of [
+    checkTacacsSection({ fileName: ctx.fileName, tacacs: c.tacacs, lineOf: (...ids) => lineOf(...ids), usable }),
+    checkTacacsProfile({ fileName: ctx.fileName, tacacs: c.tacacs, backends: c.aaa.auth, auth: c.ppp.auth, mppePolicy: c.mppe.policy, lineOf: (...ids) => lineOf(...ids), usable }),
+  ]) {
+    ctx.errors.push(...t.errors);
+    ctx.warnings.push(...t.warnings);
+  }
 
   // MPPE keys come only from MS-CHAP (RFC 3079 §2-3); PAP and CHAP-MD5 leave nothing to derive them from.
   if (usable("mppe.policy", "ppp.auth") && c.mppe.policy === "require") {

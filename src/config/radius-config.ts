@@ -19,8 +19,8 @@ import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
 import type { ValueParser } from "./config-values.js";
 import { hostName } from "./config-values.js";
 
-export type AuthBackend = "local" | "radius";
-export const AUTH_BACKENDS: readonly AuthBackend[] = ["local", "radius"];
+export type AuthBackend = "local" | "radius" | "tacacs";
+export const AUTH_BACKENDS: readonly AuthBackend[] = ["local", "radius", "tacacs"];
 
 export interface RadiusServerAddress {
   readonly host: string;
