@@ -1,0 +1,222 @@
+/**
+ * A FreeRADIUS 3.2 (Debian's `freeradius`) that a test starts and stops itself: it copies the packaged
+ * configuration to a temporary directory, replaces what matters — one virtual server listening on loopback on
+ * its own high ports, one client entry with the test's secret, a users file, the modules PAP, CHAP, MS-CHAP
+ * (MPPE keys on, FreeRADIUS' default) and detail (accounting records under `radacctDir`) — and runs
+ * `freeradius -f -l stdout -d DIR` until stop(). The host's own FreeRADIUS setup is never touched or used.
+ *
+ * Reusable by the accounting and Disconnect/CoA tests: `extraSite` adds text inside the virtual server (e.g. a
+ * `listen { type = coa ... }` is not supported by FreeRADIUS as a client, but accounting policy is), `listenAcct`
+ * makes it listen for accounting too.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { cpSync, mkdtempSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createSocket } from "node:dgram";
+
+export const FREERADIUS_BIN = "/usr/sbin/freeradius";
+const PACKAGED = "/etc/freeradius/3.0";
+
+/** Why FreeRADIUS cannot be started here, or undefined. Use with requireOrSkip("FreeRADIUS", ...). */
+export function freeradiusMissing(): string | undefined {
+  if (!existsSync(FREERADIUS_BIN)) return "FreeRADIUS is not installed (Debian package freeradius)";
+  if (!existsSync(join(PACKAGED, "radiusd.conf"))) return `${PACKAGED}/radiusd.conf is missing (Debian package freeradius-config)`;
+  try {
+    execFileSync(FREERADIUS_BIN, ["-v"], { stdio: "ignore" });
+  } catch (e) {
+    return `${FREERADIUS_BIN} -v failed: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+export interface FreeRadiusUser {
+  readonly name: string;
+  /** Cleartext-Password: every method (PAP, CHAP, MS-CHAPv1/v2) works with it. */
+  readonly password: string;
+  /** Check items besides the password, FreeRADIUS syntax, e.g. `Auth-Type := Reject`. */
+  readonly check?: readonly string[];
+  /** Reply items, FreeRADIUS syntax, e.g. `Framed-IP-Address = 10.9.0.5`, `Class += "abc"`. */
+  readonly reply?: readonly string[];
+}
+
+export interface FreeRadiusOptions {
+  readonly secret: string;
+  readonly users: readonly FreeRadiusUser[];
+  /** Where it listens (default 127.0.0.1) and which source address its client entry accepts (default: the same). */
+  readonly address?: string;
+  readonly clientAddress?: string;
+  /** Auth port; acct is auth+1. Default: a free pair above 20000. */
+  readonly authPort?: number;
+  /** Text added inside `post-auth { }` of the virtual server. */
+  readonly postAuth?: string;
+  /**
+   * FreeRADIUS 3.2.1 only adds Message-Authenticator to replies of requests that... not reliably; the Blast-RADIUS
+   * fix (3.2.5) always does. Default true: the post-auth/Post-Auth-Type REJECT sections add it, as an operator of
+   * an older server must (see README "RADIUS").
+   */
+  readonly messageAuthenticatorInReplies?: boolean;
+}
+
+export interface FreeRadius {
+  readonly dir: string;
+  readonly address: string;
+  readonly authPort: number;
+  readonly acctPort: number;
+  readonly secret: string;
+  /** Accounting detail files: `${radacctDir}/<client address>/detail-YYYYMMDD`. */
+  readonly radacctDir: string;
+  /** Everything the server printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A UDP port pair (n, n+1) nobody on `address` is bound to right now. */
+export async function freeUdpPortPair(address = "127.0.0.1"): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 40000) * 1;
+    const ok = await Promise.all([port, port + 1].map((p) => canBind(address, p)));
+    if (ok.every(Boolean)) return port;
+  }
+  throw new Error("no free UDP port pair found");
+}
+
+function canBind(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket(address.includes(":") ? "udp6" : "udp4");
+    s.once("error", () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind({ address, port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+function quote(s: string): string {
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+function usersFile(users: readonly FreeRadiusUser[]): string {
+  return users
+    .map((u) => {
+      const check = [`Cleartext-Password := ${quote(u.password)}`, ...(u.check ?? [])].join(", ");
+      const reply = (u.reply ?? []).map((r) => `\t${r}`).join(",\n");
+      return `${quote(u.name)}\t${check}\n${reply}\n`;
+    })
+    .join("\n");
+}
+
+const KEEP_MODULES = ["always", "pap", "chap", "mschap", "files", "detail", "expr", "attr_filter", "preprocess"];
+
+export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius> {
+  const address = o.address ?? "127.0.0.1";
+  const authPort = o.authPort ?? (await freeUdpPortPair(address));
+  const acctPort = authPort + 1;
+  const dir = mkdtempSync(join(tmpdir(), "pptp-ts-freeradius-"));
+  cpSync(PACKAGED, dir, { recursive: true, dereference: false, verbatimSymlinks: true });
+  for (const sub of ["log", "run", "radacct"]) mkdirSync(join(dir, sub), { recursive: true });
+
+  // radiusd.conf: our directories, run as the invoking user (root in CI) so the temp dir is readable.
+  let main = readFileSync(join(dir, "radiusd.conf"), "utf8");
+  main = main
+    .replace(/^raddbdir = .*$/m, `raddbdir = ${dir}`)
+    .replace(/^logdir = .*$/m, `logdir = ${dir}/log`)
+    .replace(/^radacctdir = .*$/m, `radacctdir = ${dir}/radacct`)
+    .replace(/^run_dir = .*$/m, `run_dir = ${dir}/run`)
+    .replace(/^(\s*)(user|group) = freerad$/gm, "$1#$2 = freerad");
+  writeFileSync(join(dir, "radiusd.conf"), main);
+
+  // Only the modules the tests use: fewer things to fail, faster start.
+  const modsEnabled = join(dir, "mods-enabled");
+  for (const m of readdirSync(modsEnabled)) if (!KEEP_MODULES.includes(m)) unlinkSync(join(modsEnabled, m));
+  const sitesEnabled = join(dir, "sites-enabled");
+  for (const s of readdirSync(sitesEnabled)) unlinkSync(join(sitesEnabled, s));
+
+  writeFileSync(
+    join(dir, "clients.conf"),
+    `client pptp-ts-test {\n\tipaddr = ${o.clientAddress ?? address}\n\tsecret = ${quote(o.secret)}\n\trequire_message_authenticator = yes\n\tshortname = pptp-ts-test\n}\n`,
+  );
+  writeFileSync(join(dir, "mods-config", "files", "authorize"), usersFile(o.users));
+
+  const ma = o.messageAuthenticatorInReplies ?? true;
+  const addMa = ma ? "\t\tupdate reply {\n\t\t\tMessage-Authenticator := 0x00\n\t\t}\n" : "";
+  writeFileSync(
+    join(sitesEnabled, "pptp-ts-test"),
+    `server pptp-ts-test {
+listen {
+	type = auth
+	ipaddr = ${address}
+	port = ${authPort}
+}
+listen {
+	type = acct
+	ipaddr = ${address}
+	port = ${acctPort}
+}
+authorize {
+	preprocess
+	chap
+	mschap
+	files
+	pap
+}
+authenticate {
+	Auth-Type PAP {
+		pap
+	}
+	Auth-Type CHAP {
+		chap
+	}
+	Auth-Type MS-CHAP {
+		mschap
+	}
+}
+preacct {
+	preprocess
+}
+accounting {
+	detail
+	ok
+}
+post-auth {
+${addMa}${o.postAuth ?? ""}
+	Post-Auth-Type REJECT {
+${addMa}		attr_filter.access_reject
+	}
+}
+}
+`,
+  );
+
+  const proc: ChildProcess = spawn(FREERADIUS_BIN, ["-f", "-l", "stdout", "-d", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+
+  const ready = await Promise.race([
+    (async () => {
+      for (let i = 0; i < 200; i++) {
+        if (/Ready to process requests/.test(out)) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    })(),
+    exited.then(() => false),
+  ]);
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(t);
+    }
+    if (process.env.KEEP_FREERADIUS_DIR !== "1") rmSync(dir, { recursive: true, force: true });
+  };
+  if (!ready) {
+    const text = out;
+    await stop();
+    throw new Error(`FreeRADIUS did not start (config in ${dir}):\n${text.slice(-3000)}`);
+  }
+  return { dir, address, authPort, acctPort, secret: o.secret, radacctDir: join(dir, "radacct"), output: () => out, stop };
+}
