@@ -57,6 +57,10 @@ import {
 import type { Ipv4Prefix, PeerConfig, PeerConnect, PeerRole } from "./peer-types.js";
 import { LOG_CATEGORIES, type LogCategory } from "../session/log-category.js";
 import { checkPoolRanges, formatAddressRange, rangesContain, type AddressRange } from "./address-range.js";
+import {
+  acctServer, dasClient, defaultAccountingConfig, defaultDasConfig, formatAcctServer, optionalList, sharedSecret,
+  type AccountingConfig, type DasConfig,
+} from "./acct-das-config.js";
 
 export { ConfigError } from "./config-error.js";
 export { describeConfig, describePeer } from "./config-describe.js";
@@ -143,6 +147,10 @@ export interface ServerConfig {
     /** One log line per kind of per-packet problem and source per this interval. */
     readonly logIntervalMs: number;
   };
+  /** RADIUS accounting with its durable spool (acct-das-config.ts). */
+  readonly accounting: AccountingConfig;
+  /** Disconnect/CoA server, RFC 5176 (acct-das-config.ts). */
+  readonly das: DasConfig;
   /** The `[peer NAME]` sections, in file order. */
   readonly peers: readonly PeerConfig[];
 }
@@ -196,6 +204,8 @@ export function defaultConfig(baseDir = "."): ServerConfig {
       authLockoutMs: 900_000,
       logIntervalMs: 10_000,
     },
+    accounting: defaultAccountingConfig(),
+    das: defaultDasConfig(),
     peers: [],
   };
 }
@@ -323,6 +333,27 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     "auth-max-failures-per-address": key(integer(0, 100_000), "30", (d, v) => (d.limits.authMaxFailuresPerAddress = v), (c) => String(c.limits.authMaxFailuresPerAddress)),
     "auth-lockout": key(duration(1000, DAY_MS), "15m", (d, v) => (d.limits.authLockoutMs = v), (c) => showDuration(c.limits.authLockoutMs)),
     "log-interval": key(duration(1000, 3_600_000), "10", (d, v) => (d.limits.logIntervalMs = v), (c) => showDuration(c.limits.logIntervalMs)),
+  },
+  accounting: {
+    enable: key(boolean, "yes", (d, v) => (d.accounting.enable = v), (c) => yesNo(c.accounting.enable)),
+    servers: key(optionalList(acctServer, 16), "10.0.0.5, 10.0.0.6:1813", (d, v) => (d.accounting.servers = v), (c) => c.accounting.servers.map(formatAcctServer).join(", ")),
+    // A secret is never written back (formatConfig shows it empty = unset); secret-file keeps it out of the file.
+    secret: key(sharedSecret, `"the shared secret"`, (d, v) => (d.accounting.secret = v), () => ""),
+    "secret-file": key(sharedSecret, "/etc/pptp-ts/radius-secret", (d, v, baseDir) => (d.accounting.secretFile = v === "" ? "" : resolve(baseDir, v)), (c) => c.accounting.secretFile),
+    spool: key(nonEmpty, "/var/lib/pptp-ts/accounting.spool", (d, v, baseDir) => (d.accounting.spool = resolve(baseDir, v)), (c) => c.accounting.spool),
+    "spool-max": key(integer(10, 10_000_000), "100000", (d, v) => (d.accounting.spoolMax = v), (c) => String(c.accounting.spoolMax)),
+    timeout: key(duration(100, 60_000), "3", (d, v) => (d.accounting.timeoutMs = v), (c) => showDuration(c.accounting.timeoutMs)),
+    retries: key(integer(0, 10), "2", (d, v) => (d.accounting.retries = v), (c) => String(c.accounting.retries)),
+  },
+  das: {
+    enable: key(boolean, "yes", (d, v) => (d.das.enable = v), (c) => yesNo(c.das.enable)),
+    listen: key(ipv4Address, "0.0.0.0", (d, v) => (d.das.listen = v), (c) => c.das.listen),
+    port: key(integer(1, 65535), "3799", (d, v) => (d.das.port = v), (c) => String(c.das.port)),
+    clients: key(optionalList(dasClient, 64), "10.0.0.5, 10.0.1.0/24", (d, v) => (d.das.clients = v), (c) => c.das.clients.join(", ")),
+    secret: key(sharedSecret, `"the shared secret"`, (d, v) => (d.das.secret = v), () => ""),
+    "secret-file": key(sharedSecret, "/etc/pptp-ts/das-secret", (d, v, baseDir) => (d.das.secretFile = v === "" ? "" : resolve(baseDir, v)), (c) => c.das.secretFile),
+    "require-message-authenticator": key(boolean, "no", (d, v) => (d.das.requireMessageAuthenticator = v), (c) => yesNo(c.das.requireMessageAuthenticator)),
+    "replay-window": key(duration(1000, DAY_MS), "300", (d, v) => (d.das.replayWindowMs = v), (c) => showDuration(c.das.replayWindowMs)),
   },
 };
 
@@ -463,7 +494,7 @@ function sectionOfKey(name: string): SectionName | undefined {
 }
 
 /** Keys whose values are secrets, never repeated in a message. */
-const SECRET_KEYS: ReadonlySet<string> = new Set(["password"]);
+const SECRET_KEYS: ReadonlySet<string> = new Set(["password", "secret"]);
 
 function isPeerKey(name: string): boolean {
   return Object.hasOwn(PEER_SPECS, name);
@@ -775,6 +806,7 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
   }
 
   checkLimits(c, usable, error, warn);
+  checkAcctDas(c, usable, error);
 
   // MPPE keys come only from MS-CHAP (RFC 3079 §2-3); PAP and CHAP-MD5 leave nothing to derive them from.
   if (usable("mppe.policy", "ppp.auth") && c.mppe.policy === "require") {
@@ -811,6 +843,22 @@ export function effectiveMaxConnections(c: Pick<ServerConfig, "server" | "limits
 type Report = (ids: string[], label: string, message: string, fix: string) => void;
 
 /** [limits] against each other and against [server]: limits that would refuse honest clients or do nothing. */
+/** [accounting] and [das]: a secret from one place only; a DAS needs clients and a secret. */
+function checkAcctDas(c: Draft, usable: (...ids: string[]) => boolean, error: Report): void {
+  for (const s of ["accounting", "das"] as const) {
+    if (c[s].secret !== "" && c[s].secretFile !== "" && usable(`${s}.secret`, `${s}.secret-file`)) {
+      error([`${s}.secret-file`, `${s}.secret`], `[${s}] secret-file`, "and secret are both set; which one is meant is not clear", "keep one of them (secret-file keeps the secret out of the config file)");
+    }
+  }
+  if (!c.das.enable) return;
+  if (c.das.clients.length === 0 && usable("das.clients")) {
+    error(["das.enable", "das.clients"], "[das] clients", "is empty, so every Disconnect/CoA request would be ignored", `list the RADIUS servers that may send them, e.g. "clients = 10.0.0.5"`);
+  }
+  if (c.das.secret === "" && c.das.secretFile === "" && usable("das.secret", "das.secret-file")) {
+    error(["das.enable", "das.secret"], "[das] secret", "missing: Disconnect/CoA requests are checked with the shared secret the RADIUS server uses for them", `add "secret-file = /etc/pptp-ts/das-secret" (a file readable by root only holding the secret) or "secret = ..."`);
+  }
+}
+
 function checkLimits(c: Draft, usable: (...ids: string[]) => boolean, error: Report, warn: (ids: string[], label: string, message: string) => void): void {
   const l = c.limits;
   if (usable("limits.max-connections", "server.max-sessions") && l.maxConnections > 0 && l.maxConnections < c.server.maxSessions) {

@@ -139,6 +139,24 @@ auth-max-failures-per-user = 5
 auth-max-failures-per-address = 20
 auth-lockout = 30m
 log-interval = 30
+
+[accounting]
+enable = yes
+servers = 10.0.0.5, radius2.example.com:1646
+secret-file = secrets/acct
+spool = spool/acct.spool
+spool-max = 5000
+timeout = 2
+retries = 4
+
+[das]
+enable = yes
+listen = 10.0.0.1
+port = 3800
+clients = 10.0.0.5, 10.0.1.0/24
+secret = "das secret ;x"
+require-message-authenticator = yes
+replay-window = 60
 `;
 
 describe("every key", () => {
@@ -189,6 +207,26 @@ describe("every key", () => {
         authMaxFailuresPerAddress: 20,
         authLockoutMs: 1800000,
         logIntervalMs: 30000,
+      },
+      accounting: {
+        enable: true,
+        servers: [{ host: "10.0.0.5", port: 1813 }, { host: "radius2.example.com", port: 1646 }],
+        secret: "",
+        secretFile: "/etc/pptp-ts/secrets/acct",
+        spool: "/etc/pptp-ts/spool/acct.spool",
+        spoolMax: 5000,
+        timeoutMs: 2000,
+        retries: 4,
+      },
+      das: {
+        enable: true,
+        listen: "10.0.0.1",
+        port: 3800,
+        clients: ["10.0.0.5", "10.0.1.0/24"],
+        secret: "das secret ;x",
+        secretFile: "",
+        requireMessageAuthenticator: true,
+        replayWindowMs: 60000,
       },
       peers: [],
     });
@@ -312,13 +350,13 @@ describe("syntax", () => {
 
   test("unknown section: did you mean, and its keys are not reported again", () => {
     assert.deepEqual(errorLines("[mpe]\npolicy = require\nbogus = 1\n[ppp]\nmtu = 1500\n"), [
-      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [peer NAME]`,
+      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [accounting], [das], [peer NAME]`,
     ]);
   });
 
   test("unknown section far from any name lists the sections", () => {
     assert.deepEqual(errorLines("[radius]\n"), [
-      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [peer NAME]`,
+      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [accounting], [das], [peer NAME]`,
     ]);
   });
 
@@ -570,6 +608,8 @@ describe("formatConfig round trip", () => {
       ...base,
       ppp: { ...base.ppp, users: "/srv/my users ;x/secrets" },
       gre: { flowControl: "fixed", reorderTimeoutMs: 1234, ackDelayMs: 0 },
+      // An inline secret is never written back: the round trip keeps a secret file instead.
+      das: { ...base.das, secret: "", secretFile: "/etc/pptp-ts/das-secret" },
     };
     assert.deepEqual(parsed(formatConfig(c), "/elsewhere/other.conf").config, c);
   });
@@ -579,7 +619,9 @@ describe("formatConfig round trip", () => {
     for (const { section, keys } of configKeys()) {
       if (section === "peer") continue; // no peers by default; config-peers.test.ts writes them
       assert.ok(text.includes(`[${section}]\n`), section);
-      for (const k of keys) assert.equal(text.split("\n").filter((l) => l.startsWith(`${k} = `)).length, 1, k);
+      // Count within the section: [server], [das] and [accounting] share names such as "enable" and "port".
+      const body = text.slice(text.indexOf(`[${section}]\n`)).split("\n[")[0];
+      for (const k of keys) assert.equal(body.split("\n").filter((l) => l.startsWith(`${k} = `)).length, 1, `[${section}] ${k}`);
     }
   });
 });
