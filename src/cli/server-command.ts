@@ -11,6 +11,11 @@ import { loadUsers } from "../config/users-file.js";
 import { checkUsers, secretsModeWarning } from "../config/users-check.js";
 import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
 import { LocalUsers, type LocalUser } from "../aaa/local.js";
+import { AuthChain, type ChainLink } from "../aaa/chain.js";
+import type { Authenticator } from "../aaa/types.js";
+import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
+import { RadiusUdpClient } from "../io/radius-udp.js";
+import { secretFromFile } from "../config/radius-config.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 
 export interface ServerArgs {
@@ -37,7 +42,24 @@ export function parseServerArgs(argv: string[]): ServerArgs | string {
   return a;
 }
 
-type Loaded = { config: ServerConfig; users: LocalUser[]; notes: string[] };
+type Loaded = { config: ServerConfig; users: LocalUser[]; notes: string[]; radiusSecret?: string };
+
+/** The RADIUS shared secret from [radius] secret or secret-file; a string error names the file and a fix. */
+function radiusSecret(config: ServerConfig, configFile: string): { secret: string } | string {
+  const r = config.radius;
+  if (r.secret !== undefined) return { secret: r.secret };
+  if (r.secretFile === undefined) return `${configFile}: [radius] secret: missing — fix: add "secret-file = /etc/pptp-ts/radius-secret"`;
+  let text: string;
+  try {
+    text = readFileSync(r.secretFile, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return `${configFile}: [radius] secret-file: cannot read ${r.secretFile} (${code ?? (e as Error).message}) — fix: create it (mode 0600) with the shared secret on its first line`;
+  }
+  const secret = secretFromFile(text);
+  if (secret === undefined) return `${configFile}: [radius] secret-file: ${r.secretFile} has an empty first line — fix: put the shared secret on its first line`;
+  return { secret };
+}
 
 /** Config + users from disk; a string is an error message for the operator (file, line, fix). */
 function load(args: ServerArgs): Loaded | string {
@@ -60,7 +82,15 @@ function load(args: ServerArgs): Loaded | string {
     notes.push(`no config file given (-c FILE): ${lines[0]}`, ...lines.slice(1));
   }
   let users: LocalUser[];
-  if (!config.server.enable) {
+  const usesLocal = config.aaa.auth.includes("local");
+  let secret: string | undefined;
+  if (config.server.enable && config.aaa.auth.includes("radius")) {
+    const s = radiusSecret(config, args.config ?? "(defaults)");
+    if (typeof s === "string") return s;
+    secret = s.secret;
+  }
+  if (!config.server.enable || !usesLocal) {
+    // Without local in [aaa] auth the users file is not needed (RADIUS holds the users).
     users = [];
   } else if (existsSync(config.ppp.users)) {
     const r = loadUsers(readFileSync(config.ppp.users, "utf8"), config.ppp.users, { caseSensitive: config.ppp.caseSensitiveUsers });
@@ -89,11 +119,35 @@ function load(args: ServerArgs): Loaded | string {
     const same = (u: LocalUser) => (config.ppp.caseSensitiveUsers ? u.user === p.user : u.user.toLowerCase() === p.user!.toLowerCase());
     users = [...users.filter((u) => !same(u)), { user: p.user, password: p.password }];
   }
-  return { config, users, notes };
+  return secret === undefined ? { config, users, notes } : { config, users, notes, radiusSecret: secret };
 }
 
-function authenticator(l: Loaded): LocalUsers {
-  return new LocalUsers(l.users, { caseSensitive: l.config.ppp.caseSensitiveUsers });
+/** What answers authentication requests: [aaa] auth's backends in order (src/aaa/chain.ts). */
+async function authenticator(l: Loaded, logger: Logger): Promise<{ auth: Authenticator; radius?: RadiusUdpClient }> {
+  const local = new LocalUsers(l.users, { caseSensitive: l.config.ppp.caseSensitiveUsers });
+  const chain = l.config.aaa.auth;
+  if (!chain.includes("radius") || l.radiusSecret === undefined || !l.config.server.enable) return { auth: local };
+  const r = l.config.radius;
+  const secret = new TextEncoder().encode(l.radiusSecret);
+  const radius = await RadiusUdpClient.create({
+    servers: r.servers.map((s) => ({ host: s.host, port: s.port, secret })),
+    timeoutMs: r.timeoutMs,
+    retries: r.retries,
+    deadlineMs: r.deadlineMs,
+    deadTimeMs: r.deadTimeMs,
+    balance: r.balance,
+    logIntervalMs: l.config.limits.logIntervalMs,
+    log: (line) => logger.log("errors", line),
+    ...(r.nasIpAddress !== undefined ? { bindAddress: r.nasIpAddress } : {}),
+  });
+  const radiusAuth = new RadiusAuthenticator(radius, {
+    ...(r.nasIdentifier !== undefined ? { nasIdentifier: r.nasIdentifier } : {}),
+    ...(r.nasIpAddress !== undefined ? { nasIpAddress: r.nasIpAddress } : {}),
+    log: (line) => logger.log("events", line),
+  });
+  const links: ChainLink[] = chain.map((name) => ({ name, auth: name === "radius" ? radiusAuth : local }));
+  const auth = links.length === 1 ? links[0].auth : new AuthChain(links, (line) => logger.log("events", line));
+  return { auth, radius };
 }
 
 export async function runServer(argv: string[]): Promise<number> {
@@ -112,8 +166,10 @@ export async function runServer(argv: string[]): Promise<number> {
   for (const n of loaded.notes) logger.log("events", n);
 
   let roles: RunningRoles;
+  let current: { auth: Authenticator; radius?: RadiusUdpClient };
   try {
-    roles = await startRoles({ config, auth: authenticator(loaded), logger });
+    current = await authenticator(loaded, logger);
+    roles = await startRoles({ config, auth: current.auth, logger });
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
     return 1;
@@ -125,9 +181,20 @@ export async function runServer(argv: string[]): Promise<number> {
       logger.log("errors", `SIGHUP: configuration not reloaded, the running one stays:\n${again}`);
       return;
     }
-    logger.setCategories(args.debug ?? again.config.log.debug);
-    roles.reload(again.config, authenticator(again));
-    for (const n of again.notes) logger.log("events", n);
+    authenticator(again, logger).then(
+      (next) => {
+        logger.setCategories(args.debug ?? again.config.log.debug);
+        const old = current.radius;
+        current = next;
+        roles.reload(again.config, next.auth);
+        for (const n of again.notes) logger.log("events", n);
+        // Requests already sent through the old RADIUS client finish within its deadline; then it goes.
+        if (old !== undefined) setTimeout(() => old.close(), again.config.radius.deadlineMs + 1000).unref();
+      },
+      (e: unknown) => logger.log("errors", `SIGHUP: configuration not reloaded, the running one stays: ${(e as Error).message}`),
+    );
   });
-  return runUntilSignal(roles);
+  const code = await runUntilSignal(roles);
+  current.radius?.close();
+  return code;
 }

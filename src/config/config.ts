@@ -54,6 +54,15 @@ import {
   type Parsed,
   type ValueParser,
 } from "./config-values.js";
+import {
+  type AuthBackend,
+  type RadiusConfig,
+  AUTH_BACKENDS,
+  defaultRadiusConfig,
+  formatRadiusServer,
+  radiusSecret,
+  radiusServer,
+} from "./radius-config.js";
 import type { Ipv4Prefix, PeerConfig, PeerConnect, PeerRole } from "./peer-types.js";
 import { LOG_CATEGORIES, type LogCategory } from "../session/log-category.js";
 import { checkPoolRanges, formatAddressRange, rangesContain, type AddressRange } from "./address-range.js";
@@ -147,6 +156,12 @@ export interface ServerConfig {
     /** One log line per kind of per-packet problem and source per this interval. */
     readonly logIntervalMs: number;
   };
+  /** [aaa]: which authentication backends, in order (src/aaa/chain.ts: the next only when one is unreachable). */
+  readonly aaa: {
+    readonly auth: readonly AuthBackend[];
+  };
+  /** [radius]: the RADIUS authentication client (src/aaa/radius, src/io/radius-udp.ts). */
+  readonly radius: RadiusConfig;
   /** RADIUS accounting with its durable spool (acct-das-config.ts). */
   readonly accounting: AccountingConfig;
   /** Disconnect/CoA server, RFC 5176 (acct-das-config.ts). */
@@ -204,6 +219,8 @@ export function defaultConfig(baseDir = "."): ServerConfig {
       authLockoutMs: 900_000,
       logIntervalMs: 10_000,
     },
+    aaa: { auth: ["local"] },
+    radius: defaultRadiusConfig(),
     accounting: defaultAccountingConfig(),
     das: defaultDasConfig(),
     peers: [],
@@ -214,15 +231,15 @@ interface KeySpec {
   /** A good value for the default fix: `use e.g. "key = example"`. */
   readonly example: string;
   apply(d: Draft, raw: string, baseDir: string): Parsed<unknown>;
-  /** The value as it would be written in the file (formatConfig). */
-  show(c: ServerConfig): string;
+  /** The value as it would be written in the file (formatConfig); undefined = unset, or a secret: not written. */
+  show(c: ServerConfig): string | undefined;
 }
 
 function key<T>(
   parse: ValueParser<T>,
   example: string,
   set: (d: Draft, v: T, baseDir: string) => void,
-  show: (c: ServerConfig) => string,
+  show: (c: ServerConfig) => string | undefined,
 ): KeySpec {
   return {
     example,
@@ -333,6 +350,22 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     "auth-max-failures-per-address": key(integer(0, 100_000), "30", (d, v) => (d.limits.authMaxFailuresPerAddress = v), (c) => String(c.limits.authMaxFailuresPerAddress)),
     "auth-lockout": key(duration(1000, DAY_MS), "15m", (d, v) => (d.limits.authLockoutMs = v), (c) => showDuration(c.limits.authLockoutMs)),
     "log-interval": key(duration(1000, 3_600_000), "10", (d, v) => (d.limits.logIntervalMs = v), (c) => showDuration(c.limits.logIntervalMs)),
+  },
+  aaa: {
+    auth: key(list(words(AUTH_BACKENDS), 1, AUTH_BACKENDS.length, "backends"), "radius, local", (d, v) => (d.aaa.auth = v), (c) => c.aaa.auth.join(", ")),
+  },
+  radius: {
+    servers: key(list(radiusServer, 1, 16, "servers"), "10.0.0.5, 10.0.0.6:1812", (d, v) => (d.radius.servers = v), (c) => (c.radius.servers.length === 0 ? undefined : c.radius.servers.map(formatRadiusServer).join(", "))),
+    // Never written back by formatConfig: a secret does not leave the file it is in (use secret-file to share it).
+    secret: key(radiusSecret, `"the shared secret"`, (d, v) => (d.radius.secret = v), () => undefined),
+    "secret-file": key(nonEmpty, "/etc/pptp-ts/radius-secret", (d, v, baseDir) => (d.radius.secretFile = resolve(baseDir, v)), (c) => c.radius.secretFile),
+    timeout: key(duration(100, 60_000), "3", (d, v) => (d.radius.timeoutMs = v), (c) => showDuration(c.radius.timeoutMs)),
+    retries: key(integer(0, 10), "2", (d, v) => (d.radius.retries = v), (c) => String(c.radius.retries)),
+    deadline: key(duration(500, 300_000), "15", (d, v) => (d.radius.deadlineMs = v), (c) => showDuration(c.radius.deadlineMs)),
+    "dead-time": key(duration(0, DAY_MS), "60", (d, v) => (d.radius.deadTimeMs = v), (c) => showDuration(c.radius.deadTimeMs)),
+    balance: key(words(["failover", "round-robin"] as const), "failover", (d, v) => (d.radius.balance = v), (c) => c.radius.balance),
+    "nas-identifier": key(hostName, "vpn1", (d, v) => (d.radius.nasIdentifier = v), (c) => c.radius.nasIdentifier),
+    "nas-ip-address": key(unicastAddress, "198.51.100.1", (d, v) => (d.radius.nasIpAddress = v), (c) => c.radius.nasIpAddress),
   },
   accounting: {
     enable: key(boolean, "yes", (d, v) => (d.accounting.enable = v), (c) => yesNo(c.accounting.enable)),
@@ -486,6 +519,14 @@ const KNOWN_SECTIONS = `sections are ${SECTION_NAMES.map((s) => `[${s}]`).join("
 /** Every section and its keys, in file order (for documentation checks and completion); "peer" is [peer NAME]. */
 export function configKeys(): { readonly section: SectionName | "peer"; readonly keys: readonly string[] }[] {
   return [...SECTION_NAMES.map((section) => ({ section, keys: Object.keys(SPECS[section]) })), { section: "peer" as const, keys: PEER_KEYS }];
+}
+
+/** "section.key" of the keys that have no default value (formatConfig leaves them out when unset). */
+export function keysWithoutDefault(): ReadonlySet<string> {
+  const d = defaultConfig();
+  const out = new Set<string>();
+  for (const s of SECTION_NAMES) for (const [k, spec] of Object.entries(SPECS[s])) if (spec.show(d) === undefined) out.add(`${s}.${k}`);
+  return out;
 }
 
 /** The [section] that has `name`, if any ([peer NAME] keys are looked up separately). */
@@ -806,6 +847,7 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
   }
 
   checkLimits(c, usable, error, warn);
+  checkAaa(c, usable, error, warn);
   checkAcctDas(c, usable, error);
 
   // MPPE keys come only from MS-CHAP (RFC 3079 §2-3); PAP and CHAP-MD5 leave nothing to derive them from.
@@ -843,6 +885,28 @@ export function effectiveMaxConnections(c: Pick<ServerConfig, "server" | "limits
 type Report = (ids: string[], label: string, message: string, fix: string) => void;
 
 /** [limits] against each other and against [server]: limits that would refuse honest clients or do nothing. */
+/** [aaa] auth and [radius]: what a chain needs, and a [radius] section nobody uses. */
+function checkAaa(c: Draft, usable: (...ids: string[]) => boolean, error: Report, warn: (ids: string[], label: string, message: string) => void): void {
+  if (!usable("aaa.auth")) return;
+  const r = c.radius;
+  if (c.aaa.auth.includes("radius")) {
+    if (r.servers.length === 0 && usable("radius.servers")) {
+      error(["aaa.auth"], "[aaa] auth", `uses radius, but [radius] servers is not set`, `add a [radius] section with e.g. "servers = 10.0.0.5" and "secret-file = /etc/pptp-ts/radius-secret"`);
+    }
+    if (r.secret === undefined && r.secretFile === undefined && usable("radius.secret", "radius.secret-file")) {
+      error(["radius.servers", "aaa.auth"], "[radius] secret", `missing: RADIUS needs the shared secret the server has for this client`, `add "secret-file = /etc/pptp-ts/radius-secret" (a file readable by root only holding the secret) or "secret = ..."`);
+    }
+  } else if (r.servers.length > 0) {
+    warn(["radius.servers"], "[radius] servers", `are configured but [aaa] auth (${c.aaa.auth.join(", ")}) does not use radius; add it, e.g. "auth = radius, local"`);
+  }
+  if (r.secret !== undefined && r.secretFile !== undefined && usable("radius.secret", "radius.secret-file")) {
+    error(["radius.secret-file", "radius.secret"], "[radius] secret-file", `and secret are both set; which one is meant is not clear`, `keep one of them (secret-file keeps the secret out of the config file)`);
+  }
+  if (usable("radius.timeout", "radius.deadline") && r.deadlineMs < r.timeoutMs) {
+    warn(["radius.deadline", "radius.timeout"], "[radius] deadline", `${showDuration(r.deadlineMs)} s is shorter than timeout (${showDuration(r.timeoutMs)} s), so no retransmission or failover can happen`);
+  }
+}
+
 /** [accounting] and [das]: a secret from one place only; a DAS needs clients and a secret. */
 function checkAcctDas(c: Draft, usable: (...ids: string[]) => boolean, error: Report): void {
   for (const s of ["accounting", "das"] as const) {
@@ -1179,7 +1243,10 @@ export function formatConfig(c: ServerConfig): string {
   for (const s of SECTION_NAMES) {
     if (out.length > 0) out.push("");
     out.push(`[${s}]`);
-    for (const [name, spec] of Object.entries(SPECS[s])) out.push(`${name} = ${quoteIfNeeded(spec.show(c))}`);
+    for (const [name, spec] of Object.entries(SPECS[s])) {
+      const v = spec.show(c);
+      if (v !== undefined) out.push(`${name} = ${quoteIfNeeded(v)}`);
+    }
   }
   for (const p of c.peers) {
     out.push("", `[peer ${p.name}]`);

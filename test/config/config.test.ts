@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import {
   configKeys,
+  keysWithoutDefault,
   defaultConfig,
   describeConfig,
   formatConfig,
@@ -140,6 +141,20 @@ auth-max-failures-per-address = 20
 auth-lockout = 30m
 log-interval = 30
 
+[aaa]
+auth = radius, local
+
+[radius]
+servers = 10.0.0.5, 10.0.0.6:1645
+secret-file = radius-secret
+timeout = 2
+retries = 3
+deadline = 20
+dead-time = 2m
+balance = round-robin
+nas-identifier = vpn1
+nas-ip-address = 10.0.0.1
+
 [accounting]
 enable = yes
 servers = 10.0.0.5, radius2.example.com:1646
@@ -207,6 +222,18 @@ describe("every key", () => {
         authMaxFailuresPerAddress: 20,
         authLockoutMs: 1800000,
         logIntervalMs: 30000,
+      },
+      aaa: { auth: ["radius", "local"] },
+      radius: {
+        servers: [{ host: "10.0.0.5", port: 1812 }, { host: "10.0.0.6", port: 1645 }],
+        secretFile: "/etc/pptp-ts/radius-secret",
+        timeoutMs: 2000,
+        retries: 3,
+        deadlineMs: 20000,
+        deadTimeMs: 120000,
+        balance: "round-robin",
+        nasIdentifier: "vpn1",
+        nasIpAddress: "10.0.0.1",
       },
       accounting: {
         enable: true,
@@ -350,13 +377,13 @@ describe("syntax", () => {
 
   test("unknown section: did you mean, and its keys are not reported again", () => {
     assert.deepEqual(errorLines("[mpe]\npolicy = require\nbogus = 1\n[ppp]\nmtu = 1500\n"), [
-      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [accounting], [das], [peer NAME]`,
+      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [accounting], [das], [peer NAME]`,
     ]);
   });
 
   test("unknown section far from any name lists the sections", () => {
-    assert.deepEqual(errorLines("[radius]\n"), [
-      `${FILE}:1: [radius]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [accounting], [das], [peer NAME]`,
+    assert.deepEqual(errorLines("[snmp]\n"), [
+      `${FILE}:1: [snmp]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [accounting], [das], [peer NAME]`,
     ]);
   });
 
@@ -619,9 +646,11 @@ describe("formatConfig round trip", () => {
     for (const { section, keys } of configKeys()) {
       if (section === "peer") continue; // no peers by default; config-peers.test.ts writes them
       assert.ok(text.includes(`[${section}]\n`), section);
-      // Count within the section: [server], [das] and [accounting] share names such as "enable" and "port".
-      const body = text.slice(text.indexOf(`[${section}]\n`)).split("\n[")[0];
-      for (const k of keys) assert.equal(body.split("\n").filter((l) => l.startsWith(`${k} = `)).length, 1, `[${section}] ${k}`);
+      for (const k of keys) {
+        if (keysWithoutDefault().has(`${section}.${k}`)) continue; // unset by default: not written
+        const body: string = text.slice(text.indexOf(`[${section}]\n`)).split("\n[")[0]; // [ppp] and [aaa] both have "auth"
+        assert.equal(body.split("\n").filter((l: string) => l.startsWith(`${k} = `)).length, 1, `[${section}] ${k}`);
+      }
     }
   });
 });

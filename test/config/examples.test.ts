@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { configKeys, defaultConfig, parseConfig } from "../../src/config/config.js";
+import { configKeys, defaultConfig, keysWithoutDefault, parseConfig } from "../../src/config/config.js";
 import { loadUsers } from "../../src/config/users-file.js";
 import { ntPasswordHash } from "../../src/crypto/mschap.js";
 
@@ -32,7 +32,9 @@ describe("examples/pptp-ts.conf", () => {
       const start = lines.indexOf(`[${section}]`);
       assert.ok(start >= 0, `[${section}] missing`);
       for (const k of keys) {
-        const at = lines.findIndex((l, i) => i > start && l.startsWith(`${k} =`));
+        // A key without a default ([radius] servers, secret...) is shown as a comment, ";key = example".
+        const set = keysWithoutDefault().has(`${section}.${k}`) ? `;${k} =` : `${k} =`;
+        const at = lines.findIndex((l, i) => i > start && l.startsWith(set));
         assert.ok(at > start, `${k} missing under [${section}]`);
         assert.ok(lines.slice(start, at).some((l) => l.startsWith(";")), `${k} has no comment above it`);
       }

@@ -8,6 +8,7 @@ import { defaultConfig, type ServerConfig } from "../../src/config/config.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
 import type { SessionEvent, LogCategory } from "../../src/session/connection.js";
 import { LocalUsers } from "../../src/aaa/local.js";
+import type { Authenticator } from "../../src/aaa/types.js";
 import { MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
 import { GreHeader, parseGreHeader } from "../../src/wire/gre.js";
 import { seededRandom } from "../support/random.js";
@@ -41,7 +42,7 @@ export interface Rig {
   stop: () => Promise<void>;
 }
 
-export async function rig(s: ServerConfig = settings, users?: LocalUsers): Promise<Rig> {
+export async function rig(s: ServerConfig = settings, users?: Authenticator): Promise<Rig> {
   const grenet = new MemoryGreNetwork();
   const tun = new MemoryTun();
   const lines: string[] = [];

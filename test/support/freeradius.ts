@@ -48,6 +48,8 @@ export interface FreeRadiusOptions {
   readonly clientAddress?: string;
   /** Auth port; acct is auth+1. Default: a free pair above 20000. */
   readonly authPort?: number;
+  /** radiusd.conf security.reject_delay in seconds (default 0 here; FreeRADIUS' own default is 1). */
+  readonly rejectDelay?: number;
   /** Text added inside `post-auth { }` of the virtual server. */
   readonly postAuth?: string;
   /**
@@ -123,7 +125,9 @@ export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius>
     .replace(/^logdir = .*$/m, `logdir = ${dir}/log`)
     .replace(/^radacctdir = .*$/m, `radacctdir = ${dir}/radacct`)
     .replace(/^run_dir = .*$/m, `run_dir = ${dir}/run`)
-    .replace(/^(\s*)(user|group) = freerad$/gm, "$1#$2 = freerad");
+    .replace(/^(\s*)(user|group) = freerad$/gm, "$1#$2 = freerad")
+    // Access-Reject is delayed 1 s by default (brute-force damping); tests want it at once unless they ask.
+    .replace(/^(\s*)reject_delay = .*$/m, `$1reject_delay = ${o.rejectDelay ?? 0}`);
   writeFileSync(join(dir, "radiusd.conf"), main);
 
   // Only the modules the tests use: fewer things to fail, faster start.

@@ -25,6 +25,9 @@ import type { Millis, RandomSource } from "../../core/clock.js";
 import { decodeRadius, type RadiusAttribute, type RadiusPacket, RadiusCode, radiusCodeName } from "./packet.js";
 import { encodeRequest, verifyResponse } from "./crypto.js";
 
+const MISSING_MA_ADVICE =
+  "the server must send Message-Authenticator in Access-Accept/-Reject (FreeRADIUS before 3.2.5: `update reply { Message-Authenticator := 0x00 }` in post-auth and in Post-Auth-Type REJECT)";
+
 export type Balance = "failover" | "round-robin";
 
 export interface RadiusServer {
@@ -101,6 +104,8 @@ interface ServerState {
   readonly counters: ServerCounters;
   /** Replies that failed the authenticator since the last valid reply: the wrong-secret signature. */
   badAuthSinceValid: number;
+  /** Access replies without Message-Authenticator since the last valid reply: a server to configure. */
+  missingMaSinceValid: number;
   readonly lastLog: Map<string, number>;
   readonly suppressed: Map<string, number>;
 }
@@ -178,6 +183,7 @@ export class RadiusClientEngine {
       pending: new Map(),
       counters: newCounters(),
       badAuthSinceValid: 0,
+      missingMaSinceValid: 0,
       lastLog: new Map(),
       suppressed: new Map(),
     }));
@@ -353,17 +359,21 @@ export class RadiusClientEngine {
 
   private attemptSummary(s: ServerState, p: Pending): string {
     const what = `${p.sends} ${p.sends === 1 ? "transmission" : "transmissions"}`;
-    return s.badAuthSinceValid > 0 ? `${what}, replies failed the authenticator: check the shared secret` : `${what} unanswered`;
+    if (s.badAuthSinceValid > 0) return `${what}, replies failed the authenticator: check the shared secret`;
+    if (s.missingMaSinceValid > 0) return `${what}, replies dropped for lack of a Message-Authenticator: ${MISSING_MA_ADVICE}`;
+    return `${what} unanswered`;
   }
 
   /** A server did not answer a request: mark it dead and say why in plain words. */
   private noteSilence(s: ServerState, p: Pending, now: Millis, markDead: boolean): void {
     if (markDead && this.deadTimeMs > 0) s.deadUntil = now + this.deadTimeMs;
     const dead = markDead && this.deadTimeMs > 0 ? `; skipped for ${Math.round(this.deadTimeMs / 1000)} s` : "";
-    if (s.badAuthSinceValid > 0) {
+    if (s.missingMaSinceValid > 0 && s.badAuthSinceValid === 0) {
+      this.rateLog(s, "no-ma", now, `RADIUS server ${s.label} answers without Message-Authenticator, so its replies are refused (Blast-RADIUS, CVE-2024-3596): ${MISSING_MA_ADVICE}${dead}`);
+    } else if (s.badAuthSinceValid > 0) {
       this.rateLog(s, "secret", now, `RADIUS server ${s.label} answers, but its replies fail the Response Authenticator check: check the shared secret (it must be the same in pptp-ts and in the server's client entry)${dead}`);
     } else {
-      this.rateLog(s, "silent", now, `RADIUS server ${s.label} is unreachable: no reply to ${radiusCodeName(p.code)} after ${p.sends} ${p.sends === 1 ? "transmission" : "transmissions"} ${this.timeoutMs} ms apart (server down, port blocked, or our address not in its clients)${dead}`);
+      this.rateLog(s, "silent", now, `RADIUS server ${s.label} is unreachable: no reply to ${radiusCodeName(p.code)} after ${p.sends} ${p.sends === 1 ? "transmission" : "transmissions"} ${this.timeoutMs} ms apart (server down, port blocked, our address not in its clients, or a different shared secret: servers silently drop requests whose Message-Authenticator fails)${dead}`);
     }
   }
 
@@ -383,8 +393,9 @@ export class RadiusClientEngine {
   private drop(s: ServerState, reason: DropReason, now: Millis, detail: string): void {
     s.counters.dropped[reason]++;
     if (reason === "bad-authenticator") s.badAuthSinceValid++;
+    if (reason === "missing-message-authenticator") s.missingMaSinceValid++;
     const advice =
-      reason === "bad-authenticator" || reason === "bad-message-authenticator" ? ": check the shared secret" : reason === "missing-message-authenticator" ? ": the server must send Message-Authenticator (FreeRADIUS 3.2.5+ does; older ones need require_message_authenticator/`Message-Authenticator` in replies)" : "";
+      reason === "bad-authenticator" || reason === "bad-message-authenticator" ? ": check the shared secret" : reason === "missing-message-authenticator" ? `: ${MISSING_MA_ADVICE}` : "";
     this.rateLog(s, `drop-${reason}`, now, `RADIUS: dropped reply from ${s.label}: ${detail}${advice} [${s.counters.dropped[reason]} ${reason} so far]`);
   }
 
@@ -423,6 +434,7 @@ export class RadiusClientEngine {
     }
     s.counters.responses++;
     s.badAuthSinceValid = 0;
+    s.missingMaSinceValid = 0;
     s.deadUntil = -Infinity;
     // Copy: the response outlives the receive buffer.
     const copy = data.slice(0, data.length);

@@ -27,7 +27,7 @@ for (const seed of [1, 0xc0ffee, 20261206]) {
   test(`kill -9 at random points (seed ${seed}): every record arrives, in order, none counted twice beyond the kill window`, async () => {
     const rnd = prng(seed);
     const dir = mkdtempSync(join(tmpdir(), "spool-crash-"));
-    const total = 300;
+    const total = 200;
     const arrivals: number[] = [];
     const acked = new Set<number>();
     let ackedDuplicates = 0;
