@@ -3,6 +3,7 @@
  * returns the AccountingSink the server calls. Every record is sent as a new Accounting-Request per delivery round
  * (new Identifier, Acct-Delay-Time counted from the event); within a round the client retransmits the same datagram.
  */
+import { performance } from "node:perf_hooks";
 import { openSpool } from "./spool-file.js";
 import { SpoolRunner } from "./spool-runner.js";
 import { RadiusUdpClient } from "./radius-udp.js";
@@ -54,7 +55,8 @@ export async function createRadiusAccounting(o: RadiusAccountingOptions): Promis
     if (out.ok && wasDown) log(`accounting: ${out.serverLabel} answers again; sending ${spool.pending} spooled record(s)`);
     wasDown = !out.ok;
     return out.ok;
-  }, now);
+    // Retry waits run on the monotonic clock: a wall-clock step back must not stall delivery.
+  }, () => performance.now());
   runner.kick();
   const sink = new SpoolingAccountingSink({ spool, now, kick: () => runner.kick(), drained: (ms) => runner.drained(ms) });
   return {
