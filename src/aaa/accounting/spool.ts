@@ -5,7 +5,7 @@
  * server's Accounting-Response. A restart reloads the file: undelivered records are handed out again, delivered ones
  * never. RADIUS has no idempotency key, so a kill between the Accounting-Response and the fsync of the mark can resend
  * one record; it is then byte-for-byte the same event (same Acct-Session-Id, Acct-Status-Type and Event-Timestamp),
- * which a server's duplicate detection (FreeRADIUS acct_unique) folds.
+ * by which a server can recognise the repeat (e.g. FreeRADIUS' Acct-Unique-Session-Id).
  *
  * The file is a log of lines (the format is this module's; the store only moves lines):
  *   `H <next>`              header written by compaction: the next sequence number
