@@ -146,6 +146,8 @@ async function authenticator(l: Loaded, logger: Logger): Promise<{ auth: Authent
     log: (line) => logger.log("events", line),
   });
   const links: ChainLink[] = chain.map((name) => ({ name, auth: name === "radius" ? radiusAuth : local }));
+  const servers = `RADIUS ${radius.labels().join(", ")} (${r.balance}, timeout ${r.timeoutMs} ms, ${r.retries} retries, deadline ${r.deadlineMs} ms)`;
+  logger.log("events", `authentication: ${chain.map((n) => (n === "radius" ? servers : "local users")).join(", then if unreachable ")}`);
   const auth = links.length === 1 ? links[0].auth : new AuthChain(links, (line) => logger.log("events", line));
   return { auth, radius };
 }

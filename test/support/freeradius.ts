@@ -5,9 +5,8 @@
  * (MPPE keys on, FreeRADIUS' default) and detail (accounting records under `radacctDir`) — and runs
  * `freeradius -f -l stdout -d DIR` until stop(). The host's own FreeRADIUS setup is never touched or used.
  *
- * Reusable by the accounting and Disconnect/CoA tests: `extraSite` adds text inside the virtual server (e.g. a
- * `listen { type = coa ... }` is not supported by FreeRADIUS as a client, but accounting policy is), `listenAcct`
- * makes it listen for accounting too.
+ * Reusable by the accounting tests: it always listens for accounting on authPort+1 and writes what arrives with
+ * the detail module under `radacctDir`; `postAuth` adds policy text, `usersText` a users file as is.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync, existsSync } from "node:fs";
@@ -43,6 +42,8 @@ export interface FreeRadiusUser {
 export interface FreeRadiusOptions {
   readonly secret: string;
   readonly users: readonly FreeRadiusUser[];
+  /** A users file as text, appended after `users` (e.g. an example shipped in examples/freeradius). */
+  readonly usersText?: string;
   /** Where it listens (default 127.0.0.1) and which source address its client entry accepts (default: the same). */
   readonly address?: string;
   readonly clientAddress?: string;
@@ -53,9 +54,9 @@ export interface FreeRadiusOptions {
   /** Text added inside `post-auth { }` of the virtual server. */
   readonly postAuth?: string;
   /**
-   * FreeRADIUS 3.2.1 only adds Message-Authenticator to replies of requests that... not reliably; the Blast-RADIUS
-   * fix (3.2.5) always does. Default true: the post-auth/Post-Auth-Type REJECT sections add it, as an operator of
-   * an older server must (see README "RADIUS").
+   * Debian's FreeRADIUS 3.2.1 sends no Message-Authenticator in PAP/CHAP/MS-CHAP replies (3.2.5, the Blast-RADIUS
+   * fix, does). Default true: post-auth and Post-Auth-Type REJECT add it, as an operator of an older server must
+   * (README "RADIUS"); false shows what pptp-ts does with a server that omits it.
    */
   readonly messageAuthenticatorInReplies?: boolean;
 }
@@ -140,7 +141,7 @@ export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius>
     join(dir, "clients.conf"),
     `client pptp-ts-test {\n\tipaddr = ${o.clientAddress ?? address}\n\tsecret = ${quote(o.secret)}\n\trequire_message_authenticator = yes\n\tshortname = pptp-ts-test\n}\n`,
   );
-  writeFileSync(join(dir, "mods-config", "files", "authorize"), usersFile(o.users));
+  writeFileSync(join(dir, "mods-config", "files", "authorize"), usersFile(o.users) + "\n" + (o.usersText ?? ""));
 
   const ma = o.messageAuthenticatorInReplies ?? true;
   const addMa = ma ? "\t\tupdate reply {\n\t\t\tMessage-Authenticator := 0x00\n\t\t}\n" : "";

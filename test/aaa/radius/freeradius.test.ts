@@ -236,3 +236,30 @@ describe("RADIUS authentication through FreeRADIUS", { skip }, () => {
     }
   });
 });
+
+describe("examples/freeradius", { skip }, () => {
+  test("the example users file works in FreeRADIUS and the example pptp-ts config parses", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { parseConfig } = await import("../../../src/config/config.js");
+    const dir = new URL("../../../../examples/freeradius/", import.meta.url);
+    const cfg = parseConfig(readFileSync(new URL("pptp-ts.conf", dir), "utf8"), "/etc/pptp-ts/pptp-ts.conf");
+    assert.ok(cfg.ok, cfg.ok ? "" : cfg.errors.map(String).join("\n"));
+    assert.deepEqual(cfg.config.aaa.auth, ["radius", "local"]);
+    const fr = await startFreeRadius({ secret: SECRET, users: [], usersText: readFileSync(new URL("users", dir), "utf8") });
+    const c = await RadiusUdpClient.create({ servers: [{ host: "127.0.0.1", port: fr.authPort, secret: utf8(SECRET) }], timeoutMs: 500, retries: 1, deadlineMs: 3000 });
+    try {
+      const auth = new RadiusAuthenticator(c);
+      const a = await auth.verify(requestFor("mschap-v2", "alice", "correct horse battery staple"));
+      assert.ok(a.ok && a.mppe !== undefined);
+      assert.deepEqual(a.session?.framedAddress, "pool");
+      const b = await auth.verify(requestFor("mschap-v2", "branch", "another long secret"));
+      assert.ok(b.ok);
+      assert.deepEqual(b.session?.framedRoutes, ["192.168.20.0/24"]);
+      assert.deepEqual(b.session?.mppe, { policy: "require", strengths: [128] });
+      assert.deepEqual(b.addresses, ["192.168.50.40"]);
+    } finally {
+      c.close();
+      await fr.stop();
+    }
+  });
+});
