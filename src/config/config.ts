@@ -78,6 +78,10 @@ import {
   type TacacsConfig,
 } from "./tacacs-config.js";
 import { interimInterval, namedPoolConflict, namedPoolRanges, perUserPolicy, type PerUserPolicy } from "./session-aaa-config.js";
+import {
+  acctServer, dasClient, defaultAccountingConfig, defaultDasConfig, formatAcctServer, optionalList, sharedSecret,
+  type AccountingConfig, type DasConfig,
+} from "./acct-das-config.js";
 
 export { ConfigError } from "./config-error.js";
 export { describeConfig, describePeer } from "./config-describe.js";
@@ -178,10 +182,13 @@ export interface ServerConfig {
   readonly tacacs: TacacsConfig;
   /** Named address pools (`[pools]`: NAME = ranges), for RADIUS Framed-Pool; names in lower case. */
   readonly pools: Readonly<Record<string, readonly AddressRange[]>>;
-  readonly accounting: {
+  /** RADIUS accounting with its durable spool (acct-das-config.ts) and the Interim-Update interval. */
+  readonly accounting: AccountingConfig & {
     /** Interim-Update interval when the AAA backend gives none (RFC 2869 §5.16); 0 = off. */
     readonly interimIntervalMs: number;
   };
+  /** Disconnect/CoA server, RFC 5176 (acct-das-config.ts). */
+  readonly das: DasConfig;
   /** The `[peer NAME]` sections, in file order. */
   readonly peers: readonly PeerConfig[];
 }
@@ -239,7 +246,8 @@ export function defaultConfig(baseDir = "."): ServerConfig {
     radius: defaultRadiusConfig(),
     tacacs: defaultTacacsConfig(),
     pools: {},
-    accounting: { interimIntervalMs: 0 },
+    accounting: { ...defaultAccountingConfig(), interimIntervalMs: 0 },
+    das: defaultDasConfig(),
     peers: [],
   };
 }
@@ -404,7 +412,26 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
   // [pools] has no fixed keys: every key is a pool name (see poolSpec); formatConfig writes them.
   pools: {},
   accounting: {
+    enable: key(boolean, "yes", (d, v) => (d.accounting.enable = v), (c) => yesNo(c.accounting.enable)),
+    servers: key(optionalList(acctServer, 16), "10.0.0.5, 10.0.0.6:1813", (d, v) => (d.accounting.servers = v), (c) => c.accounting.servers.map(formatAcctServer).join(", ")),
+    // A secret is never written back (formatConfig shows it empty = unset); secret-file keeps it out of the file.
+    secret: key(sharedSecret, `"the shared secret"`, (d, v) => (d.accounting.secret = v), () => ""),
+    "secret-file": key(sharedSecret, "/etc/pptp-ts/radius-secret", (d, v, baseDir) => (d.accounting.secretFile = v === "" ? "" : resolve(baseDir, v)), (c) => c.accounting.secretFile),
+    spool: key(nonEmpty, "/var/lib/pptp-ts/accounting.spool", (d, v, baseDir) => (d.accounting.spool = resolve(baseDir, v)), (c) => c.accounting.spool),
+    "spool-max": key(integer(10, 10_000_000), "100000", (d, v) => (d.accounting.spoolMax = v), (c) => String(c.accounting.spoolMax)),
+    timeout: key(duration(100, 60_000), "3", (d, v) => (d.accounting.timeoutMs = v), (c) => showDuration(c.accounting.timeoutMs)),
+    retries: key(integer(0, 10), "2", (d, v) => (d.accounting.retries = v), (c) => String(c.accounting.retries)),
     "interim-interval": key(interimInterval, "5m", (d, v) => (d.accounting.interimIntervalMs = v), (c) => showDuration(c.accounting.interimIntervalMs)),
+  },
+  das: {
+    enable: key(boolean, "yes", (d, v) => (d.das.enable = v), (c) => yesNo(c.das.enable)),
+    listen: key(ipv4Address, "0.0.0.0", (d, v) => (d.das.listen = v), (c) => c.das.listen),
+    port: key(integer(1, 65535), "3799", (d, v) => (d.das.port = v), (c) => String(c.das.port)),
+    clients: key(optionalList(dasClient, 64), "10.0.0.5, 10.0.1.0/24", (d, v) => (d.das.clients = v), (c) => c.das.clients.join(", ")),
+    secret: key(sharedSecret, `"the shared secret"`, (d, v) => (d.das.secret = v), () => ""),
+    "secret-file": key(sharedSecret, "/etc/pptp-ts/das-secret", (d, v, baseDir) => (d.das.secretFile = v === "" ? "" : resolve(baseDir, v)), (c) => c.das.secretFile),
+    "require-message-authenticator": key(boolean, "no", (d, v) => (d.das.requireMessageAuthenticator = v), (c) => yesNo(c.das.requireMessageAuthenticator)),
+    "replay-window": key(duration(1000, DAY_MS), "300", (d, v) => (d.das.replayWindowMs = v), (c) => showDuration(c.das.replayWindowMs)),
   },
 };
 
@@ -878,6 +905,7 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
 
   checkLimits(c, usable, error, warn);
   checkAaa(c, usable, error, warn);
+  checkAcctDas(c, usable, error);
 
   for (const t of [
     checkTacacsSection({ fileName: ctx.fileName, tacacs: c.tacacs, lineOf: (...ids) => lineOf(...ids), usable }),
@@ -941,6 +969,22 @@ function checkAaa(c: Draft, usable: (...ids: string[]) => boolean, error: Report
   }
   if (usable("radius.timeout", "radius.deadline") && r.deadlineMs < r.timeoutMs) {
     warn(["radius.deadline", "radius.timeout"], "[radius] deadline", `${showDuration(r.deadlineMs)} s is shorter than timeout (${showDuration(r.timeoutMs)} s), so no retransmission or failover can happen`);
+  }
+}
+
+/** [accounting] and [das]: a secret from one place only; a DAS needs clients and a secret. */
+function checkAcctDas(c: Draft, usable: (...ids: string[]) => boolean, error: Report): void {
+  for (const s of ["accounting", "das"] as const) {
+    if (c[s].secret !== "" && c[s].secretFile !== "" && usable(`${s}.secret`, `${s}.secret-file`)) {
+      error([`${s}.secret-file`, `${s}.secret`], `[${s}] secret-file`, "and secret are both set; which one is meant is not clear", "keep one of them (secret-file keeps the secret out of the config file)");
+    }
+  }
+  if (!c.das.enable) return;
+  if (c.das.clients.length === 0 && usable("das.clients")) {
+    error(["das.enable", "das.clients"], "[das] clients", "is empty, so every Disconnect/CoA request would be ignored", `list the RADIUS servers that may send them, e.g. "clients = 10.0.0.5"`);
+  }
+  if (c.das.secret === "" && c.das.secretFile === "" && usable("das.secret", "das.secret-file")) {
+    error(["das.enable", "das.secret"], "[das] secret", "missing: Disconnect/CoA requests are checked with the shared secret the RADIUS server uses for them", `add "secret-file = /etc/pptp-ts/das-secret" (a file readable by root only holding the secret) or "secret = ..."`);
   }
 }
 

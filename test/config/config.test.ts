@@ -169,7 +169,23 @@ office = 10.20.0.10-10.20.0.50, 10.20.1.0/28
 Lab.2 = 10.21.0.1
 
 [accounting]
+enable = yes
+servers = 10.0.0.5, radius2.example.com:1646
+secret-file = secrets/acct
+spool = spool/acct.spool
+spool-max = 5000
+timeout = 2
+retries = 4
 interim-interval = 10m
+
+[das]
+enable = yes
+listen = 10.0.0.1
+port = 3800
+clients = 10.0.0.5, 10.0.1.0/24
+secret = "das secret ;x"
+require-message-authenticator = yes
+replay-window = 60
 `;
 
 describe("every key", () => {
@@ -249,7 +265,27 @@ describe("every key", () => {
         ],
         "lab.2": [{ first: "10.21.0.1", last: "10.21.0.1" }],
       },
-      accounting: { interimIntervalMs: 600000 },
+      accounting: {
+        enable: true,
+        servers: [{ host: "10.0.0.5", port: 1813 }, { host: "radius2.example.com", port: 1646 }],
+        secret: "",
+        secretFile: "/etc/pptp-ts/secrets/acct",
+        spool: "/etc/pptp-ts/spool/acct.spool",
+        spoolMax: 5000,
+        timeoutMs: 2000,
+        retries: 4,
+        interimIntervalMs: 600000,
+      },
+      das: {
+        enable: true,
+        listen: "10.0.0.1",
+        port: 3800,
+        clients: ["10.0.0.5", "10.0.1.0/24"],
+        secret: "das secret ;x",
+        secretFile: "",
+        requireMessageAuthenticator: true,
+        replayWindowMs: 60000,
+      },
       peers: [],
     });
   });
@@ -372,13 +408,13 @@ describe("syntax", () => {
 
   test("unknown section: did you mean, and its keys are not reported again", () => {
     assert.deepEqual(errorLines("[mpe]\npolicy = require\nbogus = 1\n[ppp]\nmtu = 1500\n"), [
-      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [peer NAME]`,
+      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [das], [peer NAME]`,
     ]);
   });
 
   test("unknown section far from any name lists the sections", () => {
     assert.deepEqual(errorLines("[snmp]\n"), [
-      `${FILE}:1: [snmp]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [peer NAME]`,
+      `${FILE}:1: [snmp]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [das], [peer NAME]`,
     ]);
   });
 
@@ -647,6 +683,8 @@ describe("formatConfig round trip", () => {
       ...base,
       ppp: { ...base.ppp, users: "/srv/my users ;x/secrets" },
       gre: { flowControl: "fixed", reorderTimeoutMs: 1234, ackDelayMs: 0 },
+      // An inline secret is never written back: the round trip keeps a secret file instead.
+      das: { ...base.das, secret: "", secretFile: "/etc/pptp-ts/das-secret" },
     };
     assert.deepEqual(parsed(formatConfig(c), "/elsewhere/other.conf").config, c);
   });

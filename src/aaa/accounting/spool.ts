@@ -1,0 +1,228 @@
+/**
+ * The durable accounting spool (sans-I/O): records are accepted only once their line is on disk (the store appends
+ * with fsync), are handed out strictly in acceptance order with one in flight (a global order, which implies the
+ * per-session order RFC 2866 §2 servers need to pair Start with Stop), and are marked delivered durably after the
+ * server's Accounting-Response. A restart reloads the file: undelivered records are handed out again, delivered ones
+ * never. RADIUS has no idempotency key, so a kill between the Accounting-Response and the fsync of the mark can resend
+ * one record; it is then byte-for-byte the same event (same Acct-Session-Id, Acct-Status-Type and Event-Timestamp),
+ * by which a server can recognise the repeat (e.g. FreeRADIUS' Acct-Unique-Session-Id).
+ *
+ * The file is a log of lines (the format is this module's; the store only moves lines):
+ *   `H <next>`              header written by compaction: the next sequence number
+ *   `R <seq> <at> <json>`   a record, `at` = the event's wall-clock time in ms (for Acct-Delay-Time, RFC 2866 §5.2)
+ *   `D <seq>`               delivered (or dropped because the spool was full): never hand it out again
+ * A crash can tear only the last line (appends are sequential); the store cuts the file after its last newline, and
+ * loadSpool skips any line it cannot read (counted) without losing the lines before it.
+ */
+import type { Millis } from "../../core/clock.js";
+
+export interface SpoolStore {
+  /** Appends one line ("\n" added by the store) and returns only once it is written and fsynced. */
+  append(line: string): void;
+  /** Replaces the whole file with these lines atomically (temp file, fsync, rename) and durably. */
+  replace(lines: readonly string[]): void;
+}
+
+export interface SpoolEntry<T> {
+  readonly seq: number;
+  /** Wall-clock time of the event (ms since the epoch). */
+  readonly at: number;
+  readonly record: T;
+}
+
+export interface SpoolOptions<T> {
+  /** Most undelivered records kept; beyond it see `droppable`. */
+  readonly maxRecords: number;
+  /** When full, the oldest undelivered record for which this is true is dropped to make room (Interim-Updates: a later
+   * Interim or the Stop carries totals that supersede it); if none is droppable the new record is refused. */
+  readonly droppable?: (record: T) => boolean;
+  /** Rewrite the file once this many delivered marks have piled up (and they outnumber the live records). */
+  readonly compactAfter?: number;
+  /** Wait after a failed delivery before the next try; doubles up to retryMaxMs. */
+  readonly retryMs?: Millis;
+  readonly retryMaxMs?: Millis;
+  readonly log?: (line: string) => void;
+}
+
+export interface SpoolStats {
+  pending: number;
+  accepted: number;
+  delivered: number;
+  /** Older Interim-Updates dropped to make room when full. */
+  dropped: number;
+  /** New records refused because the spool was full of records that must not be dropped. */
+  refused: number;
+  /** Deliveries that failed and were tried again later. */
+  retries: number;
+  /** Lines found unreadable when loading (a torn last line after a crash, or damage). */
+  badLines: number;
+}
+
+export interface LoadedSpool<T> {
+  readonly entries: SpoolEntry<T>[];
+  readonly nextSeq: number;
+  readonly badLines: number;
+  /** Lines in the file that are no longer needed (delivered records and their marks). */
+  readonly deadLines: number;
+}
+
+/** Reads a spool file's text; entries come back in sequence order. Unreadable lines are skipped and counted. */
+export function loadSpool<T>(text: string): LoadedSpool<T> {
+  const live = new Map<number, SpoolEntry<T>>();
+  let nextSeq = 1;
+  let badLines = 0;
+  let deadLines = 0;
+  const lines = text.split("\n");
+  // Only text followed by "\n" was a complete append; a tail without it is torn (the store also cuts it off).
+  if (lines[lines.length - 1] !== "") badLines++;
+  lines.pop();
+  for (const line of lines) {
+    if (line === "") continue;
+    const m = /^(?:H (\d+)|R (\d+) (\d+) (.+)|D (\d+))$/.exec(line);
+    if (m === null) {
+      badLines++;
+      continue;
+    }
+    if (m[1] !== undefined) {
+      nextSeq = Math.max(nextSeq, Number(m[1]));
+    } else if (m[2] !== undefined) {
+      let record: T;
+      try {
+        record = JSON.parse(m[4]) as T;
+      } catch {
+        badLines++;
+        continue;
+      }
+      const seq = Number(m[2]);
+      live.set(seq, { seq, at: Number(m[3]), record });
+      nextSeq = Math.max(nextSeq, seq + 1);
+    } else {
+      const seq = Number(m[5]);
+      if (live.delete(seq)) deadLines += 2;
+      else deadLines++;
+    }
+  }
+  const entries = [...live.values()].sort((a, b) => a.seq - b.seq);
+  return { entries, nextSeq, badLines, deadLines };
+}
+
+export class Spool<T> {
+  private queue: SpoolEntry<T>[];
+  private nextSeq: number;
+  private inFlight: number | undefined;
+  private retryAt: Millis | undefined;
+  private backoff: Millis;
+  private deadLines: number;
+  private readonly stats_: SpoolStats;
+  private readonly compactAfter: number;
+  private readonly retryMs: Millis;
+  private readonly retryMaxMs: Millis;
+
+  constructor(
+    private readonly store: SpoolStore,
+    loaded: LoadedSpool<T>,
+    private readonly opts: SpoolOptions<T>,
+  ) {
+    this.queue = loaded.entries.slice();
+    this.nextSeq = loaded.nextSeq;
+    this.deadLines = loaded.deadLines;
+    this.compactAfter = opts.compactAfter ?? 1000;
+    this.retryMs = opts.retryMs ?? 5000;
+    this.retryMaxMs = opts.retryMaxMs ?? 300_000;
+    this.backoff = this.retryMs;
+    this.stats_ = { pending: this.queue.length, accepted: 0, delivered: 0, dropped: 0, refused: 0, retries: 0, badLines: loaded.badLines };
+    if (loaded.badLines > 0) opts.log?.(`accounting spool: skipped ${loaded.badLines} unreadable line(s) (a write torn by a crash); the records before them are kept`);
+    if (this.queue.length > 0) opts.log?.(`accounting spool: ${this.queue.length} undelivered record(s) from before the restart will be sent again`);
+  }
+
+  /**
+   * Accepts a record: returns once its line is fsynced. False when the spool is full and nothing could be dropped
+   * (the record is lost, said in the log and counted in `refused`).
+   */
+  add(record: T, at: number): boolean {
+    if (this.queue.length >= this.opts.maxRecords && !this.makeRoom(record)) return false;
+    const entry: SpoolEntry<T> = { seq: this.nextSeq++, at, record };
+    this.store.append(`R ${entry.seq} ${at} ${JSON.stringify(record)}`);
+    this.queue.push(entry);
+    this.stats_.accepted++;
+    return true;
+  }
+
+  private makeRoom(incoming: T): boolean {
+    const victim = this.opts.droppable === undefined ? -1 : this.queue.findIndex((e, i) => (i > 0 || this.inFlight === undefined) && this.opts.droppable!(e.record));
+    if (victim < 0) {
+      this.stats_.refused++;
+      this.opts.log?.(`accounting spool full (${this.opts.maxRecords} undelivered records, none droppable): a new record is LOST: ${describe(incoming)}; raise [accounting] spool-max or bring the accounting server back`);
+      return false;
+    }
+    const [gone] = this.queue.splice(victim, 1);
+    this.mark(gone.seq);
+    this.stats_.dropped++;
+    this.opts.log?.(`accounting spool full (${this.opts.maxRecords} undelivered records): dropped the oldest interim update #${gone.seq} (later records carry its totals)`);
+    return true;
+  }
+
+  /** The next record to send, if none is in flight and no retry wait is running; marks it in flight. */
+  next(now: Millis): SpoolEntry<T> | undefined {
+    if (this.inFlight !== undefined || this.queue.length === 0) return undefined;
+    if (this.retryAt !== undefined && now < this.retryAt) return undefined;
+    this.retryAt = undefined;
+    this.inFlight = this.queue[0].seq;
+    return this.queue[0];
+  }
+
+  /** The server answered: mark it delivered durably, then the next one may go. */
+  delivered(seq: number): void {
+    if (this.inFlight !== seq) return;
+    this.inFlight = undefined;
+    this.queue.shift();
+    this.mark(seq);
+    this.stats_.delivered++;
+    this.backoff = this.retryMs;
+    this.maybeCompact();
+  }
+
+  /** No answer (or no server at all): keep it at the head and try again after a growing pause. */
+  failed(seq: number, now: Millis): void {
+    if (this.inFlight !== seq) return;
+    this.inFlight = undefined;
+    this.retryAt = now + this.backoff;
+    this.backoff = Math.min(this.backoff * 2, this.retryMaxMs);
+    this.stats_.retries++;
+  }
+
+  /** When next() will have something again after a failure; undefined when it has something now or nothing at all. */
+  pollTimeout(): Millis | undefined {
+    return this.inFlight === undefined && this.queue.length > 0 ? this.retryAt : undefined;
+  }
+
+  /** The accounting server is known to be back: drop the retry wait. */
+  retryNow(): void {
+    this.retryAt = undefined;
+    this.backoff = this.retryMs;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  stats(): SpoolStats {
+    return { ...this.stats_, pending: this.queue.length };
+  }
+
+  private mark(seq: number): void {
+    this.store.append(`D ${seq}`);
+    this.deadLines += 2;
+  }
+
+  private maybeCompact(): void {
+    if (this.deadLines < this.compactAfter || this.deadLines <= this.queue.length) return;
+    this.store.replace([`H ${this.nextSeq}`, ...this.queue.map((e) => `R ${e.seq} ${e.at} ${JSON.stringify(e.record)}`)]);
+    this.deadLines = 0;
+  }
+}
+
+function describe(record: unknown): string {
+  const s = JSON.stringify(record);
+  return s.length > 120 ? s.slice(0, 117) + "..." : s;
+}
