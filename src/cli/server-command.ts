@@ -15,6 +15,8 @@ import { AuthChain, type ChainLink } from "../aaa/chain.js";
 import type { AccountingSink, Authenticator } from "../aaa/types.js";
 import { AccountingFanOut } from "../aaa/accounting-fan-out.js";
 import { tacacsFromConfig } from "../io/tacacs.js";
+import { accountingFromConfig, dasFromConfig } from "../io/acct-das-wiring.js";
+import type { DasServer } from "../io/das-udp.js";
 import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
 import { RadiusUdpClient } from "../io/radius-udp.js";
@@ -140,13 +142,46 @@ interface AccountingRuntime {
   close(): Promise<void>;
 }
 
-function accountingRuntime(l: Loaded, logger: Logger): AccountingRuntime {
+async function accountingRuntime(l: Loaded, logger: Logger, configFile: string): Promise<AccountingRuntime> {
   const sinks: AccountingSink[] = [];
   const closers: (() => void)[] = [];
-  if (l.config.server.enable && l.config.aaa.auth.includes("tacacs")) {
-    const t = tacacsFromConfig(l.config.tacacs, (level, line) => logger.log(level === "info" ? "events" : "errors", line));
-    sinks.push(t.accounting);
-    closers.push(() => t.close());
+  const log = (line: string) => logger.log("errors", line);
+  try {
+    if (l.config.server.enable && l.config.accounting.enable) {
+      const r = l.config.radius;
+      // [accounting] without servers or a secret of its own uses [radius]'s (on port 1813).
+      const own = l.config.accounting.secret !== "" || l.config.accounting.secretFile !== "";
+      let secret = l.radiusSecret;
+      if (secret === undefined && !own && (r.secret !== undefined || r.secretFile !== undefined)) {
+        const s = radiusSecret(l.config, configFile);
+        if (typeof s === "string") throw new Error(s);
+        secret = s.secret;
+      }
+      const radius = await accountingFromConfig(
+        l.config.accounting,
+        {
+          hosts: r.servers.map((s) => s.host),
+          ...(secret !== undefined ? { secret } : {}),
+          ...(r.nasIdentifier !== undefined ? { nasIdentifier: r.nasIdentifier } : {}),
+          ...(r.nasIpAddress !== undefined ? { nasIpAddress: r.nasIpAddress } : {}),
+        },
+        log,
+      );
+      if (radius !== undefined) {
+        sinks.push(radius.sink);
+        closers.push(() => radius.close());
+        logger.log("events", `accounting: RADIUS, spooled in ${l.config.accounting.spool}`);
+      }
+    }
+    if (l.config.server.enable && l.config.aaa.auth.includes("tacacs")) {
+      const t = tacacsFromConfig(l.config.tacacs, (level, line) => logger.log(level === "info" ? "events" : "errors", line));
+      sinks.push(t.accounting);
+      closers.push(() => t.close());
+      logger.log("events", "accounting: TACACS+");
+    }
+  } catch (e) {
+    for (const c of closers) c();
+    throw e;
   }
   const sink = sinks.length === 0 ? undefined : sinks.length === 1 ? sinks[0] : new AccountingFanOut(sinks, (e) => logger.log("errors", `accounting: ${e.message}`));
   return { ...(sink ? { sink } : {}), close: async () => closers.forEach((c) => c()) };
@@ -221,12 +256,27 @@ export async function runServer(argv: string[]): Promise<number> {
   let roles: RunningRoles;
   let current: AaaRuntime;
   let accounting: AccountingRuntime | undefined;
+  let das: DasServer | undefined;
   try {
     current = await authenticator(loaded, logger);
-    accounting = accountingRuntime(loaded, logger);
+    accounting = await accountingRuntime(loaded, logger, args.config ?? "(defaults)");
     roles = await startRoles({ config, auth: current.auth, logger, ...(accounting.sink ? { accounting: accounting.sink } : {}) });
+    if (roles.server !== undefined) {
+      const r = config.radius;
+      das = await dasFromConfig(
+        config.das,
+        roles.server,
+        {
+          ...(r.nasIdentifier !== undefined ? { nasIdentifier: r.nasIdentifier } : {}),
+          nasIpAddresses: [r.nasIpAddress, config.server.listen].filter((a): a is string => a !== undefined && a !== "0.0.0.0"),
+        },
+        (line) => logger.log("errors", line),
+      );
+      if (das !== undefined) logger.log("events", `Disconnect/CoA (RFC 5176) on ${config.das.listen}:${das.port}, from ${config.das.clients.join(", ") || "nobody (set [das] clients)"}`);
+    }
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
+    das?.close();
     await accounting?.close();
     return 1;
   }
@@ -250,6 +300,7 @@ export async function runServer(argv: string[]): Promise<number> {
     );
   });
   const code = await runUntilSignal(roles);
+  das?.close();
   current.close();
   await accounting.close();
   return code;
