@@ -21,7 +21,7 @@
  */
 import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
 import type { Parsed, ValueParser } from "./config-values.js";
-import { hostName } from "./config-values.js";
+import { serverAddress } from "./config-values.js";
 
 export const ACCT_PORT = 1813;
 export const DAS_PORT = 3799;
@@ -65,23 +65,7 @@ export function defaultDasConfig(): DasConfig {
 }
 
 /** "HOST" or "HOST:PORT" with port 1813 by default. */
-export const acctServer: ValueParser<AcctServerAddress> = (raw) => {
-  const fix = `write HOST or HOST:PORT, e.g. "10.0.0.5" or "radius.example.com:1813"`;
-  const m = /^([^:\s]+)(?::(\d+))?$/.exec(raw);
-  if (m === null) return { ok: false, problems: [{ problem: `"${raw}" is not HOST or HOST:PORT`, fix }] };
-  let host = m[1];
-  const port = m[2] === undefined ? ACCT_PORT : Number(m[2]);
-  if (/^[0-9.]+$/.test(host)) {
-    const a = parseIpv4(host);
-    if (!a.ok) return { ok: false, problems: [{ problem: `"${host}" is not an IPv4 address`, fix }] };
-    host = formatIpv4(a.value);
-  } else {
-    const h = hostName(host);
-    if (!h.ok) return h;
-  }
-  if (port < 1 || port > 65535) return { ok: false, problems: [{ problem: `port ${port} is outside 1..65535`, fix }] };
-  return { ok: true, value: { host, port } };
-};
+export const acctServer: ValueParser<AcctServerAddress> = serverAddress(ACCT_PORT, "radius.example.com:1813");
 
 export function formatAcctServer(s: AcctServerAddress): string {
   return s.port === ACCT_PORT ? s.host : `${s.host}:${s.port}`;

@@ -241,3 +241,35 @@ export const ipv4Prefix: ValueParser<Ipv4Prefix> = (raw) => {
   }
   return good({ network: formatIpv4(network), prefix });
 };
+
+/**
+ * A server as "HOST", "HOST:PORT" or "[IPv6]:PORT" (RADIUS, accounting): `port` when none is written. IPv4 literals
+ * come back in canonical form; names must be valid host names.
+ */
+export function serverAddress(port: number, example: string): ValueParser<{ host: string; port: number }> {
+  const fix = `write HOST or HOST:PORT, e.g. "10.0.0.5" or "${example}"`;
+  return (raw) => {
+    let host: string;
+    let p = port;
+    const v6 = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(raw);
+    if (v6 !== null) {
+      host = v6[1];
+      if (v6[2] !== undefined) p = Number(v6[2]);
+    } else {
+      const m = /^([^:\s]+)(?::(\d+))?$/.exec(raw);
+      if (m === null) return { ok: false, problems: [{ problem: `"${raw}" is not HOST or HOST:PORT`, fix }] };
+      host = m[1];
+      if (m[2] !== undefined) p = Number(m[2]);
+      if (/^[0-9.]+$/.test(host)) {
+        const a = parseIpv4(host);
+        if (!a.ok) return { ok: false, problems: [{ problem: `"${host}" is not an IPv4 address`, fix }] };
+        host = formatIpv4(a.value);
+      } else {
+        const h = hostName(host);
+        if (!h.ok) return h;
+      }
+    }
+    if (!Number.isInteger(p) || p < 1 || p > 65535) return { ok: false, problems: [{ problem: `port ${p} is outside 1..65535`, fix }] };
+    return { ok: true, value: { host, port: p } };
+  };
+}

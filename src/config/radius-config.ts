@@ -15,9 +15,8 @@
  *   nas-identifier = vpn1
  *   nas-ip-address = 198.51.100.1
  */
-import { formatIpv4, parseIpv4 } from "../wire/ipv4.js";
 import type { ValueParser } from "./config-values.js";
-import { hostName } from "./config-values.js";
+import { serverAddress } from "./config-values.js";
 
 export type AuthBackend = "local" | "radius" | "tacacs";
 export const AUTH_BACKENDS: readonly AuthBackend[] = ["local", "radius", "tacacs"];
@@ -49,31 +48,7 @@ export function defaultRadiusConfig(): RadiusConfig {
 export const RADIUS_AUTH_PORT = 1812;
 
 /** One "HOST[:PORT]" or "[IPv6]:PORT" entry. */
-export const radiusServer: ValueParser<RadiusServerAddress> = (raw) => {
-  const fix = `write HOST or HOST:PORT, e.g. "10.0.0.5" or "radius.example.com:1812"`;
-  let host = raw;
-  let port = RADIUS_AUTH_PORT;
-  const v6 = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(raw);
-  if (v6 !== null) {
-    host = v6[1];
-    if (v6[2] !== undefined) port = Number(v6[2]);
-  } else {
-    const m = /^([^:\s]+)(?::(\d+))?$/.exec(raw);
-    if (m === null) return { ok: false, problems: [{ problem: `"${raw}" is not HOST or HOST:PORT`, fix }] };
-    host = m[1];
-    if (m[2] !== undefined) port = Number(m[2]);
-    if (/^[0-9.]+$/.test(host)) {
-      const a = parseIpv4(host);
-      if (!a.ok) return { ok: false, problems: [{ problem: `"${host}" is not an IPv4 address`, fix }] };
-      host = formatIpv4(a.value);
-    } else {
-      const h = hostName(host);
-      if (!h.ok) return h;
-    }
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, problems: [{ problem: `port ${port} is outside 1..65535`, fix }] };
-  return { ok: true, value: { host, port } };
-};
+export const radiusServer: ValueParser<RadiusServerAddress> = serverAddress(RADIUS_AUTH_PORT, "radius.example.com:1812");
 
 export function formatRadiusServer(s: RadiusServerAddress): string {
   const h = s.host.includes(":") ? `[${s.host}]` : s.host;

@@ -5,6 +5,7 @@
  * DF set is answered with ICMP "fragmentation needed" carrying the peer's MRU less MPPE's 4 octets, written into
  * the sender's TUN, and nothing reaches the far side.
  */
+import { udpDatagram } from "../support/ip-datagram.js";
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { PptpServer } from "../../src/server/server.js";
@@ -35,29 +36,6 @@ class NullNetwork implements SystemNetwork {
 
 const quiet = (lines: string[]) => ({ enabled: (_c: LogCategory) => true, log: (c: LogCategory, m: string) => lines.push(`[${c}] ${m}`) });
 
-/** An IPv4/UDP datagram of `len` octets with a valid header checksum and a recognisable payload. */
-function datagram(len: number, df: boolean, src: string, dst: string, id: number): Uint8Array {
-  const p = new Uint8Array(len);
-  p[0] = 0x45;
-  p[2] = len >> 8;
-  p[3] = len & 0xff;
-  p[4] = id >> 8;
-  p[5] = id & 0xff;
-  p[6] = df ? 0x40 : 0;
-  p[8] = 64;
-  p[9] = 17;
-  const s = unwrap(parseIpv4(src));
-  const d = unwrap(parseIpv4(dst));
-  for (let i = 0; i < 4; i++) {
-    p[12 + i] = (s >>> (24 - 8 * i)) & 0xff;
-    p[16 + i] = (d >>> (24 - 8 * i)) & 0xff;
-  }
-  for (let i = 20; i < len; i++) p[i] = (i * 13 + id) & 0xff;
-  const c = internetChecksum(p, 0, 20);
-  p[10] = c >> 8;
-  p[11] = c & 0xff;
-  return p;
-}
 
 /** Reassembles the fragments of datagram `id` among `packets` (RFC 791), or undefined if incomplete. */
 function reassemble(packets: Uint8Array[], id: number): { datagram: Uint8Array; fragments: Uint8Array[] } | undefined {
@@ -186,7 +164,7 @@ describe("peer MRU on the data path (PptpServer / PptpClient, memory GRE and TUN
       assert.match(r.lines.join("\n"), /session up: .*peer MRU 1200 \(datagrams up to 1196 octets\)/);
       const clientAddr = r.client.snapshot().localAddress!;
       // DF clear: fragmented by us, reassembled at the client's TUN exactly
-      const big = datagram(1300, false, "10.0.0.9", clientAddr, 0x1111);
+      const big = udpDatagram(1300, "10.0.0.9", clientAddr, 0x1111, false);
       r.serverTun.inject(big);
       await waitFor(() => reassemble(r.clientTun().written, 0x1111) !== undefined, "fragments at the client");
       const got = reassemble(r.clientTun().written, 0x1111)!;
@@ -194,12 +172,12 @@ describe("peer MRU on the data path (PptpServer / PptpClient, memory GRE and TUN
       assert.ok(got.fragments.every((f) => f.length <= 1196), `fragment sizes ${got.fragments.map((f) => f.length)}`);
       assert.deepEqual(got.datagram.subarray(20), big.subarray(20));
       // DF set: nothing goes to the client; the sender is told the next-hop MTU through our TUN
-      const df = datagram(1300, true, "10.0.0.9", clientAddr, 0x2222);
+      const df = udpDatagram(1300, "10.0.0.9", clientAddr, 0x2222, true);
       r.serverTun.inject(df);
       await waitFor(() => fragNeeded(r.serverTun.written).length > 0, "ICMP frag-needed into the server's TUN");
       assert.deepEqual(fragNeeded(r.serverTun.written), [{ mtu: 1196, id: 0x2222, to: "10.0.0.9", from: clientAddr }]);
       // a datagram that fits goes through whole
-      const fits = datagram(1196, true, "10.0.0.9", clientAddr, 0x3333);
+      const fits = udpDatagram(1196, "10.0.0.9", clientAddr, 0x3333, true);
       r.serverTun.inject(fits);
       await waitFor(() => r.clientTun().written.some((p) => p.length === 1196), "1196 octets whole");
       await sleep(50);
@@ -219,13 +197,13 @@ describe("peer MRU on the data path (PptpServer / PptpClient, memory GRE and TUN
       // the device outlives the session: its receive buffers fit the configured MTU a later session may set
       assert.deepEqual(r.opened, [{ mtu: 1196, maxMtu: 1400 }]);
       // What still comes larger (a queued on-demand packet, an MTU an operator raised) must not leave as one frame.
-      const big = datagram(1300, false, st.localAddress!, "10.0.0.9", 0x4444);
+      const big = udpDatagram(1300, st.localAddress!, "10.0.0.9", 0x4444, false);
       r.clientTun().inject(big);
       await waitFor(() => reassemble(r.serverTun.written, 0x4444) !== undefined, "fragments at the server");
       const got = reassemble(r.serverTun.written, 0x4444)!;
       assert.ok(got.fragments.every((f) => f.length <= 1196));
       assert.deepEqual(got.datagram.subarray(20), big.subarray(20));
-      const df = datagram(1300, true, st.localAddress!, "10.0.0.9", 0x5555);
+      const df = udpDatagram(1300, st.localAddress!, "10.0.0.9", 0x5555, true);
       r.clientTun().inject(df);
       await waitFor(() => fragNeeded(r.clientTun().written).length > 0, "ICMP frag-needed into the client's TUN");
       assert.deepEqual(fragNeeded(r.clientTun().written), [{ mtu: 1196, id: 0x5555, to: st.localAddress!, from: "10.0.0.9" }]);
@@ -241,12 +219,12 @@ describe("peer MRU on the data path (PptpServer / PptpClient, memory GRE and TUN
     const r = await rig("", "mru = 1200");
     try {
       const clientAddr = r.client.snapshot().localAddress!;
-      for (let i = 0; i < 200; i++) r.serverTun.inject(datagram(1300, true, "10.0.0.9", clientAddr, 0x6000 + i));
+      for (let i = 0; i < 200; i++) r.serverTun.inject(udpDatagram(1300, "10.0.0.9", clientAddr, 0x6000 + i, true));
       await waitFor(() => r.serverTun.pending === 0, "flood delivered");
       await sleep(30);
       const n = fragNeeded(r.serverTun.written).length;
       assert.ok(n >= 1 && n < 50, `${n} ICMP messages for 200 datagrams`);
-      const ok = datagram(500, true, "10.0.0.9", clientAddr, 0x7000);
+      const ok = udpDatagram(500, "10.0.0.9", clientAddr, 0x7000, true);
       r.serverTun.inject(ok);
       await waitFor(() => r.clientTun().written.some((p) => ((p[4] << 8) | p[5]) === 0x7000), "traffic still flows");
     } finally {

@@ -5,6 +5,7 @@
  * Stop/Off with the cause mapped from the real reason and counters equal to the datagrams sent. Time limits and
  * interims run on a skewed clock (the server's `clock` option) and checkSessionTimers(), not on sleeps.
  */
+import { udpDatagram } from "../support/ip-datagram.js";
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { rig, dial, waitFor, sleep, settings, type Rig, type Dialled } from "./server-rig.js";
@@ -12,9 +13,6 @@ import type { ServerConfig } from "../../src/config/config.js";
 import { LocalUsers } from "../../src/aaa/local.js";
 import { AddressPool } from "../../src/server/pool.js";
 import type { AccountingSink, AuthContext, AuthRequest, AuthResult, Authenticator, SessionPolicy, SessionSnapshot, TerminateCause } from "../../src/aaa/types.js";
-import { parseIpv4 } from "../../src/wire/ipv4.js";
-import { unwrap } from "../../src/wire/result.js";
-import { internetChecksum } from "../io/packets.js";
 import type { CcpConfig } from "../../src/ppp/ccp.js";
 
 /** LocalUsers, plus what a RADIUS server would say about each user (set per test). */
@@ -90,29 +88,6 @@ const clientAddress = (d: Dialled): string | undefined => {
 };
 const downOf = (d: Dialled) => d.events.find((e) => e.type === "call-down") as { reason: string; code?: number } | undefined;
 
-/** An IPv4/UDP datagram of `len` octets with a valid header checksum. */
-function datagram(len: number, src: string, dst: string, id: number, df = true): Uint8Array {
-  const p = new Uint8Array(len);
-  p[0] = 0x45;
-  p[2] = len >> 8;
-  p[3] = len & 0xff;
-  p[4] = id >> 8;
-  p[5] = id & 0xff;
-  p[6] = df ? 0x40 : 0;
-  p[8] = 64;
-  p[9] = 17;
-  const sv = unwrap(parseIpv4(src));
-  const dv = unwrap(parseIpv4(dst));
-  for (let i = 0; i < 4; i++) {
-    p[12 + i] = (sv >>> (24 - 8 * i)) & 0xff;
-    p[16 + i] = (dv >>> (24 - 8 * i)) & 0xff;
-  }
-  for (let i = 20; i < len; i++) p[i] = (i * 7 + id) & 0xff;
-  const c = internetChecksum(p, 0, 20);
-  p[10] = c >> 8;
-  p[11] = c & 0xff;
-  return p;
-}
 
 function clientSend(d: Dialled, pkt: Uint8Array): void {
   assert.ok(d.client.sendIp(d.now(), d.client.currentCallId!, pkt, 0, pkt.length), "client sent the datagram");
@@ -142,8 +117,8 @@ describe("server AAA: context, accounting and causes", () => {
 
       // Three datagrams from the client (in), two to it (out).
       const me = clientAddress(a)!;
-      for (const [i, len] of [100, 200, 300].entries()) clientSend(a, datagram(len, me, "10.200.0.1", i));
-      for (const [i, len] of [150, 250].entries()) r.tun.inject(datagram(len, "10.200.0.1", me, 100 + i));
+      for (const [i, len] of [100, 200, 300].entries()) clientSend(a, udpDatagram(len, me, "10.200.0.1", i));
+      for (const [i, len] of [150, 250].entries()) r.tun.inject(udpDatagram(len, "10.200.0.1", me, 100 + i));
       await waitFor(() => r.tun.written.length === 3 && a.ipIn.length === 2);
 
       r.advance(59_000);
@@ -234,17 +209,17 @@ describe("server AAA: the backend's session policy", () => {
       await waitFor(() => a.up());
       assert.ok(r.lines.some((l) => l.includes("Framed-Route ignored: 0.0.0.0/0 (wider than a /8)")));
       assert.ok(r.lines.some((l) => l.includes("(datagrams up to 1000 octets)")), "Framed-MTU below the peer's MRU");
-      r.tun.inject(datagram(300, "10.200.0.1", "10.77.0.5", 1));
+      r.tun.inject(udpDatagram(300, "10.200.0.1", "10.77.0.5", 1));
       await waitFor(() => a.ipIn.length === 1);
       assert.equal(a.ipIn[0][19], 5, "the datagram for the client's LAN reached the client");
       // 1200 octets without DF: fragmented to fit 1000 (the peer's MRU would allow 1396).
-      r.tun.inject(datagram(1200, "10.200.0.1", "10.77.0.6", 2, false));
+      r.tun.inject(udpDatagram(1200, "10.200.0.1", "10.77.0.6", 2, false));
       await waitFor(() => a.ipIn.length === 3);
       assert.ok(a.ipIn.slice(1).every((p) => p.length <= 1000), `fragments ${a.ipIn.slice(1).map((p) => p.length).join(", ")}`);
       a.hangUp();
       await waitFor(() => r.sink.of("stop").length === 1);
       const before = r.server.counters.tunNoRoute;
-      r.tun.inject(datagram(300, "10.200.0.1", "10.77.0.5", 3));
+      r.tun.inject(udpDatagram(300, "10.200.0.1", "10.77.0.5", 3));
       await waitFor(() => r.server.counters.tunNoRoute === before + 1);
     } finally {
       await r.stop();
