@@ -15,7 +15,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseConfig, type ServerConfig } from "../config/config.js";
-import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
+import { Logger, type LogCategory } from "../server/log.js";
+import { parseDebugOption, withDebug } from "../session/log-category.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 
 export const CONNECT_USAGE = `usage: pptp-ts connect SERVER --user NAME [options]
@@ -123,10 +124,9 @@ export function parseConnectArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       if (!v) return `${opt} needs a file name`;
       file = v;
     } else if (opt === "-d" || opt === "--debug") {
-      const v = value() ?? "";
-      const cats = v.split(",").map((s) => s.trim()).filter(Boolean);
-      if (cats.length === 0 || cats.some((c) => !isLogCategory(c))) return `--debug takes a comma-separated list of events, errors, packets, negotiation (got "${v}")`;
-      debug = cats as LogCategory[];
+      const cats = parseDebugOption(value() ?? "");
+      if (typeof cats === "string") return cats;
+      debug = cats;
     } else if (opt === "--name") {
       const v = value();
       if (!v) return "--name needs a value";
@@ -230,7 +230,7 @@ export async function runConnect(argv: string[]): Promise<number> {
     process.stderr.write(`pptp-ts connect: ${args}\n\n${CONNECT_USAGE}`);
     return 2;
   }
-  const logger = new Logger({ categories: args.debug ?? args.config.log.debug });
+  const logger = new Logger({ categories: withDebug(args.config.log.debug, args.debug) });
   let roles: RunningRoles;
   try {
     roles = await startRoles({

@@ -9,7 +9,8 @@ import * as path from "node:path";
 import { parseConfig, defaultConfig, describeConfig, type ServerConfig } from "../config/config.js";
 import { loadUsers } from "../config/users-file.js";
 import { checkUsers, secretsModeWarning } from "../config/users-check.js";
-import { Logger, isLogCategory, type LogCategory } from "../server/log.js";
+import { Logger, type LogCategory } from "../server/log.js";
+import { parseDebugOption, withDebug } from "../session/log-category.js";
 import { LocalUsers, type LocalUser } from "../aaa/local.js";
 import { AuthChain, type ChainLink } from "../aaa/chain.js";
 import type { AccountingSink, Authenticator } from "../aaa/types.js";
@@ -37,17 +38,22 @@ export function parseServerArgs(argv: string[]): ServerArgs | string {
       if (!v) return `${k} needs a file name`;
       a.config = v;
     } else if (k === "-d" || k === "--debug") {
-      const v = argv[++i] ?? "";
-      const cats = v.split(",").map((s) => s.trim()).filter(Boolean);
-      const bad = cats.find((c) => !isLogCategory(c));
-      if (bad || cats.length === 0) return `--debug takes a comma-separated list of events, errors, packets, negotiation (got "${v}")`;
-      a.debug = cats as LogCategory[];
+      const cats = parseDebugOption(argv[++i] ?? "");
+      if (typeof cats === "string") return cats;
+      a.debug = cats;
     } else return `unknown option "${k}"`;
   }
   return a;
 }
 
-type Loaded = { config: ServerConfig; users: LocalUser[]; notes: string[]; radiusSecret?: string };
+type Loaded = {
+  config: ServerConfig;
+  users: LocalUser[];
+  notes: string[];
+  radiusSecret?: string;
+  /** The password made up for user "pptp" when there is no config and no users file (valid while we run). */
+  oneRunPassword?: string;
+};
 
 /** The RADIUS shared secret from [radius] secret or secret-file; a string error names the file and a fix. */
 function radiusSecret(config: ServerConfig, configFile: string): { secret: string } | string {
@@ -67,7 +73,7 @@ function radiusSecret(config: ServerConfig, configFile: string): { secret: strin
 }
 
 /** Config + users from disk; a string is an error message for the operator (file, line, fix). */
-function load(args: ServerArgs): Loaded | string {
+function load(args: ServerArgs, previous?: Loaded): Loaded | string {
   const notes: string[] = [];
   let config: ServerConfig;
   if (args.config) {
@@ -87,6 +93,7 @@ function load(args: ServerArgs): Loaded | string {
     notes.push(`no config file given (-c FILE): ${lines[0]}`, ...lines.slice(1));
   }
   let users: LocalUser[];
+  let oneRunPassword: string | undefined;
   const usesLocal = config.aaa.auth.includes("local");
   let secret: string | undefined;
   if (config.server.enable && config.aaa.auth.includes("radius")) {
@@ -109,11 +116,15 @@ function load(args: ServerArgs): Loaded | string {
     if (mode !== undefined) notes.push(`warning: ${mode}`);
     notes.push(`${users.length} user(s) from ${config.ppp.users}`);
   } else if (!args.config) {
-    // Safe default for a first run: one user with a random password, shown once, valid for this run only.
-    const password = randomBytes(9).toString("base64url");
-    users = [{ user: "pptp", password }];
+    // Safe default for a first run: one user with a random password, shown once, valid for this run only. A
+    // SIGHUP keeps it: the operator already handed it out, and a reload must not lock that client out.
+    const kept = previous?.oneRunPassword;
+    oneRunPassword = kept ?? randomBytes(9).toString("base64url");
+    users = [{ user: "pptp", password: oneRunPassword }];
     notes.push(
-      `no users file (${path.relative(process.cwd(), config.ppp.users) || config.ppp.users}): created user "pptp" with password "${password}" for this run only; write a chap-secrets file to keep users`,
+      kept !== undefined
+        ? `no users file (${path.relative(process.cwd(), config.ppp.users) || config.ppp.users}): user "pptp" keeps this run's password`
+        : `no users file (${path.relative(process.cwd(), config.ppp.users) || config.ppp.users}): created user "pptp" with password "${oneRunPassword}" for this run only; write a chap-secrets file to keep users`,
     );
   } else {
     return `${args.config}: [ppp] users: file ${config.ppp.users} does not exist — fix: create it in chap-secrets format ("user * password") or point "users =" at it`;
@@ -124,7 +135,7 @@ function load(args: ServerArgs): Loaded | string {
     const same = (u: LocalUser) => (config.ppp.caseSensitiveUsers ? u.user === p.user : u.user.toLowerCase() === p.user!.toLowerCase());
     users = [...users.filter((u) => !same(u)), { user: p.user, password: p.password }];
   }
-  return secret === undefined ? { config, users, notes } : { config, users, notes, radiusSecret: secret };
+  return { config, users, notes, ...(secret !== undefined ? { radiusSecret: secret } : {}), ...(oneRunPassword !== undefined ? { oneRunPassword } : {}) };
 }
 
 /** The authentication backends a configuration names, built and running; close() ends their sockets. */
@@ -250,7 +261,7 @@ export async function runServer(argv: string[]): Promise<number> {
     return 2;
   }
   const { config } = loaded;
-  const logger = new Logger({ categories: args.debug ?? config.log.debug });
+  const logger = new Logger({ categories: withDebug(config.log.debug, args.debug) });
   for (const n of loaded.notes) logger.log("events", n);
 
   let roles: RunningRoles;
@@ -281,17 +292,19 @@ export async function runServer(argv: string[]): Promise<number> {
     return 1;
   }
 
+  let lastLoaded = loaded;
   process.on("SIGHUP", () => {
-    const again = load(args);
+    const again = load(args, lastLoaded);
     if (typeof again === "string") {
       logger.log("errors", `SIGHUP: configuration not reloaded, the running one stays:\n${again}`);
       return;
     }
     authenticator(again, logger).then(
       (next) => {
-        logger.setCategories(args.debug ?? again.config.log.debug);
+        logger.setCategories(withDebug(again.config.log.debug, args.debug));
         const old = current;
         current = next;
+        lastLoaded = again;
         roles.reload(again.config, next.auth);
         for (const n of again.notes) logger.log("events", n);
         old.close();

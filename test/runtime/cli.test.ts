@@ -78,7 +78,7 @@ describe("pptp-ts server as a process (root: its own network namespace)", () => 
       spawnSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
       const dir = mkdtempSync(join(tmpdir(), "pptpts-cli-"));
       const { spawn } = await import("node:child_process");
-      const proc = spawn("ip", ["netns", "exec", ns, process.execPath, CLI, "server"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      const proc = spawn("ip", ["netns", "exec", ns, process.execPath, CLI, "server", "--debug", "negotiation"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
       child = proc;
       let out = "";
       proc.stdout.on("data", (d) => (out += d));
@@ -94,9 +94,13 @@ describe("pptp-ts server as a process (root: its own network namespace)", () => 
       // the kernel routes the pool into the TUN
       const routes = spawnSync("ip", ["-n", ns, "route", "show", "dev", "pptp0"], { encoding: "utf8" }).stdout;
       assert.match(routes, /192\.168\.50\.128\/26/);
+      // a SIGHUP with still no users file keeps the password already printed (a client may be using it)
+      proc.kill("SIGHUP");
+      await waitFor(/user "pptp" keeps this run's password/);
+      assert.equal(out.match(/created user "pptp" with password/g)?.length, 1, out);
       writeFileSync(join(dir, "chap-secrets"), "alice * pw1 *\n");
       proc.kill("SIGHUP");
-      await waitFor(/configuration reloaded/);
+      await waitFor(/configuration reloaded[\s\S]*configuration reloaded/);
       await waitFor(/1 user\(s\) from .*chap-secrets/);
       const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
       proc.kill("SIGTERM");
