@@ -7,6 +7,7 @@ import { VERSION } from "../version.js";
 import { runServer } from "./server-command.js";
 import { runConnect } from "./connect-command.js";
 import { ntHashLine } from "../config/users-file.js";
+import { readPassword } from "./read-secret.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 
@@ -17,8 +18,9 @@ usage:
                                             host route to the server, split or default routes, redial with
                                             backoff; \`pptp-ts connect --help\` lists the options
   pptp-ts connect -c FILE [PEER ...]        run the role-client [peer NAME]s of a config file
-  pptp-ts hash-password USER PASSWORD       print a chap-secrets line with the NT hash ($NT$...) instead of
-                                            the clear password (works for MS-CHAPv1/v2, not PAP/CHAP-MD5)
+  pptp-ts hash-password USER                print a chap-secrets line with the NT hash ($NT$...) instead of
+                                            the clear password (works for MS-CHAPv1/v2, not PAP/CHAP-MD5);
+                                            the password is asked for, or read from stdin — never argv
   pptp-ts version                           print the version
   pptp-ts help                              this text
 
@@ -36,11 +38,27 @@ async function main(argv: string[]): Promise<number> {
     case "connect":
       return runConnect(argv.slice(1));
     case "hash-password": {
-      if (argv.length !== 3) {
-        process.stderr.write("usage: pptp-ts hash-password USER PASSWORD\n");
+      if (argv.length === 3) {
+        process.stderr.write(
+          "pptp-ts hash-password: the password is not taken on the command line (ps and the shell history would keep it)\n" +
+            "usage: pptp-ts hash-password USER   (type the password at the prompt, or pipe it on stdin)\n",
+        );
         return 2;
       }
-      process.stdout.write(ntHashLine(argv[1], argv[2]) + "\n");
+      if (argv.length !== 2) {
+        process.stderr.write("usage: pptp-ts hash-password USER   (type the password at the prompt, or pipe it on stdin)\n");
+        return 2;
+      }
+      const pw = await readPassword(`password for ${argv[1]}`);
+      if (typeof pw !== "string") {
+        process.stderr.write(`pptp-ts hash-password: ${pw[0]}\n`);
+        return 1;
+      }
+      if (pw === "") {
+        process.stderr.write("pptp-ts hash-password: the password is empty\n");
+        return 1;
+      }
+      process.stdout.write(ntHashLine(argv[1], pw) + "\n");
       return 0;
     }
     case "version":

@@ -61,11 +61,16 @@ describe("pptp-ts command line", () => {
   });
 
   test("hash-password prints a chap-secrets line with the NT hash (RFC 2759 §9.2 password)", () => {
-    const r = run("hash-password", "User", "clientPass");
+    const r = spawnSync(process.execPath, [CLI, "hash-password", "User"], { encoding: "utf8", timeout: 20_000, input: "clientPass\n" });
     assert.equal(r.status, 0, r.stderr);
     // NtPasswordHash("clientPass") = 44EBBA8D5312B8D611474411F56989AE (RFC 2759 §9.2)
     assert.match(r.stdout, /^User\s+\*\s+\$NT\$44ebba8d5312b8d611474411f56989ae/i);
     assert.doesNotMatch(r.stdout, /clientPass/);
+    // never from argv: ps and the shell history would keep it
+    const argv = run("hash-password", "User", "clientPass");
+    assert.equal(argv.status, 2);
+    assert.match(argv.stderr, /not taken on the command line/);
+    assert.equal(spawnSync(process.execPath, [CLI, "hash-password", "User"], { encoding: "utf8", timeout: 20_000, input: "" }).status, 1);
   });
 });
 
