@@ -23,6 +23,8 @@ export interface RoleOptions {
   readonly config: ServerConfig;
   /** The server's authenticator; required when [server] enable = yes. */
   readonly auth?: Authenticator;
+  /** Static addresses of local users and named peers: the pool keeps them for their owners (AddressPool.reserve). */
+  readonly reservedAddresses?: readonly string[];
   /** Where the server's session accounting goes (RADIUS, TACACS+), if anywhere. */
   readonly accounting?: AccountingSink;
   readonly logger: Logger;
@@ -38,7 +40,7 @@ export interface RunningRoles {
   readonly clients: readonly PptpClient[];
   /** Resolves when every client has stopped or given up (never, while a server runs). */
   readonly clientsDone: Promise<ClientStatus[]>;
-  reload(config: ServerConfig, auth: Authenticator | undefined): void;
+  reload(config: ServerConfig, auth: Authenticator | undefined, reservedAddresses?: readonly string[]): void;
   close(reason: string): Promise<void>;
 }
 
@@ -75,15 +77,24 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
   };
 
   let server: PptpServer | undefined;
+  let pool: AddressPool | undefined;
+  // The pool keeps static users' addresses for them: a dynamic user must not hold the address a static one needs.
+  const reserve = (addrs: readonly string[] | undefined): void => {
+    if (!pool || addrs === undefined) return;
+    const n = pool.reserve(addrs);
+    if (n > 0) logger.log("events", `pool: ${n} address(es) kept for the users and peers they are assigned to`);
+  };
   let listener: net.Server | undefined;
   if (config.server.enable) {
     if (!o.auth) throw new Error("the server role needs an authenticator");
     const tun = TunDevice.open({ name: config.server.tunName, mtu: config.ppp.mtu, address: config.ppp.localAddress });
     const system = new LinuxNetwork();
+    pool = new AddressPool(config.ppp.pool);
+    reserve(o.reservedAddresses);
     server = new PptpServer({
       settings: config,
       auth: o.auth,
-      pool: new AddressPool(config.ppp.pool),
+      pool,
       gre,
       tun,
       log: logger,
@@ -123,8 +134,9 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
     server,
     clients,
     clientsDone,
-    reload(next, auth) {
+    reload(next, auth, reserved) {
       if (server && auth) server.reload(next, auth);
+      reserve(reserved);
       if (clients.length > 0) logger.log("events", `dial-out peers (${clients.map((c) => c.name).join(", ")}) keep the settings they started with; restart to change them`);
     },
     async close(reason) {

@@ -22,6 +22,7 @@ import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
 import { RadiusUdpClient } from "../io/radius-udp.js";
 import { secretFromFile } from "../config/radius-config.js";
+import { parseIpv4 } from "../wire/ipv4.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 
 export interface ServerArgs {
@@ -136,6 +137,14 @@ function load(args: ServerArgs, previous?: Loaded): Loaded | string {
     users = [...users.filter((u) => !same(u)), { user: p.user, password: p.password }];
   }
   return { config, users, notes, ...(secret !== undefined ? { radiusSecret: secret } : {}), ...(oneRunPassword !== undefined ? { oneRunPassword } : {}) };
+}
+
+/** The addresses the users file and the named peers assign to someone: the pool keeps them for their owners. */
+function staticAddresses(l: Loaded): string[] {
+  const out: string[] = [];
+  for (const u of l.users) for (const a of u.addresses ?? []) if (parseIpv4(a).ok) out.push(a);
+  for (const p of l.config.peers) if (p.role === "server" && p.remoteAddress !== undefined) out.push(p.remoteAddress);
+  return out;
 }
 
 /** The authentication backends a configuration names, built and running; close() ends their sockets. */
@@ -271,7 +280,7 @@ export async function runServer(argv: string[]): Promise<number> {
   try {
     current = await authenticator(loaded, logger);
     accounting = await accountingRuntime(loaded, logger, args.config ?? "(defaults)");
-    roles = await startRoles({ config, auth: current.auth, logger, ...(accounting.sink ? { accounting: accounting.sink } : {}) });
+    roles = await startRoles({ config, auth: current.auth, logger, reservedAddresses: staticAddresses(loaded), ...(accounting.sink ? { accounting: accounting.sink } : {}) });
     if (roles.server !== undefined) {
       const r = config.radius;
       das = await dasFromConfig(
@@ -305,7 +314,7 @@ export async function runServer(argv: string[]): Promise<number> {
         const old = current;
         current = next;
         lastLoaded = again;
-        roles.reload(again.config, next.auth);
+        roles.reload(again.config, next.auth, staticAddresses(again));
         for (const n of again.notes) logger.log("events", n);
         old.close();
       },

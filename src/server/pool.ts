@@ -42,6 +42,12 @@ export class AddressPool {
   private readonly used: Uint8Array;
   /** Explicitly assigned addresses outside the pool, in use. */
   private readonly outside = new Set<number>();
+  /**
+   * Pool addresses that belong to one user (a chap-secrets address, a named peer's remote-address): never handed to
+   * anyone else by allocate(), only by assign(). A reserved address is never in the free queue.
+   */
+  private readonly reserved: Uint8Array;
+  private reservedList: number[] = [];
 
   /** Throws RangeError for ranges that checkPoolRanges() rejects (config parsing reports those properly). */
   constructor(ranges: readonly AddressRange[]) {
@@ -60,6 +66,7 @@ export class AddressPool {
     this.next = new Int32Array(n);
     this.prev = new Int32Array(n);
     this.used = new Uint8Array(n);
+    this.reserved = new Uint8Array(n);
     this.free = 0;
     for (let i = 0; i < n; i++) this.append(i);
   }
@@ -67,6 +74,38 @@ export class AddressPool {
   /** Addresses in use: from the pool and assigned outside it. */
   get inUse(): number {
     return this.size - this.free + this.outside.size;
+  }
+
+  /**
+   * Sets the pool addresses that are some user's static address (replacing the previous set, e.g. after a reload):
+   * allocate() skips them, so the dynamic users never take the address a static user will need; assign() still
+   * gives them. Addresses outside the pool are ignored. Returns how many pool addresses are reserved.
+   */
+  reserve(addrs: readonly string[]): number {
+    const want = new Set<number>();
+    for (const a of addrs) {
+      const v = parseIpv4(a);
+      if (!v.ok) continue;
+      const i = this.indexOf(v.value);
+      if (i !== NONE) want.add(i);
+    }
+    for (const i of this.reservedList) {
+      if (want.has(i)) continue;
+      this.reserved[i] = 0;
+      if (this.used[i] === 0) this.append(i);
+    }
+    for (const i of want) {
+      if (this.reserved[i] === 1) continue;
+      this.reserved[i] = 1;
+      if (this.used[i] === 0) this.unlink(i);
+    }
+    this.reservedList = [...want];
+    return this.reservedList.length;
+  }
+
+  /** Pool addresses reserved for static users (in use or not). */
+  get reservedCount(): number {
+    return this.reservedList.length;
   }
 
   /** Free addresses left in the pool. */
@@ -97,7 +136,7 @@ export class AddressPool {
       const p = parseIpv4(preferred);
       if (p.ok) {
         const i = this.indexOf(p.value);
-        if (i !== NONE && this.used[i] === 0) return this.take(i, p.value);
+        if (i !== NONE && this.used[i] === 0 && this.reserved[i] === 0) return this.take(i, p.value);
       }
     }
     if (this.head === NONE) return undefined;
@@ -127,12 +166,12 @@ export class AddressPool {
     if (i === NONE) return this.outside.delete(a.value);
     if (this.used[i] === 0) return false;
     this.used[i] = 0;
-    this.append(i);
+    if (this.reserved[i] === 0) this.append(i);
     return true;
   }
 
   private take(i: number, addr: number): string {
-    this.unlink(i);
+    if (this.reserved[i] === 0) this.unlink(i);
     this.used[i] = 1;
     return formatIpv4(addr);
   }

@@ -224,3 +224,32 @@ describe("AddressPool", () => {
     }
   }
 });
+
+describe("AddressPool: addresses reserved for static users", () => {
+  test("allocate() never hands a reserved address to someone else, even when asked for it; assign() gives it", () => {
+    const p = pool("10.0.0.1-10.0.0.4");
+    assert.equal(p.reserve(["10.0.0.2", "10.9.9.9", "not an address"]), 1);
+    assert.equal(p.available, 3);
+    assert.equal(p.allocate("10.0.0.2"), "10.0.0.1", "a dynamic user asking for the static address gets another");
+    assert.deepEqual([p.allocate(), p.allocate(), p.allocate()], ["10.0.0.3", "10.0.0.4", undefined]);
+    assert.equal(p.assign("10.0.0.2"), "10.0.0.2", "the static user still gets it");
+    assert.equal(p.assign("10.0.0.2"), undefined, "but only once at a time");
+    assert.ok(p.release("10.0.0.2"));
+    assert.equal(p.available, 0, "a released reserved address does not join the free queue");
+    assert.equal(p.assign("10.0.0.2"), "10.0.0.2");
+  });
+
+  test("a new reservation set (a reload) frees the old ones and reserves the new, in use or not", () => {
+    const p = pool("10.0.0.1-10.0.0.3");
+    p.reserve(["10.0.0.1"]);
+    assert.equal(p.allocate(), "10.0.0.2");
+    assert.equal(p.reserve(["10.0.0.2", "10.0.0.3"]), 2, "10.0.0.2 is in use: it is reserved from its release on");
+    assert.equal(p.allocate(), "10.0.0.1", "the old reservation is free again");
+    assert.equal(p.allocate(), undefined);
+    p.release("10.0.0.2");
+    assert.equal(p.allocate(), undefined, "10.0.0.2 came back reserved");
+    p.reserve([]);
+    assert.equal(p.available, 2);
+    assert.equal(p.inUse, 1);
+  });
+});
