@@ -8,6 +8,7 @@ import { runServer } from "./server-command.js";
 import { runConnect } from "./connect-command.js";
 import { ntHashLine } from "../config/users-file.js";
 import { readPassword } from "./read-secret.js";
+import { runShow, runClear } from "./admin-command.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 
@@ -21,6 +22,10 @@ usage:
   pptp-ts hash-password USER                print a chap-secrets line with the NT hash ($NT$...) instead of
                                             the clear password (works for MS-CHAPv1/v2, not PAP/CHAP-MD5);
                                             the password is asked for, or read from stdin — never argv
+  pptp-ts show sessions [--json] [user NAME | address IP | session ID]
+                                            the running server's sessions (over its control socket)
+  pptp-ts clear session ID | user NAME | address IP | all
+                                            end sessions properly (accounting cause Admin-Reset)
   pptp-ts version                           print the version
   pptp-ts help                              this text
 
@@ -37,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
       return runServer(argv.slice(1));
     case "connect":
       return runConnect(argv.slice(1));
+    case "show":
+      return runShow(argv.slice(1));
+    case "clear":
+      return runClear(argv.slice(1));
     case "hash-password": {
       if (argv.length === 3) {
         process.stderr.write(

@@ -18,6 +18,9 @@ import { AccountingFanOut } from "../aaa/accounting-fan-out.js";
 import { tacacsFromConfig } from "../io/tacacs.js";
 import { accountingFromConfig, dasFromConfig } from "../io/acct-das-wiring.js";
 import type { DasServer } from "../io/das-udp.js";
+import { openControlSocket, type ControlSocket } from "../io/control-socket.js";
+import { answerAdmin } from "../admin/commands.js";
+import type { PptpServer } from "../server/server.js";
 import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
 import { RadiusUdpClient } from "../io/radius-udp.js";
@@ -137,6 +140,22 @@ function load(args: ServerArgs, previous?: Loaded): Loaded | string {
     users = [...users.filter((u) => !same(u)), { user: p.user, password: p.password }];
   }
   return { config, users, notes, ...(secret !== undefined ? { radiusSecret: secret } : {}), ...(oneRunPassword !== undefined ? { oneRunPassword } : {}) };
+}
+
+/**
+ * The control socket for `pptp-ts show` / `clear`. Without it the server still serves: a socket held by another
+ * running instance (servers in other network namespaces share the file system) is said, not fatal.
+ */
+async function openControl(path: string, server: PptpServer, logger: Logger): Promise<ControlSocket | undefined> {
+  if (path === "") return undefined;
+  try {
+    const c = await openControlSocket(path, async (req) => answerAdmin(server, req));
+    logger.log("events", `control socket ${path} (pptp-ts show sessions / clear)`);
+    return c;
+  } catch (e) {
+    logger.log("errors", `control socket: ${(e as Error).message}; running without one`);
+    return undefined;
+  }
 }
 
 /** The addresses the users file and the named peers assign to someone: the pool keeps them for their owners. */
@@ -277,6 +296,7 @@ export async function runServer(argv: string[]): Promise<number> {
   let current: AaaRuntime;
   let accounting: AccountingRuntime | undefined;
   let das: DasServer | undefined;
+  let control: ControlSocket | undefined;
   try {
     current = await authenticator(loaded, logger);
     accounting = await accountingRuntime(loaded, logger, args.config ?? "(defaults)");
@@ -293,6 +313,7 @@ export async function runServer(argv: string[]): Promise<number> {
         (line) => logger.log("errors", line),
       );
       if (das !== undefined) logger.log("events", `Disconnect/CoA (RFC 5176) on ${config.das.listen}:${das.port}, from ${config.das.clients.join(", ") || "nobody (set [das] clients)"}`);
+      control = await openControl(config.server.controlSocket, roles.server, logger);
     }
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
@@ -322,6 +343,7 @@ export async function runServer(argv: string[]): Promise<number> {
     );
   });
   const code = await runUntilSignal(roles);
+  control?.close();
   das?.close();
   current.close();
   await accounting.close();

@@ -84,6 +84,9 @@ import {
 } from "./acct-das-config.js";
 
 export { ConfigError } from "./config-error.js";
+
+/** Where `pptp-ts show` / `clear` find the running server unless told otherwise. */
+export const DEFAULT_CONTROL_SOCKET = "/run/pptp-ts/pptp-ts.sock";
 export { describeConfig, describePeer } from "./config-describe.js";
 
 export interface ServerConfig {
@@ -103,6 +106,8 @@ export interface ServerConfig {
     /** Over max-sessions-per-user: refuse the new session, or clear the oldest ones (Admin-Reset). */
     readonly perUserPolicy: PerUserPolicy;
     readonly tunName: string;
+    /** The local control socket for `pptp-ts show` / `clear` (root and its group only); "" = none. */
+    readonly controlSocket: string;
   };
   readonly ppp: {
     /** Our end of every tunnel (IPCP IP-Address we send, RFC 1332 §3.3). */
@@ -201,7 +206,7 @@ type Draft = { -readonly [S in SectionName]: Mutable<ServerConfig[S]> } & { peer
 /** The configuration with no file at all; `baseDir` is where the users file is looked for (default: cwd). */
 export function defaultConfig(baseDir = "."): ServerConfig {
   return {
-    server: { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0" },
+    server: { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0", controlSocket: DEFAULT_CONTROL_SOCKET },
     ppp: {
       localAddress: "192.168.50.1",
       pool: [{ first: "192.168.50.10", last: "192.168.50.254" }],
@@ -327,6 +332,7 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     "max-sessions-per-user": key(integer(0, 65535), "1", (d, v) => (d.server.maxSessionsPerUser = v), (c) => String(c.server.maxSessionsPerUser)),
     "per-user-policy": key(perUserPolicy, "replace", (d, v) => (d.server.perUserPolicy = v), (c) => c.server.perUserPolicy),
     "tun-name": key(interfaceName, "pptp0", (d, v) => (d.server.tunName = v), (c) => c.server.tunName),
+    "control-socket": key((raw) => ({ ok: true, value: raw }), DEFAULT_CONTROL_SOCKET, (d, v, baseDir) => (d.server.controlSocket = v === "" ? "" : resolve(baseDir, v)), (c) => c.server.controlSocket),
   },
   ppp: {
     "local-address": key(unicastAddress, "192.168.50.1", (d, v) => (d.ppp.localAddress = v), (c) => c.ppp.localAddress),

@@ -47,7 +47,7 @@ describe("defaults", () => {
 
   test("the defaults are the documented ones", () => {
     const c = defaultConfig("/srv");
-    assert.deepEqual(c.server, { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0" });
+    assert.deepEqual(c.server, { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0", controlSocket: "/run/pptp-ts/pptp-ts.sock" });
     assert.equal(c.ppp.localAddress, "192.168.50.1");
     assert.deepEqual(c.ppp.pool, [{ first: "192.168.50.10", last: "192.168.50.254" }]);
     assert.deepEqual([c.ppp.dns, c.ppp.wins, c.ppp.mtu, c.ppp.mru], [[], [], 1400, 1400]);
@@ -92,6 +92,7 @@ max-sessions-per-peer = 4
 max-sessions-per-user = 2
 per-user-policy = replace
 tun-name = vpn%d
+control-socket = run/ctl.sock
 
 [ppp]
 local-address = 10.8.1.1
@@ -192,7 +193,7 @@ describe("every key", () => {
   test("a file setting every key to a non-default value", () => {
     const r = parsed(FULL);
     assert.deepEqual(r.config, {
-      server: { enable: true, listen: "10.0.0.1", port: 1724, hostname: "vpn.example.com", maxSessions: 200, maxSessionsPerPeer: 4, maxSessionsPerUser: 2, perUserPolicy: "replace", tunName: "vpn%d" },
+      server: { enable: true, listen: "10.0.0.1", port: 1724, hostname: "vpn.example.com", maxSessions: 200, maxSessionsPerPeer: 4, maxSessionsPerUser: 2, perUserPolicy: "replace", tunName: "vpn%d", controlSocket: "/etc/pptp-ts/run/ctl.sock" },
       ppp: {
         localAddress: "10.8.1.1",
         pool: [
@@ -421,7 +422,7 @@ describe("syntax", () => {
   test("unknown key: did you mean, from the edit distance", () => {
     assert.deepEqual(errorLines("[mppe]\nstrenghts = 128\n[server]\nmax_sessions = 5\n[ppp]\npol = 10.0.0.1\n"), [
       `${FILE}:2: [mppe] strenghts: unknown key — fix: did you mean "strengths"? [mppe] keys are policy, strengths, stateless`,
-      `${FILE}:4: [server] max_sessions: unknown key — fix: did you mean "max-sessions"? [server] keys are enable, listen, port, hostname, max-sessions, max-sessions-per-peer, max-sessions-per-user, per-user-policy, tun-name`,
+      `${FILE}:4: [server] max_sessions: unknown key — fix: did you mean "max-sessions"? [server] keys are enable, listen, port, hostname, max-sessions, max-sessions-per-peer, max-sessions-per-user, per-user-policy, tun-name, control-socket`,
       `${FILE}:6: [ppp] pol: unknown key — fix: did you mean "pool"? [ppp] keys are local-address, pool, dns, wins, mtu, mru, auth, users, case-sensitive-users`,
     ]);
   });

@@ -117,3 +117,48 @@ describe("pptp-ts server as a process (root: its own network namespace)", () => 
     }
   });
 });
+
+describe("pptp-ts show / clear against a server process (root: network namespaces)", () => {
+  test("show sessions over the configured control socket; a second server on the same socket runs without one and says so", { skip: privilegedSkip("server processes in their own network namespaces"), timeout: 60_000 }, async () => {
+    const { spawn } = await import("node:child_process");
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-ctl-"));
+    const conf = join(dir, "pptp-ts.conf");
+    writeFileSync(conf, "[server]\ncontrol-socket = ctl.sock\n[ppp]\nusers = chap-secrets\n");
+    writeFileSync(join(dir, "chap-secrets"), "alice * pw1 *\n", { mode: 0o600 });
+    const nss = [`pptpts-ctl1-${process.pid}`, `pptpts-ctl2-${process.pid}`];
+    const procs: import("node:child_process").ChildProcess[] = [];
+    const outs = ["", ""];
+    const waitFor = async (k: number, re: RegExp) => {
+      for (let i = 0; i < 600 && !re.test(outs[k]); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(outs[k], re);
+    };
+    try {
+      for (const [k, ns] of nss.entries()) {
+        spawnSync("ip", ["netns", "add", ns]);
+        spawnSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+        const p = spawn("ip", ["netns", "exec", ns, process.execPath, CLI, "server", "-c", conf], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+        p.stdout!.on("data", (d) => (outs[k] += d));
+        p.stderr!.on("data", (d) => (outs[k] += d));
+        procs.push(p);
+        await waitFor(k, /listening on 0\.0\.0\.0:1723/);
+      }
+      await waitFor(0, /control socket .*ctl\.sock \(pptp-ts show sessions \/ clear\)/);
+      await waitFor(1, /control socket: another pptp-ts is running: its control socket .*ctl\.sock answers .*; running without one/);
+      const shown = run("show", "sessions", "--socket", join(dir, "ctl.sock"));
+      assert.equal(shown.status, 0, shown.stderr);
+      assert.match(shown.stdout, /^SESSION\s+CALL\s+USER/);
+      assert.match(shown.stdout, /0 sessions\n$/);
+      const json = run("show", "sessions", "--json", "-c", conf);
+      assert.equal(json.status, 0, json.stderr);
+      assert.deepEqual(JSON.parse(json.stdout), []);
+      const clear = run("clear", "user", "nobody", "-c", conf);
+      assert.equal(clear.status, 1);
+      assert.match(clear.stderr, /no session matches user nobody/);
+    } finally {
+      for (const p of procs) p.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 500));
+      for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
+      for (const ns of nss) spawnSync("ip", ["netns", "del", ns]);
+    }
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * What the control socket answers (`pptp-ts show …`, `pptp-ts clear …`): requests are plain JSON records, checked
+ * here field by field, so a malformed request gets a clear error and never reaches the server.
+ */
+import type { SessionDirectory, SessionSelector, SessionSnapshot } from "../aaa/types.js";
+import { parseIpv4 } from "../wire/ipv4.js";
+
+export type AdminRequest =
+  | { readonly cmd: "show-sessions"; readonly select?: SessionSelector }
+  | { readonly cmd: "clear"; readonly all?: true; readonly select?: SessionSelector };
+
+export type AdminAnswer =
+  | { readonly ok: true; readonly sessions: readonly SessionSnapshot[] }
+  | { readonly ok: true; readonly cleared: readonly string[] }
+  | { readonly ok: false; readonly error: string };
+
+/** The request as sent, checked; a string says what is wrong with it. */
+export function parseAdminRequest(raw: unknown): AdminRequest | string {
+  if (typeof raw !== "object" || raw === null) return "a request is a JSON object";
+  const r = raw as Record<string, unknown>;
+  const select = parseSelector(r.select);
+  if (typeof select === "string") return select;
+  switch (r.cmd) {
+    case "show-sessions":
+      return select ? { cmd: "show-sessions", select } : { cmd: "show-sessions" };
+    case "clear":
+      if (r.all === true) return { cmd: "clear", all: true };
+      if (!select || Object.keys(select).length === 0) return `clear needs a session ID, a user, an address or "all"`;
+      return { cmd: "clear", select };
+    default:
+      return `unknown command ${JSON.stringify(r.cmd)}`;
+  }
+}
+
+function parseSelector(v: unknown): SessionSelector | undefined | string {
+  if (v === undefined) return undefined;
+  if (typeof v !== "object" || v === null) return "select must be an object";
+  const o = v as Record<string, unknown>;
+  const out: { sessionId?: string; user?: string; framedAddress?: string } = {};
+  for (const [k, val] of Object.entries(o)) {
+    if (typeof val !== "string" || val === "" || val.length > 256) return `select.${k} must be a non-empty string`;
+    if (k === "sessionId") out.sessionId = val;
+    else if (k === "user") out.user = val;
+    else if (k === "framedAddress") {
+      if (!parseIpv4(val).ok) return `"${val}" is not an IPv4 address`;
+      out.framedAddress = val;
+    } else return `unknown selector "${k}" (use sessionId, user or framedAddress)`;
+  }
+  return out;
+}
+
+/** Answers one request against the running server. */
+export function answerAdmin(dir: SessionDirectory, raw: unknown): AdminAnswer {
+  const req = parseAdminRequest(raw);
+  if (typeof req === "string") return { ok: false, error: req };
+  const selected = dir.find(req.cmd === "clear" && req.all ? {} : (req.select ?? {}));
+  if (req.cmd === "show-sessions") return { ok: true, sessions: selected };
+  if (selected.length === 0) return { ok: false, error: `no session matches ${describe(req.select ?? {})}` };
+  const cleared: string[] = [];
+  for (const s of selected) if (dir.disconnect(s.sessionId, "admin-reset", "administrative reset (pptp-ts clear)")) cleared.push(s.sessionId);
+  return { ok: true, cleared };
+}
+
+function describe(sel: SessionSelector): string {
+  const parts: string[] = [];
+  if (sel.sessionId !== undefined) parts.push(`session ${sel.sessionId}`);
+  if (sel.user !== undefined) parts.push(`user ${sel.user}`);
+  if (sel.framedAddress !== undefined) parts.push(`address ${sel.framedAddress}`);
+  return parts.join(", ") || "all";
+}
