@@ -13,6 +13,7 @@ import { sessionTable, formatBytes, formatDuration } from "../../src/admin/sessi
 import { openControlSocket, controlRequest } from "../../src/io/control-socket.js";
 import type { SessionDirectory, SessionSnapshot } from "../../src/aaa/types.js";
 import { rig, dial, waitFor } from "../runtime/server-rig.js";
+import { fakeIpPacket } from "../support/random.js";
 
 function snap(id: string, user: string, addr: string): SessionSnapshot {
   return {
@@ -132,12 +133,22 @@ describe("control socket", () => {
       const alice = dial(r, "127.0.0.2", "alice", "pw1");
       const bob = dial(r, "127.0.0.3", "bob", "pw2");
       await waitFor(() => alice.up() && bob.up() && r.server.sessionCount === 2, 8000);
+      const addr = r.server.sessions().find((x) => x.user === "alice")!.address!;
+      const up = fakeIpPacket(300, 1, addr, "10.1.1.1");
+      assert.ok(alice.client.sendIp(alice.now(), alice.client.currentCallId!, up, 0, up.length));
+      await waitFor(() => r.tun.written.length > 0);
+      r.tun.inject(fakeIpPacket(1000, 2, "10.1.1.1", addr));
+      await waitFor(() => alice.ipIn.length > 0);
+      const all = (await controlRequest(path, { cmd: "show-sessions" })) as { ok: true; sessions: SessionSnapshot[] };
+      assert.equal(all.sessions.length, 2);
+      console.log(sessionTable(all.sessions));
       const shown = (await controlRequest(path, { cmd: "show-sessions", select: { user: "alice" } })) as { ok: true; sessions: SessionSnapshot[] };
       assert.equal(shown.sessions.length, 1);
       assert.equal(shown.sessions[0].user, "alice");
       assert.equal(shown.sessions[0].peerAddress, "127.0.0.2");
       assert.equal(shown.sessions[0].mppe, "128-bit stateless");
       assert.match(shown.sessions[0].sessionId, /^[0-9A-F]{16}$/);
+      assert.deepEqual([shown.sessions[0].inPackets, shown.sessions[0].inOctets, shown.sessions[0].outPackets, shown.sessions[0].outOctets], [1, 300, 1, 1000]);
       const cleared = (await controlRequest(path, { cmd: "clear", select: { user: "alice" } })) as { ok: true; cleared: string[] };
       assert.deepEqual(cleared.cleared, [shown.sessions[0].sessionId]);
       await waitFor(() => alice.down() !== undefined && r.server.sessionCount === 1, 8000);

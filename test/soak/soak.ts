@@ -302,7 +302,7 @@ interface ServerSession {
   reason?: string;
 }
 
-/** The server's sessions, from its log lines ("call C user=U peer=P: session up: address A, ..." / "call C peer=P: session down: R"). */
+/** The server's sessions, from its log lines ("call C user=U peer=P: session up: address A, ..." / "call C [user=U] peer=P: session down: R"). */
 function serverSessions(log: string): ServerSession[] {
   const out: ServerSession[] = [];
   const open = new Map<number, ServerSession>();
@@ -317,7 +317,7 @@ function serverSessions(log: string): ServerSession[] {
       open.set(s.callId, s);
       continue;
     }
-    m = /\[events\] call (\d+) peer=\S+: session down: (.*)$/.exec(line);
+    m = /\[events\] call (\d+)(?: user=\S+)? peer=\S+: session down: (.*)$/.exec(line);
     if (m) {
       const s = open.get(Number(m[1]));
       if (s) {
