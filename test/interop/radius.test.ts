@@ -175,8 +175,9 @@ describe("pptp-ts server with RADIUS (FreeRADIUS 3.2) ↔ stock pppd + pptp-linu
         'grep -aq "^LAB-WATCH start" "$CON" && echo "watch-started" || { echo "watcher never started"; exit 1; }',
         `ip addr add ${STRANGER}/24 dev "$LAB_TAP"`,
         rc("stranger", `'User-Name = "${USER}"' 'Packet-Src-IP-Address = ${STRANGER}'`, HOST),
-        'grep -aq "^LAB-WATCH end" "$CON" && echo "stranger-ended-session" || echo "after-stranger: ppp0 still up"',
         "ping -c 3 -W 5 -w 30 $LOCAL; echo \"host-ping-exit=$?\"",
+        // after the ping's 2 s the guest's watcher would have seen ppp0 go had the request ended the session
+        'grep -aq "^LAB-WATCH end" "$CON" && echo "stranger-ended-session" || echo "after-stranger: ppp0 still up"',
         `SID=$(sed -n 's/^\\s*Acct-Session-Id = "\\(.*\\)"$/\\1/p' ${detailGlob} 2>/dev/null | head -1)`,
         'echo "start-session-id=$SID"',
         // let the watcher print the state after the host's ping (no new line for 1.5 s), and say which line that is
