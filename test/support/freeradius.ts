@@ -111,9 +111,26 @@ function usersFile(users: readonly FreeRadiusUser[]): string {
 
 const KEEP_MODULES = ["always", "pap", "chap", "mschap", "files", "detail", "expr", "attr_filter", "preprocess"];
 
-export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius> {
+/** A FreeRADIUS configuration written to disk, not started: what prepareFreeRadius returns. */
+export interface PreparedFreeRadius {
+  readonly dir: string;
+  readonly address: string;
+  readonly authPort: number;
+  readonly acctPort: number;
+  /** Accounting detail files: `${radacctDir}/<client address>/detail-YYYYMMDD`. */
+  readonly radacctDir: string;
+  /** The command that runs it in the foreground, logging to stdout: [FREERADIUS_BIN, ...args]. */
+  readonly argv: readonly string[];
+}
+
+/**
+ * Writes the configuration startFreeRadius would run, without starting it, for a test that must start FreeRADIUS
+ * somewhere else (e.g. inside the interop lab's network namespace, which exists only while the lab runs). The
+ * caller removes `dir` when done. `authPort` is required: a free port can only be found where it will listen.
+ */
+export function prepareFreeRadius(o: FreeRadiusOptions & { readonly authPort: number }): PreparedFreeRadius {
   const address = o.address ?? "127.0.0.1";
-  const authPort = o.authPort ?? (await freeUdpPortPair(address));
+  const authPort = o.authPort;
   const acctPort = authPort + 1;
   const dir = mkdtempSync(join(tmpdir(), "pptp-ts-freeradius-"));
   cpSync(PACKAGED, dir, { recursive: true, dereference: false, verbatimSymlinks: true });
@@ -193,7 +210,14 @@ ${addMa}		attr_filter.access_reject
 `,
   );
 
-  const proc: ChildProcess = spawn(FREERADIUS_BIN, ["-f", "-l", "stdout", "-d", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  return { dir, address, authPort, acctPort, radacctDir: join(dir, "radacct"), argv: [FREERADIUS_BIN, "-f", "-l", "stdout", "-d", dir] };
+}
+
+export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius> {
+  const address = o.address ?? "127.0.0.1";
+  const authPort = o.authPort ?? (await freeUdpPortPair(address));
+  const { dir, acctPort, argv } = prepareFreeRadius({ ...o, authPort });
+  const proc: ChildProcess = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
