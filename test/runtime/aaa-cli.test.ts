@@ -168,4 +168,127 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
     assert.equal(Number(stop2["Acct-Output-Packets"]), counted.rxPackets);
     await stop(srv2);
   });
+
+  describe("one server: RADIUS auth, accounting, Disconnect/CoA", () => {
+    let srv: Proc;
+    let dasPort: number;
+    before(async () => {
+      dasPort = (await freeUdpPortPair()) + 0;
+      const das = ["[das]", "enable = yes", "listen = 127.0.0.1", `port = ${dasPort}`, "clients = 127.0.0.1", `secret = "${DAS_SECRET}"`].join("\n");
+      srv = track(await startServer(sns, join(dir, "main.conf"), conf({ acctPort: fr.acctPort, spool: join(dir, "main.spool"), extra: das })));
+    });
+    after(async () => {
+      await stop(srv);
+    });
+
+    /** The Stop record of `user`'s session once FreeRADIUS has it. */
+    async function stopOf(user: string, ms = 6000) {
+      const find = () => records().find((r) => r["Acct-Status-Type"] === "Stop" && r["User-Name"] === user);
+      assert.ok(await until(() => find() !== undefined, ms), `no Stop for ${user}:\n${srv.out()}`);
+      return find()!;
+    }
+    const ended = (c: { proc: Proc }) => () => /disconnected:/.test(c.proc.out()) || !c.proc.running();
+
+    test("Framed-IP-Address from RADIUS is the client's address", async () => {
+      const c = track((await dialUp(cns, SERVER, "fixed", "fixed-pw", srv)).proc);
+      assert.match(c.out(), /connected to \S+: address 192\.168\.78\.77,/);
+      await stop(c);
+    });
+
+    test("Framed-Pool names a [pools] pool: the address comes from it", async () => {
+      const d = await dialUp(cns, SERVER, "pooled", "pooled-pw", srv);
+      track(d.proc);
+      const last = Number(d.address.split(".")[3]);
+      assert.ok(d.address.startsWith("192.168.79.") && last >= 10 && last <= 20, `address ${d.address} is from pool office`);
+      await stop(d.proc);
+    });
+
+    test("Framed-Route: the server routes the prefix to the client, and traffic for it arrives on the client's TUN", async () => {
+      const d = await dialUp(cns, SERVER, "routed", "routed-pw", srv);
+      track(d.proc);
+      // The route is installed as the session comes up, a few ms after the client may already say "connected".
+      const routed = () => /^10\.77\.0\.0\/24 dev aaas0\b/m.test(sns.ip("-4", "route", "show", "10.77.0.0/24"));
+      assert.ok(await until(routed, 3000), `the server namespace routes the prefix into its TUN:\n${sns.ip("-4", "route")}\n${srv.out()}`);
+      const rx0 = tunCounters(cns, d.tun).rxPackets;
+      pingFrom(sns, "10.77.0.9", 3, 100); // nobody answers there; the echo requests must reach the client's TUN
+      assert.ok(tunCounters(cns, d.tun).rxPackets >= rx0 + 3, "three echo requests for 10.77.0.9 reached the client");
+      await stop(d.proc);
+      assert.ok(await until(() => sns.ip("-4", "route", "show", "10.77.0.0/24").trim() === "", 5000), "the route goes with the session");
+    });
+
+    test("Session-Timeout = 3 ends the session after 3 s, Stop cause Session-Timeout", async () => {
+      const d = await dialUp(cns, SERVER, "brief", "brief-pw", srv);
+      track(d.proc);
+      const upAt = Date.now();
+      assert.ok(await until(ended(d), 8000), `session still up after 8 s:\n${srv.out()}`);
+      const after = (Date.now() - upAt) / 1000;
+      assert.ok(after >= 2.5 && after <= 5, `ended ${after.toFixed(1)} s after it came up`);
+      assert.equal((await stopOf("brief"))["Acct-Terminate-Cause"], "Session-Timeout");
+      await stop(d.proc);
+    });
+
+    test("wrong password: refused by RADIUS, the client reports error 691 and gives up", async () => {
+      const { proc } = dial(cns, SERVER, "alice", "not-her-password");
+      track(proc);
+      assert.ok(await until(() => !proc.running(), 10_000), `client still running:\n${proc.out()}`);
+      assert.equal(await proc.exited, 1, proc.out());
+      assert.match(proc.out(), /\b691\b/);
+      assert.doesNotMatch(proc.out(), /connected to/);
+    });
+
+    test("Disconnect-Request by User-Name: Disconnect-ACK, the client's session ends, Stop cause Admin-Reset", async () => {
+      const d = await dialUp(cns, SERVER, "dasuser", "das-pw", srv);
+      track(d.proc);
+      const r = radclient(sns, `127.0.0.1:${dasPort}`, "disconnect", DAS_SECRET, 'User-Name = "dasuser"');
+      assert.match(r.out, /Received Disconnect-ACK/, r.out + srv.out());
+      assert.ok(await until(ended(d), 5000), `the client did not see the session end:\n${d.proc.out()}`);
+      assert.equal((await stopOf("dasuser"))["Acct-Terminate-Cause"], "Admin-Reset");
+      await stop(d.proc);
+    });
+
+    test("Disconnect-Request for nobody's session: Disconnect-NAK with Error-Cause 503", () => {
+      const r = radclient(sns, `127.0.0.1:${dasPort}`, "disconnect", DAS_SECRET, 'User-Name = "nobody-here"');
+      assert.match(r.out, /Received Disconnect-NAK/, r.out);
+      assert.match(r.out, /Error-Cause = (Session-Context-Not-Found|503)\b/, r.out);
+    });
+
+    test("CoA-Request with Session-Timeout: CoA-ACK, and the session ends at the new timeout", async () => {
+      const d = await dialUp(cns, SERVER, "coauser", "coa-pw", srv);
+      track(d.proc);
+      const upAt = Date.now();
+      const r = radclient(sns, `127.0.0.1:${dasPort}`, "coa", DAS_SECRET, 'User-Name = "coauser"\nSession-Timeout = 3');
+      assert.match(r.out, /Received CoA-ACK/, r.out + srv.out());
+      assert.ok(await until(ended(d), 8000), `session still up:\n${srv.out()}`);
+      const after = (Date.now() - upAt) / 1000;
+      assert.ok(after >= 2.5 && after <= 5, `ended ${after.toFixed(1)} s after it came up`);
+      assert.equal((await stopOf("coauser"))["Acct-Terminate-Cause"], "Session-Timeout");
+      await stop(d.proc);
+    });
+  });
+
+  test("RADIUS unreachable with auth = radius, local: the local user gets in, and the log says why", async () => {
+    const dead = await freeUdpPortPair();
+    const srv = track(await startServer(sns, join(dir, "fallback.conf"), conf({ auth: "radius, local", radiusPort: dead, deadline: "1" })));
+    const d = await dialUp(cns, SERVER, "localuser", "local-pw", srv);
+    track(d.proc);
+    assert.match(srv.out(), /radius unreachable for user "localuser", asking local/);
+    assert.match(srv.out(), /user "localuser" authenticated by local because radius was unreachable/);
+    await stop(d.proc);
+    await stop(srv);
+  });
+
+  test("RADIUS unreachable with auth = radius: refused (691) within the deadline", async () => {
+    const dead = await freeUdpPortPair();
+    const srv = track(await startServer(sns, join(dir, "radius-only.conf"), conf({ auth: "radius", radiusPort: dead, deadline: "1500ms" })));
+    const t0 = Date.now();
+    const { proc } = dial(cns, SERVER, "alice", "alice-pw");
+    track(proc);
+    assert.ok(await until(() => !proc.running(), 10_000), `client still running:\n${proc.out()}`);
+    const took = (Date.now() - t0) / 1000;
+    assert.equal(await proc.exited, 1, proc.out());
+    assert.match(proc.out(), /\b691\b/);
+    // It waited for RADIUS (the deadline), then refused at once: never the client's own 30 s authentication bound.
+    assert.ok(took >= 1.4 && took <= 1.5 + 2.5, `refused after ${took.toFixed(2)} s (deadline 1.5 s)`);
+    await stop(srv);
+  });
 });

@@ -88,7 +88,7 @@ export function tunCounters(ns: Netns, dev: string): { txBytes: number; rxBytes:
 }
 
 export function pingFrom(ns: Netns, to: string, count: number, size: number): string {
-  const r = spawnSync("ip", ["netns", "exec", ns.name, "ping", "-c", String(count), "-i", "0.2", "-s", String(size), "-W", "2", to], { encoding: "utf8" });
+  const r = spawnSync("ip", ["netns", "exec", ns.name, "ping", "-c", String(count), "-i", "0.2", "-s", String(size), "-W", "1", to], { encoding: "utf8" });
   return r.stdout + r.stderr;
 }
 
