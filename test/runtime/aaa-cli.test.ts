@@ -13,7 +13,7 @@
  *
  * Acct-Interim-Update is not covered here: the server sends one at most every 60 s whatever RADIUS asks (a floor
  * for Acct-Interim-Interval as for the config key), which does not fit a test of seconds; its timing is unit-tested
- * with a fake clock (test/server/ accounting tests).
+ * with a skewed clock in test/runtime/server-aaa.test.ts.
  */
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -153,8 +153,12 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
     const c2 = await dialUp(cns, SERVER, "alice", "alice-pw", srv2);
     track(c2.proc);
     assert.match(pingFrom(cns, LOCAL, 5, 400), /5 received/);
-    await new Promise((r) => setTimeout(r, 200));
+    // And traffic one way only, so that swapped directions would show: 900-byte UDP datagrams to a closed port
+    // (the server host answers each with a shorter ICMP port unreachable, or not at all when rate-limited).
+    execFileSync("ip", ["netns", "exec", cns.name, "bash", "-c", `for i in 1 2 3; do head -c 900 /dev/zero > /dev/udp/${LOCAL}/9; done`]);
+    await new Promise((r) => setTimeout(r, 300));
     const counted = tunCounters(cns, c2.tun);
+    assert.ok(counted.txBytes > counted.rxBytes + 1000, `more went up than came down: ${JSON.stringify(counted)}`);
     await stop(c2.proc);
     assert.ok(await until(() => records().slice(before + 3).some((r) => r["Acct-Status-Type"] === "Stop"), 8000), `no Stop:\n${srv2.out()}`);
     const clean = records().slice(before + 3);
