@@ -15,7 +15,7 @@
  * for Acct-Interim-Interval as for the config key), which does not fit a test of seconds; its timing is unit-tested
  * with a skewed clock in test/runtime/server-aaa.test.ts.
  */
-import { test, describe, before, after } from "node:test";
+import { test, describe, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
@@ -42,8 +42,14 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
   let cns: Netns;
   let fr: FreeRadius;
   let dir: string;
-  const procs: Proc[] = [];
+  /** Processes a test started: stopped after it whatever happened, so the next test finds the ports and TUNs free. */
+  let procs: Proc[] = [];
   const track = <T extends Proc>(p: T): T => (procs.push(p), p);
+  const killAll = async (): Promise<void> => {
+    for (const p of procs.reverse()) await stop(p, "SIGKILL");
+    procs = [];
+  };
+  afterEach(killAll);
 
   before(async () => {
     sns = Netns.create();
@@ -69,7 +75,7 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
     });
   });
   after(async () => {
-    for (const p of procs.reverse()) await stop(p, "SIGKILL");
+    await killAll();
     await fr?.stop();
     sns?.destroy();
     cns?.destroy();
@@ -179,7 +185,7 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
     before(async () => {
       dasPort = (await freeUdpPortPair()) + 0;
       const das = ["[das]", "enable = yes", "listen = 127.0.0.1", `port = ${dasPort}`, "clients = 127.0.0.1", `secret = "${DAS_SECRET}"`].join("\n");
-      srv = track(await startServer(sns, join(dir, "main.conf"), conf({ acctPort: fr.acctPort, spool: join(dir, "main.spool"), extra: das })));
+      srv = await startServer(sns, join(dir, "main.conf"), conf({ acctPort: fr.acctPort, spool: join(dir, "main.spool"), extra: das }));
     });
     after(async () => {
       await stop(srv);
