@@ -82,7 +82,7 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
   });
 
   /** A server config: RADIUS auth (or `auth`), accounting to `acctPort` through `spool`, and optional sections. */
-  function conf(o: { auth?: string; radiusPort?: number; acctPort?: number; spool?: string; deadline?: string; extra?: string }): string {
+  function conf(o: { auth?: string; radiusPort?: number; acctPort?: number; spool?: string; deadline?: string; timeout?: string; retries?: number; extra?: string }): string {
     return [
       "[server]",
       `listen = ${SERVER}`,
@@ -100,8 +100,8 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
       "[radius]",
       `servers = 127.0.0.1:${o.radiusPort ?? fr.authPort}`,
       `secret = "${SECRET}"`,
-      "timeout = 300ms",
-      "retries = 1",
+      `timeout = ${o.timeout ?? "300ms"}`,
+      `retries = ${o.retries ?? 1}`,
       `deadline = ${o.deadline ?? "2"}`,
       "nas-identifier = aaa-cli",
       "[pools]",
@@ -287,9 +287,9 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
     await stop(srv);
   });
 
-  test("RADIUS unreachable with auth = radius: refused (691) within the deadline", async () => {
+  test("RADIUS unreachable with auth = radius: refused (691) within the deadline", async (t) => {
     const dead = await freeUdpPortPair();
-    const srv = track(await startServer(sns, join(dir, "radius-only.conf"), conf({ auth: "radius", radiusPort: dead, deadline: "1500ms" })));
+    const srv = track(await startServer(sns, join(dir, "radius-only.conf"), conf({ auth: "radius", radiusPort: dead, timeout: "1", retries: 5, deadline: "1500ms" })));
     const t0 = Date.now();
     const { proc } = dial(cns, SERVER, "alice", "alice-pw");
     track(proc);
@@ -297,8 +297,14 @@ describe("AAA through the real pptp-ts processes and FreeRADIUS (namespaces)", {
     const took = (Date.now() - t0) / 1000;
     assert.equal(await proc.exited, 1, proc.out());
     assert.match(proc.out(), /\b691\b/);
-    // It waited for RADIUS (the deadline), then refused at once: never the client's own 30 s authentication bound.
-    assert.ok(took >= 1.4 && took <= 1.5 + 2.5, `refused after ${took.toFixed(2)} s (deadline 1.5 s)`);
+    // The client's own log times it: from LCP up (authentication starts) to the 691. Retransmissions alone would
+    // wait 6 s (1 s × 6 sends): the deadline cuts that to 1.5 s, then the refusal is immediate — never the client's
+    // own 30 s authentication bound.
+    const at = (re: RegExp) => Date.parse(new RegExp(`^(\\S+) .*${re.source}`, "m").exec(proc.out())?.[1] ?? "NaN");
+    const waited = at(/authentication failed \(691\)/) - at(/LCP up/);
+    t.diagnostic(`refused ${(waited / 1000).toFixed(2)} s after LCP up, ${took.toFixed(2)} s after the client started`);
+    assert.ok(waited >= 1400 && waited <= 2500, `refused ${waited} ms after authentication began (deadline 1500 ms)\n${proc.out()}\n${srv.out()}`);
+    assert.match(srv.out(), /overall deadline 1500 ms reached/);
     await stop(srv);
   });
 });
