@@ -12,8 +12,8 @@
  *    503), CoA-Request with Session-Timeout (CoA-ACK, the session ends then).
  *
  * Acct-Interim-Update is not covered here: the server sends one at most every 60 s whatever RADIUS asks (a floor
- * for Acct-Interim-Interval as for the config key), which does not fit a test of seconds; its timing is unit-tested
- * with a skewed clock in test/runtime/server-aaa.test.ts.
+ * for Acct-Interim-Interval as for the config key), which does not fit a test of seconds: the floor is pinned in
+ * test/server/accounting-hooks.test.ts, the Interim-Update through the server in test/runtime/server-aaa.test.ts.
  */
 import { test, describe, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
