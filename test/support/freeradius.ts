@@ -59,6 +59,8 @@ export interface FreeRadiusOptions {
    * (README "RADIUS"); false shows what pptp-ts does with a server that omits it.
    */
   readonly messageAuthenticatorInReplies?: boolean;
+  /** Run it inside this network namespace (`ip netns exec`), e.g. next to a pptp-ts server process there. */
+  readonly netns?: string;
 }
 
 export interface FreeRadius {
@@ -217,7 +219,10 @@ export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius>
   const address = o.address ?? "127.0.0.1";
   const authPort = o.authPort ?? (await freeUdpPortPair(address));
   const { dir, acctPort, argv } = prepareFreeRadius({ ...o, authPort });
-  const proc: ChildProcess = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  const proc: ChildProcess =
+    o.netns === undefined
+      ? spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] })
+      : spawn("ip", ["netns", "exec", o.netns, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
