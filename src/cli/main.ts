@@ -4,7 +4,7 @@
  * unknown ones get a clear message instead of a stack trace.
  */
 import { VERSION } from "../version.js";
-import { runServer } from "./server-command.js";
+import { runServer, runCheckConfig } from "./server-command.js";
 import { runConnect } from "./connect-command.js";
 import { ntHashLine } from "../config/users-file.js";
 import { readPassword } from "./read-secret.js";
@@ -22,6 +22,8 @@ usage:
   pptp-ts hash-password USER                print a chap-secrets line with the NT hash ($NT$...) instead of
                                             the clear password (works for MS-CHAPv1/v2, not PAP/CHAP-MD5);
                                             the password is asked for, or read from stdin — never argv
+  pptp-ts check-config -c FILE              check the config, users and secret files as the server would, print
+                                            the effective configuration (secrets not shown); exit 0 if valid
   pptp-ts show sessions [--json] [user NAME | address IP | session ID]
                                             the running server's sessions (over its control socket)
   pptp-ts clear session ID | user NAME | address IP | all
@@ -42,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
       return runServer(argv.slice(1));
     case "connect":
       return runConnect(argv.slice(1));
+    case "check-config":
+      return runCheckConfig(argv.slice(1));
     case "show":
       return runShow(argv.slice(1));
     case "clear":

@@ -6,7 +6,7 @@
 import { readFileSync, existsSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { parseConfig, defaultConfig, describeConfig, type ServerConfig } from "../config/config.js";
+import { parseConfig, defaultConfig, describeConfig, formatConfig, type ServerConfig } from "../config/config.js";
 import { loadUsers } from "../config/users-file.js";
 import { checkUsers, secretsModeWarning } from "../config/users-check.js";
 import { Logger, type LogCategory } from "../server/log.js";
@@ -348,4 +348,31 @@ export async function runServer(argv: string[]): Promise<number> {
   current.close();
   await accounting.close();
   return code;
+}
+
+/**
+ * `pptp-ts check-config -c FILE` (like `nginx -t`): everything `server` checks before it touches the network —
+ * the config, the users file against it, the secret files — then the effective configuration with every key and
+ * its value (secrets not shown). Exit 0 when the server would start, 1 when not, 2 for bad usage.
+ */
+export function runCheckConfig(argv: string[]): number {
+  const args = parseServerArgs(argv);
+  if (typeof args === "string" || args.config === undefined) {
+    process.stderr.write(`pptp-ts check-config: ${typeof args === "string" ? args : "-c FILE is required"}\nusage: pptp-ts check-config -c FILE\n`);
+    return 2;
+  }
+  const l = load(args);
+  if (typeof l === "string") {
+    process.stderr.write(`${l}\npptp-ts check-config: ${args.config}: the server would not start\n`);
+    return 1;
+  }
+  for (const n of l.notes) if (n.startsWith("warning: ")) process.stderr.write(`${n}\n`);
+  process.stdout.write(redactSecrets(formatConfig(l.config)));
+  process.stderr.write(`pptp-ts check-config: ${args.config} is valid${l.config.server.enable && l.config.aaa.auth.includes("local") ? ` (${l.users.length} user(s) from ${l.config.ppp.users})` : ""}\n`);
+  return 0;
+}
+
+/** The effective configuration as printed: keys holding secrets show that they are set, never what they are. */
+function redactSecrets(text: string): string {
+  return text.replace(/^(password|key|secret) = (.+)$/gm, "$1 = (set, not shown)");
 }

@@ -52,6 +52,25 @@ describe("pptp-ts command line", () => {
     assert.match(r.stderr, /chap-secrets:2: user "bob": static address 192\.168\.77\.5 is already user "alice"'s \(line 1\).* — fix: /);
   });
 
+  test("check-config: exit 0 with the effective configuration (secrets not shown), 1 with file:line errors, 2 without -c", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-check-"));
+    const conf = join(dir, "pptp-ts.conf");
+    writeFileSync(conf, '[ppp]\nusers = chap-secrets\n[peer hq]\nrole = server\nuser = hq\npassword = "peer-Secret-9"\nremote-address = 192.168.50.9\n');
+    writeFileSync(join(dir, "chap-secrets"), "alice * pw1 *\n", { mode: 0o600 });
+    const ok = run("check-config", "-c", conf);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^\[server\]\nenable = yes\n/);
+    assert.match(ok.stdout, /\[peer hq\][\s\S]*password = \(set, not shown\)/);
+    assert.doesNotMatch(ok.stdout + ok.stderr, /peer-Secret-9/);
+    assert.match(ok.stderr, /pptp-ts\.conf is valid \(2 user\(s\) from .*chap-secrets\)/);
+    writeFileSync(conf, "[mppe]\nstrengths = 129\n");
+    const bad = run("check-config", "-c", conf);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /pptp-ts\.conf:2: \[mppe\] strengths: "129"/);
+    assert.match(bad.stderr, /the server would not start/);
+    assert.equal(run("check-config").status, 2);
+  });
+
   test("bad options and unknown commands are refused with usage", () => {
     assert.equal(run("server", "--debug", "everything").status, 2);
     const u = run("frobnicate");
