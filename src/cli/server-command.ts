@@ -334,6 +334,10 @@ export async function runServer(argv: string[]): Promise<number> {
         logger.setCategories(withDebug(again.config.log.debug, args.debug));
         const old = current;
         current = next;
+        // Accounting, its spool and the Disconnect/CoA listener were set up at start and stay as they are.
+        const kept: string[] = (["accounting", "das"] as const).filter((k) => JSON.stringify(again.config[k]) !== JSON.stringify(lastLoaded.config[k]));
+        if (JSON.stringify(again.config.tacacs) !== JSON.stringify(lastLoaded.config.tacacs) && accounting?.sink !== undefined) kept.push("tacacs");
+        if (kept.length > 0) logger.log("events", `SIGHUP: [${kept.join("], [")}] changed: accounting and Disconnect/CoA keep their start-up settings; restart pptp-ts to apply them`);
         lastLoaded = again;
         roles.reload(again.config, next.auth, staticAddresses(again));
         for (const n of again.notes) logger.log("events", n);

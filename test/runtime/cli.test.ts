@@ -173,6 +173,10 @@ describe("pptp-ts show / clear against a server process (root: network namespace
       const clear = run("clear", "user", "nobody", "-c", conf);
       assert.equal(clear.status, 1);
       assert.match(clear.stderr, /no session matches user nobody/);
+      // a reload cannot move accounting or the Disconnect/CoA listener: it says so instead of pretending
+      writeFileSync(conf, "[server]\ncontrol-socket = ctl.sock\n[ppp]\nusers = chap-secrets\n[das]\nport = 3800\n");
+      procs[0].kill("SIGHUP");
+      await waitFor(0, /SIGHUP: \[das\] changed: accounting and Disconnect\/CoA keep their start-up settings; restart pptp-ts to apply them/);
     } finally {
       for (const p of procs) p.kill("SIGTERM");
       await new Promise((r) => setTimeout(r, 500));
