@@ -5,13 +5,30 @@
 import type { SessionDirectory, SessionSelector, SessionSnapshot } from "../aaa/types.js";
 import { parseIpv4 } from "../wire/ipv4.js";
 
+/** One address pool as `show pool` reports it (the server's PoolReport). */
+export interface PoolLine {
+  readonly name: string;
+  readonly ranges: string;
+  readonly size?: number;
+  readonly inUse?: number;
+  readonly free?: number;
+  readonly reserved?: number;
+}
+
+/** What the control socket can ask of the running server. */
+export interface AdminTarget extends SessionDirectory {
+  poolStatus?(): readonly PoolLine[];
+}
+
 export type AdminRequest =
   | { readonly cmd: "show-sessions"; readonly select?: SessionSelector }
+  | { readonly cmd: "show-pool" }
   | { readonly cmd: "clear"; readonly all?: true; readonly select?: SessionSelector };
 
 export type AdminAnswer =
   | { readonly ok: true; readonly sessions: readonly SessionSnapshot[] }
   | { readonly ok: true; readonly cleared: readonly string[] }
+  | { readonly ok: true; readonly pools: readonly PoolLine[] }
   | { readonly ok: false; readonly error: string };
 
 /** The request as sent, checked; a string says what is wrong with it. */
@@ -23,6 +40,8 @@ export function parseAdminRequest(raw: unknown): AdminRequest | string {
   switch (r.cmd) {
     case "show-sessions":
       return select ? { cmd: "show-sessions", select } : { cmd: "show-sessions" };
+    case "show-pool":
+      return { cmd: "show-pool" };
     case "clear":
       if (r.all === true) return { cmd: "clear", all: true };
       if (!select || Object.keys(select).length === 0) return `clear needs a session ID, a user, an address or "all"`;
@@ -50,9 +69,10 @@ function parseSelector(v: unknown): SessionSelector | undefined | string {
 }
 
 /** Answers one request against the running server. */
-export function answerAdmin(dir: SessionDirectory, raw: unknown): AdminAnswer {
+export function answerAdmin(dir: AdminTarget, raw: unknown): AdminAnswer {
   const req = parseAdminRequest(raw);
   if (typeof req === "string") return { ok: false, error: req };
+  if (req.cmd === "show-pool") return dir.poolStatus ? { ok: true, pools: dir.poolStatus() } : { ok: false, error: "this server has no address pools" };
   const selected = dir.find(req.cmd === "clear" && req.all ? {} : (req.select ?? {}));
   if (req.cmd === "show-sessions") return { ok: true, sessions: selected };
   if (selected.length === 0) return { ok: false, error: `no session matches ${describe(req.select ?? {})}` };

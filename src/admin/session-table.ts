@@ -4,6 +4,7 @@
  * much). `--json` prints the snapshots themselves instead.
  */
 import type { SessionSnapshot } from "../aaa/types.js";
+import type { PoolLine } from "./commands.js";
 import { authMethodLabel } from "../wire/ppp-protocols.js";
 
 const HEADERS = ["SESSION", "CALL", "USER", "CLIENT", "ADDRESS", "AUTH", "MPPE", "UPTIME", "IN", "OUT", "PKTS IN/OUT"];
@@ -31,6 +32,19 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
+/** Columns padded to their widest cell; the last column is not padded. */
+function columns(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "));
+}
+
+/** `show pool`: per pool its size, addresses in use, free for anyone and kept for static users. */
+export function poolTable(pools: readonly PoolLine[]): string {
+  const num = (n: number | undefined) => (n === undefined ? "-" : String(n));
+  const rows = [["POOL", "SIZE", "USED", "FREE", "STATIC", "RANGES"], ...pools.map((p) => [p.name, num(p.size), num(p.inUse), num(p.free), num(p.reserved), p.ranges])];
+  return columns(rows).join("\n") + "\n";
+}
+
 export function sessionTable(sessions: readonly SessionSnapshot[]): string {
   const rows = sessions.map((s) => [
     s.sessionId,
@@ -45,9 +59,6 @@ export function sessionTable(sessions: readonly SessionSnapshot[]): string {
     formatBytes(s.outOctets),
     `${s.inPackets}/${s.outPackets}`,
   ]);
-  const all = [HEADERS, ...rows];
-  const widths = HEADERS.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
   const n = sessions.length;
-  return [line(HEADERS), ...rows.map(line), `${n} session${n === 1 ? "" : "s"}`].join("\n") + "\n";
+  return [...columns([HEADERS, ...rows]), `${n} session${n === 1 ? "" : "s"}`].join("\n") + "\n";
 }

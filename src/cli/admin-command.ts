@@ -6,10 +6,11 @@ import { readFileSync } from "node:fs";
 import { parseConfig, DEFAULT_CONTROL_SOCKET } from "../config/config.js";
 import { controlRequest } from "../io/control-socket.js";
 import type { AdminAnswer } from "../admin/commands.js";
-import { sessionTable } from "../admin/session-table.js";
+import { poolTable, sessionTable } from "../admin/session-table.js";
 import type { SessionSelector } from "../aaa/types.js";
 
 export const SHOW_USAGE = `usage: pptp-ts show sessions [--json] [user NAME | address IP | session ID] [--socket PATH | -c FILE]
+       pptp-ts show pool [--json] [--socket PATH | -c FILE]
 `;
 export const CLEAR_USAGE = `usage: pptp-ts clear session ID | user NAME | address IP | all [--socket PATH | -c FILE]
   ends the sessions properly (LCP Terminate-Request, Call-Disconnect-Notify; accounting Stop with Admin-Reset)
@@ -84,8 +85,17 @@ export async function runShow(argv: string[]): Promise<number> {
     return 2;
   }
   const [what, ...rest] = p.words;
+  if (what === "pool" && rest.length === 0) {
+    const a = await ask(p.socket, { cmd: "show-pool" });
+    if (typeof a === "string" || !a.ok || !("pools" in a)) {
+      process.stderr.write(`pptp-ts show: ${typeof a === "string" ? a : a.ok ? "unexpected answer" : a.error}\n`);
+      return 1;
+    }
+    process.stdout.write(p.json ? JSON.stringify(a.pools, null, 2) + "\n" : poolTable(a.pools));
+    return 0;
+  }
   if (what !== "sessions") {
-    process.stderr.write(`pptp-ts show: ${what === undefined ? "what to show?" : `unknown "${what}"`} (shows: sessions)\n${SHOW_USAGE}`);
+    process.stderr.write(`pptp-ts show: ${what === undefined ? "what to show?" : `unknown "${p.words.join(" ")}"`} (shows: sessions, pool)\n${SHOW_USAGE}`);
     return 2;
   }
   const sel = selector(rest);

@@ -26,6 +26,13 @@ import { addressValue, checkPoolRanges, formatAddressRange, rangeSize, type Addr
 
 const NONE = -1;
 
+export interface PoolStatus {
+  readonly size: number;
+  readonly inUse: number;
+  readonly free: number;
+  readonly reserved: number;
+}
+
 export class AddressPool {
   /** Total addresses in the pool. */
   readonly size: number;
@@ -73,7 +80,9 @@ export class AddressPool {
 
   /** Addresses in use: from the pool and assigned outside it. */
   get inUse(): number {
-    return this.size - this.free + this.outside.size;
+    let reservedFree = 0;
+    for (const i of this.reservedList) if (this.used[i] === 0) reservedFree++;
+    return this.size - this.free - reservedFree + this.outside.size;
   }
 
   /**
@@ -101,6 +110,11 @@ export class AddressPool {
     }
     this.reservedList = [...want];
     return this.reservedList.length;
+  }
+
+  /** Size, addresses in use (pool and assigned outside it), free for anyone, and kept for static users. */
+  status(): PoolStatus {
+    return { size: this.size, inUse: this.inUse, free: this.free, reserved: this.reservedList.length };
   }
 
   /** Pool addresses reserved for static users (in use or not). */

@@ -35,6 +35,11 @@ export class NamedPools {
     return undefined;
   }
 
+  /** Each pool with its name and ranges, for `show pool`. */
+  entries(): { readonly name: string; readonly ranges: string; readonly pool: AddressPool }[] {
+    return [...this.pools].map(([name, { key, pool }]) => ({ name, ranges: key.replace(/,/g, ", "), pool }));
+  }
+
   get names(): string[] {
     return [...this.pools.keys()];
   }

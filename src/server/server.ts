@@ -25,7 +25,7 @@ import { controlLocalIp, GreDemux } from "../io/gre-demux.js";
 import { ConnectionRunner } from "../io/connection-runner.js";
 import { PrefixTable, formatPrefix } from "../io/prefix-table.js";
 import type { SystemNetwork } from "../io/system-net.js";
-import { rangesContain } from "../config/address-range.js";
+import { formatAddressRange, rangesContain } from "../config/address-range.js";
 import { resolveIpv4, type Resolver } from "../io/resolve.js";
 import { Backoff } from "../session/backoff.js";
 import { HeldPackets } from "../session/held-packets.js";
@@ -41,6 +41,7 @@ import type { LinkRefusal } from "../ppp/link.js";
 import type { IpcpOptionsConfig } from "../ppp/ipcp.js";
 import { SessionIds } from "./session-ids.js";
 import { NamedPools } from "./pools.js";
+import type { PoolStatus } from "./pool.js";
 import { selectorMatches, snapshotOf, userKey, type SessionRecord } from "./session-registry.js";
 import { describePolicy, framedRoutes, planAddress, sessionLimits } from "./session-policy.js";
 import { AccountingHooks, newAccountingState, type AccountingState } from "./accounting-hooks.js";
@@ -51,6 +52,14 @@ export interface AddressAllocator {
   /** Exactly this address (a static one from chap-secrets or RADIUS, inside the pool or not), or undefined if taken. */
   assign?(address: string): string | undefined;
   release(address: string): void;
+  /** For `show pool`. */
+  status?(): PoolStatus;
+}
+
+/** One pool as `pptp-ts show pool` reports it. */
+export interface PoolReport extends Partial<PoolStatus> {
+  readonly name: string;
+  readonly ranges: string;
 }
 
 export interface ServerLogSink {
@@ -278,6 +287,13 @@ export class PptpServer implements SessionDirectory {
   peerRoutes(): string[] {
     const out: string[] = [];
     for (const p of this.peers.values()) for (const r of p.cfg.routes) out.push(formatPrefix(r));
+    return out;
+  }
+
+  /** The default pool ([ppp] pool) and every named pool ([pools]): size, in use, free, kept for static users. */
+  poolStatus(): PoolReport[] {
+    const out: PoolReport[] = [{ name: "default", ranges: this.settings.ppp.pool.map(formatAddressRange).join(", "), ...(this.o.pool.status?.() ?? {}) }];
+    for (const e of this.namedPools.entries()) out.push({ name: e.name, ranges: e.ranges, ...e.pool.status() });
     return out;
   }
 

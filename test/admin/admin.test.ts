@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as net from "node:net";
 import { answerAdmin, parseAdminRequest } from "../../src/admin/commands.js";
-import { sessionTable, formatBytes, formatDuration } from "../../src/admin/session-table.js";
+import { sessionTable, poolTable, formatBytes, formatDuration } from "../../src/admin/session-table.js";
 import { openControlSocket, controlRequest } from "../../src/io/control-socket.js";
 import type { SessionDirectory, SessionSnapshot } from "../../src/aaa/types.js";
-import { rig, dial, waitFor } from "../runtime/server-rig.js";
+import { rig, dial, waitFor, settings } from "../runtime/server-rig.js";
+import { AddressPool } from "../../src/server/pool.js";
 import { fakeIpPacket } from "../support/random.js";
 
 function snap(id: string, user: string, addr: string): SessionSnapshot {
@@ -83,6 +84,10 @@ describe("admin requests", () => {
     assert.match(t[1], /^00000001000000AA\s+7\s+alice\s+198\.51\.100\.7\s+10\.0\.0\.10\s+MS-CHAPv2\s+128-bit stateless\s+01:02:03\s+1\.5 KiB\s+5\.0 MiB\s+12\/3400$/);
     assert.equal(t[1].indexOf("198.51"), t[2].indexOf("198.51"), "columns line up");
     assert.equal(t[3], "2 sessions");
+    assert.equal(
+      poolTable([{ name: "default", ranges: "10.0.0.10-10.0.0.254", size: 245, inUse: 12, free: 231, reserved: 2 }, { name: "office", ranges: "10.1.0.1-10.1.0.9" }]),
+      "POOL     SIZE  USED  FREE  STATIC  RANGES\ndefault  245   12    231   2       10.0.0.10-10.0.0.254\noffice   -     -     -     -       10.1.0.1-10.1.0.9\n",
+    );
   });
 });
 
@@ -125,7 +130,9 @@ describe("control socket", () => {
   });
 
   test("a real server: show lists the client's session with its counters; clear user ends exactly that session", async () => {
-    const r = await rig();
+    const pool = new AddressPool(settings.ppp.pool);
+    pool.reserve(["192.168.50.20"]);
+    const r = await rig(settings, undefined, { pool });
     const dir = mkdtempSync(join(tmpdir(), "pptpts-ctl-"));
     const path = join(dir, "ctl.sock");
     const sock = await openControlSocket(path, async (req) => answerAdmin(r.server, req));
@@ -154,6 +161,10 @@ describe("control socket", () => {
       await waitFor(() => alice.down() !== undefined && r.server.sessionCount === 1, 8000);
       assert.ok(bob.up(), "bob's session is untouched");
       assert.match(r.lines.join("\n"), /user=alice .*administrative reset \(pptp-ts clear\)/);
+      const pools = (await controlRequest(path, { cmd: "show-pool" })) as { ok: true; pools: { name: string; ranges: string; size: number; inUse: number; free: number; reserved: number }[] };
+      const size = pool.size;
+      assert.deepEqual(pools.pools[0], { name: "default", ranges: settings.ppp.pool.map((x) => `${x.first}-${x.last}`).join(", "), size, inUse: 1, free: size - 2, reserved: 1 });
+      console.log(poolTable(pools.pools));
       bob.hangUp();
     } finally {
       sock.close();

@@ -167,6 +167,9 @@ describe("pptp-ts show / clear against a server process (root: network namespace
       assert.equal(shown.status, 0, shown.stderr);
       assert.match(shown.stdout, /^SESSION\s+CALL\s+USER/);
       assert.match(shown.stdout, /0 sessions\n$/);
+      const pool = run("show", "pool", "-c", conf);
+      assert.equal(pool.status, 0, pool.stderr);
+      assert.match(pool.stdout, /^POOL\s+SIZE\s+USED\s+FREE\s+STATIC\s+RANGES\ndefault\s+245\s+0\s+245\s+0\s+192\.168\.50\.10-192\.168\.50\.254\n$/);
       const json = run("show", "sessions", "--json", "-c", conf);
       assert.equal(json.status, 0, json.stderr);
       assert.deepEqual(JSON.parse(json.stdout), []);

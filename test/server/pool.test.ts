@@ -230,6 +230,7 @@ describe("AddressPool: addresses reserved for static users", () => {
     const p = pool("10.0.0.1-10.0.0.4");
     assert.equal(p.reserve(["10.0.0.2", "10.9.9.9", "not an address"]), 1);
     assert.equal(p.available, 3);
+    assert.equal(p.inUse, 0, "a reserved address nobody holds is not in use");
     assert.equal(p.allocate("10.0.0.2"), "10.0.0.1", "a dynamic user asking for the static address gets another");
     assert.deepEqual([p.allocate(), p.allocate(), p.allocate()], ["10.0.0.3", "10.0.0.4", undefined]);
     assert.equal(p.assign("10.0.0.2"), "10.0.0.2", "the static user still gets it");
