@@ -18,17 +18,21 @@ export interface PoolLine {
 /** What the control socket can ask of the running server. */
 export interface AdminTarget extends SessionDirectory {
   poolStatus?(): readonly PoolLine[];
+  /** Counters by topic (sessions, ended-by-cause, client-errors, gre-drops, radius ...). */
+  stats?(): Record<string, Record<string, number>>;
 }
 
 export type AdminRequest =
   | { readonly cmd: "show-sessions"; readonly select?: SessionSelector }
   | { readonly cmd: "show-pool" }
+  | { readonly cmd: "show-stats" }
   | { readonly cmd: "clear"; readonly all?: true; readonly select?: SessionSelector };
 
 export type AdminAnswer =
   | { readonly ok: true; readonly sessions: readonly SessionSnapshot[] }
   | { readonly ok: true; readonly cleared: readonly string[] }
   | { readonly ok: true; readonly pools: readonly PoolLine[] }
+  | { readonly ok: true; readonly stats: Record<string, Record<string, number>> }
   | { readonly ok: false; readonly error: string };
 
 /** The request as sent, checked; a string says what is wrong with it. */
@@ -42,6 +46,8 @@ export function parseAdminRequest(raw: unknown): AdminRequest | string {
       return select ? { cmd: "show-sessions", select } : { cmd: "show-sessions" };
     case "show-pool":
       return { cmd: "show-pool" };
+    case "show-stats":
+      return { cmd: "show-stats" };
     case "clear":
       if (r.all === true) return { cmd: "clear", all: true };
       if (!select || Object.keys(select).length === 0) return `clear needs a session ID, a user, an address or "all"`;
@@ -72,6 +78,7 @@ function parseSelector(v: unknown): SessionSelector | undefined | string {
 export function answerAdmin(dir: AdminTarget, raw: unknown): AdminAnswer {
   const req = parseAdminRequest(raw);
   if (typeof req === "string") return { ok: false, error: req };
+  if (req.cmd === "show-stats") return dir.stats ? { ok: true, stats: dir.stats() } : { ok: false, error: "this server keeps no statistics" };
   if (req.cmd === "show-pool") return dir.poolStatus ? { ok: true, pools: dir.poolStatus() } : { ok: false, error: "this server has no address pools" };
   const selected = dir.find(req.cmd === "clear" && req.all ? {} : (req.select ?? {}));
   if (req.cmd === "show-sessions") return { ok: true, sessions: selected };

@@ -62,3 +62,16 @@ export function sessionTable(sessions: readonly SessionSnapshot[]): string {
   const n = sessions.length;
   return [...columns([HEADERS, ...rows]), `${n} session${n === 1 ? "" : "s"}`].join("\n") + "\n";
 }
+
+/** `show stats`: one block per topic, names and counts aligned; empty topics say "none". */
+export function statsText(stats: Record<string, Record<string, number>>): string {
+  const out: string[] = [];
+  for (const [topic, counts] of Object.entries(stats)) {
+    out.push(`${topic}:`);
+    const entries = Object.entries(counts);
+    if (entries.length === 0) out.push("  none");
+    const w = Math.max(0, ...entries.map(([k]) => k.length));
+    for (const [k, v] of entries) out.push(`  ${k.padEnd(w)}  ${v}`);
+  }
+  return out.join("\n") + "\n";
+}

@@ -6,11 +6,12 @@ import { readFileSync } from "node:fs";
 import { parseConfig, DEFAULT_CONTROL_SOCKET } from "../config/config.js";
 import { controlRequest } from "../io/control-socket.js";
 import type { AdminAnswer } from "../admin/commands.js";
-import { poolTable, sessionTable } from "../admin/session-table.js";
+import { poolTable, sessionTable, statsText } from "../admin/session-table.js";
 import type { SessionSelector } from "../aaa/types.js";
 
 export const SHOW_USAGE = `usage: pptp-ts show sessions [--json] [user NAME | address IP | session ID] [--socket PATH | -c FILE]
        pptp-ts show pool [--json] [--socket PATH | -c FILE]
+       pptp-ts show stats [--json] [--socket PATH | -c FILE]
 `;
 export const CLEAR_USAGE = `usage: pptp-ts clear session ID | user NAME | address IP | all [--socket PATH | -c FILE]
   ends the sessions properly (LCP Terminate-Request, Call-Disconnect-Notify; accounting Stop with Admin-Reset)
@@ -94,8 +95,17 @@ export async function runShow(argv: string[]): Promise<number> {
     process.stdout.write(p.json ? JSON.stringify(a.pools, null, 2) + "\n" : poolTable(a.pools));
     return 0;
   }
+  if (what === "stats" && rest.length === 0) {
+    const a = await ask(p.socket, { cmd: "show-stats" });
+    if (typeof a === "string" || !a.ok || !("stats" in a)) {
+      process.stderr.write(`pptp-ts show: ${typeof a === "string" ? a : a.ok ? "unexpected answer" : a.error}\n`);
+      return 1;
+    }
+    process.stdout.write(p.json ? JSON.stringify(a.stats, null, 2) + "\n" : statsText(a.stats));
+    return 0;
+  }
   if (what !== "sessions") {
-    process.stderr.write(`pptp-ts show: ${what === undefined ? "what to show?" : `unknown "${p.words.join(" ")}"`} (shows: sessions, pool)\n${SHOW_USAGE}`);
+    process.stderr.write(`pptp-ts show: ${what === undefined ? "what to show?" : `unknown "${p.words.join(" ")}"`} (shows: sessions, pool, stats)\n${SHOW_USAGE}`);
     return 2;
   }
   const sel = selector(rest);

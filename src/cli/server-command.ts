@@ -19,7 +19,7 @@ import { tacacsFromConfig } from "../io/tacacs.js";
 import { accountingFromConfig, dasFromConfig } from "../io/acct-das-wiring.js";
 import type { DasServer } from "../io/das-udp.js";
 import { openControlSocket, type ControlSocket } from "../io/control-socket.js";
-import { answerAdmin } from "../admin/commands.js";
+import { answerAdmin, type AdminTarget } from "../admin/commands.js";
 import type { PptpServer } from "../server/server.js";
 import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
@@ -146,10 +146,17 @@ function load(args: ServerArgs, previous?: Loaded): Loaded | string {
  * The control socket for `pptp-ts show` / `clear`. Without it the server still serves: a socket held by another
  * running instance (servers in other network namespaces share the file system) is said, not fatal.
  */
-async function openControl(path: string, server: PptpServer, logger: Logger): Promise<ControlSocket | undefined> {
+async function openControl(path: string, server: PptpServer, logger: Logger, aaaCounters: () => Record<string, Record<string, number>>): Promise<ControlSocket | undefined> {
   if (path === "") return undefined;
+  const target: AdminTarget = {
+    find: (sel) => server.find(sel),
+    disconnect: (id, cause, reason) => server.disconnect(id, cause, reason),
+    changeTimeouts: (id, change) => server.changeTimeouts(id, change),
+    poolStatus: () => server.poolStatus(),
+    stats: () => ({ ...server.stats(), ...aaaCounters() }),
+  };
   try {
-    const c = await openControlSocket(path, async (req) => answerAdmin(server, req));
+    const c = await openControlSocket(path, async (req) => answerAdmin(target, req));
     logger.log("events", `control socket ${path} (pptp-ts show sessions / clear)`);
     return c;
   } catch (e) {
@@ -169,6 +176,8 @@ function staticAddresses(l: Loaded): string[] {
 /** The authentication backends a configuration names, built and running; close() ends their sockets. */
 interface AaaRuntime {
   readonly auth: Authenticator;
+  /** Per backend server: requests, answers, timeouts, dropped replies (for `show stats`). */
+  counters(): Record<string, Record<string, number>>;
   close(): void;
 }
 
@@ -230,7 +239,8 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
 async function authenticator(l: Loaded, logger: Logger): Promise<AaaRuntime> {
   const local = new LocalUsers(l.users, { caseSensitive: l.config.ppp.caseSensitiveUsers });
   const chain = l.config.aaa.auth;
-  if (!l.config.server.enable || chain.every((b) => b === "local")) return { auth: local, close: () => {} };
+  if (!l.config.server.enable || chain.every((b) => b === "local")) return { auth: local, counters: () => ({}), close: () => {} };
+  const counters: (() => Record<string, Record<string, number>>)[] = [];
   const closers: (() => void)[] = [];
   const byName = new Map<string, Authenticator>([["local", local]]);
   const described = new Map<string, string>([["local", "local users"]]);
@@ -251,6 +261,15 @@ async function authenticator(l: Loaded, logger: Logger): Promise<AaaRuntime> {
       });
       // Requests already sent finish within the deadline (a SIGHUP replaces the client while they run); then it goes.
       closers.push(() => setTimeout(() => radius.close(), r.deadlineMs + 1000).unref());
+      counters.push(() => {
+        const labels = radius.labels();
+        return Object.fromEntries(
+          radius.counters().map((c, i) => [
+            `radius ${labels[i] ?? i}`,
+            { requests: c.requests, retransmissions: c.retransmissions, responses: c.responses, timeouts: c.timeouts, dropped: Object.values(c.dropped).reduce((a, b) => a + b, 0) },
+          ]),
+        );
+      });
       byName.set(
         "radius",
         new RadiusAuthenticator(radius, {
@@ -274,7 +293,7 @@ async function authenticator(l: Loaded, logger: Logger): Promise<AaaRuntime> {
   const links: ChainLink[] = chain.map((name) => ({ name, auth: byName.get(name)! }));
   logger.log("events", `authentication: ${chain.map((n) => described.get(n)).join(", then if unreachable ")}`);
   const auth = links.length === 1 ? links[0].auth : new AuthChain(links, (line) => logger.log("events", line));
-  return { auth, close: () => closers.forEach((c) => c()) };
+  return { auth, counters: () => Object.assign({}, ...counters.map((c) => c())), close: () => closers.forEach((c) => c()) };
 }
 
 export async function runServer(argv: string[]): Promise<number> {
@@ -313,7 +332,7 @@ export async function runServer(argv: string[]): Promise<number> {
         (line) => logger.log("errors", line),
       );
       if (das !== undefined) logger.log("events", `Disconnect/CoA (RFC 5176) on ${config.das.listen}:${das.port}, from ${config.das.clients.join(", ") || "nobody (set [das] clients)"}`);
-      control = await openControl(config.server.controlSocket, roles.server, logger);
+      control = await openControl(config.server.controlSocket, roles.server, logger, () => current.counters());
     }
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);

@@ -221,7 +221,12 @@ export class PptpServer implements SessionDirectory {
     callsRefused: 0,
     callsTotal: 0,
     demandDials: 0,
+    /** Sessions that reached the network phase (IPCP up). */
+    sessionsEstablished: 0,
   };
+  /** Ended calls by Acct-Terminate-Cause, and by the error number the client was shown (691, 734, 742, ...). */
+  private readonly downByCause = new Map<string, number>();
+  private readonly downByClientError = new Map<number, number>();
 
   constructor(o: PptpServerOptions) {
     this.o = o;
@@ -288,6 +293,19 @@ export class PptpServer implements SessionDirectory {
     const out: string[] = [];
     for (const p of this.peers.values()) for (const r of p.cfg.routes) out.push(formatPrefix(r));
     return out;
+  }
+
+  /** Counters for `show stats` (and metrics): one record per topic, each a name → count. */
+  stats(): Record<string, Record<string, number>> {
+    let up = 0;
+    for (const r of this.calls.values()) if (r.networkUp) up++;
+    return {
+      sessions: { up, calls: this.calls.size, "calls-total": this.counters.callsTotal, established: this.counters.sessionsEstablished, refused: this.counters.callsRefused, "control-connections": this.conns.size },
+      "ended-by-cause": Object.fromEntries(this.downByCause),
+      "client-errors": Object.fromEntries([...this.downByClientError].map(([k, v]) => [String(k), v])),
+      "gre-drops": { ...this.gre.counters },
+      tun: { "no-route": this.counters.tunNoRoute, dropped: this.counters.tunDropped },
+    };
   }
 
   /** The default pool ([ppp] pool) and every named pool ([pools]): size, in use, free, kept for static users. */
@@ -656,6 +674,7 @@ export class PptpServer implements SessionDirectory {
         const r = this.calls.get(e.callId);
         if (!r) return;
         r.networkUp = true;
+        this.counters.sessionsEstablished++;
         r.user = e.user;
         r.method = e.method;
         r.mppe = e.mppe ? `${e.mppe.bits}-bit ${e.mppe.stateless ? "stateless" : "stateful"}` : "none";
@@ -684,6 +703,8 @@ export class PptpServer implements SessionDirectory {
         const r = this.ending.get(e.callId);
         this.ending.delete(e.callId);
         const cause = r?.endCause ?? e.cause;
+        this.downByCause.set(cause, (this.downByCause.get(cause) ?? 0) + 1);
+        if (e.code !== undefined) this.downByClientError.set(e.code, (this.downByClientError.get(e.code) ?? 0) + 1);
         this.log(
           "events",
           `call ${e.callId}${r?.user ? ` user=${r.user}` : ""} peer=${st.peerName}: session down: ${e.reason}${e.code !== undefined ? ` (client sees error ${e.code})` : ""}; cause ${cause}` +

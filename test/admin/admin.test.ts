@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as net from "node:net";
 import { answerAdmin, parseAdminRequest } from "../../src/admin/commands.js";
-import { sessionTable, poolTable, formatBytes, formatDuration } from "../../src/admin/session-table.js";
+import { sessionTable, poolTable, statsText, formatBytes, formatDuration } from "../../src/admin/session-table.js";
 import { openControlSocket, controlRequest } from "../../src/io/control-socket.js";
 import type { SessionDirectory, SessionSnapshot } from "../../src/aaa/types.js";
 import { rig, dial, waitFor, settings } from "../runtime/server-rig.js";
@@ -88,6 +88,7 @@ describe("admin requests", () => {
       poolTable([{ name: "default", ranges: "10.0.0.10-10.0.0.254", size: 245, inUse: 12, free: 231, reserved: 2 }, { name: "office", ranges: "10.1.0.1-10.1.0.9" }]),
       "POOL     SIZE  USED  FREE  STATIC  RANGES\ndefault  245   12    231   2       10.0.0.10-10.0.0.254\noffice   -     -     -     -       10.1.0.1-10.1.0.9\n",
     );
+    assert.equal(statsText({ sessions: { up: 3, "calls-total": 17 }, "client-errors": {} }), "sessions:\n  up           3\n  calls-total  17\nclient-errors:\n  none\n");
   });
 });
 
@@ -165,6 +166,12 @@ describe("control socket", () => {
       const size = pool.size;
       assert.deepEqual(pools.pools[0], { name: "default", ranges: settings.ppp.pool.map((x) => `${x.first}-${x.last}`).join(", "), size, inUse: 1, free: size - 2, reserved: 1 });
       console.log(poolTable(pools.pools));
+      const st = (await controlRequest(path, { cmd: "show-stats" })) as { ok: true; stats: Record<string, Record<string, number>> };
+      assert.equal(st.stats.sessions.up, 1);
+      assert.equal(st.stats.sessions.established, 2);
+      assert.deepEqual(st.stats["ended-by-cause"], { "admin-reset": 1 });
+      assert.equal(st.stats["gre-drops"].malformed, 0);
+      console.log(statsText(st.stats));
       bob.hangUp();
     } finally {
       sock.close();

@@ -170,6 +170,9 @@ describe("pptp-ts show / clear against a server process (root: network namespace
       const pool = run("show", "pool", "-c", conf);
       assert.equal(pool.status, 0, pool.stderr);
       assert.match(pool.stdout, /^POOL\s+SIZE\s+USED\s+FREE\s+STATIC\s+RANGES\ndefault\s+245\s+0\s+245\s+0\s+192\.168\.50\.10-192\.168\.50\.254\n$/);
+      const stats = run("show", "stats", "-c", conf);
+      assert.equal(stats.status, 0, stats.stderr);
+      assert.match(stats.stdout, /^sessions:\n  up +0\n[\s\S]*gre-drops:\n  malformed +0\n/);
       const json = run("show", "sessions", "--json", "-c", conf);
       assert.equal(json.status, 0, json.stderr);
       assert.deepEqual(JSON.parse(json.stdout), []);
