@@ -20,12 +20,15 @@ export interface AdminTarget extends SessionDirectory {
   poolStatus?(): readonly PoolLine[];
   /** Counters by topic (sessions, ended-by-cause, client-errors, gre-drops, radius ...). */
   stats?(): Record<string, Record<string, number>>;
+  /** What SIGHUP does, with its result for the operator. */
+  reloadConfig?(): Promise<{ readonly ok: boolean; readonly message: string }>;
 }
 
 export type AdminRequest =
   | { readonly cmd: "show-sessions"; readonly select?: SessionSelector }
   | { readonly cmd: "show-pool" }
   | { readonly cmd: "show-stats" }
+  | { readonly cmd: "reload" }
   | { readonly cmd: "clear"; readonly all?: true; readonly select?: SessionSelector };
 
 export type AdminAnswer =
@@ -33,6 +36,7 @@ export type AdminAnswer =
   | { readonly ok: true; readonly cleared: readonly string[] }
   | { readonly ok: true; readonly pools: readonly PoolLine[] }
   | { readonly ok: true; readonly stats: Record<string, Record<string, number>> }
+  | { readonly ok: true; readonly reloaded: string }
   | { readonly ok: false; readonly error: string };
 
 /** The request as sent, checked; a string says what is wrong with it. */
@@ -48,6 +52,8 @@ export function parseAdminRequest(raw: unknown): AdminRequest | string {
       return { cmd: "show-pool" };
     case "show-stats":
       return { cmd: "show-stats" };
+    case "reload":
+      return { cmd: "reload" };
     case "clear":
       if (r.all === true) return { cmd: "clear", all: true };
       if (!select || Object.keys(select).length === 0) return `clear needs a session ID, a user, an address or "all"`;
@@ -75,9 +81,14 @@ function parseSelector(v: unknown): SessionSelector | undefined | string {
 }
 
 /** Answers one request against the running server. */
-export function answerAdmin(dir: AdminTarget, raw: unknown): AdminAnswer {
+export async function answerAdmin(dir: AdminTarget, raw: unknown): Promise<AdminAnswer> {
   const req = parseAdminRequest(raw);
   if (typeof req === "string") return { ok: false, error: req };
+  if (req.cmd === "reload") {
+    if (!dir.reloadConfig) return { ok: false, error: "this server cannot reload" };
+    const r = await dir.reloadConfig();
+    return r.ok ? { ok: true, reloaded: r.message } : { ok: false, error: r.message };
+  }
   if (req.cmd === "show-stats") return dir.stats ? { ok: true, stats: dir.stats() } : { ok: false, error: "this server keeps no statistics" };
   if (req.cmd === "show-pool") return dir.poolStatus ? { ok: true, pools: dir.poolStatus() } : { ok: false, error: "this server has no address pools" };
   const selected = dir.find(req.cmd === "clear" && req.all ? {} : (req.select ?? {}));

@@ -152,3 +152,26 @@ export async function runClear(argv: string[]): Promise<number> {
   process.stdout.write(`cleared ${a.cleared.length} session${a.cleared.length === 1 ? "" : "s"}: ${a.cleared.join(", ")}\n`);
   return 0;
 }
+
+export const RELOAD_USAGE = `usage: pptp-ts reload [--socket PATH | -c FILE]
+  what SIGHUP does — re-read the config and users file; established sessions keep their settings — with the result
+`;
+
+export async function runReload(argv: string[]): Promise<number> {
+  const p = parseCommon(argv);
+  if (p === "help") {
+    process.stdout.write(RELOAD_USAGE);
+    return 0;
+  }
+  if (typeof p === "string" || p.words.length > 0) {
+    process.stderr.write(`pptp-ts reload: ${typeof p === "string" ? p : `unexpected "${p.words.join(" ")}"`}\n${RELOAD_USAGE}`);
+    return 2;
+  }
+  const a = await ask(p.socket, { cmd: "reload" });
+  if (typeof a === "string" || !a.ok || !("reloaded" in a)) {
+    process.stderr.write(`pptp-ts reload: ${typeof a === "string" ? a : a.ok ? "unexpected answer" : a.error}\n`);
+    return 1;
+  }
+  process.stdout.write(`${a.reloaded}\n`);
+  return 0;
+}

@@ -8,7 +8,7 @@ import { runServer, runCheckConfig } from "./server-command.js";
 import { runConnect } from "./connect-command.js";
 import { ntHashLine } from "../config/users-file.js";
 import { readPassword } from "./read-secret.js";
-import { runShow, runClear } from "./admin-command.js";
+import { runShow, runClear, runReload } from "./admin-command.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 
@@ -28,6 +28,7 @@ usage:
                                             the running server's sessions (over its control socket)
   pptp-ts clear session ID | user NAME | address IP | all
                                             end sessions properly (accounting cause Admin-Reset)
+  pptp-ts reload                            what SIGHUP does, with the result (applied, or the config error)
   pptp-ts version                           print the version
   pptp-ts help                              this text
 
@@ -46,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return runConnect(argv.slice(1));
     case "check-config":
       return runCheckConfig(argv.slice(1));
+    case "reload":
+      return runReload(argv.slice(1));
     case "show":
       return runShow(argv.slice(1));
     case "clear":

@@ -146,7 +146,13 @@ function load(args: ServerArgs, previous?: Loaded): Loaded | string {
  * The control socket for `pptp-ts show` / `clear`. Without it the server still serves: a socket held by another
  * running instance (servers in other network namespaces share the file system) is said, not fatal.
  */
-async function openControl(path: string, server: PptpServer, logger: Logger, aaaCounters: () => Record<string, Record<string, number>>): Promise<ControlSocket | undefined> {
+async function openControl(
+  path: string,
+  server: PptpServer,
+  logger: Logger,
+  aaaCounters: () => Record<string, Record<string, number>>,
+  reload: () => Promise<{ ok: boolean; message: string }>,
+): Promise<ControlSocket | undefined> {
   if (path === "") return undefined;
   const target: AdminTarget = {
     find: (sel) => server.find(sel),
@@ -154,6 +160,7 @@ async function openControl(path: string, server: PptpServer, logger: Logger, aaa
     changeTimeouts: (id, change) => server.changeTimeouts(id, change),
     poolStatus: () => server.poolStatus(),
     stats: () => ({ ...server.stats(), ...aaaCounters() }),
+    reloadConfig: reload,
   };
   try {
     const c = await openControlSocket(path, async (req) => answerAdmin(target, req));
@@ -316,6 +323,9 @@ export async function runServer(argv: string[]): Promise<number> {
   let accounting: AccountingRuntime | undefined;
   let das: DasServer | undefined;
   let control: ControlSocket | undefined;
+  let lastLoaded = loaded;
+  // What SIGHUP and `pptp-ts reload` do; set once everything runs.
+  let reload: (why: string) => Promise<{ ok: boolean; message: string }> = async () => ({ ok: false, message: "the server is still starting" });
   try {
     current = await authenticator(loaded, logger);
     accounting = await accountingRuntime(loaded, logger, args.config ?? "(defaults)");
@@ -332,7 +342,7 @@ export async function runServer(argv: string[]): Promise<number> {
         (line) => logger.log("errors", line),
       );
       if (das !== undefined) logger.log("events", `Disconnect/CoA (RFC 5176) on ${config.das.listen}:${das.port}, from ${config.das.clients.join(", ") || "nobody (set [das] clients)"}`);
-      control = await openControl(config.server.controlSocket, roles.server, logger, () => current.counters());
+      control = await openControl(config.server.controlSocket, roles.server, logger, () => current.counters(), () => reload("pptp-ts reload"));
     }
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
@@ -341,30 +351,34 @@ export async function runServer(argv: string[]): Promise<number> {
     return 1;
   }
 
-  let lastLoaded = loaded;
-  process.on("SIGHUP", () => {
+  reload = async (why) => {
     const again = load(args, lastLoaded);
     if (typeof again === "string") {
-      logger.log("errors", `SIGHUP: configuration not reloaded, the running one stays:\n${again}`);
-      return;
+      logger.log("errors", `${why}: configuration not reloaded, the running one stays:\n${again}`);
+      return { ok: false, message: `configuration not reloaded, the running one stays:\n${again}` };
     }
-    authenticator(again, logger).then(
-      (next) => {
-        logger.setCategories(withDebug(again.config.log.debug, args.debug));
-        const old = current;
-        current = next;
-        // Accounting, its spool and the Disconnect/CoA listener were set up at start and stay as they are.
-        const kept: string[] = (["accounting", "das"] as const).filter((k) => JSON.stringify(again.config[k]) !== JSON.stringify(lastLoaded.config[k]));
-        if (JSON.stringify(again.config.tacacs) !== JSON.stringify(lastLoaded.config.tacacs) && accounting?.sink !== undefined) kept.push("tacacs");
-        if (kept.length > 0) logger.log("events", `SIGHUP: [${kept.join("], [")}] changed: accounting and Disconnect/CoA keep their start-up settings; restart pptp-ts to apply them`);
-        lastLoaded = again;
-        roles.reload(again.config, next.auth, staticAddresses(again));
-        for (const n of again.notes) logger.log("events", n);
-        old.close();
-      },
-      (e: unknown) => logger.log("errors", `SIGHUP: configuration not reloaded, the running one stays: ${(e as Error).message}`),
-    );
-  });
+    let next: AaaRuntime;
+    try {
+      next = await authenticator(again, logger);
+    } catch (e) {
+      logger.log("errors", `${why}: configuration not reloaded, the running one stays: ${(e as Error).message}`);
+      return { ok: false, message: `configuration not reloaded, the running one stays: ${(e as Error).message}` };
+    }
+    logger.setCategories(withDebug(again.config.log.debug, args.debug));
+    const old = current;
+    current = next;
+    // Accounting, its spool and the Disconnect/CoA listener were set up at start and stay as they are.
+    const kept: string[] = (["accounting", "das"] as const).filter((k) => JSON.stringify(again.config[k]) !== JSON.stringify(lastLoaded.config[k]));
+    if (JSON.stringify(again.config.tacacs) !== JSON.stringify(lastLoaded.config.tacacs) && accounting?.sink !== undefined) kept.push("tacacs");
+    const keptNote = kept.length > 0 ? `[${kept.join("], [")}] changed: accounting and Disconnect/CoA keep their start-up settings; restart pptp-ts to apply them` : undefined;
+    if (keptNote !== undefined) logger.log("events", `${why}: ${keptNote}`);
+    lastLoaded = again;
+    roles.reload(again.config, next.auth, staticAddresses(again));
+    for (const n of again.notes) logger.log("events", n);
+    old.close();
+    return { ok: true, message: `configuration reloaded; established sessions keep their settings${keptNote !== undefined ? `\n${keptNote}` : ""}` };
+  };
+  process.on("SIGHUP", () => void reload("SIGHUP"));
   const code = await runUntilSignal(roles);
   control?.close();
   das?.close();

@@ -53,25 +53,25 @@ class FakeDirectory implements SessionDirectory {
 }
 
 describe("admin requests", () => {
-  test("malformed requests get a clear error and never reach the server", () => {
+  test("malformed requests get a clear error and never reach the server", async () => {
     assert.equal(parseAdminRequest(null), "a request is a JSON object");
     assert.equal(parseAdminRequest({ cmd: "reboot" }), 'unknown command "reboot"');
     assert.equal(parseAdminRequest({ cmd: "clear" }), 'clear needs a session ID, a user, an address or "all"');
     assert.equal(parseAdminRequest({ cmd: "show-sessions", select: { framedAddress: "10.0.0.300" } }), '"10.0.0.300" is not an IPv4 address');
     assert.equal(parseAdminRequest({ cmd: "show-sessions", select: { callId: "3" } }), 'unknown selector "callId" (use sessionId, user or framedAddress)');
     const d = new FakeDirectory();
-    assert.deepEqual(answerAdmin(d, { cmd: "clear", select: { user: "" } }), { ok: false, error: "select.user must be a non-empty string" });
+    assert.deepEqual(await answerAdmin(d, { cmd: "clear", select: { user: "" } }), { ok: false, error: "select.user must be a non-empty string" });
     assert.deepEqual(d.cleared, []);
   });
 
-  test("show selects, clear ends exactly the matching sessions, an unknown user is an error", () => {
+  test("show selects, clear ends exactly the matching sessions, an unknown user is an error", async () => {
     const d = new FakeDirectory();
-    const shown = answerAdmin(d, { cmd: "show-sessions", select: { user: "bob" } });
+    const shown = await answerAdmin(d, { cmd: "show-sessions", select: { user: "bob" } });
     assert.ok(shown.ok && "sessions" in shown);
     assert.deepEqual(shown.sessions.map((s) => s.user), ["bob"]);
-    assert.deepEqual(answerAdmin(d, { cmd: "clear", select: { framedAddress: "10.0.0.10" } }), { ok: true, cleared: ["00000001000000AA"] });
-    assert.deepEqual(answerAdmin(d, { cmd: "clear", select: { user: "carol" } }), { ok: false, error: "no session matches user carol" });
-    assert.deepEqual(answerAdmin(d, { cmd: "clear", all: true }), { ok: true, cleared: ["00000001000000AA", "00000001000000AB"] });
+    assert.deepEqual(await answerAdmin(d, { cmd: "clear", select: { framedAddress: "10.0.0.10" } }), { ok: true, cleared: ["00000001000000AA"] });
+    assert.deepEqual(await answerAdmin(d, { cmd: "clear", select: { user: "carol" } }), { ok: false, error: "no session matches user carol" });
+    assert.deepEqual(await answerAdmin(d, { cmd: "clear", all: true }), { ok: true, cleared: ["00000001000000AA", "00000001000000AB"] });
   });
 
   test("the session table: aligned columns, readable sizes and times", () => {

@@ -181,8 +181,15 @@ describe("pptp-ts show / clear against a server process (root: network namespace
       assert.match(clear.stderr, /no session matches user nobody/);
       // a reload cannot move accounting or the Disconnect/CoA listener: it says so instead of pretending
       writeFileSync(conf, "[server]\ncontrol-socket = ctl.sock\n[ppp]\nusers = chap-secrets\n[das]\nport = 3800\n");
-      procs[0].kill("SIGHUP");
-      await waitFor(0, /SIGHUP: \[das\] changed: accounting and Disconnect\/CoA keep their start-up settings; restart pptp-ts to apply them/);
+      const reloaded = run("reload", "-c", conf);
+      assert.equal(reloaded.status, 0, reloaded.stderr);
+      assert.match(reloaded.stdout, /^configuration reloaded; established sessions keep their settings\n\[das\] changed: accounting and Disconnect\/CoA keep their start-up settings; restart pptp-ts to apply them\n$/);
+      await waitFor(0, /pptp-ts reload: \[das\] changed/);
+      // a broken config: the running one stays and the command says why, with file and line
+      writeFileSync(conf, "[server]\ncontrol-socket = ctl.sock\n[ppp]\nusers = chap-secrets\n[mppe]\nstrengths = 129\n");
+      const refused = run("reload", "--socket", join(dir, "ctl.sock"));
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /configuration not reloaded, the running one stays:\n.*pptp-ts\.conf:6: \[mppe\] strengths: "129"/);
     } finally {
       for (const p of procs) p.kill("SIGTERM");
       await new Promise((r) => setTimeout(r, 500));
