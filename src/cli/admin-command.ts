@@ -67,12 +67,32 @@ function selector(words: string[]): SessionSelector | string {
   return `unknown selector "${k}": use user NAME, address IP or session ID`;
 }
 
-async function ask(socket: string, req: unknown): Promise<AdminAnswer | string> {
+type AnswerField = "sessions" | "pools" | "stats" | "cleared" | "reloaded";
+type FieldOf<K extends AnswerField> = Extract<AdminAnswer, Record<K, unknown>>[K];
+
+/**
+ * Sends `req` and returns the answer's `key`, or undefined after saying on stderr why there is none (no server,
+ * the server's error, or an answer of another kind).
+ */
+async function ask<K extends AnswerField>(command: string, socket: string, req: unknown, key: K): Promise<FieldOf<K> | undefined> {
+  let a: AdminAnswer;
   try {
-    return (await controlRequest(socket, req)) as AdminAnswer;
+    a = (await controlRequest(socket, req)) as AdminAnswer;
   } catch (e) {
-    return (e as Error).message;
+    process.stderr.write(`pptp-ts ${command}: ${(e as Error).message}\n`);
+    return undefined;
   }
+  if (!a.ok || !(key in a)) {
+    process.stderr.write(`pptp-ts ${command}: ${a.ok ? "unexpected answer" : a.error}\n`);
+    return undefined;
+  }
+  return (a as unknown as Record<K, FieldOf<K>>)[key];
+}
+
+/** Prints a value as JSON for scripts, or as `text` for a terminal. */
+function print(json: boolean, value: unknown, text: () => string): number {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + "\n" : text());
+  return 0;
 }
 
 export async function runShow(argv: string[]): Promise<number> {
@@ -87,22 +107,12 @@ export async function runShow(argv: string[]): Promise<number> {
   }
   const [what, ...rest] = p.words;
   if (what === "pool" && rest.length === 0) {
-    const a = await ask(p.socket, { cmd: "show-pool" });
-    if (typeof a === "string" || !a.ok || !("pools" in a)) {
-      process.stderr.write(`pptp-ts show: ${typeof a === "string" ? a : a.ok ? "unexpected answer" : a.error}\n`);
-      return 1;
-    }
-    process.stdout.write(p.json ? JSON.stringify(a.pools, null, 2) + "\n" : poolTable(a.pools));
-    return 0;
+    const pools = await ask("show", p.socket, { cmd: "show-pool" }, "pools");
+    return pools === undefined ? 1 : print(p.json, pools, () => poolTable(pools));
   }
   if (what === "stats" && rest.length === 0) {
-    const a = await ask(p.socket, { cmd: "show-stats" });
-    if (typeof a === "string" || !a.ok || !("stats" in a)) {
-      process.stderr.write(`pptp-ts show: ${typeof a === "string" ? a : a.ok ? "unexpected answer" : a.error}\n`);
-      return 1;
-    }
-    process.stdout.write(p.json ? JSON.stringify(a.stats, null, 2) + "\n" : statsText(a.stats));
-    return 0;
+    const stats = await ask("show", p.socket, { cmd: "show-stats" }, "stats");
+    return stats === undefined ? 1 : print(p.json, stats, () => statsText(stats));
   }
   if (what !== "sessions") {
     process.stderr.write(`pptp-ts show: ${what === undefined ? "what to show?" : `unknown "${p.words.join(" ")}"`} (shows: sessions, pool, stats)\n${SHOW_USAGE}`);
@@ -113,14 +123,8 @@ export async function runShow(argv: string[]): Promise<number> {
     process.stderr.write(`pptp-ts show sessions: ${sel}\n`);
     return 2;
   }
-  const a = await ask(p.socket, { cmd: "show-sessions", select: sel });
-  if (typeof a === "string" || !a.ok) {
-    process.stderr.write(`pptp-ts show: ${typeof a === "string" ? a : a.error}\n`);
-    return 1;
-  }
-  if (!("sessions" in a)) return 1;
-  process.stdout.write(p.json ? JSON.stringify(a.sessions, null, 2) + "\n" : sessionTable(a.sessions));
-  return 0;
+  const sessions = await ask("show", p.socket, { cmd: "show-sessions", select: sel }, "sessions");
+  return sessions === undefined ? 1 : print(p.json, sessions, () => sessionTable(sessions));
 }
 
 export async function runClear(argv: string[]): Promise<number> {
@@ -143,13 +147,9 @@ export async function runClear(argv: string[]): Promise<number> {
     }
     req = { cmd: "clear", select: sel };
   }
-  const a = await ask(p.socket, req);
-  if (typeof a === "string" || !a.ok) {
-    process.stderr.write(`pptp-ts clear: ${typeof a === "string" ? a : a.error}\n`);
-    return 1;
-  }
-  if (!("cleared" in a)) return 1;
-  process.stdout.write(`cleared ${a.cleared.length} session${a.cleared.length === 1 ? "" : "s"}: ${a.cleared.join(", ")}\n`);
+  const cleared = await ask("clear", p.socket, req, "cleared");
+  if (cleared === undefined) return 1;
+  process.stdout.write(`cleared ${cleared.length} session${cleared.length === 1 ? "" : "s"}: ${cleared.join(", ")}\n`);
   return 0;
 }
 
@@ -167,11 +167,8 @@ export async function runReload(argv: string[]): Promise<number> {
     process.stderr.write(`pptp-ts reload: ${typeof p === "string" ? p : `unexpected "${p.words.join(" ")}"`}\n${RELOAD_USAGE}`);
     return 2;
   }
-  const a = await ask(p.socket, { cmd: "reload" });
-  if (typeof a === "string" || !a.ok || !("reloaded" in a)) {
-    process.stderr.write(`pptp-ts reload: ${typeof a === "string" ? a : a.ok ? "unexpected answer" : a.error}\n`);
-    return 1;
-  }
-  process.stdout.write(`${a.reloaded}\n`);
+  const reloaded = await ask("reload", p.socket, { cmd: "reload" }, "reloaded");
+  if (reloaded === undefined) return 1;
+  process.stdout.write(`${reloaded}\n`);
   return 0;
 }
