@@ -15,8 +15,50 @@ export interface PoolLine {
   readonly reserved?: number;
 }
 
+/** One PPTP control connection (TCP 1723) as `show tunnels` reports it, whether or not it carries a call yet. */
+export interface TunnelLine {
+  /** "server" when the peer dialled us, "client" for our dial-out/LAN-to-LAN peers. */
+  readonly role: "server" | "client";
+  /** The peer's address and TCP port ("203.0.113.5:51234"). */
+  readonly remote: string;
+  /** The named [peer NAME] this connection belongs to, if any. */
+  readonly peerName?: string;
+  /** Control connection state in plain words (e.g. "wait-sccrq", "established", "stopping"). */
+  readonly state: string;
+  /** The peer's Host Name and Vendor String from its SCCRQ/SCCRP (RFC 2637 §2.1), when received. */
+  readonly hostName?: string;
+  readonly vendor?: string;
+  /** Calls on this connection now. */
+  readonly calls: number;
+  /** Our Call IDs on it. */
+  readonly callIds: readonly number[];
+  readonly uptimeMs: number;
+}
+
+/** One dial-out / LAN-to-LAN peer as `show peers` reports it (ClientStatus, flattened for the socket). */
+export interface PeerLine {
+  readonly name: string;
+  /** ClientState: idle, waiting-for-traffic, waiting-for-call, connecting, negotiating, up, retry-wait, failed, stopped. */
+  readonly state: string;
+  readonly server?: string;
+  readonly localAddress?: string;
+  readonly remoteAddress?: string;
+  readonly upForMs?: number;
+  /** Failed attempts in a row. */
+  readonly failures: number;
+  /** Why the last attempt or session ended, in plain words. */
+  readonly lastError?: string;
+  readonly lastErrorCode?: number;
+  /** Milliseconds until the next redial, while in retry-wait. */
+  readonly nextRedialInMs?: number;
+}
+
 /** What the control socket can ask of the running server. */
 export interface AdminTarget extends SessionDirectory {
+  /** Control connections (server role and dial-out peers), including those with no call yet. */
+  tunnels?(): readonly TunnelLine[];
+  /** Dial-out / LAN-to-LAN peers of this process. */
+  peerStatus?(): readonly PeerLine[];
   poolStatus?(): readonly PoolLine[];
   /** Counters by topic (sessions, ended-by-cause, client-errors, gre-drops, radius ...). */
   stats?(): Record<string, Record<string, number>>;
