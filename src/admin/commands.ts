@@ -33,6 +33,31 @@ export interface TunnelLine {
   /** Our Call IDs on it. */
   readonly callIds: readonly number[];
   readonly uptimeMs: number;
+  // --- show tunnels / show vpdn / clear tunnel (src/io/tunnel-report.ts fills these)
+  /** A number for this connection, unique in the process while it runs (the seeds' "Tunnel id"). */
+  readonly id?: number;
+  /** Our end's address and port. */
+  readonly local?: string;
+  /** Since the control connection last changed state. */
+  readonly sinceChangeMs?: number;
+  /** Its calls, for `show vpdn`. */
+  readonly sessions?: readonly TunnelCallLine[];
+}
+
+/** One call on a tunnel as `show vpdn` lists it (LocID, RemID, TunID, Intf, Username, State, Last Chg). */
+export interface TunnelCallLine {
+  readonly callId: number;
+  readonly peerCallId: number;
+  /** "up", or the PPP phase while it negotiates (lcp, auth, ipcp, closing). */
+  readonly state: string;
+  readonly user?: string;
+  readonly address?: string;
+  readonly interface?: string;
+  readonly sinceChangeMs: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly packetsIn: number;
+  readonly packetsOut: number;
 }
 
 /** One dial-out / LAN-to-LAN peer as `show peers` reports it (ClientStatus, flattened for the socket). */
@@ -64,6 +89,8 @@ export interface AdminTarget extends SessionDirectory {
   stats?(): Record<string, Record<string, number>>;
   /** What SIGHUP does, with its result for the operator. */
   reloadConfig?(): Promise<{ readonly ok: boolean; readonly message: string }>;
+  /** `clear tunnel PEER` (address or [peer NAME]): end every call on those control connections, then the connection. */
+  clearTunnel?(peer: string, reason: string): readonly TunnelLine[];
 }
 
 export type AdminRequest =
@@ -71,7 +98,11 @@ export type AdminRequest =
   | { readonly cmd: "show-pool" }
   | { readonly cmd: "show-stats" }
   | { readonly cmd: "reload" }
-  | { readonly cmd: "clear"; readonly all?: true; readonly select?: SessionSelector };
+  | { readonly cmd: "clear"; readonly all?: true; readonly select?: SessionSelector }
+  // --- show tunnels / show peers / clear tunnel
+  | { readonly cmd: "show-tunnels" }
+  | { readonly cmd: "show-peers" }
+  | { readonly cmd: "clear-tunnel"; readonly peer: string };
 
 export type AdminAnswer =
   | { readonly ok: true; readonly sessions: readonly SessionSnapshot[] }
@@ -79,7 +110,11 @@ export type AdminAnswer =
   | { readonly ok: true; readonly pools: readonly PoolLine[] }
   | { readonly ok: true; readonly stats: Record<string, Record<string, number>> }
   | { readonly ok: true; readonly reloaded: string }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: false; readonly error: string }
+  // --- show tunnels / show peers / clear tunnel
+  | { readonly ok: true; readonly tunnels: readonly TunnelLine[] }
+  | { readonly ok: true; readonly peers: readonly PeerLine[] }
+  | { readonly ok: true; readonly clearedTunnels: readonly TunnelLine[] };
 
 /** The request as sent, checked; a string says what is wrong with it. */
 export function parseAdminRequest(raw: unknown): AdminRequest | string {
@@ -100,6 +135,14 @@ export function parseAdminRequest(raw: unknown): AdminRequest | string {
       if (r.all === true) return { cmd: "clear", all: true };
       if (!select || Object.keys(select).length === 0) return `clear needs a session ID, a user, an address or "all"`;
       return { cmd: "clear", select };
+    // --- show tunnels / show peers / clear tunnel
+    case "show-tunnels":
+      return { cmd: "show-tunnels" };
+    case "show-peers":
+      return { cmd: "show-peers" };
+    case "clear-tunnel":
+      if (typeof r.peer !== "string" || r.peer === "" || r.peer.length > 256) return "clear tunnel needs the peer's address or its [peer NAME]";
+      return { cmd: "clear-tunnel", peer: r.peer };
     default:
       return `unknown command ${JSON.stringify(r.cmd)}`;
   }
@@ -126,6 +169,14 @@ function parseSelector(v: unknown): SessionSelector | undefined | string {
 export async function answerAdmin(dir: AdminTarget, raw: unknown): Promise<AdminAnswer> {
   const req = parseAdminRequest(raw);
   if (typeof req === "string") return { ok: false, error: req };
+  // --- show tunnels / show peers / clear tunnel
+  if (req.cmd === "show-tunnels") return { ok: true, tunnels: dir.tunnels?.() ?? [] };
+  if (req.cmd === "show-peers") return { ok: true, peers: dir.peerStatus?.() ?? [] };
+  if (req.cmd === "clear-tunnel") {
+    const cleared = dir.clearTunnel?.(req.peer, "administrative reset (pptp-ts clear tunnel)") ?? [];
+    if (cleared.length === 0) return { ok: false, error: `no control connection to ${req.peer} (give its address, as show tunnels prints it, or its [peer NAME])` };
+    return { ok: true, clearedTunnels: cleared };
+  }
   if (req.cmd === "reload") {
     if (!dir.reloadConfig) return { ok: false, error: "this server cannot reload" };
     const r = await dir.reloadConfig();

@@ -7,15 +7,29 @@ import { parseConfig, DEFAULT_CONTROL_SOCKET } from "../config/config.js";
 import { controlRequest } from "../io/control-socket.js";
 import type { AdminAnswer } from "../admin/commands.js";
 import { poolTable, sessionTable, statsText } from "../admin/session-table.js";
+import { peerTable, tunnelTable, vpdnText } from "../admin/tunnel-table.js";
 import type { SessionSelector } from "../aaa/types.js";
+import { closest } from "../config/config-error.js";
+import { parseOptions } from "./options.js";
 
 export const SHOW_USAGE = `usage: pptp-ts show sessions [--json] [user NAME | address IP | session ID] [--socket PATH | -c FILE]
-       pptp-ts show pool [--json] [--socket PATH | -c FILE]
-       pptp-ts show stats [--json] [--socket PATH | -c FILE]
+       pptp-ts show tunnels [--json]   control connections (server role and dial-out peers), with or without calls
+       pptp-ts show peers [--json]     dial-out peers: state, last failure in plain words, next redial
+       pptp-ts show vpdn               tunnels and sessions in the shape of Cisco's show vpdn
+       pptp-ts show pool [--json]
+       pptp-ts show stats [--json]
+  --socket PATH   the control socket (default ${DEFAULT_CONTROL_SOCKET})
+  -c FILE         find it from this config's [server] control-socket
+  --json          the answer as JSON, for scripts
 `;
 export const CLEAR_USAGE = `usage: pptp-ts clear session ID | user NAME | address IP | all [--socket PATH | -c FILE]
-  ends the sessions properly (LCP Terminate-Request, Call-Disconnect-Notify; accounting Stop with Admin-Reset)
+       pptp-ts clear tunnel PEER       PEER: the remote address (as show tunnels prints it) or a [peer NAME]
+  ends the sessions properly (LCP Terminate-Request, Call-Disconnect-Notify; accounting Stop with Admin-Reset);
+  clear tunnel ends every call on that control connection, then the connection (Stop-Control-Connection-Request)
 `;
+
+/** What `show` shows, for "did you mean". */
+const SHOWS = ["sessions", "tunnels", "peers", "vpdn", "pool", "stats"];
 
 interface Parsed {
   readonly words: string[];
@@ -24,23 +38,13 @@ interface Parsed {
 }
 
 function parseCommon(argv: string[]): Parsed | string {
-  const words: string[] = [];
-  let json = false;
-  let socket: string | undefined;
-  let config: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--json") json = true;
-    else if (a === "--socket") {
-      socket = argv[++i];
-      if (!socket) return "--socket needs a path";
-    } else if (a === "-c" || a === "--config") {
-      config = argv[++i];
-      if (!config) return `${a} needs a file name`;
-    } else if (a === "-h" || a === "--help") return "help";
-    else if (a.startsWith("-")) return `unknown option "${a}"`;
-    else words.push(a);
-  }
+  const p = parseOptions(argv, { json: { type: "boolean" }, socket: { type: "string" }, config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } });
+  if (typeof p === "string") return p;
+  if (p.values.help === true) return "help";
+  const words = p.positionals;
+  const json = p.values.json === true;
+  let socket = p.values.socket as string | undefined;
+  const config = p.values.config as string | undefined;
   if (socket === undefined && config !== undefined) {
     let text: string;
     try {
@@ -67,7 +71,7 @@ function selector(words: string[]): SessionSelector | string {
   return `unknown selector "${k}": use user NAME, address IP or session ID`;
 }
 
-type AnswerField = "sessions" | "pools" | "stats" | "cleared" | "reloaded";
+type AnswerField = "sessions" | "pools" | "stats" | "cleared" | "reloaded" | "tunnels" | "peers" | "clearedTunnels";
 type FieldOf<K extends AnswerField> = Extract<AdminAnswer, Record<K, unknown>>[K];
 
 /**
@@ -114,8 +118,24 @@ export async function runShow(argv: string[]): Promise<number> {
     const stats = await ask("show", p.socket, { cmd: "show-stats" }, "stats");
     return stats === undefined ? 1 : print(p.json, stats, () => statsText(stats));
   }
+  // --- show tunnels / show peers / show vpdn
+  if (what === "tunnels" && rest.length === 0) {
+    const tunnels = await ask("show", p.socket, { cmd: "show-tunnels" }, "tunnels");
+    return tunnels === undefined ? 1 : print(p.json, tunnels, () => tunnelTable(tunnels));
+  }
+  if (what === "peers" && rest.length === 0) {
+    const peers = await ask("show", p.socket, { cmd: "show-peers" }, "peers");
+    return peers === undefined ? 1 : print(p.json, peers, () => peerTable(peers));
+  }
+  if (what === "vpdn" && rest.length === 0) {
+    const tunnels = await ask("show", p.socket, { cmd: "show-tunnels" }, "tunnels");
+    return tunnels === undefined ? 1 : print(p.json, tunnels, () => vpdnText(tunnels));
+  }
   if (what !== "sessions") {
-    process.stderr.write(`pptp-ts show: ${what === undefined ? "what to show?" : `unknown "${p.words.join(" ")}"`} (shows: sessions, pool, stats)\n${SHOW_USAGE}`);
+    const guess = what === undefined || SHOWS.includes(what) ? undefined : closest(what, SHOWS);
+    const problem =
+      what === undefined ? "what to show?" : SHOWS.includes(what) ? `"show ${what}" takes no arguments (got "${rest.join(" ")}")` : `unknown "${what}"${guess ? ` — did you mean "${guess}"?` : ""}`;
+    process.stderr.write(`pptp-ts show: ${problem} (shows: ${SHOWS.join(", ")})\n${SHOW_USAGE}`);
     return 2;
   }
   const sel = selector(rest);
@@ -139,10 +159,24 @@ export async function runClear(argv: string[]): Promise<number> {
   }
   let req: unknown;
   if (p.words.length === 1 && p.words[0] === "all") req = { cmd: "clear", all: true };
-  else {
+  else if (p.words[0] === "tunnel") {
+    // --- clear tunnel
+    if (p.words.length !== 2) {
+      process.stderr.write(`pptp-ts clear tunnel: give one peer: its address or [peer NAME]\n${CLEAR_USAGE}`);
+      return 2;
+    }
+    const cleared = await ask("clear", p.socket, { cmd: "clear-tunnel", peer: p.words[1] }, "clearedTunnels");
+    if (cleared === undefined) return 1;
+    const calls = cleared.reduce((n, t) => n + t.calls, 0);
+    const which = cleared.map((t) => `${t.peerName ? `${t.peerName} ` : ""}${t.remote}${t.id !== undefined ? ` (tunnel ${t.id})` : ""}`).join(", ");
+    process.stdout.write(`clearing ${cleared.length} tunnel${cleared.length === 1 ? "" : "s"} with ${calls} call${calls === 1 ? "" : "s"}: ${which}\n`);
+    return 0;
+  } else {
     const sel = selector(p.words);
     if (typeof sel === "string" || Object.keys(sel).length === 0) {
-      process.stderr.write(`pptp-ts clear: ${typeof sel === "string" ? sel : "what to clear?"}\n${CLEAR_USAGE}`);
+      const guess = p.words.length > 0 ? closest(p.words[0], ["session", "user", "address", "tunnel", "all"]) : undefined;
+      const hint = typeof sel === "string" && guess !== undefined && guess !== p.words[0] ? ` — did you mean "${guess}"?` : "";
+      process.stderr.write(`pptp-ts clear: ${typeof sel === "string" ? sel + hint : "what to clear?"}\n${CLEAR_USAGE}`);
       return 2;
     }
     req = { cmd: "clear", select: sel };

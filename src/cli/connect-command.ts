@@ -18,6 +18,8 @@ import { parseConfig, type ServerConfig } from "../config/config.js";
 import { Logger, type LogCategory } from "../server/log.js";
 import { parseDebugOption, withDebug } from "../session/log-category.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
+import { unknownOption } from "./options.js";
+import { openAdminSocket } from "./control.js";
 
 export const CONNECT_USAGE = `usage: pptp-ts connect SERVER --user NAME [options]
        pptp-ts connect -c FILE [PEER ...]
@@ -42,6 +44,9 @@ SERVER is an IPv4 address or a host name (looked up again at every attempt).
   --mtu N  --mru N        --echo-interval S  --lcp-echo-interval S
   --debug CATS            events,errors,packets,negotiation
 `;
+
+/** The options VALUE_OPTIONS does not hold, for "did you mean". */
+const FLAGS = ["--config", "--debug", "--name", "--password-file", "--route", "--default-route", "--on-demand", "--persist", "--help"];
 
 /** Options that take a value, mapped to their [peer] key. */
 const VALUE_OPTIONS: Readonly<Record<string, string>> = {
@@ -100,6 +105,8 @@ export interface ConnectArgs {
   readonly peers?: readonly string[];
   readonly debug?: LogCategory[];
   readonly persist: boolean;
+  /** The peers came from a config file (-c): its [server] control-socket answers `pptp-ts show peers|tunnels`. */
+  readonly fromFile?: boolean;
 }
 
 /** The command line as a configuration, or an error message for the operator. */
@@ -163,7 +170,7 @@ export function parseConnectArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       set.add(key);
       lines.push({ key, value: v, option: opt });
     } else if (a.startsWith("-")) {
-      return `unknown option "${a}"`;
+      return unknownOption(a, [...Object.keys(VALUE_OPTIONS), ...FLAGS]);
     } else positional.push(a);
   }
 
@@ -179,7 +186,7 @@ export function parseConnectArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
     const peers = positional.length ? positional : undefined;
     if (!r.config.peers.some((p) => p.role === "client")) return `${file}: no [peer NAME] with role = client to connect`;
-    return { config: r.config, ...(peers ? { peers } : {}), ...(debug ? { debug } : {}), persist };
+    return { config: r.config, ...(peers ? { peers } : {}), ...(debug ? { debug } : {}), persist, fromFile: true };
   }
 
   if (positional.length !== 1) return positional.length === 0 ? "which server? give its address or host name" : `one server only (got ${positional.join(", ")})`;
@@ -243,10 +250,15 @@ export async function runConnect(argv: string[]): Promise<number> {
     process.stderr.write(`pptp-ts connect: ${(e as Error).message}\n`);
     return 1;
   }
+  // A config file's peers answer on its control socket; a one-off `connect SERVER` takes no socket (it would be the
+  // default one, the server's).
+  const control = args.fromFile ? await openAdminSocket(args.config.server.controlSocket, roles, logger) : undefined;
   const ended = roles.clientsDone.then((all) => {
     const failed = all.filter((s) => s.state === "failed");
     for (const s of failed) process.stderr.write(`pptp-ts connect: ${s.peer}: ${s.lastError ?? "failed"}\n`);
     return failed.length ? 1 : 0;
   });
-  return runUntilSignal(roles, ended);
+  const code = await runUntilSignal(roles, ended);
+  control?.close();
+  return code;
 }

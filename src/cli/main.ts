@@ -9,6 +9,10 @@ import { runConnect } from "./connect-command.js";
 import { ntHashLine } from "../config/users-file.js";
 import { readPassword } from "./read-secret.js";
 import { runShow, runClear, runReload } from "./admin-command.js";
+import { closest } from "../config/config-error.js";
+
+/** The subcommands, for "did you mean" (add yours). */
+const COMMANDS = ["server", "connect", "check-config", "show", "clear", "reload", "hash-password", "version", "help"];
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 
@@ -26,16 +30,28 @@ usage:
                                             the effective configuration (secrets not shown); exit 0 if valid
   pptp-ts show sessions [--json] [user NAME | address IP | session ID]
                                             the running server's sessions (over its control socket)
+  pptp-ts show tunnels|peers|vpdn [--json]  control connections (with or without calls); dial-out peers'
+                                            state, last failure and next redial; both as Cisco's show vpdn
+  pptp-ts show pool|stats [--json]          address pools; counters by topic
   pptp-ts clear session ID | user NAME | address IP | all
                                             end sessions properly (accounting cause Admin-Reset)
+  pptp-ts clear tunnel PEER                 end every call on the control connection to PEER (its address or
+                                            [peer NAME]), then the connection itself
   pptp-ts reload                            what SIGHUP does, with the result (applied, or the config error)
   pptp-ts version                           print the version
   pptp-ts help                              this text
+
+Every command takes --help.
 
 A config file may hold [peer NAME] sections (LAN-to-LAN, dial-out, named dial-in peers): \`pptp-ts server -c\`
 runs the server and every dial-out peer in one process.
 
 Signals (server): SIGHUP reloads config and users, SIGTERM/SIGINT hang up every session and exit.
+`;
+
+const HASH_PASSWORD_USAGE = `usage: pptp-ts hash-password USER
+  prints a chap-secrets line for USER with the NT hash ($NT$...) instead of the clear password (MS-CHAPv1/v2 only);
+  the password is asked for at a prompt, or read from stdin — never taken from the command line
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -54,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
     case "clear":
       return runClear(argv.slice(1));
     case "hash-password": {
+      if (argv[1] === "--help" || argv[1] === "-h") {
+        process.stdout.write(HASH_PASSWORD_USAGE);
+        return 0;
+      }
       if (argv.length === 3) {
         process.stderr.write(
           "pptp-ts hash-password: the password is not taken on the command line (ps and the shell history would keep it)\n" +
@@ -79,6 +99,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case "version":
     case "--version":
+      if (argv[1] === "--help" || argv[1] === "-h") {
+        process.stdout.write("usage: pptp-ts version   prints the version\n");
+        return 0;
+      }
       process.stdout.write(`pptp-ts ${VERSION}\n`);
       return 0;
     case "help":
@@ -87,7 +111,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     default:
-      process.stderr.write(`pptp-ts: unknown command "${cmd}"\n\n${USAGE}`);
+      {
+        const guess = closest(cmd, COMMANDS);
+        process.stderr.write(`pptp-ts: unknown command "${cmd}"${guess ? ` — did you mean "${guess}"?` : ""}\n\n${USAGE}`);
+      }
       return 2;
   }
 }

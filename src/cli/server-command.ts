@@ -18,34 +18,48 @@ import { AccountingFanOut } from "../aaa/accounting-fan-out.js";
 import { tacacsFromConfig } from "../io/tacacs.js";
 import { accountingFromConfig, dasFromConfig } from "../io/acct-das-wiring.js";
 import type { DasServer } from "../io/das-udp.js";
-import { openControlSocket, type ControlSocket } from "../io/control-socket.js";
-import { answerAdmin, type AdminTarget } from "../admin/commands.js";
-import type { PptpServer } from "../server/server.js";
+import type { ControlSocket } from "../io/control-socket.js";
+import { openAdminSocket } from "./control.js";
 import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
 import { RadiusUdpClient } from "../io/radius-udp.js";
 import { secretFromFile } from "../config/radius-config.js";
 import { parseIpv4 } from "../wire/ipv4.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
+import { parseOptions } from "./options.js";
 
 export interface ServerArgs {
   config?: string;
   debug?: LogCategory[];
+  /** --help / -h: print the usage and exit 0. */
+  help?: boolean;
 }
 
+export const SERVER_USAGE = `usage: pptp-ts server [-c FILE] [--debug CATS]
+  runs the PPTP server (TCP 1723 + GRE) and the config's dial-out [peer NAME]s until SIGTERM/SIGINT
+  -c, --config FILE   the configuration (without it: safe defaults, printed at start)
+  -d, --debug CATS    log categories to add: events,errors,packets,negotiation (or all)
+  SIGHUP (or \`pptp-ts reload\`) re-reads the config and users file; established sessions keep their settings.
+`;
+export const CHECK_CONFIG_USAGE = `usage: pptp-ts check-config -c FILE
+  checks the config, users and secret files as the server would and prints the effective configuration
+  (secrets not shown); exit 0 when the server would start, 1 when not, 2 for bad usage
+`;
+
 export function parseServerArgs(argv: string[]): ServerArgs | string {
+  const p = parseOptions(argv, { config: { type: "string", short: "c" }, debug: { type: "string", short: "d" }, help: { type: "boolean", short: "h" } });
+  if (typeof p === "string") return p;
+  if (p.positionals.length > 0) return `unexpected "${p.positionals.join(" ")}" (options only; the config file goes after -c)`;
   const a: ServerArgs = {};
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === "-c" || k === "--config") {
-      const v = argv[++i];
-      if (!v) return `${k} needs a file name`;
-      a.config = v;
-    } else if (k === "-d" || k === "--debug") {
-      const cats = parseDebugOption(argv[++i] ?? "");
-      if (typeof cats === "string") return cats;
-      a.debug = cats;
-    } else return `unknown option "${k}"`;
+  if (p.values.help === true) a.help = true;
+  if (typeof p.values.config === "string") {
+    if (p.values.config === "") return "--config needs a file name";
+    a.config = p.values.config;
+  }
+  if (typeof p.values.debug === "string") {
+    const cats = parseDebugOption(p.values.debug);
+    if (typeof cats === "string") return cats;
+    a.debug = cats;
   }
   return a;
 }
@@ -146,32 +160,6 @@ function load(args: ServerArgs, previous?: Loaded): Loaded | string {
  * The control socket for `pptp-ts show` / `clear`. Without it the server still serves: a socket held by another
  * running instance (servers in other network namespaces share the file system) is said, not fatal.
  */
-async function openControl(
-  path: string,
-  server: PptpServer,
-  logger: Logger,
-  aaaCounters: () => Record<string, Record<string, number>>,
-  reload: () => Promise<{ ok: boolean; message: string }>,
-): Promise<ControlSocket | undefined> {
-  if (path === "") return undefined;
-  const target: AdminTarget = {
-    find: (sel) => server.find(sel),
-    disconnect: (id, cause, reason) => server.disconnect(id, cause, reason),
-    changeTimeouts: (id, change) => server.changeTimeouts(id, change),
-    poolStatus: () => server.poolStatus(),
-    stats: () => ({ ...server.stats(), ...aaaCounters() }),
-    reloadConfig: reload,
-  };
-  try {
-    const c = await openControlSocket(path, async (req) => answerAdmin(target, req));
-    logger.log("events", `control socket ${path} (pptp-ts show sessions / clear)`);
-    return c;
-  } catch (e) {
-    logger.log("errors", `control socket: ${(e as Error).message}; running without one`);
-    return undefined;
-  }
-}
-
 /** The addresses the users file and the named peers assign to someone: the pool keeps them for their owners. */
 function staticAddresses(l: Loaded): string[] {
   const out: string[] = [];
@@ -306,8 +294,12 @@ async function authenticator(l: Loaded, logger: Logger): Promise<AaaRuntime> {
 export async function runServer(argv: string[]): Promise<number> {
   const args = parseServerArgs(argv);
   if (typeof args === "string") {
-    process.stderr.write(`pptp-ts server: ${args}\n`);
+    process.stderr.write(`pptp-ts server: ${args}\n${SERVER_USAGE}`);
     return 2;
+  }
+  if (args.help) {
+    process.stdout.write(SERVER_USAGE);
+    return 0;
   }
   const loaded = load(args);
   if (typeof loaded === "string") {
@@ -342,8 +334,9 @@ export async function runServer(argv: string[]): Promise<number> {
         (line) => logger.log("errors", line),
       );
       if (das !== undefined) logger.log("events", `Disconnect/CoA (RFC 5176) on ${config.das.listen}:${das.port}, from ${config.das.clients.join(", ") || "nobody (set [das] clients)"}`);
-      control = await openControl(config.server.controlSocket, roles.server, logger, () => current.counters(), () => reload("pptp-ts reload"));
     }
+    // The server role and the dial-out peers answer on one control socket (a process without a server role too).
+    control = await openAdminSocket(config.server.controlSocket, roles, logger, { aaaCounters: () => current.counters(), reloadConfig: () => reload("pptp-ts reload") });
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
     das?.close();
@@ -394,8 +387,12 @@ export async function runServer(argv: string[]): Promise<number> {
  */
 export function runCheckConfig(argv: string[]): number {
   const args = parseServerArgs(argv);
+  if (typeof args !== "string" && args.help) {
+    process.stdout.write(CHECK_CONFIG_USAGE);
+    return 0;
+  }
   if (typeof args === "string" || args.config === undefined) {
-    process.stderr.write(`pptp-ts check-config: ${typeof args === "string" ? args : "-c FILE is required"}\nusage: pptp-ts check-config -c FILE\n`);
+    process.stderr.write(`pptp-ts check-config: ${typeof args === "string" ? args : "-c FILE is required"}\n${CHECK_CONFIG_USAGE}`);
     return 2;
   }
   const l = load(args);

@@ -36,6 +36,7 @@ import { authMethodLabel } from "../wire/ppp-protocols.js";
 import type { PeerConfig } from "../config/peer-types.js";
 import { Backoff } from "../session/backoff.js";
 import { clientControlOptions, clientLinkConfig, tunnelMtu } from "./link-config.js";
+import { reportTunnel, TunnelClock, type TunnelReport } from "../io/tunnel-report.js";
 
 export type ClientState =
   /** Not started, or stopped by the operator. */
@@ -71,6 +72,8 @@ export interface ClientStatus {
   /** Failed attempts in a row. */
   readonly failures: number;
   readonly upSinceMs?: number;
+  /** Milliseconds until the next redial (retry-wait), or until on-demand traffic may dial again after a failure. */
+  readonly nextRedialInMs?: number;
 }
 
 export interface ClientLogSink {
@@ -157,6 +160,10 @@ export class PptpClient {
   /** Packets from the server that arrived before the tunnel device was ready (see ipOut). */
   private readonly arrived = new HeldPackets(DEMAND_QUEUE);
   private retry: NodeJS.Timeout | undefined;
+  /** When `retry` fires (for `show peers`). */
+  private retryAt: number | undefined;
+  /** The current control connection's number and state times (`show tunnels`). */
+  private tunnelClock: TunnelClock | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private lastActivity = 0;
   private upSince = 0;
@@ -188,7 +195,41 @@ export class PptpClient {
   }
 
   snapshot(): ClientStatus {
-    return { ...this.status, ...(this.stateValue === "up" ? { upSinceMs: this.now() - this.upSince } : {}) };
+    const now = this.now();
+    return {
+      ...this.status,
+      ...(this.stateValue === "up" ? { upSinceMs: now - this.upSince } : {}),
+      ...(this.retry !== undefined && this.retryAt !== undefined ? { nextRedialInMs: Math.max(0, Math.round(this.retryAt - now)) } : {}),
+    };
+  }
+
+  /** The control connection to the server while there is one, for `show tunnels` / `show vpdn`. */
+  tunnel(): TunnelReport | undefined {
+    const r = this.runner;
+    if (!r || r.isGone || !this.tunnelClock) return undefined;
+    const extras = () => ({
+      ...(this.peer.user !== undefined ? { user: this.peer.user } : {}),
+      ...(this.status.localAddress !== undefined && this.stateValue === "up" ? { address: this.status.localAddress } : {}),
+      ...(this.tun ? { interface: this.tun.name } : {}),
+      ...(this.stateValue === "up" ? { since: this.upSince } : {}),
+    });
+    return reportTunnel({ clock: this.tunnelClock, role: "client", conn: r.conn, socket: r.socket, peerName: this.name, callExtras: extras }, this.now());
+  }
+
+  /**
+   * `clear tunnel`: hang up the call (LCP Terminate-Request, Call-Clear-Request; the Stop-Control-Connection-Request
+   * follows as the tunnel empties) with `reason`. The peer then redials as its `connect` mode says. False when
+   * there is no control connection to clear.
+   */
+  clearTunnel(reason: string): boolean {
+    const r = this.runner;
+    if (!r || r.isGone || r.conn.isClosed) return false;
+    this.info(`clear tunnel: ${reason}`);
+    this.endReason = { reason };
+    if (this.callId !== undefined && r.conn.sessions.has(this.callId)) r.conn.hangUp(this.now(), this.callId, reason, "admin-reset");
+    else r.conn.shutdown(this.now(), reason, "admin-reset");
+    r.service();
+    return true;
   }
 
   /** The server's address matches this peer (to hand it an inbound control connection, answer = yes). */
@@ -224,6 +265,7 @@ export class PptpClient {
     if (this.stopping) return this.done;
     this.stopping = true;
     if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
     if (this.ticker) clearInterval(this.ticker);
     if (this.greWatch) clearTimeout(this.greWatch);
     const r = this.runner;
@@ -318,6 +360,7 @@ export class PptpClient {
     }
     this.callId = callId;
     this.serverIp = ip;
+    this.tunnelClock = new TunnelClock(this.now());
     this.greSeen = false;
     this.arrived.clear();
     this.endReason = undefined;
@@ -393,6 +436,7 @@ export class PptpClient {
   }
 
   private onSessionEvent(e: SessionEvent): void {
+    if (this.runner) this.tunnelClock?.observe(this.runner.conn.control.state, this.now());
     switch (e.type) {
       case "log":
         if (this.o.log.enabled(e.category)) this.o.log.log(e.category, `peer ${this.name}: ${e.message}`);
@@ -519,6 +563,7 @@ export class PptpClient {
     const wait = wasUp && why.code === undefined ? p.timers.reconnectMinMs : this.backoff.next();
     this.setState("retry-wait");
     this.info(`redialling in ${(wait / 1000).toFixed(1)} s`);
+    this.retryAt = this.now() + wait;
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.attempt(`retry after: ${why.reason}`);
@@ -527,6 +572,7 @@ export class PptpClient {
 
   /** On-demand after a failure: packets are dropped (not dialled for) until the backoff has passed. */
   private holdOff(ms: number): void {
+    this.retryAt = this.now() + ms;
     this.retry = setTimeout(() => (this.retry = undefined), ms);
     this.retry.unref?.();
   }

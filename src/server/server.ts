@@ -45,6 +45,7 @@ import type { PoolStatus } from "./pool.js";
 import { selectorMatches, snapshotOf, userKey, type SessionRecord } from "./session-registry.js";
 import { describePolicy, framedRoutes, planAddress, sessionLimits } from "./session-policy.js";
 import { AccountingHooks, newAccountingState, type AccountingState } from "./accounting-hooks.js";
+import { reportTunnel, TunnelClock, type TunnelReport } from "../io/tunnel-report.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -130,6 +131,10 @@ interface ConnState {
   readonly originated: boolean;
   /** Accept time and calls held, for the start and no-call deadlines (src/server/defences.ts). */
   readonly clock: ConnectionClock;
+  /** `show tunnels`: its number and when its state last changed. */
+  readonly tunnel: TunnelClock;
+  /** `clear tunnel`: why its calls are being ended; it stops (StopCCRQ) once the last one is gone. */
+  clearing?: string;
 }
 
 /** The server's view of one call: the AAA record (session-registry.ts) plus routing and timers. */
@@ -405,7 +410,7 @@ export class PptpServer implements SessionDirectory {
     // policy: the holder object breaks the cycle; `runner` is set right below, before any event can arrive.
     const localIp = controlLocalIp(socket);
     const clock: ConnectionClock = { acceptedAt: this.now(), calls: 0, idleSince: this.now(), expiring: false };
-    const st = { peerName, peerIp, localIp, peer, originated: originate, clock } as { -readonly [K in keyof ConnState]: ConnState[K] };
+    const st = { peerName, peerIp, localIp, peer, originated: originate, clock, tunnel: new TunnelClock(this.now()) } as { -readonly [K in keyof ConnState]: ConnState[K] };
     const conn = new ServerConnection({
       peerName,
       originate,
@@ -454,6 +459,7 @@ export class PptpServer implements SessionDirectory {
       admitCall: (peerName) => {
         const settings = this.settings;
         if (this.closing) return { refuse: "general-error", reason: "server is shutting down" };
+        if (st.clearing !== undefined) return { refuse: "general-error", reason: `the tunnel is being cleared (${st.clearing})` };
         if (this.calls.size >= settings.server.maxSessions) {
           this.counters.callsRefused++;
           return { refuse: "busy", reason: `maximum of ${settings.server.maxSessions} sessions reached (max-sessions)` };
@@ -638,6 +644,7 @@ export class PptpServer implements SessionDirectory {
   }
 
   private onSessionEvent(st: ConnState, e: SessionEvent): void {
+    st.tunnel.observe(st.runner.conn.control.state, this.now());
     switch (e.type) {
       case "log": {
         if (!this.o.log.enabled(e.category)) return;
@@ -711,6 +718,7 @@ export class PptpServer implements SessionDirectory {
             (r?.upAt !== undefined ? `, ${sessionTotals(this.snapshot(r))}` : ""),
         );
         if (r) this.accountStop(e.callId, r, cause);
+        this.stopIfCleared(st);
         return;
       }
       case "closed":
@@ -871,6 +879,51 @@ export class PptpServer implements SessionDirectory {
       return true;
     }
     return false;
+  }
+
+  // ------------------------------------------------------------------------------------------ tunnels (show/clear)
+
+  /** Every control connection for `show tunnels` / `show vpdn`, those with no call yet too. */
+  tunnels(): TunnelReport[] {
+    const now = this.now();
+    return [...this.conns].map((st) => {
+      const name = st.peer?.cfg.name ?? [...this.calls.values()].find((r) => r.st === st && r.peer)?.peer?.cfg.name;
+      const callExtras = (callId: number) => {
+        const r = this.calls.get(callId);
+        return r && { ...(r.user !== undefined ? { user: r.user } : {}), ...(r.address !== undefined ? { address: r.address } : {}), interface: this.o.tun.name, since: r.upAt ?? r.startedAt };
+      };
+      return reportTunnel({ clock: st.tunnel, role: "server", conn: st.runner.conn, socket: st.runner.socket, ...(name !== undefined ? { peerName: name } : {}), callExtras }, now);
+    });
+  }
+
+  /**
+   * `clear tunnel PEER` (its address, or a [peer NAME]): every call on those control connections ends properly —
+   * LCP Terminate-Request, Call-Disconnect-Notify, accounting Stop with Admin-Reset — and the connection sends
+   * Stop-Control-Connection-Request once its last call is gone (RFC 2637 §3.1.1). Returns them as they were.
+   */
+  clearTunnel(peer: string, reason: string): TunnelReport[] {
+    const hit = this.tunnels().filter((t) => t.remote.slice(0, t.remote.lastIndexOf(":")) === peer || t.peerName === peer);
+    const ids = new Set(hit.map((t) => t.id));
+    for (const st of [...this.conns]) {
+      if (!ids.has(st.tunnel.id) || st.runner.conn.isClosed) continue;
+      st.clearing = reason;
+      this.log("events", `control connection ${st.peerName}: clear tunnel (${st.runner.conn.sessions.size} call(s)): ${reason}`);
+      for (const [callId, r] of [...this.calls]) {
+        if (r.st !== st) continue;
+        this.log("events", `call ${callId}${r.user ? ` user=${r.user}` : ""} peer=${st.peerName}: disconnect (admin-reset): ${reason}`);
+        this.endSession(callId, r, "admin-reset", reason);
+      }
+      this.stopIfCleared(st);
+      st.runner.service();
+    }
+    return hit;
+  }
+
+  /** A tunnel being cleared whose last call is gone: Stop-Control-Connection-Request (a bare one just closes). */
+  private stopIfCleared(st: ConnState): void {
+    if (st.clearing === undefined || st.runner.conn.sessions.size > 0 || st.runner.conn.isClosed) return;
+    st.runner.conn.shutdown(this.now(), st.clearing, "admin-reset");
+    st.tunnel.observe(st.runner.conn.control.state, this.now());
   }
 
   // ------------------------------------------------------------------------------------------ named peers
