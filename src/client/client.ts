@@ -321,6 +321,7 @@ export class PptpClient {
         const ip = parseIpv4(addr);
         if (!ip.ok) return this.attemptFailed(`${p.remote} resolved to ${addr}, not an IPv4 address`);
         if (addr !== p.remote) this.info(`${p.remote} is ${addr}`);
+        this.status.server = addr;
         try {
           await this.ensureHostRoute(addr);
         } catch (e) {
