@@ -14,7 +14,7 @@ export async function openAdminSocket(path: string, roles: Pick<RunningRoles, "s
   const target = processTarget(roles, extras);
   try {
     const c = await openControlSocket(path, async (req) => answerAdmin(target, req));
-    logger.log("events", `control socket ${path} (pptp-ts show sessions|tunnels|peers|vpdn, clear)`);
+    logger.log("events", `control socket ${path} (pptp-ts show sessions / clear)`);
     return c;
   } catch (e) {
     logger.log("errors", `control socket: ${(e as Error).message}; running without one`);

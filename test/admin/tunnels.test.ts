@@ -5,7 +5,7 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +23,7 @@ import { MemoryGreNetwork, MemoryTun } from "../../src/io/memory.js";
 import { ControlStreamFramer, emitControlMessage } from "../../src/wire/pptp-control.js";
 import type { AccountingSink, SessionSnapshot, TerminateCause } from "../../src/aaa/types.js";
 import type { LogCategory } from "../../src/session/connection.js";
+import { privilegedSkip } from "../io/netns.js";
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "src", "cli", "main.js");
 
@@ -398,5 +399,40 @@ describe("--help and did-you-mean", () => {
     assert.match(wild.stderr, /unknown option "--frobnicate"\n/);
     assert.match(run("server", "-c").stderr, /--config needs a value/);
     assert.match(run("show", "tunnels", "--json=yes").stderr, /--json takes no value/);
+  });
+});
+
+describe("a dial-out-only process answers on its control socket (root: a network namespace)", () => {
+  for (const cmd of ["connect", "server"]) test(`\`pptp-ts ${cmd} -c FILE\` (no server role): show peers and show tunnels over the file's control socket`, { skip: privilegedSkip("a dial-out process in its own network namespace"), timeout: 60_000 }, async () => {
+    const { spawn } = await import("node:child_process");
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-dialout-"));
+    const conf = join(dir, "pptp-ts.conf");
+    // Nothing listens on 127.0.0.1:1 in the namespace: the peer is refused and waits to redial.
+    writeFileSync(conf, "[server]\nenable = no\ncontrol-socket = ctl.sock\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = 1\nuser = alice\npassword = pw1\nreconnect-delay = 30\n");
+    const ns = `pptpts-dialout-${process.pid}`;
+    spawnSync("ip", ["netns", "add", ns]);
+    let out = "";
+    const p = spawn("ip", ["netns", "exec", ns, process.execPath, CLI, cmd, "-c", conf], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    p.stdout!.on("data", (d) => (out += d));
+    p.stderr!.on("data", (d) => (out += d));
+    try {
+      spawnSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      await waitFor(() => /redialling in/.test(out) && /control socket .*ctl\.sock/.test(out), 20_000).catch(() => assert.fail(out));
+      const peers = await cli("show", "peers", "-c", conf);
+      assert.equal(peers.code, 0, peers.stderr);
+      assert.match(peers.stdout, /^PEER\s+STATE[^\n]*\nhq\s+retry-wait\s+127\.0\.0\.1\s+-\s+-\s+1\s+in [23]\d\.\d s\s+cannot reach the server 127\.0\.0\.1:1: connection refused/);
+      const tunnels = await cli("show", "tunnels", "--json", "-c", conf);
+      assert.equal(tunnels.code, 0, tunnels.stderr);
+      assert.deepEqual(JSON.parse(tunnels.stdout), [], "no control connection while it waits");
+      const sessions = await cli("show", "sessions", "-c", conf);
+      assert.equal(sessions.code, 0, sessions.stderr);
+      assert.match(sessions.stdout, /0 sessions\n$/);
+    } finally {
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (p.exitCode === null) p.kill("SIGKILL");
+      spawnSync("ip", ["netns", "del", ns]);
+    }
   });
 });
