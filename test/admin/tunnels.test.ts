@@ -175,6 +175,9 @@ describe("show tunnels / show vpdn / clear tunnel against a running server", () 
       const down = alice.events.find((e) => e.type === "call-down");
       assert.ok(down && down.type === "call-down");
       assert.match(down.reason, /administrative reset \(pptp-ts clear tunnel\)/, "the peer's Terminate-Request text reached the client");
+      const lcp = alice.events.findIndex((e) => e.type === "log" && /^LCP down: peer sent Terminate-Request \("administrative reset \(pptp-ts clear tunnel\)"\)/.test(e.message));
+      const cdn = alice.events.findIndex((e) => e.type === "log" && /cleared by peer/.test(e.message));
+      assert.ok(lcp >= 0 && cdn > lcp, "LCP Terminate-Request first, then the Call-Disconnect-Notify");
       await waitFor(() => r.server.sessionCount === 1 && acct.stops.length === 1, 8000);
       assert.deepEqual(acct.stops, [{ user: "alice", cause: "admin-reset" }]);
       const log = r.lines.join("\n");
