@@ -194,6 +194,21 @@ describe("examples/pptp-ts.service: the server as an unprivileged user with only
     assert.match(server.out(), new RegExp(`${spec.configDir}/pptp-ts\\.conf:2: \\[mppe\\] strengths`));
   });
 
+  test("a /dev/net/tun the user may not open is named as the cause, with the fix (not blamed on a capability)", async () => {
+    writeConfig("");
+    const closed = join(dir, "tun-0600");
+    assert.equal(spawnSync("mknod", ["-m", "600", closed, "c", "10", "200"]).status, 0, "mknod");
+    const saved = dirs;
+    dirs = { ...dirs, tunNode: closed };
+    try {
+      const server = startService();
+      assert.equal(await server.exited, 1, server.out());
+      assert.match(server.out(), /EACCES.*open\(\/dev\/net\/tun\): this user may not open \/dev\/net\/tun: it must be mode 0666 \(as systemd-udevd makes it/);
+    } finally {
+      dirs = saved;
+    }
+  });
+
   test("the unit is valid for systemd (systemd-analyze verify), apart from the binary this host has not installed", { skip: spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0 ? "systemd-analyze is not installed" : false }, () => {
     const copy = join(dir, "pptp-ts.service");
     copyFileSync(UNIT_FILE, copy);
