@@ -209,7 +209,7 @@ describe("examples/pptp-ts.service: the server as an unprivileged user with only
     }
   });
 
-  test("the unit is valid for systemd (systemd-analyze verify), apart from the binary this host has not installed", { skip: spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0 ? "systemd-analyze is not installed" : false }, () => {
+  test("the unit is valid for systemd (systemd-analyze verify), apart from the binary this host has not installed", { skip: requireOrSkip("systemd-analyze", spawnSync("sh", ["-c", "command -v systemd-analyze"]).status !== 0 ? "not installed (Debian package systemd)" : undefined) }, () => {
     const copy = join(dir, "pptp-ts.service");
     copyFileSync(UNIT_FILE, copy);
     const r = spawnSync("systemd-analyze", ["verify", copy], { encoding: "utf8" });
