@@ -99,7 +99,10 @@ static napi_value tun_construct(napi_env env, napi_callback_info info) {
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    io_throw_errno(env, e, "open(/dev/net/tun)", tun_hint(e));
+    /* Opening the node is a file permission, not a capability: systemd-udevd makes it 0666, and an unprivileged
+     * service (CAP_NET_ADMIN alone) needs exactly that; TUNSETIFF below is where CAP_NET_ADMIN counts. */
+    const char *hint = e == EACCES ? "this user may not open /dev/net/tun: it must be mode 0666 (as systemd-udevd makes it: chmod 666 /dev/net/tun), or run as root" : tun_hint(e);
+    io_throw_errno(env, e, "open(/dev/net/tun)", hint);
     return NULL;
   }
   struct ifreq ifr;
