@@ -8,14 +8,19 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { requireOrSkip } from "../../support/prerequisites.js";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requireOrSkip, tsharkMissing } from "../../support/prerequisites.js";
 import { freeradiusMissing, passwordChangeMissing, startFreeRadius, type FreeRadius } from "../../support/freeradius.js";
 import { RadiusUdpClient } from "../../../src/io/radius-udp.js";
 import { RadiusAuthenticator } from "../../../src/aaa/radius/authenticator.js";
 import type { AuthContext } from "../../../src/aaa/types.js";
 import { AuthServer } from "../../../src/ppp/auth/server.js";
 import type { AuthServerEvent } from "../../../src/ppp/auth/events.js";
-import { emitMsChapV2ChangePassword } from "../../../src/ppp/auth/change-password.js";
+import { emitMsChapV2ChangePassword, parseMsChapV2ChangePassword } from "../../../src/ppp/auth/change-password.js";
+import { RadiusClientEngine } from "../../../src/aaa/radius/client-engine.js";
 import {
   ntPasswordHash,
   mschap2NtResponse,
@@ -204,5 +209,88 @@ describe("MS-CHAPv2 password change through FreeRADIUS (RFC 2759 §7, RFC 2548 M
     assert.equal(r.events[0].type, "discarded");
     assert.match((r.events[0] as { reason: string }).reason, /before any Failure with E=648/);
     assert.equal(s.isFinished, false);
+  });
+});
+
+/** A one-packet pcap (LINKTYPE_RAW, IPv4/UDP to port 1812); the UDP checksum is left 0 ("none" in IPv4). */
+function udpPcap(payload: Uint8Array): Buffer {
+  const g = Buffer.alloc(24);
+  g.writeUInt32LE(0xa1b2c3d4, 0);
+  g.writeUInt16LE(2, 4);
+  g.writeUInt16LE(4, 6);
+  g.writeUInt32LE(65535, 16);
+  g.writeUInt32LE(101, 20);
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(40000, 0);
+  udp.writeUInt16BE(1812, 2);
+  udp.writeUInt16BE(8 + payload.length, 4);
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip.writeUInt16BE(28 + payload.length, 2);
+  ip[8] = 64;
+  ip[9] = 17;
+  ip.set([127, 0, 0, 1], 12);
+  ip.set([127, 0, 0, 1], 16);
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += ip.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  ip.writeUInt16BE(~sum & 0xffff, 10);
+  const frame = Buffer.concat([ip, udp, Buffer.from(payload)]);
+  const rec = Buffer.alloc(16);
+  rec.writeUInt32LE(1, 0);
+  rec.writeUInt32LE(frame.length, 8);
+  rec.writeUInt32LE(frame.length, 12);
+  return Buffer.concat([g, rec, frame]);
+}
+
+describe("tshark's RADIUS dissector reads our password-change Access-Request", { skip: requireOrSkip("tshark", tsharkMissing()) }, () => {
+  test("MS-CHAP-Challenge, MS-CHAP2-CPW and three MS-CHAP-NT-Enc-PW as RFC 2548 lays them out", async () => {
+    const sent: Uint8Array[] = [];
+    const engine = new RadiusClientEngine({
+      servers: [{ host: "127.0.0.1", port: 1812, secret: utf8(SECRET) }],
+      timeoutMs: 100,
+      retries: 0,
+      deadlineMs: 100,
+      random: rnd,
+      transmit: (_i, data) => sent.push(data.slice()),
+    });
+    const requester = { request: (code: number, build: Parameters<RadiusClientEngine["request"]>[1]) => engine.request(code, build, 0) };
+    const oldHash = ntPasswordHash(OLD);
+    const cp = changePassword(5, rnd(16), "expired", oldHash, NEW);
+    const parsed = unwrap(parseMsChapV2ChangePassword(cp.packet));
+    void new RadiusAuthenticator(requester).verify({
+      method: "mschap-v2",
+      user: "expired",
+      authChallenge16: rnd(16),
+      peerChallenge16: parsed.peerChallenge.slice(),
+      ntResponse24: parsed.ntResponse.slice(),
+      passwordChange: { id: 5, encryptedPassword516: parsed.encryptedPassword.slice(), encryptedHash16: parsed.encryptedHash.slice() },
+    });
+    engine.handleTimeout(1000);
+    assert.equal(sent.length, 1);
+    const dir = mkdtempSync(join(tmpdir(), "radius-cpw-pcap-"));
+    try {
+      const file = join(dir, "cpw.pcap");
+      writeFileSync(file, udpPcap(sent[0]));
+      const fields = ["radius.code", "radius.User_Name", "radius.MS_CHAP_Challenge", "radius.MS_CHAP2_CPW", "radius.MS_CHAP_NT_Enc_PW", "radius.MS_CHAP2_Response", "radius.Message_Authenticator"];
+      const line = execFileSync("tshark", ["-n", "-r", file, "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=;", ...fields.flatMap((f) => ["-e", f])], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      }).trim();
+      const [code, user, challenge, cpw, encPw, v2Response, ma] = line.split("|");
+      assert.equal(code, "1", "Access-Request");
+      assert.equal(user, "expired");
+      assert.equal(challenge.replace(/:/g, "").length, 32);
+      // Code 7, Ident 5, Encrypted-Hash, Peer-Challenge, 8 reserved, NT-Response, Flags: 68 octets.
+      assert.equal(cpw.replace(/:/g, ""), "0705" + toHex(parsed.encryptedHash) + toHex(parsed.peerChallenge) + "00".repeat(8) + toHex(parsed.ntResponse) + "0000");
+      const chunks = encPw.split(";").map((c) => c.replace(/:/g, ""));
+      assert.deepEqual(chunks.map((c) => c.length / 2), [247, 247, 34]);
+      assert.deepEqual(chunks.map((c) => c.slice(0, 8)), ["06050001", "06050002", "06050003"]);
+      assert.equal(chunks.map((c) => c.slice(8)).join(""), toHex(parsed.encryptedPassword));
+      assert.equal(v2Response, "", "no MS-CHAP2-Response: the server takes it from MS-CHAP2-CPW");
+      assert.equal(ma.replace(/:/g, "").length, 32);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
