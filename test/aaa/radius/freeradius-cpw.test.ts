@@ -18,6 +18,8 @@ import { RadiusUdpClient } from "../../../src/io/radius-udp.js";
 import { RadiusAuthenticator } from "../../../src/aaa/radius/authenticator.js";
 import type { AuthContext } from "../../../src/aaa/types.js";
 import { AuthServer } from "../../../src/ppp/auth/server.js";
+import { AuthClient } from "../../../src/ppp/auth/client.js";
+import { runExchange } from "../../ppp/auth/harness.js";
 import type { AuthServerEvent } from "../../../src/ppp/auth/events.js";
 import { emitMsChapV2ChangePassword, parseMsChapV2ChangePassword } from "../../../src/ppp/auth/change-password.js";
 import { RadiusClientEngine } from "../../../src/aaa/radius/client-engine.js";
@@ -179,6 +181,20 @@ describe("MS-CHAPv2 password change through FreeRADIUS (RFC 2759 §7, RFC 2548 M
     const again = await step(s, auth, good.packet);
     assert.deepEqual(again.sent, r.sent);
     assert.equal(fr.passwordChanges().length, 1);
+  });
+
+  test("our own AuthClient (given a new password) ↔ AuthServer ↔ FreeRADIUS: changed, mutually authenticated, same MPPE keys", async () => {
+    const before = fr.passwordChanges().length;
+    const server = new AuthServer({ method: "mschap-v2", hostName: "gw", random: rnd });
+    const peer = new AuthClient({ method: "mschap-v2", userName: "expired", password: OLD, newPassword: "Client-Chosen-9", random: rnd });
+    const ex = await runExchange(server, peer, { verify: (r) => auth.verify(r, CTX) });
+    const cs = ex.clientEvents.find((e) => e.type === "success");
+    assert.ok(cs !== undefined && cs.type === "success", JSON.stringify(ex.clientEvents));
+    const ss = ex.serverEvents.find((e) => e.type === "success");
+    assert.ok(ss !== undefined && ss.type === "success" && ss.passwordChanged === true);
+    assert.deepEqual(cs.mppe?.send, ss.mppe?.recv);
+    assert.deepEqual(cs.mppe?.recv, ss.mppe?.send);
+    assert.deepEqual(fr.passwordChanges().slice(before), [{ user: "expired", password: "Client-Chosen-9", ntHash: "0x" + toHex(ntPasswordHash("Client-Chosen-9")) }]);
   });
 
   test("wrong old password in the Change-Password: FreeRADIUS refuses (E=709) and the peer gets that Failure", async () => {

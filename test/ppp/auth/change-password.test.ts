@@ -28,10 +28,13 @@ import {
   CHANGE_PASSWORD_LEN,
   type MsChapV2ChangePassword,
 } from "../../../src/ppp/auth/change-password.js";
-import type { AuthResult } from "../../../src/aaa/types.js";
+import type { AuthResult, Authenticator } from "../../../src/aaa/types.js";
+import { AuthClient } from "../../../src/ppp/auth/client.js";
+import { verifyWithSecret } from "../../../src/aaa/verify-secret.js";
+import { bytesEqual } from "../../../src/wire/bytes.js";
 import { LocalUsers } from "../../../src/aaa/local.js";
-import { ntPasswordHash } from "../../../src/crypto/mschap.js";
-import { counterRandom, drainEvents, drainTransmit, only } from "./harness.js";
+import { ntPasswordHash, decryptPwBlockWithPasswordHash, oldNtPasswordHashEncryptedWithNewNtPasswordHash } from "../../../src/crypto/mschap.js";
+import { counterRandom, drainEvents, drainTransmit, only, runExchange } from "./harness.js";
 
 const S_OK = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
 const EXPIRED: AuthResult = { ok: false, code: 648, message: 'RADIUS server 10.0.0.5:1812 rejected user "alice" with MS-CHAP error 648' };
@@ -319,5 +322,67 @@ describe("local users and password change", () => {
       passwordChange: { id: 1, encryptedPassword516: new Uint8Array(516), encryptedHash16: new Uint8Array(16) },
     });
     assert.ok(!h.ok && h.code === 709);
+  });
+});
+
+describe("our client answers E=648 with a Change-Password when given a new password", () => {
+  /** A backend whose "alice" has password `old`, expired: 648 for logins, a change checked as RFC 2759 §7 says. */
+  function expiringBackend(old: string): { verify: Authenticator["verify"]; changedTo: string[] } {
+    const changedTo: string[] = [];
+    const oldHash = ntPasswordHash(old);
+    return {
+      changedTo,
+      verify: async (req) => {
+        if (req.method !== "mschap-v2") throw new Error("mschap-v2 only");
+        if (req.passwordChange === undefined) {
+          const r = verifyWithSecret(req, { ntHash: oldHash });
+          return r.ok ? { ok: false, code: 648, message: "password expired" } : r;
+        }
+        const pw = decryptPwBlockWithPasswordHash(req.passwordChange.encryptedPassword516, oldHash);
+        if (pw === undefined) return { ok: false, code: 709, message: "cannot decrypt" };
+        if (!bytesEqual(oldNtPasswordHashEncryptedWithNewNtPasswordHash(ntPasswordHash(pw), oldHash), req.passwordChange.encryptedHash16)) {
+          return { ok: false, code: 709, message: "old hash mismatch" };
+        }
+        changedTo.push(pw);
+        const { passwordChange: _ignored, ...login } = req;
+        return verifyWithSecret(login, { password: pw });
+      },
+    };
+  }
+
+  test("648 → Change-Password → Success whose S= the client checks with the new password; both sides' MPPE keys agree", async () => {
+    const backend = expiringBackend("old-pw");
+    const server = new AuthServer({ method: "mschap-v2", hostName: "gw", random: counterRandom() });
+    const client = new AuthClient({ method: "mschap-v2", userName: "CORP\\alice", password: "old-pw", newPassword: "brand-new-pw", random: counterRandom(0x40) });
+    const ex = await runExchange(server, client, backend);
+    assert.deepEqual(backend.changedTo, ["brand-new-pw"]);
+    const codes = ex.wire.filter((w) => w.packet.protocol === PPP_CHAP).map((w) => `${w.from}:${w.packet.payload[0]}`);
+    assert.deepEqual(codes, ["server:1", "client:2", "server:4", "client:7", "server:3"]);
+    only(ex.serverEvents, "password-expired");
+    const ss = only(ex.serverEvents, "success");
+    assert.equal(ss.passwordChanged, true);
+    const cs = only(ex.clientEvents, "success");
+    assert.deepEqual(cs.mppe?.send, ss.mppe?.recv);
+    assert.deepEqual(cs.mppe?.recv, ss.mppe?.send);
+  });
+
+  test("without a new password, or when the change is refused, the client fails with the server's code", async () => {
+    const plain = await runExchange(
+      new AuthServer({ method: "mschap-v2", hostName: "gw", random: counterRandom() }),
+      new AuthClient({ method: "mschap-v2", userName: "alice", password: "old-pw", random: counterRandom(0x40) }),
+      expiringBackend("old-pw"),
+    );
+    assert.equal(only(plain.clientEvents, "failure").code, 648);
+    // The client's idea of the old password is wrong for the change: 709, and no second change attempt.
+    const refusing: Authenticator = {
+      verify: async (req) => (req.method === "mschap-v2" && req.passwordChange !== undefined ? { ok: false, code: 709, message: "no" } : { ok: false, code: 648, message: "expired" }),
+    };
+    const ex = await runExchange(
+      new AuthServer({ method: "mschap-v2", hostName: "gw", random: counterRandom() }),
+      new AuthClient({ method: "mschap-v2", userName: "alice", password: "old-pw", newPassword: "x", random: counterRandom(0x40) }),
+      refusing,
+    );
+    assert.equal(only(ex.clientEvents, "failure").code, 709);
+    assert.equal(ex.wire.filter((w) => w.from === "client" && w.packet.payload[0] === 7).length, 1);
   });
 });
