@@ -35,6 +35,20 @@ export type AuthRequest =
       readonly authChallenge16: Uint8Array;
       readonly peerChallenge16: Uint8Array;
       readonly ntResponse24: Uint8Array;
+      /**
+       * Present when this is a password change (RFC 2759 §7, after a Failure with E=648): then authChallenge16 is
+       * the C= challenge of that Failure, and ntResponse24 was computed with the NEW password. A backend that
+       * cannot change passwords refuses with 709 (ERROR_CHANGING_PASSWORD); RADIUS sends it as RFC 2548's
+       * MS-CHAP2-CPW and MS-CHAP-NT-Enc-PW.
+       */
+      readonly passwordChange?: {
+        /** Identifier of the PPP Change-Password packet (RFC 2548 MS-CHAP2-CPW's Ident). */
+        readonly id: number;
+        /** NewPasswordEncryptedWithOldNtPasswordHash (RFC 2759 §8.9), 516 octets. */
+        readonly encryptedPassword516: Uint8Array;
+        /** OldNtPasswordHashEncryptedWithNewNtPasswordHash (RFC 2759 §8.12), 16 octets. */
+        readonly encryptedHash16: Uint8Array;
+      };
     };
 
 export type AuthResult =

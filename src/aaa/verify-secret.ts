@@ -20,7 +20,7 @@ import {
   stripDomain,
 } from "../crypto/mschap.js";
 import { mppeKeysMschap1, mppeKeysMschap2 } from "../crypto/mppe-keys.js";
-import { MSCHAP_ERROR_AUTHENTICATION_FAILURE } from "../wire/chap.js";
+import { MSCHAP_ERROR_AUTHENTICATION_FAILURE, MSCHAP_ERROR_CHANGING_PASSWORD } from "../wire/chap.js";
 import { type AuthRequest, type AuthResult, authMethodLabel } from "./types.js";
 
 export interface StoredSecret {
@@ -90,6 +90,15 @@ export function verifyWithSecret(req: AuthRequest, secret: StoredSecret): AuthRe
       return ntHash !== undefined ? { ok: true, mppe: mppeKeysMschap1(ntHash, req.challenge8, secret.password) } : { ok: true };
     }
     case "mschap-v2": {
+      if (req.passwordChange !== undefined) {
+        // Secrets held here never expire, so no 648 came from them; a change can only reach us from a chain
+        // whose earlier backend (RADIUS) said 648 and then stopped answering. We cannot store a new password.
+        return {
+          ok: false,
+          code: MSCHAP_ERROR_CHANGING_PASSWORD,
+          message: `user "${req.user}" sent an MS-CHAPv2 password change, which local users cannot make (their passwords never expire; change the users file instead)`,
+        };
+      }
       const ntHash = secret.ntHash ?? (secret.password !== undefined ? ntPasswordHash(secret.password) : undefined);
       if (ntHash === undefined) return fail(`user "${req.user}" has no NT hash configured`);
       // RFC 2759 §4/§8.2: the hashes use the account name without any "DOMAIN\" prefix.

@@ -225,3 +225,20 @@ export function ntPasswordHashEncryptedWithBlock(hash16: Uint8Array, block16: Ui
   out.set(desEncrypt7(block16.subarray(7, 14), hash16.subarray(8, 16)), 8);
   return out;
 }
+
+/**
+ * NewPasswordEncryptedWithOldNtPasswordHash (RFC 2759 §8.9): the Encrypted-Password field of a Change-Password
+ * packet (§7). Takes the old NT hash rather than the old password, so a stored hash works as it does elsewhere.
+ */
+export function newPasswordEncryptedWithOldNtPasswordHash(newPassword: string, oldNtHash: Uint8Array, random516: Uint8Array): Uint8Array {
+  return encryptPwBlockWithPasswordHash(newPassword, oldNtHash, random516);
+}
+
+/**
+ * OldNtPasswordHashEncryptedWithNewNtPasswordHash (RFC 2759 §8.12): the Encrypted-Hash field of a Change-Password
+ * packet, which proves the peer knew the old password. Hashes in, as above.
+ */
+export function oldNtPasswordHashEncryptedWithNewNtPasswordHash(newNtHash: Uint8Array, oldNtHash: Uint8Array): Uint8Array {
+  if (newNtHash.length !== 16) throw new RangeError(`new NT password hash must be 16 bytes, got ${newNtHash.length}`);
+  return ntPasswordHashEncryptedWithBlock(oldNtHash, newNtHash);
+}

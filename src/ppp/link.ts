@@ -732,7 +732,11 @@ export class PppLink {
       case "verify":
         this.emit({ type: "verify", request: e.request });
         return;
+      case "password-expired":
+        this.log("events", `password of ${e.user} expired (648: ${e.message}); waiting up to ${e.waitMs / 1000} s for the peer's MS-CHAPv2 Change-Password`);
+        return;
       case "success":
+        if (e.passwordChanged) this.log("events", `${e.user} changed the expired password (MS-CHAPv2 Change-Password, RFC 2759 §7)`);
         this.peerAuthDone = true;
         if (e.mppe) this.mppeKeys = e.mppe;
         this.authInfo = { user: e.user, method: e.method, ...(e.addresses ? { addresses: e.addresses } : {}) };

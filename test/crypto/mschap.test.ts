@@ -14,6 +14,8 @@ import {
   mschap2NtResponse,
   ntPasswordHash,
   ntPasswordHashEncryptedWithBlock,
+  newPasswordEncryptedWithOldNtPasswordHash,
+  oldNtPasswordHashEncryptedWithNewNtPasswordHash,
   stripDomain,
   utf16le,
   PW_BLOCK_SIZE,
@@ -21,6 +23,7 @@ import {
 import { desEncrypt7 } from "../../src/crypto/des.js";
 import { Rc4 } from "../../src/crypto/rc4.js";
 import { fromHex, toHex } from "../../src/wire/bytes.js";
+import { createHash } from "node:crypto";
 
 // RFC 2759 §9.2 "Hash Example" (also the inputs of RFC 3079 §3.5).
 const USER = "User";
@@ -169,5 +172,29 @@ describe("MS-CHAPv2 Change-Password helpers (RFC 2759 §8.9-8.13)", () => {
     const enc = ntPasswordHashEncryptedWithBlock(oldHash, newHash);
     assert.deepEqual(enc.subarray(0, 8), desEncrypt7(newHash.subarray(0, 7), oldHash.subarray(0, 8)));
     assert.deepEqual(enc.subarray(8, 16), desEncrypt7(newHash.subarray(7, 14), oldHash.subarray(8, 16)));
+  });
+
+  // RFC 2759 has no Change-Password vectors, so these start from its §9.2 inputs (old password "clientPass", whose
+  // PasswordHash 44EBBA8D... §9.2 prints) and were computed independently: MD4, RC4 and DES-ECB from the OpenSSL
+  // command line (legacy provider), the 7-to-8-octet DES key spread with odd parity by hand, per §8.9-§8.13.
+  const NEW_PASSWORD = "N3w-P\u00e4ssw0rd";
+  test("NewPasswordEncryptedWithOldNtPasswordHash (§8.9) from the §9.2 password, independently computed", () => {
+    const oldHash = ntPasswordHash(PASSWORD);
+    assert.equal(toHex(oldHash), "44ebba8d5312b8d611474411f56989ae", "RFC 2759 §9.2 PasswordHash");
+    const filler = new Uint8Array(PW_BLOCK_SIZE);
+    for (let i = 0; i < filler.length; i++) filler[i] = (i * 7 + 3) & 0xff;
+    const enc = newPasswordEncryptedWithOldNtPasswordHash(NEW_PASSWORD, oldHash, filler);
+    assert.equal(enc.length, 516);
+    assert.equal(toHex(enc.subarray(0, 16)), "91e8daf7acdfdd20134eb2d8376f528c");
+    assert.equal(toHex(enc.subarray(500, 516)), "29ec477f7e18ff7ff3459f58aa343a7c");
+    assert.equal(createHash("sha1").update(enc).digest("hex"), "fcb2c166546d600531dfa1c18e010408f1f44976");
+    assert.equal(decryptPwBlockWithPasswordHash(enc, oldHash), NEW_PASSWORD);
+  });
+
+  test("OldNtPasswordHashEncryptedWithNewNtPasswordHash (§8.12), independently computed", () => {
+    const newHash = ntPasswordHash(NEW_PASSWORD);
+    assert.equal(toHex(newHash), "c79624d31a7921af221decf85749e955");
+    assert.equal(toHex(oldNtPasswordHashEncryptedWithNewNtPasswordHash(newHash, ntPasswordHash(PASSWORD))), "a295e105751335e70843f2e1b32095d0");
+    assert.throws(() => oldNtPasswordHashEncryptedWithNewNtPasswordHash(new Uint8Array(15), ntPasswordHash(PASSWORD)), RangeError);
   });
 });

@@ -7,9 +7,18 @@
  *
  * Reusable by the accounting tests: it always listens for accounting on authPort+1 and writes what arrives with
  * the detail module under `radacctDir`; `postAuth` adds policy text, `usersText` a users file as is.
+ *
+ * `recordPasswordChanges` turns on rlm_mschap's MS-CHAPv2 password change (its `passchange { local_cpw }`): the
+ * module decrypts the new password itself, checks the old hash, and expands local_cpw, here an exec of a script
+ * that appends "user<TAB>new password<TAB>new NT hash" to a file; `passwordChanges()` reads it back.
+ * Debian 12's FreeRADIUS 3.2.1 crashes (SIGSEGV) on every local password change: it sets the RC4 key length on an
+ * EVP context before choosing the cipher, which OpenSSL 3 dereferences (fixed upstream by FreeRADIUS pull request
+ * #5340, "mschapv2: set key length after specifying the cipher", 2024). A tiny LD_PRELOAD shim, compiled here with
+ * the host's C compiler, makes that premature call a no-op, which is what the fix amounts to for the 16-octet NT
+ * hash (RC4's default key length); nothing else in FreeRADIUS changes.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { cpSync, mkdtempSync, mkdirSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync, existsSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSocket } from "node:dgram";
@@ -61,6 +70,17 @@ export interface FreeRadiusOptions {
   readonly messageAuthenticatorInReplies?: boolean;
   /** Run it inside this network namespace (`ip netns exec`), e.g. next to a pptp-ts server process there. */
   readonly netns?: string;
+  /** Enable MS-CHAPv2 password change, recording each new password (see the file comment). */
+  readonly recordPasswordChanges?: boolean;
+}
+
+/** One password change as FreeRADIUS' local_cpw saw it. */
+export interface RecordedPasswordChange {
+  readonly user: string;
+  /** %{MS-CHAP-New-Cleartext-Password}: rlm_mschap's UTF-8 conversion of the decrypted UTF-16 password. */
+  readonly password: string;
+  /** %{MS-CHAP-New-NT-Password} as FreeRADIUS prints octets: "0x" + 32 hex digits. */
+  readonly ntHash: string;
 }
 
 export interface FreeRadius {
@@ -73,6 +93,8 @@ export interface FreeRadius {
   readonly radacctDir: string;
   /** Everything the server printed so far. */
   output(): string;
+  /** What local_cpw recorded (recordPasswordChanges), oldest first. */
+  passwordChanges(): RecordedPasswordChange[];
   stop(): Promise<void>;
 }
 
@@ -123,6 +145,8 @@ export interface PreparedFreeRadius {
   readonly radacctDir: string;
   /** The command that runs it in the foreground, logging to stdout: [FREERADIUS_BIN, ...args]. */
   readonly argv: readonly string[];
+  /** Environment it needs besides the caller's (the LD_PRELOAD shim with recordPasswordChanges). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
@@ -161,6 +185,7 @@ export function prepareFreeRadius(o: FreeRadiusOptions & { readonly authPort: nu
     `client pptp-ts-test {\n\tipaddr = ${o.clientAddress ?? address}\n\tsecret = ${quote(o.secret)}\n\trequire_message_authenticator = yes\n\tshortname = pptp-ts-test\n}\n`,
   );
   writeFileSync(join(dir, "mods-config", "files", "authorize"), usersFile(o.users) + "\n" + (o.usersText ?? ""));
+  if (o.recordPasswordChanges === true) enablePasswordChange(dir);
 
   const ma = o.messageAuthenticatorInReplies ?? true;
   const addMa = ma ? "\t\tupdate reply {\n\t\t\tMessage-Authenticator := 0x00\n\t\t}\n" : "";
@@ -212,17 +237,82 @@ ${addMa}		attr_filter.access_reject
 `,
   );
 
-  return { dir, address, authPort, acctPort, radacctDir: join(dir, "radacct"), argv: [FREERADIUS_BIN, "-f", "-l", "stdout", "-d", dir] };
+  return { dir, address, authPort, acctPort, radacctDir: join(dir, "radacct"), argv: [FREERADIUS_BIN, "-f", "-l", "stdout", ...(process.env.FREERADIUS_DEBUG === "1" ? ["-xx"] : []), "-d", dir],
+    env: o.recordPasswordChanges === true ? { LD_PRELOAD: join(dir, CPW_SHIM) } : {},
+  };
+}
+
+const CPW_SCRIPT = "record-password-change.sh";
+const CPW_SHIM = "evp-set-key-length-shim.so";
+
+/** Why a password-change FreeRADIUS cannot be set up here (no C compiler for the shim), or undefined. */
+export function passwordChangeMissing(): string | undefined {
+  try {
+    execFileSync("cc", ["--version"], { stdio: "ignore" });
+  } catch {
+    return "no C compiler (Debian package gcc) to build the shim FreeRADIUS 3.2.1's password change needs";
+  }
+  return undefined;
+}
+
+/** See the file comment. Resolves OpenSSL functions at run time, so no OpenSSL headers are needed. */
+const SHIM_SOURCE = `#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+int EVP_CIPHER_CTX_set_key_length(EVP_CIPHER_CTX *ctx, int keylen) {
+  static int (*real)(EVP_CIPHER_CTX *, int);
+  static const void *(*get0_cipher)(const EVP_CIPHER_CTX *);
+  if (get0_cipher == NULL) get0_cipher = (const void *(*)(const EVP_CIPHER_CTX *))dlsym(RTLD_NEXT, "EVP_CIPHER_CTX_get0_cipher");
+  if (real == NULL) real = (int (*)(EVP_CIPHER_CTX *, int))dlsym(RTLD_NEXT, "EVP_CIPHER_CTX_set_key_length");
+  if (get0_cipher != NULL && get0_cipher(ctx) == NULL) return 1;
+  return real(ctx, keylen);
+}
+`;
+export const PASSWORD_CHANGES_FILE = "password-changes.tsv";
+
+/**
+ * rlm_mschap's `passchange { local_cpw = ... }`: an xlat expanded after the module has decrypted the new password;
+ * an empty expansion counts as failure, so the script prints "changed". exec splits its command line before
+ * expanding, so a password with spaces stays one argument.
+ */
+function enablePasswordChange(dir: string): void {
+  const script = join(dir, CPW_SCRIPT);
+  writeFileSync(script, `#!/bin/sh\nprintf '%s\\t%s\\t%s\\n' "$1" "$2" "$3" >> '${join(dir, PASSWORD_CHANGES_FILE)}'\necho changed\n`);
+  chmodSync(script, 0o755);
+  const modPath = join(dir, "mods-enabled", "mschap");
+  const text = readFileSync(join(dir, "mods-available", "mschap"), "utf8");
+  const withCpw = text.replace(/^(\s*)passchange \{$/m, `$1passchange {\n$1\tlocal_cpw = "%{exec:${script} %{User-Name} %{MS-CHAP-New-Cleartext-Password} %{MS-CHAP-New-NT-Password}}"`);
+  if (withCpw === text) throw new Error("FreeRADIUS mschap module: no `passchange {` section to configure");
+  rmSync(modPath, { force: true });
+  writeFileSync(modPath, withCpw);
+  // The exec xlat refuses to run unless the module waits for the program ("'wait' must be enabled").
+  const exec = join(dir, "mods-enabled", "exec");
+  rmSync(exec, { force: true });
+  writeFileSync(exec, readFileSync(join(dir, "mods-available", "exec"), "utf8").replace(/^(\s*)wait = no$/m, "$1wait = yes"));
+  writeFileSync(join(dir, "shim.c"), SHIM_SOURCE);
+  execFileSync("cc", ["-shared", "-fPIC", "-O2", "-o", join(dir, CPW_SHIM), join(dir, "shim.c"), "-ldl"], { stdio: "pipe" });
+}
+
+function readPasswordChanges(dir: string): RecordedPasswordChange[] {
+  const f = join(dir, PASSWORD_CHANGES_FILE);
+  if (!existsSync(f)) return [];
+  return readFileSync(f, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => {
+      const [user, password, ntHash] = l.split("\t");
+      return { user: user ?? "", password: password ?? "", ntHash: ntHash ?? "" };
+    });
 }
 
 export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius> {
   const address = o.address ?? "127.0.0.1";
   const authPort = o.authPort ?? (await freeUdpPortPair(address));
-  const { dir, acctPort, argv } = prepareFreeRadius({ ...o, authPort });
+  const { dir, acctPort, argv, env } = prepareFreeRadius({ ...o, authPort });
+  const spawnOpts = { stdio: ["ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } };
   const proc: ChildProcess =
-    o.netns === undefined
-      ? spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] })
-      : spawn("ip", ["netns", "exec", o.netns, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    o.netns === undefined ? spawn(argv[0], argv.slice(1), spawnOpts) : spawn("ip", ["netns", "exec", o.netns, ...argv], spawnOpts);
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -252,5 +342,5 @@ export async function startFreeRadius(o: FreeRadiusOptions): Promise<FreeRadius>
     await stop();
     throw new Error(`FreeRADIUS did not start (config in ${dir}):\n${text.slice(-3000)}`);
   }
-  return { dir, address, authPort, acctPort, secret: o.secret, radacctDir: join(dir, "radacct"), output: () => out, stop };
+  return { dir, address, authPort, acctPort, secret: o.secret, radacctDir: join(dir, "radacct"), output: () => out, passwordChanges: () => readPasswordChanges(dir), stop };
 }

@@ -68,12 +68,48 @@ function methodAttributes(req: AuthRequest, secret: Uint8Array, ra: Uint8Array):
       return [vendorAttr(VENDOR_MICROSOFT, MsAttr.ChapChallenge, req.challenge8), vendorAttr(VENDOR_MICROSOFT, MsAttr.ChapResponse, resp)];
     }
     case "mschap-v2": {
+      if (req.passwordChange !== undefined) return passwordChangeAttributes(req, req.passwordChange);
       const resp = new Uint8Array(50);
       resp.set(req.peerChallenge16, 2);
       resp.set(req.ntResponse24, 26);
       return [vendorAttr(VENDOR_MICROSOFT, MsAttr.ChapChallenge, req.authChallenge16), vendorAttr(VENDOR_MICROSOFT, MsAttr.Chap2Response, resp)];
     }
   }
+}
+
+/** Octets of the encrypted new password per MS-CHAP-NT-Enc-PW: 247 (VSA value maximum) - Code, Ident, Sequence. */
+export const NT_ENC_PW_CHUNK = 243;
+
+/**
+ * An MS-CHAPv2 Change-Password (RFC 2759 §7) as RFC 2548 carries it: MS-CHAP-Challenge (the challenge of our
+ * E=648 Failure), MS-CHAP2-CPW (Code 7, Ident, Encrypted-Hash 16, Peer-Challenge 16 + Reserved 8, NT-Response 24,
+ * Flags 2: 68 octets) and the 516-octet Encrypted-Password split over MS-CHAP-NT-Enc-PW attributes (Code 6,
+ * Ident, a 2-octet Sequence-Number counting from 1, then up to 243 octets each: 243 + 243 + 30). No
+ * MS-CHAP2-Response: the server takes the peer challenge and NT-Response from MS-CHAP2-CPW.
+ */
+function passwordChangeAttributes(
+  req: Extract<AuthRequest, { method: "mschap-v2" }>,
+  c: NonNullable<Extract<AuthRequest, { method: "mschap-v2" }>["passwordChange"]>,
+): RadiusAttribute[] {
+  const ident = c.id & 0xff;
+  const cpw = new Uint8Array(68);
+  cpw[0] = 7;
+  cpw[1] = ident;
+  cpw.set(c.encryptedHash16, 2);
+  cpw.set(req.peerChallenge16, 18);
+  cpw.set(req.ntResponse24, 42);
+  const out = [vendorAttr(VENDOR_MICROSOFT, MsAttr.ChapChallenge, req.authChallenge16), vendorAttr(VENDOR_MICROSOFT, MsAttr.Chap2Cpw, cpw)];
+  for (let off = 0, seq = 1; off < c.encryptedPassword516.length; off += NT_ENC_PW_CHUNK, seq++) {
+    const chunk = c.encryptedPassword516.subarray(off, off + NT_ENC_PW_CHUNK);
+    const v = new Uint8Array(4 + chunk.length);
+    v[0] = 6;
+    v[1] = ident;
+    v[2] = seq >>> 8;
+    v[3] = seq & 0xff;
+    v.set(chunk, 4);
+    out.push(vendorAttr(VENDOR_MICROSOFT, MsAttr.ChapNtEncPw, v));
+  }
+  return out;
 }
 
 function checkRequest(req: AuthRequest): string | undefined {
@@ -87,6 +123,9 @@ function checkRequest(req: AuthRequest): string | undefined {
     case "mschap-v1":
       return req.challenge8.length !== 8 || req.ntResponse24.length !== 24 || req.lmResponse24.length !== 24 ? "malformed MS-CHAPv1 values" : undefined;
     case "mschap-v2":
+      if (req.passwordChange !== undefined && (req.passwordChange.encryptedPassword516.length !== 516 || req.passwordChange.encryptedHash16.length !== 16)) {
+        return "malformed MS-CHAPv2 Change-Password values";
+      }
       return req.authChallenge16.length !== 16 || req.peerChallenge16.length !== 16 || req.ntResponse24.length !== 24 ? "malformed MS-CHAPv2 values" : undefined;
   }
 }
@@ -213,7 +252,8 @@ export class RadiusAuthenticator implements Authenticator {
     const fail = (code: number, why: string): AuthResult => ({ ok: false, code, message: `${why}${said}`, backend });
     if (p.code === RadiusCode.AccessReject) {
       const code = msChapErrorCode(findVendorAttribute(p, VENDOR_MICROSOFT, MsAttr.ChapError)) ?? MSCHAP_ERROR_AUTHENTICATION_FAILURE;
-      return fail(code, `RADIUS server ${o.serverLabel} rejected user "${req.user}"${code !== MSCHAP_ERROR_AUTHENTICATION_FAILURE ? ` with MS-CHAP error ${code}` : ""}`);
+      const what = req.method === "mschap-v2" && req.passwordChange !== undefined ? "the password change of" : "user";
+      return fail(code, `RADIUS server ${o.serverLabel} rejected ${what} "${req.user}"${code !== MSCHAP_ERROR_AUTHENTICATION_FAILURE ? ` with MS-CHAP error ${code}` : ""}`);
     }
     if (p.code !== RadiusCode.AccessAccept) {
       return fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, `RADIUS server ${o.serverLabel} answered ${radiusCodeName(p.code)} for user "${req.user}", which PPP authentication cannot continue`);

@@ -19,11 +19,24 @@
  * MS-CHAPv2 is mutual: a Success is only believed if its S= value equals the Authenticator Response we compute
  * ourselves (RFC 2759 §5, §8.8: "If the authenticator response is either missing or incorrect, the peer MUST end
  * the session").
+ *
+ * Password change (MS-CHAPv2, RFC 2759 §7): given `newPassword`, a Failure with E=648 (password expired), V=3 and a
+ * C= challenge is answered once with a Change-Password packet (Identifier = the Failure's + 1) instead of giving
+ * up; its verdict is then handled like a Response's, the Success's S= checked against the new password.
  */
 import type { RandomSource, Millis } from "../../core/clock.js";
 import { type AuthMethod, PPP_PAP, PPP_CHAP } from "../../wire/ppp-protocols.js";
 import { authMethodLabel } from "../../aaa/types.js";
-import { ntPasswordHash, mschap2AuthenticatorResponse, stripDomain } from "../../crypto/mschap.js";
+import {
+  ntPasswordHash,
+  mschap2AuthenticatorResponse,
+  mschap2NtResponse,
+  newPasswordEncryptedWithOldNtPasswordHash,
+  oldNtPasswordHashEncryptedWithNewNtPasswordHash,
+  PW_BLOCK_SIZE,
+  stripDomain,
+} from "../../crypto/mschap.js";
+import { emitMsChapV2ChangePassword } from "./change-password.js";
 import { type MppeMasterKeys, mppeKeysMschap1, mppeKeysMschap2 } from "../../crypto/mppe-keys.js";
 import {
   CHAP_CHALLENGE,
@@ -33,6 +46,7 @@ import {
   MSCHAP_V1_CHALLENGE_LEN,
   MSCHAP_V2_CHALLENGE_LEN,
   MSCHAP_ERROR_AUTHENTICATION_FAILURE,
+  MSCHAP_ERROR_PASSWD_EXPIRED,
   chapCodeName,
   emitChap,
   parseChap,
@@ -53,6 +67,8 @@ export interface AuthClientOptions {
   readonly password?: string;
   /** NT password hash (16 octets): enough for MS-CHAPv1/v2 instead of the password. */
   readonly ntHash?: Uint8Array;
+  /** MS-CHAPv2 only: the password to set when the server says the current one expired (E=648, RFC 2759 §7). */
+  readonly newPassword?: string;
   readonly random: RandomSource;
   /** PAP retransmission interval; default 3000 ms (RFC 1661 §4.6 Restart timer default). */
   readonly restartMs?: Millis;
@@ -71,6 +87,8 @@ interface Answered {
   readonly packet: Uint8Array;
   readonly ntResponse?: Uint8Array;
   readonly peerChallenge?: Uint8Array;
+  /** The NT hash ntResponse was computed with, when not our configured one (a Change-Password's new password). */
+  readonly ntHash?: Uint8Array;
 }
 
 export class AuthClient {
@@ -79,6 +97,8 @@ export class AuthClient {
   private readonly userName: string;
   private readonly password: string | undefined;
   private readonly ntHash: Uint8Array | undefined;
+  private readonly newPassword: string | undefined;
+  private changeSent = false;
   private readonly random: RandomSource;
   private readonly restartMs: Millis;
   private readonly maxRequests: number;
@@ -106,6 +126,9 @@ export class AuthClient {
     this.protocol = opts.method === "pap" ? PPP_PAP : PPP_CHAP;
     this.userName = opts.userName;
     this.password = opts.password;
+    this.newPassword = opts.newPassword;
+    // RFC 2759 §8.9/§8.10: the PWBLOCK holds at most 256 UTF-16 code units.
+    if (opts.newPassword !== undefined && opts.newPassword.length > 256) throw new Error(`AuthClient: a new password has at most 256 characters, got ${opts.newPassword.length}`);
     this.random = opts.random;
     this.restartMs = opts.restartMs ?? 3000;
     this.maxRequests = opts.maxRequests ?? 10;
@@ -285,7 +308,7 @@ export class AuthClient {
       return;
     }
     if (p.code === CHAP_SUCCESS) this.chapSuccess(a, p.message);
-    else this.chapFailure(p.message);
+    else this.chapFailure(now, a, p.message);
   }
 
   private answerChallenge(now: Millis, id: number, value: Uint8Array): void {
@@ -343,7 +366,7 @@ export class AuthClient {
       this.succeed(undefined, message);
       return;
     }
-    const ntHash = this.ntHash as Uint8Array;
+    const ntHash = a.ntHash ?? (this.ntHash as Uint8Array);
     const ntResponse = a.ntResponse as Uint8Array;
     const expected = mschap2AuthenticatorResponse(ntHash, ntResponse, a.peerChallenge as Uint8Array, a.challenge, stripDomain(this.userName));
     const s = parseMsChapV2Success(message);
@@ -357,7 +380,7 @@ export class AuthClient {
     this.succeed(mppeKeysMschap2(ntHash, ntResponse, false), s.value.message);
   }
 
-  private chapFailure(message: string): void {
+  private chapFailure(now: Millis, a: Answered, message: string): void {
     this.serverMessageValue = this.serverWords(message);
     if (this.method === "pap" || this.method === "chap-md5") {
       this.fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, message || "CHAP Failure", "rejected");
@@ -368,8 +391,34 @@ export class AuthClient {
       this.fail(MSCHAP_ERROR_AUTHENTICATION_FAILURE, message || "MS-CHAP Failure", "rejected");
       return;
     }
+    const c = f.value.challenge;
+    if (f.value.error === MSCHAP_ERROR_PASSWD_EXPIRED && this.method === "mschap-v2" && this.newPassword !== undefined && !this.changeSent && c?.length === 16 && f.value.version === 3) {
+      this.sendChangePassword(now, (a.id + 1) & 0xff, c, this.newPassword);
+      return;
+    }
     const text = f.value.message !== undefined && f.value.message.length > 0 ? f.value.message : mschapErrorText(f.value.error);
     this.fail(f.value.error, `${text} (E=${f.value.error} ${mschapErrorText(f.value.error)})`, "rejected", f.value.retry);
+  }
+
+  /** RFC 2759 §7: the new password under the old hash, the old hash under the new one, an NT-Response over C=. */
+  private sendChangePassword(now: Millis, id: number, challenge: Uint8Array, newPassword: string): void {
+    const oldHash = this.ntHash as Uint8Array;
+    const newHash = ntPasswordHash(newPassword);
+    const peerChallenge = this.random(16).slice(0, 16);
+    const ntResponse = mschap2NtResponse(challenge, peerChallenge, this.userName, newHash);
+    const packet = emitMsChapV2ChangePassword({
+      id,
+      encryptedPassword: newPasswordEncryptedWithOldNtPasswordHash(newPassword, oldHash, this.random(PW_BLOCK_SIZE)),
+      encryptedHash: oldNtPasswordHashEncryptedWithNewNtPasswordHash(newHash, oldHash),
+      peerChallenge,
+      ntResponse,
+      flags: 0,
+    });
+    this.changeSent = true;
+    this.answered = { id, challenge, packet, ntResponse, peerChallenge, ntHash: newHash };
+    this.send(packet);
+    this.repeatAt = now + this.restartMs;
+    this.deadline = now + this.restartMs * this.maxRequests;
   }
 
   /** The human part of a CHAP Failure message: M= for MS-CHAP, the whole text otherwise. */

@@ -30,7 +30,14 @@ export type AuthServerEvent =
       /** Server-perspective MPPE master keys, when the verifier produced them (MS-CHAP). */
       readonly mppe?: MppeMasterKeys;
       readonly addresses?: readonly string[];
+      /** The peer logged in with a new password it set by Change-Password (RFC 2759 §7). */
+      readonly passwordChanged?: true;
     }
+  /**
+   * The backend said the password expired (648): Failure E=648 was sent and authentication continues if the peer
+   * sends a Change-Password within `waitMs` (RFC 2759 §7); otherwise a "failure" event follows. For logs.
+   */
+  | { readonly type: "password-expired"; readonly user: string; readonly method: AuthMethod; readonly message: string; readonly waitMs: number }
   | {
       readonly type: "failure";
       /** Undefined when the peer never identified itself (timeout before any answer). */

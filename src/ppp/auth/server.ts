@@ -19,9 +19,17 @@
  * After the verdict the same reply is repeated for a repeated Response with the same Identifier (RFC 1994 §4.1
  * "MUST return the same reply Code"), or for any repeated Authenticate-Request (RFC 1334 §2.2.1), because the
  * Success/Ack may have been lost.
+ *
+ * Password change (MS-CHAPv2 only, RFC 2759 §7). When the backend answers 648 (password expired), the Failure
+ * (E=648 R=0 C=<new challenge> V=3) does not end authentication: the engine reports "password-expired" and waits
+ * up to passwordChangeWaitMs for a Change-Password packet whose Identifier is the Failure's plus one. That packet
+ * becomes a "verify" event with `passwordChange` set, the Failure's challenge as the authenticator challenge and
+ * the NT-Response the peer computed with its new password; the verdict is sent as usual (Success with an S= over
+ * the new password, or Failure). A Change-Password at any other time is discarded, never acted on.
  */
 import type { RandomSource, Millis } from "../../core/clock.js";
 import { type AuthMethod, PPP_PAP, PPP_CHAP } from "../../wire/ppp-protocols.js";
+import { CHAP_CHANGE_PASSWORD, parseMsChapV2ChangePassword } from "./change-password.js";
 import type { AuthRequest, AuthResult } from "../../aaa/types.js";
 import { authMethodLabel } from "../../aaa/types.js";
 import {
@@ -32,6 +40,7 @@ import {
   MSCHAP_V1_CHALLENGE_LEN,
   MSCHAP_V2_CHALLENGE_LEN,
   MSCHAP_ERROR_AUTHENTICATION_FAILURE,
+  MSCHAP_ERROR_PASSWD_EXPIRED,
   chapCodeName,
   emitChap,
   parseChap,
@@ -56,12 +65,21 @@ export interface AuthServerOptions {
   readonly maxChallenges?: number;
   /** Identifier of the first Challenge; default 1. Later ones count up modulo 256. */
   readonly firstId?: number;
+  /**
+   * How long to wait for a Change-Password after a Failure with E=648; default 120000 ms. The peer's user has to
+   * type the old and the new password into a dialog (Windows asks only when the Failure arrives), so this is a
+   * human's time, not a retransmission interval.
+   */
+  readonly passwordChangeWaitMs?: Millis;
+  /** Change-Password attempts accepted on one link (each answered 648 again may be followed by another); default 3. */
+  readonly maxPasswordChanges?: number;
 }
 
 /** CHAP-MD5 challenge length: RFC 1994 leaves it open; 16 random octets match the MD5 output size. */
 const CHAP_MD5_CHALLENGE_LEN = 16;
 
-type State = "initial" | "waiting" | "verifying" | "succeeded" | "failed";
+/** "expired": a Failure with E=648 was sent and a Change-Password may follow (RFC 2759 §7). */
+type State = "initial" | "waiting" | "verifying" | "expired" | "succeeded" | "failed";
 
 export class AuthServer {
   readonly method: AuthMethod;
@@ -70,6 +88,8 @@ export class AuthServer {
   private readonly random: RandomSource;
   private readonly restartMs: Millis;
   private readonly maxChallenges: number;
+  private readonly passwordChangeWaitMs: Millis;
+  private readonly maxPasswordChanges: number;
 
   private state: State = "initial";
   private id: number;
@@ -80,6 +100,14 @@ export class AuthServer {
   /** The final reply (Success/Failure or Ack/Nak) payload, kept to answer repeats. */
   private reply: Uint8Array | undefined;
   private peerName: string | undefined;
+  /** The C= challenge of the E=648 Failure while in "expired": the Change-Password's NT-Response is over it. */
+  private expiredChallenge: Uint8Array | undefined;
+  /** The verifier's words about the expiry, for the failure event if no Change-Password comes. */
+  private expiredMessage = "";
+  private passwordChanges = 0;
+  /** Identifier of the Change-Password being (or last) verified: its repeats get the same reply. */
+  private changeId: number | undefined;
+  private discards = 0;
 
   private readonly tx: AuthTransmit[] = [];
   private readonly events: AuthServerEvent[] = [];
@@ -92,6 +120,8 @@ export class AuthServer {
     this.restartMs = opts.restartMs ?? 3000;
     this.maxChallenges = opts.maxChallenges ?? 10;
     this.id = (opts.firstId ?? 1) & 0xff;
+    this.passwordChangeWaitMs = opts.passwordChangeWaitMs ?? 120_000;
+    this.maxPasswordChanges = opts.maxPasswordChanges ?? 3;
     if (this.restartMs <= 0) throw new RangeError(`AuthServer: restartMs must be positive, got ${this.restartMs}`);
     if (this.maxChallenges < 1) throw new RangeError(`AuthServer: maxChallenges must be at least 1, got ${this.maxChallenges}`);
   }
@@ -105,6 +135,11 @@ export class AuthServer {
 
   get succeeded(): boolean {
     return this.state === "succeeded";
+  }
+
+  /** Packets dropped so far (each also reported as a "discarded" event): malformed, unexpected, out of turn. */
+  get discardedPackets(): number {
+    return this.discards;
   }
 
   /** The name the peer gave, once it gave one. */
@@ -130,16 +165,20 @@ export class AuthServer {
       return;
     }
     if (protocol === PPP_PAP) this.handlePap(payload);
+    else if (payload.length > 0 && payload[0] === CHAP_CHANGE_PASSWORD) this.handleChangePassword(now, payload);
     else this.handleChap(now, payload);
   }
 
   /** The backend's verdict on the last "verify" event. Ignored unless a verification is outstanding. */
   completeVerification(now: Millis, result: AuthResult): void {
-    void now;
     const req = this.pending;
     if (this.state !== "verifying" || req === undefined) return;
     this.pending = undefined;
     if (!result.ok) {
+      if (result.code === MSCHAP_ERROR_PASSWD_EXPIRED && this.method === "mschap-v2" && this.passwordChanges < this.maxPasswordChanges) {
+        this.enterExpired(now, req.user, result.message);
+        return;
+      }
       this.finishFailure(req.user, result.code, result.message, "rejected");
       return;
     }
@@ -163,13 +202,26 @@ export class AuthServer {
       type: "success",
       user: req.user,
       method: this.method,
+      ...(req.method === "mschap-v2" && req.passwordChange !== undefined ? { passwordChanged: true as const } : {}),
       ...(result.mppe !== undefined ? { mppe: result.mppe } : {}),
       ...(result.addresses !== undefined ? { addresses: result.addresses } : {}),
     });
   }
 
   handleTimeout(now: Millis): void {
-    if (this.deadline === undefined || now < this.deadline || this.state !== "waiting") return;
+    if (this.deadline === undefined || now < this.deadline) return;
+    if (this.state === "expired") {
+      // The Failure was sent when the password expired; only the event that ends authentication is left.
+      this.finishFailure(
+        this.peerName,
+        MSCHAP_ERROR_PASSWD_EXPIRED,
+        `${this.expiredMessage}; the peer sent no Change-Password within ${this.passwordChangeWaitMs} ms`,
+        "rejected",
+        false,
+      );
+      return;
+    }
+    if (this.state !== "waiting") return;
     this.deadline = undefined;
     if (this.protocol === PPP_PAP) {
       this.finishFailure(
@@ -243,9 +295,10 @@ export class AuthServer {
       case "verifying":
         this.discard(`CHAP Response id ${p.id} while the previous one is being verified`);
         return;
+      case "expired":
       case "succeeded":
       case "failed":
-        if (p.id === this.id && this.reply !== undefined) this.send(this.reply);
+        if (p.id === this.id && this.reply !== undefined && this.changeId === undefined) this.send(this.reply);
         else this.discard(`CHAP Response id ${p.id} after authentication finished (current id ${this.id})`);
         return;
       case "waiting":
@@ -294,6 +347,67 @@ export class AuthServer {
       default:
         return { method: "chap-md5", user, id, challenge: this.challenge, response: value.slice() };
     }
+  }
+
+  /** A Change-Password packet (RFC 2759 §7): acted on only right after our E=648 Failure. */
+  private handleChangePassword(now: Millis, payload: Uint8Array): void {
+    void now;
+    if (this.method !== "mschap-v2") {
+      this.discard(`MS-CHAPv2 Change-Password while authenticating with ${authMethodLabel(this.method)}`);
+      return;
+    }
+    const parsed = parseMsChapV2ChangePassword(payload);
+    if (!parsed.ok) {
+      this.discard(`malformed ${parsed.error.message}`);
+      return;
+    }
+    const p = parsed.value;
+    switch (this.state) {
+      case "expired":
+        break;
+      case "verifying":
+        this.discard(`MS-CHAPv2 Change-Password id ${p.id} while ${this.changeId === p.id ? "it" : "another request"} is being verified`);
+        return;
+      case "succeeded":
+      case "failed":
+        // A lost Success/Failure: the peer repeats its Change-Password, and gets the same reply (RFC 1994 §4.1).
+        if (this.changeId === p.id && this.reply !== undefined) this.send(this.reply);
+        else this.discard(`MS-CHAPv2 Change-Password id ${p.id} after authentication finished, with no password-expired Failure outstanding`);
+        return;
+      default:
+        this.discard(`MS-CHAPv2 Change-Password id ${p.id} before any Failure with E=648 (password expired) was sent`);
+        return;
+    }
+    const expected = (this.id + 1) & 0xff;
+    if (p.id !== expected) {
+      // §7: "the Identifier of the received Failure packet to which this packet responds plus 1".
+      this.discard(`MS-CHAPv2 Change-Password id ${p.id} does not answer the E=648 Failure id ${this.id} (expected id ${expected})`);
+      return;
+    }
+    const challenge = this.expiredChallenge!;
+    this.expiredChallenge = undefined;
+    this.passwordChanges++;
+    this.id = p.id;
+    this.changeId = p.id;
+    this.beginVerification({
+      method: "mschap-v2",
+      user: this.peerName ?? "",
+      authChallenge16: challenge,
+      peerChallenge16: p.peerChallenge.slice(),
+      ntResponse24: p.ntResponse.slice(),
+      passwordChange: { id: p.id, encryptedPassword516: p.encryptedPassword.slice(), encryptedHash16: p.encryptedHash.slice() },
+    });
+  }
+
+  /** Failure with E=648 sent; wait for the peer's Change-Password instead of ending (RFC 2759 §7). */
+  private enterExpired(now: Millis, user: string, message: string): void {
+    this.reply = this.failurePacket(MSCHAP_ERROR_PASSWD_EXPIRED);
+    this.send(this.reply);
+    this.state = "expired";
+    this.changeId = undefined;
+    this.expiredMessage = message;
+    this.deadline = now + this.passwordChangeWaitMs;
+    this.events.push({ type: "password-expired", user, method: this.method, message, waitMs: this.passwordChangeWaitMs });
   }
 
   private handlePap(payload: Uint8Array): void {
@@ -378,7 +492,7 @@ export class AuthServer {
           message: formatMsChapFailure({
             error: code,
             retry: false,
-            challenge: this.random(MSCHAP_V2_CHALLENGE_LEN).slice(0, MSCHAP_V2_CHALLENGE_LEN),
+            challenge: (this.expiredChallenge = this.random(MSCHAP_V2_CHALLENGE_LEN).slice(0, MSCHAP_V2_CHALLENGE_LEN)),
             version: MSCHAP_V2_CHANGE_PASSWORD_VERSION,
             message: code === MSCHAP_ERROR_AUTHENTICATION_FAILURE ? AUTHENTICATION_FAILED : failureText(code),
           }),
@@ -401,6 +515,7 @@ export class AuthServer {
       this.reply = this.failurePacket(code);
       this.send(this.reply);
     }
+    this.expiredChallenge = undefined;
     this.events.push({ type: "failure", user, method: this.method, code, message, reason });
   }
 
@@ -409,6 +524,7 @@ export class AuthServer {
   }
 
   private discard(reason: string): void {
+    this.discards++;
     this.events.push({ type: "discarded", reason });
   }
 }

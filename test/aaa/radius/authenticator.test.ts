@@ -6,7 +6,7 @@ import { utf8, fromUtf8, toHex } from "../../../src/wire/bytes.js";
 import { unwrap } from "../../../src/wire/result.js";
 import { decodeRadius, findAttribute, RadiusCode, type RadiusAttribute, type RadiusPacket } from "../../../src/aaa/radius/packet.js";
 import { Attr, MsAttr, VENDOR_MICROSOFT } from "../../../src/aaa/radius/dictionary.js";
-import { vendorAttr, textAttr, readInteger, readText, findVendorAttribute, integerAttr } from "../../../src/aaa/radius/attributes.js";
+import { vendorAttr, textAttr, readInteger, readText, findVendorAttribute, findVendorAttributes, integerAttr } from "../../../src/aaa/radius/attributes.js";
 import { encodeResponse, recoverUserPassword, encryptMppeKey, encryptMsChapMppeKeys } from "../../../src/aaa/radius/crypto.js";
 import { RadiusClientEngine } from "../../../src/aaa/radius/client-engine.js";
 import { RadiusAuthenticator, framedRoutePrefix, msChapErrorCode, type RadiusRequester } from "../../../src/aaa/radius/authenticator.js";
@@ -93,6 +93,38 @@ describe("Access-Request contents", () => {
     await auth.verify({ method: "mschap-v2", user: "u", authChallenge16: ac, peerChallenge16: pc, ntResponse24: nt });
     assert.equal(toHex(findVendorAttribute(s.seen[2], VENDOR_MICROSOFT, MsAttr.ChapChallenge)!), toHex(ac));
     assert.equal(toHex(findVendorAttribute(s.seen[2], VENDOR_MICROSOFT, MsAttr.Chap2Response)!), "0000" + toHex(pc) + "00".repeat(8) + toHex(nt));
+  });
+
+  test("MS-CHAPv2 password change: MS-CHAP-Challenge, MS-CHAP2-CPW (68 octets) and three MS-CHAP-NT-Enc-PW chunks", async () => {
+    const s = scripted(() => ({ code: RadiusCode.AccessReject, attrs: [vendorAttr(VENDOR_MICROSOFT, MsAttr.ChapError, utf8("\x08E=709 R=0 M=Password change failed"))] }));
+    const ac = rnd(16), pc = rnd(16), nt = rnd(24), encPw = rnd(516), encHash = rnd(16);
+    const r = await new RadiusAuthenticator(s.requester).verify({
+      method: "mschap-v2",
+      user: "u",
+      authChallenge16: ac,
+      peerChallenge16: pc,
+      ntResponse24: nt,
+      passwordChange: { id: 8, encryptedPassword516: encPw, encryptedHash16: encHash },
+    });
+    assert.ok(!r.ok);
+    assert.equal(r.code, 709, "MS-CHAP-Error passed through");
+    assert.match(r.message, /rejected the password change of "u" with MS-CHAP error 709/);
+    const q = s.seen[0];
+    assert.equal(toHex(findVendorAttribute(q, VENDOR_MICROSOFT, MsAttr.ChapChallenge)!), toHex(ac));
+    assert.equal(findVendorAttribute(q, VENDOR_MICROSOFT, MsAttr.Chap2Response), undefined, "the server takes the response from CPW");
+    // Code 7, Ident, Encrypted-Hash, Peer-Challenge, 8 reserved, NT-Response, Flags.
+    assert.equal(toHex(findVendorAttribute(q, VENDOR_MICROSOFT, MsAttr.Chap2Cpw)!), "0708" + toHex(encHash) + toHex(pc) + "00".repeat(8) + toHex(nt) + "0000");
+    const chunks = findVendorAttributes(q, VENDOR_MICROSOFT, MsAttr.ChapNtEncPw);
+    assert.deepEqual(chunks.map((c) => c.length), [247, 247, 34]);
+    assert.deepEqual(chunks.map((c) => toHex(c.subarray(0, 4))), ["06080001", "06080002", "06080003"]);
+    assert.equal(chunks.map((c) => toHex(c.subarray(4))).join(""), toHex(encPw));
+    const bad = await new RadiusAuthenticator(s.requester).verify({
+      method: "mschap-v2", user: "u", authChallenge16: ac, peerChallenge16: pc, ntResponse24: nt,
+      passwordChange: { id: 8, encryptedPassword516: encPw.subarray(1), encryptedHash16: encHash },
+    });
+    assert.ok(!bad.ok);
+    assert.match(bad.message, /malformed MS-CHAPv2 Change-Password values/);
+    assert.equal(s.seen.length, 1);
   });
 
   test("values that cannot be sent are refused without asking", async () => {

@@ -12,6 +12,7 @@ test("PAP and CHAP packets are routed by Code to the authenticator or the peer",
   assert.equal(authPacketDirection(PPP_CHAP, fromHex("0201003a31")), "to-authenticator"); // Response
   assert.equal(authPacketDirection(PPP_CHAP, fromHex("03010004")), "to-peer"); // captured Success
   assert.equal(authPacketDirection(PPP_CHAP, fromHex("04010004")), "to-peer"); // Failure
+  assert.equal(authPacketDirection(PPP_CHAP, fromHex("0702024a")), "to-authenticator"); // MS-CHAPv2 Change-Password
 });
 
 test("other protocols and empty payloads are not routed", () => {
