@@ -12,6 +12,9 @@ export interface RunRecord {
   readonly options: LoadOptions;
   readonly errors: string[];
   host?: string;
+  /** What the run created, so a caller can check it is gone afterwards. */
+  network?: { serverNs: string; generatorNs: string };
+  serverPid?: number;
   before?: { rss: number; probe: MemoryProbe | undefined };
   ramp?: RampResult;
   serverCpuRamp?: { cpuS: number; wallS: number };
