@@ -101,7 +101,8 @@ export function buildFigures(r: RunRecord): Figure[] {
     if (idle.wallS < KEEPALIVE_PERIOD_S) notes.push(`window shorter than the ${KEEPALIVE_PERIOD_S} s PPTP echo period: undercounts`);
     if (!idle.full) notes.push("window cut short");
     f.push({ name: "load.server_idle_cpu", value: pct, unit: "% of one core", note: notes.join("; ") });
-    f.push({ name: "load.server_idle_cpu_20k", value: (pct * IDLE_GOAL_SESSIONS) / n, unit: "% of one core", goal: "≤ 5 % for 20,000 sessions", note: n === IDLE_GOAL_SESSIONS ? "measured" : `extrapolated linearly from ${n} sessions` });
+    const how = [n === IDLE_GOAL_SESSIONS ? "measured" : `extrapolated linearly from ${n} sessions`, ...notes.slice(1)].join("; ");
+    f.push({ name: "load.server_idle_cpu_20k", value: (pct * IDLE_GOAL_SESSIONS) / n, unit: "% of one core", goal: "≤ 5 % for 20,000 sessions", note: how });
     f.push({ name: "load.generator_idle_cpu", value: (100 * idle.generatorCpuS) / idle.generatorWallS, unit: "% of one core" });
   }
   const t = r.traffic;

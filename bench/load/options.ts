@@ -43,6 +43,8 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --traffic-rate P     echo requests per second per traffic session (default 10)
   --traffic-size B     IPv4 datagram size of each echo request (default 100, 28..1396)
   --timeout S          stop the whole run cleanly after S seconds (default 900)
+  --quick              a run of seconds: 200 sessions, --idle 5, --traffic 2 --duration 3 (options after it still apply)
+  --full               a run of minutes: 20000 sessions at 2000/s, --idle 60, --traffic 100 --duration 30
   --server-log LIST    [log] debug of the server (default "events, errors", as shipped)
   --json               one JSON object on stdout instead of the report lines
   --keep               keep the server's config and log (the directory is named at the end)
@@ -64,6 +66,12 @@ const DEFAULTS: LoadOptions = {
   keep: false,
 };
 
+/** Issue 11 item 6: a quick profile (seconds) and a full one (minutes), selectable; explicit options win. */
+const PROFILES: Record<string, Partial<LoadOptions>> = {
+  "--quick": { sessions: 200, rate: 1000, idleS: 5, traffic: 2, durationS: 3 },
+  "--full": { sessions: 20_000, rate: 2000, concurrency: 2000, idleS: 60, traffic: 100, durationS: 30, timeoutS: 1800 },
+};
+
 type NumericKey = { [K in keyof LoadOptions]: LoadOptions[K] extends number ? K : never }[keyof LoadOptions];
 
 const NUMERIC: Record<string, { key: NumericKey; min: number; max: number; integer: boolean }> = {
@@ -81,11 +89,15 @@ const NUMERIC: Record<string, { key: NumericKey; min: number; max: number; integ
 
 /** The options, or a message saying what is wrong ("help" for --help). */
 export function parseLoadOptions(argv: readonly string[]): LoadOptions | string {
-  const o: { -readonly [K in keyof LoadOptions]: LoadOptions[K] } = { ...DEFAULTS };
+  const profiles = argv.filter((a) => a in PROFILES);
+  if (profiles.length > 1) return `${profiles.join(" and ")}: choose one profile`;
+  const o: { -readonly [K in keyof LoadOptions]: LoadOptions[K] } = { ...DEFAULTS, ...(profiles.length ? PROFILES[profiles[0]] : {}) };
+  const explicit = new Set<keyof LoadOptions>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
     if (flag === "-h" || flag === "--help") return "help";
+    if (flag in PROFILES) continue;
     if (flag === "--json") o.json = true;
     else if (flag === "--keep") o.keep = true;
     else if (flag === "--server-log") {
@@ -100,8 +112,11 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | string 
       if (spec.integer && !Number.isInteger(n)) return `${flag} must be a whole number (got ${v})`;
       if (n < spec.min || n > spec.max) return `${flag} must be between ${spec.min} and ${spec.max} (got ${v})`;
       o[spec.key] = n;
+      explicit.add(spec.key);
     } else return `unknown option "${a}"`;
   }
+  // A profile's traffic sessions follow a smaller --sessions; an explicit --traffic must fit.
+  if (!explicit.has("traffic")) o.traffic = Math.min(o.traffic, o.sessions);
   if (o.traffic > o.sessions) return `--traffic ${o.traffic} is more than --sessions ${o.sessions}`;
   return o;
 }

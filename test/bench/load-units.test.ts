@@ -29,6 +29,19 @@ describe("bench load: options", () => {
     assert.match(parseLoadOptions(["--traffic", "5", "--sessions", "4"]) as string, /more than --sessions/);
     assert.match(parseLoadOptions(["--frobnicate"]) as string, /unknown option "--frobnicate"/);
   });
+
+  test("--quick and --full profiles; an explicit option wins wherever it stands", () => {
+    const q = parseLoadOptions(["--quick"]);
+    assert.ok(typeof q === "object");
+    assert.deepEqual([q.sessions, q.idleS, q.traffic], [200, 5, 2]);
+    const f = parseLoadOptions(["--sessions", "5000", "--full"]);
+    assert.ok(typeof f === "object");
+    assert.deepEqual([f.sessions, f.rate, f.idleS, f.traffic], [5000, 2000, 60, 100]);
+    assert.match(parseLoadOptions(["--quick", "--full"]) as string, /choose one profile/);
+    const small = parseLoadOptions(["--full", "--sessions", "50"]);
+    assert.ok(typeof small === "object");
+    assert.equal(small.traffic, 50, "the profile's 100 traffic sessions shrink to the 50 there are");
+  });
 });
 
 describe("bench load: report", () => {
