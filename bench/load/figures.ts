@@ -59,7 +59,7 @@ export function buildFigures(r: RunRecord): Figure[] {
     if (r.serverVerified !== undefined)
       f.push({ name: "load.server_sessions_verified", value: r.serverVerified, unit: "sessions", ratio: { value: r.serverVerified / up, to: "load.sessions_up" }, note: `show sessions: our user, our address, MPPE-128; ${r.serverListed} listed` });
     const failed = ramp.requested - up;
-    f.push({ name: "load.failures", value: failed, unit: "sessions", ratio: { value: failed / o.sessions, to: "load.sessions_requested" } });
+    f.push({ name: "load.failures", value: failed, unit: "sessions", ratio: { value: failed / o.sessions, to: "load.sessions_requested" }, ...(o.badPasswords ? { note: `${o.badPasswords} sent a wrong password on purpose` } : {}) });
     for (const [reason, n] of Object.entries(ramp.failures).sort((a, b) => b[1] - a[1])) f.push({ name: "load.failure", value: n, unit: "sessions", note: `reason: ${reason}` });
     for (const [mppe, n] of Object.entries(ramp.mppe)) f.push({ name: "load.mppe", value: n, unit: "sessions", note: mppe });
     const secs = ramp.elapsedMs / 1000;
@@ -73,6 +73,7 @@ export function buildFigures(r: RunRecord): Figure[] {
       if (v !== undefined) f.push({ name: `load.setup_latency_${k}`, value: v, unit: "ms", note: "TCP connect to IPCP up with MPPE" });
     }
     if (r.serverCpuRamp && up > 0) {
+      // Per session that came up: refused logins cost CPU too and are counted in (--bad-password runs read high).
       const perSetup = (r.serverCpuRamp.cpuS * 1000) / up;
       const genPerSetup = ramp.cpuMs / up;
       f.push({ name: "load.server_cpu_per_setup", value: perSetup, unit: "ms", ratio: { value: perSetup / genPerSetup, to: "load.generator_cpu_per_setup" } });
@@ -108,6 +109,7 @@ export function buildFigures(r: RunRecord): Figure[] {
   const t = r.traffic;
   if (t) {
     f.push({ name: "load.traffic_sessions", value: t.sessions, unit: "sessions" });
+    f.push({ name: "load.generator_cpu_traffic", value: (100 * t.cpuMs) / t.elapsedMs, unit: "% of one core" });
     f.push({ name: "load.traffic_sent", value: t.sent, unit: "packets", note: `ICMP echo of ${o.trafficSize} bytes` });
     f.push({ name: "load.traffic_replies", value: t.replies, unit: "packets", ratio: { value: t.sent > 0 ? t.replies / t.sent : NaN, to: "load.traffic_sent" } });
     if (t.notSent > 0) f.push({ name: "load.traffic_not_sent", value: t.notSent, unit: "packets", note: "session not up or its send window full" });

@@ -157,7 +157,10 @@ class Generator {
         const now = this.now();
         const due = c.rate > 0 ? Math.min(c.sessions, Math.floor(((now - t0) * c.rate) / 1000) + 1) : c.sessions;
         while (started < due && inSetup < c.concurrency) {
-          const s = new LoadSession(started++, this.ctx);
+          // Bad passwords spread evenly over the ramp: session i is one when floor(i·K/N) steps up.
+          const i = started++;
+          const bad = c.badPasswords > 0 && Math.floor(((i + 1) * c.badPasswords) / c.sessions) > Math.floor((i * c.badPasswords) / c.sessions);
+          const s = new LoadSession(i, this.ctx, bad);
           this.sessions.push(s);
           pending.push(s);
           inSetup++;

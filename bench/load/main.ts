@@ -146,7 +146,7 @@ class LoadRun {
     const cpuRamp0 = this.serverCpu();
     const wallRamp0 = performance.now();
     this.status(`ramp: ${o.sessions} sessions at ${o.rate > 0 ? `${o.rate}/s` : "full speed"}, at most ${o.concurrency} in setup`);
-    gen.send({ cmd: "ramp", sessions: o.sessions, rate: o.rate, concurrency: o.concurrency, setupTimeoutMs: o.setupTimeoutS * 1000 });
+    gen.send({ cmd: "ramp", sessions: o.sessions, rate: o.rate, concurrency: o.concurrency, setupTimeoutMs: o.setupTimeoutS * 1000, badPasswords: o.badPasswords });
     const ramp = (await gen.next("ramp-done", PHASE_TIMEOUT_MS)).result;
     this.rec.ramp = ramp;
     this.rec.serverCpuRamp = { cpuS: this.serverCpu() - cpuRamp0, wallS: (performance.now() - wallRamp0) / 1000 };

@@ -20,6 +20,8 @@ export interface LoadOptions {
   /** ICMP echo requests per second per traffic session, and their size (IPv4 datagram octets). */
   readonly trafficRate: number;
   readonly trafficSize: number;
+  /** Sessions that log in with a wrong password (the server's failure path under load). */
+  readonly badPasswords: number;
   /** The whole run is stopped (cleanly) after this long. */
   readonly timeoutS: number;
   /** [log] debug of the server under test. */
@@ -42,6 +44,7 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --duration S         how long the traffic runs (default 10)
   --traffic-rate P     echo requests per second per traffic session (default 10)
   --traffic-size B     IPv4 datagram size of each echo request (default 100, 28..1396)
+  --bad-password K     K of the sessions log in with a wrong password (default 0; expect failures with 691)
   --timeout S          stop the whole run cleanly after S seconds (default 900)
   --quick              a run of seconds: 200 sessions, --idle 5, --traffic 2 --duration 3 (options after it still apply)
   --full               a run of minutes: 20000 sessions at 2000/s, --idle 60, --traffic 100 --duration 30
@@ -60,6 +63,7 @@ const DEFAULTS: LoadOptions = {
   durationS: 10,
   trafficRate: 10,
   trafficSize: 100,
+  badPasswords: 0,
   timeoutS: 900,
   serverLog: "events, errors",
   json: false,
@@ -84,6 +88,7 @@ const NUMERIC: Record<string, { key: NumericKey; min: number; max: number; integ
   "--duration": { key: "durationS", min: 0.1, max: 3600, integer: false },
   "--traffic-rate": { key: "trafficRate", min: 0.1, max: 100_000, integer: false },
   "--traffic-size": { key: "trafficSize", min: 28, max: 1396, integer: true },
+  "--bad-password": { key: "badPasswords", min: 0, max: MAX_SESSIONS, integer: true },
   "--timeout": { key: "timeoutS", min: 5, max: 86_400, integer: false },
 };
 
@@ -117,6 +122,7 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | string 
   }
   // A profile's traffic sessions follow a smaller --sessions; an explicit --traffic must fit.
   if (!explicit.has("traffic")) o.traffic = Math.min(o.traffic, o.sessions);
+  if (o.badPasswords > o.sessions) return `--bad-password ${o.badPasswords} is more than --sessions ${o.sessions}`;
   if (o.traffic > o.sessions) return `--traffic ${o.traffic} is more than --sessions ${o.sessions}`;
   return o;
 }

@@ -14,7 +14,15 @@ export interface GeneratorSetup {
 }
 
 export type ToGenerator =
-  | { readonly cmd: "ramp"; readonly sessions: number; readonly rate: number; readonly concurrency: number; readonly setupTimeoutMs: number }
+  | {
+      readonly cmd: "ramp";
+      readonly sessions: number;
+      readonly rate: number;
+      readonly concurrency: number;
+      readonly setupTimeoutMs: number;
+      /** This many sessions (spread over the ramp) log in with a wrong password: the failure path under load. */
+      readonly badPasswords: number;
+    }
   /** Answer with the CPU time used so far (the orchestrator takes differences). */
   | { readonly cmd: "cpu-mark" }
   | { readonly cmd: "traffic"; readonly sessions: number; readonly durationMs: number; readonly rate: number; readonly size: number; readonly target: string }

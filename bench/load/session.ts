@@ -64,6 +64,8 @@ export class LoadSession {
   constructor(
     readonly index: number,
     private readonly ctx: SessionContext,
+    /** Log in with a wrong password (the server must refuse with 691). */
+    private readonly badPassword = false,
   ) {
     this.startedAt = ctx.now();
   }
@@ -111,7 +113,7 @@ export class LoadSession {
       link: {
         random,
         lcp: { mru: MRU, echoIntervalMs: LCP_ECHO_MS, echoFailures: LCP_ECHO_FAILURES },
-        authenticateSelf: { methods: ["mschap-v2"], userName: c.user, password: c.password },
+        authenticateSelf: { methods: ["mschap-v2"], userName: c.user, password: this.badPassword ? `${c.password}-wrong` : c.password },
         ipcp: () => ({ role: "client", requestDns: false, requestWins: false }),
         ccp: { policy: "require", strengths: [128], stateless: "prefer" },
       },
@@ -195,7 +197,7 @@ export class LoadSession {
         return;
       }
       case "call-down":
-        this.reason = e.code !== undefined ? `${e.reason} (error ${e.code})` : e.reason;
+        this.reason = e.code !== undefined && !e.reason.includes(`(${e.code})`) ? `${e.reason} (error ${e.code})` : e.reason;
         this.ended();
         return;
       case "closed":

@@ -103,6 +103,25 @@ describe("bench load: N sessions against the real server", { skip: privilegedSki
     assert.ok(!existsSync(`/proc/${pid}/cmdline`) || !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("main.js"), "the server process is gone");
   });
 
+  test("failures are counted by reason: wrong passwords come back as 691, the others still come up", async () => {
+    const r = await runLoad(["--sessions", "10", "--bad-password", "3", "--rate", "50", "--idle", "0", "--json"], 150_000);
+    const report = JSON.parse(r.stdout) as Report;
+    const ctx = `\n${JSON.stringify(report.figures, null, 1)}\n${r.stderr}`;
+    const one = (name: string): Figure => {
+      const f = report.figures.filter((x) => x.name === name);
+      assert.equal(f.length, 1, `exactly one ${name}${ctx}`);
+      return f[0];
+    };
+    assert.deepEqual(report.errors, [], ctx);
+    assert.equal(one("load.sessions_up").value, 7, ctx);
+    assert.equal(one("load.failures").value, 3, ctx);
+    const reasons = report.figures.filter((f) => f.name === "load.failure");
+    assert.equal(reasons.reduce((a, f) => a + (f.value as number), 0), 3, ctx);
+    for (const f of reasons) assert.match(f.note ?? "", /691/, `the reason names the client's error${ctx}`);
+    assert.equal(one("load.server_sessions_up").value, 7, ctx);
+    assert.equal(one("load.server_calls_after_teardown").value, 0, ctx);
+  });
+
   test("bad options are refused before anything is created", async () => {
     const r = await runLoad(["--sessions", "40000"], 30_000);
     assert.equal(r.code, 2);
