@@ -130,7 +130,7 @@ export function buildFigures(r: RunRecord): Figure[] {
   if (a) {
     f.push({ name: "load.server_calls_after_teardown", value: a.calls, unit: "calls" });
     const userRequest = a.endedByCause["user-request"] ?? 0;
-    if (td) f.push({ name: "load.server_ended_user_request", value: userRequest, unit: "sessions", ratio: { value: userRequest / Math.max(1, td.up), to: "load.sessions_at_teardown" }, note: "Acct-Terminate-Cause User-Request" });
+    if (td) f.push({ name: "load.server_ended_user_request", value: userRequest, unit: "sessions", ratio: { value: userRequest / Math.max(1, td.up), to: "load.sessions_at_teardown" }, note: `Acct-Terminate-Cause User-Request${ramp && ramp.requested > ramp.up ? "; includes setups we hung up on timeout" : ""}` });
     for (const [cause, k] of Object.entries(a.endedByCause)) if (cause !== "user-request") f.push({ name: "load.server_ended", value: k, unit: "sessions", note: `cause ${cause}` });
   }
   if (r.serverExit) f.push({ name: "load.server_exit", value: r.serverExit, unit: "" });
