@@ -22,7 +22,7 @@ import { parseLoadOptions, LOAD_USAGE, type LoadOptions } from "./options.js";
 import { createLoadNetwork, type LoadNetwork } from "./netns.js";
 import { ServerProc, LOAD_USER, TUNNEL_ADDRESS, type MemoryProbe } from "./server-proc.js";
 import { GeneratorProc } from "./generator-proc.js";
-import { cpuSeconds, rssBytes } from "./proc-stats.js";
+import { cpuSeconds, hardNoFileLimit, NOFILE_SPARE, rssBytes } from "./proc-stats.js";
 import { buildFigures, hostLine, type RunRecord } from "./figures.js";
 import { formatFigure } from "./report.js";
 
@@ -40,6 +40,14 @@ export async function runLoad(argv: readonly string[]): Promise<number> {
   }
   if (process.getuid?.() !== 0) {
     process.stderr.write("bench load: needs root (it creates network namespaces, a raw GRE socket and the server's TUN)\n");
+    return 2;
+  }
+  const hard = hardNoFileLimit();
+  if (o.sessions + NOFILE_SPARE > hard) {
+    process.stderr.write(
+      `bench load: ${o.sessions} sessions need ${o.sessions + NOFILE_SPARE} open files per process, but the hard limit here is ${hard} ` +
+        `(raising it needs CAP_SYS_RESOURCE: ulimit -Hn); at most --sessions ${hard - NOFILE_SPARE} on this machine\n`,
+    );
     return 2;
   }
   return new LoadRun(o).run();

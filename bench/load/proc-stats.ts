@@ -40,6 +40,21 @@ export function parseStatCpuTicks(stat: string): number {
   return Number(rest[14 - 3]) + Number(rest[15 - 3]);
 }
 
+/**
+ * The hard limit on open files of this process (RLIMIT_NOFILE): children cannot be given more without
+ * CAP_SYS_RESOURCE, which containers often withhold (seen here: root, hard limit 20,000).
+ */
+export function hardNoFileLimit(): number {
+  try {
+    return Number(execFileSync("prlimit", ["--pid", String(process.pid), "--nofile", "--raw", "--noheadings", "--output", "HARD"], { encoding: "utf8" }).trim()) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+/** Descriptors a load-run process needs: one TCP socket per session, plus room for the rest (log, TUN, sockets). */
+export const NOFILE_SPARE = 512;
+
 /** Resident set size in bytes (VmRSS); undefined when the process is gone. */
 export function rssBytes(pid: number): number | undefined {
   let text: string;

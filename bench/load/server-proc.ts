@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { controlRequest } from "../../src/io/control-socket.js";
 import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
+import { hardNoFileLimit, NOFILE_SPARE } from "./proc-stats.js";
 
 export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const PROBE = fileURLToPath(new URL("./heap-probe.js", import.meta.url));
@@ -100,8 +101,8 @@ export class ServerProc {
     writeFileSync(conf, serverConfig(s, password, tunName));
     const logFile = join(s.dir, "server.log");
     const fd = openSync(logFile, "a");
-    // One socket per session plus the log, TUN, raw socket...: well past the default 1024 (or 20,000) descriptors.
-    const nofile = Math.max(4096, s.sessions * 2 + 1024);
+    // One TCP socket per session plus the log, TUN, raw socket...: past the default 1024 descriptors.
+    const nofile = Math.min(hardNoFileLimit(), Math.max(4096, s.sessions + NOFILE_SPARE));
     const probeFile = join(s.dir, "memory.json");
     const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, "--expose-gc", "--import", pathToFileURL(PROBE).href, CLI, "server", "-c", conf];
     // Its own process group: a Ctrl-C in the terminal reaches the orchestrator only, which stops things in order.
