@@ -58,7 +58,8 @@ export function buildFigures(r: RunRecord): Figure[] {
     if (r.serverUp !== undefined) f.push({ name: "load.server_sessions_up", value: r.serverUp, unit: "sessions", ratio: { value: r.serverUp / up, to: "load.sessions_up" }, note: "the server's own count (show stats)" });
     if (r.serverVerified !== undefined)
       f.push({ name: "load.server_sessions_verified", value: r.serverVerified, unit: "sessions", ratio: { value: r.serverVerified / up, to: "load.sessions_up" }, note: `show sessions: our user, our address, MPPE-128; ${r.serverListed} listed` });
-    const failed = ramp.requested - up;
+    const failed = Object.values(ramp.failures).reduce((a, k) => a + k, 0);
+    if (ramp.started < ramp.requested) f.push({ name: "load.sessions_not_started", value: ramp.requested - ramp.started, unit: "sessions", note: "ramp cut short" });
     f.push({ name: "load.failures", value: failed, unit: "sessions", ratio: { value: failed / o.sessions, to: "load.sessions_requested" }, ...(o.badPasswords ? { note: `${o.badPasswords} sent a wrong password on purpose` } : {}) });
     for (const [reason, n] of Object.entries(ramp.failures).sort((a, b) => b[1] - a[1])) f.push({ name: "load.failure", value: n, unit: "sessions", note: `reason: ${reason}` });
     for (const [mppe, n] of Object.entries(ramp.mppe)) f.push({ name: "load.mppe", value: n, unit: "sessions", note: mppe });
@@ -130,7 +131,7 @@ export function buildFigures(r: RunRecord): Figure[] {
   if (a) {
     f.push({ name: "load.server_calls_after_teardown", value: a.calls, unit: "calls" });
     const userRequest = a.endedByCause["user-request"] ?? 0;
-    if (td) f.push({ name: "load.server_ended_user_request", value: userRequest, unit: "sessions", ratio: { value: userRequest / Math.max(1, td.up), to: "load.sessions_at_teardown" }, note: `Acct-Terminate-Cause User-Request${ramp && ramp.requested > ramp.up ? "; includes setups we hung up on timeout" : ""}` });
+    if (td) f.push({ name: "load.server_ended_user_request", value: userRequest, unit: "sessions", ratio: { value: userRequest / Math.max(1, td.up), to: "load.sessions_at_teardown" }, note: `Acct-Terminate-Cause User-Request${ramp && Object.keys(ramp.failures).some((k) => k.startsWith("setup timeout")) ? "; includes setups we hung up on timeout" : ""}` });
     for (const [cause, k] of Object.entries(a.endedByCause)) if (cause !== "user-request") f.push({ name: "load.server_ended", value: k, unit: "sessions", note: `cause ${cause}` });
   }
   if (r.serverExit) f.push({ name: "load.server_exit", value: r.serverExit, unit: "" });

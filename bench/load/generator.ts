@@ -125,6 +125,7 @@ class Generator {
         latencies.sort((a, b) => a - b);
         resolve({
           requested: c.sessions,
+          started,
           up,
           failures: Object.fromEntries(failures),
           latenciesMs: latencies,

@@ -67,7 +67,12 @@ class LoadRun {
   }
 
   async run(): Promise<number> {
-    const onSignal = (sig: string): void => this.abort(`interrupted by ${sig}`);
+    const onSignal = (sig: string): void => {
+      if (this.aborted === undefined) return this.abort(`interrupted by ${sig}`);
+      // A second Ctrl-C: no more waiting for goodbyes (the "exit" handler kills both and deletes the namespaces).
+      this.status(`${sig} again: killing the server and the generator`);
+      process.exit(130);
+    };
     const sigint = (): void => onSignal("SIGINT");
     const sigterm = (): void => onSignal("SIGTERM");
     process.on("SIGINT", sigint);
@@ -77,6 +82,7 @@ class LoadRun {
       this.gen?.killNow();
       this.server?.killNow();
       this.net?.destroy();
+      if (this.dir && !this.o.keep) rmSync(this.dir, { recursive: true, force: true });
     };
     process.on("exit", lastResort);
     const overall = setTimeout(() => this.abort(`timed out after ${this.o.timeoutS} s (--timeout)`), this.o.timeoutS * 1000);
@@ -158,7 +164,8 @@ class LoadRun {
     const ramp = (await gen.next("ramp-done", PHASE_TIMEOUT_MS)).result;
     this.rec.ramp = ramp;
     this.rec.serverCpuRamp = { cpuS: this.serverCpu() - cpuRamp0, wallS: (performance.now() - wallRamp0) / 1000 };
-    this.status(`ramp done: ${ramp.up} up, ${ramp.requested - ramp.up} failed in ${(ramp.elapsedMs / 1000).toFixed(1)} s`);
+    const failed = Object.values(ramp.failures).reduce((a, n) => a + n, 0);
+    this.status(`ramp done: ${ramp.up} up, ${failed} failed${ramp.started < ramp.requested ? `, ${ramp.requested - ramp.started} not started` : ""} in ${(ramp.elapsedMs / 1000).toFixed(1)} s`);
     if (this.aborted) return this.teardown();
 
     // Everything up: what the server itself says, and what it costs in memory.

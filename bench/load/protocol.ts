@@ -31,6 +31,8 @@ export type ToGenerator =
 
 export interface RampResult {
   readonly requested: number;
+  /** Sessions started (fewer than requested only when the ramp was cut short). */
+  readonly started: number;
   readonly up: number;
   /** Failed setups by reason. */
   readonly failures: Record<string, number>;
