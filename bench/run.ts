@@ -1,4 +1,6 @@
 /**
+ * `npm run bench -- load [options]`: the load generator (bench/load/main.ts, bench/README.md).
+ *
  * `npm run bench`: MPPE throughput of our pure-TypeScript crypto against OpenSSL's RC4 in the same run.
  * Our code is timed in this process; the OpenSSL baseline runs in a child started with --openssl-legacy-provider
  * (bench/mppe-openssl.ts), because Node 20's OpenSSL 3 refuses RC4 otherwise. Takes a few seconds.
@@ -7,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { benchMppe, best, megabytesPerSecond, packetsPerSecond, type Measurement } from "./mppe.js";
 import { benchCallIds } from "./call-ids.js";
+import { runLoad } from "./load/main.js";
 
 const PACKETS = 10000;
 /** Measured runs per figure; the best is reported (noise from other work on the host only ever slows a run). */
@@ -81,4 +84,10 @@ function all(): void {
   benchCallIds();
 }
 
-all();
+const [sub, ...rest] = process.argv.slice(2);
+if (sub === "load") process.exitCode = await runLoad(rest);
+else if (sub === undefined) all();
+else {
+  process.stderr.write(`bench: unknown benchmark "${sub}" (npm run bench [-- load --help])\n`);
+  process.exitCode = 2;
+}
