@@ -40,6 +40,18 @@ describe("TacacsAuthenticator", () => {
     assert.equal(x.asked[1].minor, 0);
   });
 
+  test("an MS-CHAPv2 password change is refused with 709 without asking the server (TACACS+ cannot change passwords)", async () => {
+    const x = new Scripted([authen(1)]);
+    const r = await new TacacsAuthenticator(x).verify({
+      method: "mschap-v2", user: "u", authChallenge16: new Uint8Array(16), peerChallenge16: new Uint8Array(16), ntResponse24: new Uint8Array(24),
+      passwordChange: { id: 2, encryptedPassword516: new Uint8Array(516), encryptedHash16: new Uint8Array(16) },
+    });
+    assert.ok(!r.ok);
+    assert.equal(r.code, 709);
+    assert.match(r.message, /password change, which TACACS\+ cannot make/);
+    assert.equal(x.asked.length, 0);
+  });
+
   const cases: [string, (TacReply | string)[], { code: number; unreachable: boolean; message: RegExp }][] = [
     ["FAIL", [authen(2, "bad password")], { code: 691, unreachable: false, message: /FAIL: bad password/ }],
     ["ERROR", [authen(7, "db down")], { code: 691, unreachable: true, message: /ERROR: db down/ }],

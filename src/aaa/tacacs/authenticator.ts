@@ -24,7 +24,7 @@
  * After PASS, authorization (§6.1) asks service=ppp protocol=ip; PASS_ADD/PASS_REPL AV pairs become the
  * SessionPolicy (policy.ts); FAIL refuses the login (649, no dial-in permission).
  */
-import { MSCHAP_ERROR_AUTHENTICATION_FAILURE, MSCHAP_ERROR_NO_DIALIN_PERMISSION } from "../../wire/chap.js";
+import { MSCHAP_ERROR_AUTHENTICATION_FAILURE, MSCHAP_ERROR_CHANGING_PASSWORD, MSCHAP_ERROR_NO_DIALIN_PERMISSION } from "../../wire/chap.js";
 import { fromUtf8, utf8 } from "../../wire/bytes.js";
 import type { AuthContext, AuthRequest, AuthResult, Authenticator, SessionPolicy } from "../types.js";
 import {
@@ -88,6 +88,12 @@ export class TacacsAuthenticator implements Authenticator {
   }
 
   async verify(req: AuthRequest, ctx?: AuthContext): Promise<AuthResult> {
+    // RFC 8907 has no MS-CHAPv2 change-password exchange for PPP and never says 648, so a change can only reach us
+    // from a chain whose RADIUS said 648 and then stopped answering. Its NT-Response is made with the NEW password:
+    // checked as a login it would fail as a misleading "bad password", so refuse it for what it is.
+    if (req.method === "mschap-v2" && req.passwordChange !== undefined) {
+      return { ok: false, code: MSCHAP_ERROR_CHANGING_PASSWORD, message: `user "${req.user}" sent an MS-CHAPv2 password change, which TACACS+ cannot make`, backend: "tacacs+" };
+    }
     const authenType = AUTHEN_TYPE_OF[req.method];
     const who = { privLvl: PRIV_LVL_USER, authenType, service: AUTHEN_SVC.ppp, user: req.user, port: tacacsPort(ctx), remAddr: ctx?.peerAddress ?? "" };
     const start = encodeAuthenStart({ ...who, action: AUTHEN_ACTION.login, data: authenData(req) });
