@@ -20,6 +20,7 @@ import { parseDebugOption, withDebug } from "../session/log-category.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 import { unknownOption } from "./options.js";
 import { openAdminSocket } from "./control.js";
+import { processTarget } from "../admin/target.js";
 
 export const CONNECT_USAGE = `usage: pptp-ts connect SERVER --user NAME [options]
        pptp-ts connect -c FILE [PEER ...]
@@ -252,7 +253,7 @@ export async function runConnect(argv: string[]): Promise<number> {
   }
   // A config file's peers answer on its control socket; a one-off `connect SERVER` takes no socket (it would be the
   // default one, the server's).
-  const control = args.fromFile ? await openAdminSocket(args.config.server.controlSocket, roles, logger) : undefined;
+  const control = args.fromFile && roles.clients.length > 0 ? await openAdminSocket(args.config.server.controlSocket, processTarget(roles), logger) : undefined;
   const ended = roles.clientsDone.then((all) => {
     const failed = all.filter((s) => s.state === "failed");
     for (const s of failed) process.stderr.write(`pptp-ts connect: ${s.peer}: ${s.lastError ?? "failed"}\n`);

@@ -4,14 +4,12 @@
  * `clear …` reach `server -c` and `connect -c FILE` alike. No socket is no reason not to run: the problem is logged.
  */
 import { openControlSocket, type ControlSocket } from "../io/control-socket.js";
-import { answerAdmin } from "../admin/commands.js";
-import { processTarget, type TargetExtras } from "../admin/target.js";
+import { answerAdmin, type AdminTarget } from "../admin/commands.js";
 import type { Logger } from "../server/log.js";
-import type { RunningRoles } from "./roles.js";
 
-export async function openAdminSocket(path: string, roles: Pick<RunningRoles, "server" | "clients">, logger: Logger, extras: TargetExtras = {}): Promise<ControlSocket | undefined> {
-  if (path === "" || (roles.server === undefined && roles.clients.length === 0)) return undefined;
-  const target = processTarget(roles, extras);
+/** `target` undefined: the process runs neither a server role nor dial-out peers, so there is nothing to answer for. */
+export async function openAdminSocket(path: string, target: AdminTarget | undefined, logger: Logger): Promise<ControlSocket | undefined> {
+  if (path === "" || target === undefined) return undefined;
   try {
     const c = await openControlSocket(path, async (req) => answerAdmin(target, req));
     logger.log("events", `control socket ${path} (pptp-ts show sessions / clear)`);

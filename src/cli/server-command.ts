@@ -20,6 +20,8 @@ import { accountingFromConfig, dasFromConfig } from "../io/acct-das-wiring.js";
 import type { DasServer } from "../io/das-udp.js";
 import type { ControlSocket } from "../io/control-socket.js";
 import { openAdminSocket } from "./control.js";
+import { processTarget } from "../admin/target.js";
+import type { AdminTarget } from "../admin/commands.js";
 import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
 import { RadiusUdpClient } from "../io/radius-udp.js";
@@ -27,6 +29,8 @@ import { secretFromFile } from "../config/radius-config.js";
 import { parseIpv4 } from "../wire/ipv4.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 import { parseOptions } from "./options.js";
+import { PptpMetrics } from "../admin/metrics.js";
+import { openMetricsHttp, type MetricsHttpServer } from "../io/metrics-http.js";
 
 export interface ServerArgs {
   config?: string;
@@ -160,6 +164,25 @@ function load(args: ServerArgs, previous?: Loaded): Loaded | string {
  * The control socket for `pptp-ts show` / `clear`. Without it the server still serves: a socket held by another
  * running instance (servers in other network namespaces share the file system) is said, not fatal.
  */
+/**
+ * The Prometheus endpoint ([metrics] listen), bound before anything else starts so an address that cannot be
+ * bound stops the server at once with the reason; until the server runs it serves zeros and process metrics.
+ */
+async function openMetrics(config: ServerConfig, target: () => AdminTarget | undefined, logger: Logger): Promise<MetricsHttpServer | undefined> {
+  const l = config.metrics.listen;
+  if (l === undefined) return undefined;
+  const metrics = new PptpMetrics(target);
+  const http = await openMetricsHttp({
+    address: l.address,
+    port: l.port,
+    path: config.metrics.path,
+    scrape: () => metrics.scrape(),
+    onError: (e) => logger.log("errors", `metrics: ${e.message}`),
+  });
+  logger.log("events", `metrics (Prometheus) on http://${http.address.address}:${http.address.port}${config.metrics.path}`);
+  return http;
+}
+
 /** The addresses the users file and the named peers assign to someone: the pool keeps them for their owners. */
 function staticAddresses(l: Loaded): string[] {
   const out: string[] = [];
@@ -315,10 +338,13 @@ export async function runServer(argv: string[]): Promise<number> {
   let accounting: AccountingRuntime | undefined;
   let das: DasServer | undefined;
   let control: ControlSocket | undefined;
+  let metricsHttp: MetricsHttpServer | undefined;
+  let target: AdminTarget | undefined;
   let lastLoaded = loaded;
   // What SIGHUP and `pptp-ts reload` do; set once everything runs.
   let reload: (why: string) => Promise<{ ok: boolean; message: string }> = async () => ({ ok: false, message: "the server is still starting" });
   try {
+    metricsHttp = await openMetrics(config, () => target, logger);
     current = await authenticator(loaded, logger);
     accounting = await accountingRuntime(loaded, logger, args.config ?? "(defaults)");
     roles = await startRoles({ config, auth: current.auth, logger, reservedAddresses: staticAddresses(loaded), ...(accounting.sink ? { accounting: accounting.sink } : {}) });
@@ -335,10 +361,13 @@ export async function runServer(argv: string[]): Promise<number> {
       );
       if (das !== undefined) logger.log("events", `Disconnect/CoA (RFC 5176) on ${config.das.listen}:${das.port}, from ${config.das.clients.join(", ") || "nobody (set [das] clients)"}`);
     }
-    // The server role and the dial-out peers answer on one control socket (a process without a server role too).
-    control = await openAdminSocket(config.server.controlSocket, roles, logger, { aaaCounters: () => current.counters(), reloadConfig: () => reload("pptp-ts reload") });
+    // The server role and the dial-out peers answer on one control socket (a process without a server role too);
+    // the metrics endpoint reads the same target.
+    if (roles.server !== undefined || roles.clients.length > 0) target = processTarget(roles, { aaaCounters: () => current.counters(), reloadConfig: () => reload("pptp-ts reload") });
+    control = await openAdminSocket(config.server.controlSocket, target, logger);
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
+    await metricsHttp?.close();
     das?.close();
     await accounting?.close();
     return 1;
@@ -365,15 +394,19 @@ export async function runServer(argv: string[]): Promise<number> {
     if (JSON.stringify(again.config.tacacs) !== JSON.stringify(lastLoaded.config.tacacs) && accounting?.sink !== undefined) kept.push("tacacs");
     const keptNote = kept.length > 0 ? `[${kept.join("], [")}] changed: accounting and Disconnect/CoA keep their start-up settings; restart pptp-ts to apply them` : undefined;
     if (keptNote !== undefined) logger.log("events", `${why}: ${keptNote}`);
+    // So does the metrics endpoint: a scraper is pointed at its address, which a reload must not pull away.
+    const metricsNote = JSON.stringify(again.config.metrics) !== JSON.stringify(lastLoaded.config.metrics) ? "[metrics] changed: the metrics endpoint keeps its start-up listen and path; restart pptp-ts to apply them" : undefined;
+    if (metricsNote !== undefined) logger.log("events", `${why}: ${metricsNote}`);
     lastLoaded = again;
     roles.reload(again.config, next.auth, staticAddresses(again));
     for (const n of again.notes) logger.log("events", n);
     old.close();
-    return { ok: true, message: `configuration reloaded; established sessions keep their settings${keptNote !== undefined ? `\n${keptNote}` : ""}` };
+    return { ok: true, message: `configuration reloaded; established sessions keep their settings${keptNote !== undefined ? `\n${keptNote}` : ""}${metricsNote !== undefined ? `\n${metricsNote}` : ""}` };
   };
   process.on("SIGHUP", () => void reload("SIGHUP"));
   const code = await runUntilSignal(roles);
   control?.close();
+  await metricsHttp?.close();
   das?.close();
   current.close();
   await accounting.close();

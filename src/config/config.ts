@@ -82,6 +82,7 @@ import {
   acctServer, dasClient, defaultAccountingConfig, defaultDasConfig, formatAcctServer, optionalList, sharedSecret,
   type AccountingConfig, type DasConfig,
 } from "./acct-das-config.js";
+import { defaultMetricsConfig, formatMetricsListen, metricsListen, metricsPath, type MetricsConfig } from "./metrics-config.js";
 
 export { ConfigError } from "./config-error.js";
 
@@ -194,6 +195,8 @@ export interface ServerConfig {
   };
   /** Disconnect/CoA server, RFC 5176 (acct-das-config.ts). */
   readonly das: DasConfig;
+  /** [metrics]: the Prometheus endpoint (metrics-config.ts); no listen address = none. */
+  readonly metrics: MetricsConfig;
   /** The `[peer NAME]` sections, in file order. */
   readonly peers: readonly PeerConfig[];
 }
@@ -253,6 +256,7 @@ export function defaultConfig(baseDir = "."): ServerConfig {
     pools: {},
     accounting: { ...defaultAccountingConfig(), interimIntervalMs: 0 },
     das: defaultDasConfig(),
+    metrics: defaultMetricsConfig(),
     peers: [],
   };
 }
@@ -438,6 +442,10 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     "secret-file": key(sharedSecret, "/etc/pptp-ts/das-secret", (d, v, baseDir) => (d.das.secretFile = v === "" ? "" : resolve(baseDir, v)), (c) => c.das.secretFile),
     "require-message-authenticator": key(boolean, "no", (d, v) => (d.das.requireMessageAuthenticator = v), (c) => yesNo(c.das.requireMessageAuthenticator)),
     "replay-window": key(duration(1000, DAY_MS), "300", (d, v) => (d.das.replayWindowMs = v), (c) => showDuration(c.das.replayWindowMs)),
+  },
+  metrics: {
+    listen: key(metricsListen, "127.0.0.1:9723", (d, v) => (d.metrics.listen = v), (c) => formatMetricsListen(c.metrics.listen)),
+    path: key(metricsPath, "/metrics", (d, v) => (d.metrics.path = v), (c) => c.metrics.path),
   },
 };
 

@@ -232,6 +232,8 @@ export class PptpServer implements SessionDirectory {
   /** Ended calls by Acct-Terminate-Cause, and by the error number the client was shown (691, 734, 742, ...). */
   private readonly downByCause = new Map<string, number>();
   private readonly downByClientError = new Map<number, number>();
+  /** IP datagrams and octets of calls already released, so the traffic totals in stats() never go down. */
+  private readonly endedTraffic = { ipIn: 0, ipOut: 0, bytesIn: 0, bytesOut: 0 };
 
   constructor(o: PptpServerOptions) {
     this.o = o;
@@ -310,7 +312,22 @@ export class PptpServer implements SessionDirectory {
       "client-errors": Object.fromEntries([...this.downByClientError].map(([k, v]) => [String(k), v])),
       "gre-drops": { ...this.gre.counters },
       tun: { "no-route": this.counters.tunNoRoute, dropped: this.counters.tunDropped },
+      traffic: this.trafficTotals(),
     };
+  }
+
+  /** IP traffic through every session since start, in = from the clients: ended calls plus the live ones. */
+  private trafficTotals(): Record<string, number> {
+    const t = { ...this.endedTraffic };
+    for (const r of this.calls.values()) {
+      const c = r.counters;
+      if (c === undefined) continue;
+      t.bytesIn += c.bytesIn;
+      t.bytesOut += c.bytesOut;
+      t.ipIn += c.ipIn;
+      t.ipOut += c.ipOut;
+    }
+    return { "bytes-in": t.bytesIn, "bytes-out": t.bytesOut, "packets-in": t.ipIn, "packets-out": t.ipOut };
   }
 
   /** The default pool ([ppp] pool) and every named pool ([pools]): size, in use, free, kept for static users. */
@@ -611,6 +628,12 @@ export class PptpServer implements SessionDirectory {
     const r = this.calls.get(callId);
     if (!r) return;
     this.calls.delete(callId);
+    if (r.counters !== undefined) {
+      this.endedTraffic.bytesIn += r.counters.bytesIn;
+      this.endedTraffic.bytesOut += r.counters.bytesOut;
+      this.endedTraffic.ipIn += r.counters.ipIn;
+      this.endedTraffic.ipOut += r.counters.ipOut;
+    }
     // A call that got as far as a user name ends with a call-down event (log line, accounting Stop); one refused
     // or failed before (call-failed) has none to wait for.
     if (r.user !== undefined) this.ending.set(callId, r);

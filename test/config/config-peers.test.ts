@@ -337,7 +337,7 @@ describe("[peer NAME]: headers", () => {
   });
 
   test("did you mean [peer NAME]; other sections take no name", () => {
-    const known = "sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [das], [peer NAME]";
+    const known = "sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [das], [metrics], [peer NAME]";
     assert.deepEqual(errorLines(file("[per hq]", "[peers]", "[ppp main]")), [
       `${FILE}:1: [per hq]: unknown section — fix: did you mean [peer hq]? ${known}`,
       `${FILE}:2: [peers]: unknown section — fix: did you mean [peer NAME]? ${known}`,

@@ -187,6 +187,10 @@ clients = 10.0.0.5, 10.0.1.0/24
 secret = "das secret ;x"
 require-message-authenticator = yes
 replay-window = 60
+
+[metrics]
+listen = 10.0.0.1:9100
+path = /pptp/metrics
 `;
 
 describe("every key", () => {
@@ -287,6 +291,7 @@ describe("every key", () => {
         requireMessageAuthenticator: true,
         replayWindowMs: 60000,
       },
+      metrics: { listen: { address: "10.0.0.1", port: 9100 }, path: "/pptp/metrics" },
       peers: [],
     });
   });
@@ -409,13 +414,13 @@ describe("syntax", () => {
 
   test("unknown section: did you mean, and its keys are not reported again", () => {
     assert.deepEqual(errorLines("[mpe]\npolicy = require\nbogus = 1\n[ppp]\nmtu = 1500\n"), [
-      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [das], [peer NAME]`,
+      `${FILE}:1: [mpe]: unknown section — fix: did you mean [mppe]? sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [das], [metrics], [peer NAME]`,
     ]);
   });
 
   test("unknown section far from any name lists the sections", () => {
     assert.deepEqual(errorLines("[snmp]\n"), [
-      `${FILE}:1: [snmp]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [das], [peer NAME]`,
+      `${FILE}:1: [snmp]: unknown section — fix: sections are [server], [ppp], [mppe], [timers], [gre], [log], [limits], [aaa], [radius], [tacacs], [pools], [accounting], [das], [metrics], [peer NAME]`,
     ]);
   });
 
