@@ -9,6 +9,7 @@ import { runConnect } from "./connect-command.js";
 import { ntHashLine } from "../config/users-file.js";
 import { readPassword } from "./read-secret.js";
 import { runShow, runClear, runReload } from "./admin-command.js";
+import { runCapture } from "./capture-command.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 
@@ -29,6 +30,8 @@ usage:
   pptp-ts clear session ID | user NAME | address IP | all
                                             end sessions properly (accounting cause Admin-Reset)
   pptp-ts reload                            what SIGHUP does, with the result (applied, or the config error)
+  pptp-ts capture user NAME | session ID -w FILE.pcap [--count N] [--seconds S] [--control]
+                                            one session's decrypted packets as pcap for tshark (root only)
   pptp-ts version                           print the version
   pptp-ts help                              this text
 
@@ -53,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       return runShow(argv.slice(1));
     case "clear":
       return runClear(argv.slice(1));
+    case "capture":
+      return runCapture(argv.slice(1));
     case "hash-password": {
       if (argv.length === 3) {
         process.stderr.write(

@@ -19,7 +19,7 @@ import { tacacsFromConfig } from "../io/tacacs.js";
 import { accountingFromConfig, dasFromConfig } from "../io/acct-das-wiring.js";
 import type { DasServer } from "../io/das-udp.js";
 import { openControlSocket, type ControlSocket } from "../io/control-socket.js";
-import { answerAdmin, type AdminTarget } from "../admin/commands.js";
+import { answerControl, type CaptureTarget } from "../admin/commands.js";
 import type { PptpServer } from "../server/server.js";
 import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
@@ -154,16 +154,17 @@ async function openControl(
   reload: () => Promise<{ ok: boolean; message: string }>,
 ): Promise<ControlSocket | undefined> {
   if (path === "") return undefined;
-  const target: AdminTarget = {
+  const target: CaptureTarget = {
     find: (sel) => server.find(sel),
     disconnect: (id, cause, reason) => server.disconnect(id, cause, reason),
     changeTimeouts: (id, change) => server.changeTimeouts(id, change),
     poolStatus: () => server.poolStatus(),
     stats: () => ({ ...server.stats(), ...aaaCounters() }),
     reloadConfig: reload,
+    startCapture: (id, limits, sink, onEnd) => server.startCapture(id, limits, sink, onEnd),
   };
   try {
-    const c = await openControlSocket(path, async (req) => answerAdmin(target, req));
+    const c = await openControlSocket(path, async (req) => answerControl(target, req));
     logger.log("events", `control socket ${path} (pptp-ts show sessions / clear)`);
     return c;
   } catch (e) {

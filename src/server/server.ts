@@ -45,6 +45,7 @@ import type { PoolStatus } from "./pool.js";
 import { selectorMatches, snapshotOf, userKey, type SessionRecord } from "./session-registry.js";
 import { describePolicy, framedRoutes, planAddress, sessionLimits } from "./session-policy.js";
 import { AccountingHooks, newAccountingState, type AccountingState } from "./accounting-hooks.js";
+import { CaptureTap, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -871,6 +872,40 @@ export class PptpServer implements SessionDirectory {
       return true;
     }
     return false;
+  }
+
+  /**
+   * `pptp-ts capture`: taps one session's data path (src/session/capture-tap.ts) until a limit, stop() (the reader
+   * left) or the session's end; one capture per session at a time. Started and ended in the log: an operator reads
+   * a user's traffic. A string says why not.
+   */
+  startCapture(sessionId: string, limits: CaptureLimits, sink: (record: Uint8Array) => boolean, onEnd: (s: CaptureSummary) => void): { stop(): void } | string {
+    for (const [callId, r] of this.calls) {
+      if (r.sessionId !== sessionId) continue;
+      const call = r.st.runner.conn.sessions.get(callId);
+      if (!call) return `session ${sessionId} has no data path yet`;
+      if (call.capture !== undefined) return `session ${sessionId} is already being captured`;
+      const who = `call ${callId}${r.user ? ` user=${r.user}` : ""}`;
+      let timer: NodeJS.Timeout | undefined;
+      const tap: CaptureTap = new CaptureTap({
+        now: this.now(),
+        wallMs: this.wall(),
+        limits,
+        sink,
+        onEnd: (sum) => {
+          if (call.capture === tap) call.capture = undefined;
+          clearTimeout(timer);
+          this.log("events", `${who}: capture ended (${sum.reason}): ${sum.packets} packets, ${sum.bytes} bytes, ${sum.dropped} dropped`);
+          onEnd(sum);
+        },
+      });
+      call.capture = tap;
+      const due = tap.pollTimeout();
+      if (due !== undefined) timer = setTimeout(() => tap.handleTimeout(this.now()), Math.max(0, due - this.now()) + 1).unref();
+      this.log("events", `${who}: capture started (pptp-ts capture${limits.control ? " --control" : ""})`);
+      return { stop: () => tap.stop("stopped") };
+    }
+    return `no session ${sessionId}`;
   }
 
   // ------------------------------------------------------------------------------------------ named peers
