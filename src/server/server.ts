@@ -900,8 +900,16 @@ export class PptpServer implements SessionDirectory {
         },
       });
       call.capture = tap;
-      const due = tap.pollTimeout();
-      if (due !== undefined) timer = setTimeout(() => tap.handleTimeout(this.now()), Math.max(0, due - this.now()) + 1).unref();
+      // --seconds. Node's timers may fire a little before performance.now() reaches the deadline: re-armed until due.
+      const arm = (): void => {
+        const due = tap.pollTimeout();
+        if (due === undefined) return;
+        timer = setTimeout(() => {
+          tap.handleTimeout(this.now());
+          arm();
+        }, Math.max(1, Math.ceil(due - this.now()))).unref();
+      };
+      arm();
       this.log("events", `${who}: capture started (pptp-ts capture${limits.control ? " --control" : ""})`);
       return { stop: () => tap.stop("stopped") };
     }
