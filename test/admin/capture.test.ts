@@ -54,6 +54,17 @@ function tapWith(limits: Partial<CaptureLimits>, accept: () => boolean = () => t
   return { clock, tap, records, ends };
 }
 
+/** `p`, or a failure naming `what` after `ms` (a capture that never ends fails the test instead of hanging it). */
+async function within<T>(p: Promise<T>, what: string, ms = 8000): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
 const lcpEcho = new Uint8Array([0xff, 0x03, 0xc0, 0x21, 0x09, 0x05, 0x00, 0x08, 1, 2, 3, 4]);
 
 describe("capture tap", () => {
@@ -210,7 +221,7 @@ describe("control socket streaming", () => {
       // what the server holds (STREAM_BACKLOG) plus what the kernel's socket buffer took
       assert.ok(sent * (4096 + 5) < 2 * STREAM_BACKLOG, `queued ${sent} frames`);
       s.finish();
-      const summary = (await s.done) as { sent: number; dropped: number };
+      const summary = (await within(s.done, "the summary after the reader's FIN")) as { sent: number; dropped: number };
       assert.deepEqual(summary, { sent, dropped });
       assert.equal(got, sent, "every frame the server took arrives, in order");
       assert.equal(bytes, sent * 4096);
@@ -270,7 +281,7 @@ describe("capture of a real server's session", () => {
         r.tun.inject(fakeIpPacket(400 + i, i, "10.1.1.1", bAddr));
         await waitFor(() => alice.ipIn.length > i && bob.ipIn.length > i);
       }
-      const summary = (await cap.done) as CaptureSummary;
+      const summary = (await within(cap.done, "the capture's end at --count 4")) as CaptureSummary;
       assert.deepEqual([summary.reason, summary.packets, summary.dropped], ["count", 4, 0]);
       const addr = (d: Uint8Array, at: number) => [...d.subarray(at, at + 4)].join(".");
       assert.deepEqual(
@@ -293,7 +304,7 @@ describe("capture of a real server's session", () => {
       await waitFor(() => /capture ended \(stopped\)/.test(r.lines.join("\n")));
       const again = controlStream(path, { cmd: "capture", select: { user: "alice" }, seconds: 0.2 }, () => {});
       assert.equal(((await again.answer) as { ok: boolean }).ok, true, "the tap of the reader that left is gone");
-      assert.equal(((await again.done) as CaptureSummary).reason, "seconds");
+      assert.equal(((await within(again.done, "the end of a 0.2 s capture")) as CaptureSummary).reason, "seconds");
       alice.hangUp();
       bob.hangUp();
     } finally {
@@ -314,7 +325,7 @@ describe("capture of a real server's session", () => {
       const cap = controlStream(path, { cmd: "capture", select: { user: "alice" }, control: true }, (f) => recs.push(decode(f.slice())));
       assert.equal(((await cap.answer) as { ok: boolean }).ok, true);
       assert.deepEqual(await controlRequest(path, { cmd: "clear", select: { user: "alice" } }), { ok: true, cleared: [r.server.find({ user: "alice" })[0].sessionId] });
-      const summary = (await cap.done) as CaptureSummary;
+      const summary = (await within(cap.done, "the capture's end with the session")) as CaptureSummary;
       assert.equal(summary.reason, "session-ended");
       // LCP Terminate-Request (code 5) from the server, Terminate-Ack (6) from the client
       assert.deepEqual(
