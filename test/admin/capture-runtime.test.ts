@@ -23,12 +23,12 @@ const LOCAL = "192.168.81.1";
 const skip = privilegedSkip("the pptp-ts server and clients in network namespaces") || requireOrSkip("tshark", tsharkMissing());
 
 /** Runs `pptp-ts capture ...` (in the host namespace: the control socket is a file) and resolves when it exits. */
-function capture(args: readonly string[]): { out: () => string; exited: Promise<number | null> } {
+function capture(args: readonly string[]): { out: () => string; exited: Promise<number | null>; kill: (s: NodeJS.Signals) => void } {
   const child = spawn(process.execPath, [CLI, "capture", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
   child.stdout.on("data", (d: Buffer) => (text += d.toString()));
   child.stderr.on("data", (d: Buffer) => (text += d.toString()));
-  return { out: () => text, exited: new Promise((r) => child.once("close", (code) => r(code))) };
+  return { out: () => text, exited: new Promise((r) => child.once("close", (code) => r(code))), kill: (sig) => child.kill(sig) };
 }
 
 function tshark(file: string, ...args: string[]): string {
@@ -118,6 +118,18 @@ describe("pptp-ts capture against a running server (namespaces, tshark)", { skip
     console.log(`$ tshark -r alice.pcap\n${tshark(file)}`);
     // direction: requests came from the client (received), replies went to it (sent)
     assert.deepEqual(tshark(file, "-T", "fields", "-e", "frame.p2p_dir").trim().split("\n"), ["1", "0", "1", "0", "1", "0"]);
+  });
+
+  test("Ctrl-C: the server ends the capture and its summary still comes; the file is complete", async () => {
+    const file = join(dir, "ctrl-c.pcap");
+    const c = capture(["address", alice.address, "-w", file, "--socket", sock]);
+    assert.ok(await until(() => /capturing session/.test(c.out()), 10_000), c.out());
+    assert.match(await ping(cns, alice.tun, 2), /2 received/);
+    c.kill("SIGINT");
+    assert.equal(await c.exited, 0, c.out());
+    assert.match(c.out(), /ctrl-c\.pcap: 4 packets, \d+ bytes written; 0 dropped \(this reader fell behind\); stopped\n/);
+    assert.equal(tshark(file, "-Y", "icmp").trim().split("\n").length, 4);
+    assert.match(server!.out(), /user=alice: capture ended \(stopped\): 4 packets/);
   });
 
   test("--control --seconds 3: the server's LCP Echo-Requests and alice's replies; refused files and users", async () => {
