@@ -4,6 +4,9 @@
  */
 import type { SessionDirectory, SessionSelector, SessionSnapshot } from "../aaa/types.js";
 import { parseIpv4 } from "../wire/ipv4.js";
+import { StreamingAnswer, type StreamOut } from "../io/control-socket.js";
+import { CAPTURE_DEFAULT_MAX_BYTES, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
+import { LINKTYPE_PPP_WITH_DIR, PCAP_FILE_HEADER_LEN, PCAP_SNAPLEN } from "../wire/pcap.js";
 
 /** One address pool as `show pool` reports it (the server's PoolReport). */
 export interface PoolLine {
@@ -198,4 +201,94 @@ function describe(sel: SessionSelector): string {
   if (sel.user !== undefined) parts.push(`user ${sel.user}`);
   if (sel.framedAddress !== undefined) parts.push(`address ${sel.framedAddress}`);
   return parts.join(", ") || "all";
+}
+
+// ------------------------------------------------------------------------------------------ capture
+
+/**
+ * `pptp-ts capture`: one session's decrypted packets streamed as pcap records (src/session/capture-tap.ts) over the
+ * control socket's streaming mode. The answer names the session and the pcap link type; the CLI writes the file.
+ */
+export interface CaptureTarget extends AdminTarget {
+  startCapture?(sessionId: string, limits: CaptureLimits, sink: (record: Uint8Array) => boolean, onEnd: (s: CaptureSummary) => void): { stop(): void } | string;
+}
+
+export interface CaptureRequest {
+  readonly cmd: "capture";
+  readonly select: SessionSelector;
+  readonly limits: CaptureLimits;
+}
+
+/** The answer line before the records: which session, and the file header the CLI writes. */
+export interface CaptureStarted {
+  readonly ok: true;
+  readonly capture: { readonly sessionId: string; readonly user?: string; readonly framedAddress?: string; readonly linkType: number; readonly snaplen: number };
+}
+
+/** Largest --max-bytes accepted (1 TiB): a bound, not a recommendation. */
+const CAPTURE_MAX_BYTES_LIMIT = 2 ** 40;
+
+export function parseCaptureRequest(raw: unknown): CaptureRequest | string {
+  if (typeof raw !== "object" || raw === null) return "a request is a JSON object";
+  const r = raw as Record<string, unknown>;
+  if (r.cmd !== "capture") return `unknown command ${JSON.stringify(r.cmd)}`;
+  const select = parseSelector(r.select);
+  if (typeof select === "string") return select;
+  if (!select || Object.keys(select).length === 0) return "capture needs a session ID, a user or an address";
+  const int = (k: string, v: unknown, min: number, max: number): number | string | undefined =>
+    v === undefined ? undefined : typeof v === "number" && Number.isInteger(v) && v >= min && v <= max ? v : `${k} must be a whole number from ${min} to ${max}`;
+  const count = int("count", r.count, 1, 1e9);
+  const seconds = r.seconds === undefined ? undefined : typeof r.seconds === "number" && r.seconds > 0 && r.seconds <= 366 * 86400 ? r.seconds : "seconds must be a number above 0 (at most a year)";
+  const maxBytes = int("maxBytes", r.maxBytes, PCAP_FILE_HEADER_LEN + 64, CAPTURE_MAX_BYTES_LIMIT);
+  for (const v of [count, seconds, maxBytes]) if (typeof v === "string") return v;
+  if (r.control !== undefined && typeof r.control !== "boolean") return "control must be true or false";
+  return {
+    cmd: "capture",
+    select,
+    limits: {
+      ...(count !== undefined ? { count: count as number } : {}),
+      ...(seconds !== undefined ? { seconds: seconds as number } : {}),
+      maxBytes: (maxBytes as number | undefined) ?? CAPTURE_DEFAULT_MAX_BYTES,
+      control: r.control === true,
+    },
+  };
+}
+
+/**
+ * What the control socket answers: a capture request streams (a StreamingAnswer), every other request is
+ * answerAdmin's. The capture runs until its limits, the reader's end or the session's, whichever comes first.
+ */
+export async function answerControl(target: CaptureTarget, raw: unknown): Promise<unknown> {
+  if (typeof raw !== "object" || raw === null || (raw as { cmd?: unknown }).cmd !== "capture") return answerAdmin(target, raw);
+  const req = parseCaptureRequest(raw);
+  if (typeof req === "string") return { ok: false, error: req };
+  if (!target.startCapture) return { ok: false, error: "this server cannot capture" };
+  const found = target.find(req.select);
+  if (found.length === 0) return { ok: false, error: `no session matches ${describe(req.select)}` };
+  if (found.length > 1) return { ok: false, error: `${describe(req.select)} matches ${found.length} sessions (${found.map((s) => s.sessionId).join(", ")}): capture one with "session ID"` };
+  const s = found[0];
+  let out: StreamOut | undefined;
+  let endedEarly: CaptureSummary | undefined;
+  const handle = target.startCapture(
+    s.sessionId,
+    req.limits,
+    (rec) => out !== undefined && out.send(rec),
+    (sum) => (out !== undefined ? out.end(sum) : (endedEarly = sum)),
+  );
+  if (typeof handle === "string") return { ok: false, error: handle };
+  const started: CaptureStarted = {
+    ok: true,
+    capture: {
+      sessionId: s.sessionId,
+      ...(s.user !== undefined ? { user: s.user } : {}),
+      ...(s.framedAddress !== undefined ? { framedAddress: s.framedAddress } : {}),
+      linkType: LINKTYPE_PPP_WITH_DIR,
+      snaplen: PCAP_SNAPLEN,
+    },
+  };
+  return new StreamingAnswer(started, (o) => {
+    out = o;
+    if (endedEarly !== undefined) o.end(endedEarly);
+    else o.onStop(() => handle.stop());
+  });
 }

@@ -6,10 +6,10 @@
 import type { SessionDirectory } from "../aaa/types.js";
 import type { PptpServer } from "../server/server.js";
 import type { PptpClient, ClientStatus } from "../client/client.js";
-import type { AdminTarget, PeerLine, TunnelLine } from "./commands.js";
+import type { AdminTarget, CaptureTarget, PeerLine, TunnelLine } from "./commands.js";
 
 /** What the target needs of the server role (PptpServer). */
-export type ServerSide = SessionDirectory & Pick<PptpServer, "poolStatus" | "stats" | "tunnels" | "clearTunnel">;
+export type ServerSide = SessionDirectory & Pick<PptpServer, "poolStatus" | "stats" | "tunnels" | "clearTunnel" | "startCapture">;
 /** What it needs of a dial-out peer (PptpClient). */
 export type ClientSide = Pick<PptpClient, "name" | "snapshot" | "tunnel" | "clearTunnel">;
 
@@ -46,7 +46,7 @@ function host(remote: string): string {
   return i < 0 ? remote : remote.slice(0, i);
 }
 
-export function processTarget(roles: ProcessRoles, extras: TargetExtras = {}): AdminTarget {
+export function processTarget(roles: ProcessRoles, extras: TargetExtras = {}): CaptureTarget {
   const { server, clients } = roles;
   const clientTunnels = (): TunnelLine[] => clients.flatMap((c) => c.tunnel() ?? []);
   return {
@@ -58,6 +58,7 @@ export function processTarget(roles: ProcessRoles, extras: TargetExtras = {}): A
       ? {
           poolStatus: () => server.poolStatus(),
           stats: () => ({ ...server.stats(), ...(extras.aaaCounters?.() ?? {}) }),
+          startCapture: (id: string, limits, sink, onEnd) => server.startCapture(id, limits, sink, onEnd),
         }
       : {}),
     ...(extras.reloadConfig ? { reloadConfig: extras.reloadConfig } : {}),

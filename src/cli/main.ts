@@ -12,7 +12,8 @@ import { runShow, runClear, runReload } from "./admin-command.js";
 import { closest } from "../config/config-error.js";
 
 /** The subcommands, for "did you mean" (add yours). */
-const COMMANDS = ["server", "connect", "check-config", "show", "clear", "reload", "hash-password", "version", "help"];
+const COMMANDS = ["server", "connect", "check-config", "show", "clear", "reload", "capture", "hash-password", "version", "help"];
+import { runCapture } from "./capture-command.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 
@@ -38,6 +39,8 @@ usage:
   pptp-ts clear tunnel PEER                 end every call on the control connection to PEER (its address or
                                             [peer NAME]), then the connection itself
   pptp-ts reload                            what SIGHUP does, with the result (applied, or the config error)
+  pptp-ts capture user NAME | session ID -w FILE.pcap [--count N] [--seconds S] [--control]
+                                            one session's decrypted packets as pcap for tshark (root only)
   pptp-ts version                           print the version
   pptp-ts help                              this text
 
@@ -69,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
       return runShow(argv.slice(1));
     case "clear":
       return runClear(argv.slice(1));
+    case "capture":
+      return runCapture(argv.slice(1));
     case "hash-password": {
       if (argv[1] === "--help" || argv[1] === "-h") {
         process.stdout.write(HASH_PASSWORD_USAGE);

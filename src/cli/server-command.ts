@@ -21,7 +21,7 @@ import type { DasServer } from "../io/das-udp.js";
 import type { ControlSocket } from "../io/control-socket.js";
 import { openAdminSocket } from "./control.js";
 import { processTarget } from "../admin/target.js";
-import type { AdminTarget } from "../admin/commands.js";
+import type { AdminTarget, CaptureTarget } from "../admin/commands.js";
 import { formatTacacsServers } from "../config/tacacs-config.js";
 import { RadiusAuthenticator } from "../aaa/radius/authenticator.js";
 import { RadiusUdpClient } from "../io/radius-udp.js";
@@ -339,7 +339,7 @@ export async function runServer(argv: string[]): Promise<number> {
   let das: DasServer | undefined;
   let control: ControlSocket | undefined;
   let metricsHttp: MetricsHttpServer | undefined;
-  let target: AdminTarget | undefined;
+  let target: CaptureTarget | undefined;
   let lastLoaded = loaded;
   // What SIGHUP and `pptp-ts reload` do; set once everything runs.
   let reload: (why: string) => Promise<{ ok: boolean; message: string }> = async () => ({ ok: false, message: "the server is still starting" });

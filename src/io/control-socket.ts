@@ -2,6 +2,13 @@
  * The local control socket (a Unix stream socket): one JSON request per line in, one JSON answer per line out.
  * Root and the socket's group only (mode 0660, the directory 0750). A stale socket file from a process that died
  * is replaced; a live one means another instance is running, and that is an error, not a takeover.
+ *
+ * Streaming answers (`pptp-ts capture`): a handler may answer with a StreamingAnswer. Its JSON line goes out as
+ * usual, then the connection carries only binary frames — a 4-octet big-endian length, a type octet
+ * (FRAME_DATA, or FRAME_END whose payload is a closing JSON summary) and the payload — until the server ends it.
+ * The reader half-closing its side (what the CLI does on Ctrl-C) asks for the end: the summary still comes. A
+ * reader that closes, or whose connection breaks, ends the stream at once. A slow reader never makes the server
+ * hold more than STREAM_BACKLOG octets for it: send() refuses a frame beyond that (the caller drops and counts).
  */
 import * as net from "node:net";
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
@@ -11,6 +18,31 @@ import { dirname } from "node:path";
 const MAX_LINE = 64 * 1024;
 
 export type ControlHandler = (request: unknown) => Promise<unknown>;
+
+/** Octets the server queues for one streaming reader at most (see the file comment). */
+export const STREAM_BACKLOG = 1024 * 1024;
+/** Largest frame a reader accepts (a pcap record is a few kilobytes). */
+const MAX_FRAME = 1024 * 1024;
+export const FRAME_DATA = 1;
+export const FRAME_END = 2;
+
+/** The server's side of a streaming answer. */
+export interface StreamOut {
+  /** Queues one data frame; false (not queued) when the reader is STREAM_BACKLOG behind or gone. */
+  send(frame: Uint8Array): boolean;
+  /** The closing summary, then the connection ends; later calls do nothing. */
+  end(summary: unknown): void;
+  /** `cb` runs once when the reader asks for the end or goes away (at once if it already has). */
+  onStop(cb: () => void): void;
+}
+
+/** An answer whose connection goes on as a stream of frames: `run` gets the stream once the answer line is out. */
+export class StreamingAnswer {
+  constructor(
+    readonly answer: unknown,
+    readonly run: (out: StreamOut) => void,
+  ) {}
+}
 
 export interface ControlSocket {
   readonly path: string;
@@ -35,7 +67,8 @@ export async function openControlSocket(path: string, handle: ControlHandler): P
     unlinkSync(path); // stale: left by a process that did not exit cleanly
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  const server = net.createServer((sock) => serve(sock, handle));
+  // Half-open: a streaming reader's FIN asks for the end, and the summary must still reach it (serve()).
+  const server = net.createServer({ allowHalfOpen: true }, (sock) => serve(sock, handle));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(path, () => {
@@ -59,9 +92,26 @@ export async function openControlSocket(path: string, handle: ControlHandler): P
 
 function serve(sock: net.Socket, handle: ControlHandler): void {
   let buf = "";
+  /** Answers still being worked out; the reader's FIN closes our side once they are written. */
+  let pending = 0;
+  let readEnded = false;
+  let stream: ServerStream | undefined;
+  const write = (answer: unknown): void => {
+    if (stream === undefined && sock.writable) sock.write(JSON.stringify(answer) + "\n");
+  };
+  const settle = (): void => {
+    if (readEnded && pending === 0 && stream === undefined && sock.writable) sock.end();
+  };
   sock.setEncoding("utf8");
   sock.on("error", () => sock.destroy());
+  sock.on("end", () => {
+    readEnded = true;
+    if (stream) stream.stop();
+    else settle();
+  });
+  sock.on("close", () => stream?.stop());
   sock.on("data", (chunk: string) => {
+    if (stream) return; // a streaming connection takes no more requests
     buf += chunk;
     if (buf.length > MAX_LINE) {
       sock.end(JSON.stringify({ ok: false, error: "request too long" }) + "\n");
@@ -75,15 +125,70 @@ function serve(sock: net.Socket, handle: ControlHandler): void {
       try {
         req = JSON.parse(line);
       } catch {
-        sock.write(JSON.stringify({ ok: false, error: "not a JSON request" }) + "\n");
+        write({ ok: false, error: "not a JSON request" });
         continue;
       }
-      handle(req).then(
-        (answer) => sock.writable && sock.write(JSON.stringify(answer) + "\n"),
-        (e: unknown) => sock.writable && sock.write(JSON.stringify({ ok: false, error: (e as Error).message }) + "\n"),
-      );
+      pending++;
+      handle(req)
+        .then(
+          (answer) => {
+            if (!(answer instanceof StreamingAnswer)) return write(answer);
+            write(answer.answer);
+            stream = new ServerStream(sock);
+            answer.run(stream);
+            if (readEnded || !sock.writable) stream.stop();
+          },
+          (e: unknown) => write({ ok: false, error: (e as Error).message }),
+        )
+        .finally(() => {
+          pending--;
+          settle();
+        });
     }
   });
+}
+
+class ServerStream implements StreamOut {
+  private ended = false;
+  private stopped = false;
+  private readonly stops: (() => void)[] = [];
+
+  constructor(private readonly sock: net.Socket) {}
+
+  send(frame: Uint8Array): boolean {
+    if (this.ended || !this.sock.writable || this.sock.writableLength + frame.length > STREAM_BACKLOG) return false;
+    this.sock.write(frameHeader(FRAME_DATA, frame.length));
+    this.sock.write(frame);
+    return true;
+  }
+
+  end(summary: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.sock.writable) return;
+    const body = Buffer.from(JSON.stringify(summary), "utf8");
+    this.sock.write(frameHeader(FRAME_END, body.length));
+    this.sock.end(body);
+  }
+
+  onStop(cb: () => void): void {
+    if (this.stopped) cb();
+    else this.stops.push(cb);
+  }
+
+  /** The reader asked for the end or went away. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const cb of this.stops.splice(0)) cb();
+  }
+}
+
+function frameHeader(type: number, len: number): Buffer {
+  const h = Buffer.alloc(5);
+  h.writeUInt32BE(len, 0);
+  h[4] = type;
+  return h;
 }
 
 /** Sends one request and resolves with the answer (the CLI side). */
@@ -111,13 +216,104 @@ export function controlRequest(path: string, request: unknown, timeoutMs = 10_00
     });
     c.once("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const why =
-        e.code === "ENOENT" || e.code === "ECONNREFUSED"
-          ? `no pptp-ts server is running with control socket ${path} (${e.code})`
-          : e.code === "EACCES"
-            ? `permission denied on ${path}: run as root or as a member of the socket's group`
-            : `${path}: ${e.message}`;
-      reject(new Error(why));
+      reject(new Error(socketError(path, e)));
     });
   });
+}
+
+/** The CLI's side of a streaming request (see the file comment). */
+export interface ControlStream {
+  /** The answer line. */
+  readonly answer: Promise<unknown>;
+  /** The closing summary, or undefined when the connection ended without one (server gone, destroy()). */
+  readonly done: Promise<unknown>;
+  /** Asks the server to end the stream (half-closes our side); the summary still comes. */
+  finish(): void;
+  /** Drops the connection at once. */
+  destroy(): void;
+}
+
+/**
+ * Sends one request whose answer may stream: `onFrame` gets each data frame (a view valid during the call). The
+ * answer must come within `timeoutMs`; the stream then lasts as long as the server keeps it.
+ */
+export function controlStream(path: string, request: unknown, onFrame: (frame: Uint8Array) => void, timeoutMs = 10_000): ControlStream {
+  const c = net.connect(path);
+  let resolveAnswer!: (a: unknown) => void;
+  let rejectAnswer!: (e: Error) => void;
+  let resolveDone!: (s: unknown) => void;
+  const answer = new Promise<unknown>((res, rej) => ((resolveAnswer = res), (rejectAnswer = rej)));
+  const done = new Promise<unknown>((res) => (resolveDone = res));
+  answer.catch(() => undefined); // the caller may only await `done`
+  let gotAnswer = false;
+  let summary: unknown;
+  let pending: Buffer = Buffer.alloc(0);
+  const fail = (e: Error): void => {
+    if (!gotAnswer) rejectAnswer(e);
+    c.destroy();
+  };
+  const timer = setTimeout(() => fail(new Error(`no answer on ${path} within ${timeoutMs / 1000} s`)), timeoutMs);
+  c.once("connect", () => c.write(JSON.stringify(request) + "\n"));
+  c.on("data", (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    if (!gotAnswer) {
+      const nl = pending.indexOf(0x0a);
+      if (nl < 0) return;
+      clearTimeout(timer);
+      gotAnswer = true;
+      try {
+        resolveAnswer(JSON.parse(pending.subarray(0, nl).toString("utf8")));
+      } catch {
+        rejectAnswer(new Error(`a malformed answer on ${path}`));
+        c.destroy();
+        return;
+      }
+      pending = pending.subarray(nl + 1);
+    }
+    while (pending.length >= 5) {
+      const len = pending.readUInt32BE(0);
+      const type = pending[4];
+      if (len > MAX_FRAME || (type !== FRAME_DATA && type !== FRAME_END)) {
+        c.destroy(); // not our protocol: nothing after this can be trusted
+        return;
+      }
+      if (pending.length < 5 + len) break;
+      const body = pending.subarray(5, 5 + len);
+      pending = pending.subarray(5 + len);
+      if (type === FRAME_DATA) onFrame(body);
+      else {
+        try {
+          summary = JSON.parse(body.toString("utf8"));
+        } catch {
+          summary = undefined;
+        }
+        c.end();
+      }
+    }
+  });
+  c.once("close", () => {
+    clearTimeout(timer);
+    if (!gotAnswer) rejectAnswer(new Error(`${path}: the server closed the connection without an answer`));
+    resolveDone(summary);
+  });
+  c.once("error", (e: NodeJS.ErrnoException) => {
+    clearTimeout(timer);
+    fail(new Error(socketError(path, e)));
+  });
+  return {
+    answer,
+    done,
+    finish: () => {
+      if (!c.destroyed && c.writable) c.end();
+    },
+    destroy: () => c.destroy(),
+  };
+}
+
+function socketError(path: string, e: NodeJS.ErrnoException): string {
+  return e.code === "ENOENT" || e.code === "ECONNREFUSED"
+    ? `no pptp-ts server is running with control socket ${path} (${e.code})`
+    : e.code === "EACCES"
+      ? `permission denied on ${path}: run as root or as a member of the socket's group`
+      : `${path}: ${e.message}`;
 }

@@ -46,6 +46,7 @@ import { selectorMatches, snapshotOf, userKey, type SessionRecord } from "./sess
 import { describePolicy, framedRoutes, planAddress, sessionLimits } from "./session-policy.js";
 import { AccountingHooks, newAccountingState, type AccountingState } from "./accounting-hooks.js";
 import { reportTunnel, TunnelClock, type TunnelReport } from "../io/tunnel-report.js";
+import { CaptureTap, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -947,6 +948,48 @@ export class PptpServer implements SessionDirectory {
     if (st.clearing === undefined || st.runner.conn.sessions.size > 0 || st.runner.conn.isClosed) return;
     st.runner.conn.shutdown(this.now(), st.clearing, "admin-reset");
     st.tunnel.observe(st.runner.conn.control.state, this.now());
+  }
+
+  /**
+   * `pptp-ts capture`: taps one session's data path (src/session/capture-tap.ts) until a limit, stop() (the reader
+   * left) or the session's end; one capture per session at a time. Started and ended in the log: an operator reads
+   * a user's traffic. A string says why not.
+   */
+  startCapture(sessionId: string, limits: CaptureLimits, sink: (record: Uint8Array) => boolean, onEnd: (s: CaptureSummary) => void): { stop(): void } | string {
+    for (const [callId, r] of this.calls) {
+      if (r.sessionId !== sessionId) continue;
+      const call = r.st.runner.conn.sessions.get(callId);
+      if (!call) return `session ${sessionId} has no data path yet`;
+      if (call.capture !== undefined) return `session ${sessionId} is already being captured`;
+      const who = `call ${callId}${r.user ? ` user=${r.user}` : ""}`;
+      let timer: NodeJS.Timeout | undefined;
+      const tap: CaptureTap = new CaptureTap({
+        now: this.now(),
+        wallMs: this.wall(),
+        limits,
+        sink,
+        onEnd: (sum) => {
+          if (call.capture === tap) call.capture = undefined;
+          clearTimeout(timer);
+          this.log("events", `${who}: capture ended (${sum.reason}): ${sum.packets} packets, ${sum.bytes} bytes, ${sum.dropped} dropped`);
+          onEnd(sum);
+        },
+      });
+      call.capture = tap;
+      // --seconds. Node's timers may fire a little before performance.now() reaches the deadline: re-armed until due.
+      const arm = (): void => {
+        const due = tap.pollTimeout();
+        if (due === undefined) return;
+        timer = setTimeout(() => {
+          tap.handleTimeout(this.now());
+          arm();
+        }, Math.max(1, Math.ceil(due - this.now()))).unref();
+      };
+      arm();
+      this.log("events", `${who}: capture started (pptp-ts capture${limits.control ? " --control" : ""})`);
+      return { stop: () => tap.stop("stopped") };
+    }
+    return `no session ${sessionId}`;
   }
 
   // ------------------------------------------------------------------------------------------ named peers

@@ -28,6 +28,7 @@ import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../wire/gre.js";
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../ppp/link.js";
 import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../wire/ipv4-fragment.js";
 import type { AuthResult, TerminateCause } from "../aaa/types.js";
+import { CAPTURE_RECEIVED, CAPTURE_SENT, type CaptureTap } from "./capture-tap.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -70,6 +71,8 @@ export class CallSession {
 
   /** What the peer-MRU check did (file comment): datagrams fragmented, fragments sent, datagrams refused, ICMP sent / held back. */
   readonly mruStats = { fragmented: 0, fragments: 0, refused: 0, icmpSent: 0, icmpSuppressed: 0 };
+  /** `pptp-ts capture` of this call, while one runs: one test per packet when none does (capture-tap.ts). */
+  capture: CaptureTap | undefined = undefined;
 
   constructor(o: CallSessionOptions) {
     this.localCallId = o.localCallId;
@@ -133,7 +136,9 @@ export class CallSession {
     if (len > this.link.maxIpOut && this.link.networkUp) return this.sendOversized(now, buf, off, len);
     const n = this.link.sendIp(buf, off, len, this.txBuf, GRE_MAX_HEADER_LENGTH);
     if (n <= 0) return false;
-    return this.channel.sendInPlace(now, this.txBuf, GRE_MAX_HEADER_LENGTH, n);
+    const sent = this.channel.sendInPlace(now, this.txBuf, GRE_MAX_HEADER_LENGTH, n);
+    if (this.capture !== undefined && sent) this.capture.ip(now, CAPTURE_SENT, buf, off, len);
+    return sent;
   }
 
   /** A datagram longer than the peer's MRU allows: fragments, or ICMP "fragmentation needed" back (file comment). */
@@ -152,6 +157,7 @@ export class CallSession {
         const n = this.link.sendIp(f, 0, k, this.txBuf, GRE_MAX_HEADER_LENGTH);
         // A lost fragment loses the datagram (the receiver cannot reassemble it): stop there.
         if (n <= 0 || !this.channel.sendInPlace(now, this.txBuf, GRE_MAX_HEADER_LENGTH, n)) return false;
+        if (this.capture !== undefined) this.capture.ip(now, CAPTURE_SENT, f, 0, k);
         this.mruStats.fragments++;
       }
       this.mruStats.fragmented++;
@@ -204,11 +210,17 @@ export class CallSession {
 
   private deliverFrame(buf: Uint8Array, off: number, len: number): void {
     const n = this.link.receiveFrame(this.deliverNow, buf, off, len);
-    if (n > 0) this.ipOut(this.link.rxData, this.link.rxOffset, n);
+    if (n > 0) {
+      if (this.capture !== undefined) this.capture.ip(this.deliverNow, CAPTURE_RECEIVED, this.link.rxData, this.link.rxOffset, n);
+      this.ipOut(this.link.rxData, this.link.rxOffset, n);
+    } else if (this.capture !== undefined && this.capture.control) this.capture.frame(this.deliverNow, CAPTURE_RECEIVED, buf, off, len);
   }
 
   /** Control frames the link produced go out through the channel (they are rare: allocation is fine here). */
   private flush(now: Millis): void {
-    for (let f = this.link.pollTransmit(); f; f = this.link.pollTransmit()) this.channel.send(now, f, 0, f.length);
+    for (let f = this.link.pollTransmit(); f; f = this.link.pollTransmit()) {
+      this.channel.send(now, f, 0, f.length);
+      if (this.capture !== undefined && this.capture.control) this.capture.frame(now, CAPTURE_SENT, f, 0, f.length);
+    }
   }
 }

@@ -418,6 +418,7 @@ export abstract class ConnectionBase {
     const c = this.calls.get(callId);
     if (!c) return;
     this.calls.delete(callId);
+    c.capture?.stop("session-ended");
     if (!c.link.isFinished) {
       c.lowerDown(now);
       for (let e = c.pollEvent(); e; e = c.pollEvent()) {
