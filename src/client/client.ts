@@ -227,7 +227,7 @@ export class PptpClient {
     this.info(`clear tunnel: ${reason}`);
     this.endReason = { reason };
     if (this.callId !== undefined && r.conn.sessions.has(this.callId)) r.conn.hangUp(this.now(), this.callId, reason, "admin-reset");
-    else r.conn.shutdown(this.now(), reason, "admin-reset");
+    else r.conn.shutdown(this.now(), reason, "admin-reset", "none");
     r.service();
     return true;
   }

@@ -946,7 +946,7 @@ export class PptpServer implements SessionDirectory {
   /** A tunnel being cleared whose last call is gone: Stop-Control-Connection-Request (a bare one just closes). */
   private stopIfCleared(st: ConnState): void {
     if (st.clearing === undefined || st.runner.conn.sessions.size > 0 || st.runner.conn.isClosed) return;
-    st.runner.conn.shutdown(this.now(), st.clearing, "admin-reset");
+    st.runner.conn.shutdown(this.now(), st.clearing, "admin-reset", "none");
     st.tunnel.observe(st.runner.conn.control.state, this.now());
   }
 

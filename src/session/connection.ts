@@ -29,6 +29,7 @@
 import type { Millis } from "../core/clock.js";
 import { ControlConnection, type ControlConnectionOptions } from "../pptp/control.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
+import type { StopReasonName } from "../pptp/control-types.js";
 import { CallSession, type ByteSink, type CallSessionOptions } from "./call.js";
 import type { PppLinkConfig, PppLinkEvent } from "../ppp/link.js";
 import type { AuthRequest, AuthResult, TerminateCause } from "../aaa/types.js";
@@ -178,7 +179,11 @@ export abstract class ConnectionBase {
   }
 
   /** Hang up every call and stop the control connection (admin clear, shutdown). */
-  shutdown(now: Millis, reason: string, cause: TerminateCause = "nas-reboot"): void {
+  /**
+   * `stop` is the StopCCRQ Reason (RFC 2637 §2.3): "local-shutdown" when we are going away, "none" (a general
+   * request to clear the control connection) when an operator clears one tunnel and we stay up.
+   */
+  shutdown(now: Millis, reason: string, cause: TerminateCause = "nas-reboot", stop: StopReasonName = "local-shutdown"): void {
     for (const [id, c] of this.calls) {
       c.close(now, reason, undefined, cause);
       this.drainCall(now, c);
@@ -187,7 +192,7 @@ export abstract class ConnectionBase {
         this.endCall(now, id, reason, undefined, true, cause);
       }
     }
-    this.control.stop(now, "local-shutdown", reason);
+    this.control.stop(now, stop, reason);
     this.pump(now);
   }
 

@@ -50,17 +50,21 @@ const SCCRQ = emitControlMessage({
 /** A TCP connection from `from` that sends only `first` (if anything) and records the control messages it receives. */
 function rawPeer(port: number, from: string, first?: Uint8Array) {
   const got: string[] = [];
+  const stopReasons: number[] = [];
   const framer = new ControlStreamFramer();
   const sock = net.connect({ host: "127.0.0.1", port, localAddress: from });
   sock.on("connect", () => first && sock.write(first));
   sock.on("data", (d) => {
     framer.push(d);
-    for (let m = framer.next(); m?.ok; m = framer.next()) got.push(m.value.type);
+    for (let m = framer.next(); m?.ok; m = framer.next()) {
+      got.push(m.value.type);
+      if (m.value.type === "StopCCRQ") stopReasons.push(m.value.reason);
+    }
   });
   sock.on("error", () => {});
   let closed = false;
   sock.on("close", () => (closed = true));
-  return { sock, got, closed: () => closed };
+  return { sock, got, stopReasons, closed: () => closed };
 }
 
 /** Control message types the dialled client receives on TCP, in order. */
@@ -191,6 +195,9 @@ describe("show tunnels / show vpdn / clear tunnel against a running server", () 
       assert.equal(b.code, 0, b.stderr);
       assert.match(b.stdout, /^clearing 1 tunnel with 0 calls/);
       await waitFor(() => bare.got.includes("StopCCRQ"), 8000);
+      // RFC 2637 §2.3 Reason 1 (None): a general request to clear the control connection — the server stays up,
+      // so not 3 (Stop-Local-Shutdown)
+      assert.deepEqual(bare.stopReasons, [1]);
       const left = (await controlRequest(path, { cmd: "show-tunnels" })) as { ok: true; tunnels: TunnelLine[] };
       assert.ok(left.tunnels.some((t) => t.remote.startsWith("127.0.0.3:") && t.calls === 1));
       bob.hangUp();
