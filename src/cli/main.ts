@@ -9,6 +9,7 @@ import { runConnect } from "./connect-command.js";
 import { ntHashLine } from "../config/users-file.js";
 import { readPassword } from "./read-secret.js";
 import { runShow, runClear, runReload } from "./admin-command.js";
+import { runDebug } from "./debug-command.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 
@@ -28,6 +29,9 @@ usage:
                                             the running server's sessions (over its control socket)
   pptp-ts clear session ID | user NAME | address IP | all
                                             end sessions properly (accounting cause Admin-Reset)
+  pptp-ts debug [CATEGORY on|off [user NAME | session ID]]
+                                            switch log categories at run time, for everyone or one user's /
+                                            session's lines; no arguments: what is on
   pptp-ts reload                            what SIGHUP does, with the result (applied, or the config error)
   pptp-ts version                           print the version
   pptp-ts help                              this text
@@ -53,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       return runShow(argv.slice(1));
     case "clear":
       return runClear(argv.slice(1));
+    case "debug":
+      return runDebug(argv.slice(1));
     case "hash-password": {
       if (argv.length === 3) {
         process.stderr.write(

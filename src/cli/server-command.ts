@@ -27,6 +27,8 @@ import { RadiusUdpClient } from "../io/radius-udp.js";
 import { secretFromFile } from "../config/radius-config.js";
 import { parseIpv4 } from "../wire/ipv4.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
+import { LogSetup } from "./log-setup.js";
+import { applyDebug } from "../admin/debug.js";
 
 export interface ServerArgs {
   config?: string;
@@ -161,6 +163,7 @@ async function openControl(
     poolStatus: () => server.poolStatus(),
     stats: () => ({ ...server.stats(), ...aaaCounters() }),
     reloadConfig: reload,
+    debug: (req) => applyDebug(logger, req, server),
   };
   try {
     const c = await openControlSocket(path, async (req) => answerAdmin(target, req));
@@ -315,7 +318,8 @@ export async function runServer(argv: string[]): Promise<number> {
     return 2;
   }
   const { config } = loaded;
-  const logger = new Logger({ categories: withDebug(config.log.debug, args.debug) });
+  const logSetup = new LogSetup(config.log, withDebug(config.log.debug, args.debug));
+  const logger = logSetup.logger;
   for (const n of loaded.notes) logger.log("events", n);
 
   let roles: RunningRoles;
@@ -364,7 +368,7 @@ export async function runServer(argv: string[]): Promise<number> {
       logger.log("errors", `${why}: configuration not reloaded, the running one stays: ${(e as Error).message}`);
       return { ok: false, message: `configuration not reloaded, the running one stays: ${(e as Error).message}` };
     }
-    logger.setCategories(withDebug(again.config.log.debug, args.debug));
+    logSetup.reload(again.config.log, withDebug(again.config.log.debug, args.debug));
     const old = current;
     current = next;
     // Accounting, its spool and the Disconnect/CoA listener were set up at start and stay as they are.
@@ -384,6 +388,7 @@ export async function runServer(argv: string[]): Promise<number> {
   das?.close();
   current.close();
   await accounting.close();
+  logSetup.close();
   return code;
 }
 
