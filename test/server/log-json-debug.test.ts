@@ -196,10 +196,12 @@ describe("syslog", () => {
   });
 
   test("a long line is cut on a character boundary", () => {
-    const b = formatSyslog(3, "events", T, "h", 1, "é".repeat(3000), 100);
-    assert.ok(b.length <= 100);
-    assert.ok(b.toString().endsWith("..."));
-    assert.equal(b.toString().includes("\ufffd"), false);
+    for (const max of [100, 101]) {
+      const b = formatSyslog(3, "events", T, "h", 1, "é".repeat(3000), max);
+      assert.ok(b.length <= max);
+      assert.ok(b.toString().endsWith("..."));
+      assert.equal(b.toString().includes("\ufffd"), false, `cut at ${max}`);
+    }
   });
 
   test("lines arrive as UDP datagrams", async () => {
