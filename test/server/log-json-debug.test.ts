@@ -242,3 +242,25 @@ describe("[log] keys", () => {
     ]);
   });
 });
+
+describe("the server's log setup ([log] at start and on SIGHUP)", () => {
+  test("a reload switches format and output: stderr text, then syslog JSON", { timeout: 5000 }, async (t) => {
+    const { LogSetup } = await import("../../src/cli/log-setup.js");
+    const written: string[] = [];
+    t.mock.method(process.stderr, "write", (chunk: string) => (written.push(chunk), true));
+    const base = defaultConfig("/etc/pptp-ts").log;
+    const setup = new LogSetup(base, ["events"]);
+    setup.logger.log("events", "first");
+    const rx = dgram.createSocket("udp4");
+    await new Promise<void>((r) => rx.bind(0, "127.0.0.1", r));
+    const got = new Promise<string>((r) => rx.on("message", (m) => (m.toString().includes("second") ? r(m.toString()) : undefined)));
+    setup.reload({ ...base, format: "json", output: "syslog", syslog: { host: "127.0.0.1", port: rx.address().port }, syslogFacility: "local0" }, ["events", "negotiation"]);
+    setup.logger.log("negotiation", "second");
+    const msg = await got;
+    rx.close();
+    setup.close();
+    assert.match(written[0], /\[events\] first\n$/);
+    assert.equal(written.length, 1, "nothing more on stderr once syslog took over");
+    assert.match(msg, /^<135>1 \S+ \S+ pptp-ts \d+ - - \{.*"category":"negotiation","msg":"second"\}$/);
+  });
+});
