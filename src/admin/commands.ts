@@ -7,6 +7,7 @@ import { parseIpv4 } from "../wire/ipv4.js";
 import { StreamingAnswer, type StreamOut } from "../io/control-socket.js";
 import { CAPTURE_DEFAULT_MAX_BYTES, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
 import { LINKTYPE_PPP_WITH_DIR, PCAP_FILE_HEADER_LEN, PCAP_SNAPLEN } from "../wire/pcap.js";
+import { isLogCategory, type LogCategory } from "../session/log-category.js";
 
 /** One address pool as `show pool` reports it (the server's PoolReport). */
 export interface PoolLine {
@@ -94,7 +95,54 @@ export interface AdminTarget extends SessionDirectory {
   reloadConfig?(): Promise<{ readonly ok: boolean; readonly message: string }>;
   /** `clear tunnel PEER` (address or [peer NAME]): end every call on those control connections, then the connection. */
   clearTunnel?(peer: string, reason: string): readonly TunnelLine[];
+  // ---- runtime debug (`pptp-ts debug`, src/admin/debug.ts)
+  /** Switch a log category (for everyone, one user or one session), or with no category say what is on. */
+  debug?(req: DebugRequest): DebugAnswer;
 }
+
+/** `pptp-ts debug [CATEGORY|all on|off [user NAME | session ID]]`. */
+export interface DebugRequest {
+  readonly cmd: "debug";
+  /** Absent: only show what is on. */
+  readonly categories?: readonly LogCategory[];
+  readonly on?: boolean;
+  readonly user?: string;
+  readonly sessionId?: string;
+}
+
+/** What is on: categories for everyone, then the per-session filters; `changed` says what this request did. */
+export interface DebugStatus {
+  readonly categories: readonly LogCategory[];
+  readonly filters: readonly { readonly category: LogCategory; readonly user?: string; readonly session?: string }[];
+  readonly changed?: string;
+}
+
+export type DebugAnswer = { readonly ok: true; readonly debug: DebugStatus } | { readonly ok: false; readonly error: string };
+
+function parseDebugRequest(r: Record<string, unknown>): DebugRequest | string {
+  if (r.category === undefined) {
+    if (r.on !== undefined || r.user !== undefined || r.sessionId !== undefined) return "debug: a category is needed to switch";
+    return { cmd: "debug" };
+  }
+  if (typeof r.category !== "string") return "debug: category must be a string";
+  const cat = r.category.toLowerCase();
+  if (cat !== "all" && !isLogCategory(cat)) return `debug: unknown category "${r.category}" (events, errors, packets, negotiation or all)`;
+  if (typeof r.on !== "boolean") return "debug: on must be true or false";
+  if (r.user !== undefined && r.sessionId !== undefined) return "debug: give a user or a session, not both";
+  for (const k of ["user", "sessionId"] as const) {
+    const v = r[k];
+    if (v !== undefined && (typeof v !== "string" || v === "" || v.length > 256)) return `debug: ${k} must be a non-empty string`;
+  }
+  const categories: LogCategory[] = cat === "all" ? ["events", "errors", "packets", "negotiation"] : [cat as LogCategory];
+  return {
+    cmd: "debug",
+    categories,
+    on: r.on,
+    ...(typeof r.user === "string" ? { user: r.user } : {}),
+    ...(typeof r.sessionId === "string" ? { sessionId: r.sessionId.toUpperCase() } : {}),
+  };
+}
+// ---- end of runtime debug
 
 export type AdminRequest =
   | { readonly cmd: "show-sessions"; readonly select?: SessionSelector }
@@ -105,7 +153,8 @@ export type AdminRequest =
   // --- show tunnels / show peers / clear tunnel
   | { readonly cmd: "show-tunnels" }
   | { readonly cmd: "show-peers" }
-  | { readonly cmd: "clear-tunnel"; readonly peer: string };
+  | { readonly cmd: "clear-tunnel"; readonly peer: string }
+  | DebugRequest;
 
 export type AdminAnswer =
   | { readonly ok: true; readonly sessions: readonly SessionSnapshot[] }
@@ -117,12 +166,14 @@ export type AdminAnswer =
   // --- show tunnels / show peers / clear tunnel
   | { readonly ok: true; readonly tunnels: readonly TunnelLine[] }
   | { readonly ok: true; readonly peers: readonly PeerLine[] }
-  | { readonly ok: true; readonly clearedTunnels: readonly TunnelLine[] };
+  | { readonly ok: true; readonly clearedTunnels: readonly TunnelLine[] }
+  | { readonly ok: true; readonly debug: DebugStatus };
 
 /** The request as sent, checked; a string says what is wrong with it. */
 export function parseAdminRequest(raw: unknown): AdminRequest | string {
   if (typeof raw !== "object" || raw === null) return "a request is a JSON object";
   const r = raw as Record<string, unknown>;
+  if (r.cmd === "debug") return parseDebugRequest(r);
   const select = parseSelector(r.select);
   if (typeof select === "string") return select;
   switch (r.cmd) {
@@ -180,6 +231,7 @@ export async function answerAdmin(dir: AdminTarget, raw: unknown): Promise<Admin
     if (cleared.length === 0) return { ok: false, error: `no control connection to ${req.peer} (give its address, as show tunnels prints it, or its [peer NAME])` };
     return { ok: true, clearedTunnels: cleared };
   }
+  if (req.cmd === "debug") return dir.debug ? dir.debug(req) : { ok: false, error: "this server has no runtime debug" };
   if (req.cmd === "reload") {
     if (!dir.reloadConfig) return { ok: false, error: "this server cannot reload" };
     const r = await dir.reloadConfig();

@@ -22,6 +22,8 @@ export interface TargetExtras {
   /** Counters kept outside the server (AAA backends), merged into `show stats`. */
   readonly aaaCounters?: () => Record<string, Record<string, number>>;
   readonly reloadConfig?: AdminTarget["reloadConfig"];
+  /** `pptp-ts debug`: the process's Logger switches (src/admin/debug.ts applyDebug). */
+  readonly debug?: AdminTarget["debug"];
 }
 
 /** A dial-out peer's status as `show peers` reports it. */
@@ -62,6 +64,7 @@ export function processTarget(roles: ProcessRoles, extras: TargetExtras = {}): C
         }
       : {}),
     ...(extras.reloadConfig ? { reloadConfig: extras.reloadConfig } : {}),
+    ...(extras.debug ? { debug: extras.debug } : {}),
     tunnels: () => [...(server?.tunnels() ?? []), ...clientTunnels()],
     peerStatus: () => clients.map((c) => peerLine(c.snapshot())),
     clearTunnel: (peer, reason) => {

@@ -12,8 +12,9 @@ import { runShow, runClear, runReload } from "./admin-command.js";
 import { closest } from "../config/config-error.js";
 
 /** The subcommands, for "did you mean" (add yours). */
-const COMMANDS = ["server", "connect", "check-config", "show", "clear", "reload", "capture", "hash-password", "version", "help"];
+const COMMANDS = ["server", "connect", "check-config", "show", "clear", "reload", "capture", "debug", "hash-password", "version", "help"];
 import { runCapture } from "./capture-command.js";
+import { runDebug } from "./debug-command.js";
 
 const USAGE = `pptp-ts ${VERSION} — PPTP VPN server and client
 
@@ -38,6 +39,9 @@ usage:
                                             end sessions properly (accounting cause Admin-Reset)
   pptp-ts clear tunnel PEER                 end every call on the control connection to PEER (its address or
                                             [peer NAME]), then the connection itself
+  pptp-ts debug [CATEGORY on|off [user NAME | session ID]]
+                                            switch log categories at run time, for everyone or one user's /
+                                            session's lines; no arguments: what is on
   pptp-ts reload                            what SIGHUP does, with the result (applied, or the config error)
   pptp-ts capture user NAME | session ID -w FILE.pcap [--count N] [--seconds S] [--control]
                                             one session's decrypted packets as pcap for tshark (root only)
@@ -74,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       return runClear(argv.slice(1));
     case "capture":
       return runCapture(argv.slice(1));
+    case "debug":
+      return runDebug(argv.slice(1));
     case "hash-password": {
       if (argv[1] === "--help" || argv[1] === "-h") {
         process.stdout.write(HASH_PASSWORD_USAGE);

@@ -31,6 +31,8 @@ import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 import { parseOptions } from "./options.js";
 import { PptpMetrics } from "../admin/metrics.js";
 import { openMetricsHttp, type MetricsHttpServer } from "../io/metrics-http.js";
+import { LogSetup } from "./log-setup.js";
+import { applyDebug } from "../admin/debug.js";
 
 export interface ServerArgs {
   config?: string;
@@ -330,7 +332,8 @@ export async function runServer(argv: string[]): Promise<number> {
     return 2;
   }
   const { config } = loaded;
-  const logger = new Logger({ categories: withDebug(config.log.debug, args.debug) });
+  const logSetup = new LogSetup(config.log, withDebug(config.log.debug, args.debug));
+  const logger = logSetup.logger;
   for (const n of loaded.notes) logger.log("events", n);
 
   let roles: RunningRoles;
@@ -363,7 +366,11 @@ export async function runServer(argv: string[]): Promise<number> {
     }
     // The server role and the dial-out peers answer on one control socket (a process without a server role too);
     // the metrics endpoint reads the same target.
-    if (roles.server !== undefined || roles.clients.length > 0) target = processTarget(roles, { aaaCounters: () => current.counters(), reloadConfig: () => reload("pptp-ts reload") });
+    if (roles.server !== undefined || roles.clients.length > 0) target = processTarget(roles, {
+        aaaCounters: () => current.counters(),
+        reloadConfig: () => reload("pptp-ts reload"),
+        debug: (req) => applyDebug(logger, req, roles.server),
+      });
     control = await openAdminSocket(config.server.controlSocket, target, logger);
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
@@ -386,7 +393,7 @@ export async function runServer(argv: string[]): Promise<number> {
       logger.log("errors", `${why}: configuration not reloaded, the running one stays: ${(e as Error).message}`);
       return { ok: false, message: `configuration not reloaded, the running one stays: ${(e as Error).message}` };
     }
-    logger.setCategories(withDebug(again.config.log.debug, args.debug));
+    logSetup.reload(again.config.log, withDebug(again.config.log.debug, args.debug));
     const old = current;
     current = next;
     // Accounting, its spool and the Disconnect/CoA listener were set up at start and stay as they are.
@@ -410,6 +417,7 @@ export async function runServer(argv: string[]): Promise<number> {
   das?.close();
   current.close();
   await accounting.close();
+  logSetup.close();
   return code;
 }
 

@@ -65,6 +65,7 @@ import {
 } from "./radius-config.js";
 import type { Ipv4Prefix, PeerConfig, PeerConnect, PeerRole } from "./peer-types.js";
 import { LOG_CATEGORIES, type LogCategory } from "../session/log-category.js";
+import { LOG_FORMATS, LOG_OUTPUTS, SYSLOG_FACILITIES, SYSLOG_PORT, syslogTarget, formatSyslogTarget, type LogFormat, type LogOutput, type SyslogFacility, type SyslogTarget } from "./log-config.js";
 import { checkPoolRanges, formatAddressRange, rangesContain, type AddressRange } from "./address-range.js";
 import {
   checkTacacsProfile,
@@ -152,6 +153,14 @@ export interface ServerConfig {
   };
   readonly log: {
     readonly debug: readonly LogCategory[];
+    /** Lines as text (the default) or one JSON object a line (src/server/log.ts). */
+    readonly format: LogFormat;
+    /** stderr (journald takes it under systemd) or syslog over UDP (src/config/log-config.ts says why UDP). */
+    readonly output: LogOutput;
+    readonly syslog: SyslogTarget;
+    readonly syslogFacility: SyslogFacility;
+    /** `packets` lines add the packet in hex after the decoded form. */
+    readonly packetHex: boolean;
   };
   /** Defences against floods and guessing (src/server/connection-limits.ts, auth-guard.ts, log-aggregator.ts). */
   readonly limits: {
@@ -233,7 +242,7 @@ export function defaultConfig(baseDir = "."): ServerConfig {
       controlReplyTimeoutMs: 60_000,
     },
     gre: { flowControl: "off", reorderTimeoutMs: 50, ackDelayMs: 100 },
-    log: { debug: ["events", "errors"] },
+    log: { debug: ["events", "errors"], format: "text", output: "stderr", syslog: { host: "127.0.0.1", port: SYSLOG_PORT }, syslogFacility: "daemon", packetHex: false },
     limits: {
       maxConnections: 0,
       maxConnectionsPerAddress: 16,
@@ -371,6 +380,11 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
   },
   log: {
     debug: key(logCategories, "events, errors", (d, v) => (d.log.debug = v), (c) => c.log.debug.join(", ")),
+    format: key(words(LOG_FORMATS), "json", (d, v) => (d.log.format = v), (c) => c.log.format),
+    output: key(words(LOG_OUTPUTS), "syslog", (d, v) => (d.log.output = v), (c) => c.log.output),
+    syslog: key(syslogTarget, "127.0.0.1:514", (d, v) => (d.log.syslog = v), (c) => formatSyslogTarget(c.log.syslog)),
+    "syslog-facility": key(words(Object.keys(SYSLOG_FACILITIES) as SyslogFacility[]), "local0", (d, v) => (d.log.syslogFacility = v), (c) => c.log.syslogFacility),
+    "packet-hex": key(boolean, "yes", (d, v) => (d.log.packetHex = v), (c) => yesNo(c.log.packetHex)),
   },
   limits: {
     "max-connections": key(integer(0, 200_000), "1000", (d, v) => (d.limits.maxConnections = v), (c) => String(c.limits.maxConnections)),

@@ -31,6 +31,8 @@
  */
 import type { Millis } from "../core/clock.js";
 import { utf8 } from "../wire/bytes.js";
+import { PPP_LCP, PPP_IPCP, PPP_CCP } from "../wire/ppp-protocols.js";
+import { describeOption } from "./describe.js";
 import {
   type CpOption,
   type CpPacket,
@@ -154,6 +156,9 @@ export interface CpHandler {
   extraCode?(now: Millis, packet: CpPacket): ExtraCodeOutcome;
   codeRejected?(now: Millis, code: number): void;
 }
+
+/** The protocol numbers of the automatons' names, for describeOption. */
+const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = { LCP: PPP_LCP, IPCP: PPP_IPCP, CCP: PPP_CCP };
 
 const TIMER_STATES: ReadonlySet<FsmState> = new Set<FsmState>(["closing", "stopping", "req-sent", "ack-rcvd", "ack-sent"]);
 
@@ -455,9 +460,19 @@ export class Fsm<E = never> {
     if (this.st === "stopped" || wasOpened) this.beginNegotiation();
     const verdict = this.judge(parsed.value);
     if (verdict.kind === "fail") {
+      this.log(`peer asks ${this.optionsText(parsed.value)} (id ${p.id}): giving up: ${verdict.reason}`);
       this.close(this.now, verdict.reason);
       return;
     }
+    // The `negotiation` log: each of the peer's requests and what we answer (RFC 1661 §5.2-§5.4).
+    this.log(
+      `peer asks ${this.optionsText(parsed.value)} (id ${p.id}): ` +
+        (verdict.kind === "ack"
+          ? "all acceptable, Configure-Ack"
+          : verdict.kind === "nak"
+            ? `Configure-Nak, we want ${this.optionsText(verdict.options)} instead`
+            : `Configure-Reject of ${this.optionsText(verdict.options)}: not negotiable with us`),
+    );
     const acceptable = verdict.kind === "ack";
     const resend = verdict.kind === "ack" && verdict.resendRequest === true;
     switch (this.st) {
@@ -508,6 +523,7 @@ export class Fsm<E = never> {
       return;
     }
     this.negativeRepliesReceived = 0;
+    if (this.st !== "opened") this.log(`peer acks our request (id ${p.id})`);
     switch (this.st) {
       case "req-sent":
         this.handler.ackReceived?.(this.requestOptions());
@@ -562,6 +578,13 @@ export class Fsm<E = never> {
       this.beginNegotiation();
     }
     const outcome = p.code === CP_CONFIGURE_NAK ? this.handler.nakReceived(options) : this.handler.rejectReceived(options);
+    if (outcome !== "invalid") {
+      this.log(
+        p.code === CP_CONFIGURE_NAK
+          ? `peer Configure-Naks our request (id ${p.id}), suggesting ${this.optionsText(options)}${outcome === "applied" ? "" : `: giving up: ${outcome.fail}`}`
+          : `peer Configure-Rejects ${this.optionsText(options)} of our request (id ${p.id})${outcome === "applied" ? ": we stop asking for them" : `: giving up: ${outcome.fail}`}`,
+      );
+    }
     if (outcome === "invalid") {
       this.log(`discarded ${name} id ${p.id}: not a valid answer to our request`);
       if (wasOpened) {
@@ -867,8 +890,17 @@ export class Fsm<E = never> {
   }
 
   private scr(): void {
-    this.reqOptions = emitCpOptions(this.handler.buildRequest());
+    const options = this.handler.buildRequest();
+    this.reqOptions = emitCpOptions(options);
     this.retransmitRequest();
+    this.log(`we ask ${this.optionsText(options)} (id ${this.reqId})`);
+  }
+
+  /** Options as pppd's debug lines show them, "<mru 1400> <magic 0x1f2e3d4c>", for the negotiation log. */
+  private optionsText(options: readonly CpOption[]): string {
+    if (options.length === 0) return "nothing";
+    const proto = PROTOCOL_NUMBERS[this.protocol] ?? 0;
+    return options.map((o) => `<${describeOption(proto, o)}>`).join(" ");
   }
 
   private retransmitRequest(): void {

@@ -63,6 +63,7 @@ import { type MppeMasterKeys, mppeStartKeys, mppeShortKeysProblem } from "../cry
 import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../crypto/mppe.js";
 import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED } from "../wire/ppp-frame.js";
 import { toHex } from "../wire/bytes.js";
+import { describePppPacket } from "./describe.js";
 
 export type LinkPhase = "dead" | "establish" | "authenticate" | "network" | "terminate";
 
@@ -97,6 +98,8 @@ export interface PppLinkConfig {
    */
   readonly ipcp: (auth: LinkAuthInfo) => IpcpOptionsConfig | string | LinkRefusal;
   readonly ccp: Omit<CcpConfig, "fsm">;
+  /** `packets` log lines add the packet in hex after its decoded form (`[log] packet-hex`). */
+  readonly packetHex?: boolean;
 }
 
 /** A refusal of the Network phase with its accounting cause (a plain string counts as User-Error). */
@@ -502,7 +505,7 @@ export class PppLink {
 
   private receiveControl(now: Millis, protocol: number, payload: Uint8Array, frame: Uint8Array, off: number, len: number): void {
     // Control packets are rare (negotiation, echo every few seconds): logging them costs nothing on the data path.
-    this.log("packets", `rcvd ${protocolName(protocol)} ${hexHead(payload)}`);
+    this.log("packets", `rcvd ${describePppPacket(protocol, payload)}${this.cfg.packetHex === true ? ` ${hexHead(payload)}` : ""}`);
     switch (protocol) {
       case PPP_LCP:
         this.lcp.handlePacket(now, payload);
@@ -629,7 +632,7 @@ export class PppLink {
     const h = emitPppHeader(frame, 0, protocol, flags);
     frame.set(payload, h);
     this.tx.push(frame);
-    this.log("packets", `sent ${protocolName(protocol)} ${hexHead(payload)}`);
+    this.log("packets", `sent ${describePppPacket(protocol, payload)}${this.cfg.packetHex === true ? ` ${hexHead(payload)}` : ""}`);
   }
 
   private onLcpEvent(now: Millis, e: ReturnType<LcpEngine["pollEvent"]> & object): void {
@@ -1122,9 +1125,9 @@ function causeOfCode(code: number | undefined): TerminateCause {
   return code === WIN_ERR_ENCRYPTION_REQUIRED || (code !== undefined && code >= 600 && code < 700) ? "user-error" : "port-error";
 }
 
-/** The first 48 octets of a control packet in hex, as Cisco's `debug ppp packet` shows them. */
+/** A control packet in hex (`[log] packet-hex`), at most 256 octets: negotiation packets are shorter. */
 function hexHead(p: Uint8Array): string {
-  const n = Math.min(p.length, 48);
+  const n = Math.min(p.length, 256);
   return `len ${p.length} ${toHex(p.subarray(0, n))}${p.length > n ? "..." : ""}`;
 }
 

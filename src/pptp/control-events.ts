@@ -3,7 +3,7 @@
  * Every event that ends something carries a `reason` in plain words, fit for a log line, naming
  * the RFC 2637 result/error codes where the peer sent some.
  */
-import type { StartControlConnectionRequest } from "../wire/pptp-control.js";
+import type { ControlMessage, StartControlConnectionRequest } from "../wire/pptp-control.js";
 import type { WanErrorCounters } from "./control-types.js";
 
 /** The peer as it described itself in its Start-Control-Connection-Request/Reply (RFC 2637 §2.1/§2.2). */
@@ -171,7 +171,15 @@ export interface ClosedEvent {
  */
 export type ControlCloseKind = "peer-stop" | "transport-closed" | "keepalive" | "protocol-error" | "local";
 
+/** A control message went out or came in, for the `packets` log (src/pptp/describe.ts). */
+export interface MessageEvent {
+  readonly type: "message";
+  readonly direction: "rcvd" | "sent";
+  readonly message: ControlMessage;
+}
+
 export type ControlEvent =
+  | MessageEvent
   | StartRequestEvent
   | EstablishedEvent
   | OutgoingCallRequestEvent

@@ -222,6 +222,7 @@ export class ControlConnection {
       // Any message proves the peer alive, whatever answers our Echo-Request.
       this.echoSentAt = undefined;
       this.echoMissed = 0;
+      this.events.push({ type: "message", direction: "rcvd", message: r.value });
       this.dispatch(now, r.value);
     }
   }
@@ -505,6 +506,7 @@ export class ControlConnection {
 
   private send(m: ControlMessage): void {
     this.tx.push(emitControlMessage(m));
+    this.events.push({ type: "message", direction: "sent", message: m });
   }
 
   private warn(reason: string): void {

@@ -40,6 +40,7 @@ import type { Ipv4Prefix } from "../config/peer-types.js";
 import type { LinkRefusal } from "../ppp/link.js";
 import type { IpcpOptionsConfig } from "../ppp/ipcp.js";
 import { SessionIds } from "./session-ids.js";
+import type { LogContext, LogFields, SessionLog } from "./log.js";
 import { NamedPools } from "./pools.js";
 import type { PoolStatus } from "./pool.js";
 import { selectorMatches, snapshotOf, userKey, type SessionRecord } from "./session-registry.js";
@@ -67,6 +68,8 @@ export interface PoolReport extends Partial<PoolStatus> {
 export interface ServerLogSink {
   enabled(category: LogCategory): boolean;
   log(category: LogCategory, message: string): void;
+  /** The logger of one call (per-session debug filters, JSON fields); without it lines are text through log(). */
+  session?(context: LogContext): SessionLog;
 }
 
 export interface PptpServerOptions {
@@ -161,6 +164,8 @@ interface CallRoute extends SessionRecord {
   networkUp: boolean;
   /** The /32 this session was given into the TUN because nothing else routes its address (see hostRoutes). */
   hostRoute?: string;
+  /** This call's lines (see ServerLogSink.session). */
+  log?: SessionLog;
 }
 
 /**
@@ -490,9 +495,12 @@ export class PptpServer implements SessionDirectory {
         const callId = this.gre.allocateCallId();
         if (callId === undefined) return { refuse: "busy", reason: "no free Call ID" };
         const now = this.now();
+        const sessionId = this.sessionIds.next();
+        const log = this.o.log.session?.({ call: callId, peer: st.peerName, session: sessionId });
         this.calls.set(callId, {
           st,
-          sessionId: this.sessionIds.next(),
+          sessionId,
+          ...(log ? { log } : {}),
           callId,
           peerAddress: st.peerName,
           localAddress: formatIpv4(st.localIp),
@@ -523,6 +531,7 @@ export class PptpServer implements SessionDirectory {
       lcp: { mru: p?.mru ?? s.ppp.mru, echoIntervalMs: p?.timers.lcpEchoIntervalMs ?? s.timers.lcpEchoIntervalMs, echoFailures: p?.timers.lcpEchoFailures ?? s.timers.lcpEchoFailures },
       authenticatePeer: { methods: p?.auth ?? s.ppp.auth, hostName: s.server.hostname },
       ccp: p ? { policy: p.mppe.policy, strengths: p.mppe.strengths, stateless: p.mppe.stateless } : { policy: s.mppe.policy, strengths: s.mppe.strengths, stateless: s.mppe.stateless },
+      ...(s.log.packetHex ? { packetHex: true } : {}),
     };
   }
 
@@ -671,8 +680,13 @@ export class PptpServer implements SessionDirectory {
     st.tunnel.observe(st.runner.conn.control.state, this.now());
     switch (e.type) {
       case "log": {
+        const r = e.callId !== undefined ? (this.calls.get(e.callId) ?? this.ending.get(e.callId)) : undefined;
+        if (r?.log !== undefined && e.category !== "errors") {
+          // The call's own logger: global switches, then the per-session filters of `pptp-ts debug`.
+          if (r.log.enabled(e.category)) r.log.log(e.category, e.message);
+          return;
+        }
         if (!this.o.log.enabled(e.category)) return;
-        const r = e.callId !== undefined ? this.calls.get(e.callId) : undefined;
         const who = e.callId !== undefined ? `call ${e.callId}${r?.user ? ` user=${r.user}` : ""} peer=${st.peerName}: ` : "";
         // Errors can repeat per packet (malformed frames, bad sequence): the first is logged, repeats are counted.
         if (e.category === "errors") this.defences.sessionError(st.peerName, who + e.message);
@@ -683,7 +697,10 @@ export class PptpServer implements SessionDirectory {
         const callId = e.callId;
         const user = e.request.user;
         const route = this.calls.get(callId);
-        if (route) route.user = user;
+        if (route) {
+          route.user = user;
+          route.log?.identify(user);
+        }
         const auth = this.auth;
         const ctx: AuthContext | undefined = route && { sessionId: route.sessionId, callId, peerAddress: route.peerAddress, localAddress: route.localAddress };
         this.defences.verify(e.request, st.peerName, (req) => auth.verify(req, ctx)).then(
@@ -707,6 +724,7 @@ export class PptpServer implements SessionDirectory {
         r.networkUp = true;
         this.counters.sessionsEstablished++;
         r.user = e.user;
+        if (e.user !== undefined) r.log?.identify(e.user);
         r.method = e.method;
         r.mppe = e.mppe ? `${e.mppe.bits}-bit ${e.mppe.stateless ? "stateless" : "stateful"}` : "none";
         if (r.addressInt !== undefined) this.byAddress.set(r.addressInt, e.callId);
@@ -721,9 +739,12 @@ export class PptpServer implements SessionDirectory {
           this.addFramedRoutes(e.callId, r);
           this.acct.start(r.acct, r.upAt, () => this.snapshot(r));
         }
-        this.log(
+        this.callLine(
+          e.callId,
+          r,
+          st,
           "events",
-          `call ${e.callId} user=${e.user ?? "-"} peer=${st.peerName}: session up: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}` +
+          `session up: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}` +
             (link ? `, peer MRU ${link.lcpInfo?.peerMru ?? 1500} (datagrams up to ${link.maxIpOut} octets)` : ""),
         );
         if (r.peer && r.peer.callId === e.callId) this.peerUp(r.peer, r);
@@ -736,10 +757,14 @@ export class PptpServer implements SessionDirectory {
         const cause = r?.endCause ?? e.cause;
         this.downByCause.set(cause, (this.downByCause.get(cause) ?? 0) + 1);
         if (e.code !== undefined) this.downByClientError.set(e.code, (this.downByClientError.get(e.code) ?? 0) + 1);
-        this.log(
+        const totals = r?.upAt !== undefined ? this.snapshot(r) : undefined;
+        this.callLine(
+          e.callId,
+          r,
+          st,
           "events",
-          `call ${e.callId}${r?.user ? ` user=${r.user}` : ""} peer=${st.peerName}: session down: ${e.reason}${e.code !== undefined ? ` (client sees error ${e.code})` : ""}; cause ${cause}` +
-            (r?.upAt !== undefined ? `, ${sessionTotals(this.snapshot(r))}` : ""),
+          `session down: ${e.reason}${e.code !== undefined ? ` (client sees error ${e.code})` : ""}; cause ${cause}` + (totals ? `, ${sessionTotals(totals)}` : ""),
+          { reason: e.reason, cause, ...(e.code !== undefined ? { clientError: e.code } : {}), ...(totals ? totalsFields(totals) : {}) },
         );
         if (r) this.accountStop(e.callId, r, cause);
         this.stopIfCleared(st);
@@ -1203,6 +1228,20 @@ export class PptpServer implements SessionDirectory {
   private log(category: LogCategory, message: string): void {
     if (this.o.log.enabled(category)) this.o.log.log(category, message);
   }
+
+  /** A line about one call: through its own logger when there is one (filters, JSON fields), else as text. */
+  private callLine(callId: number, r: CallRoute | undefined, st: ConnState, category: LogCategory, message: string, fields?: LogFields): void {
+    if (r?.log !== undefined) {
+      if (r.log.enabled(category)) r.log.log(category, message, fields);
+      return;
+    }
+    this.log(category, `call ${callId}${r?.user ? ` user=${r.user}` : ""} peer=${st.peerName}: ${message}`);
+  }
+}
+
+/** The "session down" totals as JSON fields (the text line has them in its message). */
+function totalsFields(s: SessionSnapshot): LogFields {
+  return { durationS: Math.round(s.durationMs / 1000), inOctets: s.inOctets, inPackets: s.inPackets, outOctets: s.outOctets, outPackets: s.outPackets };
 }
 
 /** "12 s, in 3400 octets / 20 packets, out 5600 octets / 21 packets": the totals of the "session down" line. */

@@ -30,6 +30,7 @@ import type { Millis } from "../core/clock.js";
 import { ControlConnection, type ControlConnectionOptions } from "../pptp/control.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import type { StopReasonName } from "../pptp/control-types.js";
+import { describeControlMessage, ourCallId } from "../pptp/describe.js";
 import { CallSession, type ByteSink, type CallSessionOptions } from "./call.js";
 import type { PppLinkConfig, PppLinkEvent } from "../ppp/link.js";
 import type { AuthRequest, AuthResult, TerminateCause } from "../aaa/types.js";
@@ -349,6 +350,10 @@ export abstract class ConnectionBase {
           break;
         case "wan-error":
           this.log("errors", `WEN call ${e.callId}: crc ${e.crcErrors} framing ${e.framingErrors} overruns ${e.hardwareOverruns}/${e.bufferOverruns} timeouts ${e.timeoutErrors}`, e.callId);
+          break;
+        case "message":
+          // The `packets` log: control messages are a few per call, so the line is made whether or not it is shown.
+          this.log("packets", `${e.direction} ${describeControlMessage(e.message)}`, ourCallId(e.direction, e.message));
           break;
         default:
           this.onControlEvent(now, e);

@@ -127,6 +127,11 @@ ack-delay = 0.25s
 
 [log]
 debug = packets, negotiation
+format = json
+output = syslog
+syslog = 10.0.0.9:5514
+syslog-facility = local3
+packet-hex = yes
 
 [limits]
 max-connections = 500
@@ -225,7 +230,7 @@ describe("every key", () => {
         controlReplyTimeoutMs: 45000,
       },
       gre: { flowControl: "sliding", reorderTimeoutMs: 200, ackDelayMs: 250 },
-      log: { debug: ["packets", "negotiation"] },
+      log: { debug: ["packets", "negotiation"], format: "json", output: "syslog", syslog: { host: "10.0.0.9", port: 5514 }, syslogFacility: "local3", packetHex: true },
       limits: {
         maxConnections: 500,
         maxConnectionsPerAddress: 8,
