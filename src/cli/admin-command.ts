@@ -2,8 +2,8 @@
  * `pptp-ts show sessions` and `pptp-ts clear …`: ask the running server over its control socket ([server]
  * control-socket, default /run/pptp-ts/pptp-ts.sock; `--socket PATH` or `-c FILE` to find another).
  */
-import { readFileSync } from "node:fs";
-import { parseConfig, DEFAULT_CONTROL_SOCKET } from "../config/config.js";
+import { DEFAULT_CONTROL_SOCKET } from "../config/config.js";
+import { controlSocketPath } from "./control-path.js";
 import { controlRequest } from "../io/control-socket.js";
 import type { AdminAnswer } from "../admin/commands.js";
 import { poolTable, sessionTable, statsText } from "../admin/session-table.js";
@@ -43,21 +43,9 @@ function parseCommon(argv: string[]): Parsed | string {
   if (p.values.help === true) return "help";
   const words = p.positionals;
   const json = p.values.json === true;
-  let socket = p.values.socket as string | undefined;
-  const config = p.values.config as string | undefined;
-  if (socket === undefined && config !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(config, "utf8");
-    } catch (e) {
-      return `cannot read config file ${config}: ${(e as Error).message}`;
-    }
-    const r = parseConfig(text, config);
-    if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
-    socket = r.config.server.controlSocket;
-    if (socket === "") return `${config}: [server] control-socket is empty: this server has no control socket`;
-  }
-  return { words, json, socket: socket ?? DEFAULT_CONTROL_SOCKET };
+  const socket = controlSocketPath(p.values.socket as string | undefined, p.values.config as string | undefined);
+  if (typeof socket !== "string") return socket.error;
+  return { words, json, socket };
 }
 
 /** "user NAME" / "address IP" / "session ID" → a selector; a string is the problem. */

@@ -8,9 +8,10 @@
  * command also refuses anyone but root. Files: never an existing one unless --force, and never through a symbolic
  * link or onto something that is not a regular file (a device, a FIFO); created 0600.
  */
-import { closeSync, constants, ftruncateSync, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, ftruncateSync, lstatSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parseConfig, DEFAULT_CONTROL_SOCKET } from "../config/config.js";
+import { DEFAULT_CONTROL_SOCKET } from "../config/config.js";
+import { controlSocketPath } from "./control-path.js";
 import { closest } from "../config/config-error.js";
 import { controlStream } from "../io/control-socket.js";
 import type { CaptureStarted } from "../admin/commands.js";
@@ -97,20 +98,9 @@ function parse(argv: string[]): Parsed | string {
     if (maxBytes === undefined) return `--max-bytes "${v["max-bytes"]}" is not a size (e.g. 1000000, 512K, 64M, 2G)`;
     request.maxBytes = maxBytes;
   }
-  let socket = v.socket;
-  if (socket === undefined && v.config !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(v.config, "utf8");
-    } catch (e) {
-      return `cannot read config file ${v.config}: ${(e as Error).message}`;
-    }
-    const r = parseConfig(text, v.config);
-    if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
-    socket = r.config.server.controlSocket;
-    if (socket === "") return `${v.config}: [server] control-socket is empty: this server has no control socket`;
-  }
-  return { select, file: v.write, socket: socket ?? DEFAULT_CONTROL_SOCKET, request, force: v.force === true, maxBytes };
+  const socket = controlSocketPath(v.socket, v.config);
+  if (typeof socket !== "string") return socket.error;
+  return { select, file: v.write, socket, request, force: v.force === true, maxBytes };
 }
 
 /**

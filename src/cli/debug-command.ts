@@ -3,8 +3,7 @@
  * its control socket, for everyone or one user's / one session's lines only (src/admin/debug.ts); with no
  * arguments, say what is on.
  */
-import { readFileSync } from "node:fs";
-import { parseConfig, DEFAULT_CONTROL_SOCKET } from "../config/config.js";
+import { controlSocketPath } from "./control-path.js";
 import { controlRequest } from "../io/control-socket.js";
 import type { AdminAnswer } from "../admin/commands.js";
 import { debugText } from "../admin/debug.js";
@@ -53,19 +52,9 @@ export function parseDebugArgs(argv: string[]): DebugArgs | "help" | string {
       else return `unknown filter "${kind}": use user NAME or session ID`;
     }
   }
-  if (socket === undefined && config !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(config, "utf8");
-    } catch (e) {
-      return `cannot read config file ${config}: ${(e as Error).message}`;
-    }
-    const r = parseConfig(text, config);
-    if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
-    socket = r.config.server.controlSocket;
-    if (socket === "") return `${config}: [server] control-socket is empty: this server has no control socket`;
-  }
-  return { request, json, socket: socket ?? DEFAULT_CONTROL_SOCKET };
+  const path = controlSocketPath(socket, config);
+  if (typeof path !== "string") return path.error;
+  return { request, json, socket: path };
 }
 
 export async function runDebug(argv: string[]): Promise<number> {
