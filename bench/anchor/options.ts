@@ -20,7 +20,7 @@ export const ANCHOR_USAGE = `usage: npm run bench -- anchor [--quick | --full] [
   --duration S   iperf3 seconds per direction (default 10)
   --reps N       runs per direction and server; the median is reported (default 1)
   --omit S       iperf3 --omit: seconds of slow start left out (default 1)
-  --quick        --duration 5 --reps 1 --omit 0 (about 2 minutes in all under TCG)
+  --quick        --duration 5 --reps 1 --omit 0 (about 2.5 minutes in all under TCG)
   --full         --duration 30 --reps 3 --omit 2 (about 10 minutes)
   --json         one JSON object on stdout instead of the lines
   env LAB_CACHE (the built image), LAB_NETNS (default pptplab-anchor), LAB_RUNS
