@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { benchMppe, best, megabytesPerSecond, packetsPerSecond, type Measurement } from "./mppe.js";
 import { benchCallIds } from "./call-ids.js";
 import { runLoad } from "./load/main.js";
+import { runAnchor } from "./anchor/main.js";
 
 const PACKETS = 10000;
 /** Measured runs per figure; the best is reported (noise from other work on the host only ever slows a run). */
@@ -86,6 +87,7 @@ function all(): void {
 
 const [sub, ...rest] = process.argv.slice(2);
 if (sub === "load") process.exitCode = await runLoad(rest);
+else if (sub === "anchor") process.exitCode = await runAnchor(rest);
 else if (sub === undefined) all();
 else {
   process.stderr.write(`bench: unknown benchmark "${sub}" (npm run bench [-- load --help])\n`);

@@ -1,0 +1,155 @@
+/**
+ * The anchor benchmark's pure part (issue 11 items 5 and 6): the guest's `perf` result lines of one lab run →
+ * one side's figures (throughput, CPU, MTU, MPPE per direction), and two sides → the report lines
+ * `NAME: value unit (ratio R to pptpd X unit)`, our server against stock pptpd measured in the same invocation.
+ *
+ * The lines read are test/interop/lab/guest/init's `scenario_perf` output, e.g.
+ *   perf dir=up mbps=12.5 retrans=0 rep=1 secs=5 ... mtu=1396 server=cmd cpu_srv=98% cpu_cli=22% cpu_iperf=25% guest_busy=83% wall=5.6s
+ *   mppe 128-bit stateless client=1
+ * cpu_srv is the guest cgroup `lab-srv` (usage_usec over the iperf3 window): for our server that is the one node
+ * process's utime + stime (it is alone in the group); for pptpd it is pptpd + pptpctrl + pppd, while its MPPE
+ * runs in the guest kernel's ppp_generic outside that group — guest_busy (all vCPUs) is the figure that counts both.
+ */
+import { fields } from "../../test/interop/harness.js";
+import type { Figure } from "../load/report.js";
+
+export type Dir = "up" | "down";
+export const DIRS: readonly Dir[] = ["up", "down"];
+
+/** One direction of one server's run: medians / means over its repetitions. */
+export interface DirFigures {
+  /** iperf3 receiver Mbit/s, median over the reps. */
+  readonly mbps: number;
+  /** % of one vCPU, mean over the reps (undefined when the guest had no cgroup2). */
+  readonly cpuSrv: number | undefined;
+  readonly cpuCli: number | undefined;
+  /** All of the guest's vCPUs busy, % (user + system + irq + softirq over the window). */
+  readonly guestBusy: number | undefined;
+  readonly retrans: number | undefined;
+  readonly reps: number;
+}
+
+export interface SideFigures {
+  /** "pptpd" or "cmd" (a server_cmd: ours), as the guest tagged it. */
+  readonly server: string | undefined;
+  readonly mtu: number | undefined;
+  /** The client's view of the negotiated MPPE, e.g. "128-bit stateless". */
+  readonly mppe: string | undefined;
+  readonly dirs: Partial<Record<Dir, DirFigures>>;
+  /** Directions whose iperf3 failed (mbps=0 lines), and other reasons to distrust the side. */
+  readonly errors: string[];
+}
+
+function pct(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number.parseFloat(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function mean(xs: ReadonlyArray<number | undefined>): number | undefined {
+  const v = xs.filter((x): x is number => x !== undefined);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
+}
+
+/** One side's figures from the LAB-RESULT lines of its run (without the "LAB-RESULT " prefix). */
+export function parseSide(results: readonly string[]): SideFigures {
+  const errors: string[] = [];
+  const per: Record<Dir, Array<Record<string, string>>> = { up: [], down: [] };
+  let server: string | undefined;
+  let mtu: number | undefined;
+  let mppe: string | undefined;
+  for (const line of results) {
+    if (line.startsWith("mppe ") && mppe === undefined) mppe = line.slice(5).replace(/\s+client=\d+$/, "");
+    if (!line.startsWith("perf ")) continue;
+    const f = fields(line);
+    const dir = f.dir;
+    if (dir !== "up" && dir !== "down") continue;
+    server ??= f.server;
+    if (mtu === undefined && f.mtu !== undefined && f.mtu !== "") mtu = Number(f.mtu);
+    const mbps = Number.parseFloat(f.mbps ?? "");
+    if (!(mbps > 0) || f["iperf-rc"] !== undefined) {
+      errors.push(`${dir} rep ${f.rep ?? "?"}: iperf3 failed (${f.error ?? `rc ${f["iperf-rc"] ?? "?"}`})`);
+      continue;
+    }
+    per[dir].push(f);
+  }
+  const dirs: Partial<Record<Dir, DirFigures>> = {};
+  for (const d of DIRS) {
+    const rows = per[d];
+    if (rows.length === 0) continue;
+    const retr = rows.map((r) => r.retrans).filter((r) => r !== undefined && /^\d+$/.test(r));
+    dirs[d] = {
+      mbps: median(rows.map((r) => Number.parseFloat(r.mbps))),
+      cpuSrv: mean(rows.map((r) => pct(r.cpu_srv))),
+      cpuCli: mean(rows.map((r) => pct(r.cpu_cli))),
+      guestBusy: mean(rows.map((r) => pct(r.guest_busy))),
+      retrans: retr.length ? retr.reduce((a, r) => a + Number(r), 0) : undefined,
+      reps: rows.length,
+    };
+  }
+  if (Object.keys(dirs).length === 0 && errors.length === 0) errors.push("no perf result lines (the tunnel never came up?)");
+  return { server, mtu, mppe, dirs, errors };
+}
+
+/** The issue's goal for item 5: our throughput at least 1.5 × pptpd's on the same emulated CPU. */
+export const THROUGHPUT_GOAL = "≥ 1.5 × pptpd";
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function against(name: string, ours: number | undefined, base: number | undefined, unit: string, extra: Partial<Figure> = {}): Figure | undefined {
+  if (ours === undefined) return undefined;
+  if (base === undefined || !(base > 0)) return { name, value: ours, unit, ...extra, note: [extra.note, "no pptpd baseline in this run"].filter(Boolean).join("; ") };
+  return { name, value: ours, unit, ratio: { value: ours / base, to: `pptpd ${fmt(base)} ${unit}` }, ...extra };
+}
+
+/**
+ * The report: per direction our throughput, server CPU, guest CPU and Mbit/s per server CPU, each with its ratio to
+ * pptpd's from the same invocation; then the settings both sides ran with (MTU, MPPE), so a mismatch shows.
+ */
+export function buildAnchorFigures(pptpd: SideFigures, ours: SideFigures): Figure[] {
+  const f: Figure[] = [];
+  const push = (x: Figure | undefined): void => {
+    if (x) f.push(x);
+  };
+  // the baselines themselves, so a script reads them as figures too
+  for (const d of DIRS) {
+    const p = pptpd.dirs[d];
+    if (p === undefined) continue;
+    f.push({ name: `anchor.pptpd.${d}_mbps`, value: p.mbps, unit: "Mbit/s", note: `median of ${p.reps}` });
+    if (p.cpuSrv !== undefined) f.push({ name: `anchor.pptpd.${d}_server_cpu`, value: p.cpuSrv, unit: "% of a vCPU", note: "pptpd + pptpctrl + pppd; MPPE in the guest kernel not counted" });
+  }
+  for (const d of DIRS) {
+    const o = ours.dirs[d];
+    const p = pptpd.dirs[d];
+    if (o === undefined) {
+      f.push({ name: `anchor.${d}_mbps`, value: "n/a", unit: "", note: "our server's run has no result for this direction" });
+      continue;
+    }
+    push(against(`anchor.${d}_mbps`, o.mbps, p?.mbps, "Mbit/s", { goal: THROUGHPUT_GOAL }));
+    push(
+      against(`anchor.${d}_server_cpu`, o.cpuSrv, p?.cpuSrv, "% of a vCPU", {
+        note: "ours: the node process (utime + stime); pptpd: pptpd + pptpctrl + pppd, its MPPE runs in the guest kernel outside that",
+      }),
+    );
+    push(against(`anchor.${d}_guest_busy`, o.guestBusy, p?.guestBusy, "% of all vCPUs", { note: "everything in the guest: both servers' kernel work too" }));
+    const perCpu = (x: DirFigures | undefined): number | undefined => (x && x.cpuSrv !== undefined && x.cpuSrv > 0 ? x.mbps / (x.cpuSrv / 100) : undefined);
+    push(against(`anchor.${d}_mbps_per_server_cpu`, perCpu(o), perCpu(p), "Mbit/s per vCPU"));
+  }
+  if (ours.mtu !== undefined) {
+    const same = pptpd.mtu === ours.mtu;
+    f.push({ name: "anchor.client_mtu", value: ours.mtu, unit: "bytes", note: same ? "same as with pptpd" : `pptpd run: ${pptpd.mtu ?? "unknown"} — NOT the same setting` });
+  }
+  if (ours.mppe !== undefined || pptpd.mppe !== undefined) {
+    const same = ours.mppe === pptpd.mppe;
+    f.push({ name: "anchor.mppe", value: ours.mppe ?? "none", unit: "", note: same ? "same as with pptpd" : `pptpd run: ${pptpd.mppe ?? "none"} — NOT the same setting` });
+  }
+  return f;
+}

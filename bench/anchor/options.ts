@@ -1,0 +1,65 @@
+/**
+ * `npm run bench -- anchor [options]`: the command line, checked before the lab is booted.
+ */
+
+export interface AnchorOptions {
+  /** iperf3 seconds per direction and repetition. */
+  readonly durationS: number;
+  /** Repetitions per direction and server (the report takes the median). */
+  readonly reps: number;
+  /** iperf3 --omit seconds (TCP slow start left out). */
+  readonly omitS: number;
+  readonly json: boolean;
+  /** Network namespace of the lab run (LAB_NETNS wins over the default). */
+  readonly netns: string;
+}
+
+export const ANCHOR_USAGE = `usage: npm run bench -- anchor [--quick | --full] [options]   (root; boots the qemu lab twice, one after the other)
+  Runs the interop lab's perf scenario (iperf3 through stock pppd + pptp-linux, MS-CHAPv2 + MPPE-128 stateless)
+  against stock pptpd, then against our server in the same qemu guest, and prints both with the ratios.
+  --duration S   iperf3 seconds per direction (default 10)
+  --reps N       runs per direction and server; the median is reported (default 1)
+  --omit S       iperf3 --omit: seconds of slow start left out (default 1)
+  --quick        --duration 5 --reps 1 --omit 0 (about 2.5 minutes in all under TCG)
+  --full         --duration 30 --reps 3 --omit 2 (about 10 minutes)
+  --json         one JSON object on stdout instead of the lines
+  env LAB_CACHE (the built image), LAB_NETNS (default pptplab-anchor), LAB_RUNS
+`;
+
+const PROFILES: Record<string, Partial<AnchorOptions>> = {
+  "--quick": { durationS: 5, reps: 1, omitS: 0 },
+  "--full": { durationS: 30, reps: 3, omitS: 2 },
+};
+
+/** The options, "help", or a message naming what is wrong. A profile sets defaults; explicit options win. */
+export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AnchorOptions | "help" | string {
+  let profile: string | undefined;
+  const set: Record<string, number> = {};
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") return "help";
+    if (a === "--json") {
+      json = true;
+      continue;
+    }
+    if (a in PROFILES) {
+      if (profile !== undefined && profile !== a) return `choose one profile: ${profile} or ${a}`;
+      profile = a;
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const limits: Record<string, [string, number, number]> = { "--duration": ["durationS", 1, 600], "--reps": ["reps", 1, 20], "--omit": ["omitS", 0, 60] };
+    const lim = limits[flag];
+    if (lim === undefined) return `unknown option "${a}"`;
+    const raw = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (raw === undefined || raw === "") return `${flag} needs a number`;
+    const n = Number(raw);
+    if (!Number.isInteger(n)) return `${flag} must be a whole number (got "${raw}")`;
+    if (n < lim[1] || n > lim[2]) return `${flag} must be between ${lim[1]} and ${lim[2]}`;
+    set[lim[0]] = n;
+  }
+  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, json, netns: env.LAB_NETNS ?? "pptplab-anchor" };
+  return { ...base, ...(profile ? PROFILES[profile] : {}), ...set } as AnchorOptions;
+}

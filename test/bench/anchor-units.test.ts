@@ -1,0 +1,114 @@
+/**
+ * The anchor benchmark's pure parts (bench/anchor): the lab's perf result lines → one server's figures, two
+ * servers → the report lines with ratios to pptpd, and the command line. The lines below are the guest's output
+ * as captured from real lab runs (test/interop/lab/guest/init scenario_perf); no lab is booted here.
+ */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { buildAnchorFigures, parseSide } from "../../bench/anchor/figures.js";
+import { parseAnchorOptions } from "../../bench/anchor/options.js";
+import { formatFigure } from "../../bench/load/report.js";
+
+// our server as server_cmd in the guest (a --quick run: 5 s each way)
+const OURS = [
+  "server-cmd listening 10.99.0.2:1723 pid=223 after=6.2s",
+  "pppd-up iface=ppp0 local=192.168.50.10 remote=192.168.50.1 src=default t=20.70 client=1",
+  "auth MS-CHAPv2 ok client=1",
+  "mppe 128-bit stateless client=1",
+  "ping ok 3/3 size=56 to=192.168.50.1 client=1",
+  "perf dir=up mbps=12.5 retrans=0 rep=1 secs=5 sender_mbps=13.1 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=cmd cpu_srv=98% cpu_cli=22% cpu_iperf=25% guest_busy=83% wall=5.6s ppp_tx_mb=8.5 ppp_rx_mb=0.2",
+  "perf dir=down mbps=16.5 retrans=26 rep=1 secs=5 sender_mbps=17.2 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=cmd cpu_srv=65% cpu_cli=30% cpu_iperf=23% guest_busy=75% wall=5.5s ppp_tx_mb=0.2 ppp_rx_mb=11.0",
+  "hangup ok pppd-exit=5 client=1",
+  "perf-summary kind=perf dir=up n=1 median=12.5 min=12.5 max=12.5 retrans_total=0",
+  "perf-summary kind=perf dir=down n=1 median=16.5 min=16.5 max=16.5 retrans_total=26",
+  "status PASS scenario=perf",
+];
+
+// stock pptpd, three reps each way, one failed iperf3 run among them
+const PPTPD = [
+  "pptpd listening 0.0.0.0:1723 pid=231",
+  "mppe 128-bit stateless client=1",
+  "perf dir=up mbps=19.2 retrans=0 rep=1 secs=10 sender_mbps=19.6 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_srv=30% cpu_cli=25% cpu_iperf=20% guest_busy=70% wall=10.4s ppp_tx_mb=24.0 ppp_rx_mb=0.4",
+  "perf dir=down mbps=18.7 retrans=3 rep=1 secs=10 sender_mbps=19.0 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_srv=28% cpu_cli=30% cpu_iperf=22% guest_busy=72% wall=10.3s ppp_tx_mb=0.4 ppp_rx_mb=23.5",
+  "perf dir=up mbps=17.0 retrans=1 rep=2 secs=10 sender_mbps=17.5 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_srv=34% cpu_cli=25% cpu_iperf=20% guest_busy=71% wall=10.4s",
+  "perf dir=down mbps=0 retrans=na rep=2 secs=10 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_srv=1% guest_busy=5% wall=15.0s iperf-rc=1 error=\"iperf3: error - unable to connect\"",
+  "perf dir=up mbps=21.0 retrans=0 rep=3 secs=10 sender_mbps=21.3 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_srv=26% cpu_cli=25% cpu_iperf=20% guest_busy=69% wall=10.4s",
+  "perf dir=down mbps=18.7 retrans=0 rep=3 secs=10 sender_mbps=19.0 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_srv=32% cpu_cli=30% cpu_iperf=22% guest_busy=72% wall=10.3s",
+  "status FAIL scenario=perf failed=iperf-perf-down",
+];
+
+describe("bench anchor: one server's figures from the lab's perf lines", () => {
+  test("our server's run: throughput, CPU, guest CPU, MTU and MPPE per direction", () => {
+    const s = parseSide(OURS);
+    assert.equal(s.server, "cmd");
+    assert.equal(s.mtu, 1396);
+    assert.equal(s.mppe, "128-bit stateless");
+    assert.deepEqual(s.errors, []);
+    assert.deepEqual(s.dirs.up, { mbps: 12.5, cpuSrv: 98, cpuCli: 22, guestBusy: 83, retrans: 0, reps: 1 });
+    assert.deepEqual(s.dirs.down, { mbps: 16.5, cpuSrv: 65, cpuCli: 30, guestBusy: 75, retrans: 26, reps: 1 });
+  });
+
+  test("several reps: median throughput, mean CPU; a failed iperf3 run is an error, not a zero in the median", () => {
+    const s = parseSide(PPTPD);
+    assert.equal(s.server, "pptpd");
+    assert.equal(s.dirs.up?.mbps, 19.2); // median of 19.2, 17.0, 21.0
+    assert.equal(s.dirs.up?.cpuSrv, 30); // mean of 30, 34, 26
+    assert.equal(s.dirs.up?.reps, 3);
+    assert.equal(s.dirs.up?.retrans, 1);
+    assert.equal(s.dirs.down?.mbps, 18.7);
+    assert.equal(s.dirs.down?.reps, 2);
+    assert.equal(s.dirs.down?.cpuSrv, 30);
+    assert.equal(s.errors.length, 1);
+    assert.match(s.errors[0], /^down rep 2: iperf3 failed \(iperf3: error - unable to connect\)/);
+  });
+
+  test("a run whose tunnel never came up says so", () => {
+    const s = parseSide(["pppd-failed exit=19 client=1", "status FAIL scenario=perf failed=pppd-up"]);
+    assert.deepEqual(s.dirs, {});
+    assert.match(s.errors.join(), /no perf result lines/);
+  });
+});
+
+describe("bench anchor: the report lines", () => {
+  test("NAME: value unit (ratio R to pptpd BASELINE), baselines first, then the settings both ran with", () => {
+    const lines = buildAnchorFigures(parseSide(PPTPD), parseSide(OURS)).map(formatFigure);
+    const byName = new Map(lines.map((l) => [l.slice(0, l.indexOf(":")), l]));
+    assert.equal(byName.get("anchor.pptpd.up_mbps"), "anchor.pptpd.up_mbps: 19.20 Mbit/s (median of 3)");
+    assert.equal(byName.get("anchor.up_mbps"), "anchor.up_mbps: 12.50 Mbit/s (ratio 0.651 to pptpd 19.2 Mbit/s; goal ≥ 1.5 × pptpd)");
+    assert.equal(byName.get("anchor.down_mbps"), "anchor.down_mbps: 16.50 Mbit/s (ratio 0.882 to pptpd 18.7 Mbit/s; goal ≥ 1.5 × pptpd)");
+    assert.match(byName.get("anchor.up_server_cpu") ?? "", /^anchor\.up_server_cpu: 98 % of a vCPU \(ratio 3\.267 to pptpd 30\.0 % of a vCPU; ours: the node process/);
+    assert.match(byName.get("anchor.down_guest_busy") ?? "", /^anchor\.down_guest_busy: 75 % of all vCPUs \(ratio 1\.042 to pptpd 72\.0 % of all vCPUs;/);
+    // 12.5 / 0.98 = 12.76 Mbit/s per vCPU against 19.2 / 0.30 = 64
+    assert.match(byName.get("anchor.up_mbps_per_server_cpu") ?? "", /^anchor\.up_mbps_per_server_cpu: 12\.76 Mbit\/s per vCPU \(ratio 0\.199 to pptpd 64\.0 Mbit\/s per vCPU\)$/);
+    assert.equal(byName.get("anchor.client_mtu"), "anchor.client_mtu: 1396 bytes (same as with pptpd)");
+    assert.equal(byName.get("anchor.mppe"), "anchor.mppe: 128-bit stateless (same as with pptpd)");
+    // every line is NAME: value unit [(...)]
+    for (const l of lines) assert.match(l, /^anchor\.[a-z_.]+: \S+( [^(]+)?( \(.+\))?$/, l);
+  });
+
+  test("a setting that differs between the two runs, or a missing baseline, is written on the line", () => {
+    const ours = parseSide(OURS.map((l) => l.replace("mtu=1396", "mtu=1400").replace("mppe 128-bit stateless", "mppe 128-bit stateful")));
+    const pptpdUpOnly = parseSide(PPTPD.filter((l) => !l.includes("dir=down")));
+    const lines = buildAnchorFigures(pptpdUpOnly, ours).map(formatFigure);
+    assert.ok(lines.includes("anchor.client_mtu: 1400 bytes (pptpd run: 1396 — NOT the same setting)"), lines.join("\n"));
+    assert.ok(lines.includes("anchor.mppe: 128-bit stateful (pptpd run: 128-bit stateless — NOT the same setting)"), lines.join("\n"));
+    assert.ok(lines.includes("anchor.down_mbps: 16.50 Mbit/s (goal ≥ 1.5 × pptpd; no pptpd baseline in this run)"), lines.join("\n"));
+  });
+});
+
+describe("bench anchor: options", () => {
+  test("defaults, profiles, explicit options win, refusals name the option", () => {
+    const d = parseAnchorOptions([], {});
+    assert.deepEqual(d, { durationS: 10, reps: 1, omitS: 1, json: false, netns: "pptplab-anchor" });
+    const q = parseAnchorOptions(["--quick", "--json"], { LAB_NETNS: "pptplab-x" });
+    assert.deepEqual(q, { durationS: 5, reps: 1, omitS: 0, json: true, netns: "pptplab-x" });
+    const f = parseAnchorOptions(["--duration=20", "--full"], {});
+    assert.ok(typeof f === "object");
+    assert.deepEqual([f.durationS, f.reps, f.omitS], [20, 3, 2]);
+    assert.equal(parseAnchorOptions(["--help"], {}), "help");
+    assert.match(parseAnchorOptions(["--quick", "--full"], {}) as string, /choose one profile/);
+    assert.match(parseAnchorOptions(["--reps", "0"], {}) as string, /--reps must be between 1 and 20/);
+    assert.match(parseAnchorOptions(["--duration"], {}) as string, /--duration needs a number/);
+    assert.match(parseAnchorOptions(["--bogus"], {}) as string, /unknown option "--bogus"/);
+  });
+});
