@@ -1,5 +1,7 @@
 /**
  * `npm run bench -- load [options]`: the load generator (bench/load/main.ts, bench/README.md).
+ * `npm run bench -- anchor [--quick|--full]`: stock pptpd against our server in the same qemu guest, same stock
+ * client (bench/anchor/main.ts, bench/README.md).
  *
  * `npm run bench`: MPPE throughput of our pure-TypeScript crypto against OpenSSL's RC4 in the same run.
  * Our code is timed in this process; the OpenSSL baseline runs in a child started with --openssl-legacy-provider
@@ -90,6 +92,6 @@ if (sub === "load") process.exitCode = await runLoad(rest);
 else if (sub === "anchor") process.exitCode = await runAnchor(rest);
 else if (sub === undefined) all();
 else {
-  process.stderr.write(`bench: unknown benchmark "${sub}" (npm run bench [-- load --help])\n`);
+  process.stderr.write(`bench: unknown benchmark "${sub}" (npm run bench [-- load --help | -- anchor --help])\n`);
   process.exitCode = 2;
 }
