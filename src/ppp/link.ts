@@ -176,6 +176,15 @@ interface DownReason {
 /** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
 const MAX_FRAME = 4096;
 /**
+ * The decrypted plaintext (rxData) and the clear text staged for encryption, one buffer each per process rather
+ * than 4 KB each per link (issue 11: memory per idle session). Both are filled and consumed synchronously:
+ * sendIp copies the datagram into TX_PLAIN and encrypts it out before returning, with no callback in between;
+ * rxData is read by the caller of receiveFrame before anything else runs (CallSession.deliverFrame hands it
+ * straight to its ipOut). Two buffers, so echoing rxData back through sendIp still works.
+ */
+const RX_PLAIN = new Uint8Array(MAX_FRAME);
+const TX_PLAIN = new Uint8Array(MAX_FRAME);
+/**
  * What MPPE puts into the PPP Information field besides the datagram: its 2-octet header and the 2-octet
  * protocol field it encrypts along with the datagram (RFC 3078 §3; pppd's MPPE_PAD, by which it lowers ppp0's MTU).
  */
@@ -221,12 +230,15 @@ export class PppLink {
   private sendFlags = PPP_UNCOMPRESSED;
   private readonly reader = new PppHeaderReader();
   private readonly innerReader = new PppHeaderReader();
-  /** Plaintext of decrypted frames (rxData may point here until the next receiveFrame). */
-  private readonly scratch = new Uint8Array(MAX_FRAME);
-  /** Clear-text staging for encryption: protocol field + datagram (separate from scratch so echoing rxData works). */
-  private readonly txScratch = new Uint8Array(MAX_FRAME);
+  /** Plaintext of decrypted frames: shared by every link of the process (RX_PLAIN). */
+  private readonly scratch = RX_PLAIN;
+  /** Clear-text staging for encryption: protocol field + datagram (TX_PLAIN, separate so echoing rxData works). */
+  private readonly txScratch = TX_PLAIN;
 
-  /** After receiveFrame() returned n > 0: the IP datagram is rxData[rxOffset, rxOffset + n). */
+  /**
+   * After receiveFrame() returned n > 0: the IP datagram is rxData[rxOffset, rxOffset + n). Valid until the next
+   * receiveFrame of any link in the process (a decrypted datagram is in the shared RX_PLAIN): consume it at once.
+   */
   rxData: Uint8Array = this.scratch;
   rxOffset = 0;
 

@@ -3,7 +3,7 @@
  * sequence numbers, acknowledgments, the peer's receive window and in-order delivery.
  *
  * Sans-I/O and allocation-free per packet:
- *  - `send(now, payload, off, len)` writes header + payload into the channel's own transmit buffer
+ *  - `send(now, payload, off, len)` writes header + payload into a transmit buffer shared by the process (core/scratch.ts)
  *    and hands it to the `transmit` callback; `sendInPlace` writes just the header into headroom the
  *    caller left in front of the payload (GRE_MAX_HEADER_LENGTH octets), so nothing is copied.
  *    Both return false when the packet was not sent because the peer's window is full (counted in
@@ -32,6 +32,12 @@ import { emitGreHeader, GreHeader, greHeaderLength, GRE_MAX_HEADER_LENGTH, parse
 import { ReceiveSequencer, type DeliverFn } from "./receive-sequencer.js";
 import { SendWindow, type FlowControl } from "./send-window.js";
 import { seqAdd, seqDiff } from "./serial.js";
+import { SharedScratch } from "../core/scratch.js";
+
+/** Largest payload through send() by default. */
+const DEFAULT_MAX_PAYLOAD = 4096;
+/** send()'s transmit buffer, one per process (core/scratch.ts): the packet is handed to `transmit` synchronously. */
+const TX_SCRATCH = new SharedScratch(GRE_MAX_HEADER_LENGTH + DEFAULT_MAX_PAYLOAD);
 
 export type PacketSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -131,7 +137,8 @@ export class GreChannel {
   private readonly rx: ReceiveSequencer;
   private readonly header = new GreHeader();
   private readonly transmit: PacketSink;
-  private readonly txBuf: Uint8Array;
+  /** Own transmit buffer: only when maxPayload is larger than the shared one, or send() is re-entered. */
+  private ownTxBuf: Uint8Array | undefined;
   private readonly ackBuf = new Uint8Array(GRE_MAX_HEADER_LENGTH);
   private readonly ackDelayMs: number;
   /** Unacknowledged deliveries that trigger an immediate acknowledgment. */
@@ -146,10 +153,9 @@ export class GreChannel {
     this.peerCallId = o.peerCallId & 0xffff;
     this.transmit = o.transmit;
     this.ackDelayMs = o.ackDelayMs ?? 100;
-    this.maxPayload = o.maxPayload ?? 4096;
+    this.maxPayload = o.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     const receiveWindow = Math.max(1, o.receiveWindow ?? 64);
     this.ackThreshold = Math.max(1, receiveWindow >>> 1);
-    this.txBuf = new Uint8Array(GRE_MAX_HEADER_LENGTH + this.maxPayload);
     this.window = new SendWindow({
       peerWindow: o.peerReceiveWindow,
       peerProcessingDelay: o.peerProcessingDelay,
@@ -205,9 +211,15 @@ export class GreChannel {
     }
     const ack = this.takeAck();
     const h = greHeaderLength(true, ack >= 0);
-    this.txBuf.set(payload.subarray(off, off + len), h);
-    this.writeHeader(now, this.txBuf, 0, len, ack);
-    this.transmit(this.txBuf, 0, h + len);
+    const shared = this.maxPayload <= DEFAULT_MAX_PAYLOAD ? TX_SCRATCH.take() : undefined;
+    const tx = shared ?? (this.ownTxBuf ??= new Uint8Array(GRE_MAX_HEADER_LENGTH + this.maxPayload));
+    try {
+      tx.set(payload.subarray(off, off + len), h);
+      this.writeHeader(now, tx, 0, len, ack);
+      this.transmit(tx, 0, h + len);
+    } finally {
+      if (shared) TX_SCRATCH.release();
+    }
     return true;
   }
 

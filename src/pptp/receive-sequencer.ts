@@ -126,12 +126,15 @@ export class ReceiveSequencer {
   private readonly loneWaitMs: number;
   private readonly deliver: DeliverFn;
   private readonly mask: number;
+  // The reorder ring. Until the first packet is held, slotLen is a shared all-empty (-1) array and slotSeq /
+  // slotTime shared zeros (emptyRing): only read, never written, because every write is to a slot that was filled
+  // first, after allocSlots(). So a call that never reorders holds no ring (1 KB at the default window of 64).
   private slots: Uint8Array | undefined;
-  private readonly slotSeq: Uint32Array;
+  private slotSeq: Uint32Array;
   /** Payload length held in a slot, -1 when empty. */
-  private readonly slotLen: Int32Array;
+  private slotLen: Int32Array;
   /** When the packet in a slot arrived. */
-  private readonly slotTime: Float64Array;
+  private slotTime: Float64Array;
   private buffered = 0;
   /** Highest sequence number in the reorder buffer (valid when buffered > 0). */
   private highest = 0;
@@ -161,9 +164,10 @@ export class ReceiveSequencer {
     let size = 1;
     while (size < this.window) size <<= 1;
     this.mask = size - 1;
-    this.slotSeq = new Uint32Array(size);
-    this.slotLen = new Int32Array(size).fill(-1);
-    this.slotTime = new Float64Array(size);
+    const empty = emptyRing(size);
+    this.slotSeq = empty.seq;
+    this.slotLen = empty.len;
+    this.slotTime = empty.time;
     let hist = 64;
     while (hist < 2 * size) hist <<= 1;
     this.seen = new Uint32Array(hist);
@@ -241,8 +245,8 @@ export class ReceiveSequencer {
       this.drain();
       return;
     }
-    if (this.slots === undefined) this.slots = new Uint8Array((this.mask + 1) * this.slotSize);
-    this.slots.set(buf.subarray(off, off + len), i * this.slotSize);
+    if (this.slots === undefined) this.allocSlots();
+    (this.slots as Uint8Array).set(buf.subarray(off, off + len), i * this.slotSize);
     this.slotSeq[i] = seq;
     this.slotLen[i] = len;
     this.slotTime[i] = now;
@@ -455,6 +459,15 @@ export class ReceiveSequencer {
     return this.loneActive && seqDiff(seq, this.loneFrom) >= 0 && seqDiff(seq, this.loneTo) < 0 && !this.isSeen(seq);
   }
 
+  /** The first packet to hold: this sequencer's own ring replaces the shared empty one. */
+  private allocSlots(): void {
+    const size = this.mask + 1;
+    this.slots = new Uint8Array(size * this.slotSize);
+    this.slotSeq = new Uint32Array(size);
+    this.slotLen = new Int32Array(size).fill(-1);
+    this.slotTime = new Float64Array(size);
+  }
+
   private markSeen(seq: number): void {
     const i = seq & this.seenMask;
     this.seen[i] = seq;
@@ -465,4 +478,20 @@ export class ReceiveSequencer {
     const i = seq & this.seenMask;
     return this.seenSet[i] === 1 && this.seen[i] === seq;
   }
+}
+
+interface EmptyRing {
+  readonly seq: Uint32Array;
+  readonly len: Int32Array;
+  readonly time: Float64Array;
+}
+/** One read-only empty ring per size, shared by every sequencer that has held nothing yet. */
+const emptyRings = new Map<number, EmptyRing>();
+function emptyRing(size: number): EmptyRing {
+  let r = emptyRings.get(size);
+  if (r === undefined) {
+    r = { seq: new Uint32Array(size), len: new Int32Array(size).fill(-1), time: new Float64Array(size) };
+    emptyRings.set(size, r);
+  }
+  return r;
 }

@@ -193,6 +193,14 @@ interface NamedPeer {
 /** Packets an on-demand dial holds while the tunnel comes up (pppd's demand mode holds some too). */
 const DEMAND_QUEUE = 32;
 
+/**
+ * TCP 1723's accept queue. Node's default (511) fills when thousands of clients connect at once (issue 11's
+ * ramp of 2,000 sessions/s, or every client of a restarted server redialling): the kernel then drops their
+ * SYNs or handshake ACKs and they retry after 1 s, 3 s, ... The kernel caps it at net.core.somaxconn (4096
+ * since Linux 5.4), so asking for more gains nothing there; an accepted but idle connection costs a socket.
+ */
+const LISTEN_BACKLOG = 4096;
+
 export class PptpServer implements SessionDirectory {
   private readonly o: PptpServerOptions;
   private settings: ServerConfig;
@@ -272,7 +280,7 @@ export class PptpServer implements SessionDirectory {
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(new Error(`cannot listen on ${this.settings.server.listen}:${this.settings.server.port}: ${e.message}`));
       this.tcp.once("error", onError);
-      this.tcp.listen(this.settings.server.port, this.settings.server.listen, () => {
+      this.tcp.listen({ port: this.settings.server.port, host: this.settings.server.listen, backlog: LISTEN_BACKLOG }, () => {
         this.tcp.off("error", onError);
         this.tcp.on("error", (e) => this.log("errors", `listener: ${e.message}`));
         this.housekeeping = setInterval(() => this.checkSessionTimers(), 1000);

@@ -29,6 +29,7 @@ import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../ppp/link.js";
 import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../wire/ipv4-fragment.js";
 import type { AuthResult, TerminateCause } from "../aaa/types.js";
 import { CAPTURE_RECEIVED, CAPTURE_SENT, type CaptureTap } from "./capture-tap.js";
+import { SharedScratch } from "../core/scratch.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -52,6 +53,8 @@ const FRAME_ROOM = 4096;
 /** ICMP "fragmentation needed" messages a call may send at once, and per second after that (token bucket). */
 const ICMP_BURST = 10;
 const ICMP_PER_S = 20;
+/** sendIp's frame buffer, one per process (core/scratch.ts): the frame goes to greOut synchronously. */
+const TX_SCRATCH = new SharedScratch(GRE_MAX_HEADER_LENGTH + FRAME_ROOM);
 
 export class CallSession {
   readonly localCallId: number;
@@ -59,8 +62,11 @@ export class CallSession {
   readonly link: PppLink;
   readonly channel: GreChannel;
   private readonly ipOut: ByteSink;
-  /** GRE header headroom + PPP frame: sendIp builds the frame at GRE_MAX_HEADER_LENGTH, the header goes in front. */
-  private readonly txBuf = new Uint8Array(GRE_MAX_HEADER_LENGTH + FRAME_ROOM);
+  /**
+   * GRE header headroom + PPP frame: sendIp builds the frame at GRE_MAX_HEADER_LENGTH, the header goes in front.
+   * Normally TX_SCRATCH; this call's own only if sendIp is re-entered from greOut (in-memory transports).
+   */
+  private ownTxBuf: Uint8Array | undefined;
   /** `now` of the packet being delivered, for the synchronous deliver callback. */
   private deliverNow: Millis = 0;
   /** Oversized datagrams (see the file comment): made when the first one comes, reused after. */
@@ -134,11 +140,22 @@ export class CallSession {
   /** Returns false when the datagram was not sent (network not up, encryption pending, or the peer's window full). */
   sendIp(now: Millis, buf: Uint8Array, off: number, len: number): boolean {
     if (len > this.link.maxIpOut && this.link.networkUp) return this.sendOversized(now, buf, off, len);
-    const n = this.link.sendIp(buf, off, len, this.txBuf, GRE_MAX_HEADER_LENGTH);
-    if (n <= 0) return false;
-    const sent = this.channel.sendInPlace(now, this.txBuf, GRE_MAX_HEADER_LENGTH, n);
+    const shared = TX_SCRATCH.take();
+    const tx = shared ?? this.ownTx();
+    let sent = false;
+    try {
+      const n = this.link.sendIp(buf, off, len, tx, GRE_MAX_HEADER_LENGTH);
+      if (n <= 0) return false;
+      sent = this.channel.sendInPlace(now, tx, GRE_MAX_HEADER_LENGTH, n);
+    } finally {
+      if (shared) TX_SCRATCH.release();
+    }
     if (this.capture !== undefined && sent) this.capture.ip(now, CAPTURE_SENT, buf, off, len);
     return sent;
+  }
+
+  private ownTx(): Uint8Array {
+    return (this.ownTxBuf ??= new Uint8Array(GRE_MAX_HEADER_LENGTH + FRAME_ROOM));
   }
 
   /** A datagram longer than the peer's MRU allows: fragments, or ICMP "fragmentation needed" back (file comment). */
@@ -153,10 +170,12 @@ export class CallSession {
         this.mruStats.refused++;
         return false;
       }
+      // Rare (oversized datagrams only): this call's own frame buffer, so the loop need not hold the shared one.
+      const tx = this.ownTx();
       for (let k = this.fragmenter.next(f, 0); k > 0; k = this.fragmenter.next(f, 0)) {
-        const n = this.link.sendIp(f, 0, k, this.txBuf, GRE_MAX_HEADER_LENGTH);
+        const n = this.link.sendIp(f, 0, k, tx, GRE_MAX_HEADER_LENGTH);
         // A lost fragment loses the datagram (the receiver cannot reassemble it): stop there.
-        if (n <= 0 || !this.channel.sendInPlace(now, this.txBuf, GRE_MAX_HEADER_LENGTH, n)) return false;
+        if (n <= 0 || !this.channel.sendInPlace(now, tx, GRE_MAX_HEADER_LENGTH, n)) return false;
         if (this.capture !== undefined) this.capture.ip(now, CAPTURE_SENT, f, 0, k);
         this.mruStats.fragments++;
       }
