@@ -186,6 +186,12 @@ export interface SessionSnapshot {
   readonly outPackets: number;
   readonly policy?: SessionPolicy;
   readonly backend?: string;
+  /** For the operator (`show sessions`): time since the client last sent a datagram (what Idle-Timeout counts). */
+  readonly idleMs?: number;
+  /** The peer's Call ID for this call (RFC 2637 §2.7; what its own logs name). */
+  readonly peerCallId?: number;
+  /** The named [peer NAME] this session is, if any. */
+  readonly peerName?: string;
 }
 
 /** Which sessions a Disconnect/CoA request or an operator means (RFC 5176 §3: any given field must match). */

@@ -7,7 +7,7 @@ import type { SessionSnapshot } from "../aaa/types.js";
 import type { PoolLine } from "./commands.js";
 import { authMethodLabel } from "../wire/ppp-protocols.js";
 
-const HEADERS = ["SESSION", "CALL", "USER", "CLIENT", "ADDRESS", "AUTH", "MPPE", "UPTIME", "IN", "OUT", "PKTS IN/OUT"];
+const HEADERS = ["SESSION", "CALL/PEER", "USER", "CLIENT", "ADDRESS", "AUTH", "MPPE", "UPTIME", "IDLE", "IN", "OUT", "PKTS IN/OUT", "NAMED PEER"];
 
 export function formatDuration(ms: number): string {
   let s = Math.floor(ms / 1000);
@@ -48,16 +48,18 @@ export function poolTable(pools: readonly PoolLine[]): string {
 export function sessionTable(sessions: readonly SessionSnapshot[]): string {
   const rows = sessions.map((s) => [
     s.sessionId,
-    String(s.callId),
+    s.peerCallId !== undefined ? `${s.callId}/${s.peerCallId}` : String(s.callId),
     s.user ?? "-",
     s.peerAddress,
     s.framedAddress ?? "-",
     s.method ? authMethodLabel(s.method) : "-",
     s.mppe ?? "none",
     formatDuration(s.durationMs),
+    s.idleMs !== undefined ? formatDuration(s.idleMs) : "-",
     formatBytes(s.inOctets),
     formatBytes(s.outOctets),
     `${s.inPackets}/${s.outPackets}`,
+    s.peerName ?? "-",
   ]);
   const n = sessions.length;
   return [...columns([HEADERS, ...rows]), `${n} session${n === 1 ? "" : "s"}`].join("\n") + "\n";

@@ -898,7 +898,14 @@ export class PptpServer implements SessionDirectory {
   }
 
   private snapshot(r: CallRoute): SessionSnapshot {
-    return snapshotOf(r, this.now(), this.wall());
+    const now = this.now();
+    const peerCallId = r.st.runner.conn.sessions.get(r.callId)?.peerCallId;
+    return {
+      ...snapshotOf(r, now, this.wall()),
+      ...(r.upAt !== undefined ? { idleMs: Math.max(0, now - Math.max(r.lastActivity, r.upAt)) } : {}),
+      ...(peerCallId !== undefined ? { peerCallId } : {}),
+      ...(r.peer !== undefined ? { peerName: r.peer.cfg.name } : {}),
+    };
   }
 
   private accountStop(callId: number, r: CallRoute, cause: TerminateCause): void {

@@ -32,6 +32,9 @@ function snap(id: string, user: string, addr: string): SessionSnapshot {
     outOctets: 5 * 1024 * 1024,
     inPackets: 12,
     outPackets: 3400,
+    idleMs: 61_000,
+    peerCallId: 40,
+    ...(user === "alice" ? { peerName: "branch" } : {}),
   };
 }
 
@@ -80,8 +83,9 @@ describe("admin requests", () => {
     assert.equal(formatBytes(512), "512 B");
     assert.equal(formatBytes(5 * 1024 * 1024), "5.0 MiB");
     const t = sessionTable(new FakeDirectory().sessions).split("\n");
-    assert.match(t[0], /^SESSION\s+CALL\s+USER\s+CLIENT\s+ADDRESS\s+AUTH\s+MPPE\s+UPTIME\s+IN\s+OUT\s+PKTS IN\/OUT$/);
-    assert.match(t[1], /^00000001000000AA\s+7\s+alice\s+198\.51\.100\.7\s+10\.0\.0\.10\s+MS-CHAPv2\s+128-bit stateless\s+01:02:03\s+1\.5 KiB\s+5\.0 MiB\s+12\/3400$/);
+    assert.match(t[0], /^SESSION\s+CALL\/PEER\s+USER\s+CLIENT\s+ADDRESS\s+AUTH\s+MPPE\s+UPTIME\s+IDLE\s+IN\s+OUT\s+PKTS IN\/OUT\s+NAMED PEER$/);
+    assert.match(t[1], /^00000001000000AA\s+7\/40\s+alice\s+198\.51\.100\.7\s+10\.0\.0\.10\s+MS-CHAPv2\s+128-bit stateless\s+01:02:03\s+00:01:01\s+1\.5 KiB\s+5\.0 MiB\s+12\/3400\s+branch$/);
+    assert.match(t[2], /\s12\/3400\s+-$/, "no named peer: a dash");
     assert.equal(t[1].indexOf("198.51"), t[2].indexOf("198.51"), "columns line up");
     assert.equal(t[3], "2 sessions");
     assert.equal(
@@ -156,6 +160,8 @@ describe("control socket", () => {
       assert.equal(shown.sessions[0].peerAddress, "127.0.0.2");
       assert.equal(shown.sessions[0].mppe, "128-bit stateless");
       assert.match(shown.sessions[0].sessionId, /^[0-9A-F]{16}$/);
+      assert.equal(shown.sessions[0].peerCallId, alice.client.currentCallId, "the client's own Call ID");
+      assert.ok(typeof shown.sessions[0].idleMs === "number" && shown.sessions[0].idleMs <= shown.sessions[0].durationMs, "idle time since alice last sent");
       assert.deepEqual([shown.sessions[0].inPackets, shown.sessions[0].inOctets, shown.sessions[0].outPackets, shown.sessions[0].outOctets], [1, 300, 1, 1000]);
       const cleared = (await controlRequest(path, { cmd: "clear", select: { user: "alice" } })) as { ok: true; cleared: string[] };
       assert.deepEqual(cleared.cleared, [shown.sessions[0].sessionId]);
