@@ -4,6 +4,7 @@
  */
 import type { SessionDirectory, SessionSelector, SessionSnapshot } from "../aaa/types.js";
 import { parseIpv4 } from "../wire/ipv4.js";
+import type { TunnelCallReport } from "../io/tunnel-report.js";
 import { StreamingAnswer, type StreamOut } from "../io/control-socket.js";
 import { CAPTURE_DEFAULT_MAX_BYTES, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
 import { LINKTYPE_PPP_WITH_DIR, PCAP_FILE_HEADER_LEN, PCAP_SNAPLEN } from "../wire/pcap.js";
@@ -49,20 +50,7 @@ export interface TunnelLine {
 }
 
 /** One call on a tunnel as `show vpdn` lists it (LocID, RemID, TunID, Intf, Username, State, Last Chg). */
-export interface TunnelCallLine {
-  readonly callId: number;
-  readonly peerCallId: number;
-  /** "up", or the PPP phase while it negotiates (lcp, auth, ipcp, closing). */
-  readonly state: string;
-  readonly user?: string;
-  readonly address?: string;
-  readonly interface?: string;
-  readonly sinceChangeMs: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-  readonly packetsIn: number;
-  readonly packetsOut: number;
-}
+export type TunnelCallLine = TunnelCallReport;
 
 /** One dial-out / LAN-to-LAN peer as `show peers` reports it (ClientStatus, flattened for the socket). */
 export interface PeerLine {
