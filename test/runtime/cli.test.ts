@@ -165,7 +165,7 @@ describe("pptp-ts show / clear against a server process (root: network namespace
       await waitFor(1, /control socket: another pptp-ts is running: its control socket .*ctl\.sock answers .*; running without one/);
       const shown = run("show", "sessions", "--socket", join(dir, "ctl.sock"));
       assert.equal(shown.status, 0, shown.stderr);
-      assert.match(shown.stdout, /^SESSION\s+CALL\s+USER/);
+      assert.match(shown.stdout, /^SESSION\s+CALL\/PEER\s+USER\s+CLIENT\s+ADDRESS\s+AUTH\s+MPPE\s+UPTIME\s+IDLE\s+IN\s+OUT\s+PKTS IN\/OUT\s+NAMED PEER\n/);
       assert.match(shown.stdout, /0 sessions\n$/);
       const pool = run("show", "pool", "-c", conf);
       assert.equal(pool.status, 0, pool.stderr);
