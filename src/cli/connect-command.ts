@@ -15,7 +15,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseConfig, type ServerConfig } from "../config/config.js";
-import { Logger, type LogCategory } from "../server/log.js";
+import type { LogCategory } from "../server/log.js";
+import { LogSetup } from "./log-setup.js";
 import { parseDebugOption, withDebug } from "../session/log-category.js";
 import { startRoles, runUntilSignal, type RunningRoles } from "./roles.js";
 import { unknownOption } from "./options.js";
@@ -238,7 +239,9 @@ export async function runConnect(argv: string[]): Promise<number> {
     process.stderr.write(`pptp-ts connect: ${args}\n\n${CONNECT_USAGE}`);
     return 2;
   }
-  const logger = new Logger({ categories: withDebug(args.config.log.debug, args.debug) });
+  // The config file's [log] format and output (syslog) apply to dial-out peers as they do to the server.
+  const logSetup = new LogSetup(args.config.log, withDebug(args.config.log.debug, args.debug));
+  const logger = logSetup.logger;
   let roles: RunningRoles;
   try {
     roles = await startRoles({
@@ -249,6 +252,7 @@ export async function runConnect(argv: string[]): Promise<number> {
     });
   } catch (e) {
     process.stderr.write(`pptp-ts connect: ${(e as Error).message}\n`);
+    logSetup.close();
     return 1;
   }
   // A config file's peers answer on its control socket; a one-off `connect SERVER` takes no socket (it would be the
@@ -261,5 +265,6 @@ export async function runConnect(argv: string[]): Promise<number> {
   });
   const code = await runUntilSignal(roles, ended);
   control?.close();
+  logSetup.close();
   return code;
 }

@@ -413,6 +413,32 @@ describe("--help and did-you-mean", () => {
 });
 
 describe("a dial-out-only process answers on its control socket (root: a network namespace)", () => {
+  test("`pptp-ts connect -c FILE` writes its log in the file's [log] format (json)", { skip: privilegedSkip("a dial-out process in its own network namespace"), timeout: 60_000 }, async () => {
+    const { spawn } = await import("node:child_process");
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-dialout-json-"));
+    const conf = join(dir, "pptp-ts.conf");
+    writeFileSync(conf, "[server]\nenable = no\ncontrol-socket = ctl.sock\n[log]\nformat = json\n[peer hq]\nrole = client\nremote = 127.0.0.1\nport = 1\nuser = alice\npassword = pw1\nreconnect-delay = 30\n");
+    const ns = `pptpts-dialjson-${process.pid}`;
+    spawnSync("ip", ["netns", "add", ns]);
+    let err = "";
+    const p = spawn("ip", ["netns", "exec", ns, process.execPath, CLI, "connect", "-c", conf], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    p.stderr!.on("data", (d) => (err += d));
+    try {
+      spawnSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      await waitFor(() => /redialling in/.test(err), 20_000).catch(() => assert.fail(err));
+      const lines = err.split("\n").filter((l) => l.length > 0);
+      const redial = lines.find((l) => /redialling in/.test(l))!;
+      const rec = JSON.parse(redial) as Record<string, unknown>;
+      assert.equal(typeof rec["time"], "string", redial);
+      assert.match(JSON.stringify(rec), /redialling in/);
+    } finally {
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (p.exitCode === null) p.kill("SIGKILL");
+      spawnSync("ip", ["netns", "del", ns]);
+    }
+  });
   for (const cmd of ["connect", "server"]) test(`\`pptp-ts ${cmd} -c FILE\` (no server role): show peers and show tunnels over the file's control socket`, { skip: privilegedSkip("a dial-out process in its own network namespace"), timeout: 60_000 }, async () => {
     const { spawn } = await import("node:child_process");
     const dir = mkdtempSync(join(tmpdir(), "pptpts-dialout-"));
