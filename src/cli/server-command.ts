@@ -345,7 +345,14 @@ export async function runServer(argv: string[]): Promise<number> {
   let target: CaptureTarget | undefined;
   let lastLoaded = loaded;
   // What SIGHUP and `pptp-ts reload` do; set once everything runs.
-  let reload: (why: string) => Promise<{ ok: boolean; message: string }> = async () => ({ ok: false, message: "the server is still starting" });
+  let reload: (why: string) => Promise<{ ok: boolean; message: string }> = async (why) => {
+    logger.log("events", `${why}: ignored, the server is still starting (send it again once it runs)`);
+    return { ok: false, message: "the server is still starting" };
+  };
+  // From the first moment: SIGHUP's default action kills the process, and logrotate or an operator may send one
+  // while the server still waits for its RADIUS or metrics sockets.
+  const onHup = (): void => void reload("SIGHUP");
+  process.on("SIGHUP", onHup);
   try {
     metricsHttp = await openMetrics(config, () => target, logger);
     current = await authenticator(loaded, logger);
@@ -377,6 +384,7 @@ export async function runServer(argv: string[]): Promise<number> {
     await metricsHttp?.close();
     das?.close();
     await accounting?.close();
+    process.off("SIGHUP", onHup);
     return 1;
   }
 
@@ -410,8 +418,8 @@ export async function runServer(argv: string[]): Promise<number> {
     old.close();
     return { ok: true, message: `configuration reloaded; established sessions keep their settings${keptNote !== undefined ? `\n${keptNote}` : ""}${metricsNote !== undefined ? `\n${metricsNote}` : ""}` };
   };
-  process.on("SIGHUP", () => void reload("SIGHUP"));
   const code = await runUntilSignal(roles);
+  process.off("SIGHUP", onHup);
   control?.close();
   await metricsHttp?.close();
   das?.close();
