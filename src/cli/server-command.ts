@@ -32,6 +32,7 @@ import { parseOptions } from "./options.js";
 import { PptpMetrics } from "../admin/metrics.js";
 import { openMetricsHttp, type MetricsHttpServer } from "../io/metrics-http.js";
 import { LogSetup } from "./log-setup.js";
+import { CarriedCounters } from "../admin/carried-counters.js";
 import { applyDebug } from "../admin/debug.js";
 
 export interface ServerArgs {
@@ -344,6 +345,7 @@ export async function runServer(argv: string[]): Promise<number> {
   let metricsHttp: MetricsHttpServer | undefined;
   let target: CaptureTarget | undefined;
   let lastLoaded = loaded;
+  const carried = new CarriedCounters();
   // What SIGHUP and `pptp-ts reload` do; set once everything runs.
   let reload: (why: string) => Promise<{ ok: boolean; message: string }> = async (why) => {
     logger.log("events", `${why}: ignored, the server is still starting (send it again once it runs)`);
@@ -374,7 +376,7 @@ export async function runServer(argv: string[]): Promise<number> {
     // The server role and the dial-out peers answer on one control socket (a process without a server role too);
     // the metrics endpoint reads the same target.
     if (roles.server !== undefined || roles.clients.length > 0) target = processTarget(roles, {
-        aaaCounters: () => current.counters(),
+        aaaCounters: () => carried.view(current.counters()),
         reloadConfig: () => reload("pptp-ts reload"),
         debug: (req) => applyDebug(logger, req, roles.server),
       });
@@ -403,6 +405,7 @@ export async function runServer(argv: string[]): Promise<number> {
     }
     logSetup.reload(again.config.log, withDebug(again.config.log.debug, args.debug));
     const old = current;
+    carried.retire(old.counters());
     current = next;
     // Accounting, its spool and the Disconnect/CoA listener were set up at start and stay as they are.
     const kept: string[] = (["accounting", "das"] as const).filter((k) => JSON.stringify(again.config[k]) !== JSON.stringify(lastLoaded.config[k]));
