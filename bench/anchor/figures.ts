@@ -41,6 +41,8 @@ export interface SideFigures {
    * guest's /proc/uptime (10 ms ticks); lab.setupreps single setups, then the tunnel's own, in that order.
    */
   readonly setupMs: number[];
+  /** Where the setups were timed to: "ipcp" (the client's ip-pre-up, right at IPCP up) or "ip-up" (after its scripts). */
+  readonly setupTo: string | undefined;
   /** Directions whose iperf3 failed (mbps=0 lines), and other reasons to distrust the side. */
   readonly errors: string[];
 }
@@ -70,12 +72,16 @@ export function parseSide(results: readonly string[]): SideFigures {
   let mtu: number | undefined;
   let mppe: string | undefined;
   const setupMs: number[] = [];
+  let setupTo: string | undefined;
   for (const line of results) {
     if (line.startsWith("setup ")) {
       // setup rep=N ms=X server=KIND | setup rep=N failed server=KIND
       const f = fields(line);
       const ms = Number.parseFloat(f.ms ?? "");
-      if (Number.isFinite(ms) && ms >= 0) setupMs.push(ms);
+      if (Number.isFinite(ms) && ms >= 0) {
+        setupMs.push(ms);
+        setupTo ??= f.to ?? "ip-up";
+      }
       else errors.push(`setup rep ${f.rep ?? "?"}: the client did not come up`);
       continue;
     }
@@ -108,7 +114,7 @@ export function parseSide(results: readonly string[]): SideFigures {
     };
   }
   if (Object.keys(dirs).length === 0 && errors.length === 0) errors.push("no perf result lines (the tunnel never came up?)");
-  return { server, mtu, mppe, dirs, setupMs, errors };
+  return { server, mtu, mppe, dirs, setupMs, setupTo, errors };
 }
 
 /** Issue 11 item 2: a single stock-client setup (SCCRQ → IPCP up) as fast as pptpd's in the same lab. */
@@ -138,7 +144,7 @@ export function buildAnchorFigures(pptpd: SideFigures, ours: SideFigures): Figur
   };
   // the baselines themselves, so a script reads them as figures too
   // issue 11 item 2: a single stock-client setup as fast as pptpd's
-  const setupNote = (x: SideFigures): string => `median of ${x.setupMs.length}: ${x.setupMs.map((v) => v.toFixed(0)).join(", ")} ms, the last the tunnel's; pppd start to ip-up, guest clock`;
+  const setupNote = (x: SideFigures): string => `median of ${x.setupMs.length}: ${x.setupMs.map((v) => v.toFixed(0)).join(", ")} ms, the last the tunnel's; pppd start to ${x.setupTo === "ipcp" ? "IPCP up" : "ip-up"}, guest clock`;
   if (pptpd.setupMs.length) f.push({ name: "anchor.pptpd.setup_ms", value: median(pptpd.setupMs), unit: "ms", note: setupNote(pptpd) });
   if (ours.setupMs.length) push(against("anchor.setup_ms", median(ours.setupMs), pptpd.setupMs.length ? median(pptpd.setupMs) : undefined, "ms", { goal: SETUP_GOAL, note: setupNote(ours) }));
   for (const d of DIRS) {
