@@ -36,6 +36,13 @@ export interface SideFigures {
   /** The client's view of the negotiated MPPE, e.g. "128-bit stateless". */
   readonly mppe: string | undefined;
   readonly dirs: Partial<Record<Dir, DirFigures>>;
+  /**
+   * Stock-client setup times, ms: start_client (before pppd and pptp start) to the client's ip-up, from the
+   * guest's /proc/uptime (10 ms ticks); lab.setupreps single setups, then the tunnel's own, in that order.
+   */
+  readonly setupMs: number[];
+  /** Where the setups were timed to: "ipcp" (the client's ip-pre-up, right at IPCP up) or "ip-up" (after its scripts). */
+  readonly setupTo: string | undefined;
   /** Directions whose iperf3 failed (mbps=0 lines), and other reasons to distrust the side. */
   readonly errors: string[];
 }
@@ -64,7 +71,20 @@ export function parseSide(results: readonly string[]): SideFigures {
   let server: string | undefined;
   let mtu: number | undefined;
   let mppe: string | undefined;
+  const setupMs: number[] = [];
+  let setupTo: string | undefined;
   for (const line of results) {
+    if (line.startsWith("setup ")) {
+      // setup rep=N ms=X server=KIND | setup rep=N failed server=KIND
+      const f = fields(line);
+      const ms = Number.parseFloat(f.ms ?? "");
+      if (Number.isFinite(ms) && ms >= 0) {
+        setupMs.push(ms);
+        setupTo ??= f.to ?? "ip-up";
+      }
+      else errors.push(`setup rep ${f.rep ?? "?"}: the client did not come up`);
+      continue;
+    }
     if (line.startsWith("mppe ") && mppe === undefined) mppe = line.slice(5).replace(/\s+client=\d+$/, "");
     if (!line.startsWith("perf ")) continue;
     const f = fields(line);
@@ -94,8 +114,11 @@ export function parseSide(results: readonly string[]): SideFigures {
     };
   }
   if (Object.keys(dirs).length === 0 && errors.length === 0) errors.push("no perf result lines (the tunnel never came up?)");
-  return { server, mtu, mppe, dirs, errors };
+  return { server, mtu, mppe, dirs, setupMs, setupTo, errors };
 }
+
+/** Issue 11 item 2: a single stock-client setup (SCCRQ → IPCP up) as fast as pptpd's in the same lab. */
+export const SETUP_GOAL = "≤ 1.0 × pptpd";
 
 /** The issue's goal for item 5: our throughput at least 1.5 × pptpd's on the same emulated CPU. */
 export const THROUGHPUT_GOAL = "≥ 1.5 × pptpd";
@@ -120,6 +143,10 @@ export function buildAnchorFigures(pptpd: SideFigures, ours: SideFigures): Figur
     if (x) f.push(x);
   };
   // the baselines themselves, so a script reads them as figures too
+  // issue 11 item 2: a single stock-client setup as fast as pptpd's
+  const setupNote = (x: SideFigures): string => `median of ${x.setupMs.length}: ${x.setupMs.map((v) => v.toFixed(0)).join(", ")} ms, the last the tunnel's; pppd start to ${x.setupTo === "ipcp" ? "IPCP up" : "ip-up"}, guest clock`;
+  if (pptpd.setupMs.length) f.push({ name: "anchor.pptpd.setup_ms", value: median(pptpd.setupMs), unit: "ms", note: setupNote(pptpd) });
+  if (ours.setupMs.length) push(against("anchor.setup_ms", median(ours.setupMs), pptpd.setupMs.length ? median(pptpd.setupMs) : undefined, "ms", { goal: SETUP_GOAL, note: setupNote(ours) }));
   for (const d of DIRS) {
     const p = pptpd.dirs[d];
     if (p === undefined) continue;

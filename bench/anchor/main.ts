@@ -5,6 +5,8 @@
  * both servers' throughput and CPU with the ratios (figures.ts). Both runs get the same initrd (node and our tree
  * are added to the pptpd run too) so the guests boot with the same memory. One qemu at a time.
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { hostLine } from "../load/figures.js";
 import { formatFigure } from "../load/report.js";
 import { labAvailable, runLab, CACHE_DIR, type LabRun } from "../../test/interop/harness.js";
@@ -31,6 +33,7 @@ async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string):
     duration: o.durationS,
     reps: o.reps,
     omit: o.omitS,
+    setupreps: o.setupReps,
     plain: 0,
     iperfout: 0,
     // pppd's `mtu 1400 mru 1400` on the client (and on pptpd's pppd): our server asks for MRU 1400, stock pppd
@@ -46,7 +49,7 @@ async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string):
     netns: o.netns,
     runArgs: ["--node", "--dir", `${GUEST_DIR}=${stage}`],
     onLine: (l) => {
-      if (/^LAB-RESULT (perf|mppe|auth|pppd|server-cmd|pptpd|status)/.test(l)) log(`${kind}: ${l.slice(11)}`);
+      if (/^LAB-RESULT (perf|setup|mppe|auth|pppd|server-cmd|pptpd|status)/.test(l)) log(`${kind}: ${l.slice(11)}`);
     },
   });
   const side = parseSide(run.results);
@@ -72,7 +75,8 @@ export async function runAnchor(argv: readonly string[]): Promise<number> {
   }
   const host = hostLine();
   log(`${host}; image ${CACHE_DIR}, netns ${o.netns}`);
-  const stage = stageGuestTree({ user: USER, pass: PASS, listen: GUEST_IP });
+  // one staging directory per lab namespace: two helpers' anchor runs must not rebuild each other's tree
+  const stage = stageGuestTree({ user: USER, pass: PASS, listen: GUEST_IP }, join(tmpdir(), `pptpts-anchor-stage-${o.netns}`));
   // pptpd first, ours second, never at once: one qemu per invocation
   const pptpd = await runSide("pptpd", o, stage);
   const ours = await runSide("ours", o, stage);

@@ -9,6 +9,8 @@ export interface AnchorOptions {
   readonly reps: number;
   /** iperf3 --omit seconds (TCP slow start left out). */
   readonly omitS: number;
+  /** Single stock-client setups (start to ip-up, then hang up) per server before the iperf3 tunnel. */
+  readonly setupReps: number;
   readonly json: boolean;
   /** Network namespace of the lab run (LAB_NETNS wins over the default). */
   readonly netns: string;
@@ -20,15 +22,17 @@ export const ANCHOR_USAGE = `usage: npm run bench -- anchor [--quick | --full] [
   --duration S   iperf3 seconds per direction (default 10)
   --reps N       runs per direction and server; the median is reported (default 1)
   --omit S       iperf3 --omit: seconds of slow start left out (default 1)
-  --quick        --duration 5 --reps 1 --omit 0 (about 2.5 minutes in all under TCG)
-  --full         --duration 30 --reps 3 --omit 2 (about 10 minutes)
+  --setup-reps N single stock-client setups (pppd start to ip-up, guest clock) per server before the tunnel;
+                 with the tunnel's own setup the median of N + 1 is anchor.setup_ms (default 3)
+  --quick        --duration 5 --reps 1 --omit 0 --setup-reps 3 (about 3 minutes in all under TCG)
+  --full         --duration 30 --reps 3 --omit 2 --setup-reps 5 (about 11 minutes)
   --json         one JSON object on stdout instead of the lines
   env LAB_CACHE (the built image), LAB_NETNS (default pptplab-anchor), LAB_RUNS
 `;
 
 const PROFILES: Record<string, Partial<AnchorOptions>> = {
-  "--quick": { durationS: 5, reps: 1, omitS: 0 },
-  "--full": { durationS: 30, reps: 3, omitS: 2 },
+  "--quick": { durationS: 5, reps: 1, omitS: 0, setupReps: 3 },
+  "--full": { durationS: 30, reps: 3, omitS: 2, setupReps: 5 },
 };
 
 /** The options, "help", or a message naming what is wrong. A profile sets defaults; explicit options win. */
@@ -50,7 +54,7 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
     }
     const eq = a.indexOf("=");
     const flag = eq > 0 ? a.slice(0, eq) : a;
-    const limits: Record<string, [string, number, number]> = { "--duration": ["durationS", 1, 600], "--reps": ["reps", 1, 20], "--omit": ["omitS", 0, 60] };
+    const limits: Record<string, [string, number, number]> = { "--duration": ["durationS", 1, 600], "--reps": ["reps", 1, 20], "--omit": ["omitS", 0, 60], "--setup-reps": ["setupReps", 0, 20] };
     const lim = limits[flag];
     if (lim === undefined) return `unknown option "${a}"`;
     const raw = eq > 0 ? a.slice(eq + 1) : argv[++i];
@@ -60,6 +64,6 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
     if (n < lim[1] || n > lim[2]) return `${flag} must be between ${lim[1]} and ${lim[2]}`;
     set[lim[0]] = n;
   }
-  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, json, netns: env.LAB_NETNS ?? "pptplab-anchor" };
+  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json, netns: env.LAB_NETNS ?? "pptplab-anchor" };
   return { ...base, ...(profile ? PROFILES[profile] : {}), ...set } as AnchorOptions;
 }

@@ -30,6 +30,8 @@ export interface LoadOptions {
   readonly json: boolean;
   /** Keep the server's log and config (the directory is printed). */
   readonly keep: boolean;
+  /** Run the server with `--cpu-prof` and write its profile (on its exit) into this directory. */
+  readonly serverCpuProf?: string;
 }
 
 export const MAX_SESSIONS = 30_000;
@@ -51,6 +53,7 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --server-log LIST    [log] debug of the server (default "events, errors", as shipped)
   --json               one JSON object on stdout instead of the report lines
   --keep               keep the server's config and log (the directory is named at the end)
+  --server-cpu-prof DIR  run the server with node --cpu-prof; its .cpuprofile lands in DIR when it exits
 `;
 
 const DEFAULTS: LoadOptions = {
@@ -76,7 +79,7 @@ const PROFILES: Record<string, Partial<LoadOptions>> = {
   "--full": { sessions: 20_000, rate: 2000, concurrency: 2000, idleS: 60, traffic: 100, durationS: 30, timeoutS: 1800 },
 };
 
-type NumericKey = { [K in keyof LoadOptions]: LoadOptions[K] extends number ? K : never }[keyof LoadOptions];
+type NumericKey = { [K in keyof LoadOptions]-?: LoadOptions[K] extends number ? K : never }[keyof LoadOptions];
 
 const NUMERIC: Record<string, { key: NumericKey; min: number; max: number; integer: boolean }> = {
   "--sessions": { key: "sessions", min: 1, max: MAX_SESSIONS, integer: true },
@@ -105,7 +108,11 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | string 
     if (flag in PROFILES) continue;
     if (flag === "--json") o.json = true;
     else if (flag === "--keep") o.keep = true;
-    else if (flag === "--server-log") {
+    else if (flag === "--server-cpu-prof") {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === "") return "--server-cpu-prof needs a directory";
+      o.serverCpuProf = v;
+    } else if (flag === "--server-log") {
       const v = inline ?? argv[++i];
       if (v === undefined) return "--server-log needs a list, e.g. \"errors\"";
       o.serverLog = v;

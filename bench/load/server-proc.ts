@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { controlRequest } from "../../src/io/control-socket.js";
 import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
@@ -29,6 +29,8 @@ export interface ServerSettings {
   readonly listen: string;
   readonly sessions: number;
   readonly log: string;
+  /** node --cpu-prof into this directory (the profile is written when the server exits). */
+  readonly cpuProfDir?: string;
 }
 
 export interface MemoryProbe {
@@ -104,7 +106,7 @@ export class ServerProc {
     // One TCP socket per session plus the log, TUN, raw socket...: past the default 1024 descriptors.
     const nofile = Math.min(hardNoFileLimit(), Math.max(4096, s.sessions + NOFILE_SPARE));
     const probeFile = join(s.dir, "memory.json");
-    const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, "--expose-gc", "--import", pathToFileURL(PROBE).href, CLI, "server", "-c", conf];
+    const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, ...(s.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(s.cpuProfDir)] : []), "--expose-gc", "--import", pathToFileURL(PROBE).href, CLI, "server", "-c", conf];
     // Its own process group: a Ctrl-C in the terminal reaches the orchestrator only, which stops things in order.
     const child = spawn("ip", args, { stdio: ["ignore", fd, fd], detached: true, env: { ...process.env, PPTPTS_LOAD_PROBE: probeFile } });
     closeSync(fd);

@@ -1,7 +1,7 @@
 /**
  * MD4 message digest (RFC 1320). Broken as a hash, but MS-CHAP (RFC 2433 §A.6, RFC 2759 §8.3) defines the NT
  * password hash with it, and Node 20's OpenSSL 3 only offers MD4 behind the legacy provider — so we carry our own.
- * Only used during authentication (a handful of calls per login), so it favours clarity over speed.
+ * Called a few times per login; md4Into works in module scratch so a burst of logins allocates nothing here.
  */
 
 /** Round-2 and round-3 additive constants, RFC 1320 §3.4 (sqrt(2) and sqrt(3) scaled to 2^30). */
@@ -57,32 +57,50 @@ function md4Block(h: Int32Array, x: Int32Array, b: Uint8Array, off: number): voi
 /** Round 3 visits the words of each quadruple as [0,8,4,12], [2,10,6,14], [1,9,5,13], [3,11,7,15]. */
 const ROUND3_ORDER = [0, 2, 1, 3];
 
-/** MD4 of `data`: 16 bytes. */
-export function md4(data: Uint8Array): Uint8Array {
+/** Scratch for md4Into: the padded message (grown when a longer one comes), the state and the word schedule. */
+let padBuf = new Uint8Array(128);
+const H = new Int32Array(4);
+const X = new Int32Array(16);
+
+/**
+ * MD4 of data[off..off+len) into out[oo..oo+16). Allocates nothing for messages up to 119 bytes (a password of
+ * 59 characters in UTF-16LE); MS-CHAP hashes a password or a 16-byte hash at every login.
+ */
+export function md4Into(data: Uint8Array, off: number, len: number, out: Uint8Array, oo: number): void {
   // Padding (RFC 1320 §3.1-3.2): 0x80, zeros to 56 mod 64, then the bit length as 64-bit little-endian.
-  const n = data.length;
-  const padded = new Uint8Array(((n + 8) >>> 6) * 64 + 64);
-  padded.set(data);
-  padded[n] = 0x80;
-  const bitsLo = (n * 8) >>> 0;
-  const bitsHi = Math.floor(n / 0x20000000) >>> 0;
-  const p = padded.length - 8;
+  const total = ((len + 8) >>> 6) * 64 + 64;
+  if (padBuf.length < total) padBuf = new Uint8Array(total);
+  const padded = padBuf;
+  padded.set(data.subarray(off, off + len));
+  padded.fill(0, len, total);
+  padded[len] = 0x80;
+  const bitsLo = (len * 8) >>> 0;
+  const bitsHi = Math.floor(len / 0x20000000) >>> 0;
+  const p = total - 8;
   for (let i = 0; i < 4; i++) {
     padded[p + i] = (bitsLo >>> (8 * i)) & 0xff;
     padded[p + 4 + i] = (bitsHi >>> (8 * i)) & 0xff;
   }
 
-  const h = new Int32Array([0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476]);
-  const x = new Int32Array(16);
-  for (let off = 0; off < padded.length; off += 64) md4Block(h, x, padded, off);
+  const h = H;
+  h[0] = 0x67452301;
+  h[1] = 0xefcdab89 | 0;
+  h[2] = 0x98badcfe | 0;
+  h[3] = 0x10325476;
+  for (let o = 0; o < total; o += 64) md4Block(h, X, padded, o);
 
-  const out = new Uint8Array(16);
   for (let i = 0; i < 4; i++) {
     const v = h[i];
-    out[i * 4] = v & 0xff;
-    out[i * 4 + 1] = (v >>> 8) & 0xff;
-    out[i * 4 + 2] = (v >>> 16) & 0xff;
-    out[i * 4 + 3] = (v >>> 24) & 0xff;
+    out[oo + i * 4] = v & 0xff;
+    out[oo + i * 4 + 1] = (v >>> 8) & 0xff;
+    out[oo + i * 4 + 2] = (v >>> 16) & 0xff;
+    out[oo + i * 4 + 3] = (v >>> 24) & 0xff;
   }
+}
+
+/** MD4 of `data`: 16 bytes. */
+export function md4(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  md4Into(data, 0, data.length, out, 0);
   return out;
 }

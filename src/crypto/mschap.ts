@@ -4,7 +4,7 @@
  * src/ppp. Names follow the RFC pseudo-code so each function can be checked against its section.
  */
 import { utf8 } from "../wire/bytes.js";
-import { desEncrypt7 } from "./des.js";
+import { desEncrypt7, desEncrypt7Into } from "./des.js";
 import { md4 } from "./md4.js";
 import { Rc4 } from "./rc4.js";
 import { sha1 } from "./sha1.js";
@@ -88,12 +88,15 @@ export function lmPasswordProblem(password: string): string | undefined {
 export function challengeResponse(challenge8: Uint8Array, hash16: Uint8Array): Uint8Array {
   if (challenge8.length !== 8) throw new RangeError(`challenge must be 8 bytes, got ${challenge8.length}`);
   if (hash16.length !== 16) throw new RangeError(`password hash must be 16 bytes, got ${hash16.length}`);
-  const z = new Uint8Array(21);
+  const z = ZPASSWORD_HASH;
   z.set(hash16);
   const out = new Uint8Array(24);
-  for (let k = 0; k < 3; k++) out.set(desEncrypt7(z.subarray(k * 7, k * 7 + 7), challenge8), k * 8);
+  for (let k = 0; k < 3; k++) desEncrypt7Into(z, k * 7, challenge8, 0, out, k * 8);
   return out;
 }
+
+/** ZPasswordHash of ChallengeResponse: the hash and five zero bytes (only the first 16 are ever written). */
+const ZPASSWORD_HASH = new Uint8Array(21);
 
 /** NtChallengeResponse (RFC 2433 §A.5), taking the NT hash rather than the password so stored hashes work. */
 export function mschap1NtResponse(challenge8: Uint8Array, ntHash: Uint8Array): Uint8Array {

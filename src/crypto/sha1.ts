@@ -129,22 +129,32 @@ export function sha1PaddedLength(msgLen: number): number {
   return (((msgLen + 8) >>> 6) + 1) * 64;
 }
 
-/** SHA-1 over the concatenation of `parts`: 20 bytes. For setup paths; allocates. */
+/** Scratch for sha1(): the padded message (grown when a longer one comes), state and schedule. */
+let shaBuf = new Uint8Array(256);
+const SHA_H = new Int32Array(5);
+const SHA_W = new Int32Array(80);
+
+/** SHA-1 over the concatenation of `parts`: 20 bytes. For setup paths: allocates only the digest. */
 export function sha1(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(20);
+  sha1PartsInto(parts, out, 0);
+  return out;
+}
+
+/** SHA-1 over the concatenation of `parts` into out[oo..oo+20), in module scratch. */
+export function sha1PartsInto(parts: readonly Uint8Array[], out: Uint8Array, oo: number): void {
   let n = 0;
-  for (const p of parts) n += p.length;
-  const buf = new Uint8Array(sha1PaddedLength(n));
+  for (let i = 0; i < parts.length; i++) n += parts[i].length;
+  const need = sha1PaddedLength(n);
+  if (shaBuf.length < need) shaBuf = new Uint8Array(need);
+  const buf = shaBuf;
   let o = 0;
-  for (const p of parts) {
-    buf.set(p, o);
-    o += p.length;
+  for (let i = 0; i < parts.length; i++) {
+    buf.set(parts[i], o);
+    o += parts[i].length;
   }
   const total = sha1Pad(buf, n);
-  const h = new Int32Array(5);
-  const w = new Int32Array(80);
-  sha1Init(h);
-  for (let off = 0; off < total; off += 64) sha1Compress(h, w, buf, off);
-  const out = new Uint8Array(20);
-  sha1Digest(h, out, 0);
-  return out;
+  sha1Init(SHA_H);
+  for (let off = 0; off < total; off += 64) sha1Compress(SHA_H, SHA_W, buf, off);
+  sha1Digest(SHA_H, out, oo);
 }

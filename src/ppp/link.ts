@@ -868,11 +868,12 @@ export class PppLink {
     this.ccp.open(now);
     this.ccp.lowerUp(now);
     this.ipcp.open(now);
-    // A client that requires MPPE starts IPCP once CCP is up, as pppd does: pppd as a server with require-mppe
-    // answers an earlier IPCP Configure-Request with a Terminate-Ack and the client then waits out a whole
-    // restart timer (3 s, RFC 1661 §4.6) before IPCP can start. A server that runs IPCP at once is not made to
-    // wait either: its first IPCP packet releases ours (see handleIpcpPacket).
-    if (this.role === "client" && ccpCfg.policy === "require") this.ipcpHeld = true;
+    // A side that requires MPPE starts IPCP once CCP is up, as pppd does: pppd with require-mppe, as a server or
+    // as a client, answers an earlier IPCP Configure-Request with a Terminate-Ack and the other side then waits out
+    // a whole restart timer (3 s, RFC 1661 §4.6) before IPCP can start — a stock pptp-linux client took 3 s longer
+    // to come up against us than against pptpd for that alone. RFC 1661 §3.5 lets each NCP open on its own. A peer
+    // that runs IPCP at once is not made to wait either: its first IPCP packet releases ours (see handleIpcpPacket).
+    if (ccpCfg.policy === "require") this.ipcpHeld = true;
     else this.ipcp.lowerUp(now);
   }
 

@@ -62,17 +62,54 @@ export interface LoggerOptions {
 
 export const DEFAULT_LOG_CATEGORIES: readonly LogCategory[] = ["events", "errors"];
 
+/**
+ * stderr is a file or a pipe under a service manager, and Node writes those synchronously: one write(2) per line
+ * cost a syscall per event (a session setup logs several), a sixth of the server's CPU in a setup ramp's profile.
+ * Lines are gathered and written once per turn of the event loop (setImmediate runs after the I/O callbacks of
+ * that turn), or at once past FLUSH_BYTES, and whatever is pending is written on the way out ("exit" runs on
+ * process.exit and after an uncaught exception). Lines keep their order; only their write is deferred.
+ */
+const FLUSH_BYTES = 64 * 1024;
+let pendingLines = "";
+let flushScheduled = false;
+let exitHooked = false;
+
+function flushStderr(): void {
+  flushScheduled = false;
+  if (pendingLines === "") return;
+  const s = pendingLines;
+  pendingLines = "";
+  process.stderr.write(s);
+}
+
 function stderrSink(line: string): void {
-  process.stderr.write(line + "\n");
+  pendingLines += line + "\n";
+  if (pendingLines.length >= FLUSH_BYTES) {
+    flushStderr();
+    return;
+  }
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushStderr);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on("exit", flushStderr);
+    }
+  }
 }
 
 /** A field value as-is when it is plain printable ASCII without '=', '"' or '\', else as a JSON string. */
 function field(value: string): string {
-  return /^[\x21-\x7e]+$/.test(value) && !/[="\\]/.test(value) ? value : JSON.stringify(value);
+  return PLAIN_FIELD.test(value) ? value : JSON.stringify(value);
 }
+/** Printable ASCII without space, '=', '"' or '\\' (one test instead of two). */
+const PLAIN_FIELD = /^[\x21\x23-\x3c\x3e-\x5b\x5d-\x7e]+$/;
+/** Any character escapeControls rewrites: most messages have none and are returned as they are. */
+const CONTROL_CHAR = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
 
 /** Control characters (C0, DEL, C1) and the Unicode line/paragraph separators made visible. */
 function escapeControls(s: string): string {
+  if (!CONTROL_CHAR.test(s)) return s;
   return s.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
     switch (c) {
       case "\n": return "\\n";

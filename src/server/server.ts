@@ -11,9 +11,9 @@
  *
  * Nothing on those two paths allocates per packet; control traffic and events may.
  */
+import { randomPool } from "./random-pool.js";
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
-import { randomBytes } from "node:crypto";
 import { ServerConnection, type ServerPolicy } from "../session/server-connection.js";
 import type { SessionEvent, LogCategory } from "../session/connection.js";
 import type { SessionPolicy } from "../aaa/types.js";
@@ -206,6 +206,8 @@ export class PptpServer implements SessionDirectory {
   private settings: ServerConfig;
   private auth: Authenticator;
   private readonly now: () => number;
+  /** Challenges and Magic-Numbers of every call, from one kernel-filled block (random-pool.ts). */
+  private readonly random = randomPool();
   private readonly tcp: net.Server;
   private readonly resolve: Resolver;
   private readonly conns = new Set<ConnState>();
@@ -535,7 +537,7 @@ export class PptpServer implements SessionDirectory {
   /** PPP settings of a new call: the named peer's when it is known at connect time, else the [ppp]/[mppe] ones. */
   private linkConfig(s: ServerConfig, p: PeerConfig | undefined): Omit<PppLinkConfig, "ipcp" | "role"> {
     return {
-      random: (n: number) => new Uint8Array(randomBytes(n)),
+      random: this.random,
       lcp: { mru: p?.mru ?? s.ppp.mru, echoIntervalMs: p?.timers.lcpEchoIntervalMs ?? s.timers.lcpEchoIntervalMs, echoFailures: p?.timers.lcpEchoFailures ?? s.timers.lcpEchoFailures },
       authenticatePeer: { methods: p?.auth ?? s.ppp.auth, hostName: s.server.hostname },
       ccp: p ? { policy: p.mppe.policy, strengths: p.mppe.strengths, stateless: p.mppe.stateless } : { policy: s.mppe.policy, strengths: s.mppe.strengths, stateless: s.mppe.stateless },

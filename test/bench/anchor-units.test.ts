@@ -12,6 +12,10 @@ import { formatFigure } from "../../bench/load/report.js";
 // our server as server_cmd in the guest (a --quick run: 5 s each way)
 const OURS = [
   "server-cmd listening 10.99.0.2:1723 pid=223 after=6.2s",
+  "setup rep=1 ms=2410 to=ipcp server=cmd",
+  "setup rep=2 ms=1630 to=ipcp server=cmd",
+  "setup rep=3 ms=1580 to=ipcp server=cmd",
+  "setup rep=tunnel ms=1710 to=ipcp server=cmd",
   "pppd-up iface=ppp0 local=192.168.50.10 remote=192.168.50.1 src=default t=20.70 client=1",
   "auth MS-CHAPv2 ok client=1",
   "mppe 128-bit stateless client=1",
@@ -27,6 +31,9 @@ const OURS = [
 // stock pptpd, three reps each way, one failed iperf3 run among them
 const PPTPD = [
   "pptpd listening 0.0.0.0:1723 pid=231",
+  "setup rep=1 ms=1900 server=pptpd",
+  "setup rep=2 failed server=pptpd",
+  "setup rep=tunnel ms=1700 server=pptpd",
   "mppe 128-bit stateless client=1",
   "perf dir=up mbps=19.2 retrans=0 rep=1 secs=10 sender_mbps=19.6 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_srv=30% cpu_cli=25% cpu_iperf=20% guest_busy=70% wall=10.4s ppp_tx_mb=24.0 ppp_rx_mb=0.4",
   "perf dir=down mbps=18.7 retrans=3 rep=1 secs=10 sender_mbps=19.0 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_srv=28% cpu_cli=30% cpu_iperf=22% guest_busy=72% wall=10.3s ppp_tx_mb=0.4 ppp_rx_mb=23.5",
@@ -44,6 +51,7 @@ describe("bench anchor: one server's figures from the lab's perf lines", () => {
     assert.equal(s.mtu, 1396);
     assert.equal(s.mppe, "128-bit stateless");
     assert.deepEqual(s.errors, []);
+    assert.deepEqual(s.setupMs, [2410, 1630, 1580, 1710]);
     assert.deepEqual(s.dirs.up, { mbps: 12.5, cpuSrv: 98, cpuCli: 22, guestBusy: 83, retrans: 0, reps: 1 });
     assert.deepEqual(s.dirs.down, { mbps: 16.5, cpuSrv: 65, cpuCli: 30, guestBusy: 75, retrans: 26, reps: 1 });
   });
@@ -58,8 +66,10 @@ describe("bench anchor: one server's figures from the lab's perf lines", () => {
     assert.equal(s.dirs.down?.mbps, 18.7);
     assert.equal(s.dirs.down?.reps, 2);
     assert.equal(s.dirs.down?.cpuSrv, 30);
-    assert.equal(s.errors.length, 1);
-    assert.match(s.errors[0], /^down rep 2: iperf3 failed \(iperf3: error - unable to connect\)/);
+    assert.deepEqual(s.setupMs, [1900, 1700]);
+    assert.equal(s.errors.length, 2);
+    assert.match(s.errors[0], /^setup rep 2: the client did not come up/);
+    assert.match(s.errors[1], /^down rep 2: iperf3 failed \(iperf3: error - unable to connect\)/);
   });
 
   test("a run whose tunnel never came up says so", () => {
@@ -81,6 +91,9 @@ describe("bench anchor: the report lines", () => {
     // 12.5 / 0.98 = 12.76 Mbit/s per vCPU against 19.2 / 0.30 = 64
     assert.match(byName.get("anchor.up_mbps_per_server_cpu") ?? "", /^anchor\.up_mbps_per_server_cpu: 12\.76 Mbit\/s per vCPU \(ratio 0\.199 to pptpd 64\.0 Mbit\/s per vCPU\)$/);
     assert.equal(byName.get("anchor.client_mtu"), "anchor.client_mtu: 1396 bytes (same as with pptpd)");
+    // setup: ours median of 2410, 1630, 1580, 1710 = 1670; pptpd's of 1900, 1700 = 1800
+    assert.match(byName.get("anchor.pptpd.setup_ms") ?? "", /^anchor\.pptpd\.setup_ms: 1800 ms \(median of 2: 1900, 1700 ms, the last the tunnel's; pppd start to ip-up/);
+    assert.match(byName.get("anchor.setup_ms") ?? "", /^anchor\.setup_ms: 1670 ms \(ratio 0\.928 to pptpd 1800 ms; goal ≤ 1\.0 × pptpd; median of 4: 2410, 1630, 1580, 1710 ms, the last the tunnel's; pppd start to IPCP up/);
     assert.equal(byName.get("anchor.mppe"), "anchor.mppe: 128-bit stateless (same as with pptpd)");
     // every line is NAME: value unit [(...)]
     for (const l of lines) assert.match(l, /^anchor\.[a-z_.]+: \S+( [^(]+)?( \(.+\))?$/, l);
@@ -99,9 +112,11 @@ describe("bench anchor: the report lines", () => {
 describe("bench anchor: options", () => {
   test("defaults, profiles, explicit options win, refusals name the option", () => {
     const d = parseAnchorOptions([], {});
-    assert.deepEqual(d, { durationS: 10, reps: 1, omitS: 1, json: false, netns: "pptplab-anchor" });
+    assert.deepEqual(d, { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json: false, netns: "pptplab-anchor" });
     const q = parseAnchorOptions(["--quick", "--json"], { LAB_NETNS: "pptplab-x" });
-    assert.deepEqual(q, { durationS: 5, reps: 1, omitS: 0, json: true, netns: "pptplab-x" });
+    assert.deepEqual(q, { durationS: 5, reps: 1, omitS: 0, setupReps: 3, json: true, netns: "pptplab-x" });
+    const z = parseAnchorOptions(["--setup-reps", "0"], {});
+    assert.ok(typeof z === "object" && z.setupReps === 0);
     const f = parseAnchorOptions(["--duration=20", "--full"], {});
     assert.ok(typeof f === "object");
     assert.deepEqual([f.durationS, f.reps, f.omitS], [20, 3, 2]);

@@ -1,6 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { desEncrypt, desEncrypt7, desExpandKey7 } from "../../src/crypto/des.js";
+import { desEncrypt, desEncrypt7, desEncrypt7Into, desExpandKey7 } from "../../src/crypto/des.js";
 import { fromHex, toHex } from "../../src/wire/bytes.js";
 
 describe("des", () => {
@@ -43,6 +43,23 @@ describe("des", () => {
     const k7 = fromHex("FC 15 6A F7 ED CD 6C");
     const block = fromHex("10 2D B5 DF 08 5D 30 41");
     assert.deepEqual(desEncrypt7(k7, block), desEncrypt(fromHex("fd0b5b5e7f6e34d9"), block));
+  });
+
+  test("desEncrypt7Into at offsets = desEncrypt7, for many keys (every 7-bit group boundary of the key)", () => {
+    let x = 12345;
+    const next = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+    const key = new Uint8Array(3 + 7);
+    const block = new Uint8Array(5 + 8);
+    const out = new Uint8Array(2 + 8);
+    for (let i = 0; i < 200; i++) {
+      for (let j = 0; j < key.length; j++) key[j] = next();
+      for (let j = 0; j < block.length; j++) block[j] = next();
+      desEncrypt7Into(key, 3, block, 5, out, 2);
+      assert.deepEqual(out.subarray(2), desEncrypt7(key.subarray(3), block.subarray(5)), `case ${i}`);
+    }
+    // and the published example (RFC 2759 §9.3's first key)
+    desEncrypt7Into(fromHex("FC 15 6A F7 ED CD 6C"), 0, fromHex("0123456789ABCDEF"), 0, out, 0);
+    assert.deepEqual(out.subarray(0, 8), desEncrypt(fromHex("fd0b5b5e7f6e34d9"), fromHex("0123456789ABCDEF")));
   });
 
   test("wrong sizes are programming errors", () => {

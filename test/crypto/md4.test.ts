@@ -31,6 +31,12 @@ describe("md4", () => {
     for (const [msg, digest] of suite) assert.equal(toHex(md4(utf8(msg))), digest, `MD4("${msg}")`);
   });
 
+  test("a short message after a long one: the reused scratch holds nothing of the earlier message", () => {
+    md4(filler(1000, 7));
+    assert.equal(toHex(md4(utf8("abc"))), "a448017aaf21d8525fc10ae87aa6729d");
+    assert.equal(toHex(md4(utf8(""))), "31d6cfe0d16ae931b73c59d7e0c089c0");
+  });
+
   test("padding boundaries and multi-block inputs (reference: OpenSSL MD4)", () => {
     // Lengths around the 56-byte padding threshold and the 64-byte block size, where off-by-one errors live.
     const expected: Array<[number, string]> = [

@@ -5,7 +5,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import type { PppLinkConfig } from "../../src/ppp/link.js";
-import { PPP_COMP, PPP_IP } from "../../src/wire/ppp-protocols.js";
+import { PPP_COMP, PPP_IP, PPP_IPCP } from "../../src/wire/ppp-protocols.js";
 import { LocalUsers } from "../../src/aaa/local.js";
 import type { CcpPolicy } from "../../src/ppp/ccp.js";
 import { bytesEqual } from "../../src/wire/bytes.js";
@@ -235,5 +235,28 @@ describe("PPP link: stateful MPPE resynchronisation", () => {
     await run(pair, users); // carries the Reset-Request to the client and its Reset-Ack back
     assert.equal(send(4), 200, "the flushed packet decrypts");
     assert.equal(send(5), 200);
+  });
+});
+
+describe("PPP link: IPCP waits for CCP when MPPE is required", () => {
+  // pppd with require-mppe (the stock pptp-linux client's setting) answers an IPCP Configure-Request that comes
+  // before its CCP is up with a Terminate-Ack, which a side in Req-Sent ignores (RFC 1661 §4.1): the IPCP
+  // Configure-Request is lost until the restart timer (3 s) sends it again. Emulated here by dropping those frames.
+  test("the server starts IPCP once CCP is up: a peer that drops early IPCP costs no restart timer", async () => {
+    const pair = makePair(serverLinkConfig({}), clientLinkConfig({}));
+    const start = pair.clock.now;
+    let dropped = 0;
+    pair.filter = (from, f) => {
+      const h = unwrap(parsePppHeader(f, 0, f.length));
+      if (from === "server" && h.protocol === PPP_IPCP && pair.client.mppeInfo === undefined) {
+        dropped++;
+        return [];
+      }
+      return [f];
+    };
+    await run(pair, users);
+    assert.ok(pair.server.networkUp && pair.client.networkUp);
+    assert.equal(dropped, 0, "the server sent IPCP before the client's CCP was up");
+    assert.ok(pair.clock.now - start < 3000, `network up after ${pair.clock.now - start} ms of fake time: a restart timer ran`);
   });
 });

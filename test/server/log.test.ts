@@ -115,14 +115,21 @@ describe("Logger", () => {
     ]);
   });
 
-  test("the default sink writes a line and a newline to stderr", (t) => {
+  test("the default sink writes each line and a newline to stderr, the lines of one event-loop turn in one write", async (t) => {
     const written: string[] = [];
     t.mock.method(process.stderr, "write", (chunk: string) => {
       written.push(chunk);
       return true;
     });
-    new Logger({ clock: () => T }).log("errors", "boom");
-    assert.deepEqual(written, ["2026-11-21T13:02:13.123Z [errors] boom\n"]);
+    const log = new Logger({ clock: () => T });
+    log.log("errors", "boom");
+    log.log("events", "bang");
+    assert.deepEqual(written, [], "nothing written before the turn ends");
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(written, ["2026-11-21T13:02:13.123Z [errors] boom\n2026-11-21T13:02:13.123Z [events] bang\n"]);
+    log.log("errors", "again");
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(written.slice(1), ["2026-11-21T13:02:13.123Z [errors] again\n"]);
   });
 
   test("isLogCategory", () => {

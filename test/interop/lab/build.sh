@@ -209,6 +209,7 @@ if [ ! -f "$CACHE/initrd.img" ] || [ "$(cat "$CACHE/overlay.stamp" 2>/dev/null)"
   install -m 755 "$GUEST/init"         "$OV/init"
   install -m 755 "$GUEST/ppp-ip-up"    "$OV/etc/ppp/ip-up.d/zz-lab"
   install -m 755 "$GUEST/ppp-ip-down"  "$OV/etc/ppp/ip-down.d/zz-lab"
+  install -D -m 755 "$GUEST/ppp-ip-pre-up" "$OV/etc/ppp/ip-pre-up.d/0lab-time"
   install -D -m 755 "$GUEST/lab-recv"  "$OV/usr/local/bin/lab-recv"
   install -D -m 755 "$GUEST/lab-send"  "$OV/usr/local/bin/lab-send"
   # the overlay must also carry every parent directory it touches

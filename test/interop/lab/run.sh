@@ -106,6 +106,8 @@ if [ -z "$TIMEOUT" ]; then
     TIMEOUT=$(( 180 + _n * ( ${KV[duration]:-10} + ${KV[omit]:-0} + 20 ) ))
   fi
   if [ -n "${KV[hold]:-}" ]; then TIMEOUT=$(( TIMEOUT + ${KV[hold]} )); fi
+  # perf's lab.setupreps: single setups before the tunnel, up to ~20 s each under TCG with their hangup
+  if [ -n "${KV[setupreps]:-}" ]; then TIMEOUT=$(( TIMEOUT + ${KV[setupreps]} * 20 )); fi
   # several clients / TCP transfers: ~30 s per extra client, and per client a
   # generous 8 s per MB and direction (the tunnel runs at ~20 Mbit/s under TCG)
   _c=${KV[clients]:-1}
