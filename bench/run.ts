@@ -13,6 +13,7 @@ import { benchMppe, best, megabytesPerSecond, packetsPerSecond, type Measurement
 import { benchCallIds } from "./call-ids.js";
 import { runLoad } from "./load/main.js";
 import { runAnchor } from "./anchor/main.js";
+import { runThroughput } from "./throughput/main.js";
 
 const PACKETS = 10000;
 /** Measured runs per figure; the best is reported (noise from other work on the host only ever slows a run). */
@@ -90,6 +91,7 @@ function all(): void {
 const [sub, ...rest] = process.argv.slice(2);
 if (sub === "load") process.exitCode = await runLoad(rest);
 else if (sub === "anchor") process.exitCode = await runAnchor(rest);
+else if (sub === "throughput") process.exitCode = await runThroughput(rest);
 else if (sub === undefined) all();
 else {
   process.stderr.write(`bench: unknown benchmark "${sub}" (npm run bench [-- load --help | -- anchor --help])\n`);
