@@ -25,7 +25,8 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createLoadNetwork, type LoadNetwork } from "../load/netns.js";
 import { serverConfig, LOAD_USER, TUNNEL_ADDRESS } from "../load/server-proc.js";
-import { cpuSeconds } from "../load/proc-stats.js";
+import { readFileSync } from "node:fs";
+import { clockTicksPerSecond, cpuSeconds } from "../load/proc-stats.js";
 import { formatFigure, type Figure } from "../load/report.js";
 import { hostLine } from "../load/figures.js";
 import { measureRc4Baseline, type Rc4Baseline } from "./baseline.js";
@@ -42,6 +43,14 @@ interface Window {
   readonly wallS: number;
   readonly serverCpuS: number;
   readonly clientCpuS: number;
+  /** The server's system time alone (stime): the kernel work its syscalls do, the rest of the stack included. */
+  readonly serverSysS: number;
+}
+
+/** stime (field 15, proc(5)) in seconds; fields counted from the last ")" as proc-stats.ts does. */
+function systemSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[15 - 3]) / clockTicksPerSecond();
 }
 
 function say(line: string): void {
@@ -144,22 +153,23 @@ class ThroughputRun {
       await sleep(this.o.durationS * 1000);
       const b = await this.mark(sink);
       if (!sender.running()) throw new Error(`${direction}: the sender stopped:\n${sender.tail()}`);
-      return { direction, bytes: b.bytes - a.bytes, wallS: (b.t - a.t) / 1000, serverCpuS: b.server - a.server, clientCpuS: b.client - a.client };
+      return { direction, bytes: b.bytes - a.bytes, wallS: (b.t - a.t) / 1000, serverCpuS: b.server - a.server, clientCpuS: b.client - a.client, serverSysS: b.sys - a.sys };
     } finally {
       await sender.stop(2000);
       await sink.stop(2000);
     }
   }
 
-  private async mark(sink: NsProc): Promise<{ bytes: number; t: number; server: number; client: number }> {
+  private async mark(sink: NsProc): Promise<{ bytes: number; t: number; server: number; client: number; sys: number }> {
     const from = sink.output().length;
     const t = Date.now();
     const server = cpuSeconds(this.server!.pid);
+    const sys = systemSeconds(this.server!.pid);
     const client = cpuSeconds(this.client!.pid);
     sink.send("mark");
     const m = await sink.waitFor(/^mark (\d+)$/m, 5000, "the sink's count", from);
     if (server === undefined || client === undefined) throw new Error("the server or the client is gone");
-    return { bytes: Number(m[1]), t, server, client };
+    return { bytes: Number(m[1]), t, server, client, sys };
   }
 
   private async cleanUp(errors: string[]): Promise<void> {
@@ -189,7 +199,7 @@ class ThroughputRun {
     for (const w of windows) {
       const d = w.direction;
       f.push({ name: `throughput.${d}_mbps`, value: (w.bytes * 8) / w.wallS / 1e6, unit: "Mbit/s", note: "TCP payload through the tunnel" });
-      f.push({ name: `throughput.${d}_server_cpu`, value: (100 * w.serverCpuS) / w.wallS, unit: "% of one core", note: "server utime + stime" });
+      f.push({ name: `throughput.${d}_server_cpu`, value: (100 * w.serverCpuS) / w.wallS, unit: "% of one core", note: `server utime + stime, of which stime ${((100 * w.serverSysS) / w.wallS).toFixed(1)} %` });
       f.push({ name: `throughput.${d}_client_cpu`, value: (100 * w.clientCpuS) / w.wallS, unit: "% of one core", note: "pptp-ts connect utime + stime" });
       const per = w.bytes / w.serverCpuS;
       f.push({ name: `throughput.${d}_bytes_per_server_cpu_second`, value: per / 1e6, unit: "MB/s", ...(base ? { ratio: { value: per / base.bytesPerSecond, to: baseName } } : {}) });
