@@ -216,6 +216,10 @@ export class GreDemux {
  */
 class TxQueue {
   private readonly arena = new Uint8Array(TX_ARENA_BYTES);
+  private readonly words = new Int32Array(this.arena.buffer);
+  /** The last source buffer seen, as 32-bit words (the frame buffer every call shares: made once). */
+  private srcBuffer: ArrayBufferLike | undefined;
+  private srcWords: Int32Array | undefined;
   private readonly offsets = new Uint32Array(TX_BATCH);
   private readonly lengths = new Uint32Array(TX_BATCH);
   private readonly dsts = new Uint32Array(TX_BATCH);
@@ -234,7 +238,24 @@ class TxQueue {
     if (this.count === TX_BATCH || this.used + len > TX_ARENA_BYTES) this.flush();
     const a = this.arena;
     const at = this.used;
-    for (let k = 0; k < len; k++) a[at + k] = buf[off + k];
+    let k = 0;
+    const start = buf.byteOffset + off;
+    if ((start & 3) === 0) {
+      // Four bytes a step when the source allows it (the calls' shared frame buffer always does): the byte loop
+      // alone was 8 % of the server's profile under bulk traffic.
+      if (buf.buffer !== this.srcBuffer) {
+        this.srcBuffer = buf.buffer;
+        this.srcWords = new Int32Array(buf.buffer, 0, buf.buffer.byteLength >> 2);
+      }
+      const w = this.srcWords!;
+      const d = this.words;
+      const from = start >> 2;
+      const to = at >> 2;
+      const nw = len >> 2;
+      for (let i = 0; i < nw; i++) d[to + i] = w[from + i];
+      k = nw << 2;
+    }
+    for (; k < len; k++) a[at + k] = buf[off + k];
     const n = this.count;
     this.offsets[n] = at;
     this.lengths[n] = len;

@@ -42,9 +42,10 @@ describe("GreDemux send queue on a native GRE socket", { skip: privilegedSkip("a
       const expected: number[][] = [];
       for (let i = 0; i < count; i++) {
         const payload = new Uint8Array(100 + i).fill(i);
-        const n = emitGreHeader(buf, 3, callId, payload.length, i, undefined);
-        buf.set(payload, 3 + n);
-        assert.equal(demux.send(buf, 3, n + payload.length, LOOPBACK), true);
+        const at = 3 + (i % 2); // odd and word-aligned starts: both copy paths
+        const n = emitGreHeader(buf, at, callId, payload.length, i, undefined);
+        buf.set(payload, at + n);
+        assert.equal(demux.send(buf, at, n + payload.length, LOOPBACK), true);
         buf.fill(0xee); // the caller's buffer is scratch: what was queued must not change with it
         expected.push([...payload]);
       }
