@@ -8,6 +8,8 @@ export interface ThroughputOptions {
   readonly durationS: number;
   /** Seconds of traffic before the window opens (TCP slow start, JIT warm-up). */
   readonly warmupS: number;
+  /** Measured windows per direction; the best is reported (main.ts says why). */
+  readonly reps: number;
   /** `openssl speed -seconds` for the baseline. */
   readonly baselineS: number;
   readonly directions: readonly ("up" | "down")[];
@@ -23,19 +25,20 @@ export const THROUGHPUT_USAGE = `usage: npm run bench -- throughput [--quick | -
   over a veth pair; a TCP blaster pushes bulk traffic through the tunnel up (client to server), then down; prints
   the throughput, the server's CPU (utime + stime) and the bytes per server CPU-second as a ratio to OpenSSL's RC4
   on 1400-byte blocks measured in the same run (issue 11 item 4; goal ≥ 0.4).
-  --duration S     measured seconds per direction (default 8)
-  --warmup S       traffic before the window opens (default 2)
+  --duration S     measured seconds per window (default 5)
+  --warmup S       traffic before each window opens (default 2)
+  --reps N         windows per direction, the best reported, the median noted (default 3)
   --direction D    up | down | both (default both)
   --dist DIR       run the server and client of another build's dist/ (e.g. /work/main/dist, a "before")
   --cpu-prof DIR   the server runs with node --cpu-prof; its .cpuprofile lands in DIR when it stops
   --keep           keep the run's directory (configs, both logs)
-  --quick          --duration 3 --warmup 1 and a 1 s baseline (seconds in all)
-  --full           --duration 30 --warmup 3 (about a minute and a half)
+  --quick          --duration 3 --warmup 1 --reps 1 and a 1 s baseline (about 15 s in all)
+  --full           --duration 10 --warmup 2 --reps 5 and 3 s baselines (about 2.5 minutes)
 `;
 
-const PROFILES: Record<string, Partial<Record<"durationS" | "warmupS" | "baselineS", number>>> = {
-  "--quick": { durationS: 3, warmupS: 1, baselineS: 1 },
-  "--full": { durationS: 30, warmupS: 3, baselineS: 3 },
+const PROFILES: Record<string, Partial<Record<"durationS" | "warmupS" | "baselineS" | "reps", number>>> = {
+  "--quick": { durationS: 3, warmupS: 1, baselineS: 1, reps: 1 },
+  "--full": { durationS: 10, warmupS: 2, baselineS: 3, reps: 5 },
 };
 
 export function parseThroughputOptions(argv: readonly string[]): ThroughputOptions | "help" | string {
@@ -60,11 +63,12 @@ export function parseThroughputOptions(argv: readonly string[]): ThroughputOptio
     const eq = a.indexOf("=");
     const flag = eq > 0 ? a.slice(0, eq) : a;
     const value = (): string | undefined => (eq > 0 ? a.slice(eq + 1) : argv[++i]);
-    if (flag === "--duration" || flag === "--warmup") {
+    if (flag === "--duration" || flag === "--warmup" || flag === "--reps") {
       const raw = value();
       const n = Number(raw);
-      if (raw === undefined || !Number.isInteger(n) || n < (flag === "--duration" ? 1 : 0) || n > 600) return `${flag} needs a whole number of seconds (got "${raw ?? ""}")`;
-      nums[flag === "--duration" ? "durationS" : "warmupS"] = n;
+      const min = flag === "--warmup" ? 0 : 1;
+      if (raw === undefined || !Number.isInteger(n) || n < min || n > (flag === "--reps" ? 50 : 600)) return `${flag} needs a whole number${flag === "--reps" ? "" : " of seconds"} (got "${raw ?? ""}")`;
+      nums[flag === "--duration" ? "durationS" : flag === "--warmup" ? "warmupS" : "reps"] = n;
     } else if (flag === "--direction") {
       const d = value();
       if (d === "both") directions = ["up", "down"];
@@ -80,6 +84,6 @@ export function parseThroughputOptions(argv: readonly string[]): ThroughputOptio
       cpuProf = resolve(d);
     } else return `unknown option "${a}"`;
   }
-  const base = { durationS: 8, warmupS: 2, baselineS: 2 };
+  const base = { durationS: 5, warmupS: 2, baselineS: 2, reps: 3 };
   return { ...base, ...(profile ? PROFILES[profile] : {}), ...nums, directions, dist, cpuProf, keep };
 }
