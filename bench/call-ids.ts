@@ -7,15 +7,15 @@
 import { fileURLToPath } from "node:url";
 import { GreDemux, MAX_CALL_ID } from "../src/io/gre-demux.js";
 import { MemoryGreNetwork } from "../src/io/memory.js";
+import { formatFigure, type Figure } from "./load/report.js";
 
-const RUNS = 5;
 
 function demux(): GreDemux {
   return new GreDemux(new MemoryGreNetwork().attach(0xc6336401), () => 0);
 }
 
 /** Milliseconds to allocate every Call ID, best of RUNS. */
-function fillAll(): number {
+function fillAll(RUNS: number): number {
   let best = Infinity;
   for (let r = 0; r < RUNS; r++) {
     const d = demux();
@@ -30,7 +30,7 @@ function fillAll(): number {
 }
 
 /** Microseconds for one allocation that has to look at every other ID first, best of RUNS. */
-function fullTurn(): number {
+function fullTurn(RUNS: number): number {
   let best = Infinity;
   for (let r = 0; r < RUNS; r++) {
     const d = demux();
@@ -46,10 +46,18 @@ function fullTurn(): number {
   return best;
 }
 
-export function benchCallIds(): void {
-  console.log(`\nCall ID allocation (GreDemux, ${MAX_CALL_ID} IDs, best of ${RUNS}):`);
-  console.log(`  fill the whole space                     ${fillAll().toFixed(1).padStart(9)} ms`);
-  console.log(`  one allocation after a full turn         ${fullTurn().toFixed(0).padStart(9)} µs`);
+/**
+ * The figures: filling the whole space, and one allocation after a full turn, the latter as a ratio to the mean
+ * allocation of the fill measured in the same run (a full turn looks at every ID once: expect thousands).
+ */
+export function callIdFigures(runs = 5): Figure[] {
+  const fill = fillAll(runs);
+  const turn = fullTurn(runs);
+  const meanUs = (fill * 1000) / MAX_CALL_ID;
+  return [
+    { name: "callids.fill_all", value: fill, unit: "ms", note: `${MAX_CALL_ID} IDs in GreDemux, best of ${runs}` },
+    { name: "callids.full_turn", value: turn, unit: "µs", ratio: { value: turn / meanUs, to: `callids.fill_all's mean allocation ${meanUs.toFixed(3)} µs` }, note: `one allocation that looks at every other ID first, best of ${runs}` },
+  ];
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) benchCallIds();
+if (process.argv[1] === fileURLToPath(import.meta.url)) for (const f of callIdFigures()) console.log(formatFigure(f));

@@ -1,41 +1,52 @@
 /**
- * `npm run bench -- load [options]`: the load generator (bench/load/main.ts, bench/README.md).
- * `npm run bench -- anchor [--quick|--full]`: stock pptpd against our server in the same qemu guest, same stock
- * client (bench/anchor/main.ts, bench/README.md).
+ * `npm run bench [-- --quick | --full]`: every benchmark of issue 11, each figure a line
+ * `NAME: value unit (ratio R to BASELINE)` with the baseline measured in the same run (bench/README.md).
  *
- * `npm run bench`: MPPE throughput of our pure-TypeScript crypto against OpenSSL's RC4 in the same run.
- * Our code is timed in this process; the OpenSSL baseline runs in a child started with --openssl-legacy-provider
- * (bench/mppe-openssl.ts), because Node 20's OpenSSL 3 refuses RC4 otherwise. Takes a few seconds.
+ *   --quick (the default, seconds)   mppe, call-ids, throughput --quick, load --quick; anchor skipped
+ *   --full (minutes)                 the same with their --full profiles, and anchor --full when the lab image is
+ *                                    there (LAB_CACHE or test/interop/cache), else a line saying how to run it
+ *
+ * throughput, load and anchor need root (network namespaces); without it each prints a "skipped" line.
+ * One benchmark alone, with its own options:
+ *   npm run bench -- mppe | call-ids                  (--quick / --full)
+ *   npm run bench -- throughput [--quick|--full] ...  one session's cost per byte (bench/throughput/main.ts)
+ *   npm run bench -- load [options]                   the load generator (bench/load/main.ts)
+ *   npm run bench -- anchor [--quick|--full]          stock pptpd against our server in the same qemu guest
+ *
+ * mppe: our pure-TypeScript MPPE timed in this process against OpenSSL's RC4 in a child started with
+ * --openssl-legacy-provider (bench/mppe-openssl.ts), because Node 20's OpenSSL 3 refuses RC4 otherwise.
  */
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchMppe, best, megabytesPerSecond, packetsPerSecond, type Measurement } from "./mppe.js";
-import { benchCallIds } from "./call-ids.js";
+import { callIdFigures } from "./call-ids.js";
 import { runLoad } from "./load/main.js";
 import { runAnchor } from "./anchor/main.js";
+import { runThroughput } from "./throughput/main.js";
+import { formatFigure, type Figure } from "./load/report.js";
+import { CACHE_DIR, labAvailable } from "../test/interop/harness.js";
 
-const PACKETS = 10000;
-/** Measured runs per figure; the best is reported (noise from other work on the host only ever slows a run). */
-const RUNS = 5;
 const SIZE = 1400;
-/** The project's compass: our MPPE should reach at least this fraction of OpenSSL RC4 throughput. */
+/** The project's compass: stateless MPPE should reach at least this fraction of OpenSSL's streaming RC4. */
 const GOAL = 0.35;
 
-function row(m: Measurement): string {
-  const pps = packetsPerSecond(m).toFixed(0).padStart(9);
-  const mbs = megabytesPerSecond(m).toFixed(1).padStart(8);
-  return `  ${m.label.padEnd(40)} ${pps} pkt/s ${mbs} MB/s`;
-}
+type Profile = "quick" | "full";
+const MPPE_PROFILE: Record<Profile, { packets: number; runs: number }> = {
+  quick: { packets: 10_000, runs: 5 },
+  full: { packets: 50_000, runs: 9 },
+};
 
-/** Best of RUNS after a warm-up, to keep JIT tiering and noise out of the figures. */
-function measureOurs(): { stateless: [Measurement, Measurement]; stateful: [Measurement, Measurement] } {
+/** Best of `runs` after a warm-up, to keep JIT tiering and noise out of the figures. */
+function measureOurs(packets: number, runs: number): { stateless: [Measurement, Measurement]; stateful: [Measurement, Measurement] } {
   benchMppe(128, true, 2000, SIZE);
   benchMppe(128, false, 2000, SIZE);
   const sl: Array<[Measurement, Measurement]> = [];
   const sf: Array<[Measurement, Measurement]> = [];
-  for (let i = 0; i < RUNS; i++) {
-    sl.push(benchMppe(128, true, PACKETS, SIZE));
-    sf.push(benchMppe(128, false, PACKETS, SIZE));
+  for (let i = 0; i < runs; i++) {
+    sl.push(benchMppe(128, true, packets, SIZE));
+    sf.push(benchMppe(128, false, packets, SIZE));
   }
   return {
     stateless: [best(sl.map((x) => x[0])), best(sl.map((x) => x[1]))],
@@ -43,55 +54,112 @@ function measureOurs(): { stateless: [Measurement, Measurement]; stateful: [Meas
   };
 }
 
-function measureOpenSsl(): Measurement[] | string {
+function measureOpenSsl(packets: number, runs: number): Measurement[] | string {
   const child = fileURLToPath(new URL("./mppe-openssl.js", import.meta.url));
-  const args = ["--openssl-legacy-provider", child, String(PACKETS), String(SIZE), String(RUNS)];
-  const res = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 60_000 });
+  const args = ["--openssl-legacy-provider", child, String(packets), String(SIZE), String(runs)];
+  const res = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 300_000 });
   if (res.status !== 0) return `child failed (${res.error?.message ?? res.stderr.trim().split("\n")[0] ?? res.status})`;
   return JSON.parse(res.stdout) as Measurement[];
 }
 
-function ratio(label: string, ours: Measurement, base: Measurement): string {
-  const r = megabytesPerSecond(ours) / megabytesPerSecond(base);
-  return `  ${label.padEnd(60)} ${r.toFixed(3).padStart(6)}  ${r >= GOAL ? "meets" : "BELOW"} goal ${GOAL}`;
-}
-
-function main(): void {
-  console.log(`MPPE benchmark: ${PACKETS} packets of ${SIZE} bytes, Node ${process.version}`);
-  console.log(`(rates per CPU-second of the measuring process, best of ${RUNS} runs after a warm-up)`);
-  const ours = measureOurs();
-  const baseline = measureOpenSsl();
-
-  console.log("\nours (pure TypeScript, src/crypto):");
-  for (const m of [...ours.stateless, ...ours.stateful]) console.log(row(m));
-
+/** MPPE-128 on 1400-byte packets, ours against OpenSSL's RC4 (rates per CPU-second of each process). */
+export function mppeFigures(profile: Profile): Figure[] {
+  const { packets, runs } = MPPE_PROFILE[profile];
+  const ours = measureOurs(packets, runs);
+  const baseline = measureOpenSsl(packets, runs);
+  const f: Figure[] = [];
+  const note = (m: Measurement): string => `${packetsPerSecond(m).toFixed(0)} pkt/s, best of ${runs} × ${packets} packets of ${SIZE} bytes`;
+  const [sEnc, sDec] = ours.stateless;
+  const [fEnc, fDec] = ours.stateful;
   if (typeof baseline === "string") {
-    console.log(`\nbaseline unavailable: ${baseline}`);
-    return;
+    f.push({ name: "mppe.openssl_rc4_stream", value: "n/a", unit: "", note: `baseline unavailable: ${baseline}` });
+    for (const [name, m] of [["stateless_encrypt", sEnc], ["stateless_decrypt", sDec], ["stateful_encrypt", fEnc], ["stateful_decrypt", fDec]] as const)
+      f.push({ name: `mppe.${name}`, value: megabytesPerSecond(m), unit: "MB/s", note: note(m) });
+    return f;
   }
   const [stream, rekey] = baseline;
-  console.log("\nbaseline (OpenSSL via node --openssl-legacy-provider, child process):");
-  console.log(row(stream));
-  console.log(row(rekey));
-
-  console.log("\nratios ours / OpenSSL (MB/s):");
-  console.log(ratio("stateless encrypt / OpenSSL with the same per-packet rekey", ours.stateless[0], rekey));
-  console.log(ratio("stateless decrypt / OpenSSL with the same per-packet rekey", ours.stateless[1], rekey));
-  console.log(ratio("stateless encrypt / OpenSSL streaming RC4 (no rekey at all)", ours.stateless[0], stream));
-  console.log(ratio("stateful encrypt / OpenSSL streaming RC4", ours.stateful[0], stream));
-  console.log(ratio("stateful decrypt / OpenSSL streaming RC4", ours.stateful[1], stream));
+  const streamName = `mppe.openssl_rc4_stream ${megabytesPerSecond(stream).toFixed(1)} MB/s`;
+  const rekeyName = `mppe.openssl_rc4_rekey ${megabytesPerSecond(rekey).toFixed(1)} MB/s`;
+  const vs = (m: Measurement, b: Measurement, to: string): Figure["ratio"] => ({ value: megabytesPerSecond(m) / megabytesPerSecond(b), to });
+  f.push({ name: "mppe.openssl_rc4_stream", value: megabytesPerSecond(stream), unit: "MB/s", note: `OpenSSL RC4, one cipher for all packets (node --openssl-legacy-provider child); ${note(stream)}` });
+  f.push({ name: "mppe.openssl_rc4_rekey", value: megabytesPerSecond(rekey), unit: "MB/s", note: `OpenSSL RC4 + SHA-1 with the per-packet rekey of stateless MPPE; ${note(rekey)}` });
+  f.push({ name: "mppe.stateless_encrypt", value: megabytesPerSecond(sEnc), unit: "MB/s", ratio: vs(sEnc, rekey, rekeyName), note: note(sEnc) });
+  f.push({ name: "mppe.stateless_decrypt", value: megabytesPerSecond(sDec), unit: "MB/s", ratio: vs(sDec, rekey, rekeyName), note: note(sDec) });
+  f.push({ name: "mppe.stateful_encrypt", value: megabytesPerSecond(fEnc), unit: "MB/s", ratio: vs(fEnc, stream, streamName), note: note(fEnc) });
+  f.push({ name: "mppe.stateful_decrypt", value: megabytesPerSecond(fDec), unit: "MB/s", ratio: vs(fDec, stream, streamName), note: note(fDec) });
+  const r = megabytesPerSecond(sEnc) / megabytesPerSecond(stream);
+  f.push({ name: "mppe.stateless_encrypt_to_stream", value: r, unit: "", ratio: { value: r, to: `${streamName} (no rekey at all)` }, goal: `≥ ${GOAL}` });
+  return f;
 }
 
-function all(): void {
-  main();
-  benchCallIds();
+function print(figures: readonly Figure[]): void {
+  for (const x of figures) console.log(formatFigure(x));
 }
 
-const [sub, ...rest] = process.argv.slice(2);
-if (sub === "load") process.exitCode = await runLoad(rest);
-else if (sub === "anchor") process.exitCode = await runAnchor(rest);
-else if (sub === undefined) all();
-else {
-  process.stderr.write(`bench: unknown benchmark "${sub}" (npm run bench [-- load --help | -- anchor --help])\n`);
-  process.exitCode = 2;
+function skipped(name: string, why: string): void {
+  console.log(`${name}: skipped (${why})`);
 }
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+function labImageThere(): boolean {
+  return process.env.LAB_CACHE !== undefined || (existsSync(join(CACHE_DIR, "initrd.img")) && existsSync(join(CACHE_DIR, "vmlinuz")));
+}
+
+/** Everything, one profile. The exit status is the worst of the parts (a skipped part is not a failure). */
+async function all(profile: Profile): Promise<number> {
+  const flag = `--${profile}`;
+  let status = 0;
+  console.log(`# npm run bench -- ${flag}: mppe, call-ids, throughput, load${profile === "full" ? ", anchor" : ""}`);
+  print(mppeFigures(profile));
+  print(callIdFigures(profile === "full" ? 9 : 5));
+  if (isRoot()) {
+    status = Math.max(status, await runThroughput([flag]));
+    status = Math.max(status, await runLoad([flag]));
+  } else {
+    skipped("throughput", `needs root (network namespaces): sudo npm run bench -- throughput ${flag}`);
+    skipped("load", `needs root (network namespaces): sudo npm run bench -- load ${flag}`);
+  }
+  if (profile !== "full") skipped("anchor", "only in --full; alone: sudo LAB_CACHE=/path/to/labcache npm run bench -- anchor --quick");
+  else if (!labImageThere()) skipped("anchor", `no lab image (set LAB_CACHE to a built one, or build it: test/interop/lab/README.md); then sudo LAB_CACHE=... npm run bench -- anchor --full`);
+  else {
+    const avail = labAvailable();
+    if (!avail.ok) skipped("anchor", `the lab cannot run here: ${avail.why}`);
+    else status = Math.max(status, await runAnchor(["--full"]));
+  }
+  return status;
+}
+
+function profileOf(args: readonly string[]): Profile | string {
+  const rest = args.filter((a) => a !== "--quick" && a !== "--full");
+  if (rest.length > 0) return `unknown option "${rest[0]}"`;
+  if (args.includes("--quick") && args.includes("--full")) return "choose one profile: --quick or --full";
+  return args.includes("--full") ? "full" : "quick";
+}
+
+const USAGE = "usage: npm run bench [-- --quick | --full] | -- mppe | call-ids | throughput | load | anchor [options] (each takes --help)\n";
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === "load") return runLoad(rest);
+  if (sub === "anchor") return runAnchor(rest);
+  if (sub === "throughput") return runThroughput(rest);
+  if (sub === "--help" || sub === "-h") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const single = sub === "mppe" || sub === "call-ids" ? sub : undefined;
+  const p = profileOf(single ? rest : argv);
+  if (p !== "quick" && p !== "full") {
+    process.stderr.write(`bench: ${sub !== undefined && !sub.startsWith("--") ? `unknown benchmark "${sub}"` : p}\n${USAGE}`);
+    return 2;
+  }
+  if (single === "mppe") print(mppeFigures(p));
+  else if (single === "call-ids") print(callIdFigures(p === "full" ? 9 : 5));
+  else return all(p);
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

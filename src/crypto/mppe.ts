@@ -147,6 +147,36 @@ export class MppeSender {
   }
 
   /**
+   * The same as encrypt() of the 2-byte PPP protocol field `protocol` followed by src[srcOff, srcOff+len), without
+   * staging the two in one buffer first: RC4 is a stream, so the field and the payload are enciphered one after
+   * the other straight into dst (issue 11: that staging copy was a whole extra pass over every datagram sent).
+   * Writes the MPPE header, the encrypted protocol field, then the payload at dstOff + 4; returns len + 4.
+   * `dst` must not overlap `src` (the datagram comes from the TUN batch, the frame goes to the send buffer).
+   */
+  encryptProtocol(protocol: number, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): number {
+    if (len < 0 || srcOff < 0 || srcOff + len > src.length || dstOff < 0 || dstOff + len + MPPE_HEADER_LEN + 2 > dst.length) {
+      throw new RangeError(`MPPE encrypt: ${len} bytes at ${srcOff} of ${src.length} into ${dst.length}-byte buffer at ${dstOff} do not fit`);
+    }
+    const count = (this.count + 1) & COUNT_MASK;
+    this.count = count;
+    let flags = MPPE_BIT_ENCRYPTED;
+    if (this.stateless || (count & 0xff) === 0xff || this.flushPending) {
+      this.key.changeKey(true);
+      this.flushPending = false;
+      flags |= MPPE_BIT_FLUSHED;
+    }
+    const out = dstOff + MPPE_HEADER_LEN;
+    dst[out] = protocol >>> 8;
+    dst[out + 1] = protocol & 0xff;
+    const rc4 = this.key.rc4;
+    rc4.process(dst, out, dst, out, 2);
+    rc4.process(src, srcOff, dst, out + 2, len);
+    dst[dstOff] = flags | (count >>> 8);
+    dst[dstOff + 1] = count & 0xff;
+    return len + 2 + MPPE_HEADER_LEN;
+  }
+
+  /**
    * The peer sent a CCP Reset-Request (RFC 3078 §8.2): the next packet goes out after a key change with the FLUSHED
    * bit set. Harmless in stateless mode, where every packet is sent that way anyway.
    */

@@ -3,14 +3,16 @@
  * twice per packet (RFC 3078 §7.3), so both the key schedule and the keystream loop are on the hot path.
  * Node 20's OpenSSL 3 refuses RC4 without the process-wide legacy provider (see README.md in this folder).
  *
- * The state is one 256-entry table plus two indices; nothing is allocated after construction. The table is an
- * Int32Array rather than a Uint8Array: V8 loads and stores 32-bit elements without the zero-extension and
- * truncation of byte elements, which measured ~15% faster for the keystream loop (bench/run.ts).
+ * The state is one 256-entry table plus two indices; nothing is allocated after construction. The table is a
+ * Uint8Array (256 bytes; an Int32Array was 1 KB per instance, several per session). It was an Int32Array when that
+ * measured ~15% faster; on Node 20.20 the byte table is as fast or faster (issue 11, same process, best of 8 ×
+ * 40,000 packets of 1400 bytes: keystream 509–521 MB/s against 491–497 with Int32Array, key schedule + packet as
+ * stateless MPPE does it 441–449 against 401–418), so the smaller one wins.
  */
-const IDENTITY = new Int32Array(256).map((_, i) => i);
+const IDENTITY = new Uint8Array(256).map((_, i) => i);
 
 export class Rc4 {
-  private readonly s = new Int32Array(256);
+  private readonly s = new Uint8Array(256);
   private i = 0;
   private j = 0;
 

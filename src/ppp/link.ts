@@ -176,14 +176,12 @@ interface DownReason {
 /** Frames larger than this are not accepted from the peer (MRU is ≤ 1500 on PPTP; MPPE adds 4). */
 const MAX_FRAME = 4096;
 /**
- * The decrypted plaintext (rxData) and the clear text staged for encryption, one buffer each per process rather
- * than 4 KB each per link (issue 11: memory per idle session). Both are filled and consumed synchronously:
- * sendIp copies the datagram into TX_PLAIN and encrypts it out before returning, with no callback in between;
- * rxData is read by the caller of receiveFrame before anything else runs (CallSession.deliverFrame hands it
- * straight to its ipOut). Two buffers, so echoing rxData back through sendIp still works.
+ * The decrypted plaintext (rxData), one buffer per process rather than 4 KB per link (issue 11: memory per idle
+ * session). It is filled and consumed synchronously: rxData is read by the caller of receiveFrame before anything
+ * else runs (CallSession.deliverFrame hands it straight to its ipOut). sendIp enciphers straight from its source
+ * into the caller's frame buffer (MppeSender.encryptProtocol), so echoing rxData back through sendIp works.
  */
 const RX_PLAIN = new Uint8Array(MAX_FRAME);
-const TX_PLAIN = new Uint8Array(MAX_FRAME);
 /**
  * What MPPE puts into the PPP Information field besides the datagram: its 2-octet header and the 2-octet
  * protocol field it encrypts along with the datagram (RFC 3078 §3; pppd's MPPE_PAD, by which it lowers ppp0's MTU).
@@ -232,8 +230,6 @@ export class PppLink {
   private readonly innerReader = new PppHeaderReader();
   /** Plaintext of decrypted frames: shared by every link of the process (RX_PLAIN). */
   private readonly scratch = RX_PLAIN;
-  /** Clear-text staging for encryption: protocol field + datagram (TX_PLAIN, separate so echoing rxData works). */
-  private readonly txScratch = TX_PLAIN;
 
   /**
    * After receiveFrame() returned n > 0: the IP datagram is rxData[rxOffset, rxOffset + n). Valid until the next
@@ -412,12 +408,9 @@ export class PppLink {
     let n: number;
     if (sender) {
       n = emitPppHeader(dst, dstOff, PPP_COMP, this.sendFlags);
-      // The encrypted part starts with the (uncompressed) protocol field (RFC 3078 §1/§3).
-      const s = this.txScratch;
-      s[0] = PPP_IP >> 8;
-      s[1] = PPP_IP & 0xff;
-      s.set(src.subarray(off, off + len), 2);
-      n += sender.encrypt(s, 0, len + 2, dst, dstOff + n);
+      // The encrypted part starts with the (uncompressed) protocol field (RFC 3078 §1/§3); enciphered straight
+      // from src, no staging copy.
+      n += sender.encryptProtocol(PPP_IP, src, off, len, dst, dstOff + n);
     } else {
       if (!this.canSendClearIp()) {
         this.stats.droppedNotReady++;
