@@ -90,6 +90,7 @@ function all(): void {
 const [sub, ...rest] = process.argv.slice(2);
 if (sub === "load") process.exitCode = await runLoad(rest);
 else if (sub === "anchor") process.exitCode = await runAnchor(rest);
+else if (sub === "workers") process.exitCode = await (await import("./workers/main.js")).runWorkers(rest);
 else if (sub === undefined) all();
 else {
   process.stderr.write(`bench: unknown benchmark "${sub}" (npm run bench [-- load --help | -- anchor --help])\n`);

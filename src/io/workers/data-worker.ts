@@ -16,12 +16,16 @@ import { TunDevice } from "../tun.js";
 import type { PacketBatch } from "../transport.js";
 import type { GreHeader } from "../../wire/gre.js";
 import { DataCall } from "./data-call.js";
-import type { FromWorker, ToWorker, WorkerSetup } from "./protocol.js";
+import type { FromWorker, ToWorker, WorkerCallStats, WorkerSetup } from "./protocol.js";
 import { steeringNative } from "./steering.js";
 
 interface Held {
   readonly call: DataCall;
   readonly endpoint: GreEndpoint;
+}
+
+function callStats(c: DataCall): WorkerCallStats {
+  return { callId: c.localCallId, ...c.stats, greLost: c.channel.stats.lost, greOutOfWindow: c.channel.stats.droppedOutOfWindow };
 }
 
 function run(setup: WorkerSetup): void {
@@ -116,7 +120,7 @@ function run(setup: WorkerSetup): void {
     calls.delete(callId);
     demux.release(callId);
     if (byAddress.get(h.call.clientIp) === h.call) byAddress.delete(h.call.clientIp);
-    post({ type: "removed", callId, stats: { callId, ...h.call.stats } });
+    post({ type: "removed", callId, stats: callStats(h.call) });
   };
 
   port.on("message", (m: ToWorker) => {
@@ -139,7 +143,7 @@ function run(setup: WorkerSetup): void {
         post({
           type: "stats",
           id: m.id,
-          calls: [...calls.values()].map((h) => ({ callId: h.call.localCallId, ...h.call.stats })),
+          calls: [...calls.values()].map((h) => callStats(h.call)),
           gre: { ...demux.counters, tunNoRoute, tunDropped },
         });
         return;

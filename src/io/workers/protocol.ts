@@ -29,6 +29,9 @@ export type ToWorker =
 
 export interface WorkerCallStats extends DataCallStats {
   readonly callId: number;
+  /** The call's GreChannel: sequence numbers given up on, and packets refused as outside the window. */
+  readonly greLost: number;
+  readonly greOutOfWindow: number;
 }
 
 export type FromWorker =
