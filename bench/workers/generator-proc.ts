@@ -6,8 +6,8 @@
  * server takes, not what a flood leaves of it, is measured. Built ahead because stateless MPPE changes the key
  * before every packet along a chain that never repeats (RFC 3078 §7.1): a replayed ring would not decrypt, and
  * encrypting live would cost the generator what it costs the server, on the same cores. When the first call's
- * sequence runs out it says {"event":"exhausted"}. Runs until stdin closes or says "stop"; then prints
- * GeneratorTotals as one JSON line.
+ * sequence runs out it says {"event":"exhausted"}. stdin: "go" starts a round, "stop" ends it and prints
+ * GeneratorTotals as one JSON line; the process ends when stdin closes.
  */
 import { createInterface } from "node:readline";
 import { GreSocket } from "../../src/io/gre-socket.js";
@@ -52,7 +52,8 @@ async function main(a: GeneratorArgs): Promise<void> {
   const sock = GreSocket.open({ sendBufferBytes: 8 << 20 });
   const dsts = new Uint32Array(BATCH).fill(a.server);
   const byPeerCallId = new Map(a.calls.map((c, i) => [c.peer, rings[i]]));
-  // The server's acknowledgments (A bit; RFC 2637 §4.1), piggy-backed or alone.
+  // The server's acknowledgments (A bit; RFC 2637 §4.1), piggy-backed or alone. A sender waiting for one is woken.
+  let ackWake: (() => void) | undefined;
   sock.onBatch((b) => {
     const d = b.data;
     for (let i = 0; i < b.count; i++) {
@@ -67,57 +68,91 @@ async function main(a: GeneratorArgs): Promise<void> {
         r.ackedAt = performance.now();
       }
     }
+    const w = ackWake;
+    ackWake = undefined;
+    w?.();
   });
-  let sent = 0;
-  let refused = 0;
-  let timeouts = 0;
-  let exhausted = false;
-  let bytes = 0;
-  const bytesPerMs = (a.mbps * 1e6) / 8 / 1000;
-  const start = performance.now();
-  let stop = false;
-  process.stdout.write(JSON.stringify({ event: "ready" }) + "\n");
+  // Commands: "go" starts a round (every call from its first packet: a new server starts its MPPE and GRE state
+  // from the same keys and sequence number 0, so the prebuilt packets serve every round), "stop" ends it.
+  const commands: string[] = [];
+  let wake: (() => void) | undefined;
   const rl = createInterface({ input: process.stdin });
   rl.on("line", (l) => {
-    if (l === "stop") stop = true;
+    commands.push(l);
+    wake?.();
   });
-  rl.on("close", () => (stop = true));
-  let callIndex = 0;
-  while (!stop) {
-    // Open loop: send what the offered rate allows by now, then give the event loop (stdin) a turn.
-    const due = (performance.now() - start) * bytesPerMs;
-    const now = performance.now();
-    const sentBefore = sent;
-    let budget = rings.length;
-    while (bytes < due && budget-- > 0) {
-      const r = rings[callIndex];
-      callIndex = (callIndex + 1) % rings.length;
-      if (r.next - r.acked >= WINDOW && now - r.ackedAt > ACK_TIMEOUT_MS) {
-        r.acked = r.next;
-        r.ackedAt = now;
-        timeouts++;
-      }
-      const at = r.next;
-      const n = Math.min(BATCH, a.packetsPerCall - at, WINDOW - (r.next - r.acked));
-      if (at >= a.packetsPerCall && !exhausted) {
-        exhausted = true;
-        process.stdout.write(JSON.stringify({ event: "exhausted" }) + "\n");
-      }
-      if (n <= 0) continue;
-      const k = sock.sendBatch(r.buf, r.offsets.subarray(at, at + n), r.lengths.subarray(at, at + n), dsts, n);
-      // Refused packets (a full send buffer) were not sent: the next batch starts with the first of them.
-      r.next += k;
-      sent += k;
-      refused += n - k;
-      bytes += k * a.size;
-    }
-    // Every window full (or the rate reached): wait for acknowledgments without spinning.
-    if (sent === sentBefore) await new Promise<void>((resolve) => setTimeout(resolve, 1));
-    else await new Promise<void>((resolve) => setImmediate(resolve));
+  rl.on("close", () => {
+    commands.push("exit");
+    wake?.();
+  });
+  const command = async (): Promise<string> => {
+    while (commands.length === 0) await new Promise<void>((r) => (wake = r));
+    return commands.shift()!;
+  };
+  process.stdout.write(JSON.stringify({ event: "ready" }) + "\n");
+  for (let c = await command(); c !== "exit"; c = await command()) {
+    if (c !== "go") continue;
+    const t = await round();
+    process.stdout.write(JSON.stringify({ event: "totals", ...t }) + "\n");
   }
   sock.close();
-  const t: GeneratorTotals = { sent, bytes, refused, timeouts };
-  process.stdout.write(JSON.stringify({ event: "totals", ...t }) + "\n");
+
+  async function round(): Promise<GeneratorTotals> {
+    for (const r of rings) {
+      r.next = 0;
+      r.acked = 0;
+      r.ackedAt = performance.now();
+    }
+    let sent = 0;
+    let refused = 0;
+    let timeouts = 0;
+    let exhausted = false;
+    let bytes = 0;
+    const bytesPerMs = (a.mbps * 1e6) / 8 / 1000;
+    const start = performance.now();
+    let callIndex = 0;
+    while (commands.length === 0) {
+      // Send what the offered rate and the windows allow by now, then give the event loop (acknowledgments, stdin) a turn.
+      const due = (performance.now() - start) * bytesPerMs;
+      const now = performance.now();
+      const sentBefore = sent;
+      let budget = rings.length;
+      while (bytes < due && budget-- > 0) {
+        const r = rings[callIndex];
+        callIndex = (callIndex + 1) % rings.length;
+        if (r.next - r.acked >= WINDOW && now - r.ackedAt > ACK_TIMEOUT_MS) {
+          r.acked = r.next;
+          r.ackedAt = now;
+          timeouts++;
+        }
+        const at = r.next;
+        const n = Math.min(BATCH, a.packetsPerCall - at, WINDOW - (r.next - r.acked));
+        if (at >= a.packetsPerCall && !exhausted) {
+          exhausted = true;
+          process.stdout.write(JSON.stringify({ event: "exhausted" }) + "\n");
+        }
+        if (n <= 0) continue;
+        const k = sock.sendBatch(r.buf, r.offsets.subarray(at, at + n), r.lengths.subarray(at, at + n), dsts, n);
+        // Refused packets (a full send buffer) were not sent: the next batch starts with the first of them.
+        r.next += k;
+        sent += k;
+        refused += n - k;
+        bytes += k * a.size;
+      }
+      // Every window full (or the rate reached): wait for an acknowledgment (or 1 ms) without spinning.
+      if (sent === sentBefore) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1);
+          ackWake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      } else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (commands[0] === "stop") commands.shift();
+    return { sent, bytes, refused, timeouts };
+  }
 }
 
 if (process.argv[2] !== undefined) await main(JSON.parse(process.argv[2]) as GeneratorArgs);

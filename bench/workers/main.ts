@@ -156,20 +156,29 @@ function ip(s: string): number {
   return r.value;
 }
 
-async function measure(o: WorkersBenchOptions, n: number, ns: { serverNs: string; generatorNs: string; serverAddress: string; generatorAddress: string }): Promise<WorkersRun> {
+function benchCalls(o: WorkersBenchOptions): BenchCall[] {
   const calls: BenchCall[] = [];
   for (let i = 0; i < o.calls; i++) calls.push({ local: 1000 + i, peer: 30000 + i, client: (0x0aea0000 + 10 + i) >>> 0 });
-  const serverArgs: ServerArgs = { workers: n, calls, localIp: ip(ns.serverAddress), peerIp: ip(ns.generatorAddress) };
-  const server = new Child(ns.serverNs, "./server-proc.js", serverArgs);
-  let gen: Child | undefined;
+  return calls;
+}
+
+/** The clients, started once: building the MPPE packets is the slow part, and every round replays them. */
+async function startGenerator(o: WorkersBenchOptions, net: { generatorNs: string; serverAddress: string }): Promise<Child> {
+  const packetsPerCall = Math.max(1024, Math.floor((o.sequenceMb * 1024 * 1024) / o.calls / (o.size + 32)));
+  // Decrypted datagrams go to 10.235.0.1, which the server namespace has no route for: the kernel drops them
+  // after the TUN write (forwarding is off), so nothing answers and only the GRE → TUN path is measured.
+  const genArgs: GeneratorArgs = { calls: benchCalls(o), server: ip(net.serverAddress), sink: 0x0aeb0001, size: o.size, mbps: o.mbps, packetsPerCall };
+  const gen = new Child(net.generatorNs, "./generator-proc.js", genArgs);
+  await gen.next("ready", 600000);
+  return gen;
+}
+
+async function measure(o: WorkersBenchOptions, n: number, gen: Child, net: { serverNs: string; serverAddress: string; generatorAddress: string }): Promise<WorkersRun> {
+  const serverArgs: ServerArgs = { workers: n, calls: benchCalls(o), localIp: ip(net.serverAddress), peerIp: ip(net.generatorAddress) };
+  const server = new Child(net.serverNs, "./server-proc.js", serverArgs);
   try {
     await server.next("ready");
-    // Decrypted datagrams go to 10.235.0.1, which the server namespace has no route for: the kernel drops them
-    // after the TUN write (forwarding is off), so nothing answers and only the GRE → TUN path is measured.
-    const packetsPerCall = Math.max(1024, Math.floor((o.sequenceMb * 1024 * 1024) / o.calls / (o.size + 32)));
-    const genArgs: GeneratorArgs = { calls, server: ip(ns.serverAddress), sink: 0x0aeb0001, size: o.size, mbps: o.mbps, packetsPerCall };
-    gen = new Child(ns.generatorNs, "./generator-proc.js", genArgs);
-    await gen.next("ready", 300000);
+    gen.send("go");
     await sleep(o.warmup * 1000);
     const exhausted = gen.next("exhausted", (o.warmup + o.seconds + 60) * 1000).then(
       () => true,
@@ -203,7 +212,6 @@ async function measure(o: WorkersBenchOptions, n: number, ns: { serverNs: string
       early,
     };
   } finally {
-    await gen?.end();
     server.send("stop");
     await server.end();
   }
@@ -240,9 +248,12 @@ export async function runWorkers(args: readonly string[]): Promise<number> {
   console.log(`  ${o.calls} calls, stateless MPPE-128, ${o.size}-octet datagrams, offered ${o.mbps} Mbit/s, client → server; ${o.seconds} s window after ${o.warmup} s warm-up`);
   const net = createLoadNetwork();
   const runs: WorkersRun[] = [];
+  let gen: Child | undefined;
   try {
-    for (const n of o.workers) runs.push(await measure(o, n, net));
+    gen = await startGenerator(o, net);
+    for (const n of o.workers) runs.push(await measure(o, n, gen, net));
   } finally {
+    await gen?.end();
     net.destroy();
   }
   for (const f of workersFigures(runs)) console.log(formatFigure(f));

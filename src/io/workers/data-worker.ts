@@ -79,14 +79,23 @@ function run(setup: WorkerSetup): void {
   tun.onError((e) => post({ type: "error", error: `TUN queue: ${e.message}` }));
   demux.onError((e) => post({ type: "error", error: `GRE socket: ${e.message}` }));
 
-  // One timer for every call of this worker (GRE delayed acknowledgments, reorder gaps): never one per packet.
-  const tick = setInterval(() => {
+  // One timer for every call of this worker (GRE delayed acknowledgments, reorder gaps): never one per packet, and
+  // none while the worker holds no call.
+  let tick: NodeJS.Timeout | undefined;
+  const serve = (): void => {
     const ts = now();
     for (const h of calls.values()) {
       const due = h.call.pollTimeout();
       if (due !== undefined && due <= ts) h.call.handleTimeout(ts);
     }
-  }, setup.tickMs);
+  };
+  const retime = (): void => {
+    if (calls.size > 0 && tick === undefined) tick = setInterval(serve, setup.tickMs);
+    else if (calls.size === 0 && tick !== undefined) {
+      clearInterval(tick);
+      tick = undefined;
+    }
+  };
 
   const add = (m: Extract<ToWorker, { type: "add" }>): void => {
     const h = m.call;
@@ -104,6 +113,7 @@ function run(setup: WorkerSetup): void {
       demux.register(h.localCallId, h.peerIp, endpoint, h.localIp);
       calls.set(h.localCallId, { call, endpoint });
       byAddress.set(h.clientIp >>> 0, call);
+      retime();
       post({ type: "added", callId: h.localCallId });
     } catch (e) {
       post({ type: "add-failed", callId: h.localCallId, error: (e as Error).message });
@@ -120,6 +130,7 @@ function run(setup: WorkerSetup): void {
     calls.delete(callId);
     demux.release(callId);
     if (byAddress.get(h.call.clientIp) === h.call) byAddress.delete(h.call.clientIp);
+    retime();
     post({ type: "removed", callId, stats: callStats(h.call) });
   };
 
@@ -148,7 +159,6 @@ function run(setup: WorkerSetup): void {
         });
         return;
       case "stop":
-        clearInterval(tick);
         for (const id of [...calls.keys()]) remove(id);
         sock.close();
         tun.close();
