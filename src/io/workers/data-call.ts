@@ -10,7 +10,8 @@
  *
  * The control thread keeps the call's PppLink (negotiation, echo, AAA); once IPCP is up it hands the data path here
  * with the MPPE start keys and the GRE channel's next sequence number (CallHandoff). The encapsulation mirrors
- * PppLink.sendIp/receiveFrame for the IP case only; every other frame goes back to the control thread untouched.
+ * PppLink.sendIp/receiveFrame for the IP case only; every other clear frame goes back to the control thread
+ * untouched.
  * Stateless MPPE only (RFC 3078 §7.1, the H bit: what Windows and our defaults negotiate): a stateful call needs
  * the CCP Reset-Request/Ack exchange tied to its receiver and stays on the control thread (see README.md).
  *
@@ -109,7 +110,7 @@ export class DataCall {
     if (h.mppe !== undefined) {
       if (h.mppe.stateless !== true) throw new RangeError(`call ${h.localCallId}: only stateless MPPE runs on a worker`);
       this.sender = new MppeSender({ masterKey: h.mppe.sendKey, bits: h.mppe.bits, stateless: true });
-      this.receiver = new MppeReceiver({ masterKey: h.mppe.recvKey, bits: h.mppe.bits, stateless: true });
+      this.receiver = new MppeReceiver({ masterKey: h.mppe.recvKey, bits: h.mppe.bits, stateless: true, validate: plausibleIpv4 });
     }
     this.channel = new GreChannel({
       localCallId: h.localCallId,
@@ -187,18 +188,10 @@ export class DataCall {
     if (protocol === PPP_COMP && this.receiver !== undefined) {
       const n = this.receiver.decrypt(buf, pOff, pLen, this.plain, 0);
       const ir = this.innerReader;
-      if (n < 0 || !ir.read(this.plain, 0, n) || this.plain[0] === 0xff) {
+      // plausibleIpv4 accepted it, so it is IP: anything else inside MPPE is dropped here as PppLink's receiver
+      // drops it (only IP runs over our links).
+      if (n < 0 || !ir.read(this.plain, 0, n) || ir.protocol !== PPP_IP) {
         this.stats.droppedMppe++;
-        return;
-      }
-      if (ir.protocol !== PPP_IP) {
-        // Anything else inside MPPE is the control thread's to answer (Protocol-Reject): as a clear frame.
-        const f = new Uint8Array(2 + n);
-        f[0] = ir.protocol >> 8;
-        f[1] = ir.protocol & 0xff;
-        f.set(this.plain.subarray(ir.headerLen, n), 2);
-        this.stats.controlIn++;
-        this.controlOut(f);
         return;
       }
       this.stats.ipIn++;
@@ -220,4 +213,19 @@ export class DataCall {
     this.stats.controlIn++;
     this.controlOut(buf.slice(off, off + len));
   }
+}
+
+/**
+ * Decrypted MPPE plaintext we accept: the IPv4 protocol field (0x0021, or 0x21 under PFC), then an IPv4 header whose
+ * Total Length matches. The same check as PppLink's receiver (src/ppp/link.ts plausibleIpv4; keep them in step):
+ * MPPE has no integrity check, and garbage must not reach the TUN device.
+ */
+function plausibleIpv4(p: Uint8Array, off: number, len: number): boolean {
+  let i = off;
+  if (len >= 1 && p[i] === 0x21) i += 1;
+  else if (len >= 2 && p[i] === 0x00 && p[i + 1] === 0x21) i += 2;
+  else return false;
+  const ipLen = len - (i - off);
+  if (ipLen < 20 || p[i] >> 4 !== 4 || (p[i] & 0x0f) < 5) return false;
+  return ((p[i + 2] << 8) | p[i + 3]) === ipLen;
 }

@@ -31,6 +31,8 @@ function handoff(over: Partial<CallHandoff> = {}): CallHandoff {
 function datagram(n: number, fill: number): Uint8Array {
   const d = new Uint8Array(n).fill(fill);
   d[0] = 0x45;
+  d[2] = n >> 8; // Total Length: MPPE plaintext is accepted only as a consistent IPv4 header
+  d[3] = n & 0xff;
   return d;
 }
 
@@ -101,6 +103,22 @@ describe("DataCall: one call's data path on a worker", () => {
     assert.deepEqual(r.peer.read(r.gre[0], 0, r.gre[0].length)!.payload, d);
     r.deliver(r.peer.ip(d));
     assert.deepEqual(r.ip, [d]);
+  });
+
+  test("malformed frames and undecryptable MPPE are counted and dropped, never thrown", () => {
+    const r = rig();
+    r.deliver(r.peer.frame(new Uint8Array([0xff, 0x03]))); // a PPP header cut short
+    r.deliver(r.peer.frame(new Uint8Array([0xff, 0x03, 0x00, 0xfd, 0x90, 0x00]))); // MPPE header, nothing after it
+    r.deliver(r.peer.frame(new Uint8Array([0xff, 0x03, 0x00, 0xfd, 0x90, 0x01, 1, 2, 3, 4, 5, 6, 7, 8]))); // wrong key stream
+    assert.equal(r.ip.length, 0);
+    assert.equal(r.control.length, 0);
+    assert.equal(r.call.stats.droppedMalformed, 1);
+    assert.equal(r.call.stats.droppedMppe, 2);
+    // The call still works afterwards (the MPPE engine decides which coherency counts it still takes: the later ones).
+    const d = datagram(60, 4);
+    for (let i = 0; i < 3; i++) r.deliver(r.peer.ip(d));
+    assert.ok(r.ip.length >= 1);
+    assert.deepEqual(r.ip.at(-1), d);
   });
 
   test("stateful MPPE is not taken", () => {
