@@ -112,14 +112,16 @@ function labImageThere(): boolean {
 async function all(profile: Profile): Promise<number> {
   const flag = `--${profile}`;
   let status = 0;
-  console.log(`# npm run bench -- ${flag}: mppe, call-ids, throughput, load${profile === "full" ? ", anchor" : ""}`);
+  console.log(`# npm run bench -- ${flag}: mppe, call-ids, throughput, workers, load${profile === "full" ? ", anchor" : ""}`);
   print(mppeFigures(profile));
   print(callIdFigures(profile === "full" ? 9 : 5));
   if (isRoot()) {
     status = Math.max(status, await runThroughput([flag]));
+    status = Math.max(status, await (await import("./workers/main.js")).runWorkers([flag]));
     status = Math.max(status, await runLoad([flag]));
   } else {
     skipped("throughput", `needs root (network namespaces): sudo npm run bench -- throughput ${flag}`);
+    skipped("workers", `needs root (network namespaces): sudo npm run bench -- workers ${flag}`);
     skipped("load", `needs root (network namespaces): sudo npm run bench -- load ${flag}`);
   }
   if (profile !== "full") skipped("anchor", "only in --full; alone: sudo LAB_CACHE=/path/to/labcache npm run bench -- anchor --quick");
@@ -139,13 +141,14 @@ function profileOf(args: readonly string[]): Profile | string {
   return args.includes("--full") ? "full" : "quick";
 }
 
-const USAGE = "usage: npm run bench [-- --quick | --full] | -- mppe | call-ids | throughput | load | anchor [options] (each takes --help)\n";
+const USAGE = "usage: npm run bench [-- --quick | --full] | -- mppe | call-ids | throughput | workers | load | anchor [options] (each takes --help)\n";
 
 async function main(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "load") return runLoad(rest);
   if (sub === "anchor") return runAnchor(rest);
   if (sub === "throughput") return runThroughput(rest);
+  if (sub === "workers") return (await import("./workers/main.js")).runWorkers(rest);
   if (sub === "--help" || sub === "-h") {
     process.stdout.write(USAGE);
     return 0;

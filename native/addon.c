@@ -2,6 +2,7 @@
 #include <node_api.h>
 
 #include "raw_socket.h"
+#include "steering.h"
 #include "tun.h"
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -10,6 +11,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (raw == NULL || tun == NULL) return NULL;
   napi_set_named_property(env, exports, "RawSocket", raw);
   napi_set_named_property(env, exports, "Tun", tun);
+  napi_set_named_property(env, exports, "Steering", io_define_steering(env));
   return exports;
 }
 

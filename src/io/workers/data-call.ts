@@ -1,0 +1,231 @@
+/**
+ * One call's data path as a worker thread runs it, sans-I/O: the call's GreChannel (RFC 2637 §4: sequence numbers,
+ * acknowledgments, reordering) and its MPPE sender/receiver (RFC 3078), between GRE and IP.
+ *
+ *   receive(now, buf, h)       a GRE packet for this call (header parsed by the worker's GreDemux)
+ *                              → GreChannel → PPP: IP (MPPE-decrypted) → `ipOut`; anything else → `controlOut`
+ *   sendIp(now, buf, off, len) an IP datagram from the TUN queue → MPPE → PPP → GreChannel → `greOut`
+ *   sendFrame(now, frame)      a PPP control frame the control thread's PppLink produced (LCP echo, CCP, Terminate)
+ *                              → the same GreChannel, so the call's GRE sequence numbers stay one counter
+ *
+ * The control thread keeps the call's PppLink (negotiation, echo, AAA); once IPCP is up it hands the data path here
+ * with the MPPE start keys and the GRE channel's next sequence number (CallHandoff). The encapsulation mirrors
+ * PppLink.sendIp/receiveFrame for the IP case only; every other clear frame goes back to the control thread
+ * untouched.
+ * Stateless MPPE only (RFC 3078 §7.1, the H bit: what Windows and our defaults negotiate): a stateful call needs
+ * the CCP Reset-Request/Ack exchange tied to its receiver and stays on the control thread (see README.md).
+ *
+ * Nothing on the two IP paths allocates; control frames are rare and are copied.
+ */
+import { GreChannel } from "../../pptp/gre-channel.js";
+import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../../wire/gre.js";
+import { PppHeaderReader, emitPppHeader, type PppHeaderFlags } from "../../wire/ppp-frame.js";
+import { PPP_COMP, PPP_IP } from "../../wire/ppp-protocols.js";
+import { MppeReceiver, MppeSender, type MppeBits } from "../../crypto/mppe.js";
+
+export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
+
+/** What the control thread hands a worker for one call (structured-clone safe). */
+export interface CallHandoff {
+  /** Our Call ID (the GRE key of packets the peer sends). */
+  readonly localCallId: number;
+  readonly peerCallId: number;
+  /** The control connection's remote and local IPv4 addresses (uint32); GRE goes between them. */
+  readonly peerIp: number;
+  readonly localIp: number;
+  /** The client's tunnel address (uint32): IP for it comes out of this worker's TUN queue. */
+  readonly clientIp: number;
+  readonly peerReceiveWindow: number;
+  /** The sequence number the control thread's GreChannel would send next (its nextSendSeq). */
+  readonly initialSeq: number;
+  /** The PPP header compression LCP agreed for our frames (ACFC, PFC). */
+  readonly sendFlags: PppHeaderFlags;
+  /** Undefined: no MPPE (IP in clear). */
+  readonly mppe?: { readonly sendKey: Uint8Array; readonly recvKey: Uint8Array; readonly bits: MppeBits; readonly stateless: true };
+  /** Largest IP datagram the peer takes (PppLink.maxIpOut). */
+  readonly maxIpOut: number;
+}
+
+export interface DataCallStats {
+  ipIn: number;
+  bytesIn: number;
+  ipOut: number;
+  bytesOut: number;
+  /** Frames handed to the control thread (not IP). */
+  controlIn: number;
+  /** Control frames the control thread sent through this call. */
+  controlOut: number;
+  /** Encrypted frames that did not decrypt, malformed frames, clear IP on an encrypted link. */
+  droppedMppe: number;
+  droppedMalformed: number;
+  droppedClear: number;
+  /** Datagrams not sent: over maxIpOut (the control thread fragments), or the peer's window full. */
+  droppedTooBig: number;
+  droppedWindow: number;
+}
+
+/** PPP frames never exceed this on PPTP (MRU ≤ 1500 plus MPPE and PPP headers), as in session/call.ts. */
+const FRAME_ROOM = 4096;
+
+export class DataCall {
+  readonly localCallId: number;
+  readonly peerCallId: number;
+  readonly clientIp: number;
+  readonly channel: GreChannel;
+  readonly stats: DataCallStats = {
+    ipIn: 0,
+    bytesIn: 0,
+    ipOut: 0,
+    bytesOut: 0,
+    controlIn: 0,
+    controlOut: 0,
+    droppedMppe: 0,
+    droppedMalformed: 0,
+    droppedClear: 0,
+    droppedTooBig: 0,
+    droppedWindow: 0,
+  };
+  private readonly sender: MppeSender | undefined;
+  private readonly receiver: MppeReceiver | undefined;
+  private readonly sendFlags: PppHeaderFlags;
+  private readonly maxIpOut: number;
+  private readonly reader = new PppHeaderReader();
+  private readonly innerReader = new PppHeaderReader();
+  /** GRE headroom + frame; the frame is built at GRE_MAX_HEADER_LENGTH and sent in place. */
+  private readonly tx = new Uint8Array(GRE_MAX_HEADER_LENGTH + FRAME_ROOM);
+  /** Decrypted protocol field + datagram. */
+  private readonly plain = new Uint8Array(FRAME_ROOM);
+
+  constructor(
+    h: CallHandoff,
+    private readonly greOut: ByteSink,
+    private readonly ipOut: ByteSink,
+    private readonly controlOut: (frame: Uint8Array) => void,
+  ) {
+    this.localCallId = h.localCallId;
+    this.peerCallId = h.peerCallId;
+    this.clientIp = h.clientIp >>> 0;
+    this.sendFlags = { acfc: h.sendFlags.acfc, pfc: h.sendFlags.pfc };
+    this.maxIpOut = h.maxIpOut;
+    if (h.mppe !== undefined) {
+      if (h.mppe.stateless !== true) throw new RangeError(`call ${h.localCallId}: only stateless MPPE runs on a worker`);
+      this.sender = new MppeSender({ masterKey: h.mppe.sendKey, bits: h.mppe.bits, stateless: true });
+      this.receiver = new MppeReceiver({ masterKey: h.mppe.recvKey, bits: h.mppe.bits, stateless: true, validate: plausibleIpv4 });
+    }
+    this.channel = new GreChannel({
+      localCallId: h.localCallId,
+      peerCallId: h.peerCallId,
+      peerReceiveWindow: h.peerReceiveWindow,
+      initialSeq: h.initialSeq,
+      // The control thread's CallSession defaults (session/call.ts): no pacing by the window, short reorder wait.
+      flowControl: "off",
+      reorderTimeoutMs: 50,
+      transmit: greOut,
+      deliver: (buf, off, len) => this.deliverFrame(buf, off, len),
+    });
+  }
+
+  receive(now: number, buf: Uint8Array, h: GreHeader): void {
+    this.channel.handleParsedPacket(now, buf, h);
+  }
+
+  /** Returns false when the datagram was not sent (counted). */
+  sendIp(now: number, buf: Uint8Array, off: number, len: number): boolean {
+    if (len > this.maxIpOut || len + 8 > FRAME_ROOM) {
+      this.stats.droppedTooBig++;
+      return false;
+    }
+    const tx = this.tx;
+    const start = GRE_MAX_HEADER_LENGTH;
+    let n: number;
+    if (this.sender !== undefined) {
+      n = emitPppHeader(tx, start, PPP_COMP, this.sendFlags);
+      // The encrypted part starts with the (uncompressed) protocol field (RFC 3078 §1/§3), then the datagram:
+      // staged after the MPPE header's two octets and encrypted in place.
+      const p = start + n + 2;
+      tx[p] = PPP_IP >> 8;
+      tx[p + 1] = PPP_IP & 0xff;
+      tx.set(buf.subarray(off, off + len), p + 2);
+      n += this.sender.encrypt(tx, p, len + 2, tx, start + n);
+    } else {
+      n = emitPppHeader(tx, start, PPP_IP, this.sendFlags);
+      tx.set(buf.subarray(off, off + len), start + n);
+      n += len;
+    }
+    if (!this.channel.sendInPlace(now, tx, start, n)) {
+      this.stats.droppedWindow++;
+      return false;
+    }
+    this.stats.ipOut++;
+    this.stats.bytesOut += len;
+    return true;
+  }
+
+  /** A control frame (PPP header onwards) from the control thread. */
+  sendFrame(now: number, frame: Uint8Array): void {
+    if (frame.length > FRAME_ROOM) return;
+    this.stats.controlOut++;
+    this.channel.send(now, frame, 0, frame.length);
+  }
+
+  pollTimeout(): number | undefined {
+    return this.channel.pollTimeout();
+  }
+
+  handleTimeout(now: number): void {
+    this.channel.handleTimeout(now);
+  }
+
+  private deliverFrame(buf: Uint8Array, off: number, len: number): void {
+    const r = this.reader;
+    if (!r.read(buf, off, len)) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    const protocol = r.protocol;
+    const pOff = off + r.headerLen;
+    const pLen = len - r.headerLen;
+    if (protocol === PPP_COMP && this.receiver !== undefined) {
+      const n = this.receiver.decrypt(buf, pOff, pLen, this.plain, 0);
+      const ir = this.innerReader;
+      // plausibleIpv4 accepted it, so it is IP: anything else inside MPPE is dropped here as PppLink's receiver
+      // drops it (only IP runs over our links).
+      if (n < 0 || !ir.read(this.plain, 0, n) || ir.protocol !== PPP_IP) {
+        this.stats.droppedMppe++;
+        return;
+      }
+      this.stats.ipIn++;
+      this.stats.bytesIn += n - ir.headerLen;
+      this.ipOut(this.plain, ir.headerLen, n - ir.headerLen);
+      return;
+    }
+    if (protocol === PPP_IP) {
+      // RFC 3078 §9: once MPPE is agreed, clear IP is refused (an attacker could otherwise strip encryption).
+      if (this.receiver !== undefined) {
+        this.stats.droppedClear++;
+        return;
+      }
+      this.stats.ipIn++;
+      this.stats.bytesIn += pLen;
+      this.ipOut(buf, pOff, pLen);
+      return;
+    }
+    this.stats.controlIn++;
+    this.controlOut(buf.slice(off, off + len));
+  }
+}
+
+/**
+ * Decrypted MPPE plaintext we accept: the IPv4 protocol field (0x0021, or 0x21 under PFC), then an IPv4 header whose
+ * Total Length matches. The same check as PppLink's receiver (src/ppp/link.ts plausibleIpv4; keep them in step):
+ * MPPE has no integrity check, and garbage must not reach the TUN device.
+ */
+function plausibleIpv4(p: Uint8Array, off: number, len: number): boolean {
+  let i = off;
+  if (len >= 1 && p[i] === 0x21) i += 1;
+  else if (len >= 2 && p[i] === 0x00 && p[i + 1] === 0x21) i += 2;
+  else return false;
+  const ipLen = len - (i - off);
+  if (ipLen < 20 || p[i] >> 4 !== 4 || (p[i] & 0x0f) < 5) return false;
+  return ((p[i + 2] << 8) | p[i + 3]) === ipLen;
+}

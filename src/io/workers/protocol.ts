@@ -1,0 +1,44 @@
+/**
+ * The MessagePort protocol between the control thread and a data-plane worker (data-worker.ts). Rare messages only:
+ * calls handed over and taken back, PPP control frames both ways, statistics. Packets never cross it, except the
+ * few IP datagrams the control thread still receives for a call while its steering entries are being installed.
+ */
+import type { CallHandoff, DataCallStats } from "./data-call.js";
+
+/** What a worker is started with (workerData). */
+export interface WorkerSetup {
+  /** This worker's owner number in the steering maps (1..N; 0 is the control thread). */
+  readonly owner: number;
+  /** The Call ID → owner map's fd (process-wide): the worker puts its owner's GRE filter on its own socket. */
+  readonly callMapFd: number;
+  /** The multi-queue TUN device to open one more queue of, as the control thread configured it. */
+  readonly tun: { readonly name: string; readonly mtu: number; readonly address: number; readonly prefix?: number; readonly peer?: number };
+  /** The local address GRE is received on / sent from (0: any). */
+  readonly bindAddress: number;
+  /** How often the worker serves its calls' GRE timers (acknowledgments, reorder gaps), ms. */
+  readonly tickMs: number;
+}
+
+export type ToWorker =
+  | { readonly type: "add"; readonly call: CallHandoff }
+  | { readonly type: "remove"; readonly callId: number }
+  | { readonly type: "frame"; readonly callId: number; readonly frame: Uint8Array }
+  | { readonly type: "ip"; readonly callId: number; readonly packet: Uint8Array }
+  | { readonly type: "stats"; readonly id: number }
+  | { readonly type: "stop" };
+
+export interface WorkerCallStats extends DataCallStats {
+  readonly callId: number;
+  /** The call's GreChannel: sequence numbers given up on, and packets refused as outside the window. */
+  readonly greLost: number;
+  readonly greOutOfWindow: number;
+}
+
+export type FromWorker =
+  | { readonly type: "ready"; readonly owner: number; readonly queue: string }
+  | { readonly type: "added"; readonly callId: number }
+  | { readonly type: "add-failed"; readonly callId: number; readonly error: string }
+  | { readonly type: "removed"; readonly callId: number; readonly stats: WorkerCallStats | undefined }
+  | { readonly type: "control"; readonly callId: number; readonly frame: Uint8Array }
+  | { readonly type: "stats"; readonly id: number; readonly calls: WorkerCallStats[]; readonly gre: Record<string, number> }
+  | { readonly type: "error"; readonly error: string };

@@ -1,0 +1,128 @@
+/**
+ * DataCall (src/io/workers/data-call.ts), sans-I/O: a worker's half of a call carries IP both ways through the
+ * call's own MPPE and GRE state, continues the control thread's GRE sequence, and hands every other frame back.
+ */
+import { strict as assert } from "node:assert";
+import { describe, test } from "node:test";
+import { DataCall, type CallHandoff } from "../../../src/io/workers/data-call.js";
+import { GreHeader, parseGreHeader } from "../../../src/wire/gre.js";
+import { FakePeer, testKeys } from "../../../bench/workers/peer.js";
+
+const LOCAL = 4000;
+const PEER = 77;
+
+function handoff(over: Partial<CallHandoff> = {}): CallHandoff {
+  const k = testKeys(LOCAL);
+  return {
+    localCallId: LOCAL,
+    peerCallId: PEER,
+    peerIp: 0x0a000002,
+    localIp: 0x0a000001,
+    clientIp: 0xc0a8320a,
+    peerReceiveWindow: 64,
+    initialSeq: 41,
+    sendFlags: { acfc: false, pfc: false },
+    mppe: { sendKey: k.serverSend, recvKey: k.serverRecv, bits: 128, stateless: true },
+    maxIpOut: 1396,
+    ...over,
+  };
+}
+
+function datagram(n: number, fill: number): Uint8Array {
+  const d = new Uint8Array(n).fill(fill);
+  d[0] = 0x45;
+  d[2] = n >> 8; // Total Length: MPPE plaintext is accepted only as a consistent IPv4 header
+  d[3] = n & 0xff;
+  return d;
+}
+
+function rig(h: CallHandoff = handoff()) {
+  const gre: Uint8Array[] = [];
+  const ip: Uint8Array[] = [];
+  const control: Uint8Array[] = [];
+  const call = new DataCall(
+    h,
+    (b, o, l) => gre.push(b.slice(o, o + l)),
+    (b, o, l) => ip.push(b.slice(o, o + l)),
+    (f) => control.push(f),
+  );
+  const peer = new FakePeer(LOCAL, PEER, h.mppe ? testKeys(LOCAL) : undefined);
+  const deliver = (pkt: Uint8Array, now = 0): void => {
+    const gh = new GreHeader();
+    assert.ok(parseGreHeader(pkt, 0, pkt.length, gh).ok);
+    call.receive(now, pkt, gh);
+  };
+  return { call, peer, gre, ip, control, deliver };
+}
+
+describe("DataCall: one call's data path on a worker", () => {
+  test("encrypted IP from the peer comes out decrypted, in order", () => {
+    const r = rig();
+    const a = datagram(100, 1);
+    const b = datagram(1300, 2);
+    r.deliver(r.peer.ip(a));
+    r.deliver(r.peer.ip(b));
+    assert.deepEqual(r.ip, [a, b]);
+    assert.equal(r.call.stats.ipIn, 2);
+    assert.equal(r.call.stats.bytesIn, 1400);
+  });
+
+  test("IP to the peer is encrypted and continues the control thread's GRE sequence; control frames share it", () => {
+    const r = rig();
+    const a = datagram(200, 3);
+    assert.ok(r.call.sendIp(0, a, 0, a.length));
+    const lcpEchoReply = new Uint8Array([0xff, 0x03, 0xc0, 0x21, 0x0a, 0x01, 0x00, 0x08, 1, 2, 3, 4]);
+    r.call.sendFrame(0, lcpEchoReply);
+    assert.equal(r.gre.length, 2);
+    const first = r.peer.read(r.gre[0], 0, r.gre[0].length)!;
+    const second = r.peer.read(r.gre[1], 0, r.gre[1].length)!;
+    assert.equal(first.callId, PEER);
+    assert.equal(first.seq, 41, "the first packet the worker sends carries the control thread's next sequence number");
+    assert.equal(first.protocol, 0x0021);
+    assert.deepEqual(first.payload, a);
+    assert.equal(second.seq, 42);
+    assert.equal(second.protocol, 0xc021);
+  });
+
+  test("control frames from the peer go to the control thread; clear IP on an encrypted call is dropped", () => {
+    const r = rig();
+    const echo = new Uint8Array([0xff, 0x03, 0xc0, 0x21, 0x09, 0x07, 0x00, 0x08, 0, 0, 0, 0]);
+    r.deliver(r.peer.frame(echo));
+    r.deliver(r.peer.frame(new Uint8Array([0xff, 0x03, 0x00, 0x21, 0x45, 0, 0, 20])));
+    assert.deepEqual(r.control, [echo]);
+    assert.equal(r.ip.length, 0);
+    assert.equal(r.call.stats.droppedClear, 1);
+  });
+
+  test("a datagram over the peer's MRU is refused (the control thread fragments); no MPPE carries IP in clear", () => {
+    const r = rig(handoff({ mppe: undefined, maxIpOut: 500 }));
+    assert.equal(r.call.sendIp(0, datagram(501, 0), 0, 501), false);
+    assert.equal(r.call.stats.droppedTooBig, 1);
+    const d = datagram(500, 9);
+    assert.ok(r.call.sendIp(0, d, 0, d.length));
+    assert.deepEqual(r.peer.read(r.gre[0], 0, r.gre[0].length)!.payload, d);
+    r.deliver(r.peer.ip(d));
+    assert.deepEqual(r.ip, [d]);
+  });
+
+  test("malformed frames and undecryptable MPPE are counted and dropped, never thrown", () => {
+    const r = rig();
+    r.deliver(r.peer.frame(new Uint8Array([0xff, 0x03]))); // a PPP header cut short
+    r.deliver(r.peer.frame(new Uint8Array([0xff, 0x03, 0x00, 0xfd, 0x90, 0x00]))); // MPPE header, nothing after it
+    r.deliver(r.peer.frame(new Uint8Array([0xff, 0x03, 0x00, 0xfd, 0x90, 0x01, 1, 2, 3, 4, 5, 6, 7, 8]))); // wrong key stream
+    assert.equal(r.ip.length, 0);
+    assert.equal(r.control.length, 0);
+    assert.equal(r.call.stats.droppedMalformed, 1);
+    assert.equal(r.call.stats.droppedMppe, 2);
+    // The call still works afterwards (the MPPE engine decides which coherency counts it still takes: the later ones).
+    const d = datagram(60, 4);
+    for (let i = 0; i < 3; i++) r.deliver(r.peer.ip(d));
+    assert.ok(r.ip.length >= 1);
+    assert.deepEqual(r.ip.at(-1), d);
+  });
+
+  test("stateful MPPE is not taken", () => {
+    const h = handoff();
+    assert.throws(() => rig({ ...h, mppe: { ...h.mppe!, stateless: false as true } }), /only stateless MPPE/);
+  });
+});

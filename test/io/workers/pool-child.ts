@@ -1,0 +1,125 @@
+/**
+ * Child process of pool.test.ts, run inside a fresh network namespace: `ip netns exec <ns> node pool-child.js run`.
+ * A control thread (this one) with its TUN queue 0 and GRE socket, two data-plane workers, two calls handed to
+ * them, and a client on loopback sending and receiving their GRE. Prints one JSON result line.
+ */
+import * as dgram from "node:dgram";
+import { setTimeout as sleep } from "node:timers/promises";
+import { GreSocket } from "../../../src/io/gre-socket.js";
+import { TunDevice } from "../../../src/io/tun.js";
+import { DataPlaneWorkers } from "../../../src/io/workers/pool.js";
+import type { CallHandoff } from "../../../src/io/workers/data-call.js";
+import { FakePeer, testKeys, udpDatagram } from "../../../bench/workers/peer.js";
+
+const LOOPBACK = 0x7f000001;
+const SERVER = 0x0a4e0001; // 10.78.0.1
+const net = (last: number): number => (0x0a4e0000 | last) >>> 0;
+
+async function run(): Promise<Record<string, unknown>> {
+  const tun = TunDevice.open({ name: "pwq0", mtu: 1400, address: SERVER, prefix: 24, multiQueue: true });
+  const mainGre = GreSocket.open();
+  const mainSaw: number[] = [];
+  mainGre.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) mainSaw.push((b.data[b.offsets[i] + 6] << 8) | b.data[b.offsets[i] + 7]);
+  });
+  const mainTun: string[] = [];
+  tun.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) if (b.data[b.offsets[i]] >> 4 === 4) mainTun.push(String(b.data[b.offsets[i] + 19]));
+  });
+  const control: Array<[number, number[]]> = [];
+  const workers = await DataPlaneWorkers.start({
+    workers: 2,
+    greSocketFd: mainGre.fd,
+    tun: { fd: tun.fd, name: tun.name, mtu: 1400, address: SERVER, prefix: 24 },
+    onControl: (callId, frame) => control.push([callId, [...frame]]),
+  });
+
+  const calls = [
+    { local: 100, peer: 501, client: net(10), owner: 1 },
+    { local: 201, peer: 502, client: net(11), owner: 2 },
+  ];
+  const peers = new Map(calls.map((c) => [c.peer, new FakePeer(c.local, c.peer, testKeys(c.local))]));
+  const owners: number[] = [];
+  for (const c of calls) {
+    const k = testKeys(c.local);
+    const h: CallHandoff = {
+      localCallId: c.local,
+      peerCallId: c.peer,
+      peerIp: LOOPBACK,
+      localIp: LOOPBACK,
+      clientIp: c.client,
+      peerReceiveWindow: 64,
+      initialSeq: 10,
+      sendFlags: { acfc: false, pfc: false },
+      mppe: { sendKey: k.serverSend, recvKey: k.serverRecv, bits: 128, stateless: true },
+      maxIpOut: 1396,
+    };
+    owners.push(await workers.handOff(h, c.owner));
+  }
+
+  // The client: one raw GRE socket (it sees all GRE on loopback; it keeps what is keyed with its Call IDs).
+  const client = GreSocket.open();
+  const clientGot: Array<{ callId: number; seq: number | undefined; protocol: number | undefined; text: string }> = [];
+  client.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i];
+      const id = (b.data[off + 6] << 8) | b.data[off + 7];
+      const p = peers.get(id);
+      if (p === undefined) continue;
+      const r = p.read(b.data, off, b.lengths[i]);
+      if (r?.seq === undefined) continue; // acknowledgment-only
+      const text = r.protocol === 0x0021 && r.payload ? Buffer.from(r.payload.subarray(28)).toString() : "";
+      clientGot.push({ callId: id, seq: r.seq, protocol: r.protocol, text });
+    }
+  });
+
+  // Upstream: each client sends two datagrams to a UDP socket on the server's tunnel address.
+  const sink = dgram.createSocket("udp4");
+  const sinkGot: string[] = [];
+  sink.on("message", (m, rinfo) => sinkGot.push(`${rinfo.address}:${m.toString()}`));
+  await new Promise<void>((r) => sink.bind(5555, "10.78.0.1", () => r()));
+  for (const c of calls) {
+    const p = peers.get(c.peer)!;
+    for (const word of ["one", "two"]) {
+      const pkt = p.ip(udpDatagram(c.client, SERVER, 6000, 5555, Buffer.from(`${c.local}-${word}`)));
+      client.send(pkt, 0, pkt.length, LOOPBACK);
+    }
+  }
+  // Downstream: the server side sends one datagram to each client address (routed into the TUN device).
+  for (const c of calls) {
+    await new Promise<void>((r) => sink.send(Buffer.from(`to-${c.local}`), 6000, `10.78.0.${c.client & 0xff}`, () => r()));
+  }
+  // Control: an LCP Echo-Request from the first client reaches the control thread; its reply goes out via worker 1.
+  const p0 = peers.get(501)!;
+  const echo = p0.frame(new Uint8Array([0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0]));
+  client.send(echo, 0, echo.length, LOOPBACK);
+  await sleep(300);
+  workers.sendFrame(100, new Uint8Array([0xff, 0x03, 0xc0, 0x21, 0x0a, 0x01, 0x00, 0x08, 0, 0, 0, 0]));
+  await sleep(200);
+  const stats = await workers.stats();
+  const mainSawBefore = [...new Set(mainSaw)].sort((a, b) => a - b);
+  // Back from worker 1: from now on the control thread's socket gets Call ID 100.
+  const back = await workers.takeBack(100);
+  const late = p0.ip(udpDatagram(net(10), SERVER, 6000, 5555, Buffer.from("late")));
+  client.send(late, 0, late.length, LOOPBACK);
+  await sleep(200);
+  await workers.close();
+  sink.close();
+  for (const s of [client, mainGre, tun]) s.close();
+  return {
+    owners,
+    sinkGot: sinkGot.sort(),
+    clientGot,
+    control,
+    perWorker: stats.map((s) => ({ owner: s.owner, calls: s.calls.map((c) => ({ callId: c.callId, ipIn: c.ipIn, ipOut: c.ipOut, controlIn: c.controlIn, controlOut: c.controlOut })) })),
+    mainSawBefore,
+    mainSawAfter100: mainSaw.includes(100),
+    mainTun,
+    back: back && { ipIn: back.ipIn, ipOut: back.ipOut },
+  };
+}
+
+if (process.argv[2] === "run") {
+  const r = await run();
+  process.stdout.write(JSON.stringify({ event: "result", ...r }) + "\n");
+}
