@@ -114,6 +114,7 @@ class ThroughputRun {
 
   private async setUp(): Promise<void> {
     this.net = createLoadNetwork();
+    say(`namespaces ${this.net.serverNs} and ${this.net.generatorNs}`);
     this.dir = mkdtempSync(join(tmpdir(), "pptpts-throughput-"));
     const dist = this.o.dist ?? OWN_DIST;
     const cli = join(dist, "src/cli/main.js");
