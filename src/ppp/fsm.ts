@@ -192,8 +192,12 @@ export class Fsm<E = never> {
   /** Why we are terminating, for the tlf that eventually follows (Close, RTR, RXJ-). */
   private pendingReason: string | undefined;
 
-  private readonly txq: Uint8Array[] = [];
-  private readonly evq: (FsmEvent | E)[] = [];
+  /**
+   * Output queues, made when something is queued and dropped when drained: a drained array keeps its backing
+   * store, and an idle session's three automatons would hold six of them (issue 11: memory per session).
+   */
+  private txq: Uint8Array[] | undefined;
+  private evq: (FsmEvent | E)[] | undefined;
 
   constructor(protocol: string, handler: CpHandler, config: FsmConfig = {}) {
     this.protocol = protocol;
@@ -226,7 +230,11 @@ export class Fsm<E = never> {
   private lastPeerTerminateText: string | undefined;
 
   pollTransmit(): Uint8Array | undefined {
-    return this.txq.shift();
+    const q = this.txq;
+    if (q === undefined) return undefined;
+    const p = q.shift();
+    if (q.length === 0) this.txq = undefined;
+    return p;
   }
 
   pollTimeout(): Millis | undefined {
@@ -234,15 +242,23 @@ export class Fsm<E = never> {
   }
 
   pollEvent(): FsmEvent | E | undefined {
-    return this.evq.shift();
+    const q = this.evq;
+    if (q === undefined) return undefined;
+    const e = q.shift();
+    if (q.length === 0) this.evq = undefined;
+    return e;
   }
 
   // ------------------------------------------------------------------------------------------------------
   // For handlers: extra codes, their own events
 
+  private queue(packet: Uint8Array): void {
+    (this.txq ??= []).push(packet);
+  }
+
   /** Queue a packet of any code (Echo-Reply, Reset-Ack...), without PPP header. */
   sendPacket(code: number, id: number, data?: Uint8Array): void {
-    this.txq.push(emitCpPacket(code, id, data));
+    this.queue(emitCpPacket(code, id, data));
   }
 
   /** A fresh Identifier from the shared counter (§5: "MUST be changed for each ... sent"). */
@@ -253,11 +269,11 @@ export class Fsm<E = never> {
 
   /** Queue an event for the owner, in order with the automaton's own. */
   emit(event: FsmEvent | E): void {
-    this.evq.push(event);
+    (this.evq ??= []).push(event);
   }
 
   log(message: string): void {
-    this.evq.push({ type: "log", protocol: this.protocol, message });
+    (this.evq ??= []).push({ type: "log", protocol: this.protocol, message });
   }
 
   // ------------------------------------------------------------------------------------------------------
@@ -803,9 +819,9 @@ export class Fsm<E = never> {
   }
 
   private answer(p: CpPacket, v: RequestVerdict): void {
-    if (v.kind === "ack") this.txq.push(emitCpPacket(CP_CONFIGURE_ACK, p.id, p.data));
-    else if (v.kind === "nak") this.txq.push(emitCpPacket(CP_CONFIGURE_NAK, p.id, emitCpOptions(v.options)));
-    else if (v.kind === "reject") this.txq.push(emitCpPacket(CP_CONFIGURE_REJECT, p.id, emitCpOptions(v.options)));
+    if (v.kind === "ack") this.queue(emitCpPacket(CP_CONFIGURE_ACK, p.id, p.data));
+    else if (v.kind === "nak") this.queue(emitCpPacket(CP_CONFIGURE_NAK, p.id, emitCpOptions(v.options)));
+    else if (v.kind === "reject") this.queue(emitCpPacket(CP_CONFIGURE_REJECT, p.id, emitCpOptions(v.options)));
   }
 
   // ------------------------------------------------------------------------------------------------------
@@ -905,26 +921,26 @@ export class Fsm<E = never> {
 
   private retransmitRequest(): void {
     this.reqId = this.nextId();
-    this.txq.push(emitCpPacket(CP_CONFIGURE_REQUEST, this.reqId, this.reqOptions));
+    this.queue(emitCpPacket(CP_CONFIGURE_REQUEST, this.reqId, this.reqOptions));
     this.restartCount--;
     this.deadline = this.now + this.restartMs;
   }
 
   private str(reason: string): void {
     const text = utf8(reason);
-    this.txq.push(emitCpPacket(CP_TERMINATE_REQUEST, this.nextId(), text.subarray(0, MAX_TERMINATE_TEXT)));
+    this.queue(emitCpPacket(CP_TERMINATE_REQUEST, this.nextId(), text.subarray(0, MAX_TERMINATE_TEXT)));
     this.restartCount--;
     this.deadline = this.now + this.restartMs;
   }
 
   private sta(id: number): void {
-    this.txq.push(emitCpPacket(CP_TERMINATE_ACK, id));
+    this.queue(emitCpPacket(CP_TERMINATE_ACK, id));
   }
 
   private scj(rejected: Uint8Array): void {
     // §5.6: the Rejected-Packet "MUST be truncated to comply with the peer's established MRU".
     const room = Math.max(0, this.peerMru - CP_HEADER_LENGTH);
-    this.txq.push(emitCpPacket(CP_CODE_REJECT, this.nextId(), rejected.subarray(0, room)));
+    this.queue(emitCpPacket(CP_CODE_REJECT, this.nextId(), rejected.subarray(0, room)));
   }
 
   private illegal(event: string): void {

@@ -66,6 +66,7 @@ import {
   STOP_REASON_CODE,
   seconds,
 } from "./control-types.js";
+import { Fifo } from "../core/fifo.js";
 
 export type * from "./control-types.js";
 
@@ -91,8 +92,8 @@ export class ControlConnection {
   private readonly keepaliveRetries: number;
   private readonly framer: ControlStreamFramer;
   private readonly calls: CallControl;
-  private readonly tx: Uint8Array[] = [];
-  private readonly events: ControlEvent[] = [];
+  private readonly tx = new Fifo<Uint8Array>();
+  private readonly events = new Fifo<ControlEvent>();
 
   /** Deadline of the connection-level wait (SCCRQ, SCCRP, StopCCRP). */
   private ctlDeadline: number | undefined;
@@ -339,7 +340,7 @@ export class ControlConnection {
   abandon(now: number, reason: string): void {
     void now;
     if (this.stateValue === "closed") return;
-    this.tx.length = 0;
+    this.tx.clear();
     this.close(reason, false, "local");
   }
 

@@ -53,6 +53,7 @@ import {
 import { PAP_AUTH_REQUEST, PAP_AUTH_ACK, PAP_AUTH_NAK, emitPap, parsePap } from "../../wire/pap.js";
 import type { AuthServerEvent, AuthTransmit } from "./events.js";
 import { ACCESS_GRANTED, AUTHENTICATION_FAILED, MSCHAP_V2_CHANGE_PASSWORD_VERSION, failureText } from "./messages.js";
+import { Fifo } from "../../core/fifo.js";
 
 export interface AuthServerOptions {
   readonly method: AuthMethod;
@@ -109,8 +110,8 @@ export class AuthServer {
   private changeId: number | undefined;
   private discards = 0;
 
-  private readonly tx: AuthTransmit[] = [];
-  private readonly events: AuthServerEvent[] = [];
+  private readonly tx = new Fifo<AuthTransmit>();
+  private readonly events = new Fifo<AuthServerEvent>();
 
   constructor(opts: AuthServerOptions) {
     this.method = opts.method;
