@@ -5,7 +5,7 @@
  * full GC as one JSON line. Sessions are built one function scope apart from each other and from the driving loop,
  * so nothing but the ServerConnection (and what it holds) survives.
  */
-import { getHeapStatistics } from "node:v8";
+import { getHeapStatistics, writeHeapSnapshot } from "node:v8";
 import { LocalUsers } from "../../src/aaa/local.js";
 import { ServerConnection, type ServerPolicy } from "../../src/session/server-connection.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
@@ -79,7 +79,7 @@ async function bringUp(now: number, server: ServerConnection, client: ClientConn
   toClient.length = 0;
 }
 
-async function oneSession(i: number): Promise<ServerConnection> {
+export async function oneSession(i: number): Promise<ServerConnection> {
   const toServer: Uint8Array[] = [];
   const toClient: Uint8Array[] = [];
   const server = makeServer(toClient, i);
@@ -108,6 +108,8 @@ export async function measure(n: number): Promise<{ sessions: number; heapPerSes
   const heap1 = getHeapStatistics().used_heap_size;
   const ab1 = process.memoryUsage().arrayBuffers;
   if (held.length !== n || warm.length !== 20) throw new Error("sessions lost");
+  // IDLE_FOOTPRINT_SNAPSHOT=FILE: a heap snapshot with the sessions held, to see where their memory goes.
+  if (process.env.IDLE_FOOTPRINT_SNAPSHOT) writeHeapSnapshot(process.env.IDLE_FOOTPRINT_SNAPSHOT);
   return { sessions: n, heapPerSession: (heap1 - heap0) / n, arrayBuffersPerSession: (ab1 - ab0) / n };
 }
 
