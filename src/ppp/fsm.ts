@@ -184,7 +184,9 @@ export class Fsm<E = never> {
 
   /** Identifier and option bytes of our outstanding Configure-Request. */
   private reqId = -1;
-  private reqOptions: Uint8Array = new Uint8Array(0);
+  // The option bytes as a one-byte string (one char per octet): kept for the session's life to match Acks against,
+  // and a short string is ~40 B where a small Uint8Array costs ~210 (view, ArrayBuffer object, elements) — issue 11.
+  private reqOptions = "";
 
   private naksSent = 0;
   private rejectsSent = 0;
@@ -836,13 +838,21 @@ export class Fsm<E = never> {
   private sameAsOurRequest(data: Uint8Array): boolean {
     const a = this.reqOptions;
     if (a.length !== data.length) return false;
-    for (let i = 0; i < a.length; i++) if (a[i] !== data[i]) return false;
+    for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) !== data[i]) return false;
     return true;
   }
 
   private requestOptions(): CpOption[] {
-    const r = parseCpOptions(this.reqOptions);
+    const r = parseCpOptions(this.requestBytes());
     return r.ok ? r.value : [];
+  }
+
+  /** Our outstanding request's option bytes, made again from `reqOptions`. */
+  private requestBytes(): Uint8Array {
+    const s = this.reqOptions;
+    const b = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+    return b;
   }
 
   private isSubsetOfOurRequest(options: readonly CpOption[]): boolean {
@@ -907,7 +917,7 @@ export class Fsm<E = never> {
 
   private scr(): void {
     const options = this.handler.buildRequest();
-    this.reqOptions = emitCpOptions(options);
+    this.reqOptions = String.fromCharCode(...emitCpOptions(options));
     this.retransmitRequest();
     this.log(`we ask ${this.optionsText(options)} (id ${this.reqId})`);
   }
@@ -921,7 +931,7 @@ export class Fsm<E = never> {
 
   private retransmitRequest(): void {
     this.reqId = this.nextId();
-    this.queue(emitCpPacket(CP_CONFIGURE_REQUEST, this.reqId, this.reqOptions));
+    this.queue(emitCpPacket(CP_CONFIGURE_REQUEST, this.reqId, this.requestBytes()));
     this.restartCount--;
     this.deadline = this.now + this.restartMs;
   }

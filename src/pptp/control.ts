@@ -46,7 +46,7 @@ import {
   Bearer,
 } from "../wire/pptp-control.js";
 import { type Result, ok, err } from "../wire/result.js";
-import { CallControl } from "./call-control.js";
+import { CallControl, type CallHost } from "./call-control.js";
 import type { CallInfo, ControlCloseKind, ControlEvent, PeerInfo } from "./control-events.js";
 import {
   type ClearCallOptions,
@@ -105,6 +105,29 @@ export class ControlConnection {
   /** Why we sent Stop-Control-Connection-Request, reported when the connection closes. */
   private stopCause = "";
 
+  /**
+   * What CallControl reaches back through: methods on one shared prototype, so a connection holds one small object
+   * here instead of five closures and their context (issue 11: memory per session).
+   */
+  private static readonly CallHostOf = class implements CallHost {
+    constructor(private readonly c: ControlConnection) {}
+    isEstablished(): boolean {
+      return this.c.stateValue === "established";
+    }
+    send(m: ControlMessage): void {
+      this.c.send(m);
+    }
+    emit(e: ControlEvent): void {
+      this.c.events.push(e);
+    }
+    warn(reason: string): void {
+      this.c.warn(reason);
+    }
+    stopConnection(now: number, why: string): void {
+      this.c.sendStop(now, StopReason.None, why);
+    }
+  };
+
   constructor(options: ControlConnectionOptions) {
     this.o = options;
     this.role = options.role;
@@ -115,13 +138,7 @@ export class ControlConnection {
     this.keepaliveRetries = options.keepaliveRetries ?? 0;
     this.framer = new ControlStreamFramer(options.parse ?? {});
     this.calls = new CallControl(
-      {
-        isEstablished: () => this.stateValue === "established",
-        send: (m) => this.send(m),
-        emit: (e) => this.events.push(e),
-        warn: (r) => this.warn(r),
-        stopConnection: (now, why) => this.sendStop(now, StopReason.None, why),
-      },
+      new ControlConnection.CallHostOf(this),
       {
         callReplyTimeoutMs: options.callReplyTimeoutMs ?? this.replyTimeout,
         receiveWindow: options.receiveWindow ?? 64,
