@@ -6,6 +6,7 @@
  * signal only outside the CPU windows it measures (a full GC costs milliseconds).
  */
 import { renameSync, writeFileSync } from "node:fs";
+import { getHeapSpaceStatistics, getHeapStatistics } from "node:v8";
 
 const file = process.env.PPTPTS_LOAD_PROBE;
 if (file) {
@@ -13,7 +14,11 @@ if (file) {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     const m = process.memoryUsage();
-    const out = { ...m, gc: gc !== undefined };
+    // V8's own view too (in the --json record, not printed): committed vs used per heap space, malloced memory —
+    // how much of RSS is heap slack rather than objects (bench/README.md "Per-session memory").
+    const h = getHeapStatistics();
+    const spaces = getHeapSpaceStatistics().map((x) => ({ name: x.space_name, size: x.space_size, used: x.space_used_size, physical: x.physical_space_size }));
+    const out = { ...m, gc: gc !== undefined, v8: { totalPhysical: h.total_physical_size, used: h.used_heap_size, malloced: h.malloced_memory, external: h.external_memory }, spaces };
     writeFileSync(`${file}.tmp`, JSON.stringify(out));
     renameSync(`${file}.tmp`, file);
   });

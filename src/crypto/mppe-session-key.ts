@@ -2,25 +2,29 @@
  * The per-direction MPPE key state: the start key, the current session key and the RC4 tables keyed with it.
  * `changeKey()` is RFC 3078 §7.3 and runs before every packet in stateless mode, so it allocates nothing: the
  * SHA-1 input Start || SHApad1 || Session || SHApad2 is kept preformatted (with its SHA-1 padding) in one 128-byte
- * buffer, and only the session-key bytes are rewritten before the two compressions.
+ * buffer. The current session key lives inside that buffer, at its place in the SHA-1 input, so a key is one
+ * 128-byte allocation; the SHA-1 state, schedule and digest are scratch used synchronously inside one call, shared
+ * by every key of the process (issue 11: an idle session held six typed arrays per direction here).
  */
 import { type MppeBits, checkMasterKey, mppeKeyLength } from "./mppe-keys.js";
 import { Rc4 } from "./rc4.js";
 import { sha1Compress, sha1Digest, sha1Init, sha1Pad } from "./sha1.js";
 
+/** SHA-1 state, message schedule and digest: filled and read within one synchronous call, so one per process. */
+const H = new Int32Array(5);
+const W = new Int32Array(80);
+const DIGEST = new Uint8Array(20);
+
 export class MppeSessionKey {
   readonly bits: MppeBits;
   readonly keyLen: 8 | 16;
-  /** The current session key (RFC 3078 §7.3 SessionKey); its RC4 tables are in `rc4`. */
+  /** The current session key (RFC 3078 §7.3 SessionKey), a view into `msg`; its RC4 tables are in `rc4`. */
   readonly session: Uint8Array;
   /** RC4 tables of the current session key, positioned wherever the data stream has got to. */
   readonly rc4 = new Rc4();
 
+  /** Start | 40 x 00 | Session | 40 x F2 | SHA-1 padding: the input of GetNewKeyFromSHA (RFC 3079 §3.3). */
   private readonly msg = new Uint8Array(128);
-  private readonly sessionOff: number;
-  private readonly h = new Int32Array(5);
-  private readonly w = new Int32Array(80);
-  private readonly digest = new Uint8Array(20);
 
   /** `masterKey` is the direction's 16-byte start key; 40/56-bit keys use its first 8 bytes (RFC 3079 §3.1). */
   constructor(masterKey: Uint8Array, bits: MppeBits) {
@@ -28,18 +32,20 @@ export class MppeSessionKey {
     checkMasterKey(masterKey, keyLen);
     this.bits = bits;
     this.keyLen = keyLen;
-    this.session = masterKey.slice(0, keyLen);
 
     // Layout: Start(keyLen) | 40 x 00 | Session(keyLen) | 40 x F2 | SHA-1 padding; 96 or 112 bytes -> 2 blocks.
     const msg = this.msg;
-    msg.set(this.session, 0);
-    this.sessionOff = keyLen + 40;
-    msg.fill(0xf2, this.sessionOff + keyLen, this.sessionOff + keyLen + 40);
+    const start = masterKey.subarray(0, keyLen);
+    msg.set(start, 0);
+    const sessionOff = keyLen + 40;
+    this.session = msg.subarray(sessionOff, sessionOff + keyLen);
+    msg.fill(0xf2, sessionOff + keyLen, sessionOff + keyLen + 40);
     sha1Pad(msg, 2 * keyLen + 80);
 
     // Initial session key (RFC 3079 §3.1-3.3): GetNewKeyFromSHA(Start, Start), reduced, no RC4 step.
+    this.session.set(start);
     this.hashStartAndSession();
-    for (let i = 0; i < keyLen; i++) this.session[i] = this.digest[i];
+    for (let i = 0; i < keyLen; i++) this.session[i] = DIGEST[i];
     this.reduce();
     this.rc4.setKey(this.session, keyLen);
   }
@@ -52,8 +58,8 @@ export class MppeSessionKey {
   changeKey(initTables: boolean = true): void {
     const keyLen = this.keyLen;
     this.hashStartAndSession();
-    this.rc4.setKey(this.digest, keyLen);
-    this.rc4.process(this.digest, 0, this.session, 0, keyLen);
+    this.rc4.setKey(DIGEST, keyLen);
+    this.rc4.process(DIGEST, 0, this.session, 0, keyLen);
     this.reduce();
     if (initTables) this.rc4.setKey(this.session, keyLen);
   }
@@ -81,16 +87,13 @@ export class MppeSessionKey {
     this.resetTables();
   }
 
+  /** SHA-1 of `msg` (Start and the current Session in place) into DIGEST. */
   private hashStartAndSession(): void {
     const msg = this.msg;
-    const off = this.sessionOff;
-    const session = this.session;
-    for (let i = 0; i < this.keyLen; i++) msg[off + i] = session[i];
-    const h = this.h;
-    sha1Init(h);
-    sha1Compress(h, this.w, msg, 0);
-    sha1Compress(h, this.w, msg, 64);
-    sha1Digest(h, this.digest, 0);
+    sha1Init(H);
+    sha1Compress(H, W, msg, 0);
+    sha1Compress(H, W, msg, 64);
+    sha1Digest(H, DIGEST, 0);
   }
 
   private reduce(): void {

@@ -26,7 +26,7 @@ import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome, type ReplyOu
 import { CcpNegotiator, type CcpOptionsConfig, type CcpResult } from "./options-ccp.js";
 import type { MppeOfferSeen, MppeProfile } from "./explain.js";
 import { NcpEngine } from "./cp-engine.js";
-import { type CpPacket, CCP_RESET_REQUEST, CCP_RESET_ACK } from "../wire/ppp-cp.js";
+import { type CpOption, type CpPacket, CCP_RESET_REQUEST, CCP_RESET_ACK } from "../wire/ppp-cp.js";
 
 export type { CcpResult, CcpPolicy, MppeStrength, CcpOptionsConfig } from "./options-ccp.js";
 
@@ -45,7 +45,7 @@ export type CcpEvent =
 
 export class CcpEngine extends NcpEngine<CcpEvent, CcpResult> {
   protected readonly fsm: Fsm<CcpEvent>;
-  private readonly negotiator: CcpNegotiator;
+  protected readonly negotiator: CcpNegotiator;
   private readonly sendResetAck: boolean;
 
   private resetId: number | undefined;
@@ -55,45 +55,9 @@ export class CcpEngine extends NcpEngine<CcpEvent, CcpResult> {
 
   constructor(config: CcpConfig) {
     super();
-    const n = new CcpNegotiator(config);
-    this.negotiator = n;
+    this.negotiator = new CcpNegotiator(config);
     this.sendResetAck = config.sendResetAck ?? true;
-    const watch = (r: ReplyOutcome): ReplyOutcome => {
-      if (typeof r === "object") this.reportFailure(r.fail);
-      return r;
-    };
-    this.fsm = new Fsm<CcpEvent>(
-      "CCP",
-      {
-        resetRequest: () => {
-          this.failureReported = false;
-          n.resetRequest();
-        },
-        buildRequest: () => n.buildRequest(),
-        processRequest: (o) => n.processRequest(o),
-        nakReceived: (o) => watch(n.nakReceived(o)),
-        rejectReceived: (o) => watch(n.rejectReceived(o)),
-        verifyOpen: () => {
-          const veto = n.verifyOpen();
-          if (veto !== undefined) this.reportFailure(veto);
-          return veto;
-        },
-        up: () => {
-          this.opened = n.result();
-          this.resetId = undefined;
-        },
-        down: (_now, reason, renegotiating) => {
-          this.opened = undefined;
-          if (!renegotiating) this.reportFailure(`CCP went down: ${reason}`);
-        },
-        finished: (_now, reason) => {
-          this.opened = undefined;
-          this.reportFailure(`CCP did not complete: ${reason}`);
-        },
-        extraCode: (_now, p) => this.extraCode(p),
-      },
-      config.fsm,
-    );
+    this.fsm = new Fsm<CcpEvent>("CCP", this, config.fsm);
   }
 
   get policy(): CcpOptionsConfig["policy"] {
@@ -146,13 +110,55 @@ export class CcpEngine extends NcpEngine<CcpEvent, CcpResult> {
 
   // ------------------------------------------------------------------------------------------------------
 
+  private watch(r: ReplyOutcome): ReplyOutcome {
+    if (typeof r === "object") this.reportFailure(r.fail);
+    return r;
+  }
+
   private reportFailure(reason: string): void {
     if (this.negotiator.policy !== "require" || this.ownerStopping || this.failureReported) return;
     this.failureReported = true;
     this.fsm.emit({ type: "mppe-required-failed", reason });
   }
 
-  private extraCode(p: CpPacket): ExtraCodeOutcome {
+  // ------------------------------------------------------------------------------------------------------
+  // CpHandler (the automaton's callbacks; the rest of negotiation is CpEngine's)
+
+  override resetRequest(): void {
+    this.failureReported = false;
+    this.negotiator.resetRequest();
+  }
+
+  override nakReceived(options: readonly CpOption[]): ReplyOutcome {
+    return this.watch(this.negotiator.nakReceived(options));
+  }
+
+  override rejectReceived(options: readonly CpOption[]): ReplyOutcome {
+    return this.watch(this.negotiator.rejectReceived(options));
+  }
+
+  override verifyOpen(): string | undefined {
+    const veto = this.negotiator.verifyOpen();
+    if (veto !== undefined) this.reportFailure(veto);
+    return veto;
+  }
+
+  up(): void {
+    this.opened = this.negotiator.result();
+    this.resetId = undefined;
+  }
+
+  down(_now: Millis, reason: string, renegotiating: boolean): void {
+    this.opened = undefined;
+    if (!renegotiating) this.reportFailure(`CCP went down: ${reason}`);
+  }
+
+  finished(_now: Millis, reason: string): void {
+    this.opened = undefined;
+    this.reportFailure(`CCP did not complete: ${reason}`);
+  }
+
+  extraCode(_now: Millis, p: CpPacket): ExtraCodeOutcome {
     switch (p.code) {
       case CCP_RESET_REQUEST:
         if (!this.fsm.isOpened) return "handled";

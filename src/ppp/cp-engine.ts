@@ -2,33 +2,26 @@
  * What LcpEngine, IpcpEngine and CcpEngine share: each wraps one RFC 1661 automaton (fsm.ts) and passes its
  * owner's inputs and polls straight through to it.
  *
- * A subclass builds `fsm` in its own constructor (the handler's closures reach back into the subclass), sets
- * `opened` from its up/down/finished callbacks, and overrides an input or poll only where it adds to the
- * automaton (LCP's echo timer, CCP's note of the owner stopping it).
+ * A subclass builds `negotiator` and then `fsm` in its own constructor, handing the automaton itself as the
+ * CpHandler: the callbacks are methods on the engines' shared prototypes, so an idle session holds no closures,
+ * contexts or per-instance handler objects for its three automatons (issue 11: memory per session). The
+ * subclass sets `opened` from its up/down/finished methods, and overrides an input or poll only where it adds
+ * to the automaton (LCP's echo timer, CCP's note of the owner stopping it).
  */
 import type { Millis } from "../core/clock.js";
-import type { CpHandler, Fsm, FsmEvent, FsmState } from "./fsm.js";
+import type { CpHandler, Fsm, FsmEvent, FsmState, ReplyOutcome, RequestVerdict } from "./fsm.js";
+import type { CpOption } from "../wire/ppp-cp.js";
 
 /** The option-negotiation part of a CpHandler, as the options-*.ts negotiators implement it. */
 export type Negotiation = Required<
   Pick<CpHandler, "resetRequest" | "buildRequest" | "processRequest" | "nakReceived" | "rejectReceived" | "verifyOpen">
 >;
 
-/** Handler entries that pass option negotiation to `n` (as calls on `n`, so its methods keep their `this`). */
-export function negotiationHandler(n: Negotiation): Negotiation {
-  return {
-    resetRequest: () => n.resetRequest(),
-    buildRequest: () => n.buildRequest(),
-    processRequest: (o) => n.processRequest(o),
-    nakReceived: (o) => n.nakReceived(o),
-    rejectReceived: (o) => n.rejectReceived(o),
-    verifyOpen: () => n.verifyOpen(),
-  };
-}
-
 /** A control protocol engine with events `E` (including the automaton's) and result `R` while Opened. */
-export abstract class CpEngine<E, R> {
+export abstract class CpEngine<E, R> implements CpHandler {
   protected abstract readonly fsm: Fsm<E>;
+  /** The protocol's option logic (options-*.ts); the CpHandler methods below pass negotiation to it. */
+  protected abstract readonly negotiator: Negotiation;
   /** The result while Opened; undefined otherwise. */
   protected opened: R | undefined;
 
@@ -88,6 +81,34 @@ export abstract class CpEngine<E, R> {
 
   pollEvent(): FsmEvent | E | undefined {
     return this.fsm.pollEvent();
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // CpHandler: called by this engine's automaton only (as calls on `negotiator`, so its methods keep their
+  // `this`); subclasses add up/down/finished and their extra codes.
+
+  resetRequest(): void {
+    this.negotiator.resetRequest();
+  }
+
+  buildRequest(): CpOption[] {
+    return this.negotiator.buildRequest();
+  }
+
+  processRequest(options: readonly CpOption[]): RequestVerdict {
+    return this.negotiator.processRequest(options);
+  }
+
+  nakReceived(options: readonly CpOption[]): ReplyOutcome {
+    return this.negotiator.nakReceived(options);
+  }
+
+  rejectReceived(options: readonly CpOption[]): ReplyOutcome {
+    return this.negotiator.rejectReceived(options);
+  }
+
+  verifyOpen(): string | undefined {
+    return this.negotiator.verifyOpen();
   }
 }
 

@@ -184,7 +184,9 @@ export class Fsm<E = never> {
 
   /** Identifier and option bytes of our outstanding Configure-Request. */
   private reqId = -1;
-  private reqOptions: Uint8Array = new Uint8Array(0);
+  // The option bytes as a one-byte string (one char per octet): kept for the session's life to match Acks against,
+  // and a short string is ~40 B where a small Uint8Array costs ~210 (view, ArrayBuffer object, elements) — issue 11.
+  private reqOptions = "";
 
   private naksSent = 0;
   private rejectsSent = 0;
@@ -192,8 +194,12 @@ export class Fsm<E = never> {
   /** Why we are terminating, for the tlf that eventually follows (Close, RTR, RXJ-). */
   private pendingReason: string | undefined;
 
-  private readonly txq: Uint8Array[] = [];
-  private readonly evq: (FsmEvent | E)[] = [];
+  /**
+   * Output queues, made when something is queued and dropped when drained: a drained array keeps its backing
+   * store, and an idle session's three automatons would hold six of them (issue 11: memory per session).
+   */
+  private txq: Uint8Array[] | undefined;
+  private evq: (FsmEvent | E)[] | undefined;
 
   constructor(protocol: string, handler: CpHandler, config: FsmConfig = {}) {
     this.protocol = protocol;
@@ -226,7 +232,11 @@ export class Fsm<E = never> {
   private lastPeerTerminateText: string | undefined;
 
   pollTransmit(): Uint8Array | undefined {
-    return this.txq.shift();
+    const q = this.txq;
+    if (q === undefined) return undefined;
+    const p = q.shift();
+    if (q.length === 0) this.txq = undefined;
+    return p;
   }
 
   pollTimeout(): Millis | undefined {
@@ -234,15 +244,23 @@ export class Fsm<E = never> {
   }
 
   pollEvent(): FsmEvent | E | undefined {
-    return this.evq.shift();
+    const q = this.evq;
+    if (q === undefined) return undefined;
+    const e = q.shift();
+    if (q.length === 0) this.evq = undefined;
+    return e;
   }
 
   // ------------------------------------------------------------------------------------------------------
   // For handlers: extra codes, their own events
 
+  private queue(packet: Uint8Array): void {
+    (this.txq ??= []).push(packet);
+  }
+
   /** Queue a packet of any code (Echo-Reply, Reset-Ack...), without PPP header. */
   sendPacket(code: number, id: number, data?: Uint8Array): void {
-    this.txq.push(emitCpPacket(code, id, data));
+    this.queue(emitCpPacket(code, id, data));
   }
 
   /** A fresh Identifier from the shared counter (§5: "MUST be changed for each ... sent"). */
@@ -253,11 +271,11 @@ export class Fsm<E = never> {
 
   /** Queue an event for the owner, in order with the automaton's own. */
   emit(event: FsmEvent | E): void {
-    this.evq.push(event);
+    (this.evq ??= []).push(event);
   }
 
   log(message: string): void {
-    this.evq.push({ type: "log", protocol: this.protocol, message });
+    (this.evq ??= []).push({ type: "log", protocol: this.protocol, message });
   }
 
   // ------------------------------------------------------------------------------------------------------
@@ -803,9 +821,9 @@ export class Fsm<E = never> {
   }
 
   private answer(p: CpPacket, v: RequestVerdict): void {
-    if (v.kind === "ack") this.txq.push(emitCpPacket(CP_CONFIGURE_ACK, p.id, p.data));
-    else if (v.kind === "nak") this.txq.push(emitCpPacket(CP_CONFIGURE_NAK, p.id, emitCpOptions(v.options)));
-    else if (v.kind === "reject") this.txq.push(emitCpPacket(CP_CONFIGURE_REJECT, p.id, emitCpOptions(v.options)));
+    if (v.kind === "ack") this.queue(emitCpPacket(CP_CONFIGURE_ACK, p.id, p.data));
+    else if (v.kind === "nak") this.queue(emitCpPacket(CP_CONFIGURE_NAK, p.id, emitCpOptions(v.options)));
+    else if (v.kind === "reject") this.queue(emitCpPacket(CP_CONFIGURE_REJECT, p.id, emitCpOptions(v.options)));
   }
 
   // ------------------------------------------------------------------------------------------------------
@@ -820,13 +838,21 @@ export class Fsm<E = never> {
   private sameAsOurRequest(data: Uint8Array): boolean {
     const a = this.reqOptions;
     if (a.length !== data.length) return false;
-    for (let i = 0; i < a.length; i++) if (a[i] !== data[i]) return false;
+    for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) !== data[i]) return false;
     return true;
   }
 
   private requestOptions(): CpOption[] {
-    const r = parseCpOptions(this.reqOptions);
+    const r = parseCpOptions(this.requestBytes());
     return r.ok ? r.value : [];
+  }
+
+  /** Our outstanding request's option bytes, made again from `reqOptions`. */
+  private requestBytes(): Uint8Array {
+    const s = this.reqOptions;
+    const b = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+    return b;
   }
 
   private isSubsetOfOurRequest(options: readonly CpOption[]): boolean {
@@ -891,7 +917,7 @@ export class Fsm<E = never> {
 
   private scr(): void {
     const options = this.handler.buildRequest();
-    this.reqOptions = emitCpOptions(options);
+    this.reqOptions = String.fromCharCode(...emitCpOptions(options));
     this.retransmitRequest();
     this.log(`we ask ${this.optionsText(options)} (id ${this.reqId})`);
   }
@@ -905,26 +931,26 @@ export class Fsm<E = never> {
 
   private retransmitRequest(): void {
     this.reqId = this.nextId();
-    this.txq.push(emitCpPacket(CP_CONFIGURE_REQUEST, this.reqId, this.reqOptions));
+    this.queue(emitCpPacket(CP_CONFIGURE_REQUEST, this.reqId, this.requestBytes()));
     this.restartCount--;
     this.deadline = this.now + this.restartMs;
   }
 
   private str(reason: string): void {
     const text = utf8(reason);
-    this.txq.push(emitCpPacket(CP_TERMINATE_REQUEST, this.nextId(), text.subarray(0, MAX_TERMINATE_TEXT)));
+    this.queue(emitCpPacket(CP_TERMINATE_REQUEST, this.nextId(), text.subarray(0, MAX_TERMINATE_TEXT)));
     this.restartCount--;
     this.deadline = this.now + this.restartMs;
   }
 
   private sta(id: number): void {
-    this.txq.push(emitCpPacket(CP_TERMINATE_ACK, id));
+    this.queue(emitCpPacket(CP_TERMINATE_ACK, id));
   }
 
   private scj(rejected: Uint8Array): void {
     // §5.6: the Rejected-Packet "MUST be truncated to comply with the peer's established MRU".
     const room = Math.max(0, this.peerMru - CP_HEADER_LENGTH);
-    this.txq.push(emitCpPacket(CP_CODE_REJECT, this.nextId(), rejected.subarray(0, room)));
+    this.queue(emitCpPacket(CP_CODE_REJECT, this.nextId(), rejected.subarray(0, room)));
   }
 
   private illegal(event: string): void {

@@ -12,7 +12,7 @@
  */
 import { Fsm, type FsmConfig, type FsmEvent } from "./fsm.js";
 import { IpcpNegotiator, type IpcpOptionsConfig, type IpcpResult } from "./options-ipcp.js";
-import { NcpEngine, negotiationHandler } from "./cp-engine.js";
+import { NcpEngine } from "./cp-engine.js";
 
 export type { IpcpResult, IpcpServerConfig, IpcpClientConfig, IpcpOptionsConfig } from "./options-ipcp.js";
 
@@ -25,26 +25,26 @@ export type IpcpEvent = FsmEvent;
 
 export class IpcpEngine extends NcpEngine<IpcpEvent, IpcpResult> {
   protected readonly fsm: Fsm<IpcpEvent>;
+  protected readonly negotiator: IpcpNegotiator;
 
   /** Throws RangeError when a configured address is not dotted-quad IPv4. */
   constructor(config: IpcpConfig) {
     super();
-    const n = new IpcpNegotiator(config);
-    this.fsm = new Fsm<IpcpEvent>(
-      "IPCP",
-      {
-        ...negotiationHandler(n),
-        up: () => {
-          this.opened = n.result();
-        },
-        down: () => {
-          this.opened = undefined;
-        },
-        finished: () => {
-          this.opened = undefined;
-        },
-      },
-      config.fsm,
-    );
+    this.negotiator = new IpcpNegotiator(config);
+    this.fsm = new Fsm<IpcpEvent>("IPCP", this, config.fsm);
+  }
+
+  // CpHandler (the automaton's callbacks; the negotiation ones are CpEngine's)
+
+  up(): void {
+    this.opened = this.negotiator.result();
+  }
+
+  down(): void {
+    this.opened = undefined;
+  }
+
+  finished(): void {
+    this.opened = undefined;
   }
 }

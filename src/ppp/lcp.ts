@@ -32,7 +32,7 @@ import { PPP_LCP, protocolName } from "../wire/ppp-protocols.js";
 import { Fsm, type FsmConfig, type FsmEvent, type ExtraCodeOutcome } from "./fsm.js";
 import { LcpNegotiator, type LcpOptionsConfig, type LcpResult, type LcpNegotiatorEvent } from "./options-lcp.js";
 import type { AskedAuth } from "./explain.js";
-import { CpEngine, negotiationHandler } from "./cp-engine.js";
+import { CpEngine } from "./cp-engine.js";
 import {
   type CpPacket,
   LCP_PROTOCOL_REJECT,
@@ -78,7 +78,7 @@ const DEFAULT_ECHO_FAILURES = 4;
 
 export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   protected readonly fsm: Fsm<LcpEvent>;
-  private readonly negotiator: LcpNegotiator;
+  protected readonly negotiator: LcpNegotiator;
   private readonly echoIntervalMs: Millis;
   private readonly echoFailures: number;
 
@@ -91,24 +91,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
     this.echoIntervalMs = config.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS;
     this.echoFailures = config.echoFailures ?? DEFAULT_ECHO_FAILURES;
     this.negotiator = new LcpNegotiator(config, config.random, (e) => this.fsm.emit(e));
-    const n = this.negotiator;
-    this.fsm = new Fsm<LcpEvent>(
-      "LCP",
-      {
-        ...negotiationHandler(n),
-        up: (now) => this.layerUp(now),
-        down: () => this.layerDown(),
-        finished: () => this.layerDown(),
-        extraCode: (now, p) => this.extraCode(now, p),
-        codeRejected: (_now, code) => {
-          if (code === LCP_ECHO_REQUEST) {
-            this.echoRejected = true;
-            this.echoDeadline = undefined;
-          }
-        },
-      },
-      config.fsm,
-    );
+    this.fsm = new Fsm<LcpEvent>("LCP", this, config.fsm);
   }
 
   // ------------------------------------------------------------------------------------------------------
@@ -168,7 +151,9 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
 
   // ------------------------------------------------------------------------------------------------------
 
-  private layerUp(now: Millis): void {
+  // CpHandler (the automaton's callbacks; the negotiation ones are CpEngine's)
+
+  up(now: Millis): void {
     this.opened = this.negotiator.result();
     this.fsm.peerMru = this.opened.peerMru;
     this.echoesUnanswered = 0;
@@ -176,10 +161,21 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
     this.echoDeadline = this.echoIntervalMs > 0 ? now + this.echoIntervalMs : undefined;
   }
 
-  private layerDown(): void {
+  down(): void {
     this.opened = undefined;
     this.fsm.peerMru = 1500;
     this.echoDeadline = undefined;
+  }
+
+  finished(): void {
+    this.down();
+  }
+
+  codeRejected(_now: Millis, code: number): void {
+    if (code === LCP_ECHO_REQUEST) {
+      this.echoRejected = true;
+      this.echoDeadline = undefined;
+    }
   }
 
   private echoTimerFired(now: Millis): void {
@@ -196,7 +192,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
     this.echoDeadline = now + this.echoIntervalMs;
   }
 
-  private extraCode(_now: Millis, p: CpPacket): ExtraCodeOutcome {
+  extraCode(_now: Millis, p: CpPacket): ExtraCodeOutcome {
     const opened = this.fsm.isOpened;
     switch (p.code) {
       case LCP_ECHO_REQUEST: {

@@ -64,6 +64,7 @@ import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../c
 import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED } from "../wire/ppp-frame.js";
 import { toHex } from "../wire/bytes.js";
 import { describePppPacket } from "./describe.js";
+import { Fifo } from "../core/fifo.js";
 
 export type LinkPhase = "dead" | "establish" | "authenticate" | "network" | "terminate";
 
@@ -200,8 +201,8 @@ export class PppLink {
   private authClient: AuthClient | undefined;
 
   private phaseValue: LinkPhase = "dead";
-  private readonly events: PppLinkEvent[] = [];
-  private readonly tx: Uint8Array[] = [];
+  private readonly events = new Fifo<PppLinkEvent>();
+  private readonly tx = new Fifo<Uint8Array>();
 
   private lcpResult: LcpResult | undefined;
   private peerAuthDone = false;

@@ -35,6 +35,7 @@ import {
   emitIpcpOption,
   ipv4ToOctets,
 } from "../wire/ppp-cp.js";
+import { SparseMap } from "../core/sparse-map.js";
 
 export interface IpcpServerConfig {
   readonly role: "server";
@@ -92,17 +93,17 @@ function checkAddress(what: string, s: string): string {
 export class IpcpNegotiator implements CpHandler {
   private readonly cfg: IpcpOptionsConfig;
   /** Name servers we serve (server) by slot type. */
-  private readonly served = new Map<number, string>();
+  private readonly served = new SparseMap<number, string>();
 
   // Our next Configure-Request.
   private wantAddress: string | undefined;
   private sendAddress = true;
   /** Name-server slots we ask for (client), by option type → current value. */
-  private readonly wantServers = new Map<number, string>();
+  private readonly wantServers = new SparseMap<number, string>();
 
   // The peer's last answered Configure-Request.
   private peerAddress: string | undefined;
-  private readonly peerServers = new Map<number, string>();
+  private readonly peerServers = new SparseMap<number, string>();
 
   constructor(config: IpcpOptionsConfig) {
     this.cfg = config;

@@ -124,7 +124,8 @@ export class LcpNegotiator implements CpHandler {
   private wantMru: number | undefined;
   private wantAccm: number | undefined;
   private wantAuth: AuthMethod | undefined;
-  private readonly refusedAuth = new Set<AuthMethod>();
+  /** Made when the peer first refuses one (an idle session keeps no empty Set). */
+  private refusedAuth: Set<AuthMethod> | undefined;
   private wantMagic = false;
   private magic = 0;
   private wantPfc = false;
@@ -197,7 +198,7 @@ export class LcpNegotiator implements CpHandler {
   resetRequest(): void {
     this.wantMru = this.cfgMru === DEFAULT_MRU ? undefined : this.cfgMru;
     this.wantAccm = this.cfgAccm;
-    this.refusedAuth.clear();
+    this.refusedAuth = undefined;
     this.wantAuth = this.authenticate[0];
     this.wantMagic = this.useMagic;
     this.magic = this.useMagic ? this.freshMagic(0) : 0;
@@ -370,12 +371,12 @@ export class LcpNegotiator implements CpHandler {
   // ------------------------------------------------------------------------------------------------------
 
   private authNaked(suggested: AuthMethod | undefined, described: string): ReplyOutcome | undefined {
-    if (this.wantAuth !== undefined) this.refusedAuth.add(this.wantAuth);
-    if (suggested !== undefined && this.authenticate.includes(suggested) && !this.refusedAuth.has(suggested)) {
+    if (this.wantAuth !== undefined) (this.refusedAuth ??= new Set()).add(this.wantAuth);
+    if (suggested !== undefined && this.authenticate.includes(suggested) && !this.refusedAuth?.has(suggested)) {
       this.wantAuth = suggested;
       return undefined;
     }
-    const next = this.authenticate.find((m) => !this.refusedAuth.has(m));
+    const next = this.authenticate.find((m) => !this.refusedAuth?.has(m));
     if (next === undefined) {
       this.wantAuth = undefined;
       return {

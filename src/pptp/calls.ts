@@ -4,6 +4,7 @@
  * connection (§3.2.2); the peer's IDs are only looked up.
  */
 import type { CallDirection, CallInfo, CallSide, CallState } from "./control-events.js";
+import { SparseMap } from "../core/sparse-map.js";
 
 /** A call's mutable record inside the engine. */
 export interface Call {
@@ -56,7 +57,7 @@ export function callInfo(c: Call): CallInfo {
 
 export class CallTable {
   private readonly calls = new Map<number, Call>();
-  private readonly requests = new Map<number, PendingRequest>();
+  private readonly requests = new SparseMap<number, PendingRequest>();
   private nextId: number;
 
   constructor(firstCallId: number) {

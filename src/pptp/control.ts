@@ -46,7 +46,7 @@ import {
   Bearer,
 } from "../wire/pptp-control.js";
 import { type Result, ok, err } from "../wire/result.js";
-import { CallControl } from "./call-control.js";
+import { CallControl, type CallHost } from "./call-control.js";
 import type { CallInfo, ControlCloseKind, ControlEvent, PeerInfo } from "./control-events.js";
 import {
   type ClearCallOptions,
@@ -66,6 +66,7 @@ import {
   STOP_REASON_CODE,
   seconds,
 } from "./control-types.js";
+import { Fifo } from "../core/fifo.js";
 
 export type * from "./control-types.js";
 
@@ -91,8 +92,8 @@ export class ControlConnection {
   private readonly keepaliveRetries: number;
   private readonly framer: ControlStreamFramer;
   private readonly calls: CallControl;
-  private readonly tx: Uint8Array[] = [];
-  private readonly events: ControlEvent[] = [];
+  private readonly tx = new Fifo<Uint8Array>();
+  private readonly events = new Fifo<ControlEvent>();
 
   /** Deadline of the connection-level wait (SCCRQ, SCCRP, StopCCRP). */
   private ctlDeadline: number | undefined;
@@ -104,6 +105,29 @@ export class ControlConnection {
   /** Why we sent Stop-Control-Connection-Request, reported when the connection closes. */
   private stopCause = "";
 
+  /**
+   * What CallControl reaches back through: methods on one shared prototype, so a connection holds one small object
+   * here instead of five closures and their context (issue 11: memory per session).
+   */
+  private static readonly CallHostOf = class implements CallHost {
+    constructor(private readonly c: ControlConnection) {}
+    isEstablished(): boolean {
+      return this.c.stateValue === "established";
+    }
+    send(m: ControlMessage): void {
+      this.c.send(m);
+    }
+    emit(e: ControlEvent): void {
+      this.c.events.push(e);
+    }
+    warn(reason: string): void {
+      this.c.warn(reason);
+    }
+    stopConnection(now: number, why: string): void {
+      this.c.sendStop(now, StopReason.None, why);
+    }
+  };
+
   constructor(options: ControlConnectionOptions) {
     this.o = options;
     this.role = options.role;
@@ -114,13 +138,7 @@ export class ControlConnection {
     this.keepaliveRetries = options.keepaliveRetries ?? 0;
     this.framer = new ControlStreamFramer(options.parse ?? {});
     this.calls = new CallControl(
-      {
-        isEstablished: () => this.stateValue === "established",
-        send: (m) => this.send(m),
-        emit: (e) => this.events.push(e),
-        warn: (r) => this.warn(r),
-        stopConnection: (now, why) => this.sendStop(now, StopReason.None, why),
-      },
+      new ControlConnection.CallHostOf(this),
       {
         callReplyTimeoutMs: options.callReplyTimeoutMs ?? this.replyTimeout,
         receiveWindow: options.receiveWindow ?? 64,
@@ -339,7 +357,7 @@ export class ControlConnection {
   abandon(now: number, reason: string): void {
     void now;
     if (this.stateValue === "closed") return;
-    this.tx.length = 0;
+    this.tx.clear();
     this.close(reason, false, "local");
   }
 

@@ -151,8 +151,8 @@ export class ReceiveSequencer {
   private readonly seenMask: number;
   // Outside packets held until more agree with them (see above): at most CONFIRM_PACKETS - 1.
   private held: Uint8Array | undefined;
-  private readonly heldSeq = new Uint32Array(CONFIRM_PACKETS - 1);
-  private readonly heldLen = new Int32Array(CONFIRM_PACKETS - 1);
+  private readonly heldSeq: Uint32Array;
+  private readonly heldLen: Int32Array;
   private heldCount = 0;
 
   constructor(o: ReceiveSequencerOptions) {
@@ -170,8 +170,14 @@ export class ReceiveSequencer {
     this.slotTime = empty.time;
     let hist = 64;
     while (hist < 2 * size) hist <<= 1;
-    this.seen = new Uint32Array(hist);
-    this.seenSet = new Uint8Array(hist);
+    // The history and the held packets' numbers and lengths share one allocation (views of one ArrayBuffer): a
+    // typed array with its own buffer costs ~200 B of heap beside its elements (issue 11: memory per session).
+    const held = CONFIRM_PACKETS - 1;
+    const ab = new ArrayBuffer(hist * 4 + held * 8 + hist);
+    this.seen = new Uint32Array(ab, 0, hist);
+    this.heldSeq = new Uint32Array(ab, hist * 4, held);
+    this.heldLen = new Int32Array(ab, hist * 4 + held * 4, held);
+    this.seenSet = new Uint8Array(ab, hist * 4 + held * 8, hist);
     this.seenMask = hist - 1;
   }
 

@@ -85,7 +85,7 @@ export class SendWindow {
     if (this.mode === "off") {
       this.maxWindow = Infinity;
       this.window = Infinity;
-      this.sendTimes = new Float64Array(0);
+      this.sendTimes = NO_TIMES; // flow control off (the default) times nothing: no per-call array
       this.mask = 0;
     } else {
       this.maxWindow = Math.min(peer, MAX_TRACKED);
@@ -173,3 +173,6 @@ export class SendWindow {
     return Math.max(this.minTimeout, Math.min(v, this.maxTimeout));
   }
 }
+
+/** The send times of every window with flow control off: empty, never written (see `sent`). */
+const NO_TIMES = new Float64Array(0);

@@ -42,6 +42,8 @@ import type { GreHeader } from "../wire/gre.js";
 import { HeldPackets } from "./held-packets.js";
 
 import type { LogCategory } from "./log-category.js";
+import { Fifo } from "../core/fifo.js";
+import { SparseMap } from "../core/sparse-map.js";
 export type { LogCategory };
 
 export type SessionEvent =
@@ -103,7 +105,7 @@ interface GreGate {
 export abstract class ConnectionBase {
   readonly control: ControlConnection;
   protected readonly calls = new Map<number, CallSession>();
-  protected readonly events: SessionEvent[] = [];
+  protected readonly events = new Fifo<SessionEvent>();
   protected readonly peerName: string;
   private readonly sinksFor: (callId: number) => CallSinks;
   private readonly stopWhenIdle: boolean;
@@ -295,13 +297,13 @@ export abstract class ConnectionBase {
     if (!q) this.early.set(callId, (q = new HeldPackets(EARLY_GRE_LIMIT)));
     return q.hold(buf, off, len);
   }
-  private readonly early = new Map<number, HeldPackets>();
+  private readonly early = new SparseMap<number, HeldPackets>();
   /** TCP chunks taken from the control engine, waiting for pollTransmit(); how many were queued and handed out. */
-  private readonly tx: Uint8Array[] = [];
+  private readonly tx = new Fifo<Uint8Array>();
   private txQueued = 0;
   private txHanded = 0;
   /** New calls whose GRE waits for their reply to be handed out (see "TCP before GRE"). */
-  private readonly gates = new Map<number, GreGate>();
+  private readonly gates = new SparseMap<number, GreGate>();
 
   private pullControlTx(): void {
     for (let b = this.control.pollTransmit(); b; b = this.control.pollTransmit()) {
@@ -320,7 +322,7 @@ export abstract class ConnectionBase {
     }
   }
   /** Calls whose link is down, to be cleared at `at` (see onLinkEvent "down"). */
-  private readonly lingering = new Map<number, { at: Millis; reason: string; code?: number; cause: TerminateCause }>();
+  private readonly lingering = new SparseMap<number, { at: Millis; reason: string; code?: number; cause: TerminateCause }>();
 
   protected pump(now: Millis): void {
     for (let e = this.control.pollEvent(); e; e = this.control.pollEvent()) {

@@ -89,8 +89,12 @@ export class PppHeaderReader {
   protocol = 0;
   headerLen = 0;
   private lastCode = 0;
-  /** The failed frame's first octets (all the message names), copied because the caller may reuse its buffer. */
-  private readonly lastBytes = new Uint8Array(4);
+  /**
+   * The failed frame's first four octets (all the message names), big-endian in one number: copied because the
+   * caller may reuse its buffer, and a number rather than a 4-octet array, which would cost ~200 B of heap in
+   * each of a session's two readers (issue 11: memory per session).
+   */
+  private lastBytes = 0;
   private lastLen = 0;
 
   read(buf: Uint8Array, off: number, len: number): boolean {
@@ -98,7 +102,9 @@ export class PppHeaderReader {
     if (r < 0) {
       this.lastCode = r;
       this.lastLen = Math.max(0, Math.min(len, buf.length - off));
-      for (let i = 0; i < 4; i++) this.lastBytes[i] = i < this.lastLen ? buf[off + i] : 0;
+      let b = 0;
+      for (let i = 0; i < 4; i++) b = (b << 8) | (i < this.lastLen ? buf[off + i] : 0);
+      this.lastBytes = b >>> 0;
       return false;
     }
     this.protocol = r & 0xffff;
@@ -108,7 +114,9 @@ export class PppHeaderReader {
 
   /** Explanation of the last failed read(). */
   error(): { code: string; message: string } {
-    const r = describe(this.lastCode, this.lastBytes, 0, this.lastLen);
+    const b = this.lastBytes;
+    const bytes = new Uint8Array([b >>> 24, (b >>> 16) & 0xff, (b >>> 8) & 0xff, b & 0xff]);
+    const r = describe(this.lastCode, bytes, 0, this.lastLen);
     return r.ok ? { code: "none", message: "" } : r.error;
   }
 }

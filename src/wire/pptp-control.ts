@@ -818,6 +818,10 @@ export interface FramerOptions extends ParseOptions {
  * (Length out of 12..1024, wrong PPTP Message Type, wrong Magic Cookie) means the stream is out
  * of sync; RFC 2637 §1.4 forbids resynchronising, so the framer returns that error once and
  * then stays `failed`: further pushes are ignored and next() returns undefined.
+ *
+ * The buffer exists only while octets wait in it: made (at least FRAMER_MIN_BUFFER, growing by doubling) when a
+ * push has to keep something, dropped as soon as every octet has been returned. A control connection is idle
+ * almost all the time, and an idle session held a 2 KB buffer here (issue 11: memory per session).
  */
 export class ControlStreamFramer {
   private buf: Uint8Array;
@@ -829,7 +833,7 @@ export class ControlStreamFramer {
 
   constructor(private readonly options: FramerOptions = {}) {
     this.maxBuffered = options.maxBuffered ?? 256 * 1024;
-    this.buf = new Uint8Array(2048);
+    this.buf = NO_BUFFER;
   }
 
   /** True once the stream was refused (framing error or too much buffered data). */
@@ -857,7 +861,7 @@ export class ControlStreamFramer {
         // Room once the consumed prefix is dropped: slide the pending bytes to the front.
         this.buf.copyWithin(0, this.start, this.end);
       } else {
-        let cap = this.buf.length * 2;
+        let cap = Math.max(FRAMER_MIN_BUFFER, this.buf.length * 2);
         while (cap < pending + chunk.length) cap *= 2;
         const grown = new Uint8Array(cap);
         grown.set(this.buf.subarray(this.start, this.end), 0);
@@ -888,7 +892,7 @@ export class ControlStreamFramer {
     if (avail < length) return undefined;
     const message = this.buf.slice(this.start, this.start + length);
     this.start += length;
-    if (this.start === this.end) this.start = this.end = 0;
+    if (this.start === this.end) this.drop();
     return parseControlMessage(message, this.options);
   }
 
@@ -904,7 +908,17 @@ export class ControlStreamFramer {
   private fail(r: Result<never>): Result<never> {
     this.failure = r;
     this.failureReported = true;
-    this.start = this.end = 0;
+    this.drop();
     return r;
   }
+
+  /** Nothing waits: let the buffer go. */
+  private drop(): void {
+    this.start = this.end = 0;
+    this.buf = NO_BUFFER;
+  }
 }
+
+/** The framer's first buffer: the longest control message, Incoming-Call-Request, is 220 octets (RFC 2637 §2.9). */
+const FRAMER_MIN_BUFFER = 256;
+const NO_BUFFER = new Uint8Array(0);

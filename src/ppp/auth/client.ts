@@ -58,6 +58,7 @@ import { PAP_AUTH_REQUEST, PAP_AUTH_ACK, emitPap, parsePap } from "../../wire/pa
 import { bytesEqual } from "../../wire/bytes.js";
 import type { AuthClientEvent, AuthFailureReason, AuthTransmit } from "./events.js";
 import { chapMd5ResponseValue, mschapV1ResponseValue, mschapV2ResponseValue } from "./peer-response.js";
+import { Fifo } from "../../core/fifo.js";
 
 export interface AuthClientOptions {
   readonly method: AuthMethod;
@@ -118,8 +119,8 @@ export class AuthClient {
   private serverMessageValue: string | undefined;
   private mutualFailed = false;
 
-  private readonly tx: AuthTransmit[] = [];
-  private readonly events: AuthClientEvent[] = [];
+  private readonly tx = new Fifo<AuthTransmit>();
+  private readonly events = new Fifo<AuthClientEvent>();
 
   constructor(opts: AuthClientOptions) {
     this.method = opts.method;

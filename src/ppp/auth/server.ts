@@ -53,6 +53,7 @@ import {
 import { PAP_AUTH_REQUEST, PAP_AUTH_ACK, PAP_AUTH_NAK, emitPap, parsePap } from "../../wire/pap.js";
 import type { AuthServerEvent, AuthTransmit } from "./events.js";
 import { ACCESS_GRANTED, AUTHENTICATION_FAILED, MSCHAP_V2_CHANGE_PASSWORD_VERSION, failureText } from "./messages.js";
+import { Fifo } from "../../core/fifo.js";
 
 export interface AuthServerOptions {
   readonly method: AuthMethod;
@@ -78,6 +79,8 @@ export interface AuthServerOptions {
 /** CHAP-MD5 challenge length: RFC 1994 leaves it open; 16 random octets match the MD5 output size. */
 const CHAP_MD5_CHALLENGE_LEN = 16;
 
+const NO_CHALLENGE = new Uint8Array(0);
+
 /** "expired": a Failure with E=648 was sent and a Change-Password may follow (RFC 2759 §7). */
 type State = "initial" | "waiting" | "verifying" | "expired" | "succeeded" | "failed";
 
@@ -93,7 +96,7 @@ export class AuthServer {
 
   private state: State = "initial";
   private id: number;
-  private challenge: Uint8Array = new Uint8Array(0);
+  private challenge: Uint8Array = NO_CHALLENGE;
   private challengesSent = 0;
   private deadline: Millis | undefined;
   private pending: AuthRequest | undefined;
@@ -109,8 +112,8 @@ export class AuthServer {
   private changeId: number | undefined;
   private discards = 0;
 
-  private readonly tx: AuthTransmit[] = [];
-  private readonly events: AuthServerEvent[] = [];
+  private readonly tx = new Fifo<AuthTransmit>();
+  private readonly events = new Fifo<AuthServerEvent>();
 
   constructor(opts: AuthServerOptions) {
     this.method = opts.method;
@@ -198,6 +201,9 @@ export class AuthServer {
     this.reply = this.successPacket(result);
     this.send(this.reply);
     this.state = "succeeded";
+    // Answered: what is left is repeating `reply` to a repeated Response, which needs no challenge (issue 11:
+    // memory per session; the link keeps this engine for those repeats).
+    this.challenge = NO_CHALLENGE;
     this.events.push({
       type: "success",
       user: req.user,
@@ -516,6 +522,7 @@ export class AuthServer {
       this.send(this.reply);
     }
     this.expiredChallenge = undefined;
+    this.challenge = NO_CHALLENGE;
     this.events.push({ type: "failure", user, method: this.method, code, message, reason });
   }
 
