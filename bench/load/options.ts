@@ -30,6 +30,8 @@ export interface LoadOptions {
   readonly json: boolean;
   /** Keep the server's log and config (the directory is printed). */
   readonly keep: boolean;
+  /** Write a CPU profile of the server's idle window into this directory (cpu-probe.ts); "" = none. */
+  readonly serverCpuProf: string;
 }
 
 export const MAX_SESSIONS = 30_000;
@@ -51,6 +53,7 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --server-log LIST    [log] debug of the server (default "events, errors", as shipped)
   --json               one JSON object on stdout instead of the report lines
   --keep               keep the server's config and log (the directory is named at the end)
+  --server-cpu-prof D  write a CPU profile of the server's idle window to D/server-idle.cpuprofile
 `;
 
 const DEFAULTS: LoadOptions = {
@@ -68,6 +71,7 @@ const DEFAULTS: LoadOptions = {
   serverLog: "events, errors",
   json: false,
   keep: false,
+  serverCpuProf: "",
 };
 
 /** Issue 11 item 6: a quick profile (seconds) and a full one (minutes), selectable; explicit options win. */
@@ -105,6 +109,11 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | string 
     if (flag in PROFILES) continue;
     if (flag === "--json") o.json = true;
     else if (flag === "--keep") o.keep = true;
+    else if (flag === "--server-cpu-prof") {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === "") return "--server-cpu-prof needs a directory";
+      o.serverCpuProf = v;
+    }
     else if (flag === "--server-log") {
       const v = inline ?? argv[++i];
       if (v === undefined) return "--server-log needs a list, e.g. \"errors\"";
