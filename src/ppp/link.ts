@@ -262,6 +262,8 @@ export class PppLink {
     this.role = cfg.role;
     this.lcp = new LcpEngine({
       ...(cfg.lcp ?? {}),
+      // The server leaves LCP echo to a client that sends its own (pppd does; lcp.ts, "Keepalive").
+      echoYieldToPeer: cfg.lcp?.echoYieldToPeer ?? cfg.role === "server",
       random: cfg.random,
       authenticate: cfg.authenticatePeer?.methods ?? [],
       acceptAuth: cfg.authenticateSelf?.methods ?? [],
@@ -374,6 +376,8 @@ export class PppLink {
     const protocol = r.protocol;
     const pOff = off + r.headerLen;
     const pLen = len - r.headerLen;
+    // Any frame proves the peer alive: no LCP Echo-Request is due while frames arrive (LCP counts its own).
+    if (protocol !== PPP_LCP) this.lcp.notePeerActivity(now);
     if (protocol === PPP_COMP) return this.receiveEncrypted(now, buf, pOff, pLen);
     if (protocol === PPP_IP) {
       if (!this.canReceiveClearIp()) {
