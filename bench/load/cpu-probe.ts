@@ -1,8 +1,9 @@
 /**
  * Preloaded into the server under test with `--server-cpu-prof DIR` (next to heap-probe.ts): a CPU profile of the
  * idle window only. The orchestrator's heap probe before the idle window is the server's second SIGUSR2; on it this
- * module starts V8's sampling profiler through an in-process inspector session and stops it after
- * PPTPTS_LOAD_CPU_PROF_S seconds (the idle window), writing DIR/server-idle.cpuprofile — a file Chrome DevTools,
+ * module starts V8's sampling profiler through an in-process inspector session a second later and stops it a
+ * second before the end of the PPTPTS_LOAD_CPU_PROF_S seconds of the idle window (so neither the heap probe nor
+ * the teardown is in it), writing DIR/server-idle.cpuprofile — a file Chrome DevTools,
  * speedscope or `node dist/bench/load/cpu-profile-summary.js FILE` read. A `--cpu-prof` of the whole process would
  * be dominated by the ramp (MS-CHAPv2, MPPE keys); the keepalive cost is what the idle window holds.
  */
@@ -19,6 +20,9 @@ if (dir) {
   let signals = 0;
   process.on("SIGUSR2", () => {
     if (++signals !== START_ON_SIGNAL) return;
+    setTimeout(start, 1000).unref();
+  });
+  const start = (): void => {
     const session = new Session();
     session.connect();
     session.post("Profiler.enable", () => {
@@ -30,10 +34,10 @@ if (dir) {
               if (!e) writeFileSync(join(dir, "server-idle.cpuprofile"), JSON.stringify(r.profile));
               session.disconnect();
             });
-          }, seconds * 1000);
+          }, Math.max(1, seconds - 2) * 1000);
           t.unref();
         });
       });
     });
-  });
+  };
 }
