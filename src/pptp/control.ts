@@ -21,7 +21,13 @@
  * stuck waiting for OCRP/ICRP/ICCN/CDN, fails the call and stops the whole control connection as
  * §3.2.1 asks. When established and nothing was received for `keepaliveIntervalMs` (60 s) an
  * Echo-Request goes out; no answer within `keepaliveTimeoutMs` (60 s, after `keepaliveRetries`
- * further attempts) closes the connection with "Keepalive failure".
+ * further attempts) closes the connection with "Keepalive failure". Any message received counts,
+ * the peer's own Echo-Request included (§3.1.4: the request is sent when no control message was
+ * received for the interval). Two ends that both echo at the same interval would still each send
+ * theirs as the other's arrives; so the server role (`keepaliveYieldToPeer`) gives a peer that
+ * echoes a tenth of an interval more before ours goes, and only the peer keeps the connection
+ * alive. The dead-peer bound — interval + timeout × (retries + 1) after the last message — is the
+ * same either way: the first wait for an Echo-Reply is shortened by what the yield added.
  *
  * Malformed input never throws: it yields a `protocol-error` event, a Stop-Control-Connection-Request
  * and a `closed` event (RFC 2637 §3: "the control connection should be closed").
@@ -89,6 +95,8 @@ export class ControlConnection {
   private readonly keepaliveInterval: number;
   private readonly keepaliveTimeout: number;
   private readonly keepaliveRetries: number;
+  /** A tenth of the interval with keepaliveYieldToPeer, else -1 (see the file comment). */
+  private readonly keepaliveYield: number;
   private readonly framer: ControlStreamFramer;
   private readonly calls: CallControl;
   private readonly tx: Uint8Array[] = [];
@@ -97,6 +105,8 @@ export class ControlConnection {
   /** Deadline of the connection-level wait (SCCRQ, SCCRP, StopCCRP). */
   private ctlDeadline: number | undefined;
   private lastRx = 0;
+  /** When the peer's last Echo-Request came, if it sends any. */
+  private peerEchoAt: number | undefined;
   private echoId = 0;
   /** When the outstanding Echo-Request was sent, or undefined when none is outstanding. */
   private echoSentAt: number | undefined;
@@ -112,6 +122,7 @@ export class ControlConnection {
     this.keepaliveInterval = options.keepaliveIntervalMs ?? 60_000;
     this.keepaliveTimeout = options.keepaliveTimeoutMs ?? 60_000;
     this.keepaliveRetries = options.keepaliveRetries ?? 0;
+    this.keepaliveYield = (options.keepaliveYieldToPeer ?? options.role === "server") ? this.keepaliveInterval / 10 : -1;
     this.framer = new ControlStreamFramer(options.parse ?? {});
     this.calls = new CallControl(
       {
@@ -222,6 +233,7 @@ export class ControlConnection {
       // Any message proves the peer alive, whatever answers our Echo-Request.
       this.echoSentAt = undefined;
       this.echoMissed = 0;
+      if (r.value.type === "EchoRQ") this.peerEchoAt = now;
       this.events.push({ type: "message", direction: "rcvd", message: r.value });
       this.dispatch(now, r.value);
     }
@@ -478,9 +490,18 @@ export class ControlConnection {
   // ------------------------------------------------------------------ timers
 
   private keepaliveDeadline(): number | undefined {
-    if (this.keepaliveInterval <= 0) return undefined;
-    if (this.echoSentAt !== undefined) return this.echoSentAt + this.keepaliveTimeout;
-    return this.lastRx + this.keepaliveInterval;
+    const i = this.keepaliveInterval;
+    if (i <= 0) return undefined;
+    if (this.echoSentAt !== undefined) {
+      // Never later than the bound without a yield: interval + timeout × (unanswered requests) after the last message.
+      const wait = this.echoSentAt + this.keepaliveTimeout;
+      const bound = this.lastRx + i + (this.echoMissed + 1) * this.keepaliveTimeout;
+      return wait < bound ? wait : bound;
+    }
+    const d = this.lastRx + i;
+    if (this.keepaliveYield < 0 || this.peerEchoAt === undefined) return d;
+    const y = this.peerEchoAt + i + this.keepaliveYield;
+    return y > d ? y : d;
   }
 
   private keepaliveTick(now: number): void {
