@@ -469,6 +469,7 @@ export class PptpServer implements SessionDirectory {
         },
       }),
     });
+    conn.setLogFilter((category, callId) => this.logWanted(category, callId));
     st.runner = new ConnectionRunner({
       conn,
       socket,
@@ -682,6 +683,13 @@ export class PptpServer implements SessionDirectory {
       this.log("events", `peer ${p.cfg.name}: down${p.cfg.routes.length ? `; ${p.cfg.routes.map(formatPrefix).join(", ")} ${p.cfg.connect === "on-demand" ? "wait for traffic to dial again" : "unreachable until it is back"}` : ""}`);
       if (p.cfg.connect === "persistent" && !this.closing && p.outbound === undefined) this.scheduleDial(p, "session ended");
     }
+  }
+
+  /** Whether onSessionEvent writes a line of `category` about `callId`: the engines format only those (same test). */
+  private logWanted(category: LogCategory, callId: number | undefined): boolean {
+    const r = callId !== undefined ? (this.calls.get(callId) ?? this.ending.get(callId)) : undefined;
+    if (r?.log !== undefined && category !== "errors") return r.log.enabled(category);
+    return this.o.log.enabled(category);
   }
 
   private onSessionEvent(st: ConnState, e: SessionEvent): void {
