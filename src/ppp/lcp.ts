@@ -29,10 +29,12 @@
  * the implementation). While requests go unanswered, one goes out every interval; when `echoFailures` of them in
  * a row got no answer, LCP emits "echo-timeout" and Closes with "peer not responding to LCP echo", at most
  * (echoFailures + 1) × interval after the last frame from the peer, as when a request went out on every tick.
- * With `echoYieldToPeer` (the server role), a peer that sends its own Echo-Requests is given a tenth of an
- * interval more before ours would go: two ends that both echo at the same interval would otherwise each send
- * theirs at the moment the other's arrives, and both keep the link alive; yielding, only one does. The dead-peer
- * bound stays the same (the first unanswered wait is shortened by what the yield added).
+ * Two ends that both echo at the same interval would each send theirs at the moment the other's arrives, and
+ * both keep the link alive. So the roles differ: with `echoYieldToPeer` (the server role) a peer's Echo-Request
+ * counts like any frame and a peer that sends them is given a tenth of an interval more before ours would go;
+ * without it (the client role) the peer's Echo-Requests prove it alive but do not put ours off — our requests
+ * keep their cadence, and a yielding peer falls silent after the first. The dead-peer bound stays the same
+ * (the first unanswered wait is shortened by what the yield added).
  * A Code-Reject of Echo-Request stops the keepalive (RXJ+).
  */
 import type { Millis, RandomSource } from "../core/clock.js";
@@ -100,6 +102,8 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   /** The last frame from the peer (any: see notePeerActivity), and the last Echo-Request it sent us. */
   private lastRx: Millis = 0;
   private peerEchoAt: Millis | undefined;
+  /** What our next Echo-Request counts from: lastRx, but without the yield, not moved by the peer's Echo-Requests. */
+  private quietSince: Millis = 0;
   private echoSentAt: Millis = 0;
   private echoesUnanswered = 0;
   private echoRejected = false;
@@ -170,6 +174,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
    */
   notePeerActivity(now: Millis): void {
     this.lastRx = now;
+    this.quietSince = now;
     this.echoesUnanswered = 0;
   }
 
@@ -206,6 +211,8 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
     this.echoRejected = false;
     this.echoOn = this.echoIntervalMs > 0;
     this.lastRx = now;
+    this.quietSince = now;
+    this.echoSentAt = now;
     this.peerEchoAt = undefined;
   }
 
@@ -229,7 +236,10 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
       const bound = this.lastRx + (this.echoesUnanswered + 1) * i;
       return next < bound ? next : bound;
     }
-    const d = this.lastRx + i;
+    // Never sooner than an interval after our own last request either: the cadence of an end the peer's requests
+    // do not put off.
+    const from = this.quietSince > this.echoSentAt ? this.quietSince : this.echoSentAt;
+    const d = from + i;
     if (this.echoYield < 0 || this.peerEchoAt === undefined) return d;
     const y = this.peerEchoAt + i + this.echoYield;
     return y > d ? y : d;
@@ -268,8 +278,13 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
           this.fsm.emit({ type: "looped-back", reason: "Echo-Request carries our own Magic-Number (RFC 1661 §6.4)" });
           return "handled";
         }
-        this.notePeerActivity(now);
-        this.peerEchoAt = now;
+        if (this.echoYield >= 0) {
+          this.notePeerActivity(now);
+          this.peerEchoAt = now;
+        } else {
+          this.lastRx = now;
+          this.echoesUnanswered = 0;
+        }
         this.fsm.sendPacket(LCP_ECHO_REPLY, p.id, emitMagicBody(ours, body.value.data));
         return "handled";
       }

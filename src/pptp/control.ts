@@ -24,10 +24,12 @@
  * further attempts) closes the connection with "Keepalive failure". Any message received counts,
  * the peer's own Echo-Request included (§3.1.4: the request is sent when no control message was
  * received for the interval). Two ends that both echo at the same interval would still each send
- * theirs as the other's arrives; so the server role (`keepaliveYieldToPeer`) gives a peer that
- * echoes a tenth of an interval more before ours goes, and only the peer keeps the connection
- * alive. The dead-peer bound — interval + timeout × (retries + 1) after the last message — is the
- * same either way: the first wait for an Echo-Reply is shortened by what the yield added.
+ * theirs as the other's arrives; so the roles differ. The server role (`keepaliveYieldToPeer`)
+ * gives a peer that echoes a tenth of an interval more before ours goes; the client role lets the
+ * peer's Echo-Request prove it alive but not put its own off, so its requests keep their cadence
+ * and a yielding server falls silent after the first. The dead-peer bound — interval + timeout ×
+ * (retries + 1) after the last message — is the same either way: the first wait for an Echo-Reply
+ * is shortened by what the yield added.
  *
  * Malformed input never throws: it yields a `protocol-error` event, a Stop-Control-Connection-Request
  * and a `closed` event (RFC 2637 §3: "the control connection should be closed").
@@ -107,6 +109,10 @@ export class ControlConnection {
   private lastRx = 0;
   /** When the peer's last Echo-Request came, if it sends any. */
   private peerEchoAt: number | undefined;
+  /** What our next Echo-Request counts from: lastRx, but without the yield, not moved by the peer's Echo-Requests. */
+  private quietSince = 0;
+  /** When we sent our last Echo-Request (answered or not). */
+  private lastEchoAt = 0;
   private echoId = 0;
   /** When the outstanding Echo-Request was sent, or undefined when none is outstanding. */
   private echoSentAt: number | undefined;
@@ -198,6 +204,7 @@ export class ControlConnection {
   start(now: number): void {
     if (this.stateValue !== "idle") return;
     this.lastRx = now;
+    this.quietSince = now;
     if (this.originator) {
       this.send({
         type: "SCCRQ",
@@ -233,7 +240,11 @@ export class ControlConnection {
       // Any message proves the peer alive, whatever answers our Echo-Request.
       this.echoSentAt = undefined;
       this.echoMissed = 0;
-      if (r.value.type === "EchoRQ") this.peerEchoAt = now;
+      if (r.value.type !== "EchoRQ") this.quietSince = now;
+      else if (this.keepaliveYield >= 0) {
+        this.quietSince = now;
+        this.peerEchoAt = now;
+      }
       this.events.push({ type: "message", direction: "rcvd", message: r.value });
       this.dispatch(now, r.value);
     }
@@ -484,6 +495,7 @@ export class ControlConnection {
     this.stateValue = "established";
     this.ctlDeadline = undefined;
     this.lastRx = now;
+    this.quietSince = now;
     this.events.push({ type: "established", peer: this.peerInfo as PeerInfo, protocolVersion: PPTP_PROTOCOL_VERSION });
   }
 
@@ -498,7 +510,8 @@ export class ControlConnection {
       const bound = this.lastRx + i + (this.echoMissed + 1) * this.keepaliveTimeout;
       return wait < bound ? wait : bound;
     }
-    const d = this.lastRx + i;
+    // Never sooner than an interval after our own last request either (see quietSince).
+    const d = (this.quietSince > this.lastEchoAt ? this.quietSince : this.lastEchoAt) + i;
     if (this.keepaliveYield < 0 || this.peerEchoAt === undefined) return d;
     const y = this.peerEchoAt + i + this.keepaliveYield;
     return y > d ? y : d;
@@ -520,6 +533,7 @@ export class ControlConnection {
     }
     this.echoId = (this.echoId + 1) >>> 0;
     this.echoSentAt = now;
+    this.lastEchoAt = now;
     this.send({ type: "EchoRQ", identifier: this.echoId });
   }
 

@@ -60,7 +60,7 @@ function runAlone(a: LcpEngine, until: number, inputs: Array<[number, (now: numb
     const nextInput = queue.length > 0 ? queue[0][0] : Infinity;
     const next = Math.min(t ?? Infinity, nextInput);
     if (next === Infinity || next > until) break;
-    now = next;
+    now = Math.max(now, next);
     if (nextInput === now) queue.shift()![1](now);
     else a.handleTimeout(now);
     const { packets, events } = drain(a);
@@ -96,6 +96,17 @@ describe("LCP keepalive: only one side echoes, a dead peer is found as fast as b
     const r = runAlone(a, 30 * I + 100, inputs);
     assert.deepEqual(r.echoAt, []);
     assert.equal(r.replies.length, 30);
+    assert.equal(r.timeoutAt, undefined);
+  });
+
+  test("the non-yielding end (client role) keeps its cadence while the peer echoes: the peer's requests do not put ours off", () => {
+    const { a } = opened({}, {});
+    const inputs: Array<[number, (now: number) => void]> = [];
+    for (let k = 1; k <= 10; k++) inputs.push([k * I - 500, (now) => a.handlePacket(now, peerEcho(a, k))]);
+    const r = runAlone(a, 10 * I + 100, inputs);
+    // Unanswered (runAlone answers nothing), but each peer request proves the peer alive: no verdict, and ours go on.
+    assert.deepEqual(r.echoAt, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((k) => k * I));
+    assert.equal(r.replies.length, 10);
     assert.equal(r.timeoutAt, undefined);
   });
 

@@ -98,6 +98,16 @@ describe("PPTP keepalive: only one end echoes, a dead peer is found as fast as b
     assert.equal(closedAt, undefined);
   });
 
+  test("the client keeps its cadence while the server echoes first: a yielding server then falls silent", () => {
+    // Each round the server's timer runs out first (its last message came earlier): before, the client's wait was
+    // reset by the server's request every time and only the server ever echoed.
+    const c = end("c", { role: "client", keepaliveIntervalMs: MIN });
+    const s = end("s", { role: "server", keepaliveIntervalMs: MIN - 50 });
+    run(c, s, 20 * MIN, 2);
+    assert.ok(echoes(c).length >= 19, `client: ${echoes(c).join(", ")}`);
+    assert.ok(echoes(s).length <= 1, `server: ${echoes(s).join(", ")}`);
+  });
+
   test("the echoing peer dies: the server probes after its yield, and closes interval + timeout after the last message", () => {
     const last = 5 * MIN - 300;
     const times = [1, 2, 3, 4, 5].map((k) => k * MIN - 300);
