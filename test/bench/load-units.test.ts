@@ -28,6 +28,11 @@ describe("bench load: options", () => {
     assert.match(parseLoadOptions(["--rate"]) as string, /--rate needs a number/);
     assert.match(parseLoadOptions(["--traffic", "5", "--sessions", "4"]) as string, /more than --sessions/);
     assert.match(parseLoadOptions(["--frobnicate"]) as string, /unknown option "--frobnicate"/);
+    const p = parseLoadOptions(["--server-cpu-prof", "/tmp/prof"]);
+    assert.ok(typeof p === "object");
+    assert.equal(p.serverCpuProf, "/tmp/prof");
+    assert.equal((d as { serverCpuProf: string }).serverCpuProf, "", "no profile by default");
+    assert.match(parseLoadOptions(["--server-cpu-prof"]) as string, /needs a directory/);
   });
 
   test("--quick and --full profiles; an explicit option wins wherever it stands", () => {
