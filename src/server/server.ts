@@ -1227,8 +1227,9 @@ export class PptpServer implements SessionDirectory {
     for (const st of this.conns) if (!st.originated) this.enforceDeadlines(st);
     // Once a second over every call: only a comparison for each call with nothing due (20,000 idle calls).
     const gen = this.timerGen;
-    for (const [callId, r] of this.calls) {
+    for (const r of this.calls.values()) {
       if (!r.networkUp || (r.checkGen === gen && now < r.checkAt!)) continue;
+      const callId = r.callId;
       const interval = r.policy?.interimIntervalMs ?? this.settings.accounting?.interimIntervalMs ?? 0;
       this.acct.interimIfDue(r.acct, now, interval, () => this.snapshot(r));
       const limits = this.limitsOf(r);
