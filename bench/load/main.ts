@@ -17,7 +17,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseLoadOptions, LOAD_USAGE, type LoadOptions } from "./options.js";
 import { createLoadNetwork, type LoadNetwork } from "./netns.js";
 import { ServerProc, LOAD_USER, TUNNEL_ADDRESS, type MemoryProbe } from "./server-proc.js";
@@ -144,7 +144,7 @@ class LoadRun {
     this.rec.network = { serverNs: this.net.serverNs, generatorNs: this.net.generatorNs };
     this.dir = mkdtempSync(join(tmpdir(), "pptpts-load-"));
     this.status(`namespaces ${this.net.serverNs} (server ${this.net.serverAddress}) and ${this.net.generatorNs} (generator ${this.net.generatorAddress}); files in ${this.dir}`);
-    this.server = await ServerProc.start({ dir: this.dir, ns: this.net.serverNs, listen: this.net.serverAddress, sessions: o.sessions, log: o.serverLog, cpuProfDir: o.serverCpuProf });
+    this.server = await ServerProc.start({ dir: this.dir, ns: this.net.serverNs, listen: this.net.serverAddress, sessions: o.sessions, log: o.serverLog, ...(o.serverCpuProf ? { cpuProfDir: o.serverCpuProf } : {}), ...(o.serverIdleProf ? { cpuProf: { dir: resolve(o.serverIdleProf), seconds: o.idleS } } : {}) });
     this.rec.serverPid = this.server.pid;
     this.status(`server pid ${this.server.pid} listening`);
     const gen = new GeneratorProc(this.net.generatorNs, { server: this.net.serverAddress, port: 1723, local: this.net.generatorAddress, user: LOAD_USER, password: this.server.password }, o.sessions);

@@ -32,6 +32,8 @@ export interface LoadOptions {
   readonly keep: boolean;
   /** Run the server with `--cpu-prof` and write its profile (on its exit) into this directory. */
   readonly serverCpuProf?: string;
+  /** Write a CPU profile of the server's idle window into this directory (cpu-probe.ts); "" = none. */
+  readonly serverIdleProf: string;
 }
 
 export const MAX_SESSIONS = 30_000;
@@ -54,6 +56,7 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --json               one JSON object on stdout instead of the report lines
   --keep               keep the server's config and log (the directory is named at the end)
   --server-cpu-prof DIR  run the server with node --cpu-prof; its .cpuprofile lands in DIR when it exits
+  --server-idle-prof DIR  write a CPU profile of the server's idle window only to DIR/server-idle.cpuprofile
 `;
 
 const DEFAULTS: LoadOptions = {
@@ -71,6 +74,7 @@ const DEFAULTS: LoadOptions = {
   serverLog: "events, errors",
   json: false,
   keep: false,
+  serverIdleProf: "",
 };
 
 /** Issue 11 item 6: a quick profile (seconds) and a full one (minutes), selectable; explicit options win. */
@@ -112,6 +116,10 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | string 
       const v = inline ?? argv[++i];
       if (v === undefined || v === "") return "--server-cpu-prof needs a directory";
       o.serverCpuProf = v;
+    } else if (flag === "--server-idle-prof") {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === "") return "--server-idle-prof needs a directory";
+      o.serverIdleProf = v;
     } else if (flag === "--server-log") {
       const v = inline ?? argv[++i];
       if (v === undefined) return "--server-log needs a list, e.g. \"errors\"";

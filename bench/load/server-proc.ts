@@ -17,6 +17,7 @@ import { hardNoFileLimit, NOFILE_SPARE } from "./proc-stats.js";
 
 export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const PROBE = fileURLToPath(new URL("./heap-probe.js", import.meta.url));
+const CPU_PROBE = fileURLToPath(new URL("./cpu-probe.js", import.meta.url));
 
 export const LOAD_USER = "load";
 /** The server's own tunnel address, and the pool after it (one /16: room for 65,000 sessions). */
@@ -31,6 +32,8 @@ export interface ServerSettings {
   readonly log: string;
   /** node --cpu-prof into this directory (the profile is written when the server exits). */
   readonly cpuProfDir?: string;
+  /** `--server-idle-prof DIR`: a CPU profile of the idle window (cpu-probe.ts), of `seconds`. */
+  readonly cpuProf?: { readonly dir: string; readonly seconds: number };
 }
 
 export interface MemoryProbe {
@@ -106,9 +109,10 @@ export class ServerProc {
     // One TCP socket per session plus the log, TUN, raw socket...: past the default 1024 descriptors.
     const nofile = Math.min(hardNoFileLimit(), Math.max(4096, s.sessions + NOFILE_SPARE));
     const probeFile = join(s.dir, "memory.json");
-    const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, ...(s.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(s.cpuProfDir)] : []), "--expose-gc", "--import", pathToFileURL(PROBE).href, CLI, "server", "-c", conf];
+    const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, ...(s.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(s.cpuProfDir)] : []), "--expose-gc", "--import", pathToFileURL(PROBE).href, ...(s.cpuProf ? ["--import", pathToFileURL(CPU_PROBE).href] : []), CLI, "server", "-c", conf];
+    const profEnv = s.cpuProf ? { PPTPTS_LOAD_CPU_PROF: s.cpuProf.dir, PPTPTS_LOAD_CPU_PROF_S: String(s.cpuProf.seconds) } : {};
     // Its own process group: a Ctrl-C in the terminal reaches the orchestrator only, which stops things in order.
-    const child = spawn("ip", args, { stdio: ["ignore", fd, fd], detached: true, env: { ...process.env, PPTPTS_LOAD_PROBE: probeFile } });
+    const child = spawn("ip", args, { stdio: ["ignore", fd, fd], detached: true, env: { ...process.env, PPTPTS_LOAD_PROBE: probeFile, ...profEnv } });
     closeSync(fd);
     const p = new ServerProc(child, logFile, join(s.dir, "control.sock"), probeFile, password);
     const deadline = Date.now() + 20_000;

@@ -23,9 +23,19 @@
  *  - Terminate-Request: the automaton's business, but its printable text is kept (`peerTerminateText`) in
  *    every state — pppd explains itself there ("MPPE required but peer negotiation failed").
  *
- * Keepalive: once Opened, an Echo-Request goes out every `echoIntervalMs`; when `echoFailures` of them in a
- * row got no Echo-Reply (and no `notePeerActivity` call), LCP emits "echo-timeout" and Closes with
- * "peer not responding to LCP echo". A Code-Reject of Echo-Request stops the keepalive (RXJ+).
+ * Keepalive: once Opened, an Echo-Request goes out when nothing came from the peer for `echoIntervalMs` — any
+ * LCP packet, and any other frame the link reports through `notePeerActivity` (data, NCPs, the peer's own
+ * Echo-Requests), proves it alive, as pppd's `lcp-echo-adaptive` does (RFC 1661 §5.8 leaves when to send one to
+ * the implementation). While requests go unanswered, one goes out every interval; when `echoFailures` of them in
+ * a row got no answer, LCP emits "echo-timeout" and Closes with "peer not responding to LCP echo", at most
+ * (echoFailures + 1) × interval after the last frame from the peer, as when a request went out on every tick.
+ * Two ends that both echo at the same interval would each send theirs at the moment the other's arrives, and
+ * both keep the link alive. So the roles differ: with `echoYieldToPeer` (the server role) a peer's Echo-Request
+ * counts like any frame and a peer that sends them is given a tenth of an interval more before ours would go;
+ * without it (the client role) the peer's Echo-Requests prove it alive but do not put ours off — our requests
+ * keep their cadence, and a yielding peer falls silent after the first. The dead-peer bound stays the same
+ * (the first unanswered wait is shortened by what the yield added).
+ * A Code-Reject of Echo-Request stops the keepalive (RXJ+).
  */
 import type { Millis, RandomSource } from "../core/clock.js";
 import { PPP_LCP, protocolName } from "../wire/ppp-protocols.js";
@@ -59,6 +69,8 @@ export interface LcpConfig extends LcpOptionsConfig {
   readonly echoIntervalMs?: Millis;
   /** Unanswered Echo-Requests in a row before giving up; default 4. */
   readonly echoFailures?: number;
+  /** Leave the keepalive to a peer that sends its own Echo-Requests (see the file comment); default false. */
+  readonly echoYieldToPeer?: boolean;
   /** Restart timer and counters (RFC 1661 §4.6). */
   readonly fsm?: FsmConfig;
 }
@@ -75,6 +87,8 @@ export type LcpEvent =
 
 const DEFAULT_ECHO_INTERVAL_MS = 30000;
 const DEFAULT_ECHO_FAILURES = 4;
+/** With echoYieldToPeer: our Echo-Request waits interval + interval / ECHO_YIELD_DIVISOR after the peer's. */
+const ECHO_YIELD_DIVISOR = 10;
 
 export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   protected readonly fsm: Fsm<LcpEvent>;
@@ -82,7 +96,15 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   private readonly echoIntervalMs: Millis;
   private readonly echoFailures: number;
 
-  private echoDeadline: Millis | undefined;
+  private readonly echoYield: Millis;
+  /** Opened with the keepalive running (interval > 0, Echo-Request not Code-Rejected). */
+  private echoOn = false;
+  /** The last frame from the peer (any: see notePeerActivity), and the last Echo-Request it sent us. */
+  private lastRx: Millis = 0;
+  private peerEchoAt: Millis | undefined;
+  /** What our next Echo-Request counts from: lastRx, but without the yield, not moved by the peer's Echo-Requests. */
+  private quietSince: Millis = 0;
+  private echoSentAt: Millis = 0;
   private echoesUnanswered = 0;
   private echoRejected = false;
 
@@ -90,6 +112,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
     super();
     this.echoIntervalMs = config.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS;
     this.echoFailures = config.echoFailures ?? DEFAULT_ECHO_FAILURES;
+    this.echoYield = config.echoYieldToPeer === true ? this.echoIntervalMs / ECHO_YIELD_DIVISOR : -1;
     this.negotiator = new LcpNegotiator(config, config.random, (e) => this.fsm.emit(e));
     this.fsm = new Fsm<LcpEvent>("LCP", this, config.fsm);
   }
@@ -114,14 +137,27 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   // ------------------------------------------------------------------------------------------------------
   // Inputs and commands (the rest are CpEngine's)
 
+  /** Any LCP packet is the peer's sign of life, except an Echo carrying our own Magic-Number (extraCode). */
+  override handlePacket(now: Millis, payload: Uint8Array): void {
+    const code = payload.length > 0 ? payload[0] : 0;
+    if (code !== LCP_ECHO_REQUEST && code !== LCP_ECHO_REPLY) this.notePeerActivity(now);
+    super.handlePacket(now, payload);
+  }
+
   /** The Restart timer, then the echo timer. */
   override handleTimeout(now: Millis): void {
     super.handleTimeout(now);
-    if (this.echoDeadline !== undefined && now >= this.echoDeadline) this.echoTimerFired(now);
+    const d = this.echoDeadline();
+    if (d !== undefined && now >= d) this.echoTimerFired(now);
   }
 
-  /** Any frame from the peer proves it alive; the data path may call this to spare needless echo failures. */
-  notePeerActivity(_now: Millis): void {
+  /**
+   * Any frame from the peer proves it alive (the link calls this for every frame it receives, data included):
+   * it answers an outstanding Echo-Request and puts our next one an interval later.
+   */
+  notePeerActivity(now: Millis): void {
+    this.lastRx = now;
+    this.quietSince = now;
     this.echoesUnanswered = 0;
   }
 
@@ -143,7 +179,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   /** The earlier of the Restart timer and the echo timer. */
   override pollTimeout(): Millis | undefined {
     const a = super.pollTimeout();
-    const b = this.echoDeadline;
+    const b = this.echoDeadline();
     if (a === undefined) return b;
     if (b === undefined) return a;
     return Math.min(a, b);
@@ -158,13 +194,40 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
     this.fsm.peerMru = this.opened.peerMru;
     this.echoesUnanswered = 0;
     this.echoRejected = false;
-    this.echoDeadline = this.echoIntervalMs > 0 ? now + this.echoIntervalMs : undefined;
+    this.echoOn = this.echoIntervalMs > 0;
+    this.lastRx = now;
+    this.quietSince = now;
+    this.echoSentAt = now;
+    this.peerEchoAt = undefined;
   }
 
   down(): void {
     this.opened = undefined;
     this.fsm.peerMru = 1500;
-    this.echoDeadline = undefined;
+    this.echoOn = false;
+  }
+
+  /**
+   * When the keepalive acts next. Nothing outstanding: an interval after the last frame from the peer (with the
+   * yield, and a peer that echoes itself, a tenth later than its last Echo-Request warrants). Requests
+   * outstanding: an interval after the last one, but never later than (unanswered + 1) intervals after the last
+   * frame — the bound a request on every tick gave.
+   */
+  private echoDeadline(): Millis | undefined {
+    if (!this.echoOn) return undefined;
+    const i = this.echoIntervalMs;
+    if (this.echoesUnanswered > 0) {
+      const next = this.echoSentAt + i;
+      const bound = this.lastRx + (this.echoesUnanswered + 1) * i;
+      return next < bound ? next : bound;
+    }
+    // Never sooner than an interval after our own last request either: the cadence of an end the peer's requests
+    // do not put off.
+    const from = this.quietSince > this.echoSentAt ? this.quietSince : this.echoSentAt;
+    const d = from + i;
+    if (this.echoYield < 0 || this.peerEchoAt === undefined) return d;
+    const y = this.peerEchoAt + i + this.echoYield;
+    return y > d ? y : d;
   }
 
   finished(): void {
@@ -174,25 +237,28 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
   codeRejected(_now: Millis, code: number): void {
     if (code === LCP_ECHO_REQUEST) {
       this.echoRejected = true;
-      this.echoDeadline = undefined;
+      this.echoOn = false;
     }
   }
 
   private echoTimerFired(now: Millis): void {
-    this.echoDeadline = undefined;
-    if (!this.fsm.isOpened || this.echoRejected) return;
+    if (!this.fsm.isOpened || this.echoRejected) {
+      this.echoOn = false;
+      return;
+    }
     if (this.echoesUnanswered >= this.echoFailures) {
       const reason = `peer not responding to LCP echo (${this.echoesUnanswered} Echo-Requests unanswered)`;
+      this.echoOn = false;
       this.fsm.emit({ type: "echo-timeout", reason, unanswered: this.echoesUnanswered });
       this.fsm.close(now, reason);
       return;
     }
     this.fsm.sendPacket(LCP_ECHO_REQUEST, this.fsm.nextId(), emitMagicBody(this.negotiator.localMagic));
     this.echoesUnanswered++;
-    this.echoDeadline = now + this.echoIntervalMs;
+    this.echoSentAt = now;
   }
 
-  extraCode(_now: Millis, p: CpPacket): ExtraCodeOutcome {
+  extraCode(now: Millis, p: CpPacket): ExtraCodeOutcome {
     const opened = this.fsm.isOpened;
     switch (p.code) {
       case LCP_ECHO_REQUEST: {
@@ -208,6 +274,13 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
           this.fsm.emit({ type: "looped-back", reason: "Echo-Request carries our own Magic-Number (RFC 1661 §6.4)" });
           return "handled";
         }
+        if (this.echoYield >= 0) {
+          this.notePeerActivity(now);
+          this.peerEchoAt = now;
+        } else {
+          this.lastRx = now;
+          this.echoesUnanswered = 0;
+        }
         this.fsm.sendPacket(LCP_ECHO_REPLY, p.id, emitMagicBody(ours, body.value.data));
         return "handled";
       }
@@ -215,7 +288,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
         if (!opened) return "handled";
         const body = parseMagicBody(p.data);
         const ours = this.negotiator.localMagic;
-        if (body.ok && (ours === 0 || body.value.magic !== ours)) this.echoesUnanswered = 0;
+        if (body.ok && (ours === 0 || body.value.magic !== ours)) this.notePeerActivity(now);
         return "handled";
       }
       case LCP_DISCARD_REQUEST:

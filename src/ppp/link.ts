@@ -101,6 +101,12 @@ export interface PppLinkConfig {
   readonly ccp: Omit<CcpConfig, "fsm">;
   /** `packets` log lines add the packet in hex after its decoded form (`[log] packet-hex`). */
   readonly packetHex?: boolean;
+  /**
+   * Whether anyone reads lines of `category` (the owner's log settings, asked each time: they change at run time);
+   * the `packets` lines of control frames — an LCP echo every 30 s on every call — are not even formatted when not.
+   * Default: all on.
+   */
+  readonly logEnabled?: (category: LinkLogCategory) => boolean;
 }
 
 /** A refusal of the Network phase with its accounting cause (a plain string counts as User-Error). */
@@ -259,6 +265,8 @@ export class PppLink {
     this.role = cfg.role;
     this.lcp = new LcpEngine({
       ...(cfg.lcp ?? {}),
+      // The server leaves LCP echo to a client that sends its own (pppd does; lcp.ts, "Keepalive").
+      echoYieldToPeer: cfg.lcp?.echoYieldToPeer ?? cfg.role === "server",
       random: cfg.random,
       authenticate: cfg.authenticatePeer?.methods ?? [],
       acceptAuth: cfg.authenticateSelf?.methods ?? [],
@@ -371,6 +379,8 @@ export class PppLink {
     const protocol = r.protocol;
     const pOff = off + r.headerLen;
     const pLen = len - r.headerLen;
+    // Any frame proves the peer alive: no LCP Echo-Request is due while frames arrive (LCP counts its own).
+    if (protocol !== PPP_LCP) this.lcp.notePeerActivity(now);
     if (protocol === PPP_COMP) return this.receiveEncrypted(now, buf, pOff, pLen);
     if (protocol === PPP_IP) {
       if (!this.canReceiveClearIp()) {
@@ -510,8 +520,8 @@ export class PppLink {
   }
 
   private receiveControl(now: Millis, protocol: number, payload: Uint8Array, frame: Uint8Array, off: number, len: number): void {
-    // Control packets are rare (negotiation, echo every few seconds): logging them costs nothing on the data path.
-    this.log("packets", `rcvd ${describePppPacket(protocol, payload)}${this.cfg.packetHex === true ? ` ${hexHead(payload)}` : ""}`);
+    // Control packets are rare on one call (negotiation, an echo every 30 s), not on 20,000: described only when read.
+    if (this.logs("packets")) this.log("packets", `rcvd ${describePppPacket(protocol, payload)}${this.cfg.packetHex === true ? ` ${hexHead(payload)}` : ""}`);
     switch (protocol) {
       case PPP_LCP:
         this.lcp.handlePacket(now, payload);
@@ -638,7 +648,7 @@ export class PppLink {
     const h = emitPppHeader(frame, 0, protocol, flags);
     frame.set(payload, h);
     this.tx.push(frame);
-    this.log("packets", `sent ${describePppPacket(protocol, payload)}${this.cfg.packetHex === true ? ` ${hexHead(payload)}` : ""}`);
+    if (this.logs("packets")) this.log("packets", `sent ${describePppPacket(protocol, payload)}${this.cfg.packetHex === true ? ` ${hexHead(payload)}` : ""}`);
   }
 
   private onLcpEvent(now: Millis, e: ReturnType<LcpEngine["pollEvent"]> & object): void {
@@ -1113,7 +1123,12 @@ export class PppLink {
   }
 
   private log(category: LinkLogCategory, message: string): void {
-    this.events.push({ type: "log", category, message });
+    if (this.logs(category)) this.events.push({ type: "log", category, message });
+  }
+
+  private logs(category: LinkLogCategory): boolean {
+    const on = this.cfg.logEnabled;
+    return on === undefined || on(category);
   }
 }
 

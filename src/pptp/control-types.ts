@@ -61,6 +61,11 @@ export interface ControlConnectionOptions {
   readonly keepaliveTimeoutMs?: number;
   /** Further Echo-Requests sent after an unanswered one before giving up. Default 0. */
   readonly keepaliveRetries?: number;
+  /**
+   * Leave the keepalive to a peer that sends its own Echo-Requests: ours waits a tenth of an interval longer after
+   * one of its (control.ts, "Timers"). Default: true in the server role, false in the client role.
+   */
+  readonly keepaliveYieldToPeer?: boolean;
   /** Packet Recv. Window Size we advertise on calls unless a call says otherwise. Default 64. */
   readonly receiveWindow?: number;
   /** First Call ID the allocator hands out. Default 1. */

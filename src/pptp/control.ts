@@ -21,7 +21,15 @@
  * stuck waiting for OCRP/ICRP/ICCN/CDN, fails the call and stops the whole control connection as
  * §3.2.1 asks. When established and nothing was received for `keepaliveIntervalMs` (60 s) an
  * Echo-Request goes out; no answer within `keepaliveTimeoutMs` (60 s, after `keepaliveRetries`
- * further attempts) closes the connection with "Keepalive failure".
+ * further attempts) closes the connection with "Keepalive failure". Any message received counts,
+ * the peer's own Echo-Request included (§3.1.4: the request is sent when no control message was
+ * received for the interval). Two ends that both echo at the same interval would still each send
+ * theirs as the other's arrives; so the roles differ. The server role (`keepaliveYieldToPeer`)
+ * gives a peer that echoes a tenth of an interval more before ours goes; the client role lets the
+ * peer's Echo-Request prove it alive but not put its own off, so its requests keep their cadence
+ * and a yielding server falls silent after the first. The dead-peer bound — interval + timeout ×
+ * (retries + 1) after the last message — is the same either way: the first wait for an Echo-Reply
+ * is shortened by what the yield added.
  *
  * Malformed input never throws: it yields a `protocol-error` event, a Stop-Control-Connection-Request
  * and a `closed` event (RFC 2637 §3: "the control connection should be closed").
@@ -90,6 +98,8 @@ export class ControlConnection {
   private readonly keepaliveInterval: number;
   private readonly keepaliveTimeout: number;
   private readonly keepaliveRetries: number;
+  /** A tenth of the interval with keepaliveYieldToPeer, else -1 (see the file comment). */
+  private readonly keepaliveYield: number;
   private readonly framer: ControlStreamFramer;
   private readonly calls: CallControl;
   private readonly tx = new Fifo<Uint8Array>();
@@ -98,6 +108,12 @@ export class ControlConnection {
   /** Deadline of the connection-level wait (SCCRQ, SCCRP, StopCCRP). */
   private ctlDeadline: number | undefined;
   private lastRx = 0;
+  /** When the peer's last Echo-Request came, if it sends any. */
+  private peerEchoAt: number | undefined;
+  /** What our next Echo-Request counts from: lastRx, but without the yield, not moved by the peer's Echo-Requests. */
+  private quietSince = 0;
+  /** When we sent our last Echo-Request (answered or not). */
+  private lastEchoAt = 0;
   private echoId = 0;
   /** When the outstanding Echo-Request was sent, or undefined when none is outstanding. */
   private echoSentAt: number | undefined;
@@ -136,6 +152,7 @@ export class ControlConnection {
     this.keepaliveInterval = options.keepaliveIntervalMs ?? 60_000;
     this.keepaliveTimeout = options.keepaliveTimeoutMs ?? 60_000;
     this.keepaliveRetries = options.keepaliveRetries ?? 0;
+    this.keepaliveYield = (options.keepaliveYieldToPeer ?? options.role === "server") ? this.keepaliveInterval / 10 : -1;
     this.framer = new ControlStreamFramer(options.parse ?? {});
     this.calls = new CallControl(
       new ControlConnection.CallHostOf(this),
@@ -205,6 +222,7 @@ export class ControlConnection {
   start(now: number): void {
     if (this.stateValue !== "idle") return;
     this.lastRx = now;
+    this.quietSince = now;
     if (this.originator) {
       this.send({
         type: "SCCRQ",
@@ -240,6 +258,11 @@ export class ControlConnection {
       // Any message proves the peer alive, whatever answers our Echo-Request.
       this.echoSentAt = undefined;
       this.echoMissed = 0;
+      if (r.value.type !== "EchoRQ") this.quietSince = now;
+      else if (this.keepaliveYield >= 0) {
+        this.quietSince = now;
+        this.peerEchoAt = now;
+      }
       this.events.push({ type: "message", direction: "rcvd", message: r.value });
       this.dispatch(now, r.value);
     }
@@ -490,15 +513,26 @@ export class ControlConnection {
     this.stateValue = "established";
     this.ctlDeadline = undefined;
     this.lastRx = now;
+    this.quietSince = now;
     this.events.push({ type: "established", peer: this.peerInfo as PeerInfo, protocolVersion: PPTP_PROTOCOL_VERSION });
   }
 
   // ------------------------------------------------------------------ timers
 
   private keepaliveDeadline(): number | undefined {
-    if (this.keepaliveInterval <= 0) return undefined;
-    if (this.echoSentAt !== undefined) return this.echoSentAt + this.keepaliveTimeout;
-    return this.lastRx + this.keepaliveInterval;
+    const i = this.keepaliveInterval;
+    if (i <= 0) return undefined;
+    if (this.echoSentAt !== undefined) {
+      // Never later than the bound without a yield: interval + timeout × (unanswered requests) after the last message.
+      const wait = this.echoSentAt + this.keepaliveTimeout;
+      const bound = this.lastRx + i + (this.echoMissed + 1) * this.keepaliveTimeout;
+      return wait < bound ? wait : bound;
+    }
+    // Never sooner than an interval after our own last request either (see quietSince).
+    const d = (this.quietSince > this.lastEchoAt ? this.quietSince : this.lastEchoAt) + i;
+    if (this.keepaliveYield < 0 || this.peerEchoAt === undefined) return d;
+    const y = this.peerEchoAt + i + this.keepaliveYield;
+    return y > d ? y : d;
   }
 
   private keepaliveTick(now: number): void {
@@ -517,6 +551,7 @@ export class ControlConnection {
     }
     this.echoId = (this.echoId + 1) >>> 0;
     this.echoSentAt = now;
+    this.lastEchoAt = now;
     this.send({ type: "EchoRQ", identifier: this.echoId });
   }
 

@@ -166,6 +166,12 @@ interface CallRoute extends SessionRecord {
   hostRoute?: string;
   /** This call's lines (see ServerLogSink.session). */
   log?: SessionLog;
+  /**
+   * checkSessionTimers has nothing to do for this call before `checkAt` (its earliest idle, session or interim
+   * deadline as of the last look), unless a limit changed since (`checkGen` behind the server's `timerGen`).
+   */
+  checkAt?: number;
+  checkGen?: number;
 }
 
 /**
@@ -233,6 +239,8 @@ export class PptpServer implements SessionDirectory {
   /** Connection limits, the password-guessing guard and aggregated logging of per-packet problems. */
   readonly defences: Defences;
   private housekeeping: NodeJS.Timeout | undefined;
+  /** Bumped when session limits may have changed (reload, CoA, a backend policy, a named peer): see CallRoute.checkAt. */
+  private timerGen = 0;
   private closing = false;
   private listening = false;
 
@@ -300,6 +308,7 @@ export class PptpServer implements SessionDirectory {
   /** New settings and users for new sessions; running sessions keep what they negotiated (SIGHUP). */
   reload(settings: ServerConfig, auth: Authenticator): void {
     this.settings = settings;
+    this.timerGen++; // [timers] and [accounting] apply to running sessions' next check
     this.auth = auth;
     this.loadPeers(settings.peers ?? []);
     this.namedPools.configure(settings.pools ?? {});
@@ -471,6 +480,7 @@ export class PptpServer implements SessionDirectory {
         },
       }),
     });
+    conn.setLogFilter((category, callId) => this.logWanted(category, callId));
     st.runner = new ConnectionRunner({
       conn,
       socket,
@@ -572,6 +582,7 @@ export class PptpServer implements SessionDirectory {
       named.callId = callId;
       if (route) route.peer = named;
     } else if (route) delete route.peer;
+    this.timerGen++; // a named peer's [timers] apply
     // One session per user (max-sessions-per-user): decided now, after authentication and before an address is
     // taken, so a refused session holds nothing and a replaced one's static address is free for its successor.
     if (!named && route && auth.user !== undefined) {
@@ -686,6 +697,13 @@ export class PptpServer implements SessionDirectory {
     }
   }
 
+  /** Whether onSessionEvent writes a line of `category` about `callId`: the engines format only those (same test). */
+  private logWanted(category: LogCategory, callId: number | undefined): boolean {
+    const r = callId !== undefined ? (this.calls.get(callId) ?? this.ending.get(callId)) : undefined;
+    if (r?.log !== undefined && category !== "errors") return r.log.enabled(category);
+    return this.o.log.enabled(category);
+  }
+
   private onSessionEvent(st: ConnState, e: SessionEvent): void {
     st.tunnel.observe(st.runner.conn.control.state, this.now());
     switch (e.type) {
@@ -794,6 +812,7 @@ export class PptpServer implements SessionDirectory {
     if (backend !== undefined) r.backend = backend;
     if (!policy) return;
     r.policy = policy;
+    this.timerGen++;
     const text = describePolicy(policy);
     if (text) this.log("events", `call ${callId} user=${user} peer=${st.peerName}: ${backend ?? "the backend"} says: ${text}`);
   }
@@ -940,6 +959,7 @@ export class PptpServer implements SessionDirectory {
     for (const [callId, r] of this.calls) {
       if (r.sessionId !== sessionId) continue;
       r.timeouts = { ...r.timeouts, ...change };
+      this.timerGen++;
       const l = this.limitsOf(r);
       this.log("events", `call ${callId}${r.user ? ` user=${r.user}` : ""}: timeouts changed: session ${l.sessionTimeoutMs / 1000} s, idle ${l.idleTimeoutMs / 1000} s (0 = none)`);
       return true;
@@ -1207,12 +1227,20 @@ export class PptpServer implements SessionDirectory {
     const now = this.now();
     this.defences.flush();
     for (const st of this.conns) if (!st.originated) this.enforceDeadlines(st);
-    for (const [callId, r] of [...this.calls]) {
-      if (!r.networkUp) continue;
+    // Once a second over every call: only a comparison for each call with nothing due (20,000 idle calls).
+    const gen = this.timerGen;
+    for (const r of this.calls.values()) {
+      if (!r.networkUp || (r.checkGen === gen && now < r.checkAt!)) continue;
+      const callId = r.callId;
       const interval = r.policy?.interimIntervalMs ?? this.settings.accounting?.interimIntervalMs ?? 0;
       this.acct.interimIfDue(r.acct, now, interval, () => this.snapshot(r));
-      const expiry = sessionTimeExpiry(this.limitsOf(r), now, r.lastActivity, r.startedAt);
-      if (!expiry) continue;
+      const limits = this.limitsOf(r);
+      const expiry = sessionTimeExpiry(limits, now, r.lastActivity, r.startedAt);
+      if (!expiry) {
+        r.checkGen = gen;
+        r.checkAt = nextSessionCheck(limits, now, r.lastActivity, r.startedAt, interval > 0 ? (r.acct.started ? r.acct.lastInterimAt + interval : now + 1000) : Infinity);
+        continue;
+      }
       const reason =
         expiry.kind === "idle"
           ? `idle for ${Math.round(expiry.idleForMs / 1000)} s: Tunnel disconnect timer timeout`
@@ -1226,6 +1254,8 @@ export class PptpServer implements SessionDirectory {
   private enforceDeadlines(st: ConnState): void {
     const state = st.runner.conn.control.state;
     const started = state !== "idle" && state !== "wait-ctl-request" && state !== "wait-ctl-answer";
+    // Started and holding a call: neither start-timeout nor no-call-timeout can apply (ConnectionLimits.expired).
+    if (started && st.clock.idleSince === undefined) return;
     const why = this.defences.overstayed(st.clock, started, st.peerName);
     if (why === undefined) return;
     if (!started) {
@@ -1254,6 +1284,18 @@ export class PptpServer implements SessionDirectory {
     }
     this.log(category, `call ${callId}${r?.user ? ` user=${r.user}` : ""} peer=${st.peerName}: ${message}`);
   }
+}
+
+/**
+ * The earliest time a session's idle or session limit can run out, or its interim update fall due: before it,
+ * checkSessionTimers skips the call. Data moves `lastActivity` later, so the idle one may come early: the check
+ * then finds nothing and computes the next.
+ */
+function nextSessionCheck(l: SessionTimeLimits, now: number, lastActivity: number, upSince: number, interimAt: number): number {
+  let t = interimAt;
+  if (l.idleTimeoutMs > 0 && lastActivity + l.idleTimeoutMs < t) t = lastActivity + l.idleTimeoutMs;
+  if (l.sessionTimeoutMs > 0 && upSince + l.sessionTimeoutMs < t) t = upSince + l.sessionTimeoutMs;
+  return t > now ? t : now + 1000;
 }
 
 /** The "session down" totals as JSON fields (the text line has them in its message). */

@@ -124,6 +124,21 @@ export abstract class ConnectionBase {
     return this.closedSent;
   }
 
+  /**
+   * Which log lines the driver will keep (its log settings, asked each time: per-session debug changes at run
+   * time); lines of other categories are neither formatted nor queued — the `packets` lines of every control
+   * message and LCP frame would otherwise be built for each keepalive of every call. Default: all.
+   */
+  setLogFilter(f: (category: LogCategory, callId: number | undefined) => boolean): void {
+    this.logFilter = f;
+  }
+  private logFilter: ((category: LogCategory, callId: number | undefined) => boolean) | undefined;
+
+  protected logs(category: LogCategory, callId?: number): boolean {
+    const f = this.logFilter;
+    return f === undefined || f(category, callId);
+  }
+
   /** Running calls (for `show sessions`, routing, tests). */
   get sessions(): ReadonlyMap<number, CallSession> {
     return this.calls;
@@ -251,6 +266,7 @@ export abstract class ConnectionBase {
   protected abstract callEnded(callId: number): void;
 
   protected log(category: LogCategory, message: string, callId?: number): void {
+    if (!this.logs(category, callId)) return;
     this.events.push(callId === undefined ? { type: "log", category, message } : { type: "log", category, callId, message });
   }
 
@@ -273,7 +289,7 @@ export abstract class ConnectionBase {
       peerReceiveWindow: call.peerReceiveWindow,
       peerProcessingDelay: call.peerProcessingDelay,
       receiveWindow: call.receiveWindow,
-      link: this.linkConfigFor(call),
+      link: this.withLogFilter(this.linkConfigFor(call), call.callId),
       greOut,
       ipOut: sinks.ipOut,
       ...(this.gre ? { gre: this.gre } : {}),
@@ -284,6 +300,10 @@ export abstract class ConnectionBase {
     this.early.delete(call.callId);
     for (const p of early?.take() ?? []) session.handleGre(now, p, 0, p.length);
     this.drainCall(now, session);
+  }
+
+  private withLogFilter(link: PppLinkConfig, callId: number): PppLinkConfig {
+    return this.logFilter === undefined ? link : { ...link, logEnabled: (category) => this.logs(category, callId) };
   }
 
   /**
@@ -353,10 +373,12 @@ export abstract class ConnectionBase {
         case "wan-error":
           this.log("errors", `WEN call ${e.callId}: crc ${e.crcErrors} framing ${e.framingErrors} overruns ${e.hardwareOverruns}/${e.bufferOverruns} timeouts ${e.timeoutErrors}`, e.callId);
           break;
-        case "message":
-          // The `packets` log: control messages are a few per call, so the line is made whether or not it is shown.
-          this.log("packets", `${e.direction} ${describeControlMessage(e.message)}`, ourCallId(e.direction, e.message));
+        case "message": {
+          // The `packets` log: a few messages per call, but an echo a minute on every connection; made only when read.
+          const callId = ourCallId(e.direction, e.message);
+          if (this.logs("packets", callId)) this.log("packets", `${e.direction} ${describeControlMessage(e.message)}`, callId);
           break;
+        }
         default:
           this.onControlEvent(now, e);
       }

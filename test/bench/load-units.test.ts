@@ -28,6 +28,14 @@ describe("bench load: options", () => {
     assert.match(parseLoadOptions(["--rate"]) as string, /--rate needs a number/);
     assert.match(parseLoadOptions(["--traffic", "5", "--sessions", "4"]) as string, /more than --sessions/);
     assert.match(parseLoadOptions(["--frobnicate"]) as string, /unknown option "--frobnicate"/);
+    const p = parseLoadOptions(["--server-idle-prof", "/tmp/prof", "--server-cpu-prof", "/tmp/whole"]);
+    assert.ok(typeof p === "object");
+    assert.equal(p.serverIdleProf, "/tmp/prof");
+    assert.equal(p.serverCpuProf, "/tmp/whole");
+    assert.equal((d as { serverIdleProf: string }).serverIdleProf, "", "no idle profile by default");
+    assert.equal((d as { serverCpuProf?: string }).serverCpuProf, undefined, "no whole-process profile by default");
+    assert.match(parseLoadOptions(["--server-idle-prof"]) as string, /needs a directory/);
+    assert.match(parseLoadOptions(["--server-cpu-prof"]) as string, /needs a directory/);
   });
 
   test("--quick and --full profiles; an explicit option wins wherever it stands", () => {
