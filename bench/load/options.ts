@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- load [options]`: the load generator's command line, checked before anything is created.
  */
+import { availableParallelism } from "node:os";
 
 export interface LoadOptions {
   /** Sessions to open (all kept up together). */
@@ -32,6 +33,19 @@ export interface LoadOptions {
   readonly keep: boolean;
   /** Run the server with `--cpu-prof` and write its profile (on its exit) into this directory. */
   readonly serverCpuProf?: string;
+  /** Generator processes sharing the sessions (each its own core, raw GRE socket and Call ID range). */
+  readonly generators: number;
+}
+
+export const MAX_GENERATORS = 16;
+
+/**
+ * One generator process per core but one, which is left to the server: a generator costs about as much CPU per
+ * setup as the server, so fewer cannot load a server that has a core of its own, and more only compete with it.
+ * On a 2-core machine that is 1. At most 8 by default (each process is a Node heap and a JIT warm-up of its own).
+ */
+export function defaultGenerators(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, cores - 1));
 }
 
 export const MAX_SESSIONS = 30_000;
@@ -54,6 +68,8 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --json               one JSON object on stdout instead of the report lines
   --keep               keep the server's config and log (the directory is named at the end)
   --server-cpu-prof DIR  run the server with node --cpu-prof; its .cpuprofile lands in DIR when it exits
+  --generators K       generator processes sharing the sessions, each with its own Call IDs and raw GRE socket
+                       (default: cores − 1, at least 1, at most 8: ${defaultGenerators()} here; at most ${MAX_GENERATORS})
 `;
 
 const DEFAULTS: LoadOptions = {
@@ -71,6 +87,7 @@ const DEFAULTS: LoadOptions = {
   serverLog: "events, errors",
   json: false,
   keep: false,
+  generators: defaultGenerators(),
 };
 
 /** Issue 11 item 6: a quick profile (seconds) and a full one (minutes), selectable; explicit options win. */
@@ -93,6 +110,7 @@ const NUMERIC: Record<string, { key: NumericKey; min: number; max: number; integ
   "--traffic-size": { key: "trafficSize", min: 28, max: 1396, integer: true },
   "--bad-password": { key: "badPasswords", min: 0, max: MAX_SESSIONS, integer: true },
   "--timeout": { key: "timeoutS", min: 5, max: 86_400, integer: false },
+  "--generators": { key: "generators", min: 1, max: MAX_GENERATORS, integer: true },
 };
 
 /** The options, or a message saying what is wrong ("help" for --help). */
