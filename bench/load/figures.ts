@@ -15,6 +15,8 @@ export interface RunRecord {
   /** What the run created, so a caller can check it is gone afterwards. */
   network?: { serverNs: string; generatorNs: string };
   serverPid?: number;
+  /** Generator processes the sessions were shared over (--generators). */
+  generators?: number;
   before?: { rss: number; probe: MemoryProbe | undefined };
   ramp?: RampResult;
   serverCpuRamp?: { cpuS: number; wallS: number };
@@ -51,6 +53,7 @@ export function buildFigures(r: RunRecord): Figure[] {
   const f: Figure[] = [];
   const o = r.options;
   f.push({ name: "load.sessions_requested", value: o.sessions, unit: "sessions" });
+  if (r.generators !== undefined) f.push({ name: "load.generators", value: r.generators, unit: "processes", note: "sessions shared round robin, each its own Call IDs and GRE filter" });
   const ramp = r.ramp;
   if (ramp) {
     const up = ramp.up;
@@ -78,7 +81,8 @@ export function buildFigures(r: RunRecord): Figure[] {
       const perSetup = (r.serverCpuRamp.cpuS * 1000) / up;
       const genPerSetup = ramp.cpuMs / up;
       f.push({ name: "load.server_cpu_per_setup", value: perSetup, unit: "ms", ratio: { value: perSetup / genPerSetup, to: "load.generator_cpu_per_setup" } });
-      f.push({ name: "load.generator_cpu_per_setup", value: genPerSetup, unit: "ms" });
+      const k = r.generators ?? 1;
+      f.push({ name: "load.generator_cpu_per_setup", value: genPerSetup, unit: "ms", ...(k > 1 ? { note: `${k} generator processes together` } : {}) });
       f.push({ name: "load.server_cpu_ramp", value: (100 * r.serverCpuRamp.cpuS) / r.serverCpuRamp.wallS, unit: "% of one core", note: `over ${r.serverCpuRamp.wallS.toFixed(1)} s` });
     }
   }
@@ -125,6 +129,7 @@ export function buildFigures(r: RunRecord): Figure[] {
     f.push({ name: "load.sessions_dropped", value: dropped, unit: "sessions", note: "went down on their own while held" });
     for (const [reason, k] of Object.entries(td.droppedEarlier)) f.push({ name: "load.drop", value: k, unit: "sessions", note: `reason: ${reason}` });
     f.push({ name: "load.sessions_at_teardown", value: td.up, unit: "sessions" });
+    f.push({ name: "load.generator_gre_dropped", value: td.greDropped, unit: "packets", note: "GRE the generators' demultiplexers dropped (unknown Call ID, wrong peer, malformed); with --generators K > 1, 0 means each kernel filter kept the others' calls out" });
     f.push({ name: "load.teardown_time", value: td.elapsedMs / 1000, unit: "s", note: `${td.closedCleanly} connections closed by the server in time, ${td.forced} forced` });
   }
   const a = r.serverAfterTeardown;

@@ -13,6 +13,8 @@ import { parseIpv4 } from "../../src/wire/ipv4.js";
 import { LoadSession, type SessionContext } from "./session.js";
 import { buildEcho, parseEchoReply } from "./icmp.js";
 import { quantile } from "./report.js";
+import { CallIdRange } from "./call-ids.js";
+import { CallOwners } from "../../src/io/workers/steering.js";
 import type { FromGenerator, GeneratorSetup, RampResult, TeardownResult, ToGenerator, TrafficResult } from "./protocol.js";
 
 const PROGRESS_MS = 1000;
@@ -21,6 +23,8 @@ const TICK_MS = 2;
 const TEARDOWN_WAIT_MS = 15_000;
 /** Replies still in flight when the traffic stops are waited for this long. */
 const TRAFFIC_GRACE_MS = 1000;
+/** Any owner but 0 (owner 0 of the GRE filter also keeps Call IDs the map does not hold). */
+const GENERATOR_OWNER = 1;
 
 function say(m: FromGenerator): void {
   process.stdout.write(JSON.stringify(m) + "\n");
@@ -54,13 +58,30 @@ class Generator {
   private onAllGone: (() => void) | undefined;
   private strayIp = 0;
   private tearingDown = false;
+  private releaseId: ((id: number) => void) | undefined;
 
   constructor(setup: GeneratorSetup) {
     const gre = GreSocket.open({ bindAddress: setup.local, batchSize: 256, receiveBufferBytes: 32 << 20, sendBufferBytes: 8 << 20 });
     this.demux = new GreDemux(gre, this.now);
     this.demux.onError((e) => say({ ev: "fatal", message: `GRE socket: ${e.message}` }));
+    // One of several generators: its own Call IDs only, and a kernel filter so that its raw socket queues (and
+    // wakes this process for) nothing but its own calls' GRE. The map is filled once, not per call.
+    let allocate = (): number | undefined => this.demux.allocateCallId();
+    if (setup.callIds) {
+      const range = new CallIdRange(setup.callIds.first, setup.callIds.last);
+      const owners = new CallOwners();
+      for (let id = setup.callIds.first; id <= setup.callIds.last; id++) owners.set(id, GENERATOR_OWNER);
+      owners.attach(gre.fd, GENERATOR_OWNER);
+      allocate = () => range.allocate();
+      this.releaseId = (id) => range.release(id);
+    }
     this.ctx = {
       demux: this.demux,
+      allocateCallId: allocate,
+      releaseCallId: (id) => {
+        this.demux.release(id);
+        this.releaseId?.(id);
+      },
       now: this.now,
       server: setup.server,
       serverIp: ipOf(setup.server, "server"),
@@ -116,6 +137,7 @@ class Generator {
     let inSetup = 0;
     let lastSettled = t0;
     let aborted = false;
+    const share = c.share ?? { first: 0, stride: 1, total: c.sessions };
     return new Promise((resolve) => {
       const finish = (): void => {
         clearInterval(tick);
@@ -130,6 +152,8 @@ class Generator {
           failures: Object.fromEntries(failures),
           latenciesMs: latencies,
           elapsedMs: lastSettled - t0,
+          startedAtMs: performance.timeOrigin + t0,
+          settledAtMs: performance.timeOrigin + lastSettled,
           cpuMs: cpuMsNow() - cpu0,
           addresses,
           mppe: Object.fromEntries(mppe),
@@ -158,9 +182,10 @@ class Generator {
         const now = this.now();
         const due = c.rate > 0 ? Math.min(c.sessions, Math.floor(((now - t0) * c.rate) / 1000) + 1) : c.sessions;
         while (started < due && inSetup < c.concurrency) {
-          // Bad passwords spread evenly over the ramp: session i is one when floor(i·K/N) steps up.
-          const i = started++;
-          const bad = c.badPasswords > 0 && Math.floor(((i + 1) * c.badPasswords) / c.sessions) > Math.floor((i * c.badPasswords) / c.sessions);
+          // Bad passwords spread evenly over the ramp: session i is one when floor(i·K/N) steps up (i and N over
+          // all generators' sessions, so K of them in all).
+          const i = share.first + share.stride * started++;
+          const bad = c.badPasswords > 0 && Math.floor(((i + 1) * c.badPasswords) / share.total) > Math.floor((i * c.badPasswords) / share.total);
           const s = new LoadSession(i, this.ctx, bad);
           this.sessions.push(s);
           pending.push(s);
@@ -241,6 +266,7 @@ class Generator {
           replies,
           bad: Object.fromEntries(bad),
           rttMs: { p50: quantile(rtts, 0.5), p90: quantile(rtts, 0.9), p99: quantile(rtts, 0.99), max: rtts[rtts.length - 1] },
+          rttSamplesMs: rtts,
           elapsedMs: this.now() - t0,
           cpuMs: cpuMsNow() - cpu0,
         });
@@ -285,7 +311,9 @@ class Generator {
       }
     }
     this.demux.close();
-    const result: TeardownResult = { up, closedCleanly, forced, elapsedMs: this.now() - t0, droppedEarlier: Object.fromEntries(this.dropped) };
+    const k = this.demux.counters;
+    const greDropped = k.malformed + k.unknownCall + k.wrongPeer + k.wrongLocalAddress;
+    const result: TeardownResult = { up, closedCleanly, forced, elapsedMs: this.now() - t0, droppedEarlier: Object.fromEntries(this.dropped), greDropped };
     say({ ev: "teardown-done", result });
     // stdout must drain before the exit.
     process.stdout.write("", () => process.exit(0));

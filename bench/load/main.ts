@@ -21,7 +21,7 @@ import { join, resolve } from "node:path";
 import { parseLoadOptions, LOAD_USAGE, type LoadOptions } from "./options.js";
 import { createLoadNetwork, type LoadNetwork } from "./netns.js";
 import { ServerProc, LOAD_USER, TUNNEL_ADDRESS, type MemoryProbe } from "./server-proc.js";
-import { GeneratorProc } from "./generator-proc.js";
+import { GeneratorGroup } from "./generator-group.js";
 import { cpuSeconds, hardNoFileLimit, NOFILE_SPARE, rssBytes } from "./proc-stats.js";
 import { buildFigures, hostLine, type RunRecord } from "./figures.js";
 import { formatFigure } from "./report.js";
@@ -58,7 +58,7 @@ class LoadRun {
   private net: LoadNetwork | undefined;
   private dir: string | undefined;
   private server: ServerProc | undefined;
-  private gen: GeneratorProc | undefined;
+  private gen: GeneratorGroup | undefined;
   private aborted: string | undefined;
   private abortWake: (() => void) | undefined;
 
@@ -147,8 +147,10 @@ class LoadRun {
     this.server = await ServerProc.start({ dir: this.dir, ns: this.net.serverNs, listen: this.net.serverAddress, sessions: o.sessions, log: o.serverLog, ...(o.serverCpuProf ? { cpuProfDir: o.serverCpuProf } : {}), ...(o.serverIdleProf ? { cpuProf: { dir: resolve(o.serverIdleProf), seconds: o.idleS } } : {}) });
     this.rec.serverPid = this.server.pid;
     this.status(`server pid ${this.server.pid} listening`);
-    const gen = new GeneratorProc(this.net.generatorNs, { server: this.net.serverAddress, port: 1723, local: this.net.generatorAddress, user: LOAD_USER, password: this.server.password }, o.sessions);
+    const gen = new GeneratorGroup(this.net.generatorNs, { server: this.net.serverAddress, port: 1723, local: this.net.generatorAddress, user: LOAD_USER, password: this.server.password }, o.sessions, o.generators);
     this.gen = gen;
+    this.rec.generators = gen.size;
+    if (gen.size > 1) this.status(`${gen.size} generator processes (pids ${gen.pids().join(", ")}), each with its own Call IDs and GRE filter`);
     gen.onProgress = (m) => this.status(`started ${m.started}, up ${m.up}, failed ${m.failed}`);
     await gen.next("ready", 20_000);
     if (this.aborted) return this.teardown();

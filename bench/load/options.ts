@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- load [options]`: the load generator's command line, checked before anything is created.
  */
+import { availableParallelism } from "node:os";
 
 export interface LoadOptions {
   /** Sessions to open (all kept up together). */
@@ -34,6 +35,19 @@ export interface LoadOptions {
   readonly serverCpuProf?: string;
   /** Write a CPU profile of the server's idle window into this directory (cpu-probe.ts); "" = none. */
   readonly serverIdleProf: string;
+  /** Generator processes sharing the sessions (each its own core, raw GRE socket and Call ID range). */
+  readonly generators: number;
+}
+
+export const MAX_GENERATORS = 16;
+
+/**
+ * One generator process per core but one, which is left to the server: a generator costs about as much CPU per
+ * setup as the server, so fewer cannot load a server that has a core of its own, and more only compete with it.
+ * On a 2-core machine that is 1. At most 8 by default (each process is a Node heap and a JIT warm-up of its own).
+ */
+export function defaultGenerators(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, cores - 1));
 }
 
 export const MAX_SESSIONS = 30_000;
@@ -57,6 +71,8 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --keep               keep the server's config and log (the directory is named at the end)
   --server-cpu-prof DIR  run the server with node --cpu-prof; its .cpuprofile lands in DIR when it exits
   --server-idle-prof DIR  write a CPU profile of the server's idle window only to DIR/server-idle.cpuprofile
+  --generators K       generator processes sharing the sessions, each with its own Call IDs and raw GRE socket
+                       (default: cores − 1, at least 1, at most 8: ${defaultGenerators()} here; at most ${MAX_GENERATORS})
 `;
 
 const DEFAULTS: LoadOptions = {
@@ -75,6 +91,7 @@ const DEFAULTS: LoadOptions = {
   json: false,
   keep: false,
   serverIdleProf: "",
+  generators: defaultGenerators(),
 };
 
 /** Issue 11 item 6: a quick profile (seconds) and a full one (minutes), selectable; explicit options win. */
@@ -97,6 +114,7 @@ const NUMERIC: Record<string, { key: NumericKey; min: number; max: number; integ
   "--traffic-size": { key: "trafficSize", min: 28, max: 1396, integer: true },
   "--bad-password": { key: "badPasswords", min: 0, max: MAX_SESSIONS, integer: true },
   "--timeout": { key: "timeoutS", min: 5, max: 86_400, integer: false },
+  "--generators": { key: "generators", min: 1, max: MAX_GENERATORS, integer: true },
 };
 
 /** The options, or a message saying what is wrong ("help" for --help). */

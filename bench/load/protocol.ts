@@ -11,6 +11,13 @@ export interface GeneratorSetup {
   readonly local: string;
   readonly user: string;
   readonly password: string;
+  /**
+   * With several generators (--generators K): the Call IDs this one may choose, first..last inclusive, disjoint
+   * from the others'. The server writes our Call ID into the Key of every GRE packet it sends us (RFC 2637 §4.1),
+   * so a kernel filter on that field (an eBPF socket filter, src/io/workers/steering.ts) hands each generator's raw
+   * GRE socket only its own calls' packets. Absent: one generator, any Call ID, the shipped PPTP-only filter.
+   */
+  readonly callIds?: { readonly first: number; readonly last: number };
 }
 
 export type ToGenerator =
@@ -22,6 +29,11 @@ export type ToGenerator =
       readonly setupTimeoutMs: number;
       /** This many sessions (spread over the ramp) log in with a wrong password: the failure path under load. */
       readonly badPasswords: number;
+      /**
+       * With several generators: this one's sessions are the global indices first, first + stride, ... of a ramp
+       * of `total` sessions (`sessions` of them); badPasswords counts over all `total`. Absent: 0, 1, ... sessions.
+       */
+      readonly share?: { readonly first: number; readonly stride: number; readonly total: number };
     }
   /** Answer with the CPU time used so far (the orchestrator takes differences). */
   | { readonly cmd: "cpu-mark" }
@@ -40,6 +52,9 @@ export interface RampResult {
   readonly latenciesMs: number[];
   /** From the first connect to the last session up (or failure), ms. */
   readonly elapsedMs: number;
+  /** The same two instants on the wall clock (performance.timeOrigin + now), ms: merging generators' ramps. */
+  readonly startedAtMs: number;
+  readonly settledAtMs: number;
   /** The generator's CPU time during the ramp, ms (process.cpuUsage user + system). */
   readonly cpuMs: number;
   /** The tunnel address each session got, for checking against the server's own list. */
@@ -58,6 +73,8 @@ export interface TrafficResult {
   readonly replies: number;
   readonly bad: Record<string, number>;
   readonly rttMs: { readonly p50?: number; readonly p90?: number; readonly p99?: number; readonly max?: number };
+  /** Every round-trip time, ms, ascending (merging generators' percentiles needs the samples). */
+  readonly rttSamplesMs: number[];
   readonly elapsedMs: number;
   readonly cpuMs: number;
 }
@@ -72,6 +89,11 @@ export interface TeardownResult {
   readonly elapsedMs: number;
   /** Sessions that went down on their own after they were up, before the teardown, by reason. */
   readonly droppedEarlier: Record<string, number>;
+  /**
+   * GRE packets the generator's demultiplexer dropped over the whole run (unknown Call ID, wrong peer, malformed).
+   * With several generators, 0 shows each kernel filter kept the others' calls away from its socket.
+   */
+  readonly greDropped: number;
 }
 
 export type FromGenerator =

@@ -16,6 +16,10 @@ import type { GreHeader } from "../../src/wire/gre.js";
 
 export interface SessionContext {
   readonly demux: GreDemux;
+  /** Our Call ID for a new session (the generator's share of them), undefined when none is free. */
+  readonly allocateCallId: () => number | undefined;
+  /** The session is gone: its GRE registration and its Call ID are released. */
+  readonly releaseCallId: (id: number) => void;
   readonly now: () => number;
   readonly server: string;
   readonly serverIp: number;
@@ -97,7 +101,7 @@ export class LoadSession {
 
   private begin(socket: net.Socket): void {
     const c = this.ctx;
-    const callId = c.demux.allocateCallId();
+    const callId = c.allocateCallId();
     if (callId === undefined) {
       this.fail("no free Call ID in the generator");
       socket.destroy();
@@ -228,7 +232,7 @@ export class LoadSession {
   private markGone(): void {
     if (this.isGone) return;
     this.isGone = true;
-    if (this.callId !== undefined) this.ctx.demux.release(this.callId);
+    if (this.callId !== undefined) this.ctx.releaseCallId(this.callId);
     // The socket closed under a session that was still being set up, without a word from the engine.
     if (this.state === "connecting" || this.state === "negotiating") this.fail(this.reason ?? "TCP connection closed during setup");
     else if (this.state === "up") this.ended();

@@ -122,6 +122,49 @@ describe("bench load: N sessions against the real server", { skip: privilegedSki
     assert.equal(one("load.server_calls_after_teardown").value, 0, ctx);
   });
 
+  test("--generators 2: sessions shared by two processes, each keeping only its own GRE, merged into one report", async () => {
+    const r = await runLoad(["--generators", "2", "--sessions", "21", "--bad-password", "2", "--rate", "60", "--idle", "1", "--traffic", "3", "--duration", "2", "--traffic-rate", "20", "--json"], 150_000);
+    let report: Report;
+    try {
+      report = JSON.parse(r.stdout) as Report;
+    } catch {
+      assert.fail(`no JSON report (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    }
+    const ctx = `\n${JSON.stringify(report.figures, null, 1)}\n${r.stderr}`;
+    const all = (name: string): Figure[] => report.figures.filter((f) => f.name === name);
+    const num = (name: string): number => {
+      const f = all(name);
+      assert.equal(f.length, 1, `exactly one figure ${name}${ctx}`);
+      return f[0].value as number;
+    };
+    assert.deepEqual(report.errors, [], ctx);
+    assert.equal(num("load.generators"), 2, ctx);
+    // 21 sessions over two processes (11 + 10), two of them with a wrong password: the sums are the whole run's.
+    assert.equal(num("load.sessions_up"), 19, ctx);
+    assert.equal(num("load.failures"), 2, ctx);
+    assert.equal(all("load.failure").reduce((a, f) => a + (f.value as number), 0), 2, ctx);
+    assert.equal(num("load.server_sessions_up"), 19, `the server's own count${ctx}`);
+    assert.equal(num("load.server_sessions_verified"), 19, `every address the generators report is the server's${ctx}`);
+    assert.deepEqual(all("load.mppe").map((f) => [f.value, f.note]), [[19, "128-bit stateless"]], ctx);
+    const p50 = num("load.setup_latency_p50");
+    const max = num("load.setup_latency_max");
+    assert.ok(p50 > 0 && p50 <= max && max < 30_000, ctx);
+    assert.ok(num("load.setup_time") * 1000 >= max, `the merged ramp lasts at least as long as its slowest setup${ctx}`);
+    assert.ok(num("load.generator_cpu_per_setup") > 0, ctx);
+    // Each process's kernel filter kept the other's calls away: no GRE for an unknown Call ID reached either.
+    assert.equal(num("load.generator_gre_dropped"), 0, ctx);
+    assert.equal(num("load.traffic_sessions"), 3, ctx);
+    const sent = num("load.traffic_sent");
+    const replies = num("load.traffic_replies");
+    assert.ok(sent >= 3 * 20 * 2 * 0.9 && replies > 0 && replies <= sent, `echo through sessions of both generators: ${replies} of ${sent}${ctx}`);
+    assert.deepEqual(all("load.traffic_bad_reply"), [], ctx);
+    assert.equal(num("load.sessions_dropped"), 0, ctx);
+    assert.equal(num("load.sessions_at_teardown"), 19, ctx);
+    assert.equal(num("load.server_calls_after_teardown"), 0, ctx);
+    assert.equal(num("load.server_ended_user_request"), 19, ctx);
+    assert.equal(r.code, 0, ctx);
+  });
+
   test("bad options are refused before anything is created", async () => {
     const r = await runLoad(["--sessions", "40000"], 30_000);
     assert.equal(r.code, 2);
