@@ -18,6 +18,7 @@ import { GreSocket } from "../io/gre-socket.js";
 import { GreDemux } from "../io/gre-demux.js";
 import { TunDevice, tunSlotSize } from "../io/tun.js";
 import { LinuxNetwork } from "../io/system-net.js";
+import { DataPlaneWorkers } from "../io/workers/pool.js";
 
 export interface RoleOptions {
   readonly config: ServerConfig;
@@ -52,7 +53,8 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
   if (missing.length) throw new Error(`no [peer ${missing[0]}] with role = client in the configuration`);
 
   const bind = config.server.listen === "0.0.0.0" ? undefined : config.server.listen;
-  const gre = new GreDemux(GreSocket.open(bind ? { bindAddress: bind } : {}), now);
+  const greSocket = GreSocket.open(bind ? { bindAddress: bind } : {});
+  const gre = new GreDemux(greSocket, now);
   const clients = clientPeers.map(
     (peer) =>
       new PptpClient({
@@ -87,7 +89,22 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
   let listener: net.Server | undefined;
   if (config.server.enable) {
     if (!o.auth) throw new Error("the server role needs an authenticator");
-    const tun = TunDevice.open({ name: config.server.tunName, mtu: config.ppp.mtu, address: config.ppp.localAddress });
+    const workers = config.server.workers;
+    // workers >= 2: the TUN is multi-queue (this is queue 0) and the workers are started before the server, each
+    // opening the next queue (src/io/workers/README.md).
+    const tun = TunDevice.open({ name: config.server.tunName, mtu: config.ppp.mtu, address: config.ppp.localAddress, ...(workers > 1 ? { multiQueue: true } : {}) });
+    let dataPlane: DataPlaneWorkers | undefined;
+    if (workers > 1) {
+      dataPlane = await DataPlaneWorkers.start({
+        workers,
+        greSocketFd: greSocket.fd,
+        tun: { fd: tun.fd, name: tun.name, mtu: config.ppp.mtu, address: tun.address },
+        ...(bind ? { bindAddress: greSocket.bindAddress } : {}),
+        onControl: (callId, frame) => server?.workerControl(callId, frame),
+        onError: (owner, message) => logger.log("errors", `data-plane worker ${owner}: ${message}`),
+      });
+      logger.log("events", `data plane: ${workers} worker threads, each with its own GRE socket and queue of ${tun.name}`);
+    }
     const system = new LinuxNetwork();
     pool = new AddressPool(config.ppp.pool);
     reserve(o.reservedAddresses);
@@ -101,6 +118,7 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
       divert,
       hostRoutes: { net: system, dev: tun.name },
       ...(o.accounting ? { accounting: o.accounting } : {}),
+      ...(dataPlane ? { dataPlane } : {}),
     });
     // The pool and the networks behind named peers lead into the server's TUN for as long as it runs; the
     // server sends each packet to its session, dials a peer on demand, or drops it — private LAN traffic never

@@ -32,7 +32,8 @@ export function describeConfig(c: ServerConfig): string[] {
   return [
     `listening on ${c.server.listen}:${c.server.port}, pool ${pool} (${poolSize}), local address ${c.ppp.localAddress}, auth ${auth}, ${mppe}`,
     `server: host name "${c.server.hostname}", at most ${c.server.maxSessions} sessions, ` +
-      `${c.server.maxSessionsPerPeer === 0 ? "unlimited" : `at most ${c.server.maxSessionsPerPeer}`} per peer address, TUN device ${c.server.tunName}`,
+      `${c.server.maxSessionsPerPeer === 0 ? "unlimited" : `at most ${c.server.maxSessionsPerPeer}`} per peer address, TUN device ${c.server.tunName}` +
+      (c.server.workers > 1 ? `, ${c.server.workers} data-plane worker threads` : ""),
     `ppp: mtu ${c.ppp.mtu}, mru ${c.ppp.mru}, dns ${orNone(c.ppp.dns)}, wins ${orNone(c.ppp.wins)}`,
     `users: ${c.ppp.users} (user names ${c.ppp.caseSensitiveUsers ? "case-sensitive" : "case-insensitive"})`,
     `mppe: policy ${c.mppe.policy}, strengths ${c.mppe.strengths.join(", ")}, stateless ${c.mppe.stateless}`,

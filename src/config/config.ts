@@ -110,6 +110,12 @@ export interface ServerConfig {
     readonly tunName: string;
     /** The local control socket for `pptp-ts show` / `clear` (root and its group only); "" = none. */
     readonly controlSocket: string;
+    /**
+     * Data-plane threads (src/io/workers/README.md). 1: none, the control thread carries every call's GRE <-> TUN
+     * path as always. N >= 2: N worker threads (plus the control thread), each with its own GRE socket and TUN queue;
+     * a call with stateless MPPE (or none) moves to the least loaded one when IPCP is up. Read at start only.
+     */
+    readonly workers: number;
   };
   readonly ppp: {
     /** Our end of every tunnel (IPCP IP-Address we send, RFC 1332 §3.3). */
@@ -218,7 +224,7 @@ type Draft = { -readonly [S in SectionName]: Mutable<ServerConfig[S]> } & { peer
 /** The configuration with no file at all; `baseDir` is where the users file is looked for (default: cwd). */
 export function defaultConfig(baseDir = "."): ServerConfig {
   return {
-    server: { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0", controlSocket: DEFAULT_CONTROL_SOCKET },
+    server: { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0", controlSocket: DEFAULT_CONTROL_SOCKET, workers: 1 },
     ppp: {
       localAddress: "192.168.50.1",
       pool: [{ first: "192.168.50.10", last: "192.168.50.254" }],
@@ -346,6 +352,7 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     "per-user-policy": key(perUserPolicy, "replace", (d, v) => (d.server.perUserPolicy = v), (c) => c.server.perUserPolicy),
     "tun-name": key(interfaceName, "pptp0", (d, v) => (d.server.tunName = v), (c) => c.server.tunName),
     "control-socket": key((raw) => ({ ok: true, value: raw }), DEFAULT_CONTROL_SOCKET, (d, v, baseDir) => (d.server.controlSocket = v === "" ? "" : resolve(baseDir, v)), (c) => c.server.controlSocket),
+    workers: key(integer(1, 64), "2", (d, v) => (d.server.workers = v), (c) => String(c.server.workers)),
   },
   ppp: {
     "local-address": key(unicastAddress, "192.168.50.1", (d, v) => (d.ppp.localAddress = v), (c) => c.ppp.localAddress),

@@ -59,9 +59,9 @@ import {
   withServerWords,
 } from "./explain.js";
 import type { AuthRequest, AuthResult, SessionPolicy, TerminateCause } from "../aaa/types.js";
-import { type MppeMasterKeys, mppeStartKeys, mppeShortKeysProblem } from "../crypto/mppe-keys.js";
+import { type MppeBits, type MppeMasterKeys, mppeStartKeys, mppeShortKeysProblem } from "../crypto/mppe-keys.js";
 import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../crypto/mppe.js";
-import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED } from "../wire/ppp-frame.js";
+import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED, type PppHeaderFlags } from "../wire/ppp-frame.js";
 import { toHex } from "../wire/bytes.js";
 import { describePppPacket } from "./describe.js";
 import { Fifo } from "../core/fifo.js";
@@ -220,6 +220,8 @@ export class PppLink {
   private receiver: MppeReceiver | undefined;
   private ipcpResult: IpcpResult | undefined;
   private networkUpSent = false;
+  /** handOffData() was called: a data-plane worker sends this link's IP. */
+  private dataHandedOff = false;
   /** IP flowed at some point: the server accepted this profile, so a later end is no negotiation failure. */
   private networkEverUp = false;
   private downReason: DownReason | undefined;
@@ -318,6 +320,33 @@ export class PppLink {
     return this.networkUpSent && !this.finished;
   }
 
+  /**
+   * What a data-plane worker (src/io/workers) needs to run this link's IP path, at network-up: the send-side PPP
+   * header flags and, when MPPE runs, its start keys (the ones this link's sender and receiver began with, RFC 3079
+   * §3) and strength. Undefined when the link cannot be handed off: network not up, or stateful MPPE (its CCP
+   * Reset-Request/Ack exchange, RFC 3078 §8, is tied to this link's receiver and sender).
+   */
+  dataPlaneState(): { readonly sendFlags: PppHeaderFlags; readonly mppe?: { readonly sendKey: Uint8Array; readonly recvKey: Uint8Array; readonly bits: MppeBits } } | undefined {
+    if (!this.networkUp) return undefined;
+    const sendFlags = { acfc: this.sendFlags.acfc, pfc: this.sendFlags.pfc };
+    const r = this.mppeResult;
+    if (r === undefined || this.sender === undefined) return this.mppeEverUp ? undefined : { sendFlags };
+    if (!r.stateless || this.mppeKeys === undefined) return undefined;
+    const keys = mppeStartKeys(this.mppeKeys, r.bits);
+    if (typeof keys === "string") return undefined;
+    return { sendFlags, mppe: { sendKey: keys.send, recvKey: keys.recv, bits: r.bits } };
+  }
+
+  /**
+   * The IP path went to a data-plane worker (dataPlaneState): from now on this link never sends IP itself — its
+   * MPPE sender would reuse coherency counts the worker's sender already used — and sendIp returns 0. Control
+   * frames (LCP echo, Terminate, CCP) still come from here; the caller sends them through the worker. false: the
+   * worker refused the call and this link carries its IP again (the worker never sent any).
+   */
+  handOffData(handedOff: boolean): void {
+    this.dataHandedOff = handedOff;
+  }
+
   // ---------------------------------------------------------------------------------------------- inputs
 
   lowerUp(now: Millis): void {
@@ -406,7 +435,7 @@ export class PppLink {
    * up, or encryption required but not yet running). dst must have room for len + 8.
    */
   sendIp(src: Uint8Array, off: number, len: number, dst: Uint8Array, dstOff: number): number {
-    if (!this.networkUpSent || this.finished) {
+    if (!this.networkUpSent || this.finished || this.dataHandedOff) {
       this.stats.droppedNotReady++;
       return 0;
     }

@@ -48,6 +48,8 @@ import { describePolicy, framedRoutes, planAddress, sessionLimits } from "./sess
 import { AccountingHooks, newAccountingState, type AccountingState } from "./accounting-hooks.js";
 import { reportTunnel, TunnelClock, type TunnelReport } from "../io/tunnel-report.js";
 import { CaptureTap, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
+import { WorkerCalls } from "./worker-calls.js";
+import type { DataPlaneWorkers } from "../io/workers/pool.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -102,6 +104,11 @@ export interface PptpServerOptions {
   readonly accounting?: AccountingSink;
   /** Wall-clock milliseconds since the epoch (session start times, session IDs); default Date.now. */
   readonly wallClock?: () => number;
+  /**
+   * `[server] workers` >= 2: the started data-plane workers (src/io/workers), whose onControl calls workerControl().
+   * The server hands calls to them at network-up and closes them in close(). Default: none (one thread).
+   */
+  readonly dataPlane?: DataPlaneWorkers;
 }
 
 /** One running call as `show sessions` prints it. */
@@ -236,6 +243,8 @@ export class PptpServer implements SessionDirectory {
   private readonly namedPools: NamedPools;
   private readonly acct: AccountingHooks;
   private readonly gre: GreDemux;
+  /** The data-plane workers' calls, when [server] workers >= 2. */
+  private readonly workerCalls: WorkerCalls | undefined;
   /** Connection limits, the password-guessing guard and aggregated logging of per-packet problems. */
   readonly defences: Defences;
   private housekeeping: NodeJS.Timeout | undefined;
@@ -271,6 +280,7 @@ export class PptpServer implements SessionDirectory {
     this.resolve = o.resolve ?? resolveIpv4;
     this.tcp = net.createServer((s) => this.accept(s));
     this.gre = o.gre instanceof GreDemux ? o.gre : new GreDemux(o.gre, this.now);
+    this.workerCalls = o.dataPlane ? new WorkerCalls(o.dataPlane, (c, m) => this.log(c, m)) : undefined;
     this.defences = new Defences(o.settings, { now: this.now, log: (c, m) => this.log(c, m) });
     // Socket errors can repeat per packet too (a read error per batch): aggregated like the sessions' errors.
     this.gre.onError((e) => this.defences.sessionError("GRE socket", `GRE socket error: ${e.message}`));
@@ -338,7 +348,25 @@ export class PptpServer implements SessionDirectory {
       "gre-drops": { ...this.gre.counters },
       tun: { "no-route": this.counters.tunNoRoute, dropped: this.counters.tunDropped },
       traffic: this.trafficTotals(),
+      ...(this.workerCalls ? { "data-plane": this.workerCalls.stats() } : {}),
     };
+  }
+
+  /** The data-plane workers' statistics (calls on each, GRE counters); [] with one thread. */
+  workerStats(): ReturnType<WorkerCalls["workerStats"]> {
+    return this.workerCalls?.workerStats() ?? Promise.resolve([]);
+  }
+
+  /** A PPP control frame a data-plane worker received for one of its calls: to the call's PppLink. */
+  workerControl(callId: number, frame: Uint8Array): void {
+    const r = this.calls.get(callId);
+    const session = r?.st.runner.conn.sessions.get(callId);
+    if (r === undefined || session === undefined) return;
+    const now = this.now();
+    session.receiveControlFrame(now, frame);
+    // The link's events (a Terminate, CCP down) are handed on by the connection's timeout path, due now.
+    r.st.runner.conn.handleTimeout(now);
+    r.st.runner.service();
   }
 
   /** IP traffic through every session since start, in = from the clients: ended calls plus the live ones. */
@@ -417,6 +445,7 @@ export class PptpServer implements SessionDirectory {
     for (const [callId, r] of [...this.calls, ...this.ending]) this.accountStop(callId, r, "nas-reboot");
     await this.acct.off();
     await listenerClosed;
+    await this.workerCalls?.close();
     this.gre.close();
     this.o.tun.close();
   }
@@ -776,9 +805,18 @@ export class PptpServer implements SessionDirectory {
             (link ? `, peer MRU ${link.lcpInfo?.peerMru ?? 1500} (datagrams up to ${link.maxIpOut} octets)` : ""),
         );
         if (r.peer && r.peer.callId === e.callId) this.peerUp(r.peer, r);
+        if (this.workerCalls && link && r.addressInt !== undefined) {
+          const session = st.runner.conn.sessions.get(e.callId);
+          if (session) this.workerCalls.handOff(e.callId, session, { peerIp: st.peerIp, localIp: st.localIp, clientIp: r.addressInt }, () => (r.lastActivity = this.now()));
+        }
         return;
       }
       case "call-down": {
+        // A call on a data-plane worker comes back first, so its end is accounted with the worker's last counters.
+        if (this.workerCalls?.onWorker(e.callId)) {
+          void this.workerCalls.takeBack(e.callId).then(() => this.onSessionEvent(st, e));
+          return;
+        }
         this.releaseCall(e.callId);
         const r = this.ending.get(e.callId);
         this.ending.delete(e.callId);
@@ -1202,6 +1240,10 @@ export class PptpServer implements SessionDirectory {
         continue;
       }
       r.lastActivity = now;
+      if (this.workerCalls?.onWorker(callId)) {
+        if (!this.workerCalls.forwardIp(callId, d, off, len)) this.counters.tunDropped++;
+        continue;
+      }
       if (!r.st.runner.conn.sendIp(now, callId, d, off, len)) this.counters.tunDropped++;
     }
   }

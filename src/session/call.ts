@@ -79,6 +79,13 @@ export class CallSession {
   readonly mruStats = { fragmented: 0, fragments: 0, refused: 0, icmpSent: 0, icmpSuppressed: 0 };
   /** `pptp-ts capture` of this call, while one runs: one test per packet when none does (capture-tap.ts). */
   capture: CaptureTap | undefined = undefined;
+  /**
+   * Set when a data-plane worker took this call's IP path (src/io/workers): the link's control frames go to it, in
+   * the worker's GRE sequence, instead of this call's GreChannel (whose sequence numbers stop at the hand-off).
+   */
+  frameOut: ((frame: Uint8Array) => void) | undefined = undefined;
+  /** A control frame came from the worker and the link's events await the owner's next handleTimeout. */
+  private drainPending = false;
 
   constructor(o: CallSessionOptions) {
     this.localCallId = o.localCallId;
@@ -134,6 +141,17 @@ export class CallSession {
   handleParsedGre(now: Millis, buf: Uint8Array, h: GreHeader): void {
     this.deliverNow = now;
     this.channel.handleParsedPacket(now, buf, h);
+    this.flush(now);
+  }
+
+  /**
+   * A PPP control frame (PPP header onwards) the call's data-plane worker received (LCP echo, Terminate, CCP).
+   * pollTimeout() then says "due now", so the owner's next handleTimeout hands the link's events on.
+   */
+  receiveControlFrame(now: Millis, frame: Uint8Array): void {
+    this.deliverNow = now;
+    this.deliverFrame(frame, 0, frame.length);
+    this.drainPending = true;
     this.flush(now);
   }
 
@@ -209,6 +227,7 @@ export class CallSession {
   }
 
   handleTimeout(now: Millis): void {
+    this.drainPending = false;
     const due = (t: Millis | undefined): boolean => t !== undefined && t <= now;
     if (due(this.channel.pollTimeout())) this.channel.handleTimeout(now);
     if (due(this.link.pollTimeout())) this.link.handleTimeout(now);
@@ -216,6 +235,7 @@ export class CallSession {
   }
 
   pollTimeout(): Millis | undefined {
+    if (this.drainPending) return 0;
     const a = this.channel.pollTimeout();
     const b = this.link.pollTimeout();
     if (a === undefined) return b;
@@ -238,7 +258,8 @@ export class CallSession {
   /** Control frames the link produced go out through the channel (they are rare: allocation is fine here). */
   private flush(now: Millis): void {
     for (let f = this.link.pollTransmit(); f; f = this.link.pollTransmit()) {
-      this.channel.send(now, f, 0, f.length);
+      if (this.frameOut !== undefined) this.frameOut(f);
+      else this.channel.send(now, f, 0, f.length);
       if (this.capture !== undefined && this.capture.control) this.capture.frame(now, CAPTURE_SENT, f, 0, f.length);
     }
   }

@@ -47,7 +47,7 @@ describe("defaults", () => {
 
   test("the defaults are the documented ones", () => {
     const c = defaultConfig("/srv");
-    assert.deepEqual(c.server, { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0", controlSocket: "/run/pptp-ts/pptp-ts.sock" });
+    assert.deepEqual(c.server, { enable: true, listen: "0.0.0.0", port: 1723, hostname: "pptp-ts", maxSessions: 100, maxSessionsPerPeer: 0, maxSessionsPerUser: 0, perUserPolicy: "deny", tunName: "pptp0", controlSocket: "/run/pptp-ts/pptp-ts.sock", workers: 1 });
     assert.equal(c.ppp.localAddress, "192.168.50.1");
     assert.deepEqual(c.ppp.pool, [{ first: "192.168.50.10", last: "192.168.50.254" }]);
     assert.deepEqual([c.ppp.dns, c.ppp.wins, c.ppp.mtu, c.ppp.mru], [[], [], 1400, 1400]);
@@ -93,6 +93,7 @@ max-sessions-per-user = 2
 per-user-policy = replace
 tun-name = vpn%d
 control-socket = run/ctl.sock
+workers = 4
 
 [ppp]
 local-address = 10.8.1.1
@@ -202,7 +203,7 @@ describe("every key", () => {
   test("a file setting every key to a non-default value", () => {
     const r = parsed(FULL);
     assert.deepEqual(r.config, {
-      server: { enable: true, listen: "10.0.0.1", port: 1724, hostname: "vpn.example.com", maxSessions: 200, maxSessionsPerPeer: 4, maxSessionsPerUser: 2, perUserPolicy: "replace", tunName: "vpn%d", controlSocket: "/etc/pptp-ts/run/ctl.sock" },
+      server: { enable: true, listen: "10.0.0.1", port: 1724, hostname: "vpn.example.com", maxSessions: 200, maxSessionsPerPeer: 4, maxSessionsPerUser: 2, perUserPolicy: "replace", tunName: "vpn%d", controlSocket: "/etc/pptp-ts/run/ctl.sock", workers: 4 },
       ppp: {
         localAddress: "10.8.1.1",
         pool: [
@@ -432,7 +433,7 @@ describe("syntax", () => {
   test("unknown key: did you mean, from the edit distance", () => {
     assert.deepEqual(errorLines("[mppe]\nstrenghts = 128\n[server]\nmax_sessions = 5\n[ppp]\npol = 10.0.0.1\n"), [
       `${FILE}:2: [mppe] strenghts: unknown key — fix: did you mean "strengths"? [mppe] keys are policy, strengths, stateless`,
-      `${FILE}:4: [server] max_sessions: unknown key — fix: did you mean "max-sessions"? [server] keys are enable, listen, port, hostname, max-sessions, max-sessions-per-peer, max-sessions-per-user, per-user-policy, tun-name, control-socket`,
+      `${FILE}:4: [server] max_sessions: unknown key — fix: did you mean "max-sessions"? [server] keys are enable, listen, port, hostname, max-sessions, max-sessions-per-peer, max-sessions-per-user, per-user-policy, tun-name, control-socket, workers`,
       `${FILE}:6: [ppp] pol: unknown key — fix: did you mean "pool"? [ppp] keys are local-address, pool, dns, wins, mtu, mru, auth, users, case-sensitive-users`,
     ]);
   });
@@ -452,6 +453,12 @@ describe("syntax", () => {
       `${FILE}:2: [accounting] interim-interval: "30" is less than 60 s (RFC 2869 §5.16) — fix: use 0 (off) or e.g. "interim-interval = 5m"`,
     ]);
     assert.deepEqual(errorLines("[server]\nper-user-policy = kick\n").length, 1);
+  });
+
+  test("[server] workers outside 1..64: file, line and fix", () => {
+    const r = parseConfig("[server]\nworkers = 0\n", FILE);
+    assert.ok(!r.ok);
+    assert.deepEqual(r.errors.map(String), [`${FILE}:2: [server] workers: 0 is outside 1..64 — fix: use e.g. "workers = 2"`]);
   });
 
   test("unknown key with nothing close lists the section's keys", () => {
@@ -737,7 +744,7 @@ describe("describeConfig", () => {
       lines[0],
       "listening on 10.0.0.1:1724, pool 10.8.0.1-10.8.0.254, 10.9.0.10-10.9.0.20, 10.9.1.5 (266 addresses), local address 10.8.1.1, auth MS-CHAPv2, MS-CHAPv1, CHAP-MD5, MPPE prefer (40-bit, 128-bit, 56-bit)",
     );
-    assert.ok(lines.includes(`server: host name "vpn.example.com", at most 200 sessions, at most 4 per peer address, TUN device vpn%d`));
+    assert.ok(lines.includes(`server: host name "vpn.example.com", at most 200 sessions, at most 4 per peer address, TUN device vpn%d, 4 data-plane worker threads`));
     assert.ok(lines.some((l) => l.includes("idle timeout 90m") && l.includes("session timeout 8h")));
     const deny = describeConfig({ ...defaultConfig(), mppe: { policy: "deny", strengths: [128], stateless: "prefer" } });
     assert.match(deny[0], /, MPPE off$/);

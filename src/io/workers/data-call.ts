@@ -22,6 +22,7 @@ import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../../wire/gre.js";
 import { PppHeaderReader, emitPppHeader, type PppHeaderFlags } from "../../wire/ppp-frame.js";
 import { PPP_COMP, PPP_IP } from "../../wire/ppp-protocols.js";
 import { MppeReceiver, MppeSender, type MppeBits } from "../../crypto/mppe.js";
+import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../../wire/ipv4-fragment.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -59,13 +60,17 @@ export interface DataCallStats {
   droppedMppe: number;
   droppedMalformed: number;
   droppedClear: number;
-  /** Datagrams not sent: over maxIpOut (the control thread fragments), or the peer's window full. */
+  /** Datagrams not sent: over maxIpOut with DF set (ICMP "fragmentation needed" went back), or the peer's window full. */
   droppedTooBig: number;
+  /** Datagrams over maxIpOut without DF, sent as fragments (RFC 791), as session/call.ts does. */
+  fragmented: number;
   droppedWindow: number;
 }
 
 /** PPP frames never exceed this on PPTP (MRU ≤ 1500 plus MPPE and PPP headers), as in session/call.ts. */
 const FRAME_ROOM = 4096;
+/** ICMP "fragmentation needed" a call sends per second at most (session/call.ts: 20/s after a burst of 10). */
+const ICMP_PER_S = 20;
 
 export class DataCall {
   readonly localCallId: number;
@@ -83,6 +88,7 @@ export class DataCall {
     droppedMalformed: 0,
     droppedClear: 0,
     droppedTooBig: 0,
+    fragmented: 0,
     droppedWindow: 0,
   };
   private readonly sender: MppeSender | undefined;
@@ -95,6 +101,10 @@ export class DataCall {
   private readonly tx = new Uint8Array(GRE_MAX_HEADER_LENGTH + FRAME_ROOM);
   /** Decrypted protocol field + datagram. */
   private readonly plain = new Uint8Array(FRAME_ROOM);
+  private fragmenter: Ipv4Fragmenter | undefined;
+  private fragBuf: Uint8Array | undefined;
+  private icmpSecond = -1;
+  private icmpSent = 0;
 
   constructor(
     h: CallHandoff,
@@ -131,7 +141,46 @@ export class DataCall {
 
   /** Returns false when the datagram was not sent (counted). */
   sendIp(now: number, buf: Uint8Array, off: number, len: number): boolean {
-    if (len > this.maxIpOut || len + 8 > FRAME_ROOM) {
+    if (len > this.maxIpOut) return this.sendOversized(now, buf, off, len);
+    return this.sendOne(now, buf, off, len);
+  }
+
+  /**
+   * Longer than the peer's MRU allows (session/call.ts explains why this is the only guard): DF clear — fragments
+   * (RFC 791); DF set — dropped, and ICMP "fragmentation needed" with maxIpOut as the next-hop MTU (RFC 1191) goes
+   * into the TUN queue, at most ICMP_PER_S a second (RFC 1812 §4.3.2.8). Rare: buffers are made on first use.
+   */
+  private sendOversized(now: number, buf: Uint8Array, off: number, len: number): boolean {
+    this.fragmenter ??= new Ipv4Fragmenter();
+    const f = (this.fragBuf ??= new Uint8Array(FRAME_ROOM));
+    const isV4 = len >= 20 && buf[off] >> 4 === 4;
+    if (isV4 && !ipv4DontFragment(buf, off)) {
+      if (this.fragmenter.start(buf, off, len, this.maxIpOut) !== 0) {
+        this.stats.droppedTooBig++;
+        return false;
+      }
+      for (let k = this.fragmenter.next(f, 0); k > 0; k = this.fragmenter.next(f, 0)) if (!this.sendOne(now, f, 0, k)) return false;
+      this.stats.fragmented++;
+      return true;
+    }
+    this.stats.droppedTooBig++;
+    if (!isV4) return false;
+    const second = Math.floor(now / 1000);
+    if (second !== this.icmpSecond) {
+      this.icmpSecond = second;
+      this.icmpSent = 0;
+    }
+    if (this.icmpSent >= ICMP_PER_S) return false;
+    const n = icmpFragNeeded(buf, off, len, this.maxIpOut, f, 0);
+    if (n > 0 && n <= ICMP_FRAG_NEEDED_MAX) {
+      this.icmpSent++;
+      this.ipOut(f, 0, n);
+    }
+    return false;
+  }
+
+  private sendOne(now: number, buf: Uint8Array, off: number, len: number): boolean {
+    if (len + 8 > FRAME_ROOM) {
       this.stats.droppedTooBig++;
       return false;
     }

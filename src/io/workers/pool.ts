@@ -105,7 +105,8 @@ export class DataPlaneWorkers {
   /** The call's data path leaves its worker (the call ended); resolves with its counters there. */
   async takeBack(callId: number): Promise<WorkerCallStats | undefined> {
     const slot = this.ownerOfCall.get(callId);
-    if (slot === undefined) return undefined;
+    // Closed: the workers are gone (or going) and would never answer.
+    if (slot === undefined || this.closed) return undefined;
     this.callOwners.delete(callId);
     const addr = this.addressOfCall.get(callId);
     if (addr !== undefined) this.queueOwners.delete(addr);
@@ -133,6 +134,7 @@ export class DataPlaneWorkers {
   }
 
   async stats(): Promise<WorkerStats[]> {
+    if (this.closed) return [];
     return Promise.all(
       this.slots.map(async (s) => {
         const id = this.nextStatsId++;

@@ -94,10 +94,24 @@ describe("DataCall: one call's data path on a worker", () => {
     assert.equal(r.call.stats.droppedClear, 1);
   });
 
-  test("a datagram over the peer's MRU is refused (the control thread fragments); no MPPE carries IP in clear", () => {
+  test("a datagram over the peer's MRU: fragments without DF, ICMP fragmentation-needed with DF (as session/call.ts)", () => {
     const r = rig(handoff({ mppe: undefined, maxIpOut: 500 }));
-    assert.equal(r.call.sendIp(0, datagram(501, 0), 0, 501), false);
+    const big = datagram(801, 0);
+    assert.equal(r.call.sendIp(0, big, 0, big.length), true);
+    assert.equal(r.call.stats.fragmented, 1);
+    assert.equal(r.gre.length, 2, "two fragments");
+    for (const g of r.gre) assert.ok(g.length <= 500 + 32, "each fragment fits the MRU");
+    const df = datagram(801, 0);
+    df[6] = 0x40; // Don't Fragment
+    df[12] = 10; // a source to answer
+    assert.equal(r.call.sendIp(0, df, 0, df.length), false);
     assert.equal(r.call.stats.droppedTooBig, 1);
+    assert.equal(r.gre.length, 2, "nothing sent");
+    assert.equal(r.ip.length, 1, "ICMP back into the TUN");
+    assert.equal(r.ip[0][9], 1, "ICMP");
+    assert.deepEqual([r.ip[0][20], r.ip[0][21], (r.ip[0][26] << 8) | r.ip[0][27]], [3, 4, 500], "type 3 code 4, next-hop MTU 500");
+    r.gre.length = 0;
+    r.ip.length = 0;
     const d = datagram(500, 9);
     assert.ok(r.call.sendIp(0, d, 0, d.length));
     assert.deepEqual(r.peer.read(r.gre[0], 0, r.gre[0].length)!.payload, d);
