@@ -110,6 +110,23 @@ export class MppeSender {
   }
 
   /**
+   * The next packet's coherency count, with a key change first where RFC 3078 §7 wants one (every packet when
+   * stateless; in stateful mode when the count's low octet is 0xff, and after a Reset-Request): returns the 16-bit
+   * MPPE header (flags, then the 12-bit count) for the caller to write once the ciphertext is in place.
+   */
+  private nextHeader(): number {
+    const count = (this.count + 1) & COUNT_MASK;
+    this.count = count;
+    let flags = MPPE_BIT_ENCRYPTED;
+    if (this.stateless || (count & 0xff) === 0xff || this.flushPending) {
+      this.key.changeKey(true);
+      this.flushPending = false;
+      flags |= MPPE_BIT_FLUSHED;
+    }
+    return ((flags | (count >>> 8)) << 8) | (count & 0xff);
+  }
+
+  /**
    * Encrypts src[srcOff, srcOff+len) — the PPP protocol field plus payload — into dst at dstOff as the 2-byte MPPE
    * header followed by ciphertext. Returns bytes written (len + 2). No allocation.
    *
@@ -123,14 +140,7 @@ export class MppeSender {
         `MPPE encrypt: ${len} bytes at ${srcOff} of ${src.length} into ${dst.length}-byte buffer at ${dstOff} do not fit`,
       );
     }
-    const count = (this.count + 1) & COUNT_MASK;
-    this.count = count;
-    let flags = MPPE_BIT_ENCRYPTED;
-    if (this.stateless || (count & 0xff) === 0xff || this.flushPending) {
-      this.key.changeKey(true);
-      this.flushPending = false;
-      flags |= MPPE_BIT_FLUSHED;
-    }
+    const header = this.nextHeader();
 
     const out = dstOff + MPPE_HEADER_LEN;
     if (src === dst && out > srcOff && out < srcOff + len) {
@@ -141,8 +151,8 @@ export class MppeSender {
       this.key.rc4.process(src, srcOff, dst, out, len);
     }
     // Header last: in the in-place arrangements it may sit where plaintext was.
-    dst[dstOff] = flags | (count >>> 8);
-    dst[dstOff + 1] = count & 0xff;
+    dst[dstOff] = header >>> 8;
+    dst[dstOff + 1] = header & 0xff;
     return len + MPPE_HEADER_LEN;
   }
 
@@ -157,22 +167,15 @@ export class MppeSender {
     if (len < 0 || srcOff < 0 || srcOff + len > src.length || dstOff < 0 || dstOff + len + MPPE_HEADER_LEN + 2 > dst.length) {
       throw new RangeError(`MPPE encrypt: ${len} bytes at ${srcOff} of ${src.length} into ${dst.length}-byte buffer at ${dstOff} do not fit`);
     }
-    const count = (this.count + 1) & COUNT_MASK;
-    this.count = count;
-    let flags = MPPE_BIT_ENCRYPTED;
-    if (this.stateless || (count & 0xff) === 0xff || this.flushPending) {
-      this.key.changeKey(true);
-      this.flushPending = false;
-      flags |= MPPE_BIT_FLUSHED;
-    }
+    const header = this.nextHeader();
     const out = dstOff + MPPE_HEADER_LEN;
     dst[out] = protocol >>> 8;
     dst[out + 1] = protocol & 0xff;
     const rc4 = this.key.rc4;
     rc4.process(dst, out, dst, out, 2);
     rc4.process(src, srcOff, dst, out + 2, len);
-    dst[dstOff] = flags | (count >>> 8);
-    dst[dstOff + 1] = count & 0xff;
+    dst[dstOff] = header >>> 8;
+    dst[dstOff + 1] = header & 0xff;
     return len + 2 + MPPE_HEADER_LEN;
   }
 

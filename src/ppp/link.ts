@@ -29,6 +29,7 @@
  *    common authentication method (732), the server's verdict (691, 647…), an MPPE disagreement (742), the
  *    server's Terminate-Request text, a dead keepalive. The server role keeps its own wording.
  */
+import { plausibleIpv4Plaintext } from "../wire/ipv4.js";
 import type { Millis, RandomSource } from "../core/clock.js";
 import {
   PPP_LCP,
@@ -1021,7 +1022,7 @@ export class PppLink {
           }
           this.mppeResult = r;
           this.sender = new MppeSender({ masterKey: keys.send, bits: r.bits, stateless: r.stateless });
-          this.receiver = new MppeReceiver({ masterKey: keys.recv, bits: r.bits, stateless: r.stateless, validate: plausibleIpv4 });
+          this.receiver = new MppeReceiver({ masterKey: keys.recv, bits: r.bits, stateless: r.stateless, validate: plausibleIpv4Plaintext });
           this.mppeEverUp = true;
           this.emit({ type: "mppe-up", result: r });
         }
@@ -1182,19 +1183,3 @@ function hexHead(p: Uint8Array): string {
   return `len ${p.length} ${toHex(p.subarray(0, n))}${p.length > n ? "..." : ""}`;
 }
 
-/**
- * Decrypted MPPE plaintext we accept: the protocol field of IPv4 (0x0021, or 0x21 under PFC) followed by an IPv4
- * header whose Total Length matches. MPPE has no integrity check, so a receiver whose key drifted (a stateful
- * flush lost on the way, RFC 3078 §8.2) would otherwise hand garbage to the TUN; with this the MPPE receiver
- * detects it, asks for a reset and resynchronises. Only IP runs over our links (no IPV6CP yet): when IPv6 is
- * added this must accept 0x0057 too.
- */
-function plausibleIpv4(p: Uint8Array, off: number, len: number): boolean {
-  let i = off;
-  if (len >= 1 && p[i] === 0x21) i += 1;
-  else if (len >= 2 && p[i] === 0x00 && p[i + 1] === 0x21) i += 2;
-  else return false;
-  const ipLen = len - (i - off);
-  if (ipLen < 20 || p[i] >> 4 !== 4 || (p[i] & 0x0f) < 5) return false;
-  return ((p[i + 2] << 8) | p[i + 3]) === ipLen;
-}

@@ -35,3 +35,20 @@ export function ipv4Option(name: string, value: string | number): Ipv4Address {
   if (!r.ok) throw new TypeError(`${name}: ${r.error.message}`);
   return r.value;
 }
+
+/**
+ * Decrypted MPPE plaintext we accept: the protocol field of IPv4 (0x0021, or 0x21 under PFC) followed by an IPv4
+ * header whose Total Length matches. MPPE has no integrity check, so a receiver whose key drifted (a stateful
+ * flush lost on the way, RFC 3078 §8.2) would otherwise hand garbage to the TUN; with this the MPPE receiver
+ * detects it, asks for a reset and resynchronises. Used by PppLink and by the data-plane workers alike. Only IP
+ * runs over our links (no IPV6CP yet): when IPv6 is added this must accept 0x0057 too.
+ */
+export function plausibleIpv4Plaintext(p: Uint8Array, off: number, len: number): boolean {
+  let i = off;
+  if (len >= 1 && p[i] === 0x21) i += 1;
+  else if (len >= 2 && p[i] === 0x00 && p[i + 1] === 0x21) i += 2;
+  else return false;
+  const ipLen = len - (i - off);
+  if (ipLen < 20 || p[i] >> 4 !== 4 || (p[i] & 0x0f) < 5) return false;
+  return ((p[i + 2] << 8) | p[i + 3]) === ipLen;
+}

@@ -17,6 +17,7 @@
  *
  * Nothing on the two IP paths allocates; control frames are rare and are copied.
  */
+import { plausibleIpv4Plaintext } from "../../wire/ipv4.js";
 import { GreChannel } from "../../pptp/gre-channel.js";
 import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../../wire/gre.js";
 import { PppHeaderReader, emitPppHeader, type PppHeaderFlags } from "../../wire/ppp-frame.js";
@@ -120,7 +121,7 @@ export class DataCall {
     if (h.mppe !== undefined) {
       if (h.mppe.stateless !== true) throw new RangeError(`call ${h.localCallId}: only stateless MPPE runs on a worker`);
       this.sender = new MppeSender({ masterKey: h.mppe.sendKey, bits: h.mppe.bits, stateless: true });
-      this.receiver = new MppeReceiver({ masterKey: h.mppe.recvKey, bits: h.mppe.bits, stateless: true, validate: plausibleIpv4 });
+      this.receiver = new MppeReceiver({ masterKey: h.mppe.recvKey, bits: h.mppe.bits, stateless: true, validate: plausibleIpv4Plaintext });
     }
     this.channel = new GreChannel({
       localCallId: h.localCallId,
@@ -237,7 +238,7 @@ export class DataCall {
     if (protocol === PPP_COMP && this.receiver !== undefined) {
       const n = this.receiver.decrypt(buf, pOff, pLen, this.plain, 0);
       const ir = this.innerReader;
-      // plausibleIpv4 accepted it, so it is IP: anything else inside MPPE is dropped here as PppLink's receiver
+      // plausibleIpv4Plaintext accepted it, so it is IP: anything else inside MPPE is dropped here as PppLink's receiver
       // drops it (only IP runs over our links).
       if (n < 0 || !ir.read(this.plain, 0, n) || ir.protocol !== PPP_IP) {
         this.stats.droppedMppe++;
@@ -264,17 +265,3 @@ export class DataCall {
   }
 }
 
-/**
- * Decrypted MPPE plaintext we accept: the IPv4 protocol field (0x0021, or 0x21 under PFC), then an IPv4 header whose
- * Total Length matches. The same check as PppLink's receiver (src/ppp/link.ts plausibleIpv4; keep them in step):
- * MPPE has no integrity check, and garbage must not reach the TUN device.
- */
-function plausibleIpv4(p: Uint8Array, off: number, len: number): boolean {
-  let i = off;
-  if (len >= 1 && p[i] === 0x21) i += 1;
-  else if (len >= 2 && p[i] === 0x00 && p[i + 1] === 0x21) i += 2;
-  else return false;
-  const ipLen = len - (i - off);
-  if (ipLen < 20 || p[i] >> 4 !== 4 || (p[i] & 0x0f) < 5) return false;
-  return ((p[i + 2] << 8) | p[i + 3]) === ipLen;
-}
