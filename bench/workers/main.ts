@@ -221,7 +221,7 @@ export function workersFigures(runs: readonly WorkersRun[]): Figure[] {
   const base = runs.find((r) => r.workers === 1);
   const f: Figure[] = [];
   for (const r of runs) {
-    const note = `measured on a loaded machine; server CPU ${r.serverCpuS.toFixed(2)} s, clients' ${r.generatorCpuS.toFixed(2)} s in ${r.windowS.toFixed(1)} s${r.early ? " (window cut short: prebuilt packets ran out)" : ""}, per worker ${r.perWorker.join("/")} datagrams`;
+    const note = `server CPU ${r.serverCpuS.toFixed(2)} s, clients' ${r.generatorCpuS.toFixed(2)} s in ${r.windowS.toFixed(1)} s${r.early ? " (window cut short: prebuilt packets ran out)" : ""}, per worker ${r.perWorker.join("/")} datagrams`;
     f.push({ name: `workers.${r.workers}.aggregate_mbps`, value: r.mbps, unit: "Mbit/s", ...(base ? { ratio: { value: r.mbps / base.mbps, to: "workers.1.aggregate_mbps" } } : {}), note });
     f.push({
       name: `workers.${r.workers}.server_cpu_per_byte`,
