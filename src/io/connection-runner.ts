@@ -85,29 +85,13 @@ export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoi
   service(): void {
     const { conn, socket } = this;
     for (let e = conn.pollEvent(); e; e = conn.pollEvent()) this.o.onEvent(e);
-    this.writeOut(conn, socket);
+    for (let b = conn.pollTransmit(); b; b = conn.pollTransmit()) if (!socket.destroyed) socket.write(b);
     if (conn.isClosed) {
       this.stopTimer();
       if (!socket.destroyed) socket.end();
       return;
     }
     this.armTimer();
-  }
-
-  /**
-   * Everything the connection has to send in one service() leaves in one system call: a TCP read, a GRE batch or
-   * a timer is one service() per connection, so this corks the control messages of one event-loop turn (issue 11
-   * item 2; uncorked, Node writes each socket.write at once, one write(2) per control message). Several chunks go
-   * out as one writev(2) at uncork, one chunk as a plain write. Each chunk is handed to the socket before the next
-   * is asked for, and the uncork is synchronous, so a call's first GRE (released by that next pollTransmit and sent
-   * by the GreDemux after this JS returns) still follows the control message that set the call up on the wire.
-   */
-  private writeOut(conn: C, socket: net.Socket): void {
-    let b = conn.pollTransmit();
-    if (!b) return;
-    socket.cork();
-    for (; b; b = conn.pollTransmit()) if (!socket.destroyed) socket.write(b);
-    socket.uncork();
   }
 
   /** Forget the socket at once (shutdown after the goodbyes had their chance). */
