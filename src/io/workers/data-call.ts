@@ -190,13 +190,9 @@ export class DataCall {
     let n: number;
     if (this.sender !== undefined) {
       n = emitPppHeader(tx, start, PPP_COMP, this.sendFlags);
-      // The encrypted part starts with the (uncompressed) protocol field (RFC 3078 §1/§3), then the datagram:
-      // staged after the MPPE header's two octets and encrypted in place.
-      const p = start + n + 2;
-      tx[p] = PPP_IP >> 8;
-      tx[p + 1] = PPP_IP & 0xff;
-      tx.set(buf.subarray(off, off + len), p + 2);
-      n += this.sender.encrypt(tx, p, len + 2, tx, start + n);
+      // The encrypted part starts with the (uncompressed) protocol field (RFC 3078 §1/§3), then the datagram,
+      // enciphered straight from the TUN batch as PppLink.sendIp does (no staging copy, no subarray per packet).
+      n += this.sender.encryptProtocol(PPP_IP, buf, off, len, tx, start + n);
     } else {
       n = emitPppHeader(tx, start, PPP_IP, this.sendFlags);
       tx.set(buf.subarray(off, off + len), start + n);
