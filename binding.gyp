@@ -10,6 +10,7 @@
         "native/raw_socket.c",
         "native/tun.c",
         "native/tun_config.c",
+        "native/tun_offload.c",
         "native/steering.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],

@@ -12,6 +12,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "RawSocket", raw);
   napi_set_named_property(env, exports, "Tun", tun);
   napi_set_named_property(env, exports, "Steering", io_define_steering(env));
+  napi_set_named_property(env, exports, "tunOffloadTest", io_define_tun_offload_test(env));
   return exports;
 }
 

@@ -160,9 +160,12 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     stop_polling(ep);
     deliver(ep, 0, -status);
   } else {
-    for (int round = 0; round < IO_ROUNDS_PER_WAKEUP; round++) {
+    /* r == 2: the reader holds packets it already took from the fd (a TUN super-packet being cut into segments):
+     * the fd may never be readable again for them, so they are drained past the round limit. */
+    int r = 0;
+    for (int round = 0; round < IO_ROUNDS_PER_WAKEUP || r == 2; round++) {
       if (ep->fd < 0 || !ep->polling || ep->rx_data == NULL) break;
-      int r = ep->ops->read_batch(ep);
+      r = ep->ops->read_batch(ep);
       if (ep->rx_count > 0) {
         ep->stats.rx_batches++;
         deliver(ep, ep->rx_count, 0);

@@ -27,7 +27,8 @@ typedef struct io_endpoint io_endpoint;
 typedef struct io_endpoint_ops {
   const char *name;        /* "RawSocket", "Tun": used as the async resource name */
   uint32_t meta_regions;   /* how many batch_max-long regions the meta array has */
-  /* Reads one batch: sets ep->rx_count; returns 1 if more may be pending, 0 when drained, -errno. */
+  /* Reads one batch: sets ep->rx_count; returns 1 if more may be pending, 0 when drained, -errno; 2 when the
+   * reader itself still holds packets taken from the fd (they are drained even past IO_ROUNDS_PER_WAKEUP). */
   int (*read_batch)(io_endpoint *ep);
   /* Called after the receive buffers changed; returns 0 or an errno. */
   int (*prepare_rx)(io_endpoint *ep);

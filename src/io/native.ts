@@ -53,6 +53,33 @@ export interface NativeTun extends NativeEndpoint {
   configure(mtu: number, txQueueLen: number, address: number, peer: number, prefix: number, up: boolean): void;
   write(buf: Uint8Array, offset: number, length: number): number;
   writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** What the offloads did (native/tun_offload.h); `mode` is the one the kernel accepted (TUN_OFFLOAD_*). */
+  offloadStats(): TunOffloadStats;
+}
+
+/** 0: plain IFF_TUN; 1: IFF_VNET_HDR, writes coalesced per TCP flow; 2: and TSO reads cut in native code. */
+export type TunOffloadMode = 0 | 1 | 2;
+
+export interface TunOffloadStats {
+  mode: TunOffloadMode;
+  /** Super-packets written, and the packets they carried. */
+  superWritten: number;
+  segmentsCoalesced: number;
+  /** Super-packets read, and the segments cut from them. */
+  superRead: number;
+  segmentsCut: number;
+  /** Times the kernel refused a super-packet (coalescing then stops for this queue). */
+  groFallbacks: number;
+  /** Packets dropped for a malformed vnet header or super-packet. */
+  vnetDropped: number;
+}
+
+/** Test hooks: the offload code on plain buffers (no device). */
+export interface NativeTunOffloadTest {
+  /** What writeBatch would write for these packets: each element a 10-byte vnet header and one packet. */
+  coalesce(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): Uint8Array[];
+  /** What a read of `bytes` (vnet header + packet) delivers, each packet at most `room` bytes; null: dropped. */
+  receive(bytes: Uint8Array, room: number): Uint8Array[] | null;
 }
 
 export interface NativeAddon {
@@ -64,7 +91,8 @@ export interface NativeAddon {
     pptpFilter: boolean,
     dontFragment: boolean,
   ) => NativeRawSocket;
-  Tun: new (name: string, multiQueue: boolean) => NativeTun;
+  Tun: new (name: string, multiQueue: boolean, offload: TunOffloadMode) => NativeTun;
+  tunOffloadTest: NativeTunOffloadTest;
 }
 
 /** Errors thrown by the addon for failed system calls carry the errno name, number and the call. */

@@ -7,7 +7,7 @@
  * any further routes are the caller's business (e.g. `ip route add ... dev <name>`).
  */
 import { ipv4Option, type Ipv4Address } from "../wire/ipv4.js";
-import { loadNative, type NativeTun } from "./native.js";
+import { loadNative, type NativeTun, type TunOffloadMode, type TunOffloadStats } from "./native.js";
 import { checkBatchOptions, NativeEndpointBase } from "./native-endpoint.js";
 import { DEFAULT_BATCH } from "./raw-socket.js";
 import { ReceiveBatch, type PacketBatch, type TunTransport } from "./transport.js";
@@ -31,7 +31,30 @@ export interface TunOptions {
   batchSize?: number;
   /** Bytes per received packet slot; default: MTU rounded up to 64 plus 64 spare. */
   slotSize?: number;
+  /**
+   * Kernel offloads (IFF_VNET_HDR, native/tun_offload.h): "gro" coalesces the TCP segments written in one event
+   * loop turn into super-packets, so the kernel's receive path runs once per run of segments; "tso" also lets the
+   * kernel hand TCP super-packets of up to 64 KB to one read, cut into MTU-sized segments in native code. A kernel
+   * that refuses falls back to a lower mode (see `offload`). Every queue of a multi-queue device must ask for the
+   * same. Default "tso"; the environment's PPTP_IO_TUN_OFFLOAD (none|gro|tso) overrides the default.
+   */
+  offload?: TunOffloadName;
 }
+
+export type TunOffloadName = "none" | "gro" | "tso";
+const OFFLOAD_MODES: Record<TunOffloadName, TunOffloadMode> = { none: 0, gro: 1, tso: 2 };
+const OFFLOAD_NAMES: readonly TunOffloadName[] = ["none", "gro", "tso"];
+
+function defaultOffload(): TunOffloadName {
+  const env = process.env.PPTP_IO_TUN_OFFLOAD;
+  if (env === undefined || env === "") return "tso";
+  if (!(env in OFFLOAD_MODES)) throw new RangeError(`PPTP_IO_TUN_OFFLOAD must be none, gro or tso, got "${env}"`);
+  return env as TunOffloadName;
+}
+
+/** Packets queued per flush at most (native/tun_offload.h coalesces up to 64 a run), and the queue's bytes. */
+const TX_BATCH = 64;
+const TX_ARENA_BYTES = 128 * 1024;
 
 const IFNAMSIZ = 16;
 
@@ -47,6 +70,10 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
   readonly peer: Ipv4Address | undefined;
   readonly prefix: number | undefined;
   private readonly tun: NativeTun;
+  /** The offload mode the kernel accepted (it may be lower than asked for). */
+  readonly offload: TunOffloadName;
+  /** With offloads, write() queues here and one writeBatch per turn lets native code coalesce. */
+  private readonly txq: TunTxQueue | undefined;
 
   /** Creates (or attaches to) the device and configures it. Needs CAP_NET_ADMIN. */
   static open(options: TunOptions): TunDevice {
@@ -73,7 +100,7 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
     // for a packet of the full MTU and more.
     if (slotSize <= o.mtu) throw new RangeError(`slotSize (${slotSize}) must exceed the MTU (${o.mtu}); tunSlotSize(mtu) gives a suitable one`);
 
-    const tun = new (loadNative().Tun)(name, o.multiQueue ?? false);
+    const tun = new (loadNative().Tun)(name, o.multiQueue ?? false, OFFLOAD_MODES[o.offload ?? defaultOffload()]);
     try {
       tun.configure(o.mtu, o.txQueueLen ?? 0, address, peer ?? 0, o.prefix ?? 0, o.up ?? true);
     } catch (e) {
@@ -88,13 +115,108 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
     this.address = address;
     this.peer = peer;
     this.prefix = o.prefix;
+    this.offload = OFFLOAD_NAMES[tun.offloadStats().mode];
+    this.txq = this.offload === "none" ? undefined : new TunTxQueue(tun, () => this.isClosed);
   }
 
+  /**
+   * Hands one IP packet to the kernel. With offloads it is copied into the turn's queue and written (coalesced)
+   * when the JS that produced it returns: true means queued; a packet the kernel refuses is counted in stats().
+   */
   write(buf: Uint8Array, offset: number, length: number): boolean {
+    const q = this.txq;
+    if (q !== undefined) {
+      // Only what can be coalesced is queued: a well-placed IPv4 packet on an open device. Anything else (a bad
+      // span, a closed device, a packet the kernel will refuse) is written now, after the queue, and fails as it
+      // did before offloads: thrown or counted at once.
+      if (length >= 20 && offset >= 0 && offset + length <= buf.length && buf[offset] >> 4 === 4 && !this.isClosed) return q.queue(buf, offset, length);
+      q.flush();
+    }
     return this.tun.write(buf, offset, length) >= 0;
   }
 
   writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number {
+    this.txq?.flush();
     return this.tun.writeBatch(buf, offsets, lengths, count);
+  }
+
+  /** What the kernel offloads did on this queue (super-packets written and read, fallbacks, drops). */
+  offloadStats(): TunOffloadStats {
+    return this.tun.offloadStats();
+  }
+
+  override close(): void {
+    if (!this.isClosed) this.txq?.flush();
+    super.close();
+  }
+}
+
+/**
+ * The TUN write queue: packets copied into one arena, written with one writeBatch per event-loop turn (a
+ * microtask) or when full, so that native code sees a flow's segments together and can coalesce them. Made
+ * once; queueing allocates nothing (the copy goes by 32-bit words when the source allows, as GreDemux's does).
+ */
+class TunTxQueue {
+  private readonly arena = new Uint8Array(TX_ARENA_BYTES);
+  private readonly words = new Int32Array(this.arena.buffer);
+  private srcBuffer: ArrayBufferLike | undefined;
+  private srcWords: Int32Array | undefined;
+  private readonly offsets = new Uint32Array(TX_BATCH);
+  private readonly lengths = new Uint32Array(TX_BATCH);
+  private count = 0;
+  private used = 0;
+  private scheduled = false;
+  private readonly flushTask = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  constructor(
+    private readonly tun: NativeTun,
+    private readonly closed: () => boolean,
+  ) {}
+
+  queue(buf: Uint8Array, off: number, len: number): boolean {
+    if (len > TX_ARENA_BYTES) {
+      this.flush();
+      return this.tun.write(buf, off, len) >= 0;
+    }
+    if (this.count === TX_BATCH || this.used + len > TX_ARENA_BYTES) this.flush();
+    const a = this.arena;
+    const at = this.used;
+    let k = 0;
+    const start = buf.byteOffset + off;
+    if ((start & 3) === 0) {
+      if (buf.buffer !== this.srcBuffer) {
+        this.srcBuffer = buf.buffer;
+        this.srcWords = new Int32Array(buf.buffer, 0, buf.buffer.byteLength >> 2);
+      }
+      const w = this.srcWords!;
+      const d = this.words;
+      const from = start >> 2;
+      const to = at >> 2;
+      const nw = len >> 2;
+      for (let i = 0; i < nw; i++) d[to + i] = w[from + i];
+      k = nw << 2;
+    }
+    for (; k < len; k++) a[at + k] = buf[off + k];
+    const n = this.count;
+    this.offsets[n] = at;
+    this.lengths[n] = len;
+    this.count = n + 1;
+    this.used = (at + len + 7) & ~7;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushTask);
+    }
+    return true;
+  }
+
+  flush(): void {
+    const n = this.count;
+    if (n === 0) return;
+    this.count = 0;
+    this.used = 0;
+    if (!this.closed()) this.tun.writeBatch(this.arena, this.offsets, this.lengths, n);
   }
 }

@@ -36,7 +36,8 @@ describe("native addon loader", () => {
     const addon = loadNative();
     assert.throws(() => new addon.RawSocket(0, 0, 0, 0, true, false), { name: "RangeError", message: /protocol must be an IP protocol number in 1\.\.254, got 0/ });
     assert.throws(() => new addon.RawSocket(47, -5, 0, 0, true, false), { name: "RangeError", message: /bindAddress must be an integer/ });
-    assert.throws(() => new addon.Tun("x".repeat(20), false), { name: "RangeError", message: /name is 20 bytes long, at most 15 allowed/ });
-    assert.throws(() => new addon.Tun(7 as unknown as string, false), { name: "TypeError", message: /name must be a string/ });
+    assert.throws(() => new addon.Tun("x".repeat(20), false, 0), { name: "RangeError", message: /name is 20 bytes long, at most 15 allowed/ });
+    assert.throws(() => new addon.Tun(7 as unknown as string, false, 0), { name: "TypeError", message: /name must be a string/ });
+    assert.throws(() => new addon.Tun("x", false, 3 as 0), { name: "RangeError", message: /offload must be 0/ });
   });
 });
