@@ -15,6 +15,7 @@ import { GreSocket } from "../../src/io/gre-socket.js";
 import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
 import { RawIpSocket } from "../../src/io/raw-socket.js";
 import { TunDevice } from "../../src/io/tun.js";
+import { tunTcp } from "./tun-tcp-peer.js";
 import {
   echoPayload,
   echoReplyFor,
@@ -615,6 +616,7 @@ async function tunOversize(a: Args): Promise<Record<string, unknown>> {
 const roles: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
   "tun-ping": tunPing,
   "tun-oversize": tunOversize,
+  "tun-tcp": tunTcp,
   "gre-echo": greEcho,
   "gre-send": greSend,
   "gre-observe": greObserve,
