@@ -195,6 +195,8 @@ class ThroughputRun {
     console.log(`# pptp-ts throughput: one session, pptp-ts connect ↔ pptp-ts server over veth, MPPE-128; TCP bulk through the tunnel`);
     console.log(`# host: ${host}`);
     console.log(`# server and client from ${o.dist ?? OWN_DIST}; ${o.reps} × ${o.durationS} s measured per direction, each after ${o.warmupS} s of warm-up`);
+    // Both processes inherit it (src/io/tun.ts): none | gro | tso, default tso in builds that have TUN offloads.
+    if (process.env.PPTP_IO_TUN_OFFLOAD) console.log(`# TUN offload mode forced by PPTP_IO_TUN_OFFLOAD=${process.env.PPTP_IO_TUN_OFFLOAD}`);
     const f: Figure[] = [];
     const base = typeof baseline === "string" ? undefined : baseline;
     const baseName = base ? `openssl rc4 1400-byte blocks ${(base.bytesPerSecond / 1e6).toFixed(1)} MB/s measured in this run` : "";
