@@ -268,6 +268,7 @@ export class PppLink {
     this.role = cfg.role;
     this.lcp = new LcpEngine({
       ...(cfg.lcp ?? {}),
+      fsm: { ...cfg.lcp?.fsm, logGate: this },
       // The server leaves LCP echo to a client that sends its own (pppd does; lcp.ts, "Keepalive").
       echoYieldToPeer: cfg.lcp?.echoYieldToPeer ?? cfg.role === "server",
       random: cfg.random,
@@ -888,13 +889,13 @@ export class PppLink {
     this.setPhase("network");
     const mru = this.lcpResult?.peerMru;
     try {
-      this.ipcp = new IpcpEngine(ipcpCfg);
+      this.ipcp = new IpcpEngine({ ...ipcpCfg, fsm: { logGate: this } });
       this.ncpsLowered = false;
     } catch (e) {
       this.fail(now, `bad IPCP configuration: ${(e as Error).message}`, WIN_ERR_PPP_NEGOTIATION);
       return;
     }
-    this.ccp = new CcpEngine(ccpCfg);
+    this.ccp = new CcpEngine({ ...ccpCfg, fsm: { logGate: this } });
     if (mru !== undefined) {
       this.ipcp.peerMru = mru;
       this.ccp.peerMru = mru;
@@ -1154,6 +1155,11 @@ export class PppLink {
 
   private log(category: LinkLogCategory, message: string): void {
     if (this.logs(category)) this.events.push({ type: "log", category, message });
+  }
+
+  /** FsmLogGate: the automatons' lines are this link's `negotiation` category. */
+  negotiationLogged(): boolean {
+    return this.logs("negotiation");
   }
 
   private logs(category: LinkLogCategory): boolean {
