@@ -6,7 +6,7 @@
  * Keepalives run in the engine (PPTP Echo and LCP Echo, and the replies to the server's), as in `pptp-ts connect`.
  */
 import * as net from "node:net";
-import { randomBytes } from "node:crypto";
+import { randomPool } from "../../src/server/random-pool.js";
 import { ClientConnection } from "../../src/session/client-connection.js";
 import type { SessionEvent } from "../../src/session/connection.js";
 import { ConnectionRunner } from "../../src/io/connection-runner.js";
@@ -46,7 +46,8 @@ const MRU = 1400;
 
 const noLogs = (): boolean => false;
 
-const random = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+/** Challenges and Magic-Numbers of every session from one kernel-filled block, as the server draws its own. */
+const random = randomPool();
 
 export type LoadSessionState = "connecting" | "negotiating" | "up" | "failed" | "down";
 

@@ -876,6 +876,18 @@ export class Fsm<E = never> {
     return b;
   }
 
+  /** Our outstanding request as a Configure-Request packet, written straight from `reqOptions` (one allocation). */
+  private requestPacket(): Uint8Array {
+    const s = this.reqOptions;
+    const b = new Uint8Array(CP_HEADER_LENGTH + s.length);
+    b[0] = CP_CONFIGURE_REQUEST;
+    b[1] = this.reqId;
+    b[2] = b.length >> 8;
+    b[3] = b.length & 0xff;
+    for (let i = 0; i < s.length; i++) b[CP_HEADER_LENGTH + i] = s.charCodeAt(i);
+    return b;
+  }
+
   private isSubsetOfOurRequest(options: readonly CpOption[]): boolean {
     const ours = this.requestOptions();
     return options.every((o) => ours.some((m) => cpOptionsEqual(m, o)));
@@ -938,7 +950,8 @@ export class Fsm<E = never> {
 
   private scr(): void {
     const options = this.handler.buildRequest();
-    this.reqOptions = String.fromCharCode(...emitCpOptions(options));
+    // apply, not a spread: spreading a typed array walks an iterator and builds an array first (issue 11: setup CPU).
+    this.reqOptions = String.fromCharCode.apply(null, emitCpOptions(options) as unknown as number[]);
     this.retransmitRequest();
     if (this.logging) this.log(`we ask ${this.optionsText(options)} (id ${this.reqId})`);
   }
@@ -952,7 +965,7 @@ export class Fsm<E = never> {
 
   private retransmitRequest(): void {
     this.reqId = this.nextId();
-    this.queue(emitCpPacket(CP_CONFIGURE_REQUEST, this.reqId, this.requestBytes()));
+    this.queue(this.requestPacket());
     this.restartCount--;
     this.deadline = this.now + this.restartMs;
   }
