@@ -167,10 +167,13 @@ export function mschap2AuthenticatorResponse(
   const digest1 = sha1(hashNtPasswordHash(ntHash), ntResponse24, AUTH_MAGIC1);
   const challenge = mschap2ChallengeHash(peerChallenge16, authChallenge16, userName);
   const digest2 = sha1(digest1, challenge, AUTH_MAGIC2);
-  let hex = "";
-  for (let i = 0; i < 20; i++) hex += (digest2[i] < 16 ? "0" : "") + digest2[i].toString(16);
-  return "S=" + hex.toUpperCase();
+  let hex = "S=";
+  for (let i = 0; i < 20; i++) hex += HEX_UPPER[digest2[i]];
+  return hex;
 }
+
+/** "00".."FF": the Authenticator Response's 40 hex digits without a toString and a concatenation per digit. */
+const HEX_UPPER: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, "0"));
 
 /** Size of the datatype-PWBLOCK of RFC 2759 §8.9: 256 UTF-16 characters plus a 4-byte length. */
 export const PW_BLOCK_SIZE = 516;

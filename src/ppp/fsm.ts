@@ -565,7 +565,7 @@ export class Fsm<E = never> {
     if (this.st !== "opened") this.log(`peer acks our request (id ${p.id})`);
     switch (this.st) {
       case "req-sent":
-        this.handler.ackReceived?.(this.requestOptions());
+        this.handler.ackReceived?.(this.ackedOptions(p.data));
         this.irc(this.maxConfigure);
         this.setState("ack-rcvd");
         return;
@@ -575,7 +575,7 @@ export class Fsm<E = never> {
         this.setState("req-sent");
         return;
       case "ack-sent":
-        this.handler.ackReceived?.(this.requestOptions());
+        this.handler.ackReceived?.(this.ackedOptions(p.data));
         this.irc(this.maxConfigure);
         this.tlu();
         return;
@@ -861,6 +861,12 @@ export class Fsm<E = never> {
     if (a.length !== data.length) return false;
     for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) !== data[i]) return false;
     return true;
+  }
+
+  /** The options of an Ack already checked byte for byte against our request (sameAsOurRequest): no re-encoding. */
+  private ackedOptions(data: Uint8Array): CpOption[] {
+    const r = parseCpOptions(data);
+    return r.ok ? r.value : [];
   }
 
   private requestOptions(): CpOption[] {
