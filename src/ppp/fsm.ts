@@ -186,7 +186,8 @@ export class Fsm<E = never> {
   private readonly maxTerminate: number;
   private readonly maxConfigure: number;
   private readonly maxFailure: number;
-  private readonly logGate: FsmLogGate | undefined;
+  /** See FsmLogGate; the owner may set it after construction (CpEngine.logGate). */
+  logGate: FsmLogGate | undefined;
 
   private st: FsmState = "initial";
   private now: Millis = 0;

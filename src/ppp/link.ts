@@ -65,7 +65,6 @@ import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../c
 import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED, type PppHeaderFlags } from "../wire/ppp-frame.js";
 import { toHex } from "../wire/bytes.js";
 import { describePppPacket } from "./describe.js";
-import type { FsmConfig } from "./fsm.js";
 import { Fifo } from "../core/fifo.js";
 
 export type LinkPhase = "dead" | "establish" | "authenticate" | "network" | "terminate";
@@ -211,8 +210,6 @@ export class PppLink {
   private phaseValue: LinkPhase = "dead";
   private readonly events = new Fifo<PppLinkEvent>();
   private readonly tx = new Fifo<Uint8Array>();
-  /** The automatons' FsmConfig when none is configured: their `log` lines are our `negotiation` category. */
-  private readonly fsmLog: FsmConfig = { logGate: this };
 
   private lcpResult: LcpResult | undefined;
   private peerAuthDone = false;
@@ -271,13 +268,14 @@ export class PppLink {
     this.role = cfg.role;
     this.lcp = new LcpEngine({
       ...(cfg.lcp ?? {}),
-      fsm: cfg.lcp?.fsm ? { ...cfg.lcp.fsm, logGate: this } : this.fsmLog,
       // The server leaves LCP echo to a client that sends its own (pppd does; lcp.ts, "Keepalive").
       echoYieldToPeer: cfg.lcp?.echoYieldToPeer ?? cfg.role === "server",
       random: cfg.random,
       authenticate: cfg.authenticatePeer?.methods ?? [],
       acceptAuth: cfg.authenticateSelf?.methods ?? [],
     });
+    // The automatons' lines are our `negotiation` category: not even formatted while nobody reads it.
+    this.lcp.logGate = this;
   }
 
   get phase(): LinkPhase {
@@ -892,13 +890,15 @@ export class PppLink {
     this.setPhase("network");
     const mru = this.lcpResult?.peerMru;
     try {
-      this.ipcp = new IpcpEngine({ ...ipcpCfg, fsm: this.fsmLog });
+      this.ipcp = new IpcpEngine(ipcpCfg);
+      this.ipcp.logGate = this;
       this.ncpsLowered = false;
     } catch (e) {
       this.fail(now, `bad IPCP configuration: ${(e as Error).message}`, WIN_ERR_PPP_NEGOTIATION);
       return;
     }
-    this.ccp = new CcpEngine({ ...ccpCfg, fsm: this.fsmLog });
+    this.ccp = new CcpEngine(ccpCfg);
+    this.ccp.logGate = this;
     if (mru !== undefined) {
       this.ipcp.peerMru = mru;
       this.ccp.peerMru = mru;
