@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import { hardNoFileLimit, NOFILE_SPARE } from "./proc-stats.js";
 import type { FromGenerator, GeneratorSetup, ToGenerator } from "./protocol.js";
 
@@ -23,7 +24,10 @@ export class GeneratorProc {
 
   constructor(ns: string, setup: GeneratorSetup, sessions: number) {
     const nofile = Math.min(hardNoFileLimit(), Math.max(4096, sessions + NOFILE_SPARE));
-    const args = ["netns", "exec", ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, SCRIPT, JSON.stringify(setup)];
+    // PPTPTS_LOAD_GENERATOR_CPU_PROF=DIR: the generator runs under `node --cpu-prof`, its profile written to DIR at exit.
+    const prof = process.env.PPTPTS_LOAD_GENERATOR_CPU_PROF;
+    const node = prof ? [process.execPath, "--cpu-prof", "--cpu-prof-dir", resolve(prof)] : [process.execPath];
+    const args = ["netns", "exec", ns, "prlimit", `--nofile=${nofile}:${nofile}`, ...node, SCRIPT, JSON.stringify(setup)];
     // Its own process group (see ServerProc): the orchestrator decides when it tears down.
     this.child = spawn("ip", args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
     this.child.stdout!.setEncoding("utf8");

@@ -9,7 +9,7 @@
  * to the automaton (LCP's echo timer, CCP's note of the owner stopping it).
  */
 import type { Millis } from "../core/clock.js";
-import type { CpHandler, Fsm, FsmEvent, FsmState, ReplyOutcome, RequestVerdict } from "./fsm.js";
+import type { CpHandler, Fsm, FsmEvent, FsmLogGate, FsmState, ReplyOutcome, RequestVerdict } from "./fsm.js";
 import type { CpOption } from "../wire/ppp-cp.js";
 
 /** The option-negotiation part of a CpHandler, as the options-*.ts negotiators implement it. */
@@ -20,6 +20,11 @@ export type Negotiation = Required<
 /** A control protocol engine with events `E` (including the automaton's) and result `R` while Opened. */
 export abstract class CpEngine<E, R> implements CpHandler {
   protected abstract readonly fsm: Fsm<E>;
+
+  /** Who reads the automaton's `log` lines (FsmLogGate); unset, they are always made. */
+  set logGate(g: FsmLogGate | undefined) {
+    this.fsm.logGate = g;
+  }
   /** The protocol's option logic (options-*.ts); the CpHandler methods below pass negotiation to it. */
   protected abstract readonly negotiator: Negotiation;
   /** The result while Opened; undefined otherwise. */

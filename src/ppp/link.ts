@@ -274,6 +274,8 @@ export class PppLink {
       authenticate: cfg.authenticatePeer?.methods ?? [],
       acceptAuth: cfg.authenticateSelf?.methods ?? [],
     });
+    // The automatons' lines are our `negotiation` category: not even formatted while nobody reads it.
+    this.lcp.logGate = this;
   }
 
   get phase(): LinkPhase {
@@ -889,12 +891,14 @@ export class PppLink {
     const mru = this.lcpResult?.peerMru;
     try {
       this.ipcp = new IpcpEngine(ipcpCfg);
+      this.ipcp.logGate = this;
       this.ncpsLowered = false;
     } catch (e) {
       this.fail(now, `bad IPCP configuration: ${(e as Error).message}`, WIN_ERR_PPP_NEGOTIATION);
       return;
     }
     this.ccp = new CcpEngine(ccpCfg);
+    this.ccp.logGate = this;
     if (mru !== undefined) {
       this.ipcp.peerMru = mru;
       this.ccp.peerMru = mru;
@@ -1154,6 +1158,11 @@ export class PppLink {
 
   private log(category: LinkLogCategory, message: string): void {
     if (this.logs(category)) this.events.push({ type: "log", category, message });
+  }
+
+  /** FsmLogGate: the automatons' lines are this link's `negotiation` category. */
+  negotiationLogged(): boolean {
+    return this.logs("negotiation");
   }
 
   private logs(category: LinkLogCategory): boolean {

@@ -20,6 +20,7 @@
  */
 import { type Result, ok, err } from "./result.js";
 import { u16, u32, put16, put32, toHex, utf8, fromUtf8, concatBytes } from "./bytes.js";
+import { dottedQuadValue } from "./ipv4.js";
 import {
   type AuthMethod,
   PPP_PAP,
@@ -192,17 +193,29 @@ export function ipv4FromOctets(b: Uint8Array, off: number): string {
  * octal), no spaces. (src/wire/ipv4.ts has the 32-bit-number form used on the data path.)
  */
 export function ipv4ToOctets(s: string): Result<Uint8Array> {
+  // One pass (dottedQuadValue: IPCP reads its addresses several times per setup); a refusal is diagnosed by the
+  // grammar as written in ipv4Diagnosis.
+  const v = dottedQuadValue(s);
+  if (v < 0) return ipv4Diagnosis(s);
+  const out = new Uint8Array(4);
+  out[0] = v >>> 24;
+  out[1] = (v >>> 16) & 0xff;
+  out[2] = (v >>> 8) & 0xff;
+  out[3] = v & 0xff;
+  return ok(out);
+}
+
+/** Why `s` is not a dotted quad: the grammar as written above, the first part at fault. */
+function ipv4Diagnosis(s: string): Result<Uint8Array> {
   const parts = s.split(".");
   if (parts.length !== 4) return err("bad-address", `IPv4 address "${s}": expected 4 dotted decimal parts, saw ${parts.length}`);
-  const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     const p = parts[i];
     if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) {
       return err("bad-address", `IPv4 address "${s}": part ${i + 1} "${p}" is not a number 0..255`);
     }
-    out[i] = Number(p);
   }
-  return ok(out);
+  return err("bad-address", `IPv4 address "${s}": not a dotted quad`);
 }
 
 function ipv4Octets(s: string): Uint8Array {

@@ -22,6 +22,13 @@ describe("IPv4 address numbers", () => {
       ["a.b.c.d", /part "a"/],
       ["1..2.3", /part ""/],
       [" 1.2.3.4", /part " 1"/],
+      ["1.2.3.4.", /has 5/],
+      [".1.2.3", /part ""/],
+      ["", /has 1/],
+      ["1.2.3.04", /part "04"/],
+      ["1.2.3.1000", /part "1000"/],
+      ["1.2.3.4 ", /part "4 "/],
+      ["1.2.+3.4", /part "\+3"/],
     ];
     for (const [text, why] of cases) {
       const r = parseIpv4(text);

@@ -390,9 +390,13 @@ describe("IPCP packets and options (RFC 1332, RFC 1877)", () => {
 
   test("dotted-quad parsing", () => {
     assert.equal(toHex(unwrap(ipv4ToOctets("172.16.1.1"))), "ac100101");
-    for (const bad of ["1.2.3", "1.2.3.256", "a.b.c.d", "1.2.3.4.5", " 1.2.3.4", "1..3.4", "01.2.3.4"]) {
+    assert.equal(toHex(unwrap(ipv4ToOctets("0.0.0.0"))), "00000000");
+    assert.equal(toHex(unwrap(ipv4ToOctets("255.255.255.255"))), "ffffffff");
+    for (const bad of ["1.2.3", "1.2.3.256", "a.b.c.d", "1.2.3.4.5", " 1.2.3.4", "1..3.4", "01.2.3.4", "", "1.2.3.4.", ".1.2.3", "1.2.3.04", "1.2.3.1000", "1.2.3.4 ", "1.2.3.+4"]) {
       assert.equal(ipv4ToOctets(bad).ok, false, bad);
     }
+    const r = ipv4ToOctets("10.1.300.4");
+    assert.ok(!r.ok && r.error.message === 'IPv4 address "10.1.300.4": part 3 "300" is not a number 0..255');
     assert.throws(() => emitIpcpOption({ kind: "ip-address", address: "300.1.1.1" }), RangeError);
   });
 });
