@@ -10,7 +10,8 @@
         "native/raw_socket.c",
         "native/tun.c",
         "native/tun_config.c",
-        "native/steering.c"
+        "native/steering.c",
+        "native/rlimit.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
