@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { hardNoFileLimit, NOFILE_SPARE } from "./proc-stats.js";
+import { noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
 import type { FromGenerator, GeneratorSetup, ToGenerator } from "./protocol.js";
 
 const SCRIPT = fileURLToPath(new URL("./generator.js", import.meta.url));
@@ -22,7 +22,7 @@ export class GeneratorProc {
   onProgress: ((m: Msg<"progress">) => void) | undefined;
 
   constructor(ns: string, setup: GeneratorSetup, sessions: number) {
-    const nofile = Math.min(hardNoFileLimit(), Math.max(4096, sessions + NOFILE_SPARE));
+    const nofile = noFileLimitFor(sessions + NOFILE_SPARE).limit;
     const args = ["netns", "exec", ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, SCRIPT, JSON.stringify(setup)];
     // Its own process group (see ServerProc): the orchestrator decides when it tears down.
     this.child = spawn("ip", args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
