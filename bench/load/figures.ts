@@ -26,6 +26,8 @@ export interface RunRecord {
   serverVerified?: number;
   serverListed?: number;
   up?: { rss: number; probe: MemoryProbe | undefined };
+  /** After the settle time and the idle window: what idle sessions hold once V8's memory reducer has run. */
+  idleMem?: { rss: number; probe: MemoryProbe | undefined };
   idle?: { serverCpuS: number; wallS: number; generatorCpuS: number; generatorWallS: number; full: boolean };
   traffic?: TrafficResult & { serverCpuS: number; wallS: number };
   serverUpAtEnd?: number;
@@ -99,6 +101,14 @@ export function buildFigures(r: RunRecord): Figure[] {
       f.push({ name: "load.heap_per_session", value: (u.probe.heapUsed - b.probe.heapUsed) / n / KB, unit: "KB", note: "JS heap (objects, closures, Maps)" });
       f.push({ name: "load.array_buffers_per_session", value: (u.probe.arrayBuffers - b.probe.arrayBuffers) / n / KB, unit: "KB", note: "Buffers and typed arrays, outside the JS heap" });
     } else f.push({ name: "load.heap_per_session", value: "n/a", unit: "", note: "the server did not answer the heap probe: RSS only" });
+  }
+  const im = r.idleMem;
+  if (b && im && n > 0) {
+    const newSpace = im.probe?.spaces?.find((x) => x.name === "new_space");
+    const heap = b.probe && im.probe ? `; heap ${((im.probe.heapUsed - b.probe.heapUsed) / n / KB).toFixed(2)} KB, ArrayBuffers ${((im.probe.arrayBuffers - b.probe.arrayBuffers) / n / KB).toFixed(2)} KB per session` : "";
+    const young = newSpace ? `; V8 new space ${(newSpace.size / MB).toFixed(1)} MB committed` : "";
+    f.push({ name: "load.server_rss_idle", value: im.rss / MB, unit: "MB", note: `after --settle and --idle, ${n} sessions` });
+    f.push({ name: "load.rss_per_idle_session", value: (im.rss - b.rss) / n / KB, unit: "KB", goal: "≤ 20 KB", note: `RSS growth / sessions up after the idle window (full GC)${heap}${young}` });
   }
   const idle = r.idle;
   if (idle && n > 0) {

@@ -194,6 +194,8 @@ class LoadRun {
       const g1 = await gen.next("cpu-mark", 30_000);
       this.rec.idle = { serverCpuS: s1 - s0, wallS: (w1 - w0) / 1000, generatorCpuS: (g1.cpuMs - g0.cpuMs) / 1000, generatorWallS: (g1.atMs - g0.atMs) / 1000, full: !this.aborted };
       if (this.aborted) return this.teardown();
+      // Memory of idle sessions: the ramp's young generation and garbage had the settle and the window to go.
+      this.rec.idleMem = await this.memory();
     }
 
     if (o.traffic > 0) {

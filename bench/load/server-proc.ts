@@ -43,6 +43,8 @@ export interface MemoryProbe {
   readonly external: number;
   readonly arrayBuffers: number;
   readonly gc: boolean;
+  /** V8's heap spaces (heap-probe.ts): committed size and used octets of each. */
+  readonly spaces?: ReadonlyArray<{ readonly name: string; readonly size: number; readonly used: number }>;
 }
 
 /** The config the server runs with; `password` is the load user's. */
