@@ -26,8 +26,10 @@ export function openDescriptors(): number {
   }
 }
 
-export function logOpenFileLimit(logger: Logger, limit: OpenFileLimit | undefined, maxSessions: number): void {
-  if (limit === undefined) return;
+/** Logs the limit (a warning when max-sessions does not fit) and returns how many control connections fit. */
+export function logOpenFileLimit(logger: Logger, limit: OpenFileLimit | undefined, maxSessions: number): number {
+  if (limit === undefined) return Infinity;
   const a = openFileAdvice(limit, openDescriptors(), maxSessions);
   logger.log(a.short ? "errors" : "events", a.line);
+  return a.room;
 }

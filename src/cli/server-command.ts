@@ -383,7 +383,7 @@ export async function runServer(argv: string[]): Promise<number> {
         debug: (req) => applyDebug(logger, req, roles.server),
       });
     control = await openAdminSocket(config.server.controlSocket, target, logger);
-    if (roles.server !== undefined) logOpenFileLimit(logger, openFiles, config.server.maxSessions);
+    if (roles.server !== undefined) roles.server.limitConnectionsTo(logOpenFileLimit(logger, openFiles, config.server.maxSessions));
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
     await metricsHttp?.close();

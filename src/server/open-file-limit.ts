@@ -20,23 +20,30 @@ export interface OpenFileLimit {
 export interface OpenFileAdvice {
   /** True when max-sessions cannot all be up at once under this limit. */
   readonly short: boolean;
-  /** Sessions that fit: the soft limit less the descriptors already held. */
+  /** Sessions (control connections) that fit: the soft limit less the descriptors held and DESCRIPTOR_RESERVE. */
   readonly room: number;
   readonly line: string;
 }
 
 const shown = (n: number): string => (n === Infinity ? "unlimited" : String(n));
 
+/**
+ * Descriptors kept free of control connections, so that a server full of sessions still accepts on its control
+ * socket (`pptp-ts show`, `clear`), answers RADIUS and reopens its log: at the limit every accept(2) would fail.
+ */
+export const DESCRIPTOR_RESERVE = 16;
+
 export function openFileAdvice(limit: OpenFileLimit, inUse: number, maxSessions: number): OpenFileAdvice {
   const raised = limit.before !== limit.soft ? ` (raised from ${shown(limit.before)})` : "";
-  const room = limit.soft === Infinity ? Infinity : Math.max(0, limit.soft - inUse);
+  const room = limit.soft === Infinity ? Infinity : Math.max(0, limit.soft - inUse - DESCRIPTOR_RESERVE);
+  const held = `${inUse} in use and ${DESCRIPTOR_RESERVE} kept for the control socket`;
   if (room >= maxSessions) {
-    return { short: false, room, line: `open files: limit ${shown(limit.soft)}${raised}, hard ${shown(limit.hard)}; ${inUse} in use, room for ${shown(room)} sessions (max-sessions = ${maxSessions})` };
+    return { short: false, room, line: `open files: limit ${shown(limit.soft)}${raised}, hard ${shown(limit.hard)}; ${held}: room for ${shown(room)} sessions (max-sessions = ${maxSessions})` };
   }
-  const need = inUse + maxSessions;
+  const need = inUse + DESCRIPTOR_RESERVE + maxSessions;
   const line =
     `open files: limit ${shown(limit.soft)}${raised}, hard ${shown(limit.hard)}, is too low for max-sessions = ${maxSessions}: ` +
-    `each session holds one TCP descriptor and ${inUse} are in use already, so only ${room} sessions can be up at once ` +
+    `each session holds one TCP descriptor, ${held}, so only ${room} sessions can be up at once ` +
     `(further peers get their TCP connection refused). Raise the limit to at least ${need}: LimitNOFILE=${need} in the ` +
     `systemd unit, or \`ulimit -n ${need}\` (and -Hn, as root) in the shell that starts pptp-ts — or lower max-sessions`;
   return { short: true, room, line };

@@ -252,6 +252,9 @@ export class PptpServer implements SessionDirectory {
   private timerGen = 0;
   private closing = false;
   private listening = false;
+  /** Control connections the open-file limit leaves room for (src/server/open-file-limit.ts); set at start. */
+  private descriptorRoom = Infinity;
+  private descriptorRefusals = 0;
 
   readonly counters = {
     tunNoRoute: 0,
@@ -458,6 +461,12 @@ export class PptpServer implements SessionDirectory {
       socket.destroy();
       return;
     }
+    // At the open-file limit less its reserve: refused, so the control socket (`pptp-ts show`) still gets a descriptor.
+    if (this.conns.size >= this.descriptorRoom) {
+      if (this.descriptorRefusals++ === 0) this.log("errors", `refusing control connections: ${this.descriptorRoom} are open, all the open-file limit leaves room for (see "open files" at start); further refusals are not logged`);
+      socket.resetAndDestroy();
+      return;
+    }
     const ip = parseIpv4(peerName);
     const peerIp = ip.ok ? ip.value : 0;
     // Over a connection limit: close at once, before reading anything (no SCCRQ, so no SCCRP result code to send).
@@ -524,6 +533,12 @@ export class PptpServer implements SessionDirectory {
     this.conns.add(st as ConnState);
     st.runner.start();
     return st as ConnState;
+  }
+
+  /** At most `n` control connections at once: what the open-file limit leaves after the server's own descriptors. */
+  limitConnectionsTo(n: number): void {
+    this.descriptorRoom = n;
+    this.descriptorRefusals = 0;
   }
 
   private policyFor(st: ConnState, s: ServerConfig): ServerPolicy {
