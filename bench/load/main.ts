@@ -139,7 +139,7 @@ class LoadRun {
     this.rec.network = { serverNs: this.net.serverNs, generatorNs: this.net.generatorNs };
     this.dir = mkdtempSync(join(tmpdir(), "pptpts-load-"));
     this.status(`namespaces ${this.net.serverNs} (server ${this.net.serverAddress}) and ${this.net.generatorNs} (generator ${this.net.generatorAddress}); files in ${this.dir}`);
-    this.server = await ServerProc.start({ dir: this.dir, ns: this.net.serverNs, listen: this.net.serverAddress, sessions: o.sessions, log: o.serverLog, ...(o.serverCpuProf ? { cpuProfDir: o.serverCpuProf } : {}), ...(o.serverIdleProf ? { cpuProf: { dir: resolve(o.serverIdleProf), seconds: o.idleS, delay: o.settleS } } : {}) });
+    this.server = await ServerProc.start({ dir: this.dir, ns: this.net.serverNs, listen: this.net.serverAddress, sessions: o.sessions, log: o.serverLog, nodeOptions: o.serverNodeOptions.split(/\s+/).filter(Boolean), ...(o.serverCpuProf ? { cpuProfDir: o.serverCpuProf } : {}), ...(o.serverIdleProf ? { cpuProf: { dir: resolve(o.serverIdleProf), seconds: o.idleS, delay: o.settleS } } : {}) });
     this.rec.serverPid = this.server.pid;
     this.status(`server pid ${this.server.pid} listening`);
     const gen = new GeneratorGroup(this.net.generatorNs, { server: this.net.serverAddress, port: 1723, local: this.net.generatorAddress, user: LOAD_USER, password: this.server.password }, o.sessions, o.generators);

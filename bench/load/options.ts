@@ -43,6 +43,8 @@ export interface LoadOptions {
   readonly serverIdleProf: string;
   /** Generator processes sharing the sessions (each its own core, raw GRE socket and Call ID range). */
   readonly generators: number;
+  /** Extra node/V8 options for the server process (e.g. "--max-semi-space-size=2"), split on spaces; "" = none. */
+  readonly serverNodeOptions: string;
 }
 
 export const MAX_GENERATORS = 16;
@@ -86,6 +88,7 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --keep               keep the server's config and log (the directory is named at the end)
   --server-cpu-prof DIR  run the server with node --cpu-prof; its .cpuprofile lands in DIR when it exits
   --server-idle-prof DIR  write a CPU profile of the server's idle window only to DIR/server-idle.cpuprofile
+  --server-node-options "OPTS"  node/V8 options for the server process, e.g. "--max-semi-space-size=2"
   --generators K       generator processes sharing the sessions, each with its own Call IDs and raw GRE socket
                        (default: cores − 1, at least 1, at most 8: ${defaultGenerators()} here; at most ${MAX_GENERATORS})
 `;
@@ -108,6 +111,7 @@ const DEFAULTS: LoadOptions = {
   keep: false,
   serverIdleProf: "",
   generators: defaultGenerators(),
+  serverNodeOptions: "",
 };
 
 /** Issue 11 item 6: a quick profile (seconds) and a full one (minutes), selectable; explicit options win. */
@@ -155,6 +159,10 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | string 
       const v = inline ?? argv[++i];
       if (v === undefined || v === "") return "--server-idle-prof needs a directory";
       o.serverIdleProf = v;
+    } else if (flag === "--server-node-options") {
+      const v = inline ?? argv[++i];
+      if (v === undefined || !/^(\s*--[a-z0-9-]+(=\S+)?)*\s*$/.test(v)) return "--server-node-options needs node options, e.g. \"--max-semi-space-size=2\"";
+      o.serverNodeOptions = v.trim();
     } else if (flag === "--server-log") {
       const v = inline ?? argv[++i];
       if (v === undefined) return "--server-log needs a list, e.g. \"errors\"";

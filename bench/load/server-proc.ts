@@ -34,6 +34,8 @@ export interface ServerSettings {
   readonly cpuProfDir?: string;
   /** `--server-idle-prof DIR`: a CPU profile of the idle window (cpu-probe.ts), of `seconds`. */
   readonly cpuProf?: { readonly dir: string; readonly seconds: number; readonly delay?: number };
+  /** Extra node/V8 options (--server-node-options). */
+  readonly nodeOptions?: readonly string[];
 }
 
 export interface MemoryProbe {
@@ -111,7 +113,7 @@ export class ServerProc {
     // One TCP socket per session plus the log, TUN, raw socket...: past the default 1024 descriptors.
     const nofile = noFileLimitFor(s.sessions + NOFILE_SPARE).limit;
     const probeFile = join(s.dir, "memory.json");
-    const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, ...(s.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(s.cpuProfDir)] : []), "--expose-gc", "--import", pathToFileURL(PROBE).href, ...(s.cpuProf ? ["--import", pathToFileURL(CPU_PROBE).href] : []), CLI, "server", "-c", conf];
+    const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, ...(s.nodeOptions ?? []), ...(s.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(s.cpuProfDir)] : []), "--expose-gc", "--import", pathToFileURL(PROBE).href, ...(s.cpuProf ? ["--import", pathToFileURL(CPU_PROBE).href] : []), CLI, "server", "-c", conf];
     const profEnv = s.cpuProf ? { PPTPTS_LOAD_CPU_PROF: s.cpuProf.dir, PPTPTS_LOAD_CPU_PROF_S: String(s.cpuProf.seconds), PPTPTS_LOAD_CPU_PROF_DELAY_S: String(s.cpuProf.delay ?? 0) } : {};
     // Its own process group: a Ctrl-C in the terminal reaches the orchestrator only, which stops things in order.
     const child = spawn("ip", args, { stdio: ["ignore", fd, fd], detached: true, env: { ...process.env, PPTPTS_LOAD_PROBE: probeFile, ...profEnv } });

@@ -64,3 +64,12 @@ describe("bench load: settle before the idle window", () => {
     assert.match(String(early?.note), /right after the ramp: holds the first echo rounds/);
   });
 });
+
+describe("bench load: --server-node-options", () => {
+  test("node options pass through; anything else is refused", () => {
+    const o = parseLoadOptions(["--server-node-options", "--max-semi-space-size=2 --trace-gc"]);
+    assert.ok(typeof o === "object");
+    assert.equal(o.serverNodeOptions, "--max-semi-space-size=2 --trace-gc");
+    assert.match(parseLoadOptions(["--server-node-options", "rm -rf /"]) as string, /needs node options/);
+  });
+});
