@@ -11,7 +11,8 @@
         "native/tun.c",
         "native/tun_config.c",
         "native/tun_offload.c",
-        "native/steering.c"
+        "native/steering.c",
+        "native/rlimit.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],

@@ -2,6 +2,7 @@
 #include <node_api.h>
 
 #include "raw_socket.h"
+#include "rlimit.h"
 #include "steering.h"
 #include "tun.h"
 
@@ -13,6 +14,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "Tun", tun);
   napi_set_named_property(env, exports, "Steering", io_define_steering(env));
   napi_set_named_property(env, exports, "tunOffloadTest", io_define_tun_offload_test(env));
+  napi_set_named_property(env, exports, "raiseNofileLimit", io_define_rlimit(env));
   return exports;
 }
 

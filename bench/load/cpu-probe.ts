@@ -1,7 +1,7 @@
 /**
  * Preloaded into the server under test with `--server-idle-prof DIR` (next to heap-probe.ts): a CPU profile of the
  * idle window only. The orchestrator's heap probe before the idle window is the server's second SIGUSR2; on it this
- * module starts V8's sampling profiler through an in-process inspector session a second later and stops it a
+ * module starts V8's sampling profiler through an in-process inspector session a second (plus --settle) later and stops it a
  * second before the end of the PPTPTS_LOAD_CPU_PROF_S seconds of the idle window (so neither the heap probe nor
  * the teardown is in it), writing DIR/server-idle.cpuprofile — a file Chrome DevTools,
  * speedscope or `node dist/bench/load/cpu-profile-summary.js FILE` read. A `--cpu-prof` of the whole process would
@@ -13,6 +13,8 @@ import { join } from "node:path";
 
 const dir = process.env.PPTPTS_LOAD_CPU_PROF;
 const seconds = Number(process.env.PPTPTS_LOAD_CPU_PROF_S ?? "60");
+/** `--settle`: the idle window opens this long after the heap probe. */
+const delayS = Number(process.env.PPTPTS_LOAD_CPU_PROF_DELAY_S ?? "0");
 /** The SIGUSR2 that precedes the idle window: 1 = baseline heap probe, 2 = "up" heap probe. */
 const START_ON_SIGNAL = 2;
 
@@ -20,7 +22,7 @@ if (dir) {
   let signals = 0;
   process.on("SIGUSR2", () => {
     if (++signals !== START_ON_SIGNAL) return;
-    setTimeout(start, 1000).unref();
+    setTimeout(start, (delayS + 1) * 1000).unref();
   });
   const start = (): void => {
     const session = new Session();

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
-import { hardNoFileLimit, NOFILE_SPARE } from "./proc-stats.js";
+import { noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
 import type { FromGenerator, GeneratorSetup, ToGenerator } from "./protocol.js";
 
 const SCRIPT = fileURLToPath(new URL("./generator.js", import.meta.url));
@@ -23,7 +23,7 @@ export class GeneratorProc {
   onProgress: ((m: Msg<"progress">) => void) | undefined;
 
   constructor(ns: string, setup: GeneratorSetup, sessions: number) {
-    const nofile = Math.min(hardNoFileLimit(), Math.max(4096, sessions + NOFILE_SPARE));
+    const nofile = noFileLimitFor(sessions + NOFILE_SPARE).limit;
     // PPTPTS_LOAD_GENERATOR_CPU_PROF=DIR: the generator runs under `node --cpu-prof`, its profile written to DIR at exit.
     const prof = process.env.PPTPTS_LOAD_GENERATOR_CPU_PROF;
     const node = prof ? [process.execPath, "--cpu-prof", "--cpu-prof-dir", resolve(prof)] : [process.execPath];

@@ -22,7 +22,8 @@ import { parseLoadOptions, LOAD_USAGE, type LoadOptions } from "./options.js";
 import { createLoadNetwork, type LoadNetwork } from "./netns.js";
 import { ServerProc, LOAD_USER, TUNNEL_ADDRESS, type MemoryProbe } from "./server-proc.js";
 import { GeneratorGroup } from "./generator-group.js";
-import { cpuSeconds, hardNoFileLimit, NOFILE_SPARE, rssBytes } from "./proc-stats.js";
+import { canRaiseHardLimit, cpuSeconds, hardNoFileLimit, rssBytes } from "./proc-stats.js";
+import { planOpenFiles } from "./open-files.js";
 import { buildFigures, hostLine, type RunRecord } from "./figures.js";
 import { formatFigure } from "./report.js";
 
@@ -42,15 +43,9 @@ export async function runLoad(argv: readonly string[]): Promise<number> {
     process.stderr.write("bench load: needs root (it creates network namespaces, a raw GRE socket and the server's TUN)\n");
     return 2;
   }
-  const hard = hardNoFileLimit();
-  if (o.sessions + NOFILE_SPARE > hard) {
-    process.stderr.write(
-      `bench load: ${o.sessions} sessions need ${o.sessions + NOFILE_SPARE} open files per process, but the hard limit here is ${hard} ` +
-        `(raising it needs CAP_SYS_RESOURCE: ulimit -Hn); at most --sessions ${hard - NOFILE_SPARE} on this machine\n`,
-    );
-    return 2;
-  }
-  return new LoadRun(o).run();
+  const plan = planOpenFiles(o.sessions, o.generators, hardNoFileLimit(), canRaiseHardLimit());
+  for (const n of plan.notes) process.stderr.write(`[load] ${n}\n`);
+  return new LoadRun({ ...o, generators: plan.generators }).run();
 }
 
 class LoadRun {
@@ -144,7 +139,7 @@ class LoadRun {
     this.rec.network = { serverNs: this.net.serverNs, generatorNs: this.net.generatorNs };
     this.dir = mkdtempSync(join(tmpdir(), "pptpts-load-"));
     this.status(`namespaces ${this.net.serverNs} (server ${this.net.serverAddress}) and ${this.net.generatorNs} (generator ${this.net.generatorAddress}); files in ${this.dir}`);
-    this.server = await ServerProc.start({ dir: this.dir, ns: this.net.serverNs, listen: this.net.serverAddress, sessions: o.sessions, log: o.serverLog, ...(o.serverCpuProf ? { cpuProfDir: o.serverCpuProf } : {}), ...(o.serverIdleProf ? { cpuProf: { dir: resolve(o.serverIdleProf), seconds: o.idleS } } : {}) });
+    this.server = await ServerProc.start({ dir: this.dir, ns: this.net.serverNs, listen: this.net.serverAddress, sessions: o.sessions, log: o.serverLog, nodeOptions: o.serverNodeOptions.split(/\s+/).filter(Boolean), ...(o.serverCpuProf ? { cpuProfDir: o.serverCpuProf } : {}), ...(o.serverIdleProf ? { cpuProf: { dir: resolve(o.serverIdleProf), seconds: o.idleS, delay: o.settleS } } : {}) });
     this.rec.serverPid = this.server.pid;
     this.status(`server pid ${this.server.pid} listening`);
     const gen = new GeneratorGroup(this.net.generatorNs, { server: this.net.serverAddress, port: 1723, local: this.net.generatorAddress, user: LOAD_USER, password: this.server.password }, o.sessions, o.generators);
@@ -180,7 +175,12 @@ class LoadRun {
     this.rec.up = await this.memory();
     if (this.aborted) return this.teardown();
 
-    // Idle: keepalives only.
+    // Idle: keepalives only, after the first echo rounds (--settle).
+    if (o.idleS > 0 && o.settleS > 0) {
+      this.status(`settle: ${o.settleS} s before the idle window`);
+      await this.pause(o.settleS * 1000);
+      if (this.aborted) return this.teardown();
+    }
     if (o.idleS > 0) {
       this.status(`idle window: ${o.idleS} s`);
       gen.send({ cmd: "cpu-mark" });
@@ -194,6 +194,8 @@ class LoadRun {
       const g1 = await gen.next("cpu-mark", 30_000);
       this.rec.idle = { serverCpuS: s1 - s0, wallS: (w1 - w0) / 1000, generatorCpuS: (g1.cpuMs - g0.cpuMs) / 1000, generatorWallS: (g1.atMs - g0.atMs) / 1000, full: !this.aborted };
       if (this.aborted) return this.teardown();
+      // Memory of idle sessions: the ramp's young generation and garbage had the settle and the window to go.
+      this.rec.idleMem = await this.memory();
     }
 
     if (o.traffic > 0) {

@@ -14,6 +14,12 @@ export interface LoadOptions {
   readonly setupTimeoutS: number;
   /** The idle window over which keepalive CPU is measured, with every session up and no traffic. */
   readonly idleS: number;
+  /**
+   * Seconds between the end of the ramp and the idle window, so the window holds the steady state and not both
+   * ends' first echo rounds (which fall together after a fast ramp). Default: SETTLE_STEADY_S when the window is a
+   * full PPTP echo period or more, else 0.
+   */
+  readonly settleS: number;
   /** Sessions that carry traffic after the idle window (ICMP echo to the server's tunnel address). */
   readonly traffic: number;
   /** How long the traffic runs. */
@@ -37,6 +43,8 @@ export interface LoadOptions {
   readonly serverIdleProf: string;
   /** Generator processes sharing the sessions (each its own core, raw GRE socket and Call ID range). */
   readonly generators: number;
+  /** Extra node/V8 options for the server process (e.g. "--max-semi-space-size=2"), split on spaces; "" = none. */
+  readonly serverNodeOptions: string;
 }
 
 export const MAX_GENERATORS = 16;
@@ -52,12 +60,21 @@ export function defaultGenerators(cores = availableParallelism()): number {
 
 export const MAX_SESSIONS = 30_000;
 
+/**
+ * One PPTP echo period (60 s, RFC 2637 §3.1.4 as the generator and pptp-linux use it) and a margin: every session's
+ * first PPTP and first two LCP echo rounds (30 s), where the server's own timers still fire alongside the peer's,
+ * are over before the window opens.
+ */
+export const SETTLE_STEADY_S = 65;
+
 export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: creates two network namespaces)
   --sessions N         sessions to open and hold together (default 100, at most ${MAX_SESSIONS})
   --rate R             new sessions per second (default 1000; 0 = as fast as --concurrency allows)
   --concurrency C      sessions in setup at once at most (default 1000)
   --setup-timeout S    a session not up after S seconds has failed (default 30)
   --idle S             idle window for the keepalive CPU figure (default 60: one PPTP echo period)
+  --settle S           seconds between the ramp and the idle window (default ${SETTLE_STEADY_S} when --idle ≥ 60: past the
+                       first echo rounds; else 0)
   --traffic M          after the idle window, M sessions send ICMP echo to the server's tunnel address (default 0)
   --duration S         how long the traffic runs (default 10)
   --traffic-rate P     echo requests per second per traffic session (default 10)
@@ -71,6 +88,7 @@ export const LOAD_USAGE = `usage: npm run bench -- load [options]     (root: cre
   --keep               keep the server's config and log (the directory is named at the end)
   --server-cpu-prof DIR  run the server with node --cpu-prof; its .cpuprofile lands in DIR when it exits
   --server-idle-prof DIR  write a CPU profile of the server's idle window only to DIR/server-idle.cpuprofile
+  --server-node-options "OPTS"  node/V8 options for the server process, e.g. "--max-semi-space-size=2"
   --generators K       generator processes sharing the sessions, each with its own Call IDs and raw GRE socket
                        (default: cores − 1, at least 1, at most 8: ${defaultGenerators()} here; at most ${MAX_GENERATORS})
 `;
@@ -81,6 +99,7 @@ const DEFAULTS: LoadOptions = {
   concurrency: 1000,
   setupTimeoutS: 30,
   idleS: 60,
+  settleS: 0,
   traffic: 0,
   durationS: 10,
   trafficRate: 10,
@@ -92,6 +111,7 @@ const DEFAULTS: LoadOptions = {
   keep: false,
   serverIdleProf: "",
   generators: defaultGenerators(),
+  serverNodeOptions: "",
 };
 
 /** Issue 11 item 6: a quick profile (seconds) and a full one (minutes), selectable; explicit options win. */
@@ -108,6 +128,7 @@ const NUMERIC: Record<string, { key: NumericKey; min: number; max: number; integ
   "--concurrency": { key: "concurrency", min: 1, max: MAX_SESSIONS, integer: true },
   "--setup-timeout": { key: "setupTimeoutS", min: 1, max: 3600, integer: false },
   "--idle": { key: "idleS", min: 0, max: 3600, integer: false },
+  "--settle": { key: "settleS", min: 0, max: 3600, integer: false },
   "--traffic": { key: "traffic", min: 0, max: MAX_SESSIONS, integer: true },
   "--duration": { key: "durationS", min: 0.1, max: 3600, integer: false },
   "--traffic-rate": { key: "trafficRate", min: 0.1, max: 100_000, integer: false },
@@ -138,6 +159,10 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | string 
       const v = inline ?? argv[++i];
       if (v === undefined || v === "") return "--server-idle-prof needs a directory";
       o.serverIdleProf = v;
+    } else if (flag === "--server-node-options") {
+      const v = inline ?? argv[++i];
+      if (v === undefined || !/^(\s*--[a-z0-9-]+(=\S+)?)*\s*$/.test(v)) return "--server-node-options needs node options, e.g. \"--max-semi-space-size=2\"";
+      o.serverNodeOptions = v.trim();
     } else if (flag === "--server-log") {
       const v = inline ?? argv[++i];
       if (v === undefined) return "--server-log needs a list, e.g. \"errors\"";
@@ -155,6 +180,7 @@ export function parseLoadOptions(argv: readonly string[]): LoadOptions | string 
   }
   // A profile's traffic sessions follow a smaller --sessions; an explicit --traffic must fit.
   if (!explicit.has("traffic")) o.traffic = Math.min(o.traffic, o.sessions);
+  if (!explicit.has("settleS")) o.settleS = o.idleS >= 60 ? SETTLE_STEADY_S : 0;
   if (o.badPasswords > o.sessions) return `--bad-password ${o.badPasswords} is more than --sessions ${o.sessions}`;
   if (o.traffic > o.sessions) return `--traffic ${o.traffic} is more than --sessions ${o.sessions}`;
   return o;

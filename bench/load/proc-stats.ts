@@ -55,6 +55,31 @@ export function hardNoFileLimit(): number {
 /** Descriptors a load-run process needs: one TCP socket per session, plus room for the rest (log, TUN, sockets). */
 export const NOFILE_SPARE = 512;
 
+/** CAP_SYS_RESOURCE (capability 24) in this process's effective set: then a child may get a hard limit above ours. */
+export function canRaiseHardLimit(status = readStatus()): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)/m.exec(status);
+  return m !== null && (BigInt(`0x${m[1]}`) & (1n << 24n)) !== 0n;
+}
+
+function readStatus(): string {
+  try {
+    return readFileSync("/proc/self/status", "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The open-file limit to give a child that needs `need` descriptors (prlimit --nofile=L:L, as root): `need` when
+ * the hard limit allows it or this process may raise it (CAP_SYS_RESOURCE); else the hard limit, which is all
+ * prlimit can set. `short` says the child gets less than it needs.
+ */
+export function noFileLimitFor(need: number, hard = hardNoFileLimit(), canRaise = canRaiseHardLimit()): { limit: number; short: boolean } {
+  const want = Math.max(4096, need);
+  if (want <= hard || canRaise) return { limit: want, short: false };
+  return { limit: hard, short: need > hard };
+}
+
 /** Resident set size in bytes (VmRSS); undefined when the process is gone. */
 export function rssBytes(pid: number): number | undefined {
   let text: string;

@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { controlRequest } from "../../src/io/control-socket.js";
 import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
-import { hardNoFileLimit, NOFILE_SPARE } from "./proc-stats.js";
+import { noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
 
 export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const PROBE = fileURLToPath(new URL("./heap-probe.js", import.meta.url));
@@ -33,7 +33,9 @@ export interface ServerSettings {
   /** node --cpu-prof into this directory (the profile is written when the server exits). */
   readonly cpuProfDir?: string;
   /** `--server-idle-prof DIR`: a CPU profile of the idle window (cpu-probe.ts), of `seconds`. */
-  readonly cpuProf?: { readonly dir: string; readonly seconds: number };
+  readonly cpuProf?: { readonly dir: string; readonly seconds: number; readonly delay?: number };
+  /** Extra node/V8 options (--server-node-options). */
+  readonly nodeOptions?: readonly string[];
 }
 
 export interface MemoryProbe {
@@ -43,6 +45,8 @@ export interface MemoryProbe {
   readonly external: number;
   readonly arrayBuffers: number;
   readonly gc: boolean;
+  /** V8's heap spaces (heap-probe.ts): committed size and used octets of each. */
+  readonly spaces?: ReadonlyArray<{ readonly name: string; readonly size: number; readonly used: number }>;
 }
 
 /** The config the server runs with; `password` is the load user's. */
@@ -107,10 +111,10 @@ export class ServerProc {
     const logFile = join(s.dir, "server.log");
     const fd = openSync(logFile, "a");
     // One TCP socket per session plus the log, TUN, raw socket...: past the default 1024 descriptors.
-    const nofile = Math.min(hardNoFileLimit(), Math.max(4096, s.sessions + NOFILE_SPARE));
+    const nofile = noFileLimitFor(s.sessions + NOFILE_SPARE).limit;
     const probeFile = join(s.dir, "memory.json");
-    const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, ...(s.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(s.cpuProfDir)] : []), "--expose-gc", "--import", pathToFileURL(PROBE).href, ...(s.cpuProf ? ["--import", pathToFileURL(CPU_PROBE).href] : []), CLI, "server", "-c", conf];
-    const profEnv = s.cpuProf ? { PPTPTS_LOAD_CPU_PROF: s.cpuProf.dir, PPTPTS_LOAD_CPU_PROF_S: String(s.cpuProf.seconds) } : {};
+    const args = ["netns", "exec", s.ns, "prlimit", `--nofile=${nofile}:${nofile}`, process.execPath, ...(s.nodeOptions ?? []), ...(s.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", resolve(s.cpuProfDir)] : []), "--expose-gc", "--import", pathToFileURL(PROBE).href, ...(s.cpuProf ? ["--import", pathToFileURL(CPU_PROBE).href] : []), CLI, "server", "-c", conf];
+    const profEnv = s.cpuProf ? { PPTPTS_LOAD_CPU_PROF: s.cpuProf.dir, PPTPTS_LOAD_CPU_PROF_S: String(s.cpuProf.seconds), PPTPTS_LOAD_CPU_PROF_DELAY_S: String(s.cpuProf.delay ?? 0) } : {};
     // Its own process group: a Ctrl-C in the terminal reaches the orchestrator only, which stops things in order.
     const child = spawn("ip", args, { stdio: ["ignore", fd, fd], detached: true, env: { ...process.env, PPTPTS_LOAD_PROBE: probeFile, ...profEnv } });
     closeSync(fd);

@@ -34,6 +34,7 @@ import { openMetricsHttp, type MetricsHttpServer } from "../io/metrics-http.js";
 import { LogSetup } from "./log-setup.js";
 import { CarriedCounters } from "../admin/carried-counters.js";
 import { applyDebug } from "../admin/debug.js";
+import { logOpenFileLimit, raiseOpenFileLimit } from "./open-files.js";
 
 export interface ServerArgs {
   config?: string;
@@ -333,6 +334,7 @@ export async function runServer(argv: string[]): Promise<number> {
     return 2;
   }
   const { config } = loaded;
+  const openFiles = raiseOpenFileLimit();
   const logSetup = new LogSetup(config.log, withDebug(config.log.debug, args.debug));
   const logger = logSetup.logger;
   for (const n of loaded.notes) logger.log("events", n);
@@ -381,6 +383,7 @@ export async function runServer(argv: string[]): Promise<number> {
         debug: (req) => applyDebug(logger, req, roles.server),
       });
     control = await openAdminSocket(config.server.controlSocket, target, logger);
+    if (roles.server !== undefined) roles.server.limitConnectionsTo(logOpenFileLimit(logger, openFiles, config.server.maxSessions));
   } catch (e) {
     process.stderr.write(`pptp-ts server: ${(e as Error).message}\n`);
     await metricsHttp?.close();

@@ -93,6 +93,8 @@ export interface NativeAddon {
   ) => NativeRawSocket;
   Tun: new (name: string, multiQueue: boolean, offload: TunOffloadMode) => NativeTun;
   tunOffloadTest: NativeTunOffloadTest;
+  /** RLIMIT_NOFILE with the soft limit raised to the hard one where it was lower (native/rlimit.c); Infinity = unlimited. */
+  raiseNofileLimit(): { readonly soft: number; readonly hard: number; readonly before: number };
 }
 
 /** Errors thrown by the addon for failed system calls carry the errno name, number and the call. */

@@ -250,8 +250,21 @@ export class PptpServer implements SessionDirectory {
   private housekeeping: NodeJS.Timeout | undefined;
   /** Bumped when session limits may have changed (reload, CoA, a backend policy, a named peer): see CallRoute.checkAt. */
   private timerGen = 0;
+  /**
+   * The earliest CallRoute.checkAt of all calls as of the last pass of checkSessionTimers, with the timerGen and
+   * callsUpSeq of then: until it, with no limit changed and no call come up, the pass has nothing to do and skips
+   * the walk over every call (20,000 idle calls with no idle/session limit or interim accounting: no walk at all).
+   */
+  private callsCheckAt = -Infinity;
+  private callsCheckGen = -1;
+  private callsCheckSeq = -1;
+  /** Bumped when a call reaches the network phase (its first check is due). */
+  private callsUpSeq = 0;
   private closing = false;
   private listening = false;
+  /** Control connections the open-file limit leaves room for (src/server/open-file-limit.ts); set at start. */
+  private descriptorRoom = Infinity;
+  private descriptorRefusals = 0;
 
   readonly counters = {
     tunNoRoute: 0,
@@ -458,6 +471,12 @@ export class PptpServer implements SessionDirectory {
       socket.destroy();
       return;
     }
+    // At the open-file limit less its reserve: refused, so the control socket (`pptp-ts show`) still gets a descriptor.
+    if (this.conns.size >= this.descriptorRoom) {
+      if (this.descriptorRefusals++ === 0) this.log("errors", `refusing control connections: ${this.descriptorRoom} are open, all the open-file limit leaves room for (see "open files" at start); further refusals are not logged`);
+      socket.resetAndDestroy();
+      return;
+    }
     const ip = parseIpv4(peerName);
     const peerIp = ip.ok ? ip.value : 0;
     // Over a connection limit: close at once, before reading anything (no SCCRQ, so no SCCRP result code to send).
@@ -524,6 +543,12 @@ export class PptpServer implements SessionDirectory {
     this.conns.add(st as ConnState);
     st.runner.start();
     return st as ConnState;
+  }
+
+  /** At most `n` control connections at once: what the open-file limit leaves after the server's own descriptors. */
+  limitConnectionsTo(n: number): void {
+    this.descriptorRoom = n;
+    this.descriptorRefusals = 0;
   }
 
   private policyFor(st: ConnState, s: ServerConfig): ServerPolicy {
@@ -779,6 +804,7 @@ export class PptpServer implements SessionDirectory {
         const r = this.calls.get(e.callId);
         if (!r) return;
         r.networkUp = true;
+        this.callsUpSeq++;
         this.counters.sessionsEstablished++;
         r.user = e.user;
         if (e.user !== undefined) r.log?.identify(e.user);
@@ -1268,11 +1294,21 @@ export class PptpServer implements SessionDirectory {
   checkSessionTimers(): void {
     const now = this.now();
     this.defences.flush();
-    for (const st of this.conns) if (!st.originated) this.enforceDeadlines(st);
-    // Once a second over every call: only a comparison for each call with nothing due (20,000 idle calls).
+    // A connection holding a call was started (calls are placed only once established, and it never goes back):
+    // neither start- nor no-call-timeout applies, so its engine is not even looked at (20,000 idle connections).
+    for (const st of this.conns) if (!st.originated && st.clock.idleSince !== undefined) this.enforceDeadlines(st);
+    // Once a second over every call: only a comparison for each call with nothing due, and no walk at all while
+    // the earliest deadline of the last walk is ahead (see callsCheckAt).
     const gen = this.timerGen;
+    const seq = this.callsUpSeq;
+    if (gen === this.callsCheckGen && seq === this.callsCheckSeq && now < this.callsCheckAt) return;
+    let next = Infinity;
     for (const r of this.calls.values()) {
-      if (!r.networkUp || (r.checkGen === gen && now < r.checkAt!)) continue;
+      if (!r.networkUp) continue;
+      if (r.checkGen === gen && now < r.checkAt!) {
+        if (r.checkAt! < next) next = r.checkAt!;
+        continue;
+      }
       const callId = r.callId;
       const interval = r.policy?.interimIntervalMs ?? this.settings.accounting?.interimIntervalMs ?? 0;
       this.acct.interimIfDue(r.acct, now, interval, () => this.snapshot(r));
@@ -1281,8 +1317,10 @@ export class PptpServer implements SessionDirectory {
       if (!expiry) {
         r.checkGen = gen;
         r.checkAt = nextSessionCheck(limits, now, r.lastActivity, r.startedAt, interval > 0 ? (r.acct.started ? r.acct.lastInterimAt + interval : now + 1000) : Infinity);
+        if (r.checkAt < next) next = r.checkAt;
         continue;
       }
+      next = now; // hung up: looked at again next second, as before, until it is gone
       const reason =
         expiry.kind === "idle"
           ? `idle for ${Math.round(expiry.idleForMs / 1000)} s: Tunnel disconnect timer timeout`
@@ -1290,6 +1328,9 @@ export class PptpServer implements SessionDirectory {
       r.st.runner.conn.hangUp(now, callId, reason, expiry.kind === "idle" ? "idle-timeout" : "session-timeout");
       r.st.runner.service();
     }
+    this.callsCheckGen = gen;
+    this.callsCheckSeq = seq;
+    this.callsCheckAt = next;
   }
 
   /** A control connection that has not completed SCCRQ in time, or holds no call for too long, is ended. */
