@@ -115,7 +115,7 @@ async function run(): Promise<Record<string, unknown>> {
     mainSawBefore,
     mainSawAfter100: mainSaw.includes(100),
     mainTun,
-    back: back && { ipIn: back.ipIn, ipOut: back.ipOut },
+    back: back?.stats && { ipIn: back.stats.ipIn, ipOut: back.stats.ipOut },
   };
 }
 
