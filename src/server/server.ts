@@ -396,6 +396,19 @@ export class PptpServer implements SessionDirectory {
     this.workerCalls?.lost(owner, callIds, reason);
   }
 
+  /** Admin `restart-worker`: stop data-plane worker N as a crash would; its calls are closed, a new one starts. */
+  async restartWorker(worker: number): Promise<{ ok: boolean; message: string }> {
+    if (this.workerCalls === undefined) return { ok: false, message: "this server runs no data-plane workers ([server] workers = 1)" };
+    const pool = this.workerCalls.pool;
+    try {
+      await pool.killWorker(worker);
+      await pool.settled();
+    } catch (e) {
+      return { ok: false, message: (e as Error).message };
+    }
+    return { ok: true, message: `data-plane worker ${worker} stopped and started again; its calls were closed (NAS-Error)` };
+  }
+
   /** The pool started a new worker in place of a dead one (or could not). */
   workerRestarted(owner: number, error?: string): void {
     this.workerCalls?.restarted(owner, error);

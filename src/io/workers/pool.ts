@@ -313,7 +313,10 @@ export class DataPlaneWorkers {
   async killWorker(owner: number): Promise<void> {
     const s = this.slots[owner - 1];
     if (s === undefined || !s.alive) throw new RangeError(`no running worker ${owner}`);
+    // The pool's own "exit" listener runs first (it was added at start): once this one runs, the restart is queued.
+    const exited = new Promise<void>((r) => s.worker.once("exit", () => r()));
     await s.worker.terminate();
+    await exited;
   }
 
   /** Resolves once every worker restart under way has finished. */
