@@ -8,8 +8,14 @@
  *   workers.N.aggregate_mbps       IP octets the workers delivered to the TUN device, all calls, Mbit/s
  *   workers.N.server_cpu_per_byte  server CPU nanoseconds per delivered octet
  *
- * each with its ratio to the 1-worker figure of the same run. Direction: client → server (GRE in, MPPE decrypt,
- * TUN write), the path every upload takes.
+ * each with its ratio to the 1-worker figure of the same run, for the upload direction: client → server (GRE in,
+ * MPPE decrypt, TUN write). The download direction (server → client: a source process in the server namespace sends
+ * UDP to the calls' addresses, the TUN steering hands each to its worker: TUN read, MPPE encrypt, GRE send):
+ *
+ *   workers.N.download_mbps                  IP octets the workers encrypted and sent, all calls, Mbit/s
+ *   workers.N.download_server_cpu_per_byte   server CPU nanoseconds per sent octet
+ *
+ * (`--direction up|down|both`, default both.)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -21,6 +27,7 @@ import { hostLine } from "../load/figures.js";
 import { formatFigure, type Figure } from "../load/report.js";
 import { parseIpv4 } from "../../src/wire/ipv4.js";
 import type { BenchCall, GeneratorArgs, GeneratorTotals, ServerArgs, ServerStats } from "./protocol.js";
+import type { DownSourceArgs } from "./down-source.js";
 
 export interface WorkersBenchOptions {
   workers: number[];
@@ -31,10 +38,11 @@ export interface WorkersBenchOptions {
   mbps: number;
   /** Memory for the clients' prebuilt packets, all calls together (MiB). */
   sequenceMb: number;
+  direction: "up" | "down" | "both";
 }
 
-export const QUICK: WorkersBenchOptions = { workers: [1, 2], calls: 4, seconds: 3, warmup: 1, size: 1400, mbps: 3000, sequenceMb: 384 };
-export const FULL: WorkersBenchOptions = { workers: [1, 2, 3, 4], calls: 8, seconds: 10, warmup: 2, size: 1400, mbps: 3000, sequenceMb: 1536 };
+export const QUICK: WorkersBenchOptions = { workers: [1, 2], calls: 4, seconds: 3, warmup: 1, size: 1400, mbps: 3000, sequenceMb: 384, direction: "both" };
+export const FULL: WorkersBenchOptions = { workers: [1, 2, 3, 4], calls: 8, seconds: 10, warmup: 2, size: 1400, mbps: 3000, sequenceMb: 1536, direction: "both" };
 
 const HELP = `npm run bench -- workers [--quick | --full] [--workers 1,2,4] [--calls K] [--seconds S] [--warmup S] [--size B] [--mbps M]
   --quick     workers 1,2; 4 calls; 3 s windows (the default)
@@ -42,6 +50,7 @@ const HELP = `npm run bench -- workers [--quick | --full] [--workers 1,2,4] [--c
   --workers   worker counts to measure (the first should be 1: it is the baseline of the ratios)
   --calls     calls spread round robin over the workers
   --size      IP datagram size, octets (default 1400)
+  --direction up (client → server), down (server → client) or both (the default)
   --mbps      offered load of all clients together, Mbit/s of IP (default 3000: more than the server takes)
   --sequence-mb  memory for the clients' prebuilt MPPE packets (default 384, --full 1536): the window ends early
               when the first call has sent all of its share
@@ -69,6 +78,11 @@ export function parseWorkersOptions(args: readonly string[]): WorkersBenchOption
       else if (a === "--size") o.size = Math.floor(next());
       else if (a === "--mbps") o.mbps = next();
       else if (a === "--sequence-mb") o.sequenceMb = next();
+      else if (a === "--direction") {
+        const d = args[++i];
+        if (d !== "up" && d !== "down" && d !== "both") return "--direction: up, down or both";
+        o.direction = d;
+      }
       else if (a === "--help" || a === "-h") return HELP;
       else return `unknown option "${a}"\n${HELP}`;
     } catch (e) {
@@ -217,6 +231,82 @@ async function measure(o: WorkersBenchOptions, n: number, gen: Child, net: { ser
   }
 }
 
+/** Server → client: the source blasts UDP at the calls' addresses; the workers' GRE out is counted at the server. */
+async function measureDown(o: WorkersBenchOptions, n: number, net: { serverNs: string; serverAddress: string; generatorAddress: string }): Promise<DownRun> {
+  const serverArgs: ServerArgs = { workers: n, calls: benchCalls(o), localIp: ip(net.serverAddress), peerIp: ip(net.generatorAddress) };
+  const server = new Child(net.serverNs, "./server-proc.js", serverArgs);
+  let source: Child | undefined;
+  try {
+    await server.next("ready");
+    const srcArgs: DownSourceArgs = { clients: benchCalls(o).map((c) => c.client), size: o.size };
+    source = new Child(net.serverNs, "./down-source.js", srcArgs);
+    await source.next("ready");
+    await sleep(o.warmup * 1000);
+    server.send("stats");
+    const s0 = (await server.next("stats")) as unknown as ServerStats;
+    const c0 = cpuSeconds(server.pid) ?? 0;
+    const t0 = performance.now();
+    await sleep(o.seconds * 1000);
+    server.send("stats");
+    const s1 = (await server.next("stats")) as unknown as ServerStats;
+    const c1 = cpuSeconds(server.pid) ?? 0;
+    const sourceCpuS = cpuSeconds(source.pid) ?? 0;
+    const wall = (performance.now() - t0) / 1000;
+    source.send("stop");
+    const totals = await source.next("totals");
+    const bytes = s1.bytesOut - s0.bytesOut;
+    return {
+      workers: n,
+      mbps: (bytes * 8) / wall / 1e6,
+      cpuPerByteNs: bytes > 0 ? ((c1 - c0) * 1e9) / bytes : Infinity,
+      serverCpuS: c1 - c0,
+      sourceCpuS,
+      sent: s1.ipOut - s0.ipOut,
+      offered: Number(totals.sent),
+      windowS: wall,
+    };
+  } finally {
+    await source?.end();
+    server.send("stop");
+    await server.end();
+  }
+}
+
+export interface DownRun {
+  readonly workers: number;
+  readonly mbps: number;
+  readonly cpuPerByteNs: number;
+  readonly serverCpuS: number;
+  /** The source process's CPU over its whole life (warm-up included). */
+  readonly sourceCpuS: number;
+  /** Datagrams the workers sent as GRE in the window, and datagrams the source offered in its whole life. */
+  readonly sent: number;
+  readonly offered: number;
+  readonly windowS: number;
+}
+
+export function downloadFigures(runs: readonly DownRun[]): Figure[] {
+  const base = runs.find((r) => r.workers === 1);
+  const f: Figure[] = [];
+  for (const r of runs) {
+    f.push({
+      name: `workers.${r.workers}.download_mbps`,
+      value: r.mbps,
+      unit: "Mbit/s",
+      ...(base ? { ratio: { value: r.mbps / base.mbps, to: "workers.1.download_mbps" } } : {}),
+      note: `server CPU ${r.serverCpuS.toFixed(2)} s in ${r.windowS.toFixed(1)} s, source's ${r.sourceCpuS.toFixed(2)} s (whole run)`,
+    });
+    f.push({
+      name: `workers.${r.workers}.download_server_cpu_per_byte`,
+      value: r.cpuPerByteNs,
+      unit: "ns/B",
+      ...(base ? { ratio: { value: r.cpuPerByteNs / base.cpuPerByteNs, to: "workers.1.download_server_cpu_per_byte" } } : {}),
+      note: `sent ${r.sent} datagrams in the window, ${r.offered} offered by the source (whole run)`,
+    });
+  }
+  return f;
+}
+
 export function workersFigures(runs: readonly WorkersRun[]): Figure[] {
   const base = runs.find((r) => r.workers === 1);
   const f: Figure[] = [];
@@ -245,17 +335,23 @@ export async function runWorkers(args: readonly string[]): Promise<number> {
     return 2;
   }
   console.log(`workers bench: ${hostLine()}`);
-  console.log(`  ${o.calls} calls, stateless MPPE-128, ${o.size}-octet datagrams, offered ${o.mbps} Mbit/s, client → server; ${o.seconds} s window after ${o.warmup} s warm-up`);
+  console.log(`  ${o.calls} calls, stateless MPPE-128, ${o.size}-octet datagrams, ${o.direction === "down" ? "" : `offered ${o.mbps} Mbit/s client → server, `}${o.direction === "up" ? "" : "server → client as fast as a UDP source sends, "}${o.seconds} s window after ${o.warmup} s warm-up`);
   const net = createLoadNetwork();
   const runs: WorkersRun[] = [];
+  const down: DownRun[] = [];
   let gen: Child | undefined;
   try {
-    gen = await startGenerator(o, net);
-    for (const n of o.workers) runs.push(await measure(o, n, gen, net));
+    if (o.direction !== "down") {
+      gen = await startGenerator(o, net);
+      for (const n of o.workers) runs.push(await measure(o, n, gen, net));
+      await gen.end();
+    }
+    if (o.direction !== "up") for (const n of o.workers) down.push(await measureDown(o, n, net));
   } finally {
     await gen?.end();
     net.destroy();
   }
   for (const f of workersFigures(runs)) console.log(formatFigure(f));
+  for (const f of downloadFigures(down)) console.log(formatFigure(f));
   return 0;
 }

@@ -19,6 +19,9 @@ export interface ServerArgs {
 export interface ServerStats {
   readonly ipIn: number;
   readonly bytesIn: number;
+  /** Server → client: IP datagrams and octets the workers encrypted and sent as GRE. */
+  readonly ipOut: number;
+  readonly bytesOut: number;
   readonly droppedMppe: number;
   /** GRE sequence numbers the workers gave up on (lost) or refused (outside the window). */
   readonly greLost: number;

@@ -57,6 +57,8 @@ async function main(a: ServerArgs): Promise<void> {
       const st: ServerStats = {
         ipIn: s.reduce((n, w) => n + w.calls.reduce((m, c) => m + c.ipIn, 0), 0),
         bytesIn: s.reduce((n, w) => n + w.calls.reduce((m, c) => m + c.bytesIn, 0), 0),
+        ipOut: s.reduce((n, w) => n + w.calls.reduce((m, c) => m + c.ipOut, 0), 0),
+        bytesOut: s.reduce((n, w) => n + w.calls.reduce((m, c) => m + c.bytesOut, 0), 0),
         droppedMppe: s.reduce((n, w) => n + w.calls.reduce((m, c) => m + c.droppedMppe, 0), 0),
         greLost: s.reduce((n, w) => n + w.calls.reduce((m, c) => m + c.greLost + c.greOutOfWindow, 0), 0),
         demux: s.map((w) => w.gre),

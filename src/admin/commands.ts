@@ -81,6 +81,8 @@ export interface AdminTarget extends SessionDirectory {
   stats?(): Record<string, Record<string, number>>;
   /** What SIGHUP does, with its result for the operator. */
   reloadConfig?(): Promise<{ readonly ok: boolean; readonly message: string }>;
+  /** Stop data-plane worker N as a crash would; the pool closes its calls and starts a new one (src/io/workers). */
+  restartWorker?(worker: number): Promise<{ readonly ok: boolean; readonly message: string }>;
   /** `clear tunnel PEER` (address or [peer NAME]): end every call on those control connections, then the connection. */
   clearTunnel?(peer: string, reason: string): readonly TunnelLine[];
   // ---- runtime debug (`pptp-ts debug`, src/admin/debug.ts)
@@ -142,6 +144,8 @@ export type AdminRequest =
   | { readonly cmd: "show-tunnels" }
   | { readonly cmd: "show-peers" }
   | { readonly cmd: "clear-tunnel"; readonly peer: string }
+  /** Stop data-plane worker N and start a new one (its calls are closed): a worker that misbehaves, or a test. */
+  | { readonly cmd: "restart-worker"; readonly worker: number }
   | DebugRequest;
 
 export type AdminAnswer =
@@ -155,7 +159,8 @@ export type AdminAnswer =
   | { readonly ok: true; readonly tunnels: readonly TunnelLine[] }
   | { readonly ok: true; readonly peers: readonly PeerLine[] }
   | { readonly ok: true; readonly clearedTunnels: readonly TunnelLine[] }
-  | { readonly ok: true; readonly debug: DebugStatus };
+  | { readonly ok: true; readonly debug: DebugStatus }
+  | { readonly ok: true; readonly restarted: string };
 
 /** The request as sent, checked; a string says what is wrong with it. */
 export function parseAdminRequest(raw: unknown): AdminRequest | string {
@@ -182,6 +187,9 @@ export function parseAdminRequest(raw: unknown): AdminRequest | string {
       return { cmd: "show-tunnels" };
     case "show-peers":
       return { cmd: "show-peers" };
+    case "restart-worker":
+      if (typeof r.worker !== "number" || !Number.isInteger(r.worker) || r.worker < 1 || r.worker > 64) return "restart-worker needs a worker number 1..64";
+      return { cmd: "restart-worker", worker: r.worker };
     case "clear-tunnel":
       if (typeof r.peer !== "string" || r.peer === "" || r.peer.length > 256) return "clear tunnel needs the peer's address or its [peer NAME]";
       return { cmd: "clear-tunnel", peer: r.peer };
@@ -220,6 +228,11 @@ export async function answerAdmin(dir: AdminTarget, raw: unknown): Promise<Admin
     return { ok: true, clearedTunnels: cleared };
   }
   if (req.cmd === "debug") return dir.debug ? dir.debug(req) : { ok: false, error: "this server has no runtime debug" };
+  if (req.cmd === "restart-worker") {
+    if (!dir.restartWorker) return { ok: false, error: "this server runs no data-plane workers ([server] workers = 1)" };
+    const r = await dir.restartWorker(req.worker);
+    return r.ok ? { ok: true, restarted: r.message } : { ok: false, error: r.message };
+  }
   if (req.cmd === "reload") {
     if (!dir.reloadConfig) return { ok: false, error: "this server cannot reload" };
     const r = await dir.reloadConfig();

@@ -9,7 +9,7 @@ import type { PptpClient, ClientStatus } from "../client/client.js";
 import type { AdminTarget, CaptureTarget, PeerLine, TunnelLine } from "./commands.js";
 
 /** What the target needs of the server role (PptpServer). */
-export type ServerSide = SessionDirectory & Pick<PptpServer, "poolStatus" | "stats" | "tunnels" | "clearTunnel" | "startCapture">;
+export type ServerSide = SessionDirectory & Pick<PptpServer, "poolStatus" | "stats" | "tunnels" | "clearTunnel" | "startCapture"> & Partial<Pick<PptpServer, "restartWorker">>;
 /** What it needs of a dial-out peer (PptpClient). */
 export type ClientSide = Pick<PptpClient, "name" | "snapshot" | "tunnel" | "clearTunnel">;
 
@@ -61,6 +61,7 @@ export function processTarget(roles: ProcessRoles, extras: TargetExtras = {}): C
           poolStatus: () => server.poolStatus(),
           stats: () => ({ ...server.stats(), ...(extras.aaaCounters?.() ?? {}) }),
           startCapture: (id: string, limits, sink, onEnd) => server.startCapture(id, limits, sink, onEnd),
+          ...(server.restartWorker ? { restartWorker: (n: number) => server.restartWorker!(n) } : {}),
         }
       : {}),
     ...(extras.reloadConfig ? { reloadConfig: extras.reloadConfig } : {}),

@@ -101,6 +101,9 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
         tun: { fd: tun.fd, name: tun.name, mtu: config.ppp.mtu, address: tun.address },
         ...(bind ? { bindAddress: greSocket.bindAddress } : {}),
         onControl: (callId, frame) => server?.workerControl(callId, frame),
+        onGre: (callId, packet) => server?.workerGre(callId, packet),
+        onWorkerLost: (owner, callIds, reason) => server?.workerLost(owner, callIds, reason),
+        onWorkerRestarted: (owner, error) => server?.workerRestarted(owner, error),
         onError: (owner, message) => logger.log("errors", `data-plane worker ${owner}: ${message}`),
       });
       logger.log("events", `data plane: ${workers} worker threads, each with its own GRE socket and queue of ${tun.name}`);

@@ -418,11 +418,18 @@ export async function runServer(argv: string[]): Promise<number> {
     // So does the metrics endpoint: a scraper is pointed at its address, which a reload must not pull away.
     const metricsNote = JSON.stringify(again.config.metrics) !== JSON.stringify(lastLoaded.config.metrics) ? "[metrics] changed: the metrics endpoint keeps its start-up listen and path; restart pptp-ts to apply them" : undefined;
     if (metricsNote !== undefined) logger.log("events", `${why}: ${metricsNote}`);
+    // The data-plane workers own TUN queues and GRE sockets opened at start (src/io/workers/README.md, "Start order"):
+    // their number is fixed for the life of the process.
+    const workersNote =
+      again.config.server.workers !== config.server.workers
+        ? `[server] workers changed from ${config.server.workers} to ${again.config.server.workers}: not applied, the server keeps running ${config.server.workers === 1 ? "without data-plane workers" : `${config.server.workers} data-plane workers`}; restart pptp-ts to apply it`
+        : undefined;
+    if (workersNote !== undefined) logger.log("events", `${why}: ${workersNote}`);
     lastLoaded = again;
     roles.reload(again.config, next.auth, staticAddresses(again));
     for (const n of again.notes) logger.log("events", n);
     old.close();
-    return { ok: true, message: `configuration reloaded; established sessions keep their settings${keptNote !== undefined ? `\n${keptNote}` : ""}${metricsNote !== undefined ? `\n${metricsNote}` : ""}` };
+    return { ok: true, message: `configuration reloaded; established sessions keep their settings${keptNote !== undefined ? `\n${keptNote}` : ""}${metricsNote !== undefined ? `\n${metricsNote}` : ""}${workersNote !== undefined ? `\n${workersNote}` : ""}` };
   };
   const code = await runUntilSignal(roles);
   process.off("SIGHUP", onHup);

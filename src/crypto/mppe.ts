@@ -93,6 +93,23 @@ const HALF_COUNT_SPACE = 2048;
  */
 const INITIAL_COUNT = COUNT_MASK;
 
+/**
+ * One direction's key state in stateless mode (RFC 3078 §7.1: a key change before every packet, so the current
+ * session key and the coherency count are all of it; the RC4 tables are re-initialised before each use). A
+ * data-plane worker (src/io/workers) takes it over at hand-off and gives it back at take-back, so neither side ever
+ * reuses a count (and so a keystream) the other one used.
+ */
+export interface MppeState {
+  readonly count: number;
+  /** The current session key (8 or 16 octets), a copy. */
+  readonly session: Uint8Array;
+}
+
+function statelessOnly(stateless: boolean): void {
+  // Stateful mode keeps the RC4 stream position across packets: a count and a key do not capture it.
+  if (!stateless) throw new RangeError("MPPE key state moves between threads in stateless mode only");
+}
+
 export class MppeSender {
   private readonly key: MppeSessionKey;
   private readonly stateless: boolean;
@@ -186,6 +203,22 @@ export class MppeSender {
   resetRequest(): void {
     this.flushPending = true;
   }
+
+  /** Stateless only: the count and session key now (see MppeState). */
+  saveState(): MppeState {
+    statelessOnly(this.stateless);
+    const session = new Uint8Array(this.key.keyLen);
+    this.key.saveSession(session);
+    return { count: this.count, session };
+  }
+
+  /** Stateless only: continue from a state saveState() gave (another sender of the same direction and keys). */
+  restoreState(s: MppeState): void {
+    statelessOnly(this.stateless);
+    if (s.session.length !== this.key.keyLen) throw new RangeError(`MPPE state: a ${s.session.length}-octet key for a ${this.key.keyLen}-octet one`);
+    this.key.restoreSession(s.session);
+    this.count = s.count & COUNT_MASK;
+  }
 }
 
 export class MppeReceiver {
@@ -225,6 +258,22 @@ export class MppeReceiver {
    */
   get awaitingFlush(): boolean {
     return this.discarding;
+  }
+
+  /** Stateless only: the count and session key now (see MppeState). */
+  saveState(): MppeState {
+    statelessOnly(this.stateless);
+    const session = new Uint8Array(this.key.keyLen);
+    this.key.saveSession(session);
+    return { count: this.count, session };
+  }
+
+  /** Stateless only: continue from a state saveState() gave (another receiver of the same direction and keys). */
+  restoreState(s: MppeState): void {
+    statelessOnly(this.stateless);
+    if (s.session.length !== this.key.keyLen) throw new RangeError(`MPPE state: a ${s.session.length}-octet key for a ${this.key.keyLen}-octet one`);
+    this.key.restoreSession(s.session);
+    this.count = s.count & COUNT_MASK;
   }
 
   /**

@@ -61,7 +61,7 @@ import {
 } from "./explain.js";
 import type { AuthRequest, AuthResult, SessionPolicy, TerminateCause } from "../aaa/types.js";
 import { type MppeBits, type MppeMasterKeys, mppeStartKeys, mppeShortKeysProblem } from "../crypto/mppe-keys.js";
-import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN } from "../crypto/mppe.js";
+import { MppeSender, MppeReceiver, MPPE_NEED_RESET, MPPE_HEADER_LEN, type MppeState } from "../crypto/mppe.js";
 import { PppHeaderReader, emitPppHeader, pppHeaderLen, PPP_UNCOMPRESSED, type PppHeaderFlags } from "../wire/ppp-frame.js";
 import { toHex } from "../wire/bytes.js";
 import { describePppPacket } from "./describe.js";
@@ -122,6 +122,20 @@ export interface LinkAuthInfo {
   readonly method: AuthMethod | undefined;
   /** Addresses the AAA backend allows or assigns for this user. */
   readonly addresses?: readonly string[];
+}
+
+/** PppLink.dataPlaneState(): what a data-plane worker needs to run the link's IP path (structured-clone safe). */
+export interface DataPlaneState {
+  readonly sendFlags: PppHeaderFlags;
+  readonly mppe?: {
+    readonly sendKey: Uint8Array;
+    readonly recvKey: Uint8Array;
+    readonly bits: MppeBits;
+    /** Which MPPE sender/receiver of the link this is (resumeData checks it). */
+    readonly epoch: number;
+    readonly send: MppeState;
+    readonly recv: MppeState;
+  };
 }
 
 export type PppLinkEvent =
@@ -329,16 +343,32 @@ export class PppLink {
    * §3) and strength. Undefined when the link cannot be handed off: network not up, or stateful MPPE (its CCP
    * Reset-Request/Ack exchange, RFC 3078 §8, is tied to this link's receiver and sender).
    */
-  dataPlaneState(): { readonly sendFlags: PppHeaderFlags; readonly mppe?: { readonly sendKey: Uint8Array; readonly recvKey: Uint8Array; readonly bits: MppeBits } } | undefined {
+  dataPlaneState(): DataPlaneState | undefined {
     if (!this.networkUp) return undefined;
     const sendFlags = { acfc: this.sendFlags.acfc, pfc: this.sendFlags.pfc };
     const r = this.mppeResult;
-    if (r === undefined || this.sender === undefined) return this.mppeEverUp ? undefined : { sendFlags };
+    if (r === undefined || this.sender === undefined || this.receiver === undefined) return this.mppeEverUp ? undefined : { sendFlags };
     if (!r.stateless || this.mppeKeys === undefined) return undefined;
     const keys = mppeStartKeys(this.mppeKeys, r.bits);
     if (typeof keys === "string") return undefined;
-    return { sendFlags, mppe: { sendKey: keys.send, recvKey: keys.recv, bits: r.bits } };
+    // Where the two directions have got to (this link may have sent and received since CCP came up: a hand-off
+    // after a CCP renegotiation), so the worker never reuses a coherency count.
+    return { sendFlags, mppe: { sendKey: keys.send, recvKey: keys.recv, bits: r.bits, epoch: this.mppeEpoch, send: this.sender.saveState(), recv: this.receiver.saveState() } };
   }
+
+  /**
+   * The data-plane worker gave the IP path back (a renegotiation began, RFC 1661 §3.2 / RFC 3078 §7.3; see
+   * src/io/workers/README.md): this link sends IP again, continuing the worker's MPPE state when it still runs the
+   * sender and receiver it handed off (`epoch`); a CCP that restarted meanwhile has new ones from the start keys.
+   */
+  resumeData(mppe: { readonly epoch: number; readonly send: MppeState; readonly recv: MppeState } | undefined): void {
+    this.dataHandedOff = false;
+    if (mppe === undefined || mppe.epoch !== this.mppeEpoch || this.sender === undefined || this.receiver === undefined) return;
+    this.sender.restoreState(mppe.send);
+    this.receiver.restoreState(mppe.recv);
+  }
+  /** Bumped whenever CCP makes a new MPPE sender and receiver: which ones a worker's state belongs to. */
+  private mppeEpoch = 0;
 
   /**
    * The IP path went to a data-plane worker (dataPlaneState): from now on this link never sends IP itself — its
@@ -1027,6 +1057,7 @@ export class PppLink {
           this.mppeResult = r;
           this.sender = new MppeSender({ masterKey: keys.send, bits: r.bits, stateless: r.stateless });
           this.receiver = new MppeReceiver({ masterKey: keys.recv, bits: r.bits, stateless: r.stateless, validate: plausibleIpv4Plaintext });
+          this.mppeEpoch++;
           this.mppeEverUp = true;
           this.emit({ type: "mppe-up", result: r });
         }

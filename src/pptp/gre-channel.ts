@@ -111,6 +111,13 @@ export interface GreChannelStats {
   lastError: string;
 }
 
+/** GreChannel.dataState(): what moves with a call between threads (structured-clone safe). */
+export interface GreChannelState {
+  readonly nextSendSeq: number;
+  readonly acked: number;
+  readonly rxExpected?: number;
+}
+
 export class GreChannel {
   readonly localCallId: number;
   readonly peerCallId: number;
@@ -297,6 +304,27 @@ export class GreChannel {
     }
     if (this.window.onTimeout(now)) this.stats.ackTimeouts = this.window.timeouts;
     if (this.ackDeadline !== undefined && now >= this.ackDeadline) this.sendAckOnly();
+  }
+
+  /**
+   * The sequence state another GreChannel of this call needs to continue it (a data-plane worker, src/io/workers):
+   * the next number we send, the highest acknowledged, and the next number expected from the peer (undefined before
+   * the first). Call flushAck() first, so the peer has our last acknowledgment.
+   */
+  dataState(): GreChannelState {
+    return { nextSendSeq: this.window.nextSeq, acked: this.window.acked, ...(this.rx.started ? { rxExpected: this.rx.expected } : {}) };
+  }
+
+  /**
+   * Continue from another channel's dataState(): sequence numbers go on from where it stopped (a peer drops a
+   * number it has already seen, RFC 2637 §4.3), and receiving continues at its next expected number.
+   */
+  resumeData(s: GreChannelState): void {
+    this.window.nextSeq = s.nextSendSeq >>> 0;
+    this.window.acked = s.acked >>> 0;
+    this.rx.restartAt(s.rxExpected);
+    this.lastAckSent = this.rx.lastInOrder;
+    this.ackDeadline = undefined;
   }
 
   /** Sends an acknowledgment-only packet now if anything is unacknowledged (e.g. before closing). */

@@ -201,6 +201,23 @@ export class ReceiveSequencer {
     return this.heldCount;
   }
 
+  /**
+   * Another receiver took this stream over meanwhile (a data-plane worker, src/io/workers) and stopped before the
+   * packet `expected` (undefined: it never received one): continue exactly there. What this one still buffered or
+   * held is older than that and dropped.
+   */
+  restartAt(expected: number | undefined): void {
+    if (this.slots !== undefined) this.slotLen.fill(-1);
+    this.buffered = 0;
+    this.gapDeadline = undefined;
+    this.heldCount = 0;
+    this.loneActive = false;
+    this.seenSet.fill(0);
+    this.progressTime = -Infinity;
+    this.started = expected !== undefined;
+    this.expected = (expected ?? 0) >>> 0;
+  }
+
   receive(now: number, buf: Uint8Array, off: number, len: number, seq: number): void {
     if (!this.started) {
       this.started = true;

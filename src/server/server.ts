@@ -50,6 +50,8 @@ import { reportTunnel, TunnelClock, type TunnelReport } from "../io/tunnel-repor
 import { CaptureTap, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
 import { WorkerCalls } from "./worker-calls.js";
 import type { DataPlaneWorkers } from "../io/workers/pool.js";
+import type { ForwardedGre } from "../io/workers/protocol.js";
+import { GreHeader } from "../wire/gre.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
 export interface AddressAllocator {
@@ -293,7 +295,9 @@ export class PptpServer implements SessionDirectory {
     this.resolve = o.resolve ?? resolveIpv4;
     this.tcp = net.createServer((s) => this.accept(s));
     this.gre = o.gre instanceof GreDemux ? o.gre : new GreDemux(o.gre, this.now);
-    this.workerCalls = o.dataPlane ? new WorkerCalls(o.dataPlane, (c, m) => this.log(c, m)) : undefined;
+    this.workerCalls = o.dataPlane
+      ? new WorkerCalls(o.dataPlane, (c, m) => this.log(c, m), undefined, (callId, why) => this.workerCallLost(callId, why), () => this.now())
+      : undefined;
     this.defences = new Defences(o.settings, { now: this.now, log: (c, m) => this.log(c, m) });
     // Socket errors can repeat per packet too (a read error per batch): aggregated like the sessions' errors.
     this.gre.onError((e) => this.defences.sessionError("GRE socket", `GRE socket error: ${e.message}`));
@@ -379,6 +383,55 @@ export class PptpServer implements SessionDirectory {
     session.receiveControlFrame(now, frame);
     // The link's events (a Terminate, CCP down) are handed on by the connection's timeout path, due now.
     r.st.runner.conn.handleTimeout(now);
+    r.st.runner.service();
+    // A Configure-Request after network-up restarts negotiation (RFC 1661 §3.2): the call comes back here.
+    this.workerCalls?.afterControl(callId);
+  }
+
+  /** A GRE packet of a call coming back from its worker that the worker still read (pool.ts takeBack `forward`). */
+  workerGre(callId: number, p: ForwardedGre): void {
+    const r = this.calls.get(callId);
+    if (r === undefined) return;
+    const h = new GreHeader();
+    h.callId = callId;
+    h.hasSeq = p.hasSeq;
+    h.seq = p.seq;
+    h.hasAck = p.hasAck;
+    h.ack = p.ack;
+    h.payloadOffset = 0;
+    h.payloadLength = p.payload.length;
+    r.st.runner.receive(this.now(), h, p.payload);
+    r.st.runner.flush();
+  }
+
+  /** A data-plane worker died: the pool says which calls it held (src/io/workers/pool.ts onWorkerLost). */
+  workerLost(owner: number, callIds: readonly number[], reason: string): void {
+    this.workerCalls?.lost(owner, callIds, reason);
+  }
+
+  /** Admin `restart-worker`: stop data-plane worker N as a crash would; its calls are closed, a new one starts. */
+  async restartWorker(worker: number): Promise<{ ok: boolean; message: string }> {
+    if (this.workerCalls === undefined) return { ok: false, message: "this server runs no data-plane workers ([server] workers = 1)" };
+    const pool = this.workerCalls.pool;
+    try {
+      await pool.killWorker(worker);
+      await pool.settled();
+    } catch (e) {
+      return { ok: false, message: (e as Error).message };
+    }
+    return { ok: true, message: `data-plane worker ${worker} stopped and started again; its calls were closed (NAS-Error)` };
+  }
+
+  /** The pool started a new worker in place of a dead one (or could not). */
+  workerRestarted(owner: number, error?: string): void {
+    this.workerCalls?.restarted(owner, error);
+  }
+
+  /** A call whose worker died ends: LCP Terminate, then the PPTP call is cleared; accounting says NAS-Error. */
+  private workerCallLost(callId: number, why: string): void {
+    const r = this.calls.get(callId);
+    if (r === undefined) return;
+    r.st.runner.conn.hangUp(this.now(), callId, why, "nas-error");
     r.st.runner.service();
   }
 

@@ -7,12 +7,23 @@
  *                                  link stops sending IP (PppLink.handOffData) and its control frames leave
  *                                  through the worker (CallSession.frameOut), in the worker's GRE sequence.
  *   takeBack(callId)               before the call's end is accounted: the worker's final counters are added.
+ *   afterControl(callId)           after the link took a control frame from the worker: a renegotiation began
+ *                                  (RFC 1661 §3.2: a Configure-Request in Opened; RFC 3078 §7.3 / RFC 1962 §2:
+ *                                  CCP restarting), so the link's data-plane state is gone. The call comes back
+ *                                  to the control thread with the worker's GRE sequence and MPPE state, exactly
+ *                                  (DataCall.handBack → GreChannel/PppLink.resumeData), renegotiates there, and
+ *                                  goes to a worker again once it is eligible again (network-up, or the next poll
+ *                                  for a CCP-only restart, which raises no new network-up).
+ *   lost(owner, callIds, reason)   a worker died: its calls' GRE sequence and MPPE state died with it, so they
+ *                                  cannot go on safely (a guessed MPPE count reuses keystream): each is closed with
+ *                                  the reason in the log and Acct-Terminate-Cause NAS-Error; the pool restarts
+ *                                  the worker for new calls.
  *
  * Counters: the worker counts the call's IP packets and bytes; they are added to the link's own `stats` (which
  * `show sessions`, the traffic totals and RADIUS accounting read) every POLL_MS while the call runs and once more,
  * exactly, at take-back. So a live session's figures lag by at most POLL_MS; its final ones are exact.
  */
-import type { DataPlaneWorkers, WorkerStats } from "../io/workers/pool.js";
+import type { DataPlaneWorkers, TakenBack, WorkerStats } from "../io/workers/pool.js";
 import type { CallHandoff } from "../io/workers/data-call.js";
 import type { WorkerCallStats } from "../io/workers/protocol.js";
 import type { CallSession } from "../session/call.js";
@@ -20,6 +31,12 @@ import type { LogCategory } from "../session/connection.js";
 
 /** How often a running call's worker counters are read, ms. */
 export const POLL_MS = 1000;
+/**
+ * A call whose worker died resumes sending (its LCP Terminate-Request) this far past the last sequence number the
+ * worker reported: the worker may have sent up to POLL_MS of packets since, and a peer drops a number it has seen
+ * (RFC 2637 §4.3) but takes one ahead as loss.
+ */
+const LOST_SEQ_MARGIN = 1 << 20;
 
 interface Counters {
   ipIn: number;
@@ -33,6 +50,21 @@ interface Held {
   readonly counters: Counters;
   readonly seen: Counters;
   readonly onActivity: () => void;
+  readonly session: CallSession;
+  readonly ends: HandOffEnds;
+  /** Which MPPE sender/receiver of the link the worker continues (PppLink.resumeData checks it). */
+  readonly epoch: number | undefined;
+  /** The GRE sequence number the worker sends next, as last reported (or as handed off). */
+  lastSeq: number;
+  /** Set while the call is being handed back (a renegotiation): settles once it runs on the control thread. */
+  returning?: Promise<void>;
+}
+
+/** A call handed back for a renegotiation: it goes to a worker again once its link is eligible again. */
+interface Returned {
+  readonly session: CallSession;
+  readonly ends: HandOffEnds;
+  readonly onActivity: () => void;
 }
 
 export interface HandOffEnds {
@@ -44,16 +76,24 @@ export interface HandOffEnds {
 
 export class WorkerCalls {
   private readonly held = new Map<number, Held>();
+  private readonly returned = new Map<number, Returned>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private statefulSaid = false;
   /** Calls per worker at the last poll (index 0 = worker 1), for `show stats`. */
   private lastCalls: number[] = [];
+  /** Calls handed back for a renegotiation, and calls closed because their worker died (`show stats`). */
+  private renegotiations = 0;
+  private lostCalls = 0;
+  private workerRestarts = 0;
 
   constructor(
     readonly pool: DataPlaneWorkers,
     private readonly log: (category: LogCategory, message: string) => void,
     private readonly pollMs = POLL_MS,
+    /** Hang up a call whose worker died (the server: LCP Terminate, CDN, accounting Stop with `nas-error`). */
+    private readonly closeCall: (callId: number, reason: string) => void = () => {},
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
@@ -63,6 +103,7 @@ export class WorkerCalls {
   handOff(callId: number, session: CallSession, ends: HandOffEnds, onActivity: () => void): boolean {
     if (this.held.has(callId) || this.pool.ownerOf(callId) !== undefined) return true;
     const link = session.link;
+    if (link.isFinished) return false;
     const d = link.dataPlaneState();
     if (d === undefined) {
       if (link.mppeInfo !== undefined && !link.mppeInfo.stateless && !this.statefulSaid) {
@@ -74,6 +115,10 @@ export class WorkerCalls {
       }
       return false;
     }
+    this.returned.delete(callId);
+    // What the control thread had not acknowledged yet goes now: the worker continues from the state after it.
+    session.channel.flushAck();
+    const gre = session.channel.dataState();
     const h: CallHandoff = {
       localCallId: callId,
       peerCallId: session.peerCallId,
@@ -81,10 +126,11 @@ export class WorkerCalls {
       localIp: ends.localIp,
       clientIp: ends.clientIp,
       peerReceiveWindow: session.channel.peerWindow,
-      initialSeq: session.channel.nextSendSeq,
+      initialSeq: gre.nextSendSeq,
+      gre,
       sendFlags: d.sendFlags,
       maxIpOut: link.maxIpOut,
-      ...(d.mppe !== undefined ? { mppe: { ...d.mppe, stateless: true as const } } : {}),
+      ...(d.mppe !== undefined ? { mppe: { sendKey: d.mppe.sendKey, recvKey: d.mppe.recvKey, bits: d.mppe.bits, stateless: true as const, send: d.mppe.send, recv: d.mppe.recv } } : {}),
     };
     // From here the link never sends IP (its MPPE sender must not reuse the worker's coherency counts), and its
     // control frames go to the worker, which sends them after the "add" (one MessagePort, in order).
@@ -93,12 +139,14 @@ export class WorkerCalls {
     session.frameOut = (f) => {
       this.pool.sendFrame(callId, f);
     };
-    this.held.set(callId, { counters: link.stats, seen: { ipIn: 0, ipOut: 0, bytesIn: 0, bytesOut: 0 }, onActivity });
+    const held: Held = { counters: link.stats, seen: { ipIn: 0, ipOut: 0, bytesIn: 0, bytesOut: 0 }, onActivity, session, ends, epoch: d.mppe?.epoch, lastSeq: gre.nextSendSeq };
+    this.held.set(callId, held);
     this.arm();
     pending.then(
       (owner) => this.log("events", `call ${callId}: data path on worker ${owner}`),
       (e: unknown) => {
-        // The worker refused it: the call carries on, on the control thread.
+        // The worker refused it (or died meanwhile, before it sent anything): the call carries on, on the control thread.
+        if (this.held.get(callId) !== held) return;
         this.held.delete(callId);
         session.frameOut = undefined;
         link.handOffData(false);
@@ -109,7 +157,7 @@ export class WorkerCalls {
   }
 
   onWorker(callId: number): boolean {
-    return this.pool.ownerOf(callId) !== undefined;
+    return this.pool.ownerOf(callId) !== undefined || this.held.get(callId)?.returning !== undefined;
   }
 
   /** IP for a handed-off call that reached the control thread's TUN queue (a route behind the client, or a race). */
@@ -118,18 +166,116 @@ export class WorkerCalls {
     return this.pool.forwardIp(callId, d.slice(off, off + len));
   }
 
+  /**
+   * The call's link has taken a control frame from its worker. If that began a renegotiation (the link's data
+   * state is gone: LCP or IPCP left Opened, or CCP restarts and MPPE with it), the call comes back here.
+   */
+  afterControl(callId: number): void {
+    const h = this.held.get(callId);
+    if (h === undefined || h.returning !== undefined || h.session.link.isFinished) return;
+    if (h.session.link.dataPlaneState() !== undefined) return;
+    this.renegotiations++;
+    this.log("events", `call ${callId}: the peer renegotiates (its data-plane state is no longer valid): the call's data path comes back to the control thread`);
+    const session = h.session;
+    // Frames the link sends while the worker gives the call up wait, then follow in the control thread's sequence.
+    const queued: Uint8Array[] = [];
+    session.frameOut = (f) => void queued.push(f);
+    h.returning = this.pool
+      .takeBack(callId, {
+        onState: (t) => {
+          this.resume(callId, h, t);
+          session.frameOut = undefined;
+          const now = this.now();
+          for (const f of queued) session.channel.send(now, f, 0, f.length);
+        },
+      })
+      .then(
+        () => {},
+        (e: unknown) => this.log("errors", `call ${callId}: taking the data path back: ${(e as Error).message}`),
+      )
+      .finally(() => {
+        this.held.delete(callId);
+        if (!session.link.isFinished) this.returned.set(callId, { session, ends: h.ends, onActivity: h.onActivity });
+        this.arm();
+      });
+  }
+
+  /** The worker's state goes back into the call: counters, GRE sequence, MPPE (when the link still runs the same). */
+  private resume(callId: number, h: Held, t: TakenBack): void {
+    if (t.stats !== undefined) this.apply(h, t.stats);
+    const link = h.session.link;
+    if (t.state === undefined) {
+      // The worker died meanwhile: nothing exact to continue from, so the call ends as in lost() (the link keeps
+      // dataHandedOff: its stale MPPE sender never runs).
+      h.session.channel.resumeData({ nextSendSeq: (h.lastSeq + LOST_SEQ_MARGIN) >>> 0, acked: (h.lastSeq + LOST_SEQ_MARGIN - 1) >>> 0 });
+      this.lostCalls++;
+      const why = "its data-plane worker ended while the call came back for a renegotiation";
+      this.log("errors", `call ${callId}: ${why}: the call is closed`);
+      this.closeCall(callId, why);
+      return;
+    }
+    h.session.channel.resumeData(t.state.gre);
+    link.resumeData(t.state.mppe !== undefined && h.epoch !== undefined ? { epoch: h.epoch, ...t.state.mppe } : undefined);
+    this.log("negotiation", `call ${callId}: data path back on the control thread at GRE sequence ${t.state.gre.nextSendSeq}`);
+  }
+
   /** The call ends: its path leaves the worker and the worker's last counters are added to the link's. */
   async takeBack(callId: number): Promise<void> {
+    this.returned.delete(callId);
     const h = this.held.get(callId);
+    if (h?.returning !== undefined) {
+      // Already on its way back (a renegotiation): its counters come with that.
+      await h.returning;
+      this.returned.delete(callId);
+      return;
+    }
     this.held.delete(callId);
-    const s = await this.pool.takeBack(callId);
-    if (h !== undefined && s !== undefined) this.apply(h, s);
+    const t = await this.pool.takeBack(callId);
+    if (h !== undefined && t?.stats !== undefined) this.apply(h, t.stats);
     this.arm();
+  }
+
+  /**
+   * A worker died with these calls (pool.ts onWorkerLost). Their GRE and MPPE state went with it: the control
+   * thread cannot continue them exactly, and a guessed MPPE coherency count would reuse keystream (RFC 3078 §7),
+   * so each is closed, saying why. Counters up to the last poll (≤ POLL_MS old) are kept.
+   */
+  lost(owner: number, callIds: readonly number[], reason: string): void {
+    for (const callId of callIds) {
+      const h = this.held.get(callId);
+      if (h === undefined || h.returning !== undefined) continue;
+      this.held.delete(callId);
+      this.lostCalls++;
+      // The link keeps dataHandedOff: it must not send IP with its stale MPPE sender. Its LCP Terminate-Request
+      // goes on the control thread's channel, past any number the worker may have used.
+      h.session.frameOut = undefined;
+      h.session.channel.resumeData({ nextSendSeq: (h.lastSeq + LOST_SEQ_MARGIN) >>> 0, acked: (h.lastSeq + LOST_SEQ_MARGIN - 1) >>> 0 });
+      const why = `data-plane worker ${owner} ${reason}; the call's encryption and sequence state were on it`;
+      this.log("errors", `call ${callId}: ${why}: the call is closed`);
+      this.closeCall(callId, why);
+    }
+    this.arm();
+  }
+
+  /** The pool started a new worker in place of a dead one (pool.ts onWorkerRestarted). */
+  restarted(owner: number, error?: string): void {
+    if (error !== undefined) {
+      this.log("errors", `data-plane worker ${owner}: could not be restarted: ${error}; new calls go to the other workers`);
+      return;
+    }
+    this.workerRestarts++;
+    this.log("events", `data-plane worker ${owner}: restarted; new calls may go to it`);
   }
 
   /** For `show stats`: workers, and calls on each at the last poll. */
   stats(): Record<string, number> {
-    const out: Record<string, number> = { workers: this.pool.size, "calls-handed-off": this.held.size };
+    const out: Record<string, number> = {
+      workers: this.pool.size,
+      "calls-handed-off": this.held.size,
+      renegotiations: this.renegotiations,
+      "calls-lost-with-worker": this.lostCalls,
+      "worker-restarts": this.workerRestarts,
+    };
     this.lastCalls.forEach((n, i) => (out[`worker-${i + 1}-calls`] = n));
     return out;
   }
@@ -143,14 +289,16 @@ export class WorkerCalls {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.held.clear();
+    this.returned.clear();
     await this.pool.close();
   }
 
   private arm(): void {
-    if (this.held.size > 0 && this.timer === undefined) {
+    const busy = this.held.size > 0 || this.returned.size > 0;
+    if (busy && this.timer === undefined) {
       this.timer = setInterval(() => void this.poll(), this.pollMs);
       this.timer.unref();
-    } else if (this.held.size === 0 && this.timer !== undefined) {
+    } else if (!busy && this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
@@ -160,16 +308,26 @@ export class WorkerCalls {
     if (this.polling) return;
     this.polling = true;
     try {
+      // A call back for a CCP-only renegotiation raises no new network-up: it goes out again from here.
+      for (const [callId, r] of [...this.returned]) {
+        if (r.session.link.isFinished) this.returned.delete(callId);
+        else if (r.session.link.dataPlaneState() !== undefined) this.handOff(callId, r.session, r.ends, r.onActivity);
+      }
+      if (this.held.size === 0) return;
       const all = await this.pool.stats();
       this.lastCalls = all.map((w) => w.calls.length);
       for (const w of all) for (const c of w.calls) {
         const h = this.held.get(c.callId);
-        if (h !== undefined) this.apply(h, c);
+        if (h !== undefined && h.returning === undefined) {
+          h.lastSeq = c.greNextSendSeq;
+          this.apply(h, c);
+        }
       }
     } catch (e) {
       this.log("errors", `data-plane workers: statistics: ${(e as Error).message}`);
     } finally {
       this.polling = false;
+      this.arm();
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import { describe, test } from "node:test";
-import { FULL, parseWorkersOptions, QUICK, workersFigures, type WorkersRun } from "../../bench/workers/main.js";
+import { downloadFigures, FULL, parseWorkersOptions, QUICK, workersFigures, type DownRun, type WorkersRun } from "../../bench/workers/main.js";
 import { formatFigure } from "../../bench/load/report.js";
 
 function run(workers: number, mbps: number, cpuPerByteNs: number): WorkersRun {
@@ -34,5 +34,16 @@ describe("bench workers", () => {
     assert.match(lines[1], /^workers\.1\.server_cpu_per_byte: 8 ns\/B \(ratio 1\.000 to workers\.1\.server_cpu_per_byte/);
     assert.match(lines[2], /^workers\.2\.aggregate_mbps: 700 Mbit\/s \(ratio 1\.750 to workers\.1\.aggregate_mbps/);
     assert.match(lines[3], /^workers\.2\.server_cpu_per_byte: 8\.4\d* ns\/B \(ratio 1\.050 to workers\.1\.server_cpu_per_byte/);
+  });
+
+  test("the download direction: throughput and CPU per byte sent, with ratios to the 1-worker download run", () => {
+    const d = (workers: number, mbps: number, cpuPerByteNs: number): DownRun => ({ workers, mbps, cpuPerByteNs, serverCpuS: 1, sourceCpuS: 2, sent: 90, offered: 100, windowS: 3 });
+    const lines = downloadFigures([d(1, 400, 6), d(2, 600, 6.6)]).map(formatFigure);
+    assert.equal(lines.length, 4);
+    assert.match(lines[0], /^workers\.1\.download_mbps: 400 Mbit\/s \(ratio 1\.000 to workers\.1\.download_mbps; server CPU/);
+    assert.match(lines[2], /^workers\.2\.download_mbps: 600 Mbit\/s \(ratio 1\.500 to workers\.1\.download_mbps/);
+    assert.match(lines[3], /^workers\.2\.download_server_cpu_per_byte: 6\.6\d* ns\/B \(ratio 1\.100 to workers\.1\.download_server_cpu_per_byte/);
+    assert.equal(parseWorkersOptions([]).toString() === "[object Object]" && (parseWorkersOptions([]) as { direction: string }).direction, "both");
+    assert.match(parseWorkersOptions(["--direction", "sideways"]) as string, /--direction/);
   });
 });

@@ -10,7 +10,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,6 +86,24 @@ function ping(ns: string, args: string[]): string {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One raw request on the admin socket (a unix socket in the file system: no namespace needed). */
+function adminRaw(dir: string, req: unknown): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(join(dir, "control.sock"));
+    let buf = "";
+    c.on("connect", () => c.write(JSON.stringify(req) + "\n"));
+    c.on("data", (d) => {
+      buf += d.toString();
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        c.end();
+        resolve(JSON.parse(buf.slice(0, i)) as Record<string, unknown>);
+      }
+    });
+    c.on("error", reject);
+  });
+}
 
 describe("server with [server] workers = 2", { skip: privilegedSkip("the workers wiring test (network namespaces, raw GRE, multi-queue TUN)"), timeout: 120_000 }, () => {
   test("two stateless calls on two workers and a stateful one on the control thread: IP both ways, echo, counters, teardown", async () => {
@@ -170,6 +189,69 @@ describe("server with [server] workers = 2", { skip: privilegedSkip("the workers
       assert.equal(after["data-plane"]?.["calls-handed-off"], 0, JSON.stringify(after));
       assert.equal(await server.stop(20_000), "exit code 0", server.tail());
       assert.doesNotMatch(server.output(), /data-plane worker \d+:/, "no worker error");
+    } finally {
+      for (const p of procs) p.killNow();
+      net?.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a worker that dies: its call is closed (NAS-Error), the worker restarts, the other call and a new one carry IP; reload says workers = needs a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pptpts-workers-"));
+    let net: LoadNetwork | undefined;
+    const procs: NsProc[] = [];
+    try {
+      net = createLoadNetwork();
+      writeFileSync(join(dir, "chap-secrets"), `load * "${PASSWORD}" *\n`, { mode: 0o600 });
+      writeFileSync(join(dir, "server.conf"), config(dir, net.serverAddress, 2));
+      const server = new NsProc(net.serverNs, [CLI, "server", "-c", join(dir, "server.conf")]);
+      procs.push(server);
+      await server.waitFor(/listening on/, 20_000, "the server listening");
+      const connect = async (i: number): Promise<{ proc: NsProc; tun: string; address: string }> => {
+        const tun = `ptwd${i}`;
+        const proc = new NsProc(net!.generatorNs, [CLI, "connect", net!.serverAddress, "--user", "load", "--password", PASSWORD, "--tun-name", tun, "--max-failures", "1", "--mppe-stateless", "require", "--lcp-echo-interval", "1"]);
+        procs.push(proc);
+        const m = await proc.waitFor(/connected to \S+: address (\d+\.\d+\.\d+\.\d+)/, 20_000, `client ${i} coming up`);
+        return { proc, tun, address: m[1] };
+      };
+      const a = await connect(0);
+      const b = await connect(1);
+      await server.waitFor(/(data path on worker \d[^]*){2}/, 5000, "both calls on workers");
+      const onWorker = new Map([...server.output().matchAll(/call (\d+): data path on worker (\d)/g)].map((m) => [Number(m[2]), Number(m[1])]));
+      const callOn1 = onWorker.get(1)!;
+      const victim = sessions(net.serverNs, dir).find((x) => x.callId === callOn1)!;
+      const survivor = [a, b].find((c) => c.address !== victim.address)!;
+
+      // Reload with another workers = : not applied, and said so in the answer and the log.
+      writeFileSync(join(dir, "server.conf"), config(dir, net.serverAddress, 3));
+      const reloaded = admin(net.serverNs, dir, "reload");
+      assert.match(reloaded, /\[server\] workers changed from 2 to 3: not applied, the server keeps running 2 data-plane workers; restart pptp-ts to apply it/, reloaded);
+      await server.waitFor(/pptp-ts reload: \[server\] workers changed from 2 to 3: not applied/, 5000, "the reload's log line");
+      assert.equal(readFileSync(join(dir, "server.conf"), "utf8").includes("workers = 3"), true);
+
+      // Worker 1 dies.
+      const r = await adminRaw(dir, { cmd: "restart-worker", worker: 1 });
+      assert.equal(r.ok, true, JSON.stringify(r));
+      await server.waitFor(new RegExp(`call ${callOn1}: data-plane worker 1 exited[^\n]*the call is closed`), 5000, "the lost call's line");
+      await server.waitFor(/data-plane worker 1: restarted/, 10_000, "the restart");
+      // The server's session-down line (what accounting's Stop reads): the reason, and Acct-Terminate-Cause NAS-Error.
+      const down = await server.waitFor(new RegExp(`call ${callOn1} [^\n]*session down: ([^\n]*); cause ([a-z-]+)`), 15_000, "the lost call's session-down line");
+      assert.match(down[1], /data-plane worker 1 exited/, down[0]);
+      assert.equal(down[2], "nas-error", down[0]);
+      const stats = JSON.parse(admin(net.serverNs, dir, "show", "stats", "--json")) as Record<string, Record<string, number>>;
+      assert.equal(stats["ended-by-cause"]?.["nas-error"], 1, JSON.stringify(stats));
+      assert.equal(stats["data-plane"]?.["calls-lost-with-worker"], 1, JSON.stringify(stats));
+      assert.equal(stats["data-plane"]?.["worker-restarts"], 1, JSON.stringify(stats));
+
+      // The other call is untouched (its queue moved into the dead one's index); a new call goes to the new worker 1.
+      ping(net.generatorNs, ["-c", "3", "-i", "0.2", "-I", survivor.tun, SERVER_TUNNEL]);
+      ping(net.serverNs, ["-c", "3", "-i", "0.2", survivor.address]);
+      const c = await connect(2);
+      await server.waitFor(/(data path on worker 1[^]*){2}/, 5000, "the new call on the new worker 1");
+      ping(net.generatorNs, ["-c", "3", "-i", "0.2", "-I", c.tun, SERVER_TUNNEL]);
+      ping(net.serverNs, ["-c", "3", "-i", "0.2", c.address]);
+      assert.ok(survivor.proc.running() && c.proc.running(), server.tail());
+      assert.equal(await server.stop(20_000), "exit code 0", server.tail());
     } finally {
       for (const p of procs) p.killNow();
       net?.destroy();

@@ -18,11 +18,11 @@
  * Nothing on the two IP paths allocates; control frames are rare and are copied.
  */
 import { plausibleIpv4Plaintext } from "../../wire/ipv4.js";
-import { GreChannel } from "../../pptp/gre-channel.js";
+import { GreChannel, type GreChannelState } from "../../pptp/gre-channel.js";
 import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../../wire/gre.js";
 import { PppHeaderReader, emitPppHeader, type PppHeaderFlags } from "../../wire/ppp-frame.js";
 import { PPP_COMP, PPP_IP } from "../../wire/ppp-protocols.js";
-import { MppeReceiver, MppeSender, type MppeBits } from "../../crypto/mppe.js";
+import { MppeReceiver, MppeSender, type MppeBits, type MppeState } from "../../crypto/mppe.js";
 import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../../wire/ipv4-fragment.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
@@ -40,12 +40,31 @@ export interface CallHandoff {
   readonly peerReceiveWindow: number;
   /** The sequence number the control thread's GreChannel would send next (its nextSendSeq). */
   readonly initialSeq: number;
+  /**
+   * The control thread's channel state (GreChannel.dataState): sending and receiving go on exactly where it
+   * stopped. Without it, sending starts at initialSeq and receiving at the first packet that comes.
+   */
+  readonly gre?: GreChannelState;
   /** The PPP header compression LCP agreed for our frames (ACFC, PFC). */
   readonly sendFlags: PppHeaderFlags;
   /** Undefined: no MPPE (IP in clear). */
-  readonly mppe?: { readonly sendKey: Uint8Array; readonly recvKey: Uint8Array; readonly bits: MppeBits; readonly stateless: true };
+  readonly mppe?: {
+    readonly sendKey: Uint8Array;
+    readonly recvKey: Uint8Array;
+    readonly bits: MppeBits;
+    readonly stateless: true;
+    /** Where the link's sender and receiver had got to (MppeSender.saveState); absent: at their start. */
+    readonly send?: MppeState;
+    readonly recv?: MppeState;
+  };
   /** Largest IP datagram the peer takes (PppLink.maxIpOut). */
   readonly maxIpOut: number;
+}
+
+/** DataCall.handBack(): the call's GRE and MPPE state, for the control thread to continue (structured-clone safe). */
+export interface DataCallState {
+  readonly gre: GreChannelState;
+  readonly mppe?: { readonly send: MppeState; readonly recv: MppeState };
 }
 
 export interface DataCallStats {
@@ -77,6 +96,8 @@ export class DataCall {
   readonly localCallId: number;
   readonly peerCallId: number;
   readonly clientIp: number;
+  readonly peerIp: number;
+  readonly localIp: number;
   readonly channel: GreChannel;
   readonly stats: DataCallStats = {
     ipIn: 0,
@@ -103,6 +124,9 @@ export class DataCall {
   /** Decrypted protocol field + datagram. */
   private readonly plain = new Uint8Array(FRAME_ROOM);
   private fragmenter: Ipv4Fragmenter | undefined;
+  /** The last source array of a clear datagram and a Buffer view of it (sendOne). */
+  private copySrc: Uint8Array | undefined;
+  private copyView: Buffer | undefined;
   private fragBuf: Uint8Array | undefined;
   private icmpSecond = -1;
   private icmpSent = 0;
@@ -116,12 +140,16 @@ export class DataCall {
     this.localCallId = h.localCallId;
     this.peerCallId = h.peerCallId;
     this.clientIp = h.clientIp >>> 0;
+    this.peerIp = h.peerIp;
+    this.localIp = h.localIp;
     this.sendFlags = { acfc: h.sendFlags.acfc, pfc: h.sendFlags.pfc };
     this.maxIpOut = h.maxIpOut;
     if (h.mppe !== undefined) {
       if (h.mppe.stateless !== true) throw new RangeError(`call ${h.localCallId}: only stateless MPPE runs on a worker`);
       this.sender = new MppeSender({ masterKey: h.mppe.sendKey, bits: h.mppe.bits, stateless: true });
       this.receiver = new MppeReceiver({ masterKey: h.mppe.recvKey, bits: h.mppe.bits, stateless: true, validate: plausibleIpv4Plaintext });
+      if (h.mppe.send !== undefined) this.sender.restoreState(h.mppe.send);
+      if (h.mppe.recv !== undefined) this.receiver.restoreState(h.mppe.recv);
     }
     this.channel = new GreChannel({
       localCallId: h.localCallId,
@@ -134,6 +162,19 @@ export class DataCall {
       transmit: greOut,
       deliver: (buf, off, len) => this.deliverFrame(buf, off, len),
     });
+    if (h.gre !== undefined) this.channel.resumeData(h.gre);
+  }
+
+  /**
+   * Everything the control thread needs to carry the call on exactly (take-back): the GRE sequence state (after
+   * acknowledging what came in) and where MPPE has got to. The call must not be used after this.
+   */
+  handBack(): DataCallState {
+    this.channel.flushAck();
+    return {
+      gre: this.channel.dataState(),
+      ...(this.sender !== undefined && this.receiver !== undefined ? { mppe: { send: this.sender.saveState(), recv: this.receiver.saveState() } } : {}),
+    };
   }
 
   receive(now: number, buf: Uint8Array, h: GreHeader): void {
@@ -195,7 +236,13 @@ export class DataCall {
       n += this.sender.encryptProtocol(PPP_IP, buf, off, len, tx, start + n);
     } else {
       n = emitPppHeader(tx, start, PPP_IP, this.sendFlags);
-      tx.set(buf.subarray(off, off + len), start + n);
+      // Buffer.copy takes offsets, where Uint8Array.set needs a subarray per packet; the view over the TUN batch
+      // buffer is made once per buffer (the batch reuses one), not per packet.
+      if (buf !== this.copySrc) {
+        this.copySrc = buf;
+        this.copyView = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+      }
+      this.copyView!.copy(tx, start + n, off, off + len);
       n += len;
     }
     if (!this.channel.sendInPlace(now, tx, start, n)) {

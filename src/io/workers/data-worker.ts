@@ -25,7 +25,7 @@ interface Held {
 }
 
 function callStats(c: DataCall): WorkerCallStats {
-  return { callId: c.localCallId, ...c.stats, greLost: c.channel.stats.lost, greOutOfWindow: c.channel.stats.droppedOutOfWindow };
+  return { callId: c.localCallId, ...c.stats, greLost: c.channel.stats.lost, greOutOfWindow: c.channel.stats.droppedOutOfWindow, greNextSendSeq: c.channel.nextSendSeq };
 }
 
 function run(setup: WorkerSetup): void {
@@ -97,8 +97,12 @@ function run(setup: WorkerSetup): void {
     }
   };
 
+  // Calls handed back to the control thread whose GRE this worker still passes on (see "remove" in protocol.ts).
+  const forwarding = new Set<number>();
+
   const add = (m: Extract<ToWorker, { type: "add" }>): void => {
     const h = m.call;
+    if (forwarding.delete(h.localCallId)) demux.release(h.localCallId);
     try {
       if (calls.has(h.localCallId)) throw new Error(`call ${h.localCallId} is already on this worker`);
       const call = new DataCall(
@@ -120,18 +124,37 @@ function run(setup: WorkerSetup): void {
     }
   };
 
-  const remove = (callId: number): void => {
+  const remove = (callId: number, forward: boolean): void => {
     const h = calls.get(callId);
     if (h === undefined) {
       post({ type: "removed", callId, stats: undefined });
       return;
     }
-    h.call.channel.flushAck();
+    const state = h.call.handBack();
     calls.delete(callId);
     demux.release(callId);
     if (byAddress.get(h.call.clientIp) === h.call) byAddress.delete(h.call.clientIp);
     retime();
-    post({ type: "removed", callId, stats: callStats(h.call) });
+    post({ type: "removed", callId, stats: callStats(h.call), state });
+    if (forward) {
+      // After "removed", so the control thread has the sequence state before the first packet it passes on.
+      forwarding.add(callId);
+      const peerIp = h.call.peerIp;
+      demux.register(
+        callId,
+        peerIp,
+        {
+          receive: (_ts: number, gh: GreHeader, data: Uint8Array) =>
+            post({
+              type: "gre",
+              callId,
+              packet: { hasSeq: gh.hasSeq, seq: gh.seq, hasAck: gh.hasAck, ack: gh.ack, payload: data.slice(gh.payloadOffset, gh.payloadOffset + gh.payloadLength) },
+            }),
+          flush: () => {},
+        },
+        h.call.localIp,
+      );
+    }
   };
 
   port.on("message", (m: ToWorker) => {
@@ -140,7 +163,10 @@ function run(setup: WorkerSetup): void {
         add(m);
         return;
       case "remove":
-        remove(m.callId);
+        remove(m.callId, m.forward === true);
+        return;
+      case "forget":
+        if (forwarding.delete(m.callId)) demux.release(m.callId);
         return;
       case "frame":
         calls.get(m.callId)?.call.sendFrame(now(), m.frame);
@@ -159,7 +185,7 @@ function run(setup: WorkerSetup): void {
         });
         return;
       case "stop":
-        for (const id of [...calls.keys()]) remove(id);
+        for (const id of [...calls.keys()]) remove(id, false);
         sock.close();
         tun.close();
         port.close();

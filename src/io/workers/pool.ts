@@ -12,8 +12,8 @@
  */
 import { Worker } from "node:worker_threads";
 import { CallOwners, QueueOwners } from "./steering.js";
-import type { CallHandoff } from "./data-call.js";
-import type { FromWorker, ToWorker, WorkerCallStats, WorkerSetup } from "./protocol.js";
+import type { CallHandoff, DataCallState } from "./data-call.js";
+import type { ForwardedGre, FromWorker, ToWorker, WorkerCallStats, WorkerSetup } from "./protocol.js";
 
 export interface DataPlaneOptions {
   /** Worker threads (each one more GRE socket and one more TUN queue). */
@@ -28,7 +28,24 @@ export interface DataPlaneOptions {
   /** A PPP control frame (PPP header onwards) a worker received for one of its calls. */
   readonly onControl: (callId: number, frame: Uint8Array) => void;
   readonly onError?: (owner: number, message: string) => void;
+  /** A GRE packet for a call being handed back (takeBack with `forward`) that still reached its worker. */
+  readonly onGre?: (callId: number, packet: ForwardedGre) => void;
+  /**
+   * A worker ended on its own (crash, exit): these calls were on it and are gone from it, their GRE sequence and
+   * MPPE state with them. The pool starts a new worker in its place for new calls (`restarted`, or why not).
+   */
+  readonly onWorkerLost?: (owner: number, callIds: readonly number[], reason: string) => void;
+  readonly onWorkerRestarted?: (owner: number, error?: string) => void;
 }
+
+/** What takeBack gives back: the worker's last counters and the call's state there (undefined when it had none). */
+export interface TakenBack {
+  readonly stats: WorkerCallStats | undefined;
+  readonly state: DataCallState | undefined;
+}
+
+/** How long a worker keeps passing on GRE of a call handed back (packets queued on its socket before the move), ms. */
+const FORWARD_MS = 200;
 
 export interface WorkerStats {
   readonly owner: number;
@@ -41,6 +58,12 @@ interface Slot {
   readonly worker: Worker;
   readonly calls: Set<number>;
   readonly waiting: Map<string, (m: FromWorker) => void>;
+  /**
+   * The worker's TUN queue index (what the steering map holds for its calls' addresses). Starts as the owner number;
+   * when a worker dies the kernel moves the last queue into its index (tun_detach), so the two differ after that.
+   */
+  queue: number;
+  alive: boolean;
 }
 
 export class DataPlaneWorkers {
@@ -49,6 +72,8 @@ export class DataPlaneWorkers {
   private readonly addressOfCall = new Map<number, number>();
   private nextStatsId = 1;
   private closed = false;
+  /** Worker restarts run one at a time: each new queue must attach as the last one. */
+  private restarting: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly o: DataPlaneOptions,
@@ -86,8 +111,10 @@ export class DataPlaneWorkers {
   async handOff(call: CallHandoff, owner?: number): Promise<number> {
     if (this.closed) throw new Error("data-plane workers are closed");
     if (this.ownerOfCall.has(call.localCallId)) throw new Error(`call ${call.localCallId} is already on worker ${this.ownerOf(call.localCallId)}`);
-    const slot = owner !== undefined ? this.slots[owner - 1] : this.slots.reduce((a, b) => (b.calls.size < a.calls.size ? b : a));
-    if (slot === undefined) throw new RangeError(`no worker ${owner}`);
+    const live = this.slots.filter((s) => s.alive);
+    const slot = owner !== undefined ? this.slots[owner - 1] : live.length > 0 ? live.reduce((a, b) => (b.calls.size < a.calls.size ? b : a)) : undefined;
+    if (slot === undefined) throw new RangeError(owner !== undefined ? `no worker ${owner}` : "no data-plane worker is running");
+    if (!slot.alive) throw new Error(`worker ${slot.owner} is not running`);
     slot.calls.add(call.localCallId);
     this.ownerOfCall.set(call.localCallId, slot);
     const reply = await this.request(slot, `add:${call.localCallId}`, { type: "add", call });
@@ -96,25 +123,44 @@ export class DataPlaneWorkers {
       this.ownerOfCall.delete(call.localCallId);
       throw new Error(`worker ${slot.owner}: ${reply.type === "add-failed" || reply.type === "error" ? reply.error : reply.type}`);
     }
+    // The worker may have died while it answered: its exit handler has already let go of the call.
+    if (!slot.alive || this.ownerOfCall.get(call.localCallId) !== slot) throw new Error(`worker ${slot.owner} ended during the hand-off`);
     this.callOwners.set(call.localCallId, slot.owner);
-    this.queueOwners.set(call.clientIp, slot.owner);
+    this.queueOwners.set(call.clientIp, slot.queue);
     this.addressOfCall.set(call.localCallId, call.clientIp >>> 0);
     return slot.owner;
   }
 
-  /** The call's data path leaves its worker (the call ended); resolves with its counters there. */
-  async takeBack(callId: number): Promise<WorkerCallStats | undefined> {
+  /**
+   * The call's data path leaves its worker; resolves with its counters and state there.
+   * The call ended: the steering entries go first (nothing more for the worker), then the call.
+   * `forward` (the call goes on on the control thread, e.g. a renegotiation): the worker gives the call up first and
+   * the entries stay until then, so no packet finds neither side: `onState` runs with the worker's state before they
+   * move (the control thread continues exactly from it), and GRE the worker still reads for the call comes to
+   * `onGre` for FORWARD_MS.
+   */
+  async takeBack(callId: number, forward?: { readonly onState: (t: TakenBack) => void }): Promise<TakenBack | undefined> {
     const slot = this.ownerOfCall.get(callId);
     // Closed: the workers are gone (or going) and would never answer.
     if (slot === undefined || this.closed) return undefined;
+    if (forward === undefined) this.unsteer(callId);
+    this.ownerOfCall.delete(callId);
+    slot.calls.delete(callId);
+    const reply = await this.request(slot, `remove:${callId}`, { type: "remove", callId, ...(forward ? { forward: true } : {}) });
+    const t: TakenBack = reply.type === "removed" ? { stats: reply.stats, state: reply.state } : { stats: undefined, state: undefined };
+    if (forward !== undefined) {
+      forward.onState(t);
+      this.unsteer(callId);
+      if (slot.alive) setTimeout(() => slot.alive && slot.worker.postMessage({ type: "forget", callId } satisfies ToWorker), FORWARD_MS).unref();
+    }
+    return t;
+  }
+
+  private unsteer(callId: number): void {
     this.callOwners.delete(callId);
     const addr = this.addressOfCall.get(callId);
     if (addr !== undefined) this.queueOwners.delete(addr);
     this.addressOfCall.delete(callId);
-    this.ownerOfCall.delete(callId);
-    slot.calls.delete(callId);
-    const reply = await this.request(slot, `remove:${callId}`, { type: "remove", callId });
-    return reply.type === "removed" ? reply.stats : undefined;
   }
 
   /** A control frame (PPP header onwards) from the call's PppLink: sent by its worker, in its GRE sequence. */
@@ -137,6 +183,7 @@ export class DataPlaneWorkers {
     if (this.closed) return [];
     return Promise.all(
       this.slots.map(async (s) => {
+        if (!s.alive) return { owner: s.owner, calls: [], gre: {} };
         const id = this.nextStatsId++;
         const r = await this.request(s, `stats:${id}`, { type: "stats", id });
         return r.type === "stats" ? { owner: s.owner, calls: r.calls, gre: r.gre } : { owner: s.owner, calls: [], gre: {} };
@@ -162,7 +209,7 @@ export class DataPlaneWorkers {
     this.queueOwners.close();
   }
 
-  private startWorker(owner: number): Promise<void> {
+  private startWorker(owner: number, queue = owner): Promise<void> {
     const setup: WorkerSetup = {
       owner,
       callMapFd: this.callOwners.fd,
@@ -177,8 +224,8 @@ export class DataPlaneWorkers {
       tickMs: this.o.tickMs ?? 10,
     };
     const worker = new Worker(new URL("./data-worker.js", import.meta.url), { workerData: setup });
-    const slot: Slot = { owner, worker, calls: new Set(), waiting: new Map() };
-    this.slots.push(slot);
+    const slot: Slot = { owner, worker, calls: new Set(), waiting: new Map(), queue, alive: true };
+    this.slots[owner - 1] = slot;
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on("message", (m: FromWorker) => {
@@ -189,6 +236,9 @@ export class DataPlaneWorkers {
             return;
           case "control":
             this.o.onControl(m.callId, m.frame);
+            return;
+          case "gre":
+            this.o.onGre?.(m.callId, m.packet);
             return;
           case "error":
             if (!ready) reject(new Error(`data-plane worker ${owner}: ${m.error}`));
@@ -210,16 +260,72 @@ export class DataPlaneWorkers {
         if (!ready) reject(e);
         else this.o.onError?.(owner, e.message);
       });
+      let lastError: string | undefined;
+      worker.on("error", (e) => (lastError = e.message));
       worker.on("exit", (code) => {
+        slot.alive = false;
         if (!ready) reject(new Error(`data-plane worker ${owner} exited (${code}) before it was ready`));
         for (const w of slot.waiting.values()) w({ type: "error", error: `worker ${owner} exited` });
         slot.waiting.clear();
-        if (!this.closed) this.o.onError?.(owner, `exited with code ${code}`);
+        if (this.closed || !ready) return;
+        const reason = `exited with code ${code}${lastError !== undefined ? ` (${lastError})` : ""}`;
+        this.o.onError?.(owner, reason);
+        this.lost(slot, reason);
       });
     });
   }
 
+  /**
+   * A worker ended on its own. Its calls leave the steering maps (their traffic falls to the control thread, which
+   * closes them: their GRE and MPPE state died with the worker) and a new worker takes its owner number. The kernel
+   * filled the dead queue's index with the last queue (tun_detach), so that queue's worker now has the dead index
+   * and the new worker attaches as the last one.
+   */
+  private lost(dead: Slot, reason: string): void {
+    const calls = [...dead.calls];
+    for (const id of calls) {
+      this.unsteer(id);
+      this.ownerOfCall.delete(id);
+    }
+    dead.calls.clear();
+    const last = Math.max(...this.slots.map((s) => s.queue));
+    const moved = this.slots.find((s) => s !== dead && s.queue === last);
+    if (moved !== undefined) {
+      moved.queue = dead.queue;
+      for (const id of moved.calls) {
+        const addr = this.addressOfCall.get(id);
+        if (addr !== undefined) this.queueOwners.set(addr, moved.queue);
+      }
+    }
+    this.o.onWorkerLost?.(dead.owner, calls, reason);
+    this.restarting = this.restarting.then(async () => {
+      if (this.closed) return;
+      try {
+        await this.startWorker(dead.owner, last);
+        this.o.onWorkerRestarted?.(dead.owner);
+      } catch (e) {
+        this.o.onWorkerRestarted?.(dead.owner, (e as Error).message);
+      }
+    });
+  }
+
+  /** Test and diagnostics: end worker `owner` as a crash would (its thread stops at once). */
+  async killWorker(owner: number): Promise<void> {
+    const s = this.slots[owner - 1];
+    if (s === undefined || !s.alive) throw new RangeError(`no running worker ${owner}`);
+    // The pool's own "exit" listener runs first (it was added at start): once this one runs, the restart is queued.
+    const exited = new Promise<void>((r) => s.worker.once("exit", () => r()));
+    await s.worker.terminate();
+    await exited;
+  }
+
+  /** Resolves once every worker restart under way has finished. */
+  settled(): Promise<void> {
+    return this.restarting;
+  }
+
   private request(slot: Slot, key: string, m: ToWorker): Promise<FromWorker> {
+    if (!slot.alive) return Promise.resolve({ type: "error", error: `worker ${slot.owner} is not running` });
     return new Promise((resolve) => {
       slot.waiting.set(key, resolve);
       slot.worker.postMessage(m);

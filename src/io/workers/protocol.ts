@@ -3,7 +3,7 @@
  * calls handed over and taken back, PPP control frames both ways, statistics. Packets never cross it, except the
  * few IP datagrams the control thread still receives for a call while its steering entries are being installed.
  */
-import type { CallHandoff, DataCallStats } from "./data-call.js";
+import type { CallHandoff, DataCallState, DataCallStats } from "./data-call.js";
 
 /** What a worker is started with (workerData). */
 export interface WorkerSetup {
@@ -21,7 +21,12 @@ export interface WorkerSetup {
 
 export type ToWorker =
   | { readonly type: "add"; readonly call: CallHandoff }
-  | { readonly type: "remove"; readonly callId: number }
+  /**
+   * `forward`: the call goes on on the control thread (a renegotiation): GRE for it that still reaches this worker
+   * (queued before the steering entry moved) is passed on as "gre" messages until "forget".
+   */
+  | { readonly type: "remove"; readonly callId: number; readonly forward?: boolean }
+  | { readonly type: "forget"; readonly callId: number }
   | { readonly type: "frame"; readonly callId: number; readonly frame: Uint8Array }
   | { readonly type: "ip"; readonly callId: number; readonly packet: Uint8Array }
   | { readonly type: "stats"; readonly id: number }
@@ -32,13 +37,25 @@ export interface WorkerCallStats extends DataCallStats {
   /** The call's GreChannel: sequence numbers given up on, and packets refused as outside the window. */
   readonly greLost: number;
   readonly greOutOfWindow: number;
+  /** The next GRE sequence number the worker sends for the call (at the last statistics). */
+  readonly greNextSendSeq: number;
+}
+
+/** A GRE packet for a call handed back, as the worker's demultiplexer parsed it (payload copied). */
+export interface ForwardedGre {
+  readonly hasSeq: boolean;
+  readonly seq: number;
+  readonly hasAck: boolean;
+  readonly ack: number;
+  readonly payload: Uint8Array;
 }
 
 export type FromWorker =
   | { readonly type: "ready"; readonly owner: number; readonly queue: string }
   | { readonly type: "added"; readonly callId: number }
   | { readonly type: "add-failed"; readonly callId: number; readonly error: string }
-  | { readonly type: "removed"; readonly callId: number; readonly stats: WorkerCallStats | undefined }
+  | { readonly type: "removed"; readonly callId: number; readonly stats: WorkerCallStats | undefined; readonly state?: DataCallState }
+  | { readonly type: "gre"; readonly callId: number; readonly packet: ForwardedGre }
   | { readonly type: "control"; readonly callId: number; readonly frame: Uint8Array }
   | { readonly type: "stats"; readonly id: number; readonly calls: WorkerCallStats[]; readonly gre: Record<string, number> }
   | { readonly type: "error"; readonly error: string };

@@ -139,4 +139,49 @@ describe("DataCall: one call's data path on a worker", () => {
     const h = handoff();
     assert.throws(() => rig({ ...h, mppe: { ...h.mppe!, stateless: false as true } }), /only stateless MPPE/);
   });
+
+  test("clear IP from anywhere in a batch buffer, and from another buffer after it, goes out byte for byte", () => {
+    const r = rig(handoff({ mppe: undefined }));
+    const batchA = new Uint8Array(4096);
+    const a = datagram(300, 0x11);
+    batchA.set(a, 1000);
+    const batchB = new Uint8Array(2048);
+    const b = datagram(200, 0x22);
+    batchB.set(b, 7);
+    assert.ok(r.call.sendIp(0, batchA, 1000, a.length));
+    assert.ok(r.call.sendIp(0, batchB, 7, b.length));
+    assert.ok(r.call.sendIp(0, batchA, 1000, a.length));
+    const got = r.gre.map((g) => r.peer.read(g, 0, g.length)!.payload);
+    assert.deepEqual(got, [a, b, a]);
+  });
+
+  test("handBack: a new DataCall from the state carries on the GRE sequence and the MPPE counts exactly", () => {
+    const r = rig();
+    for (let i = 0; i < 3; i++) {
+      const d = datagram(100, i);
+      assert.ok(r.call.sendIp(0, d, 0, d.length));
+      r.deliver(r.peer.ip(datagram(120, i)));
+    }
+    const state = r.call.handBack();
+    assert.equal(state.gre.nextSendSeq, 44, "41 + three sent");
+    assert.equal(state.gre.rxExpected, 3, "the peer's next sequence number");
+    assert.deepEqual([state.mppe?.send.count, state.mppe?.recv.count], [2, 2]);
+    const h = handoff();
+    const gre: Uint8Array[] = [];
+    const ip: Uint8Array[] = [];
+    const next = new DataCall({ ...h, gre: state.gre, mppe: { ...h.mppe!, send: state.mppe!.send, recv: state.mppe!.recv } }, (b, o, l) => gre.push(b.slice(o, o + l)), (b, o, l) => ip.push(b.slice(o, o + l)), () => {});
+    const d = datagram(150, 7);
+    assert.ok(next.sendIp(0, d, 0, d.length));
+    for (const g of r.gre) r.peer.read(g, 0, g.length);
+    const seen = r.peer.read(gre[0], 0, gre[0].length)!;
+    assert.equal(seen.seq, 44);
+    assert.deepEqual(seen.payload, d, "the peer's receiver (at count 2) decrypts count 3: no count reused");
+    // The peer's next packet is taken at once: the receive sequence (expected 3) came along.
+    const gh = new GreHeader();
+    const fresh = r.peer.ip(datagram(90, 8));
+    assert.ok(parseGreHeader(fresh, 0, fresh.length, gh).ok);
+    next.receive(0, fresh, gh);
+    assert.equal(ip.length, 1);
+    assert.deepEqual(ip[0], datagram(90, 8));
+  });
 });

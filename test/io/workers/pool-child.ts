@@ -115,11 +115,137 @@ async function run(): Promise<Record<string, unknown>> {
     mainSawBefore,
     mainSawAfter100: mainSaw.includes(100),
     mainTun,
-    back: back && { ipIn: back.ipIn, ipOut: back.ipOut },
+    back: back?.stats && { ipIn: back.stats.ipIn, ipOut: back.stats.ipOut },
+  };
+}
+
+/**
+ * A worker dies and one call is taken back while its packets are in flight. Two workers, call 100 on worker 1,
+ * call 201 on worker 2. Worker 1 is killed: the pool reports call 100 lost and starts a new worker 1, which attaches
+ * as the last TUN queue while the kernel moved worker 2's queue into the dead one's index; call 300 then goes to the
+ * new worker 1 (fewest calls). IP both ways must work on 201 (survivor, remapped queue) and 300 (new worker).
+ * Then call 201 is taken back with `forward` right after a burst of its GRE: every packet is either counted by the
+ * worker or passed on to the control thread, none is lost in between.
+ */
+async function death(): Promise<Record<string, unknown>> {
+  const tun = TunDevice.open({ name: "pwq0", mtu: 1400, address: SERVER, prefix: 24, multiQueue: true });
+  const mainGre = GreSocket.open();
+  const mainSaw: number[] = [];
+  mainGre.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) mainSaw.push((b.data[b.offsets[i] + 6] << 8) | b.data[b.offsets[i] + 7]);
+  });
+  const mainTun: string[] = [];
+  tun.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) if (b.data[b.offsets[i]] >> 4 === 4) mainTun.push(String(b.data[b.offsets[i] + 19]));
+  });
+  const lost: Array<[number, number[]]> = [];
+  const restarted: Array<[number, string | undefined]> = [];
+  let forwarded = 0;
+  const workers = await DataPlaneWorkers.start({
+    workers: 2,
+    greSocketFd: mainGre.fd,
+    tun: { fd: tun.fd, name: tun.name, mtu: 1400, address: SERVER, prefix: 24 },
+    onControl: () => {},
+    onGre: (callId, p) => {
+      if (callId === 201 && p.hasSeq) forwarded++;
+    },
+    onWorkerLost: (owner, ids) => lost.push([owner, [...ids]]),
+    onWorkerRestarted: (owner, error) => restarted.push([owner, error]),
+  });
+  const handoff = (local: number, peer: number, client: number): CallHandoff => {
+    const k = testKeys(local);
+    return {
+      localCallId: local,
+      peerCallId: peer,
+      peerIp: LOOPBACK,
+      localIp: LOOPBACK,
+      clientIp: client,
+      peerReceiveWindow: 64,
+      initialSeq: 10,
+      sendFlags: { acfc: false, pfc: false },
+      mppe: { sendKey: k.serverSend, recvKey: k.serverRecv, bits: 128, stateless: true },
+      maxIpOut: 1396,
+    };
+  };
+  const calls = [
+    { local: 100, peer: 501, client: net(10) },
+    { local: 201, peer: 502, client: net(11) },
+    { local: 300, peer: 503, client: net(12) },
+  ];
+  const peers = new Map(calls.map((c) => [c.peer, new FakePeer(c.local, c.peer, testKeys(c.local))]));
+  await workers.handOff(handoff(100, 501, net(10)), 1);
+  await workers.handOff(handoff(201, 502, net(11)), 2);
+
+  await workers.killWorker(1);
+  await sleep(100);
+  await workers.settled();
+  const ownerOf100 = workers.ownerOf(100);
+  const owner300 = await workers.handOff(handoff(300, 503, net(12)));
+
+  const client = GreSocket.open();
+  const clientGot: string[] = [];
+  client.onBatch((b) => {
+    for (let i = 0; i < b.count; i++) {
+      const off = b.offsets[i];
+      const id = (b.data[off + 6] << 8) | b.data[off + 7];
+      const p = peers.get(id);
+      if (p === undefined) continue;
+      const r = p.read(b.data, off, b.lengths[i]);
+      if (r?.protocol === 0x0021 && r.payload) clientGot.push(Buffer.from(r.payload.subarray(28)).toString());
+    }
+  });
+  const sink = dgram.createSocket("udp4");
+  const sinkGot: string[] = [];
+  sink.on("message", (m) => sinkGot.push(m.toString()));
+  await new Promise<void>((r) => sink.bind(5555, "10.78.0.1", () => r()));
+  for (const c of calls.slice(1)) {
+    const p = peers.get(c.peer)!;
+    const pkt = p.ip(udpDatagram(c.client, SERVER, 6000, 5555, Buffer.from(`up-${c.local}`)));
+    client.send(pkt, 0, pkt.length, LOOPBACK);
+    await new Promise<void>((r) => sink.send(Buffer.from(`down-${c.local}`), 6000, `10.78.0.${c.client & 0xff}`, () => r()));
+  }
+  await sleep(300);
+  const after = await workers.stats();
+
+  // The take-back with forward, and at once a burst of call 201's GRE: the kernel still steers it to the worker,
+  // which reads some before the "remove" message and the rest after, when it no longer runs the call.
+  const p201 = peers.get(502)!;
+  const BURST = 40;
+  let state: unknown;
+  const pending = workers.takeBack(201, { onState: (t) => (state = t.state) });
+  for (let i = 0; i < BURST; i++) {
+    const pkt = p201.ip(udpDatagram(net(11), SERVER, 6000, 5555, Buffer.from(`burst-${i}`)));
+    client.send(pkt, 0, pkt.length, LOOPBACK);
+  }
+  const back = await pending;
+  await sleep(300);
+  const ipInBefore = after.find((w) => w.owner === 2)?.calls.find((c) => c.callId === 201)?.ipIn ?? 0;
+
+  await workers.close();
+  sink.close();
+  for (const s of [client, mainGre, tun]) s.close();
+  return {
+    lost,
+    restarted,
+    ownerOf100,
+    owner300,
+    clientGot: clientGot.sort(),
+    sinkGot: sinkGot.filter((t) => t.startsWith("up-")).sort(),
+    mainTun,
+    perWorker: after.map((w) => ({ owner: w.owner, calls: w.calls.map((c) => c.callId) })),
+    burst: BURST,
+    burstOnWorker: (back?.stats?.ipIn ?? 0) - ipInBefore,
+    forwarded,
+    stateSeq: (state as { gre?: { nextSendSeq: number } } | undefined)?.gre?.nextSendSeq,
+    mainSaw100: mainSaw.includes(100),
   };
 }
 
 if (process.argv[2] === "run") {
   const r = await run();
+  process.stdout.write(JSON.stringify({ event: "result", ...r }) + "\n");
+}
+if (process.argv[2] === "death") {
+  const r = await death();
   process.stdout.write(JSON.stringify({ event: "result", ...r }) + "\n");
 }

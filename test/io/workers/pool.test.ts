@@ -57,4 +57,39 @@ describe("data-plane workers", { skip: privilegedSkip("worker threads with eBPF 
     assert.deepEqual(r.back, { ipIn: 2, ipOut: 1 });
     assert.equal(r.mainSawAfter100, true, "after takeBack the control thread's socket gets the call's GRE again");
   });
+
+  test("a worker that dies: its calls are reported lost, it is restarted, the survivor and a new call carry IP both ways; a take-back loses no packet in flight", () => {
+    const out = execFileSync("ip", ["netns", "exec", ns.name, process.execPath, child, "death"], { encoding: "utf8", timeout: 30000 });
+    const line = out.split("\n").find((l) => l.startsWith('{"event":"result"'));
+    assert.ok(line, `no result: ${out}`);
+    const r = JSON.parse(line) as {
+      lost: Array<[number, number[]]>;
+      restarted: Array<[number, string | null]>;
+      ownerOf100: number | null;
+      owner300: number;
+      clientGot: string[];
+      sinkGot: string[];
+      mainTun: string[];
+      perWorker: Array<{ owner: number; calls: number[] }>;
+      burst: number;
+      burstOnWorker: number;
+      forwarded: number;
+      stateSeq: number | undefined;
+    };
+    assert.deepEqual(r.lost, [[1, [100]]], "worker 1 died with call 100");
+    assert.deepEqual(r.restarted, [[1, null]], "and was started again");
+    assert.equal(r.ownerOf100, undefined, "call 100 is no longer on any worker");
+    assert.equal(r.owner300, 1, "a new call goes to the new worker 1 (fewest calls)");
+    assert.deepEqual(r.perWorker, [
+      { owner: 1, calls: [300] },
+      { owner: 2, calls: [201] },
+    ]);
+    // Both ways on the survivor (its queue moved into the dead one's index) and on the new worker (the last queue).
+    assert.deepEqual(r.sinkGot, ["up-201", "up-300"]);
+    assert.deepEqual(r.clientGot, ["down-201", "down-300"]);
+    assert.ok(!r.mainTun.includes("11") && !r.mainTun.includes("12"), `the control thread's queue saw ${r.mainTun.join(",")}`);
+    // The burst: each datagram either reached the worker before it let go, or was passed on to the control thread.
+    assert.equal(r.burstOnWorker + r.forwarded, r.burst, `on worker ${r.burstOnWorker}, forwarded ${r.forwarded}`);
+    assert.equal(r.stateSeq, 11, "the state handed back: the worker sent one datagram (sequence 10)");
+  });
 });

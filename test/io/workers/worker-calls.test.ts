@@ -1,0 +1,184 @@
+/**
+ * WorkerCalls (src/server/worker-calls.ts) around a renegotiation, sans-I/O: our client engine and server engine in
+ * memory (test/session/inproc-harness.ts), the server's call handed to a "worker" that is a real DataCall in this
+ * thread (the pool's job — threads, steering — is test/io/workers/pool.test.ts's). After network-up the client sends
+ * a CCP Configure-Request (RFC 1661 §3.2: in Opened it restarts negotiation; RFC 3078 §7.3: MPPE restarts from its
+ * start keys). The call must come back to the control thread with the worker's exact GRE and MPPE state, renegotiate
+ * there, carry IP both ways there, and go to a worker again, continuing the coherency counts and sequence numbers.
+ * A worker that kept the call would decrypt the client's restarted MPPE with its old receiver and drop it.
+ */
+import { strict as assert } from "node:assert";
+import { describe, test } from "node:test";
+import { LocalUsers } from "../../../src/aaa/local.js";
+import { DataCall, type CallHandoff } from "../../../src/io/workers/data-call.js";
+import type { DataPlaneWorkers, TakenBack } from "../../../src/io/workers/pool.js";
+import { WorkerCalls } from "../../../src/server/worker-calls.js";
+import { GreHeader, parseGreHeader } from "../../../src/wire/gre.js";
+import { fakeIpPacket, seededRandom } from "../../support/random.js";
+import { makeHarness, ofType, type Harness } from "../../session/inproc-harness.js";
+
+const users = new LocalUsers([{ user: "alice", password: "correct horse" }]);
+
+/** The pool's interface as WorkerCalls uses it, with DataCalls in this thread. */
+class InlinePool {
+  readonly calls = new Map<number, DataCall>();
+  readonly handOffs: CallHandoff[] = [];
+  readonly takeBacks: TakenBack[] = [];
+  /** Control frames the "worker" passed up, delivered after the packet that carried them (a message, in reality). */
+  private readonly control: Array<[number, Uint8Array]> = [];
+  readonly size = 1;
+  constructor(private readonly h: Harness) {}
+  ownerOf(id: number): number | undefined {
+    return this.calls.has(id) ? 1 : undefined;
+  }
+  async handOff(c: CallHandoff): Promise<number> {
+    const dc = new DataCall(
+      c,
+      (b, o, l) => this.h.injectGre("client", b.slice(o, o + l)),
+      (b, o, l) => this.h.serverIpIn.push(b.slice(o, o + l)),
+      (f) => this.control.push([c.localCallId, f]),
+    );
+    this.calls.set(c.localCallId, dc);
+    this.handOffs.push(c);
+    return 1;
+  }
+  async takeBack(id: number, forward?: { onState: (t: TakenBack) => void }): Promise<TakenBack | undefined> {
+    const dc = this.calls.get(id);
+    if (dc === undefined) return undefined;
+    this.calls.delete(id);
+    const t: TakenBack = { stats: { callId: id, ...dc.stats, greLost: 0, greOutOfWindow: 0, greNextSendSeq: dc.channel.nextSendSeq }, state: dc.handBack() };
+    this.takeBacks.push(t);
+    forward?.onState(t);
+    return t;
+  }
+  sendFrame(id: number, f: Uint8Array): boolean {
+    const dc = this.calls.get(id);
+    if (dc === undefined) return false;
+    dc.sendFrame(this.h.clock.now, f);
+    return true;
+  }
+  forwardIp(id: number, p: Uint8Array): boolean {
+    return this.calls.get(id)?.sendIp(this.h.clock.now, p, 0, p.length) ?? false;
+  }
+  async stats(): Promise<unknown[]> {
+    return [{ owner: 1, calls: [...this.calls].map(([callId, c]) => ({ callId, ...c.stats, greLost: 0, greOutOfWindow: 0, greNextSendSeq: c.channel.nextSendSeq })), gre: {} }];
+  }
+  async close(): Promise<void> {}
+  takeControl(): Array<[number, Uint8Array]> {
+    return this.control.splice(0);
+  }
+}
+
+const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe("WorkerCalls: a peer renegotiates a call that runs on a worker", () => {
+  test("CCP restart: the call comes back with its exact state, renegotiates, carries IP, and goes out again", async () => {
+    const h = makeHarness({
+      auth: users,
+      seed: 5,
+      serverLink: {
+        random: seededRandom(21),
+        lcp: { echoIntervalMs: 60_000 },
+        authenticatePeer: { methods: ["mschap-v2"], hostName: "pptp-ts" },
+        ccp: { policy: "require", strengths: [128], stateless: "prefer" },
+      },
+      clientLink: {
+        random: seededRandom(23),
+        lcp: { echoIntervalMs: 60_000 },
+        authenticateSelf: { methods: ["mschap-v2"], userName: "alice", password: "correct horse" },
+        ipcp: () => ({ role: "client", requestDns: false }),
+        ccp: { policy: "require", strengths: [128], stateless: "prefer" },
+      },
+    });
+    const pool = new InlinePool(h);
+    const logs: string[] = [];
+    const wc = new WorkerCalls(pool as unknown as DataPlaneWorkers, (_c, m) => logs.push(m), 3_600_000, () => {}, () => h.clock.now);
+    // The poll (every POLL_MS in the server) runs when the test says: `poll` is private, its timer an hour away.
+    const poll = (): Promise<void> => (wc as unknown as { poll(): Promise<void> }).poll();
+    const ends = { peerIp: 0x0a630002, localIp: 0x0a630001, clientIp: 0xc0a8320a };
+
+    // The server's side of the wiring (server.ts): network-up hands off; GRE of a handed-off call goes to its
+    // worker; the worker's control frames go to the link, then afterControl.
+    const origPoll = h.server.pollEvent.bind(h.server);
+    h.server.pollEvent = () => {
+      const e = origPoll();
+      if (e?.type === "network-up") {
+        const s = h.server.sessions.get(e.callId);
+        if (s) wc.handOff(e.callId, s, ends, () => {});
+      }
+      return e;
+    };
+    const origGre = h.server.handleGre.bind(h.server);
+    const gh = new GreHeader();
+    h.server.handleGre = (now, callId, buf, off, len) => {
+      const dc = pool.calls.get(callId);
+      if (dc === undefined) return origGre(now, callId, buf, off, len);
+      assert.ok(parseGreHeader(buf, off, len, gh).ok);
+      dc.receive(now, buf, gh);
+      for (const [id, f] of pool.takeControl()) {
+        h.server.sessions.get(id)?.receiveControlFrame(now, f);
+        h.server.handleTimeout(now);
+        wc.afterControl(id);
+      }
+      return true;
+    };
+
+    h.client.start(h.clock.now);
+    h.server.start(h.clock.now);
+    await h.settle(() => ofType(h.serverEvents, "network-up").length > 0 && ofType(h.clientEvents, "network-up").length > 0);
+    const callId = [...h.server.sessions.keys()][0];
+    const clientCall = h.client.currentCallId!;
+    await tick();
+    assert.equal(pool.ownerOf(callId), 1, `handed off at network-up: ${logs.join("\n")}`);
+
+    let n = 0;
+    /** k datagrams each way; returns how many arrived on each side. */
+    const traffic = async (k: number): Promise<{ up: number; down: number }> => {
+      h.serverIpIn.length = 0;
+      h.clientIpIn.length = 0;
+      for (let i = 0; i < k; i++, n++) {
+        const up = fakeIpPacket(300, n, "192.168.50.10", "10.1.1.1");
+        const down = fakeIpPacket(300, n + 5000, "10.1.1.1", "192.168.50.10");
+        h.client.sendIp(h.clock.now, clientCall, up, 0, up.length);
+        const dc = pool.calls.get(callId);
+        if (dc !== undefined) dc.sendIp(h.clock.now, down, 0, down.length);
+        else h.server.sendIp(h.clock.now, callId, down, 0, down.length);
+      }
+      await h.settle(() => false, 500);
+      return { up: h.serverIpIn.length, down: h.clientIpIn.length };
+    };
+
+    assert.deepEqual(await traffic(6), { up: 6, down: 6 }, "IP both ways through the worker");
+
+    // The client restarts CCP: a Configure-Request for stateless MPPE-128 (RFC 3078 §2.1: H and S bits).
+    const ccpRequest = new Uint8Array([0xff, 0x03, 0x80, 0xfd, 0x01, 0x77, 0x00, 0x0a, 0x12, 0x06, 0x01, 0x00, 0x00, 0x40]);
+    const clientSession = h.client.sessions.get(clientCall)!;
+    clientSession.channel.send(h.clock.now, ccpRequest, 0, ccpRequest.length);
+    await h.settle(() => false, 200);
+    await tick();
+    await h.settle(() => false, 5000);
+
+    assert.equal(pool.takeBacks.length, 1, `taken back once: ${logs.join("\n")}`);
+    const back = pool.takeBacks[0];
+    // The worker's sequence state came back exactly: the handoff started at the control thread's number, the worker
+    // sent 6 datagrams plus the control frames the link passed it (CCP Ack + Request).
+    assert.ok(back.state, "state handed back");
+    assert.equal(back.stats?.ipOut, 6);
+    assert.equal(back.state.gre.nextSendSeq, pool.handOffs[0].initialSeq + 6 + back.stats!.controlOut);
+    assert.equal(back.state.mppe?.send.count, 5, "the worker's sender stopped at count 5 (six packets from 0)");
+    assert.ok(logs.some((l) => /the peer renegotiates/.test(l)), logs.join("\n"));
+    assert.equal(pool.ownerOf(callId), undefined, "the call runs on the control thread while it renegotiates and until the next poll");
+
+    // Renegotiated: MPPE restarted on both sides; IP flows on the control thread.
+    assert.deepEqual(await traffic(4), { up: 4, down: 4 }, "IP both ways on the control thread after the CCP restart");
+
+    // A CCP-only restart raises no new network-up: the next poll hands the call out again, with the link's state.
+    await poll();
+    assert.equal(pool.handOffs.length, 2, "handed off again");
+    const again = pool.handOffs[1];
+    assert.equal(again.mppe?.send?.count, 3, "the new worker's sender continues after the control thread's 4 packets (0..3)");
+    assert.ok(again.gre !== undefined && again.gre.nextSendSeq > back.state.gre.nextSendSeq, "sequence numbers go on from the control thread's");
+    assert.deepEqual(await traffic(5), { up: 5, down: 5 }, "IP both ways through the worker again");
+    await wc.close();
+  });
+});
