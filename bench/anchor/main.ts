@@ -34,6 +34,8 @@ async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string):
     reps: o.reps,
     omit: o.omitS,
     setupreps: o.setupReps,
+    // tcpdump on the client's veth during the setups: SCCRQ → IPCP up per setup (setup-sccrq), guest-setup.pcap
+    setuppcap: 1,
     plain: 0,
     iperfout: 0,
     // pppd's `mtu 1400 mru 1400` on the client (and on pptpd's pppd): our server asks for MRU 1400, stock pppd

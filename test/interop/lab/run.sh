@@ -329,6 +329,12 @@ if [ -n "$PRE" ]; then echo "---- host --pre output ($RUN/pre.log) ----"; sed 's
 
 # ---------------------------------------------------------------- verdict
 tr -d '\r' < "$RUN/console.log" > "$RUN/console.txt"
+# a guest capture sent over the console (perf setuppcap=1): LAB-PCAP-BEGIN name=F, base64 lines, LAB-PCAP-END
+if grep -aq '^LAB-PCAP-BEGIN name=' "$RUN/console.txt"; then
+  PCAP_NAME=$(sed -n 's/^LAB-PCAP-BEGIN name=\([A-Za-z0-9._-]*\).*/\1/p' "$RUN/console.txt" | head -1)
+  sed -n '/^LAB-PCAP-BEGIN/,/^LAB-PCAP-END/p' "$RUN/console.txt" | grep -av '^LAB-PCAP' | base64 -d > "$RUN/${PCAP_NAME:-guest.pcap}" 2>/dev/null &&
+    echo "LAB-HOST guest capture: $RUN/${PCAP_NAME:-guest.pcap} (read with: tshark -r $RUN/${PCAP_NAME:-guest.pcap} -t a)"
+fi
 if [ "$QUIET" = 1 ]; then grep -a '^LAB-' "$RUN/console.txt"; fi
 INIT_T=$(sed -n 's/^LAB-INFO init-start uptime=\([0-9.]*\).*/\1/p' "$RUN/console.txt" | head -1)
 END_T=$(sed -n 's/^LAB-END uptime=\([0-9.]*\).*/\1/p' "$RUN/console.txt" | head -1)
