@@ -51,6 +51,9 @@ async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string):
     scenario: "perf",
     keys,
     netns: o.netns,
+    // run.sh's own perf timeout counts only the iperf3 runs: the single setups (each ~10-20 s of start, IPCP, hang-up
+    // under TCG, more on a loaded host) come on top
+    timeoutS: 360 + 45 * o.setupReps + 2 * o.reps * (o.durationS + o.omitS + 30),
     runArgs: ["--node", "--dir", `${GUEST_DIR}=${stage}`],
     onLine: (l) => {
       if (/^LAB-RESULT (perf|setup|mppe|auth|pppd|server-cmd|pptpd|status)/.test(l)) log(`${kind}: ${l.slice(11)}`);
