@@ -329,12 +329,17 @@ if [ -n "$PRE" ]; then echo "---- host --pre output ($RUN/pre.log) ----"; sed 's
 
 # ---------------------------------------------------------------- verdict
 tr -d '\r' < "$RUN/console.log" > "$RUN/console.txt"
-# a guest capture sent over the console (perf setuppcap=1): LAB-PCAP-BEGIN name=F, base64 lines, LAB-PCAP-END
-if grep -aq '^LAB-PCAP-BEGIN name=' "$RUN/console.txt"; then
-  PCAP_NAME=$(sed -n 's/^LAB-PCAP-BEGIN name=\([A-Za-z0-9._-]*\).*/\1/p' "$RUN/console.txt" | head -1)
-  sed -n '/^LAB-PCAP-BEGIN/,/^LAB-PCAP-END/p' "$RUN/console.txt" | grep -av '^LAB-PCAP' | base64 -d > "$RUN/${PCAP_NAME:-guest.pcap}" 2>/dev/null &&
-    echo "LAB-HOST guest capture: $RUN/${PCAP_NAME:-guest.pcap} (read with: tshark -r $RUN/${PCAP_NAME:-guest.pcap} -t a)"
-fi
+# guest files sent over the console (guest/init send_file: the perf setup capture, a server profile):
+# LAB-FILE-BEGIN name=F enc=gzip+base64, the base64 lines, LAB-FILE-END; each is written to the run directory as F
+awk -v dir="$RUN" '
+  /^LAB-FILE-BEGIN name=/ { n = $2; sub(/^name=/, "", n); if (n !~ /^[A-Za-z0-9._-]+$/) n = "guest-file"; f = dir "/" n ".b64"; printf "" > f; on = 1; next }
+  /^LAB-FILE-END/ { if (on) { close(f); print f }; on = 0; next }
+  on { print >> f }
+' "$RUN/console.txt" | while IFS= read -r B64; do
+  OUTF=${B64%.b64}
+  if base64 -d < "$B64" | gunzip > "$OUTF" 2>/dev/null; then echo "LAB-HOST guest file: $OUTF"; else echo "LAB-HOST guest file $OUTF: could not decode"; fi
+  rm -f "$B64"
+done
 if [ "$QUIET" = 1 ]; then grep -a '^LAB-' "$RUN/console.txt"; fi
 INIT_T=$(sed -n 's/^LAB-INFO init-start uptime=\([0-9.]*\).*/\1/p' "$RUN/console.txt" | head -1)
 END_T=$(sed -n 's/^LAB-END uptime=\([0-9.]*\).*/\1/p' "$RUN/console.txt" | head -1)
