@@ -129,7 +129,12 @@ if [ -z "$CPU" ]; then [ "$ACCEL" = kvm ] && CPU=host || CPU=max; fi
 RUN="$RUNS/$(date +%Y%m%d-%H%M%S)-$SCENARIO-$$"
 mkdir -p "$RUN"
 echo "$APPEND" > "$RUN/cmdline"
-INITRD="$CACHE/initrd.img"
+# the image of this worktree's guest/ files: build.sh keeps it as initrd-<key>.img, while initrd.img is whatever the
+# last build of a shared LAB_CACHE (maybe another worktree's guest/ files) left there
+OV_KEY=$( (cat "$CACHE/base.stamp"; cd "$LAB/guest" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+INITRD="$CACHE/initrd-$OV_KEY.img"
+[ -f "$INITRD" ] || INITRD="$CACHE/initrd.img"
+BASE_INITRD=$INITRD
 # Extra content is appended to the cached initrd as more newc cpio archives
 # (the kernel unpacks them in order; later entries replace earlier ones):
 #   --bin/--node and --dir archives are cached in cache/extra/ (keyed by the
@@ -198,7 +203,7 @@ if [ ${#FILES[@]} -gt 0 ]; then
   EXTRAS+=("$RUN/extra.cpio")
 fi
 if [ ${#EXTRAS[@]} -gt 0 ]; then
-  cat "$CACHE/initrd.img" "${EXTRAS[@]}" > "$RUN/initrd.img"
+  cat "$BASE_INITRD" "${EXTRAS[@]}" > "$RUN/initrd.img"
   INITRD="$RUN/initrd.img"
   ls -l "${EXTRAS[@]}" | awk '{print $5, $NF}' > "$RUN/extras.list"
   INITRD_MB=$(( $(stat -c %s "$INITRD") / 1048576 ))
