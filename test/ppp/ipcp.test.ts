@@ -149,6 +149,13 @@ describe("IPCP server", () => {
 });
 
 describe("IPCP client", () => {
+  test("still Rejects the server's VJ (pptpd's pppd asks for it): only the server role Acks it", () => {
+    const c = started({ role: "client" });
+    out(c);
+    c.handlePacket(0, fromHex("01010010" + "0206002d0f01" + "0306c0a83201"));
+    assert.deepEqual(out(c), ["0401000a" + "0206002d0f01"]);
+  });
+
   test("requests 0.0.0.0 and DNS, takes what the server Naks", () => {
     const c = started({ role: "client", requestDns: true });
     const [r1] = parsedOut(c);
