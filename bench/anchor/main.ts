@@ -5,6 +5,7 @@
  * both servers' throughput and CPU with the ratios (figures.ts). Both runs get the same initrd (node and our tree
  * are added to the pptpd run too) so the guests boot with the same memory. One qemu at a time.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostLine } from "../load/figures.js";
@@ -12,7 +13,8 @@ import { formatFigure } from "../load/report.js";
 import { labAvailable, runLab, CACHE_DIR, type LabRun } from "../../test/interop/harness.js";
 import { ANCHOR_USAGE, parseAnchorOptions, type AnchorOptions } from "./options.js";
 import { buildAnchorFigures, parseSide, type SideFigures } from "./figures.js";
-import { GUEST_DIR, SERVER_CMD, stageGuestTree } from "./stage.js";
+import { GUEST_DIR, serverCmd, stageGuestTree } from "./stage.js";
+import { setupsFromPcap } from "./setup-wire.js";
 
 const USER = "alice";
 /** The PPP MTU/MRU of both runs, as in issue 11's hand measurement (client ppp0 1396 after MPPE's 4 bytes). */
@@ -34,25 +36,32 @@ async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string):
     reps: o.reps,
     omit: o.omitS,
     setupreps: o.setupReps,
+    // tcpdump on the client's veth during the setups: SCCRQ → IPCP up per setup (setup-sccrq), guest-setup.pcap
+    setuppcap: 1,
     plain: 0,
     iperfout: 0,
     // pppd's `mtu 1400 mru 1400` on the client (and on pptpd's pppd): our server asks for MRU 1400, stock pppd
     // for 1500, so without this the pptpd run would carry 1496-byte packets and ours 1396 (MPPE takes 4)
     pppmtu: PPP_MTU,
   };
-  if (kind === "ours") keys.server_cmd = SERVER_CMD;
+  if (kind === "ours") keys.server_cmd = serverCmd(o.serverNodeFlags);
   log(`${kind}: booting the lab (perf, ${o.reps} × ${o.durationS} s each way)`);
   const t0 = Date.now();
   const run = await runLab({
     scenario: "perf",
     keys,
     netns: o.netns,
+    // run.sh's own perf timeout counts only the iperf3 runs: the single setups (each ~10-20 s of start, IPCP, hang-up
+    // under TCG, more on a loaded host) come on top
+    timeoutS: 360 + 45 * o.setupReps + 2 * o.reps * (o.durationS + o.omitS + 30),
     runArgs: ["--node", "--dir", `${GUEST_DIR}=${stage}`],
     onLine: (l) => {
       if (/^LAB-RESULT (perf|setup|mppe|auth|pppd|server-cmd|pptpd|status)/.test(l)) log(`${kind}: ${l.slice(11)}`);
     },
   });
-  const side = parseSide(run.results);
+  const parsed = parseSide(run.results);
+  const pcap = run.runDir ? join(run.runDir, "guest-setup.pcap") : "";
+  const side: SideFigures = pcap && existsSync(pcap) ? { ...parsed, wire: setupsFromPcap(readFileSync(pcap)) } : parsed;
   if (!run.ok) side.errors.push(`lab run failed (exit ${run.exitCode}; see ${run.runDir || "run.sh output"})`);
   log(`${kind}: done in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${run.runDir}`);
   return { run, side };
@@ -76,7 +85,7 @@ export async function runAnchor(argv: readonly string[]): Promise<number> {
   const host = hostLine();
   log(`${host}; image ${CACHE_DIR}, netns ${o.netns}`);
   // one staging directory per lab namespace: two helpers' anchor runs must not rebuild each other's tree
-  const stage = stageGuestTree({ user: USER, pass: PASS, listen: GUEST_IP }, join(tmpdir(), `pptpts-anchor-stage-${o.netns}`));
+  const stage = stageGuestTree({ user: USER, pass: PASS, listen: GUEST_IP, workers: o.serverWorkers }, join(tmpdir(), `pptpts-anchor-stage-${o.netns}`));
   // pptpd first, ours second, never at once: one qemu per invocation
   const pptpd = await runSide("pptpd", o, stage);
   const ours = await runSide("ours", o, stage);

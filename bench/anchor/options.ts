@@ -12,6 +12,10 @@ export interface AnchorOptions {
   /** Single stock-client setups (start to ip-up, then hang up) per server before the iperf3 tunnel. */
   readonly setupReps: number;
   readonly json: boolean;
+  /** Our server's `[server] workers` in the guest (1: none). */
+  readonly serverWorkers: number;
+  /** Extra node flags for our server in the guest (experiments, e.g. V8 flags); "" for none. */
+  readonly serverNodeFlags: string;
   /** Network namespace of the lab run (LAB_NETNS wins over the default). */
   readonly netns: string;
 }
@@ -27,6 +31,8 @@ export const ANCHOR_USAGE = `usage: npm run bench -- anchor [--quick | --full] [
   --quick        --duration 5 --reps 1 --omit 0 --setup-reps 3 (about 3 minutes in all under TCG)
   --full         --duration 30 --reps 3 --omit 2 --setup-reps 5 (about 11 minutes)
   --json         one JSON object on stdout instead of the lines
+  --server-workers N       our server's [server] workers in the guest (default 1; the guest has 2 vCPUs)
+  --server-node-flags 'F'  extra node flags for our server in the guest (experiments; letters, digits, - _ = . , : /)
   env LAB_CACHE (the built image), LAB_NETNS (default pptplab-anchor), LAB_RUNS
 `;
 
@@ -40,11 +46,19 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
   let profile: string | undefined;
   const set: Record<string, number> = {};
   let json = false;
+  let nodeFlags = "";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--help" || a === "-h") return "help";
     if (a === "--json") {
       json = true;
+      continue;
+    }
+    if (a === "--server-node-flags" || a.startsWith("--server-node-flags=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined) return "--server-node-flags needs a value";
+      if (!/^[A-Za-z0-9_=.,:\/ -]*$/.test(v)) return `--server-node-flags: only letters, digits and - _ = . , : / and spaces (got "${v}")`;
+      nodeFlags = v;
       continue;
     }
     if (a in PROFILES) {
@@ -54,7 +68,7 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
     }
     const eq = a.indexOf("=");
     const flag = eq > 0 ? a.slice(0, eq) : a;
-    const limits: Record<string, [string, number, number]> = { "--duration": ["durationS", 1, 600], "--reps": ["reps", 1, 20], "--omit": ["omitS", 0, 60], "--setup-reps": ["setupReps", 0, 20] };
+    const limits: Record<string, [string, number, number]> = { "--duration": ["durationS", 1, 600], "--reps": ["reps", 1, 20], "--omit": ["omitS", 0, 60], "--setup-reps": ["setupReps", 0, 20], "--server-workers": ["serverWorkers", 1, 8] };
     const lim = limits[flag];
     if (lim === undefined) return `unknown option "${a}"`;
     const raw = eq > 0 ? a.slice(eq + 1) : argv[++i];
@@ -64,6 +78,6 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
     if (n < lim[1] || n > lim[2]) return `${flag} must be between ${lim[1]} and ${lim[2]}`;
     set[lim[0]] = n;
   }
-  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json, netns: env.LAB_NETNS ?? "pptplab-anchor" };
+  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json, netns: env.LAB_NETNS ?? "pptplab-anchor", serverWorkers: 1, serverNodeFlags: nodeFlags };
   return { ...base, ...(profile ? PROFILES[profile] : {}), ...set } as AnchorOptions;
 }

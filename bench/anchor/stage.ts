@@ -22,6 +22,8 @@ export interface StageOptions {
   readonly pass: string;
   /** The address the guest's client dials (the lab's eth0 address, 10.99.0.2). */
   readonly listen: string;
+  /** `[server] workers` (default 1: the control thread carries the data plane). */
+  readonly workers?: number;
 }
 
 export function serverConfig(o: StageOptions): string {
@@ -31,6 +33,7 @@ export function serverConfig(o: StageOptions): string {
     `listen = ${o.listen}`,
     "tun-name = pptpts0",
     "max-sessions = 4",
+    ...(o.workers !== undefined && o.workers > 1 ? [`workers = ${o.workers}`] : []),
     "[ppp]",
     "local-address = 192.168.50.1",
     "pool = 192.168.50.10-192.168.50.20",
@@ -46,8 +49,15 @@ export function serverConfig(o: StageOptions): string {
   ].join("\n");
 }
 
-/** The lab's server_cmd: run in the guest's root netns, in cgroup lab-srv; exec so the group holds node alone. */
-export const SERVER_CMD = `exec node ${GUEST_DIR}/dist/src/cli/main.js server -c ${GUEST_DIR}/etc/pptp-ts.conf`;
+/**
+ * The lab's server_cmd: run in the guest's root netns, in cgroup lab-srv; exec so the group holds node alone.
+ * `nodeFlags` (anchor --server-node-flags, for experiments such as V8 flags) go between node and the script.
+ */
+export function serverCmd(nodeFlags = ""): string {
+  if (!/^[A-Za-z0-9_=.,:\/ -]*$/.test(nodeFlags)) throw new Error(`server node flags: only letters, digits and - _ = . , : / and spaces (got "${nodeFlags}")`);
+  return `exec node ${nodeFlags.trim() ? nodeFlags.trim() + " " : ""}${GUEST_DIR}/dist/src/cli/main.js server -c ${GUEST_DIR}/etc/pptp-ts.conf`;
+}
+export const SERVER_CMD = serverCmd();
 
 /** Builds the tree (fresh each run: it is ~8 MB) and returns its host path. */
 export function stageGuestTree(o: StageOptions, dir = join(tmpdir(), "pptpts-anchor-stage")): string {

@@ -47,31 +47,51 @@ const WINDOWS_OPTIONS: IpcpOption[] = [
 ];
 
 describe("IPCP server", () => {
-  test("replays the PIX exchange with a Windows client byte for byte (seed 002)", () => {
+  test("answers a Windows client's requests from the PIX capture (seed 002): name servers Rejected, VJ Acked", () => {
     const s = started({ role: "server", localAddress: "99.99.99.2", peerAddress: "172.16.1.1" });
     assert.deepEqual(out(s), ["0101000a030663636302"]);
     // Windows: VJ, address and four name servers (Length 0x28; the capture truncates it, reconstructed here).
     s.handlePacket(0, fromHex("01010028" + "0206002d0f01" + "030600000000" + "810600000000" + "820600000000" + "830600000000" + "840600000000"));
-    assert.deepEqual(out(s), ["04010022" + "0206002d0f01" + "810600000000" + "820600000000" + "830600000000" + "840600000000"]);
-    s.handlePacket(0, fromHex("01020022" + "030600000000" + "810600000000" + "820600000000" + "830600000000" + "840600000000"));
-    assert.deepEqual(out(s), ["0402001c" + "810600000000" + "820600000000" + "830600000000" + "840600000000"]);
-    s.handlePacket(0, fromHex("0103000a030600000000"));
-    assert.deepEqual(out(s), ["0303000a0306ac100101"]);
-    s.handlePacket(0, fromHex("0104000a0306ac100101"));
-    assert.deepEqual(out(s), ["0204000a0306ac100101"]);
+    // the PIX rejected VJ too; VJ in a request only describes the peer's receiver (RFC 1332 §4.1): we Ack it
+    assert.deepEqual(out(s), ["0401001c" + "810600000000" + "820600000000" + "830600000000" + "840600000000"]);
+    s.handlePacket(0, fromHex("01020010" + "0206002d0f01" + "030600000000"));
+    assert.deepEqual(out(s), ["0302000a0306ac100101"]);
+    s.handlePacket(0, fromHex("01030010" + "0206002d0f01" + "0306ac100101"));
+    assert.deepEqual(out(s), ["02030010" + "0206002d0f01" + "0306ac100101"]);
     s.handlePacket(0, fromHex("0201000a030663636302"));
     assert.ok(s.isOpened);
     assert.deepEqual(s.result, { localAddress: "99.99.99.2", peerAddress: "172.16.1.1", dns: [], wins: [] });
   });
 
-  test("hands out the DNS and WINS servers configured; rejects VJ and the slots it has nothing for", () => {
+  test("stock pppd's first request (VJ + 0.0.0.0) gets the Nak of its address at once: one round, not a Reject first", () => {
+    // pppd asks for VJ by default (`02 06 00 2d 0f 01`); a Reject would have to go alone (RFC 1661 §5.4) and the
+    // Nak of the address one round later — what pptpd's pppd, which accepts VJ, does not cost a stock client
+    const s = started({ role: "server", localAddress: "192.168.50.1", peerAddress: "192.168.50.10" });
+    out(s);
+    s.handlePacket(0, fromHex("01010010" + "0206002d0f01" + "030600000000"));
+    assert.deepEqual(out(s), ["0301000a0306c0a8320a"]);
+    s.handlePacket(0, fromHex("01020010" + "0206002d0f01" + "0306c0a8320a"));
+    assert.deepEqual(out(s), ["02020010" + "0206002d0f01" + "0306c0a8320a"]);
+  });
+
+  test("other IP compression protocols and a malformed VJ option are still Rejected", () => {
+    const s = started({ role: "server", localAddress: "10.1.0.1", peerAddress: "10.1.0.2" });
+    out(s);
+    const iphc: IpcpOption = { kind: "ip-compression", protocol: 0x0061, data: fromHex("000f00ff0010") };
+    const vjLong: IpcpOption = { kind: "ip-compression", protocol: 0x002d, data: fromHex("0f0100") };
+    const vjBadSlot: IpcpOption = { kind: "ip-compression", protocol: 0x002d, data: fromHex("0f02") };
+    for (const [id, o] of [[1, iphc], [2, vjLong], [3, vjBadSlot]] as const) {
+      s.handlePacket(0, req(id, [o, { kind: "ip-address", address: "10.1.0.2" }]));
+      assert.deepEqual(parsedOut(s), [{ kind: "configure-reject", id, options: [o] }]);
+    }
+  });
+
+  test("hands out the DNS and WINS servers configured; rejects the slots it has nothing for", () => {
     const s = started({ role: "server", localAddress: "192.168.1.254", peerAddress: "192.168.1.1", dns: ["10.0.0.53", "10.0.0.54"], wins: ["10.0.0.137"] });
     out(s);
     s.handlePacket(0, req(5, WINDOWS_OPTIONS));
-    assert.deepEqual(parsedOut(s), [
-      { kind: "configure-reject", id: 5, options: [WINDOWS_OPTIONS[0], { kind: "secondary-nbns", address: ZERO }] },
-    ]);
-    const rest = WINDOWS_OPTIONS.slice(1, 5);
+    assert.deepEqual(parsedOut(s), [{ kind: "configure-reject", id: 5, options: [{ kind: "secondary-nbns", address: ZERO }] }]);
+    const rest = WINDOWS_OPTIONS.slice(0, 5);
     s.handlePacket(0, req(7, rest));
     assert.deepEqual(parsedOut(s), [
       {
@@ -86,6 +106,7 @@ describe("IPCP server", () => {
       },
     ]);
     const good: IpcpOption[] = [
+      WINDOWS_OPTIONS[0],
       { kind: "ip-address", address: "192.168.1.1" },
       { kind: "primary-dns", address: "10.0.0.53" },
       { kind: "primary-nbns", address: "10.0.0.137" },
@@ -128,6 +149,13 @@ describe("IPCP server", () => {
 });
 
 describe("IPCP client", () => {
+  test("still Rejects the server's VJ (pptpd's pppd asks for it): only the server role Acks it", () => {
+    const c = started({ role: "client" });
+    out(c);
+    c.handlePacket(0, fromHex("01010010" + "0206002d0f01" + "0306c0a83201"));
+    assert.deepEqual(out(c), ["0401000a" + "0206002d0f01"]);
+  });
+
   test("requests 0.0.0.0 and DNS, takes what the server Naks", () => {
     const c = started({ role: "client", requestDns: true });
     const [r1] = parsedOut(c);

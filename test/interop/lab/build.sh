@@ -221,6 +221,11 @@ if [ ! -f "$CACHE/initrd.img" ] || [ "$(cat "$CACHE/overlay.stamp" 2>/dev/null)"
 else
   log "initrd.img: cached"
 fi
+# initrd-<OV_KEY>.img: the same image under its overlay key (a hard link: no copy), which run.sh boots. A shared
+# LAB_CACHE is rebuilt by whichever worktree's guest/ files ran last; initrd.img may change between this build and
+# the run's boot, the keyed name does not. The six most recent are kept.
+ln -f "$CACHE/initrd.img" "$CACHE/initrd-$OV_KEY.img"
+ls -t "$CACHE"/initrd-*.img 2>/dev/null | tail -n +7 | xargs -r rm -f
 
 # ---------------------------------------------------------------- KVM probe
 # /dev/kvm may exist but be unusable for a stock kernel (e.g. nested or

@@ -129,7 +129,12 @@ if [ -z "$CPU" ]; then [ "$ACCEL" = kvm ] && CPU=host || CPU=max; fi
 RUN="$RUNS/$(date +%Y%m%d-%H%M%S)-$SCENARIO-$$"
 mkdir -p "$RUN"
 echo "$APPEND" > "$RUN/cmdline"
-INITRD="$CACHE/initrd.img"
+# the image of this worktree's guest/ files: build.sh keeps it as initrd-<key>.img, while initrd.img is whatever the
+# last build of a shared LAB_CACHE (maybe another worktree's guest/ files) left there
+OV_KEY=$( (cat "$CACHE/base.stamp"; cd "$LAB/guest" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+INITRD="$CACHE/initrd-$OV_KEY.img"
+[ -f "$INITRD" ] || INITRD="$CACHE/initrd.img"
+BASE_INITRD=$INITRD
 # Extra content is appended to the cached initrd as more newc cpio archives
 # (the kernel unpacks them in order; later entries replace earlier ones):
 #   --bin/--node and --dir archives are cached in cache/extra/ (keyed by the
@@ -198,7 +203,7 @@ if [ ${#FILES[@]} -gt 0 ]; then
   EXTRAS+=("$RUN/extra.cpio")
 fi
 if [ ${#EXTRAS[@]} -gt 0 ]; then
-  cat "$CACHE/initrd.img" "${EXTRAS[@]}" > "$RUN/initrd.img"
+  cat "$BASE_INITRD" "${EXTRAS[@]}" > "$RUN/initrd.img"
   INITRD="$RUN/initrd.img"
   ls -l "${EXTRAS[@]}" | awk '{print $5, $NF}' > "$RUN/extras.list"
   INITRD_MB=$(( $(stat -c %s "$INITRD") / 1048576 ))
@@ -329,6 +334,17 @@ if [ -n "$PRE" ]; then echo "---- host --pre output ($RUN/pre.log) ----"; sed 's
 
 # ---------------------------------------------------------------- verdict
 tr -d '\r' < "$RUN/console.log" > "$RUN/console.txt"
+# guest files sent over the console (guest/init send_file: the perf setup capture, a server profile):
+# LAB-FILE-BEGIN name=F enc=gzip+base64, the base64 lines, LAB-FILE-END; each is written to the run directory as F
+awk -v dir="$RUN" '
+  /^LAB-FILE-BEGIN name=/ { n = $2; sub(/^name=/, "", n); if (n !~ /^[A-Za-z0-9._-]+$/) n = "guest-file"; f = dir "/" n ".b64"; printf "" > f; on = 1; next }
+  /^LAB-FILE-END/ { if (on) { close(f); print f }; on = 0; next }
+  on { print >> f }
+' "$RUN/console.txt" | while IFS= read -r B64; do
+  OUTF=${B64%.b64}
+  if base64 -d < "$B64" | gunzip > "$OUTF" 2>/dev/null; then echo "LAB-HOST guest file: $OUTF"; else echo "LAB-HOST guest file $OUTF: could not decode"; fi
+  rm -f "$B64"
+done
 if [ "$QUIET" = 1 ]; then grep -a '^LAB-' "$RUN/console.txt"; fi
 INIT_T=$(sed -n 's/^LAB-INFO init-start uptime=\([0-9.]*\).*/\1/p' "$RUN/console.txt" | head -1)
 END_T=$(sed -n 's/^LAB-END uptime=\([0-9.]*\).*/\1/p' "$RUN/console.txt" | head -1)
