@@ -110,6 +110,22 @@ function statelessOnly(stateless: boolean): void {
   if (!stateless) throw new RangeError("MPPE key state moves between threads in stateless mode only");
 }
 
+/** A stateless direction's state (sender or receiver alike): its coherency count and a copy of its session key. */
+function saveKeyState(stateless: boolean, key: MppeSessionKey, count: number): MppeState {
+  statelessOnly(stateless);
+  const session = new Uint8Array(key.keyLen);
+  key.saveSession(session);
+  return { count, session };
+}
+
+/** Loads a saveKeyState() result into `key` and returns the count to continue from. */
+function restoreKeyState(stateless: boolean, key: MppeSessionKey, s: MppeState): number {
+  statelessOnly(stateless);
+  if (s.session.length !== key.keyLen) throw new RangeError(`MPPE state: a ${s.session.length}-octet key for a ${key.keyLen}-octet one`);
+  key.restoreSession(s.session);
+  return s.count & COUNT_MASK;
+}
+
 export class MppeSender {
   private readonly key: MppeSessionKey;
   private readonly stateless: boolean;
@@ -206,18 +222,12 @@ export class MppeSender {
 
   /** Stateless only: the count and session key now (see MppeState). */
   saveState(): MppeState {
-    statelessOnly(this.stateless);
-    const session = new Uint8Array(this.key.keyLen);
-    this.key.saveSession(session);
-    return { count: this.count, session };
+    return saveKeyState(this.stateless, this.key, this.count);
   }
 
   /** Stateless only: continue from a state saveState() gave (another sender of the same direction and keys). */
   restoreState(s: MppeState): void {
-    statelessOnly(this.stateless);
-    if (s.session.length !== this.key.keyLen) throw new RangeError(`MPPE state: a ${s.session.length}-octet key for a ${this.key.keyLen}-octet one`);
-    this.key.restoreSession(s.session);
-    this.count = s.count & COUNT_MASK;
+    this.count = restoreKeyState(this.stateless, this.key, s);
   }
 }
 
@@ -262,18 +272,12 @@ export class MppeReceiver {
 
   /** Stateless only: the count and session key now (see MppeState). */
   saveState(): MppeState {
-    statelessOnly(this.stateless);
-    const session = new Uint8Array(this.key.keyLen);
-    this.key.saveSession(session);
-    return { count: this.count, session };
+    return saveKeyState(this.stateless, this.key, this.count);
   }
 
   /** Stateless only: continue from a state saveState() gave (another receiver of the same direction and keys). */
   restoreState(s: MppeState): void {
-    statelessOnly(this.stateless);
-    if (s.session.length !== this.key.keyLen) throw new RangeError(`MPPE state: a ${s.session.length}-octet key for a ${this.key.keyLen}-octet one`);
-    this.key.restoreSession(s.session);
-    this.count = s.count & COUNT_MASK;
+    this.count = restoreKeyState(this.stateless, this.key, s);
   }
 
   /**

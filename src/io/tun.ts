@@ -10,6 +10,7 @@ import { ipv4Option, type Ipv4Address } from "../wire/ipv4.js";
 import { loadNative, type NativeTun, type TunOffloadMode, type TunOffloadStats } from "./native.js";
 import { checkBatchOptions, NativeEndpointBase } from "./native-endpoint.js";
 import { DEFAULT_BATCH } from "./raw-socket.js";
+import { PacketArena } from "./packet-arena.js";
 import { ReceiveBatch, type PacketBatch, type TunTransport } from "./transport.js";
 
 export interface TunOptions {
@@ -157,14 +158,10 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
  * once; queueing allocates nothing (the copy goes by 32-bit words when the source allows, as GreDemux's does).
  */
 class TunTxQueue {
-  private readonly arena = new Uint8Array(TX_ARENA_BYTES);
-  private readonly words = new Int32Array(this.arena.buffer);
-  private srcBuffer: ArrayBufferLike | undefined;
-  private srcWords: Int32Array | undefined;
+  private readonly arena = new PacketArena(TX_ARENA_BYTES);
   private readonly offsets = new Uint32Array(TX_BATCH);
   private readonly lengths = new Uint32Array(TX_BATCH);
   private count = 0;
-  private used = 0;
   private scheduled = false;
   private readonly flushTask = (): void => {
     this.scheduled = false;
@@ -181,30 +178,12 @@ class TunTxQueue {
       this.flush();
       return this.tun.write(buf, off, len) >= 0;
     }
-    if (this.count === TX_BATCH || this.used + len > TX_ARENA_BYTES) this.flush();
-    const a = this.arena;
-    const at = this.used;
-    let k = 0;
-    const start = buf.byteOffset + off;
-    if ((start & 3) === 0) {
-      if (buf.buffer !== this.srcBuffer) {
-        this.srcBuffer = buf.buffer;
-        this.srcWords = new Int32Array(buf.buffer, 0, buf.buffer.byteLength >> 2);
-      }
-      const w = this.srcWords!;
-      const d = this.words;
-      const from = start >> 2;
-      const to = at >> 2;
-      const nw = len >> 2;
-      for (let i = 0; i < nw; i++) d[to + i] = w[from + i];
-      k = nw << 2;
-    }
-    for (; k < len; k++) a[at + k] = buf[off + k];
+    if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
+    const at = this.arena.append(buf, off, len);
     const n = this.count;
     this.offsets[n] = at;
     this.lengths[n] = len;
     this.count = n + 1;
-    this.used = (at + len + 7) & ~7;
     if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(this.flushTask);
@@ -216,7 +195,7 @@ class TunTxQueue {
     const n = this.count;
     if (n === 0) return;
     this.count = 0;
-    this.used = 0;
-    if (!this.closed()) this.tun.writeBatch(this.arena, this.offsets, this.lengths, n);
+    this.arena.used = 0;
+    if (!this.closed()) this.tun.writeBatch(this.arena.bytes, this.offsets, this.lengths, n);
   }
 }
