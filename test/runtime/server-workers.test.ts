@@ -247,6 +247,9 @@ describe("server with [server] workers = 2", { skip: privilegedSkip("the workers
       assert.equal(r.ok, true, JSON.stringify(r));
       await server.waitFor(new RegExp(`call ${callOn1}: data-plane worker 1 exited[^\n]*the call is closed`), 5000, "the lost call's line");
       await server.waitFor(/data-plane worker 1: restarted/, 10_000, "the restart");
+      // What an operator sees of the queue move, and no disagreement between the kernel's queues and the steering.
+      assert.match(server.output(), /data-plane worker 1: its TUN queue 1 detached; the kernel moved queue 2 \(worker 2, 1 call\) into index 1/);
+      assert.doesNotMatch(server.output(), /the steering expects/);
       // The server's session-down line (what accounting's Stop reads): the reason, and Acct-Terminate-Cause NAS-Error.
       const down = await server.waitFor(new RegExp(`call ${callOn1} [^\n]*session down: ([^\n]*); cause ([a-z-]+)`), 15_000, "the lost call's session-down line");
       assert.match(down[1], /data-plane worker 1 exited/, down[0]);
