@@ -105,6 +105,7 @@ export async function startRoles(o: RoleOptions): Promise<RunningRoles> {
         onWorkerLost: (owner, callIds, reason) => server?.workerLost(owner, callIds, reason),
         onWorkerRestarted: (owner, error) => server?.workerRestarted(owner, error),
         onError: (owner, message) => logger.log("errors", `data-plane worker ${owner}: ${message}`),
+        onSteering: (owner, message) => logger.log("events", `data-plane worker ${owner}: ${message}`),
       });
       logger.log("events", `data plane: ${workers} worker threads, each with its own GRE socket and queue of ${tun.name}`);
     }

@@ -85,6 +85,18 @@ function ping(ns: string, args: string[]): string {
   return execFileSync("ip", ["netns", "exec", ns, "ping", "-q", "-n", "-W", "2", ...args], { encoding: "utf8" });
 }
 
+/**
+ * The clients share one namespace and one peer address (the server's tunnel address), so a client's reply to the
+ * server's ping leaves by the first tunnel with a route to that address, not necessarily its own. When that tunnel's
+ * client is down (redialling after its worker died: the client keeps its TUN device and route while it waits), it
+ * swallows every other client's replies and a ping from the server gets none back, though the server delivered
+ * the request. A source rule sends what comes from the client's address back through its own tunnel.
+ */
+function replyThroughOwnTunnel(ns: string, tun: string, address: string, table: number): void {
+  execFileSync("ip", ["-n", ns, "route", "replace", SERVER_TUNNEL, "dev", tun, "table", String(table)]);
+  execFileSync("ip", ["-n", ns, "rule", "add", "from", address, "lookup", String(table)]);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One raw request on the admin socket (a unix socket in the file system: no namespace needed). */
@@ -212,6 +224,7 @@ describe("server with [server] workers = 2", { skip: privilegedSkip("the workers
         const proc = new NsProc(net!.generatorNs, [CLI, "connect", net!.serverAddress, "--user", "load", "--password", PASSWORD, "--tun-name", tun, "--max-failures", "1", "--mppe-stateless", "require", "--lcp-echo-interval", "1"]);
         procs.push(proc);
         const m = await proc.waitFor(/connected to \S+: address (\d+\.\d+\.\d+\.\d+)/, 20_000, `client ${i} coming up`);
+        replyThroughOwnTunnel(net!.generatorNs, tun, m[1], 100 + i);
         return { proc, tun, address: m[1] };
       };
       const a = await connect(0);
@@ -234,6 +247,9 @@ describe("server with [server] workers = 2", { skip: privilegedSkip("the workers
       assert.equal(r.ok, true, JSON.stringify(r));
       await server.waitFor(new RegExp(`call ${callOn1}: data-plane worker 1 exited[^\n]*the call is closed`), 5000, "the lost call's line");
       await server.waitFor(/data-plane worker 1: restarted/, 10_000, "the restart");
+      // What an operator sees of the queue move, and no disagreement between the kernel's queues and the steering.
+      assert.match(server.output(), /data-plane worker 1: its TUN queue 1 detached; the kernel moved queue 2 \(worker 2, 1 call\) into index 1/);
+      assert.doesNotMatch(server.output(), /the steering expects/);
       // The server's session-down line (what accounting's Stop reads): the reason, and Acct-Terminate-Cause NAS-Error.
       const down = await server.waitFor(new RegExp(`call ${callOn1} [^\n]*session down: ([^\n]*); cause ([a-z-]+)`), 15_000, "the lost call's session-down line");
       assert.match(down[1], /data-plane worker 1 exited/, down[0]);

@@ -10,6 +10,7 @@
  * takeBack: the map entries go first (traffic returns to the control thread, which has ended the call or takes it
  * over), then the worker drops the call and reports its counters.
  */
+import { readdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { CallOwners, QueueOwners } from "./steering.js";
 import type { CallHandoff, DataCallState } from "./data-call.js";
@@ -36,6 +37,8 @@ export interface DataPlaneOptions {
    */
   readonly onWorkerLost?: (owner: number, callIds: readonly number[], reason: string) => void;
   readonly onWorkerRestarted?: (owner: number, error?: string) => void;
+  /** How a worker's death moved the TUN queues and where the survivors' addresses now steer (for the log). */
+  readonly onSteering?: (owner: number, message: string) => void;
 }
 
 /** What takeBack gives back: the worker's last counters and the call's state there (undefined when it had none). */
@@ -64,6 +67,20 @@ interface Slot {
    */
   queue: number;
   alive: boolean;
+  /** The worker said "ready": its TUN queue is attached. */
+  ready: boolean;
+}
+
+/**
+ * The TUN device's queue count as the kernel has it (tun_set_real_num_queues updates the sysfs tx-N entries when a
+ * queue attaches or detaches), or undefined when sysfs does not show this device (another network namespace's /sys).
+ */
+export function kernelQueueCount(name: string): number | undefined {
+  try {
+    return readdirSync(`/sys/class/net/${name}/queues`).filter((q) => q.startsWith("tx-")).length;
+  } catch {
+    return undefined;
+  }
 }
 
 export class DataPlaneWorkers {
@@ -224,7 +241,7 @@ export class DataPlaneWorkers {
       tickMs: this.o.tickMs ?? 10,
     };
     const worker = new Worker(new URL("./data-worker.js", import.meta.url), { workerData: setup });
-    const slot: Slot = { owner, worker, calls: new Set(), waiting: new Map(), queue, alive: true };
+    const slot: Slot = { owner, worker, calls: new Set(), waiting: new Map(), queue, alive: true, ready: false };
     this.slots[owner - 1] = slot;
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -232,6 +249,7 @@ export class DataPlaneWorkers {
         switch (m.type) {
           case "ready":
             ready = true;
+            slot.ready = true;
             resolve();
             return;
           case "control":
@@ -288,6 +306,10 @@ export class DataPlaneWorkers {
       this.ownerOfCall.delete(id);
     }
     dead.calls.clear();
+    // Node closes a worker's descriptors (native/endpoint.c's environment teardown hook) before its "exit" reaches
+    // this thread, so the kernel has already detached the dead queue here. Checked, not assumed: were it still
+    // attached (its descriptor held open), the moved worker's addresses would steer to a queue nobody reads.
+    this.checkQueues(dead.owner, `after worker ${dead.owner} exited`);
     const last = Math.max(...this.slots.map((s) => s.queue));
     const moved = this.slots.find((s) => s !== dead && s.queue === last);
     if (moved !== undefined) {
@@ -296,17 +318,38 @@ export class DataPlaneWorkers {
         const addr = this.addressOfCall.get(id);
         if (addr !== undefined) this.queueOwners.set(addr, moved.queue);
       }
+      this.o.onSteering?.(
+        dead.owner,
+        `its TUN queue ${dead.queue} detached; the kernel moved queue ${last} (worker ${moved.owner}, ${moved.calls.size} call${moved.calls.size === 1 ? "" : "s"}) into index ${dead.queue} and their addresses now steer there; the new worker ${dead.owner} attaches as queue ${last}`,
+      );
+    } else {
+      this.o.onSteering?.(dead.owner, `its TUN queue ${dead.queue} (the last) detached; the new worker ${dead.owner} attaches as queue ${last}`);
     }
     this.o.onWorkerLost?.(dead.owner, calls, reason);
     this.restarting = this.restarting.then(async () => {
       if (this.closed) return;
       try {
         await this.startWorker(dead.owner, last);
+        this.checkQueues(dead.owner, `after the new worker ${dead.owner} attached`);
         this.o.onWorkerRestarted?.(dead.owner);
       } catch (e) {
         this.o.onWorkerRestarted?.(dead.owner, (e as Error).message);
       }
     });
+  }
+
+  /**
+   * The kernel's queue count against the pool's (the control thread's queue and one per ready worker); a
+   * difference means the steering map and the kernel's queue indexes disagree, which loses the affected calls'
+   * downlink: said as an error. Not checked while a worker is starting (its queue may or may not be attached yet).
+   */
+  private checkQueues(owner: number, when: string): void {
+    if (this.slots.some((s) => s.alive && !s.ready)) return;
+    const kernel = kernelQueueCount(this.o.tun.name);
+    const expected = 1 + this.slots.filter((s) => s.alive).length;
+    if (kernel !== undefined && kernel !== expected) {
+      this.o.onError?.(owner, `TUN ${this.o.tun.name} has ${kernel} queues ${when}, the steering expects ${expected}: a dead worker's queue is still attached or one is missing, so some calls' IP to their clients may be steered to a queue nobody reads`);
+    }
   }
 
   /** Test and diagnostics: end worker `owner` as a crash would (its thread stops at once). */

@@ -140,6 +140,8 @@ async function death(): Promise<Record<string, unknown>> {
   });
   const lost: Array<[number, number[]]> = [];
   const restarted: Array<[number, string | undefined]> = [];
+  const steering: string[] = [];
+  const errors: string[] = [];
   let forwarded = 0;
   const workers = await DataPlaneWorkers.start({
     workers: 2,
@@ -151,6 +153,8 @@ async function death(): Promise<Record<string, unknown>> {
     },
     onWorkerLost: (owner, ids) => lost.push([owner, [...ids]]),
     onWorkerRestarted: (owner, error) => restarted.push([owner, error]),
+    onSteering: (owner, m) => steering.push(`${owner}: ${m}`),
+    onError: (owner, m) => errors.push(`${owner}: ${m}`),
   });
   const handoff = (local: number, peer: number, client: number): CallHandoff => {
     const k = testKeys(local);
@@ -227,6 +231,8 @@ async function death(): Promise<Record<string, unknown>> {
   return {
     lost,
     restarted,
+    steering,
+    errors: errors.filter((e) => !/exited with code/.test(e)),
     ownerOf100,
     owner300,
     clientGot: clientGot.sort(),

@@ -65,6 +65,8 @@ describe("data-plane workers", { skip: privilegedSkip("worker threads with eBPF 
     const r = JSON.parse(line) as {
       lost: Array<[number, number[]]>;
       restarted: Array<[number, string | null]>;
+      steering: string[];
+      errors: string[];
       ownerOf100: number | null;
       owner300: number;
       clientGot: string[];
@@ -78,6 +80,9 @@ describe("data-plane workers", { skip: privilegedSkip("worker threads with eBPF 
     };
     assert.deepEqual(r.lost, [[1, [100]]], "worker 1 died with call 100");
     assert.deepEqual(r.restarted, [[1, null]], "and was started again");
+    // The kernel's queue count matched the pool's at the death and after the restart (pool.ts checkQueues).
+    assert.deepEqual(r.errors, [], "no queue-count mismatch");
+    assert.deepEqual(r.steering, ["1: its TUN queue 1 detached; the kernel moved queue 2 (worker 2, 1 call) into index 1 and their addresses now steer there; the new worker 1 attaches as queue 2"]);
     assert.equal(r.ownerOf100, undefined, "call 100 is no longer on any worker");
     assert.equal(r.owner300, 1, "a new call goes to the new worker 1 (fewest calls)");
     assert.deepEqual(r.perWorker, [
