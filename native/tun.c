@@ -78,6 +78,21 @@ static void rx_accept(io_endpoint *ep, uint32_t *out, uint32_t slot, uint32_t r)
   (*out)++;
 }
 
+#define READ_AGAIN 1
+/* A failed read() of one packet: READ_AGAIN to go on reading, 0 when the queue is empty, else -errno. */
+static int read_failed(io_endpoint *ep) {
+  int e = errno;
+  if (e == EINTR) return READ_AGAIN;
+  if (e == EAGAIN || e == EWOULDBLOCK) return 0;
+  /* Other kernels fail the copy with EFAULT when a packet is larger than our slot (the device MTU was raised under
+   * us); that packet is consumed, so count it and keep reading. */
+  if (e == EFAULT || e == EINVAL) {
+    ep->stats.rx_dropped++;
+    return READ_AGAIN;
+  }
+  return -e;
+}
+
 static int tun_read_vnet(io_endpoint *ep) {
   tun_device *td = (tun_device *)ep;
   uint32_t out = 0, slot = 0;
@@ -108,15 +123,10 @@ static int tun_read_vnet(io_endpoint *ep) {
     }
     ssize_t r = readv(ep->fd, iov, niov);
     if (r < 0) {
-      int e = errno;
-      if (e == EINTR) continue;
+      int f = read_failed(ep);
+      if (f == READ_AGAIN) continue;
       ep->rx_count = out;
-      if (e == EAGAIN || e == EWOULDBLOCK) return 0;
-      if (e == EFAULT || e == EINVAL) {
-        ep->stats.rx_dropped++;
-        continue;
-      }
-      return -e;
+      return f;
     }
     if (r == 0) break;
     if (r < TUN_VNET_HDR_LEN) { /* no room for the header: not what the kernel sends */
@@ -170,17 +180,10 @@ static int tun_read_plain(io_endpoint *ep) {
     uint8_t *p = ep->rx_data + (size_t)slot * ep->slot_size;
     ssize_t r = read(ep->fd, p, ep->slot_size);
     if (r < 0) {
-      int e = errno;
-      if (e == EINTR) continue;
+      int f = read_failed(ep);
+      if (f == READ_AGAIN) continue;
       ep->rx_count = out;
-      if (e == EAGAIN || e == EWOULDBLOCK) return 0;
-      /* Other kernels fail the copy with EFAULT when a packet is larger than our slot (the device
-       * MTU was raised under us); that packet is consumed, so count it and keep reading. */
-      if (e == EFAULT || e == EINVAL) {
-        ep->stats.rx_dropped++;
-        continue;
-      }
-      return -e;
+      return f;
     }
     if (r == 0) break;
     /* Some kernels (seen on 6.18) do not fail but cut a packet longer than the buffer to the buffer's size.
@@ -190,11 +193,7 @@ static int tun_read_plain(io_endpoint *ep) {
       ep->stats.rx_dropped++;
       continue;
     }
-    ep->rx_offsets[out] = slot * ep->slot_size;
-    ep->rx_lengths[out] = (uint32_t)r;
-    ep->stats.rx_packets++;
-    ep->stats.rx_bytes += (uint64_t)r;
-    out++;
+    rx_accept(ep, &out, slot, (uint32_t)r);
     slot++;
   }
   ep->rx_count = out;
