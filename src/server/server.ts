@@ -11,6 +11,7 @@
  *
  * Nothing on those two paths allocates per packet; control traffic and events may.
  */
+import { warmUp } from "./warm-up.js";
 import { randomPool } from "./random-pool.js";
 import * as net from "node:net";
 import { performance } from "node:perf_hooks";
@@ -313,7 +314,8 @@ export class PptpServer implements SessionDirectory {
   }
 
   /** Starts listening; resolves once TCP is bound. Persistent named peers are dialled from then on. */
-  listen(): Promise<net.AddressInfo> {
+  async listen(): Promise<net.AddressInfo> {
+    await this.warmUp();
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(new Error(`cannot listen on ${this.settings.server.listen}:${this.settings.server.port}: ${e.message}`));
       this.tcp.once("error", onError);
@@ -330,6 +332,13 @@ export class PptpServer implements SessionDirectory {
         resolve(a);
       });
     });
+  }
+
+  /** One in-memory session with the configured PPP settings before the first client's (src/server/warm-up.ts). */
+  private async warmUp(): Promise<void> {
+    const r = await warmUp(this.linkConfig(this.settings, undefined));
+    if (r.ok) this.log("events", `warm-up: an in-memory ${r.method} session (MPPE ${r.mppe}) came up and carried data in ${r.ms.toFixed(0)} ms`);
+    else this.log("errors", `warm-up: an in-memory ${r.method} session with the configured [ppp]/[mppe] settings failed (${r.reason}); clients will likely fail the same way`);
   }
 
   /** New settings and users for new sessions; running sessions keep what they negotiated (SIGHUP). */
