@@ -460,6 +460,10 @@ export class PptpClient {
 
   private async networkUp(e: Extract<SessionEvent, { type: "network-up" }>): Promise<void> {
     const r = this.runner;
+    // Up already on this connection: the link renegotiated (RFC 1661 §3.2, a Configure-Request in Opened) and is
+    // back. The device and routes are set again (the address may have changed); it is the same session for the
+    // counters, the uptime and the log.
+    const renegotiated = this.stateValue === "up";
     const session = r?.conn.sessions.get(e.callId);
     const local = e.ipcp.localAddress;
     const remote = e.ipcp.peerAddress ?? this.peer.remoteAddress ?? PLACEHOLDER_REMOTE + "1";
@@ -489,13 +493,15 @@ export class PptpClient {
     delete this.status.lastError;
     delete this.status.lastErrorCode;
     this.backoff.reset();
-    this.counters.sessions++;
-    this.upSince = this.now();
+    if (!renegotiated) {
+      this.counters.sessions++;
+      this.upSince = this.now();
+    }
     this.lastActivity = this.now();
     this.setState("up");
     const routes = [...this.peer.routes.map(formatPrefix), ...(this.peer.defaultRoute ? ["default (0.0.0.0/1, 128.0.0.0/1)"] : [])];
     this.info(
-      `connected to ${this.status.server}: address ${local}, server ${remote}, MTU ${mtu}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, ${mppe}` +
+      `${renegotiated ? "renegotiated with" : "connected to"} ${this.status.server}: address ${local}, server ${remote}, MTU ${mtu}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, ${mppe}` +
         `${e.ipcp.dns.length ? `, DNS ${e.ipcp.dns.join(" ")}` : ""}${routes.length ? `, routes ${routes.join(", ")}` : ""}`,
     );
     for (const pkt of this.arrived.take()) if (!this.tun?.write(pkt, 0, pkt.length)) this.counters.tunDropped++;

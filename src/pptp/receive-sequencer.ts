@@ -218,6 +218,30 @@ export class ReceiveSequencer {
     this.expected = (expected ?? 0) >>> 0;
   }
 
+  /**
+   * Takes the packets waiting in the reorder buffer out, in sequence order, as copies: this receiver hands its
+   * stream to another (a data-plane worker giving a call back, src/io/workers), which gets them with `restartAt`
+   * and receives them again, so a renegotiation loses none of them (they may be the frames after the Configure-
+   * Request that began it). `expected` stays: the gap in front of them is still open. Rare: allocates.
+   */
+  takeBuffered(): Array<{ seq: number; payload: Uint8Array }> {
+    const out: Array<{ seq: number; payload: Uint8Array }> = [];
+    const slots = this.slots;
+    if (slots === undefined) return out;
+    let s = this.expected;
+    for (let k = 0; k <= this.mask && this.buffered > 0; k++) {
+      const i = s & this.mask;
+      if (this.slotLen[i] >= 0 && this.slotSeq[i] === s) {
+        out.push({ seq: s, payload: slots.slice(i * this.slotSize, i * this.slotSize + this.slotLen[i]) });
+        this.slotLen[i] = -1;
+        this.buffered--;
+      }
+      s = seqAdd(s, 1);
+    }
+    this.rearm();
+    return out;
+  }
+
   receive(now: number, buf: Uint8Array, off: number, len: number, seq: number): void {
     if (!this.started) {
       this.started = true;

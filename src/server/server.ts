@@ -867,7 +867,11 @@ export class PptpServer implements SessionDirectory {
         if (!r) return;
         r.networkUp = true;
         this.callsUpSeq++;
-        this.counters.sessionsEstablished++;
+        // A renegotiation (RFC 1661 §3.2: a Configure-Request in Opened; the link raises network-up again once
+        // it is back) continues the session that is up: it is not a new one for the counters, the log or
+        // accounting (its Start went at the first network-up; RFC 2866 §5.1: one Start per session).
+        const renegotiated = r.upAt !== undefined;
+        if (!renegotiated) this.counters.sessionsEstablished++;
         r.user = e.user;
         if (e.user !== undefined) r.log?.identify(e.user);
         r.method = e.method;
@@ -889,10 +893,10 @@ export class PptpServer implements SessionDirectory {
           r,
           st,
           "events",
-          `session up: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}` +
+          `${renegotiated ? "session renegotiated" : "session up"}: address ${e.ipcp.peerAddress}, ${e.method ? authMethodLabel(e.method) : "no authentication"}, MPPE ${r.mppe}` +
             (link ? `, peer MRU ${link.lcpInfo?.peerMru ?? 1500} (datagrams up to ${link.maxIpOut} octets)` : ""),
         );
-        if (r.peer && r.peer.callId === e.callId) this.peerUp(r.peer, r);
+        if (r.peer && r.peer.callId === e.callId && !renegotiated) this.peerUp(r.peer, r);
         if (this.workerCalls && link && r.addressInt !== undefined) {
           const session = st.runner.conn.sessions.get(e.callId);
           if (session) this.workerCalls.handOff(e.callId, session, { peerIp: st.peerIp, localIp: st.localIp, clientIp: r.addressInt }, () => (r.lastActivity = this.now()));

@@ -15,7 +15,7 @@ import { answerAdmin, type PeerLine, type TunnelLine } from "../../src/admin/com
 import { processTarget } from "../../src/admin/target.js";
 import { peerTable, tunnelTable, vpdnText } from "../../src/admin/tunnel-table.js";
 import { openControlSocket, controlRequest } from "../../src/io/control-socket.js";
-import { rig, dial, waitFor } from "../runtime/server-rig.js";
+import { rig, dial, waitFor, settings } from "../runtime/server-rig.js";
 import { config, RecordingNetwork } from "../runtime/driver-support.js";
 import { PptpClient } from "../../src/client/client.js";
 import { GreDemux } from "../../src/io/gre-demux.js";
@@ -91,9 +91,17 @@ class RecordingAccounting implements AccountingSink {
 
 const socketPath = () => join(mkdtempSync(join(tmpdir(), "pptpts-tun-")), "ctl.sock");
 
+/**
+ * The idle peers these tests list must outlive the test: the server closes a connection without SCCRQ after
+ * start-timeout (10 s) and one without a call after no-call-timeout (30 s), and under load the CLI's child processes
+ * (several, one after another, over a second each) took the first test past 10 s — the silent peer was gone and
+ * `show vpdn` said "total tunnels 2" (reproduced by stretching the test by 10.5 s).
+ */
+const patient = { ...settings, limits: { ...settings.limits, startTimeoutMs: 600_000, noCallTimeoutMs: 600_000 } };
+
 describe("show tunnels / show vpdn / clear tunnel against a running server", () => {
   test("every control connection is listed — no SCCRQ yet, SCCRQ but no call, a call — and show vpdn gives the totals and the session", async () => {
-    const r = await rig();
+    const r = await rig(patient);
     const path = socketPath();
     const sock = await openControlSocket(path, async (req) => answerAdmin(processTarget({ server: r.server, clients: [] }), req));
     const silent = rawPeer(r.port, "127.0.0.5");
@@ -155,7 +163,7 @@ describe("show tunnels / show vpdn / clear tunnel against a running server", () 
 
   test("clear tunnel: LCP Terminate and Call-Disconnect-Notify for each call, then Stop-Control-Connection-Request; Admin-Reset; the other tunnels untouched", async () => {
     const acct = new RecordingAccounting();
-    const r = await rig(undefined, undefined, { accounting: acct });
+    const r = await rig(patient, undefined, { accounting: acct });
     const path = socketPath();
     const sock = await openControlSocket(path, async (req) => answerAdmin(processTarget({ server: r.server, clients: [] }), req));
     const bare = rawPeer(r.port, "127.0.0.4", SCCRQ);

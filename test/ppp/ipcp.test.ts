@@ -149,11 +149,14 @@ describe("IPCP server", () => {
 });
 
 describe("IPCP client", () => {
-  test("still Rejects the server's VJ (pptpd's pppd asks for it): only the server role Acks it", () => {
+  test("Acks the server's VJ (pptpd's pppd asks for it) and never asks for VJ itself: RFC 1332 §4.1, one round less", () => {
+    // The option describes the requester's receiver: Acking it lets *us* send VJ, which we never do; the server's
+    // pppd compresses only after Acking a VJ request of ours (sifvjcomp(ho->neg_vj)), and we make none.
     const c = started({ role: "client" });
-    out(c);
+    const [req] = parsedOut(c);
+    assert.ok(req.kind === "configure-request" && req.options.every((o) => o.kind !== "ip-compression"), "no VJ in our request");
     c.handlePacket(0, fromHex("01010010" + "0206002d0f01" + "0306c0a83201"));
-    assert.deepEqual(out(c), ["0401000a" + "0206002d0f01"]);
+    assert.deepEqual(out(c), ["02010010" + "0206002d0f01" + "0306c0a83201"], "Configure-Ack of the whole request");
   });
 
   test("requests 0.0.0.0 and DNS, takes what the server Naks", () => {

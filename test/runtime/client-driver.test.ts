@@ -178,6 +178,34 @@ describe("PptpClient against PptpServer (loopback TCP, memory GRE/TUN)", () => {
     }
   });
 
+  test("an IPCP renegotiation while up is the same session: counters.sessions 1, uptime kept, 'renegotiated with' instead of a second 'connected to'", async () => {
+    const site = await serverSite();
+    const c = clientFor(site, "password = pw1");
+    try {
+      await c.client.start();
+      await waitFor(() => c.client.state === "up", `client up\n${both(site, c)}`);
+      // Our client's link sends a new IPCP Configure-Request for its address (RFC 1661 §3.2: in Opened it restarts
+      // negotiation): both links renegotiate IPCP and raise network-up again.
+      const inner = c.client as unknown as { runner: { conn: { sessions: Map<number, { channel: { send(now: number, b: Uint8Array, o: number, l: number): boolean } }> } }; callId: number; upSince: number };
+      const since = inner.upSince;
+      const ipcpRequest = new Uint8Array([0xff, 0x03, 0x80, 0x21, 0x01, 0x55, 0x00, 0x0a, 0x03, 0x06, 192, 168, 50, 10]);
+      inner.runner.conn.sessions.get(inner.callId)!.channel.send(performance.now(), ipcpRequest, 0, ipcpRequest.length);
+      // The client logs its second network-up either way ("renegotiated with", or before the fix "connected to").
+      await waitFor(() => c.lines.filter((l) => /renegotiated with|connected to/.test(l)).length === 2, `second network-up\n${both(site, c)}`);
+      assert.equal(c.lines.filter((l) => l.includes("connected to")).length, 1, both(site, c));
+      assert.equal(c.client.counters.sessions, 1);
+      assert.equal(inner.upSince, since, "the uptime goes on from the first network-up");
+      assert.ok(c.lines.some((l) => l.includes("renegotiated with 127.0.0.1: address 192.168.50.10")), both(site, c));
+      // Still carrying IP.
+      const up = fakeIpPacket(300, 7, "192.168.50.10", "10.0.0.9");
+      c.tun().inject(up);
+      await waitFor(() => site.serverTun.written.some((p) => p.length === up.length), "packet at the server's TUN");
+    } finally {
+      await c.client.stop();
+      await site.stop();
+    }
+  });
+
   test("wrong password: gives up at once in interactive use and says authentication failed (691)", async () => {
     const site = await serverSite();
     const c = clientFor(site, "password = wrong", { stopOnRefusal: true });

@@ -334,4 +334,35 @@ describe("server AAA: one session per user and the session directory", () => {
       await r.stop();
     }
   });
+  test("an IPCP renegotiation of an established session is no new session: one Start, one 'session up', established 1", { timeout: 30_000 }, async () => {
+    const r = await aaaRig();
+    try {
+      const a = call("alice", "127.0.0.2", r);
+      await waitFor(() => a.up());
+      const callId = a.client.currentCallId!;
+      const ups = () => a.events.filter((e) => e.type === "network-up").length;
+      // The client sends a new IPCP Configure-Request for its address (RFC 1661 §3.2: in Opened, it restarts
+      // negotiation); both links renegotiate IPCP and raise network-up again.
+      const me = clientAddress(a)!.split(".").map(Number);
+      const ipcpRequest = new Uint8Array([0xff, 0x03, 0x80, 0x21, 0x01, 0x55, 0x00, 0x0a, 0x03, 0x06, ...me]);
+      a.client.sessions.get(callId)!.channel.send(a.now(), ipcpRequest, 0, ipcpRequest.length);
+      a.service();
+      // The server logs its second network-up either way: as "session renegotiated" (or, before the fix, "session up").
+      await waitFor(() => ups() === 2 && r.lines.filter((l) => /session (up|renegotiated):/.test(l)).length === 2);
+      assert.equal(r.sink.of("start").length, 1, "one Accounting-Start for the session (RFC 2866 §5.1)");
+      assert.equal(r.lines.filter((l) => l.includes("session up:")).length, 1, r.lines.join("\n"));
+      assert.equal(r.server.counters.sessionsEstablished, 1);
+      assert.ok(r.lines.some((l) => l.includes("session renegotiated: address")), r.lines.join("\n"));
+      // Still one session, and it carries IP after the renegotiation.
+      assert.equal(r.server.sessionCount, 1);
+      clientSend(a, udpDatagram(120, clientAddress(a)!, "10.200.0.1", 1));
+      await waitFor(() => r.tun.written.length === 1);
+      a.client.hangUp(a.now(), callId, "bye");
+      a.service();
+      await waitFor(() => r.sink.of("stop").length === 1);
+      assert.equal(r.sink.of("start").length, 1);
+    } finally {
+      await r.stop();
+    }
+  });
 });

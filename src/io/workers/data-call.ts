@@ -24,6 +24,7 @@ import { PppHeaderReader, emitPppHeader, type PppHeaderFlags } from "../../wire/
 import { PPP_COMP, PPP_IP } from "../../wire/ppp-protocols.js";
 import { MppeReceiver, MppeSender, type MppeBits, type MppeState } from "../../crypto/mppe.js";
 import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../../wire/ipv4-fragment.js";
+import type { ForwardedGre } from "./protocol.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -65,6 +66,12 @@ export interface CallHandoff {
 export interface DataCallState {
   readonly gre: GreChannelState;
   readonly mppe?: { readonly send: MppeState; readonly recv: MppeState };
+  /**
+   * GRE packets from the peer that waited in the reorder buffer behind a gap (sequence order, payload = PPP frame,
+   * not yet decrypted: `mppe.recv` is from before them). The control thread receives them after resuming, so a
+   * renegotiation loses none (pool.ts passes them to onGre ahead of the packets the worker still forwards).
+   */
+  readonly held?: readonly ForwardedGre[];
 }
 
 export interface DataCallStats {
@@ -171,8 +178,10 @@ export class DataCall {
    */
   handBack(): DataCallState {
     this.channel.flushAck();
+    const held = this.channel.takeReordered().map((p): ForwardedGre => ({ hasSeq: true, seq: p.seq, hasAck: false, ack: 0, payload: p.payload }));
     return {
       gre: this.channel.dataState(),
+      ...(held.length > 0 ? { held } : {}),
       ...(this.sender !== undefined && this.receiver !== undefined ? { mppe: { send: this.sender.saveState(), recv: this.receiver.saveState() } } : {}),
     };
   }

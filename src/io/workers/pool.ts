@@ -153,8 +153,8 @@ export class DataPlaneWorkers {
    * The call ended: the steering entries go first (nothing more for the worker), then the call.
    * `forward` (the call goes on on the control thread, e.g. a renegotiation): the worker gives the call up first and
    * the entries stay until then, so no packet finds neither side: `onState` runs with the worker's state before they
-   * move (the control thread continues exactly from it), and GRE the worker still reads for the call comes to
-   * `onGre` for FORWARD_MS.
+   * move (the control thread continues exactly from it); then the packets that waited in the worker's reorder
+   * buffer (DataCallState.held) and, for FORWARD_MS, the GRE the worker still reads for the call come to `onGre`.
    */
   async takeBack(callId: number, forward?: { readonly onState: (t: TakenBack) => void }): Promise<TakenBack | undefined> {
     const slot = this.ownerOfCall.get(callId);
@@ -167,6 +167,8 @@ export class DataPlaneWorkers {
     const t: TakenBack = reply.type === "removed" ? { stats: reply.stats, state: reply.state } : { stats: undefined, state: undefined };
     if (forward !== undefined) {
       forward.onState(t);
+      // What waited in the worker's reorder buffer, in sequence order, before anything it forwards from now on.
+      if (t.state?.held !== undefined) for (const p of t.state.held) this.o.onGre?.(callId, p);
       this.unsteer(callId);
       if (slot.alive) setTimeout(() => slot.alive && slot.worker.postMessage({ type: "forget", callId } satisfies ToWorker), FORWARD_MS).unref();
     }

@@ -184,4 +184,41 @@ describe("DataCall: one call's data path on a worker", () => {
     assert.equal(ip.length, 1);
     assert.deepEqual(ip[0], datagram(90, 8));
   });
+
+  test("handBack: packets waiting behind a gap in the reorder buffer come with the state, still encrypted, and reach the next receiver in order", () => {
+    const r = rig();
+    const h = handoff();
+    // The peer's packets 0..4: IP, IP, IP, IP, then an LCP Configure-Request (a renegotiation's next frame).
+    const lcpConfReq = new Uint8Array([0xff, 0x03, 0xc0, 0x21, 0x01, 0x07, 0x00, 0x04]);
+    const pkts = [r.peer.ip(datagram(100, 10)), r.peer.ip(datagram(101, 11)), r.peer.ip(datagram(102, 12)), r.peer.ip(datagram(103, 13)), r.peer.frame(lcpConfReq)];
+    r.deliver(pkts[0]);
+    for (const k of [2, 3, 4]) r.deliver(pkts[k]); // 1 is late: 2, 3 and 4 wait behind the gap
+    assert.equal(r.ip.length, 1);
+    const state = r.call.handBack();
+    assert.equal(state.gre.rxExpected, 1, "the gap is still open");
+    assert.deepEqual(state.held?.map((p) => p.seq), [2, 3, 4]);
+    // They moved, not copied: the worker's channel does not deliver them at its gap time-out any more.
+    r.call.handleTimeout(10_000);
+    assert.equal(r.ip.length, 1);
+    assert.equal(r.control.length, 0);
+    // The control thread's side continues from the state, takes the held packets first (pool.ts → onGre), then the late one.
+    const ip: Uint8Array[] = [];
+    const control: Uint8Array[] = [];
+    const next = new DataCall({ ...h, gre: state.gre, mppe: { ...h.mppe!, send: state.mppe!.send, recv: state.mppe!.recv } }, () => {}, (b, o, l) => ip.push(b.slice(o, o + l)), (f) => control.push(f));
+    for (const p of state.held!) {
+      const gh = new GreHeader();
+      gh.callId = LOCAL;
+      gh.hasSeq = p.hasSeq;
+      gh.seq = p.seq;
+      gh.payloadOffset = 0;
+      gh.payloadLength = p.payload.length;
+      next.receive(0, p.payload, gh);
+    }
+    assert.equal(ip.length, 0, "still behind the gap");
+    const gh = new GreHeader();
+    assert.ok(parseGreHeader(pkts[1], 0, pkts[1].length, gh).ok);
+    next.receive(0, pkts[1], gh);
+    assert.deepEqual(ip, [datagram(101, 11), datagram(102, 12), datagram(103, 13)], "decrypted with the handed-back MPPE state, in order");
+    assert.deepEqual(control, [lcpConfReq], "the renegotiation's frame is not lost");
+  });
 });

@@ -216,12 +216,16 @@ async function death(): Promise<Record<string, unknown>> {
   const p201 = peers.get(502)!;
   const BURST = 40;
   let state: unknown;
+  // The burst's first packet is held back until the call has left the worker: the rest wait behind that gap in the
+  // worker's reorder buffer (its gap time-out is 50 ms) and must come to the control thread with the state.
+  const burst = Array.from({ length: BURST }, (_, i) => p201.ip(udpDatagram(net(11), SERVER, 6000, 5555, Buffer.from(`burst-${i}`))));
+  // Half of it reaches the worker before the "remove" message, half after (the worker then forwards it).
+  for (const pkt of burst.slice(1, BURST / 2)) client.send(pkt, 0, pkt.length, LOOPBACK);
   const pending = workers.takeBack(201, { onState: (t) => (state = t.state) });
-  for (let i = 0; i < BURST; i++) {
-    const pkt = p201.ip(udpDatagram(net(11), SERVER, 6000, 5555, Buffer.from(`burst-${i}`)));
-    client.send(pkt, 0, pkt.length, LOOPBACK);
-  }
+  for (const pkt of burst.slice(BURST / 2)) client.send(pkt, 0, pkt.length, LOOPBACK);
   const back = await pending;
+  const heldBack = (state as { held?: unknown[] } | undefined)?.held?.length ?? 0;
+  client.send(burst[0], 0, burst[0].length, LOOPBACK); // now steered to the control thread's socket (mainSaw)
   await sleep(300);
   const ipInBefore = after.find((w) => w.owner === 2)?.calls.find((c) => c.callId === 201)?.ipIn ?? 0;
 
@@ -239,7 +243,8 @@ async function death(): Promise<Record<string, unknown>> {
     sinkGot: sinkGot.filter((t) => t.startsWith("up-")).sort(),
     mainTun,
     perWorker: after.map((w) => ({ owner: w.owner, calls: w.calls.map((c) => c.callId) })),
-    burst: BURST,
+    burst: BURST - 1,
+    heldBack,
     burstOnWorker: (back?.stats?.ipIn ?? 0) - ipInBefore,
     forwarded,
     stateSeq: (state as { gre?: { nextSendSeq: number } } | undefined)?.gre?.nextSendSeq,
