@@ -15,7 +15,8 @@ import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
 import { noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
 
-export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+/** PPTPTS_LOAD_SERVER_CLI: another build's main.js (a "before" for a change), with this bench's probes. */
+export const CLI = process.env.PPTPTS_LOAD_SERVER_CLI || fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const PROBE = fileURLToPath(new URL("./heap-probe.js", import.meta.url));
 const CPU_PROBE = fileURLToPath(new URL("./cpu-probe.js", import.meta.url));
 
@@ -161,6 +162,38 @@ export class ServerProc {
       await new Promise((r) => setTimeout(r, 20));
     }
     return undefined;
+  }
+
+  /**
+   * The server's event-loop delays since the last call (heap-probe.ts, SIGWINCH): the longest in ms; undefined if
+   * it did not answer.
+   */
+  async loopDelay(timeoutMs = 5000): Promise<{ maxMs: number; p99Ms: number; count: number } | undefined> {
+    const f = `${this.probeFile}.loop`;
+    rmSync(f, { force: true });
+    try {
+      process.kill(this.pid, "SIGWINCH");
+    } catch {
+      return undefined;
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (existsSync(f)) return JSON.parse(readFileSync(f, "utf8")) as { maxMs: number; p99Ms: number; count: number };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return undefined;
+  }
+
+  /** One admin request timed: milliseconds to the whole answer, the server's longest loop hold meanwhile. */
+  async timedAdmin(req: object, timeoutMs = 120_000): Promise<{ ms: number; answer: Record<string, unknown>; loopMaxMs?: number }> {
+    await this.loopDelay();
+    // A histogram does not record the first delay after its reset (no earlier sample): let it take a few first.
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    const answer = (await controlRequest(this.controlSocket, req, timeoutMs)) as Record<string, unknown>;
+    const ms = performance.now() - t0;
+    const loop = await this.loopDelay();
+    return { ms, answer, ...(loop ? { loopMaxMs: loop.maxMs } : {}) };
   }
 
   /** `pptp-ts show stats` over the control socket. */
