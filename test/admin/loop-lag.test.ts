@@ -24,13 +24,19 @@ test("a 300 ms hold of the loop reads as max-ms, also when it starts as a histog
     assert.ok(s["max-ms"] >= 200, `max-ms ${s["max-ms"]}`);
     assert.ok(s["worst-ms"] >= s["max-ms"]);
     assert.equal(s["window-s"], 20);
-    // Right after a rotation (the older histogram reset), a hold is still seen, by the other one.
-    (lag as unknown as { rotate(): void }).rotate();
-    hold(300);
-    await turn();
-    assert.ok(lag.stats()["max-ms"] >= 200, `after a reset: max-ms ${lag.stats()["max-ms"]}`);
   } finally {
     lag.close();
+  }
+  // Right after a rotation (a histogram reset), a hold is still seen: by the one not reset.
+  const fresh = new LoopLag();
+  try {
+    await turn();
+    (fresh as unknown as { rotate(): void }).rotate();
+    hold(300);
+    await turn();
+    assert.ok(fresh.stats()["max-ms"] >= 200, `after a reset: max-ms ${fresh.stats()["max-ms"]}`);
+  } finally {
+    fresh.close();
   }
 });
 
