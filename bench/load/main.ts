@@ -224,7 +224,7 @@ class LoadRun {
     await server.loopDelay();
     await this.pause(ADMIN_IDLE_S * 1000); // (its first sample after the reset is lost: the same in every window)
     const idle = await server.loopDelay();
-    const admin: NonNullable<RunRecord["admin"]> = { idleS: ADMIN_IDLE_S, listings: [], ...(idle ? { idleLoopMaxMs: idle.maxMs } : {}) };
+    const admin: NonNullable<RunRecord["admin"]> = { idleS: ADMIN_IDLE_S, listings: [], ...(idle ? { idleLoopMaxMs: idle.maxMs } : {}), ...(idle?.maxCpuMs !== undefined ? { idleLoopMaxCpuMs: idle.maxCpuMs } : {}) };
     this.rec.admin = admin;
     for (const [name, req, key] of [
       ["show_sessions", { cmd: "show-sessions" }, "sessions"],
@@ -236,7 +236,15 @@ class LoadRun {
         const r = await server.timedAdmin(req);
         const lag = (await server.stats())["event-loop"]?.["max-ms"];
         const list = r.answer[key];
-        admin.listings.push({ name, ms: r.ms, entries: Array.isArray(list) ? list.length : NaN, ...(r.loopMaxMs !== undefined ? { loopMaxMs: r.loopMaxMs } : {}), ...(lag !== undefined ? { serverLagMaxMs: lag } : {}) });
+        admin.listings.push({
+          name,
+          ms: r.ms,
+          entries: Array.isArray(list) ? list.length : NaN,
+          ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}),
+          ...(r.loopMaxMs !== undefined ? { loopMaxMs: r.loopMaxMs } : {}),
+          ...(r.loopMaxCpuMs !== undefined ? { loopMaxCpuMs: r.loopMaxCpuMs } : {}),
+          ...(lag !== undefined ? { serverLagMaxMs: lag } : {}),
+        });
         this.status(`${name.replace("_", " ")}: ${r.ms.toFixed(0)} ms, ${Array.isArray(list) ? list.length : "?"} entries, server loop held ${r.loopMaxMs?.toFixed(0) ?? "?"} ms at most`);
       } catch (e) {
         admin.listings.push({ name, ms: performance.now() - t0, entries: 0, error: (e as Error).message });

@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { controlRequest } from "../../src/io/control-socket.js";
 import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
-import { noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
+import { cpuSeconds, noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
 
 /** PPTPTS_LOAD_SERVER_CLI: another build's main.js (a "before" for a change), with this bench's probes. */
 export const CLI = process.env.PPTPTS_LOAD_SERVER_CLI || fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -168,7 +168,7 @@ export class ServerProc {
    * The server's event-loop delays since the last call (heap-probe.ts, SIGWINCH): the longest in ms; undefined if
    * it did not answer.
    */
-  async loopDelay(timeoutMs = 5000): Promise<{ maxMs: number; p99Ms: number; count: number } | undefined> {
+  async loopDelay(timeoutMs = 5000): Promise<{ maxMs: number; p99Ms: number; count: number; maxCpuMs?: number } | undefined> {
     const f = `${this.probeFile}.loop`;
     rmSync(f, { force: true });
     try {
@@ -178,22 +178,30 @@ export class ServerProc {
     }
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (existsSync(f)) return JSON.parse(readFileSync(f, "utf8")) as { maxMs: number; p99Ms: number; count: number };
+      if (existsSync(f)) return JSON.parse(readFileSync(f, "utf8")) as { maxMs: number; p99Ms: number; count: number; maxCpuMs?: number };
       await new Promise((r) => setTimeout(r, 10));
     }
     return undefined;
   }
 
   /** One admin request timed: milliseconds to the whole answer, the server's longest loop hold meanwhile. */
-  async timedAdmin(req: object, timeoutMs = 120_000): Promise<{ ms: number; answer: Record<string, unknown>; loopMaxMs?: number }> {
+  async timedAdmin(req: object, timeoutMs = 120_000): Promise<{ ms: number; cpuMs?: number; answer: Record<string, unknown>; loopMaxMs?: number; loopMaxCpuMs?: number }> {
     await this.loopDelay();
     // A histogram does not record the first delay after its reset (no earlier sample): let it take a few first.
     await new Promise((r) => setTimeout(r, 100));
+    const cpu0 = cpuSeconds(this.pid);
     const t0 = performance.now();
     const answer = (await controlRequest(this.controlSocket, req, timeoutMs)) as Record<string, unknown>;
     const ms = performance.now() - t0;
+    const cpu1 = cpuSeconds(this.pid);
     const loop = await this.loopDelay();
-    return { ms, answer, ...(loop ? { loopMaxMs: loop.maxMs } : {}) };
+    return {
+      ms,
+      answer,
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: (cpu1 - cpu0) * 1000 } : {}),
+      ...(loop ? { loopMaxMs: loop.maxMs } : {}),
+      ...(loop?.maxCpuMs !== undefined ? { loopMaxCpuMs: loop.maxCpuMs } : {}),
+    };
   }
 
   /** `pptp-ts show stats` over the control socket. */
