@@ -14,6 +14,7 @@ import { controlRequest } from "../../src/io/control-socket.js";
 import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
 import { cpuSeconds, noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
+import { childRunning, killChildNow, stopChild } from "../child-stop.js";
 
 /** PPTPTS_LOAD_SERVER_CLI: another build's main.js (a "before" for a change), with this bench's probes. */
 export const CLI = process.env.PPTPTS_LOAD_SERVER_CLI || fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
@@ -133,7 +134,7 @@ export class ServerProc {
   }
 
   running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return childRunning(this.child);
   }
 
   log(): string {
@@ -220,18 +221,11 @@ export class ServerProc {
 
   /** SIGTERM (the server hangs every session up and exits), SIGKILL after `graceMs`; resolves with how it ended. */
   async stop(graceMs = 15_000): Promise<string> {
-    if (this.running()) {
-      this.child.kill("SIGTERM");
-      const t = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
-      const how = await this.exited;
-      clearTimeout(t);
-      return how;
-    }
-    return this.exited;
+    return stopChild(this.child, this.exited, graceMs);
   }
 
   /** Last resort on the way out (process "exit" handler): synchronous. */
   killNow(): void {
-    if (this.running()) this.child.kill("SIGKILL");
+    killChildNow(this.child);
   }
 }
