@@ -12,7 +12,8 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 
-const RESOLUTION_MS = 10;
+/** 20 ms: holds shorter than that do not matter to an operator, and each histogram is a libuv timer firing this often. */
+const RESOLUTION_MS = 20;
 export const WINDOW_MS = 10_000;
 
 const ms = (ns: number): number => Math.round(ns / 1e5) / 10;
