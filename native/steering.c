@@ -177,6 +177,29 @@ static int arg_key(napi_env env, napi_value size_v, napi_value key_v, uint8_t ke
   return 0;
 }
 
+/*
+ * The map functions' first arguments (fd, keySize, key): checked, then a bpf_attr naming that map and key (`key` is
+ * the caller's buffer, which must outlive the bpf() call). argc counts the caller's further arguments too.
+ */
+static int map_args(napi_env env, napi_callback_info info, size_t argc, napi_value *argv, uint8_t key[4], union bpf_attr *a) {
+  int fd;
+  uint32_t size;
+  if (io_args(env, info, argc, argv, NULL) != 0 || arg_fd(env, argv[0], "fd", &fd) != 0 ||
+      arg_key(env, argv[1], argv[2], key, &size) != 0)
+    return -1;
+  memset(a, 0, sizeof *a);
+  a->map_fd = (uint32_t)fd;
+  a->key = (uint64_t)(uintptr_t)key;
+  return 0;
+}
+
+/* A function whose one argument is a file descriptor named `name`. */
+static int one_fd(napi_env env, napi_callback_info info, const char *name, int *fd) {
+  napi_value argv[1];
+  if (io_args(env, info, 1, argv, NULL) != 0) return -1;
+  return arg_fd(env, argv[0], name, fd);
+}
+
 static const char *BPF_HINT = "bpf() needs CAP_BPF (or CAP_SYS_ADMIN) and a kernel with eBPF socket filters";
 
 /* createMap(keySize, maxEntries) → map fd: a hash map of keySize-octet keys to u32 values. */
@@ -207,16 +230,10 @@ static napi_value js_create_map(napi_env env, napi_callback_info info) {
 /* mapUpdate(fd, keySize, key, value): key → value (insert or replace). */
 static napi_value js_map_update(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  int fd;
   uint8_t key[4];
-  uint32_t size, value;
-  if (io_args(env, info, 4, argv, NULL) != 0 || arg_fd(env, argv[0], "fd", &fd) != 0 ||
-      arg_key(env, argv[1], argv[2], key, &size) != 0 || io_arg_u32(env, argv[3], "value", &value) != 0)
-    return NULL;
+  uint32_t value;
   union bpf_attr a;
-  memset(&a, 0, sizeof a);
-  a.map_fd = (uint32_t)fd;
-  a.key = (uint64_t)(uintptr_t)key;
+  if (map_args(env, info, 4, argv, key, &a) != 0 || io_arg_u32(env, argv[3], "value", &value) != 0) return NULL;
   a.value = (uint64_t)(uintptr_t)&value;
   a.flags = BPF_ANY;
   if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a) != 0) {
@@ -229,16 +246,9 @@ static napi_value js_map_update(napi_env env, napi_callback_info info) {
 /* mapDelete(fd, keySize, key) → true, or false when the key was not there. */
 static napi_value js_map_delete(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  int fd;
   uint8_t key[4];
-  uint32_t size;
-  if (io_args(env, info, 3, argv, NULL) != 0 || arg_fd(env, argv[0], "fd", &fd) != 0 ||
-      arg_key(env, argv[1], argv[2], key, &size) != 0)
-    return NULL;
   union bpf_attr a;
-  memset(&a, 0, sizeof a);
-  a.map_fd = (uint32_t)fd;
-  a.key = (uint64_t)(uintptr_t)key;
+  if (map_args(env, info, 3, argv, key, &a) != 0) return NULL;
   napi_value r;
   if (sys_bpf(BPF_MAP_DELETE_ELEM, &a) != 0) {
     if (errno != ENOENT) {
@@ -255,16 +265,10 @@ static napi_value js_map_delete(napi_env env, napi_callback_info info) {
 /* mapLookup(fd, keySize, key) → the value, or -1 when absent. */
 static napi_value js_map_lookup(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  int fd;
   uint8_t key[4];
-  uint32_t size, value = 0;
-  if (io_args(env, info, 3, argv, NULL) != 0 || arg_fd(env, argv[0], "fd", &fd) != 0 ||
-      arg_key(env, argv[1], argv[2], key, &size) != 0)
-    return NULL;
+  uint32_t value = 0;
   union bpf_attr a;
-  memset(&a, 0, sizeof a);
-  a.map_fd = (uint32_t)fd;
-  a.key = (uint64_t)(uintptr_t)key;
+  if (map_args(env, info, 3, argv, key, &a) != 0) return NULL;
   a.value = (uint64_t)(uintptr_t)&value;
   if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) != 0) {
     if (errno == ENOENT) return number(env, -1);
@@ -301,9 +305,8 @@ static napi_value js_gre_filter(napi_env env, napi_callback_info info) {
 
 /* tunSteering(mapFd) → program fd (see load_tun_steering). */
 static napi_value js_tun_steering(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
   int map_fd;
-  if (io_args(env, info, 1, argv, NULL) != 0 || arg_fd(env, argv[0], "mapFd", &map_fd) != 0) return NULL;
+  if (one_fd(env, info, "mapFd", &map_fd) != 0) return NULL;
   return program_result(env, load_tun_steering(map_fd), "bpf(BPF_PROG_LOAD, TUN steering)");
 }
 
@@ -342,9 +345,8 @@ static napi_value js_attach_tun(napi_env env, napi_callback_info info) {
 
 /* closeFd(fd): a map or program fd this module returned. */
 static napi_value js_close_fd(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
   int fd;
-  if (io_args(env, info, 1, argv, NULL) != 0 || arg_fd(env, argv[0], "fd", &fd) != 0) return NULL;
+  if (one_fd(env, info, "fd", &fd) != 0) return NULL;
   close(fd);
   return NULL;
 }

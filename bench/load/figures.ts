@@ -26,6 +26,8 @@ export interface RunRecord {
   serverVerified?: number;
   serverListed?: number;
   up?: { rss: number; probe: MemoryProbe | undefined };
+  /** "Admin at scale": each listing's time to answer and the server's longest loop hold during it; an idle baseline. */
+  admin?: { idleLoopMaxMs?: number; idleS: number; listings: { name: string; ms: number; cpuMs?: number; entries: number; loopMaxMs?: number; loopMaxCpuMs?: number; serverLagMaxMs?: number; error?: string }[]; idleLoopMaxCpuMs?: number };
   /** After the settle time and the idle window: what idle sessions hold once V8's memory reducer has run. */
   idleMem?: { rss: number; probe: MemoryProbe | undefined };
   idle?: { serverCpuS: number; wallS: number; generatorCpuS: number; generatorWallS: number; full: boolean };
@@ -63,6 +65,24 @@ export function buildFigures(r: RunRecord): Figure[] {
     if (r.serverUp !== undefined) f.push({ name: "load.server_sessions_up", value: r.serverUp, unit: "sessions", ratio: { value: r.serverUp / up, to: "load.sessions_up" }, note: "the server's own count (show stats)" });
     if (r.serverVerified !== undefined)
       f.push({ name: "load.server_sessions_verified", value: r.serverVerified, unit: "sessions", ratio: { value: r.serverVerified / up, to: "load.sessions_up" }, note: `show sessions: our user, our address, MPPE-128; ${r.serverListed} listed` });
+    if (r.admin) {
+      const a = r.admin;
+      if (a.idleLoopMaxCpuMs !== undefined) f.push({ name: "load.admin_idle_loop_block_cpu", value: a.idleLoopMaxCpuMs, unit: "ms", note: `the server's most CPU between two turns of a 10 ms timer in ${a.idleS} s with no admin request (baseline)` });
+      if (a.idleLoopMaxMs !== undefined) f.push({ name: "load.admin_idle_loop_block", value: a.idleLoopMaxMs, unit: "ms", note: `the server's longest event-loop delay in ${a.idleS} s with no admin request (baseline)` });
+      for (const l of a.listings) {
+        if (l.error !== undefined) {
+          f.push({ name: `load.admin_${l.name}_failed`, value: l.ms, unit: "ms", note: l.error });
+          continue;
+        }
+        f.push({ name: `load.admin_${l.name}_time`, value: l.ms, unit: "ms", note: `${l.entries} entries, request to the whole answer read` });
+        if (l.loopMaxMs !== undefined)
+          f.push({ name: `load.admin_${l.name}_loop_block`, value: l.loopMaxMs, unit: "ms", ...(a.idleLoopMaxMs ? { ratio: { value: l.loopMaxMs / a.idleLoopMaxMs, to: "load.admin_idle_loop_block" } } : {}), note: "the server's longest event-loop delay while it answered" });
+        if (l.loopMaxCpuMs !== undefined)
+          f.push({ name: `load.admin_${l.name}_loop_block_cpu`, value: l.loopMaxCpuMs, unit: "ms", ...(a.idleLoopMaxCpuMs ? { ratio: { value: l.loopMaxCpuMs / a.idleLoopMaxCpuMs, to: "load.admin_idle_loop_block_cpu" } } : {}), note: "the server's most CPU between two turns of a 10 ms timer while it answered (a hold of the loop, without the scheduler's gaps)" });
+        if (l.cpuMs !== undefined) f.push({ name: `load.admin_${l.name}_server_cpu`, value: l.cpuMs, unit: "ms", note: "server CPU time (utime+stime) from request to answer" });
+        if (l.serverLagMaxMs !== undefined) f.push({ name: `load.admin_${l.name}_server_lag`, value: l.serverLagMaxMs, unit: "ms", note: "show stats event-loop max-ms right after (the server's own gauge, last 10-20 s)" });
+      }
+    }
     const failed = Object.values(ramp.failures).reduce((a, k) => a + k, 0);
     if (ramp.started < ramp.requested) f.push({ name: "load.sessions_not_started", value: ramp.requested - ramp.started, unit: "sessions", note: "ramp cut short" });
     f.push({ name: "load.failures", value: failed, unit: "sessions", ratio: { value: failed / o.sessions, to: "load.sessions_requested" }, ...(o.badPasswords ? { note: `${o.badPasswords} sent a wrong password on purpose` } : {}) });

@@ -28,6 +28,8 @@ import { buildFigures, hostLine, type RunRecord } from "./figures.js";
 import { formatFigure } from "./report.js";
 
 const PHASE_TIMEOUT_MS = 24 * 3600_000; // the run's own --timeout bounds every phase
+/** Seconds of no admin request before the timed listings: the baseline for the server's event-loop hold. */
+const ADMIN_IDLE_S = 3;
 
 export async function runLoad(argv: readonly string[]): Promise<number> {
   const o = parseLoadOptions(argv);
@@ -172,6 +174,7 @@ class LoadRun {
     const mine = new Set(ramp.addresses);
     this.rec.serverVerified = list.filter((s) => s.user === LOAD_USER && s.framedAddress !== undefined && mine.has(s.framedAddress) && /^128-bit/.test(s.mppe ?? "")).length;
     this.rec.serverListed = list.length;
+    await this.adminAtScale();
     this.rec.up = await this.memory();
     if (this.aborted) return this.teardown();
 
@@ -210,6 +213,43 @@ class LoadRun {
 
     this.rec.serverUpAtEnd = (await this.server.stats()).sessions?.up;
     await this.teardown();
+  }
+
+  /**
+   * "Admin at scale": the listings an operator runs, each timed from request to the whole answer, with the server's
+   * longest event-loop hold meanwhile (heap-probe.ts) against the same figure over ADMIN_IDLE_S with no request.
+   */
+  private async adminAtScale(): Promise<void> {
+    const server = this.server!;
+    await server.loopDelay();
+    await this.pause(ADMIN_IDLE_S * 1000); // (its first sample after the reset is lost: the same in every window)
+    const idle = await server.loopDelay();
+    const admin: NonNullable<RunRecord["admin"]> = { idleS: ADMIN_IDLE_S, listings: [], ...(idle ? { idleLoopMaxMs: idle.maxMs } : {}), ...(idle?.maxCpuMs !== undefined ? { idleLoopMaxCpuMs: idle.maxCpuMs } : {}) };
+    this.rec.admin = admin;
+    for (const [name, req, key] of [
+      ["show_sessions", { cmd: "show-sessions" }, "sessions"],
+      ["show_tunnels", { cmd: "show-tunnels" }, "tunnels"],
+    ] as const) {
+      if (this.aborted) return;
+      const t0 = performance.now();
+      try {
+        const r = await server.timedAdmin(req);
+        const lag = (await server.stats())["event-loop"]?.["max-ms"];
+        const list = r.answer[key];
+        admin.listings.push({
+          name,
+          ms: r.ms,
+          entries: Array.isArray(list) ? list.length : NaN,
+          ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}),
+          ...(r.loopMaxMs !== undefined ? { loopMaxMs: r.loopMaxMs } : {}),
+          ...(r.loopMaxCpuMs !== undefined ? { loopMaxCpuMs: r.loopMaxCpuMs } : {}),
+          ...(lag !== undefined ? { serverLagMaxMs: lag } : {}),
+        });
+        this.status(`${name.replace("_", " ")}: ${r.ms.toFixed(0)} ms, ${Array.isArray(list) ? list.length : "?"} entries, server loop held ${r.loopMaxMs?.toFixed(0) ?? "?"} ms at most`);
+      } catch (e) {
+        admin.listings.push({ name, ms: performance.now() - t0, entries: 0, error: (e as Error).message });
+      }
+    }
   }
 
   /** Every session hangs up; then the server must have none left. */

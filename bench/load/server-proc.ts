@@ -13,9 +13,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { controlRequest } from "../../src/io/control-socket.js";
 import { formatIpv4, parseIpv4 } from "../../src/wire/ipv4.js";
 import { unwrap } from "../../src/wire/result.js";
-import { noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
+import { cpuSeconds, noFileLimitFor, NOFILE_SPARE } from "./proc-stats.js";
+import { childRunning, killChildNow, stopChild } from "../child-stop.js";
 
-export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+/** PPTPTS_LOAD_SERVER_CLI: another build's main.js (a "before" for a change), with this bench's probes. */
+export const CLI = process.env.PPTPTS_LOAD_SERVER_CLI || fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const PROBE = fileURLToPath(new URL("./heap-probe.js", import.meta.url));
 const CPU_PROBE = fileURLToPath(new URL("./cpu-probe.js", import.meta.url));
 
@@ -132,7 +134,7 @@ export class ServerProc {
   }
 
   running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return childRunning(this.child);
   }
 
   log(): string {
@@ -163,6 +165,46 @@ export class ServerProc {
     return undefined;
   }
 
+  /**
+   * The server's event-loop delays since the last call (heap-probe.ts, SIGWINCH): the longest in ms; undefined if
+   * it did not answer.
+   */
+  async loopDelay(timeoutMs = 5000): Promise<{ maxMs: number; p99Ms: number; count: number; maxCpuMs?: number } | undefined> {
+    const f = `${this.probeFile}.loop`;
+    rmSync(f, { force: true });
+    try {
+      process.kill(this.pid, "SIGWINCH");
+    } catch {
+      return undefined;
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (existsSync(f)) return JSON.parse(readFileSync(f, "utf8")) as { maxMs: number; p99Ms: number; count: number; maxCpuMs?: number };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return undefined;
+  }
+
+  /** One admin request timed: milliseconds to the whole answer, the server's longest loop hold meanwhile. */
+  async timedAdmin(req: object, timeoutMs = 120_000): Promise<{ ms: number; cpuMs?: number; answer: Record<string, unknown>; loopMaxMs?: number; loopMaxCpuMs?: number }> {
+    await this.loopDelay();
+    // A histogram does not record the first delay after its reset (no earlier sample): let it take a few first.
+    await new Promise((r) => setTimeout(r, 100));
+    const cpu0 = cpuSeconds(this.pid);
+    const t0 = performance.now();
+    const answer = (await controlRequest(this.controlSocket, req, timeoutMs)) as Record<string, unknown>;
+    const ms = performance.now() - t0;
+    const cpu1 = cpuSeconds(this.pid);
+    const loop = await this.loopDelay();
+    return {
+      ms,
+      answer,
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: (cpu1 - cpu0) * 1000 } : {}),
+      ...(loop ? { loopMaxMs: loop.maxMs } : {}),
+      ...(loop?.maxCpuMs !== undefined ? { loopMaxCpuMs: loop.maxCpuMs } : {}),
+    };
+  }
+
   /** `pptp-ts show stats` over the control socket. */
   async stats(): Promise<Record<string, Record<string, number>>> {
     const a = (await controlRequest(this.controlSocket, { cmd: "show-stats" }, 30_000)) as { ok: boolean; stats?: Record<string, Record<string, number>>; error?: string };
@@ -179,18 +221,11 @@ export class ServerProc {
 
   /** SIGTERM (the server hangs every session up and exits), SIGKILL after `graceMs`; resolves with how it ended. */
   async stop(graceMs = 15_000): Promise<string> {
-    if (this.running()) {
-      this.child.kill("SIGTERM");
-      const t = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
-      const how = await this.exited;
-      clearTimeout(t);
-      return how;
-    }
-    return this.exited;
+    return stopChild(this.child, this.exited, graceMs);
   }
 
   /** Last resort on the way out (process "exit" handler): synchronous. */
   killNow(): void {
-    if (this.running()) this.child.kill("SIGKILL");
+    killChildNow(this.child);
   }
 }

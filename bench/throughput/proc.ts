@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync } from "node:fs";
+import { childRunning, killChildNow, stopChild } from "../child-stop.js";
 
 export class NsProc {
   readonly child: ChildProcess;
@@ -38,7 +39,7 @@ export class NsProc {
   }
 
   running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return childRunning(this.child);
   }
 
   /** Resolves with the first match of `re` in the output since `from`; rejects after `ms` or when the child exits. */
@@ -67,18 +68,11 @@ export class NsProc {
 
   /** SIGTERM, SIGKILL after `graceMs`. */
   async stop(graceMs = 10_000): Promise<string> {
-    if (this.running()) {
-      this.child.stdin!.end();
-      this.child.kill("SIGTERM");
-      const t = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
-      const how = await this.exited;
-      clearTimeout(t);
-      return how;
-    }
-    return this.exited;
+    if (this.running()) this.child.stdin!.end();
+    return stopChild(this.child, this.exited, graceMs);
   }
 
   killNow(): void {
-    if (this.running()) this.child.kill("SIGKILL");
+    killChildNow(this.child);
   }
 }

@@ -5,7 +5,7 @@
 import type { SessionDirectory, SessionSelector, SessionSnapshot } from "../aaa/types.js";
 import { parseIpv4 } from "../wire/ipv4.js";
 import type { TunnelCallReport } from "../io/tunnel-report.js";
-import { StreamingAnswer, type StreamOut } from "../io/control-socket.js";
+import { LIST_CHUNK, LIST_SLICE_MS, ListAnswer, StreamingAnswer, type StreamOut } from "../io/control-socket.js";
 import { CAPTURE_DEFAULT_MAX_BYTES, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
 import { LINKTYPE_PPP_WITH_DIR, PCAP_FILE_HEADER_LEN, PCAP_SNAPLEN } from "../wire/pcap.js";
 import { isLogCategory, type LogCategory } from "../session/log-category.js";
@@ -85,6 +85,13 @@ export interface AdminTarget extends SessionDirectory {
   restartWorker?(worker: number): Promise<{ readonly ok: boolean; readonly message: string }>;
   /** `clear tunnel PEER` (address or [peer NAME]): end every call on those control connections, then the connection. */
   clearTunnel?(peer: string, reason: string): readonly TunnelLine[];
+  // ---- listings at scale: the same answers, produced lazily so the control socket writes them in pieces
+  /** find(), one snapshot at a time: the socket takes a bounded piece per turn of the event loop. */
+  eachSession?(sel: SessionSelector): Iterable<SessionSnapshot>;
+  /** tunnels(), one control connection at a time. */
+  eachTunnel?(): Iterable<TunnelLine>;
+  /** Ends the matching sessions as disconnect() does, each as it is pulled; yields the Session IDs it ended. */
+  clearEach?(sel: SessionSelector, cause: "admin-reset", reason: string): Iterable<string>;
   // ---- runtime debug (`pptp-ts debug`, src/admin/debug.ts)
   /** Switch a log category (for everyone, one user or one session), or with no category say what is on. */
   debug?(req: DebugRequest): DebugAnswer;
@@ -135,7 +142,8 @@ function parseDebugRequest(r: Record<string, unknown>): DebugRequest | string {
 // ---- end of runtime debug
 
 export type AdminRequest =
-  | { readonly cmd: "show-sessions"; readonly select?: SessionSelector }
+  /** `peer`: the client's own address (SessionSnapshot.peerAddress); `count`: how many match, not the list. */
+  | { readonly cmd: "show-sessions"; readonly select?: SessionSelector; readonly peer?: string; readonly count?: true }
   | { readonly cmd: "show-pool" }
   | { readonly cmd: "show-stats" }
   | { readonly cmd: "reload" }
@@ -151,6 +159,7 @@ export type AdminRequest =
 export type AdminAnswer =
   | { readonly ok: true; readonly sessions: readonly SessionSnapshot[] }
   | { readonly ok: true; readonly cleared: readonly string[] }
+  | { readonly ok: true; readonly count: number }
   | { readonly ok: true; readonly pools: readonly PoolLine[] }
   | { readonly ok: true; readonly stats: Record<string, Record<string, number>> }
   | { readonly ok: true; readonly reloaded: string }
@@ -170,8 +179,16 @@ export function parseAdminRequest(raw: unknown): AdminRequest | string {
   const select = parseSelector(r.select);
   if (typeof select === "string") return select;
   switch (r.cmd) {
-    case "show-sessions":
-      return select ? { cmd: "show-sessions", select } : { cmd: "show-sessions" };
+    case "show-sessions": {
+      if (r.peer !== undefined && (typeof r.peer !== "string" || !parseIpv4(r.peer).ok)) return `peer must be an IPv4 address (the client's own, as show sessions prints it)`;
+      if (r.count !== undefined && r.count !== true) return "count must be true";
+      return {
+        cmd: "show-sessions",
+        ...(select ? { select } : {}),
+        ...(typeof r.peer === "string" ? { peer: r.peer } : {}),
+        ...(r.count === true ? { count: true as const } : {}),
+      };
+    }
     case "show-pool":
       return { cmd: "show-pool" };
     case "show-stats":
@@ -240,12 +257,62 @@ export async function answerAdmin(dir: AdminTarget, raw: unknown): Promise<Admin
   }
   if (req.cmd === "show-stats") return dir.stats ? { ok: true, stats: dir.stats() } : { ok: false, error: "this server keeps no statistics" };
   if (req.cmd === "show-pool") return dir.poolStatus ? { ok: true, pools: dir.poolStatus() } : { ok: false, error: "this server has no address pools" };
-  const selected = dir.find(req.cmd === "clear" && req.all ? {} : (req.select ?? {}));
-  if (req.cmd === "show-sessions") return { ok: true, sessions: selected };
-  if (selected.length === 0) return { ok: false, error: `no session matches ${describe(req.select ?? {})}` };
-  const cleared: string[] = [];
-  for (const s of selected) if (dir.disconnect(s.sessionId, "admin-reset", "administrative reset (pptp-ts clear)")) cleared.push(s.sessionId);
+  if (req.cmd === "show-sessions") {
+    const shown = [...sessionsShown(dir, req)];
+    return req.count ? { ok: true, count: shown.length } : { ok: true, sessions: shown };
+  }
+  const cleared = [...sessionsCleared(dir, req)];
+  if (cleared.length === 0) return { ok: false, error: `no session matches ${describe(req.select ?? {})}` };
   return { ok: true, cleared };
+}
+
+const CLEAR_REASON = "administrative reset (pptp-ts clear)";
+
+/** The sessions `show sessions` lists, lazily when the target can (eachSession), filtered by the client's address. */
+function sessionsShown(dir: AdminTarget, req: Extract<AdminRequest, { cmd: "show-sessions" }>): Iterable<SessionSnapshot> {
+  const all = dir.eachSession?.(req.select ?? {}) ?? dir.find(req.select ?? {});
+  const peer = req.peer;
+  return peer === undefined ? all : filter(all, (s) => s.peerAddress === peer);
+}
+
+function* filter<T>(items: Iterable<T>, keep: (t: T) => boolean): Generator<T> {
+  for (const t of items) if (keep(t)) yield t;
+}
+
+/** The Session IDs `clear` ends, each ended as it is pulled (clearEach, or find() then disconnect() one by one). */
+function* sessionsCleared(dir: AdminTarget, req: Extract<AdminRequest, { cmd: "clear" }>): Generator<string> {
+  const sel = req.all ? {} : (req.select ?? {});
+  if (dir.clearEach) return yield* dir.clearEach(sel, "admin-reset", CLEAR_REASON);
+  for (const s of dir.find(sel)) if (dir.disconnect(s.sessionId, "admin-reset", CLEAR_REASON)) yield s.sessionId;
+}
+
+/** Counts `items` a bounded piece per turn of the event loop, as the control socket writes a listing. */
+async function countInPieces(items: Iterable<unknown>): Promise<number> {
+  let n = 0;
+  const it = items[Symbol.iterator]();
+  for (;;) {
+    const t0 = performance.now();
+    for (let k = 0; k < LIST_CHUNK && performance.now() - t0 < LIST_SLICE_MS; k++) {
+      if (it.next().done) return n;
+      n++;
+    }
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+/**
+ * What the control socket answers for the listings that grow with the sessions: the same answers as answerAdmin,
+ * as ListAnswers the socket writes in bounded pieces (src/io/control-socket.ts) — `show sessions`, `show tunnels`
+ * (and `show vpdn`, the same request) and `clear` — and `show sessions ... count` counted in pieces. Anything else,
+ * or a malformed request, is answerAdmin's.
+ */
+export async function answerAdminInPieces(dir: AdminTarget, raw: unknown): Promise<AdminAnswer | ListAnswer> {
+  const req = parseAdminRequest(raw);
+  if (typeof req === "string") return { ok: false, error: req };
+  if (req.cmd === "show-sessions") return req.count ? { ok: true, count: await countInPieces(sessionsShown(dir, req)) } : new ListAnswer({ ok: true }, "sessions", sessionsShown(dir, req));
+  if (req.cmd === "show-tunnels") return new ListAnswer({ ok: true }, "tunnels", dir.eachTunnel?.() ?? dir.tunnels?.() ?? []);
+  if (req.cmd === "clear") return new ListAnswer({ ok: true }, "cleared", sessionsCleared(dir, req), { ok: false, error: `no session matches ${describe(req.select ?? {})}` });
+  return answerAdmin(dir, raw);
 }
 
 function describe(sel: SessionSelector): string {
@@ -312,7 +379,7 @@ export function parseCaptureRequest(raw: unknown): CaptureRequest | string {
  * answerAdmin's. The capture runs until its limits, the reader's end or the session's, whichever comes first.
  */
 export async function answerControl(target: CaptureTarget, raw: unknown): Promise<unknown> {
-  if (typeof raw !== "object" || raw === null || (raw as { cmd?: unknown }).cmd !== "capture") return answerAdmin(target, raw);
+  if (typeof raw !== "object" || raw === null || (raw as { cmd?: unknown }).cmd !== "capture") return answerAdminInPieces(target, raw);
   const req = parseCaptureRequest(raw);
   if (typeof req === "string") return { ok: false, error: req };
   if (!target.startCapture) return { ok: false, error: "this server cannot capture" };

@@ -7,9 +7,15 @@ import type { SessionDirectory } from "../aaa/types.js";
 import type { PptpServer } from "../server/server.js";
 import type { PptpClient, ClientStatus } from "../client/client.js";
 import type { AdminTarget, CaptureTarget, PeerLine, TunnelLine } from "./commands.js";
+import { LoopLag } from "./loop-lag.js";
+
+/** One event-loop monitor per process, started with its first server target (`show stats`: "event-loop"). */
+let loopLag: LoopLag | undefined;
 
 /** What the target needs of the server role (PptpServer). */
-export type ServerSide = SessionDirectory & Pick<PptpServer, "poolStatus" | "stats" | "tunnels" | "clearTunnel" | "startCapture"> & Partial<Pick<PptpServer, "restartWorker">>;
+export type ServerSide = SessionDirectory &
+  Pick<PptpServer, "poolStatus" | "stats" | "tunnels" | "clearTunnel" | "startCapture"> &
+  Partial<Pick<PptpServer, "restartWorker" | "eachSession" | "eachTunnel" | "clearEach">>;
 /** What it needs of a dial-out peer (PptpClient). */
 export type ClientSide = Pick<PptpClient, "name" | "snapshot" | "tunnel" | "clearTunnel">;
 
@@ -51,15 +57,24 @@ function host(remote: string): string {
 export function processTarget(roles: ProcessRoles, extras: TargetExtras = {}): CaptureTarget {
   const { server, clients } = roles;
   const clientTunnels = (): TunnelLine[] => clients.flatMap((c) => c.tunnel() ?? []);
+  if (server) loopLag ??= new LoopLag();
   return {
     // Sessions are the server's (dial-in calls); a dial-out peer's session shows in `show peers` and `show tunnels`.
     find: (sel) => server?.find(sel) ?? [],
+    // The listings that grow with the sessions, one entry as it is pulled (the control socket writes them in pieces).
+    eachSession: (sel) => server?.eachSession?.(sel) ?? server?.find(sel) ?? [],
+    eachTunnel: function* () {
+      if (server?.eachTunnel) yield* server.eachTunnel();
+      else yield* server?.tunnels() ?? [];
+      yield* clientTunnels();
+    },
+    ...(server?.clearEach ? { clearEach: (sel, cause, reason) => server.clearEach!(sel, cause, reason) } : {}),
     disconnect: (id, cause, reason) => server?.disconnect(id, cause, reason) ?? false,
     changeTimeouts: (id, change) => server?.changeTimeouts(id, change) ?? false,
     ...(server
       ? {
           poolStatus: () => server.poolStatus(),
-          stats: () => ({ ...server.stats(), ...(extras.aaaCounters?.() ?? {}) }),
+          stats: () => ({ ...server.stats(), ...(extras.aaaCounters?.() ?? {}), "event-loop": (loopLag ??= new LoopLag()).stats() }),
           startCapture: (id: string, limits, sink, onEnd) => server.startCapture(id, limits, sink, onEnd),
           ...(server.restartWorker ? { restartWorker: (n: number) => server.restartWorker!(n) } : {}),
         }

@@ -12,7 +12,8 @@ import type { SessionSelector } from "../aaa/types.js";
 import { closest } from "../config/config-error.js";
 import { parseOptions } from "./options.js";
 
-export const SHOW_USAGE = `usage: pptp-ts show sessions [--json] [user NAME | address IP | session ID] [--socket PATH | -c FILE]
+export const SHOW_USAGE = `usage: pptp-ts show sessions [--json] [user NAME | address IP | session ID] [peer IP] [count] [--socket PATH | -c FILE]
+                                  peer IP: sessions from that client address; count: how many match, not the list
        pptp-ts show tunnels [--json]   control connections (server role and dial-out peers), with or without calls
        pptp-ts show peers [--json]     dial-out peers: state, last failure in plain words, next redial
        pptp-ts show vpdn               tunnels and sessions in the shape of Cisco's show vpdn
@@ -59,7 +60,19 @@ function selector(words: string[]): SessionSelector | string {
   return `unknown selector "${k}": use user NAME, address IP or session ID`;
 }
 
-type AnswerField = "sessions" | "pools" | "stats" | "cleared" | "reloaded" | "tunnels" | "peers" | "clearedTunnels";
+/** `show sessions` words: a selector, `peer IP` (the client's address) and a final `count`, in any order of pairs. */
+function sessionFilter(words: string[]): { select: SessionSelector; peer?: string; count: boolean } | string {
+  const count = words[words.length - 1] === "count";
+  const rest = count ? words.slice(0, -1) : words;
+  const i = rest.indexOf("peer");
+  const peer = i >= 0 && i % 2 === 0 ? rest[i + 1] : undefined;
+  if (i >= 0 && (i % 2 !== 0 || peer === undefined)) return `expected peer IP (got "${words.join(" ")}")`;
+  const select = selector(i >= 0 ? [...rest.slice(0, i), ...rest.slice(i + 2)] : rest);
+  if (typeof select === "string") return select;
+  return { select, ...(peer !== undefined ? { peer } : {}), count };
+}
+
+type AnswerField = "sessions" | "pools" | "stats" | "cleared" | "reloaded" | "tunnels" | "peers" | "clearedTunnels" | "count";
 type FieldOf<K extends AnswerField> = Extract<AdminAnswer, Record<K, unknown>>[K];
 
 /**
@@ -126,12 +139,17 @@ export async function runShow(argv: string[]): Promise<number> {
     process.stderr.write(`pptp-ts show: ${problem} (shows: ${SHOWS.join(", ")})\n${SHOW_USAGE}`);
     return 2;
   }
-  const sel = selector(rest);
-  if (typeof sel === "string") {
-    process.stderr.write(`pptp-ts show sessions: ${sel}\n`);
+  const f = sessionFilter(rest);
+  if (typeof f === "string") {
+    process.stderr.write(`pptp-ts show sessions: ${f}\n`);
     return 2;
   }
-  const sessions = await ask("show", p.socket, { cmd: "show-sessions", select: sel }, "sessions");
+  const req = { cmd: "show-sessions", select: f.select, ...(f.peer !== undefined ? { peer: f.peer } : {}), ...(f.count ? { count: true } : {}) };
+  if (f.count) {
+    const n = await ask("show", p.socket, req, "count");
+    return n === undefined ? 1 : print(p.json, { count: n }, () => `${n} session${n === 1 ? "" : "s"}\n`);
+  }
+  const sessions = await ask("show", p.socket, req, "sessions");
   return sessions === undefined ? 1 : print(p.json, sessions, () => sessionTable(sessions));
 }
 

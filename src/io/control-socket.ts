@@ -9,6 +9,13 @@
  * The reader half-closing its side (what the CLI does on Ctrl-C) asks for the end: the summary still comes. A
  * reader that closes, or whose connection breaks, ends the stream at once. A slow reader never makes the server
  * hold more than STREAM_BACKLOG octets for it: send() refuses a frame beyond that (the caller drops and counts).
+ *
+ * Long listings (`show sessions` with 20,000 sessions): a handler may answer with a ListAnswer. On the wire it is
+ * the same one JSON line a plain answer would be — byte for byte what JSON.stringify of the whole answer gives, so
+ * every client reads it as before — but the server writes it in pieces of at most LIST_CHUNK items or LIST_SLICE_MS
+ * of work, yields to the event loop (setImmediate) between pieces and waits for 'drain' when the socket's buffer is
+ * full. Building and serialising 20,000 entries in one turn held the loop for seconds on a busy CPU, long enough
+ * for GRE and keepalives to starve; this way a turn does a bounded piece, and a reader that goes away stops it.
  */
 import * as net from "node:net";
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
@@ -42,6 +49,69 @@ export class StreamingAnswer {
     readonly answer: unknown,
     readonly run: (out: StreamOut) => void,
   ) {}
+}
+
+/** At most this many items of a ListAnswer are taken and serialised in one turn of the event loop... */
+export const LIST_CHUNK = 256;
+/** ...and no more than this much time: a piece ends early when its items are slow to produce (a busy CPU). */
+export const LIST_SLICE_MS = 4;
+
+/**
+ * An answer `{...head, [key]: [items]}` written as one JSON line in bounded pieces (see the file comment). `items`
+ * is pulled lazily, one piece per turn: whatever it does per item (build a snapshot, end a session) happens in
+ * those pieces too. When it yields nothing at all, `empty` (if given) is the answer instead.
+ */
+export class ListAnswer {
+  constructor(
+    readonly head: Record<string, unknown>,
+    readonly key: string,
+    readonly items: Iterable<unknown>,
+    readonly empty?: unknown,
+  ) {}
+}
+
+/** The pieces of a ListAnswer's line, in order; `null` where the line is done. Each call does a bounded piece. */
+export function listPieces(a: ListAnswer, chunk = LIST_CHUNK, sliceMs = LIST_SLICE_MS): { next(): string | null; stop(): void } {
+  const it = a.items[Symbol.iterator]();
+  let state: "head" | "items" | "done" = "head";
+  let first = true;
+  const stop = (): void => {
+    if (state === "done") return;
+    state = "done";
+    it.return?.();
+  };
+  const item = (v: unknown): string => JSON.stringify(v) ?? "null"; // as JSON.stringify writes undefined in an array
+  return {
+    stop,
+    next(): string | null {
+      if (state === "done") return null;
+      const t0 = performance.now();
+      const parts: string[] = [];
+      if (state === "head") {
+        const r = it.next();
+        if (r.done) {
+          state = "done";
+          return JSON.stringify(a.empty !== undefined ? a.empty : { ...a.head, [a.key]: [] }) + "\n";
+        }
+        // {...head} without its closing brace, then the key: exactly what JSON.stringify({...head, [key]: [...]}) starts with.
+        const h = JSON.stringify(a.head);
+        parts.push(`${h.slice(0, -1)}${h.length > 2 ? "," : ""}${JSON.stringify(a.key)}:[`, item(r.value));
+        first = false;
+        state = "items";
+      }
+      for (let n = parts.length; n < chunk && performance.now() - t0 < sliceMs; n++) {
+        const r = it.next();
+        if (r.done) {
+          state = "done";
+          parts.push("]}\n");
+          break;
+        }
+        parts.push(first ? item(r.value) : "," + item(r.value));
+        first = false;
+      }
+      return parts.join("");
+    },
+  };
 }
 
 export interface ControlSocket {
@@ -92,12 +162,20 @@ export async function openControlSocket(path: string, handle: ControlHandler): P
 
 function serve(sock: net.Socket, handle: ControlHandler): void {
   let buf = "";
-  /** Answers still being worked out; the reader's FIN closes our side once they are written. */
+  /** Answers still being worked out or written; the reader's FIN closes our side once they are written. */
   let pending = 0;
   let readEnded = false;
   let stream: ServerStream | undefined;
+  /** A ListAnswer being written: other answers wait behind it, so no line is cut by another. */
+  let listing: Promise<void> = Promise.resolve();
   const write = (answer: unknown): void => {
     if (stream === undefined && sock.writable) sock.write(JSON.stringify(answer) + "\n");
+  };
+  /** Runs `emit` once every answer before it is out (a listing may take many turns). */
+  const after = (emit: () => Promise<void> | void): Promise<void> => {
+    const turn = listing.then(emit);
+    listing = turn.catch(() => undefined);
+    return turn;
   };
   const settle = (): void => {
     if (readEnded && pending === 0 && stream === undefined && sock.writable) sock.end();
@@ -131,20 +209,53 @@ function serve(sock: net.Socket, handle: ControlHandler): void {
       pending++;
       handle(req)
         .then(
-          (answer) => {
+          (answer) => after(() => {
+            if (answer instanceof ListAnswer) return writeList(sock, answer);
             if (!(answer instanceof StreamingAnswer)) return write(answer);
             write(answer.answer);
             stream = new ServerStream(sock);
             answer.run(stream);
             if (readEnded || !sock.writable) stream.stop();
-          },
-          (e: unknown) => write({ ok: false, error: (e as Error).message }),
+          }),
+          (e: unknown) => after(() => write({ ok: false, error: (e as Error).message })),
         )
         .finally(() => {
           pending--;
           settle();
         });
     }
+  });
+}
+
+/**
+ * Writes a ListAnswer piece by piece: the next piece on the next turn (setImmediate), or after 'drain' when the
+ * socket holds more than its high-water mark. Resolves when the line is out or the reader is gone (the listing
+ * then stops: items not yet pulled are never produced).
+ */
+function writeList(sock: net.Socket, a: ListAnswer): Promise<void> {
+  const pieces = listPieces(a);
+  return new Promise<void>((resolve) => {
+    const finish = (): void => {
+      sock.off("close", finish);
+      pieces.stop();
+      resolve();
+    };
+    sock.once("close", finish);
+    const step = (): void => {
+      if (!sock.writable) return finish();
+      let piece: string | null;
+      try {
+        piece = pieces.next();
+      } catch (e) {
+        // The line is cut: say so on a line of its own, which no client mistakes for the answer's end.
+        sock.end(`\n${JSON.stringify({ ok: false, error: `listing failed: ${(e as Error).message}` })}\n`);
+        return finish();
+      }
+      if (piece === null) return finish();
+      if (sock.write(piece)) setImmediate(step);
+      else sock.once("drain", step);
+    };
+    step();
   });
 }
 
@@ -191,25 +302,42 @@ function frameHeader(type: number, len: number): Buffer {
   return h;
 }
 
-/** Sends one request and resolves with the answer (the CLI side). */
+/**
+ * Sends one request and resolves with the answer (the CLI side). The answer must start within `timeoutMs`; a long
+ * one (a ListAnswer) may take longer as a whole, but never stall for `timeoutMs` between two pieces. The pieces
+ * are kept as they come and joined once: searching and re-joining the whole text at every piece made reading a
+ * 6 MB listing quadratic.
+ */
 export function controlRequest(path: string, request: unknown, timeoutMs = 10_000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const c = net.connect(path);
-    let buf = "";
-    const timer = setTimeout(() => {
-      c.destroy();
-      reject(new Error(`no answer on ${path} within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    c.setEncoding("utf8");
-    c.once("connect", () => c.write(JSON.stringify(request) + "\n"));
-    c.on("data", (d: string) => {
-      buf += d;
-      const nl = buf.indexOf("\n");
-      if (nl < 0) return;
+    const chunks: Buffer[] = [];
+    let got = false;
+    let timer: NodeJS.Timeout;
+    const arm = (): void => {
       clearTimeout(timer);
+      timer = setTimeout(() => {
+        c.destroy();
+        reject(new Error(got ? `the answer on ${path} stalled for ${timeoutMs / 1000} s` : `no answer on ${path} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+    };
+    arm();
+    c.once("connect", () => c.write(JSON.stringify(request) + "\n"));
+    c.on("data", (d: Buffer) => {
+      got = true;
+      const nl = d.indexOf(0x0a);
+      if (nl < 0) {
+        chunks.push(d);
+        arm();
+        return;
+      }
+      chunks.push(d.subarray(0, nl));
+      clearTimeout(timer);
+      c.removeAllListeners("data");
       c.end();
+      c.resume();
       try {
-        resolve(JSON.parse(buf.slice(0, nl)));
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
       } catch {
         reject(new Error(`a malformed answer on ${path}`));
       }

@@ -1068,9 +1068,25 @@ export class PptpServer implements SessionDirectory {
 
   /** Sessions that match (RFC 5176 §3: every field given must match; user names as max-sessions-per-user compares them). */
   find(sel: SessionSelector): readonly SessionSnapshot[] {
-    const out: SessionSnapshot[] = [];
-    for (const r of this.calls.values()) if (selectorMatches(sel, r, this.settings.ppp.caseSensitiveUsers)) out.push(this.snapshot(r));
-    return out;
+    return [...this.eachSession(sel)];
+  }
+
+  /**
+   * find(), one snapshot as it is pulled (`pptp-ts show sessions` takes a bounded piece per turn): the walk is over
+   * the live map, so a call that ends before it is reached is not listed and one that comes up may be.
+   */
+  *eachSession(sel: SessionSelector): Generator<SessionSnapshot> {
+    for (const r of this.calls.values()) if (selectorMatches(sel, r, this.settings.ppp.caseSensitiveUsers)) yield this.snapshot(r);
+  }
+
+  /** `pptp-ts clear`: ends each matching session as disconnect() does, as it is pulled; yields its Session ID. */
+  *clearEach(sel: SessionSelector, cause: TerminateCause, reason: string): Generator<string> {
+    for (const [callId, r] of this.calls) {
+      if (!selectorMatches(sel, r, this.settings.ppp.caseSensitiveUsers)) continue;
+      this.log("events", `call ${callId}${r.user ? ` user=${r.user}` : ""} peer=${r.st.peerName}: disconnect (${cause}): ${reason}`);
+      this.endSession(callId, r, cause, reason);
+      yield r.sessionId;
+    }
   }
 
   /** Ends a session properly (LCP Terminate-Request, CDN, accounting Stop with `cause`), logged with `reason`. */
@@ -1101,15 +1117,24 @@ export class PptpServer implements SessionDirectory {
 
   /** Every control connection for `show tunnels` / `show vpdn`, those with no call yet too. */
   tunnels(): TunnelReport[] {
-    const now = this.now();
-    return [...this.conns].map((st) => {
-      const name = st.peer?.cfg.name ?? [...this.calls.values()].find((r) => r.st === st && r.peer)?.peer?.cfg.name;
-      const callExtras = (callId: number) => {
-        const r = this.calls.get(callId);
-        return r && { ...(r.user !== undefined ? { user: r.user } : {}), ...(r.address !== undefined ? { address: r.address } : {}), interface: this.o.tun.name, since: r.upAt ?? r.startedAt };
-      };
-      return reportTunnel({ clock: st.tunnel, role: "server", conn: st.runner.conn, socket: st.runner.socket, ...(name !== undefined ? { peerName: name } : {}), callExtras }, now);
-    });
+    return [...this.eachTunnel()];
+  }
+
+  /** tunnels(), one control connection as it is pulled (`show tunnels` / `show vpdn` take a bounded piece per turn). */
+  *eachTunnel(): Generator<TunnelReport> {
+    for (const st of this.conns) yield this.tunnelReport(st, this.now());
+  }
+
+  private tunnelReport(st: ConnState, now: number): TunnelReport {
+    // The named peer a dial-in connection turned out to be: from its own calls (looking through every call of the
+    // server for each connection made the listing quadratic: minutes at 20,000).
+    let name = st.peer?.cfg.name;
+    if (name === undefined) for (const callId of st.runner.conn.sessions.keys()) if ((name = this.calls.get(callId)?.peer?.cfg.name) !== undefined) break;
+    const callExtras = (callId: number) => {
+      const r = this.calls.get(callId);
+      return r && { ...(r.user !== undefined ? { user: r.user } : {}), ...(r.address !== undefined ? { address: r.address } : {}), interface: this.o.tun.name, since: r.upAt ?? r.startedAt };
+    };
+    return reportTunnel({ clock: st.tunnel, role: "server", conn: st.runner.conn, socket: st.runner.socket, ...(name !== undefined ? { peerName: name } : {}), callExtras }, now);
   }
 
   /**
@@ -1124,8 +1149,10 @@ export class PptpServer implements SessionDirectory {
       if (!ids.has(st.tunnel.id) || st.runner.conn.isClosed) continue;
       st.clearing = reason;
       this.log("events", `control connection ${st.peerName}: clear tunnel (${st.runner.conn.sessions.size} call(s)): ${reason}`);
-      for (const [callId, r] of [...this.calls]) {
-        if (r.st !== st) continue;
+      // Its own calls (a walk over every call of the server for each connection was quadratic in `clear tunnel`).
+      for (const callId of [...st.runner.conn.sessions.keys()]) {
+        const r = this.calls.get(callId);
+        if (r === undefined || r.st !== st) continue;
         this.log("events", `call ${callId}${r.user ? ` user=${r.user}` : ""} peer=${st.peerName}: disconnect (admin-reset): ${reason}`);
         this.endSession(callId, r, "admin-reset", reason);
       }
