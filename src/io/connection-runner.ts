@@ -8,12 +8,26 @@
  *
  * One timer per connection, re-armed only when the connection's earliest deadline moved earlier: a deadline that
  * moved later lets the timer fire early, find nothing due and re-arm — so the per-packet path (which pushes the
- * GRE ack deadline around) rarely touches the timer.
+ * GRE ack deadline around) rarely touches the timer. That timer is a Node `setTimeout` only for deadlines less
+ * than NEAR_MS away; a farther one (an idle session's keepalives) is an entry in the process's DeadlineWheel
+ * (deadline-wheel.ts), which moves it without allocating and fires it up to a wheel tick late.
  */
 import type * as net from "node:net";
 import type { ConnectionBase, SessionEvent } from "../session/connection.js";
 import type { GreEndpoint } from "./gre-demux.js";
 import type { GreHeader } from "../wire/gre.js";
+import { DeadlineWheel, NOT_IN_WHEEL, type WheelEntry } from "./deadline-wheel.js";
+
+/** Deadlines at least this far ahead go to the wheel; nearer ones (GRE ack/reorder waits, linger) keep a Node timer. */
+export const NEAR_MS = 1000;
+
+/** One wheel per clock function (the server's and the client's runners each share theirs). */
+const wheels = new WeakMap<() => number, DeadlineWheel>();
+function wheelFor(now: () => number): DeadlineWheel {
+  let w = wheels.get(now);
+  if (w === undefined) wheels.set(now, (w = new DeadlineWheel({ now })));
+  return w;
+}
 
 export interface RunnableConnection extends ConnectionBase {
   start(now: number): void;
@@ -25,24 +39,32 @@ export interface ConnectionRunnerOptions<C extends RunnableConnection> {
   readonly now: () => number;
   /** Every event the connection produces, in order. */
   readonly onEvent: (e: SessionEvent) => void;
+  /** The wheel for far deadlines (default: the one shared by every runner with this `now`). */
+  readonly wheel?: DeadlineWheel;
   /** The socket is gone (after the connection saw it close); called once. */
   readonly onGone: () => void;
   /** Socket errors (ECONNRESET...), for the log; the close that follows ends the connection. */
   readonly onSocketError?: (e: Error) => void;
 }
 
-export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoint {
+export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoint, WheelEntry {
   readonly conn: C;
   readonly socket: net.Socket;
   private readonly o: ConnectionRunnerOptions<C>;
+  private readonly wheel: DeadlineWheel;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private gone = false;
+  // WheelEntry: where the wheel filed this runner (deadline-wheel.ts).
+  wheelAt = Infinity;
+  wheelSlot = NOT_IN_WHEEL;
+  wheelIndex = 0;
 
   constructor(o: ConnectionRunnerOptions<C>) {
     this.o = o;
     this.conn = o.conn;
     this.socket = o.socket;
+    this.wheel = o.wheel ?? wheelFor(o.now);
   }
 
   /** Starts the control connection (SCCRQ if it originates) and follows the socket. */
@@ -100,16 +122,38 @@ export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoi
     this.socket.destroy();
   }
 
+  /** The wheel's call: the far deadline has passed. */
+  wheelFire(now: number): void {
+    this.wheelAt = Infinity;
+    if (this.conn.isClosed) return;
+    this.conn.handleTimeout(now);
+    this.service();
+  }
+
   private stopTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
+    if (this.wheelSlot !== NOT_IN_WHEEL) this.wheel.cancel(this);
+    this.wheelAt = Infinity;
   }
 
   private armTimer(): void {
     const t = this.conn.pollTimeout();
     if (t === undefined) return;
+    // A near timer already due sooner fires first and re-arms (see the file comment).
     if (this.timer && t >= this.timerAt) return;
+    const now = this.o.now();
+    if (t - now >= NEAR_MS) {
+      // Filed exactly (moving an entry costs two array operations, firing early a pass over the connection).
+      if (this.wheelSlot !== NOT_IN_WHEEL && t === this.wheelAt) return;
+      this.wheel.schedule(this, t);
+      return;
+    }
+    if (this.wheelSlot !== NOT_IN_WHEEL) {
+      this.wheel.cancel(this);
+      this.wheelAt = Infinity;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timerAt = t;
     this.timer = setTimeout(() => {
@@ -117,6 +161,6 @@ export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoi
       this.timerAt = Infinity;
       this.conn.handleTimeout(this.o.now());
       this.service();
-    }, Math.max(0, Math.ceil(t - this.o.now())));
+    }, Math.max(0, Math.ceil(t - now)));
   }
 }

@@ -53,6 +53,8 @@ import {
   LCP_TIME_REMAINING,
   CP_HEADER_LENGTH,
   parseMagicBody,
+  peekLcpEchoRequest,
+  writeEchoReplyFrom,
   parseProtocolReject,
   parseIdentification,
   parseTimeRemaining,
@@ -258,6 +260,37 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
     this.echoSentAt = now;
   }
 
+  /**
+   * The peer's Echo-Request, read where it lies: an array of `headroom` + the reply's length holding the Echo-Reply
+   * at `headroom` (the caller writes its PPP header in front), with the keepalive bookkeeping extraCode does. An
+   * idle session receives one every interval; this path builds no packet record, body or intermediate arrays
+   * (issue 11: idle cost). undefined — nothing done — for every other case (not Opened, malformed, our own
+   * Magic-Number, another code): the caller hands the packet to handlePacket, which deals with it as before.
+   */
+  answerEchoInPlace(now: Millis, buf: Uint8Array, off: number, len: number, headroom: number): Uint8Array | undefined {
+    if (!this.fsm.isOpened) return undefined;
+    const length = peekLcpEchoRequest(buf, off, len);
+    if (length < 0) return undefined;
+    const ours = this.negotiator.localMagic;
+    const theirs = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
+    if (ours !== 0 && theirs === ours) return undefined;
+    this.noteEchoRequest(now);
+    const reply = new Uint8Array(headroom + length);
+    writeEchoReplyFrom(reply, headroom, buf, off, length, ours);
+    return reply;
+  }
+
+  /** An Echo-Request from the peer (answered): alive, and with the yield our own waits (see the file comment). */
+  private noteEchoRequest(now: Millis): void {
+    if (this.echoYield >= 0) {
+      this.notePeerActivity(now);
+      this.peerEchoAt = now;
+    } else {
+      this.lastRx = now;
+      this.echoesUnanswered = 0;
+    }
+  }
+
   extraCode(now: Millis, p: CpPacket): ExtraCodeOutcome {
     const opened = this.fsm.isOpened;
     switch (p.code) {
@@ -274,13 +307,7 @@ export class LcpEngine extends CpEngine<LcpEvent, LcpResult> {
           this.fsm.emit({ type: "looped-back", reason: "Echo-Request carries our own Magic-Number (RFC 1661 §6.4)" });
           return "handled";
         }
-        if (this.echoYield >= 0) {
-          this.notePeerActivity(now);
-          this.peerEchoAt = now;
-        } else {
-          this.lastRx = now;
-          this.echoesUnanswered = 0;
-        }
+        this.noteEchoRequest(now);
         this.fsm.sendPacket(LCP_ECHO_REPLY, p.id, emitMagicBody(ours, body.value.data));
         return "handled";
       }

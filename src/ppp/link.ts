@@ -456,6 +456,16 @@ export class PppLink {
       this.stats.bytesIn += pLen;
       return pLen;
     }
+    // The keepalive every idle session receives: answered from the frame in place, one array for the reply
+    // (lcp.ts answerEchoInPlace), unless the `packets` lines describe it.
+    if (protocol === PPP_LCP && !this.logs("packets")) {
+      const reply = this.lcp.answerEchoInPlace(now, buf, pOff, pLen, LCP_FRAME_HEADER);
+      if (reply !== undefined) {
+        emitPppHeader(reply, 0, PPP_LCP, PPP_UNCOMPRESSED);
+        this.tx.push(reply);
+        return 0;
+      }
+    }
     // Control protocols: copy out, the caller may reuse its buffer.
     this.receiveControl(now, protocol, buf.slice(pOff, pOff + pLen), buf, off, len);
     this.pump(now);
@@ -500,12 +510,11 @@ export class PppLink {
 
   handleTimeout(now: Millis): void {
     if (this.finished) return;
-    const due = (t: Millis | undefined): boolean => t !== undefined && t <= now;
-    if (due(this.lcp.pollTimeout())) this.lcp.handleTimeout(now);
-    if (this.authServer && due(this.authServer.pollTimeout())) this.authServer.handleTimeout(now);
-    if (this.authClient && due(this.authClient.pollTimeout())) this.authClient.handleTimeout(now);
-    if (this.ipcp && due(this.ipcp.pollTimeout())) this.ipcp.handleTimeout(now);
-    if (this.ccp && due(this.ccp.pollTimeout())) this.ccp.handleTimeout(now);
+    if (due(this.lcp.pollTimeout(), now)) this.lcp.handleTimeout(now);
+    if (this.authServer && due(this.authServer.pollTimeout(), now)) this.authServer.handleTimeout(now);
+    if (this.authClient && due(this.authClient.pollTimeout(), now)) this.authClient.handleTimeout(now);
+    if (this.ipcp && due(this.ipcp.pollTimeout(), now)) this.ipcp.handleTimeout(now);
+    if (this.ccp && due(this.ccp.pollTimeout(), now)) this.ccp.handleTimeout(now);
     this.pump(now);
   }
 
@@ -522,14 +531,12 @@ export class PppLink {
   pollTimeout(): Millis | undefined {
     if (this.finished) return undefined;
     let t: Millis | undefined;
-    const take = (x: Millis | undefined): void => {
-      if (x !== undefined && (t === undefined || x < t)) t = x;
-    };
-    take(this.lcp.pollTimeout());
-    take(this.authServer?.pollTimeout());
-    take(this.authClient?.pollTimeout());
-    take(this.ipcp?.pollTimeout());
-    take(this.ccp?.pollTimeout());
+    // No closure: asked after every input of every connection (issue 11: what an idle session allocates).
+    t = earlier(t, this.lcp.pollTimeout());
+    if (this.authServer) t = earlier(t, this.authServer.pollTimeout());
+    if (this.authClient) t = earlier(t, this.authClient.pollTimeout());
+    if (this.ipcp) t = earlier(t, this.ipcp.pollTimeout());
+    if (this.ccp) t = earlier(t, this.ccp.pollTimeout());
     return t;
   }
 
@@ -1203,6 +1210,18 @@ export class PppLink {
 }
 
 export { MPPE_HEADER_LEN };
+
+/** LCP frames go with address, control and an uncompressed protocol field (RFC 1661 §6.5/§6.6 never apply to LCP). */
+const LCP_FRAME_HEADER = pppHeaderLen(PPP_LCP, PPP_UNCOMPRESSED.acfc, PPP_UNCOMPRESSED.pfc);
+
+function due(t: Millis | undefined, now: Millis): boolean {
+  return t !== undefined && t <= now;
+}
+
+function earlier(a: Millis | undefined, b: Millis | undefined): Millis | undefined {
+  if (b === undefined) return a;
+  return a === undefined || b < a ? b : a;
+}
 
 function downReason(reason: string, code: number | undefined, kind: DownReason["kind"], cause: TerminateCause = causeOfCode(code)): DownReason {
   return code === undefined ? { reason, kind, cause } : { reason, code, kind, cause };

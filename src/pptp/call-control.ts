@@ -81,13 +81,14 @@ export class CallControl {
   /** Earliest call deadline, if any call is waiting for a reply. */
   nextDeadline(): number | undefined {
     let t: number | undefined;
-    for (const c of this.calls.all()) if (c.deadline !== undefined && (t === undefined || c.deadline < t)) t = c.deadline;
+    // Not all(): asked after every input of every connection; no array for the answer (issue 11).
+    for (const c of this.calls.values()) if (c.deadline !== undefined && (t === undefined || c.deadline < t)) t = c.deadline;
     return t;
   }
 
   /** Handles the first expired call deadline; returns true when one fired. */
   handleTimeout(now: number): boolean {
-    for (const c of this.calls.all()) {
+    for (const c of this.calls.values()) {
       if (c.deadline !== undefined && now >= c.deadline) {
         this.callTimedOut(now, c);
         return true;

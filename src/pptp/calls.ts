@@ -96,6 +96,11 @@ export class CallTable {
     return [...this.calls.values()];
   }
 
+  /** The calls, not copied: for a walk that does not add or remove any (or returns once it did). */
+  values(): IterableIterator<Call> {
+    return this.calls.values();
+  }
+
   /** A free Call ID, or undefined when all 65536 are in use. */
   allocate(): number | undefined {
     for (let i = 0; i < 0x10000; i++) {

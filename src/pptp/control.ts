@@ -52,6 +52,10 @@ import {
   StopResult,
   Framing,
   Bearer,
+  ECHO_REQUEST_LENGTH,
+  ECHO_REPLY_LENGTH,
+  peekEchoRequest,
+  writeEchoReply,
 } from "../wire/pptp-control.js";
 import { type Result, ok, err } from "../wire/result.js";
 import { CallControl, type CallHost } from "./call-control.js";
@@ -85,6 +89,29 @@ function hexVersion(v: number): string {
 /** RFC 2637 §3.1.3: of two peers whose SCCRQs collided, the one with the higher IPv4 address wins. */
 export function winsCollision(localIp: number, peerIp: number): boolean {
   return localIp >>> 0 > peerIp >>> 0;
+}
+
+/**
+ * Echo-Replies are cut from a shared slab, as Node's Buffer pool does: 20 octets each, never reused, the slab
+ * freed when its last reply has been written. A view of a large buffer is one small object; a fresh 20-octet
+ * array would be one, plus an ArrayBuffer made the moment the socket layer asks for its `.buffer`.
+ */
+const REPLY_SLAB_OCTETS = 8192;
+let replySlab = new Uint8Array(REPLY_SLAB_OCTETS);
+let replySlabUsed = 0;
+function replyBuffer(): Uint8Array {
+  if (replySlabUsed + ECHO_REPLY_LENGTH > REPLY_SLAB_OCTETS) {
+    replySlab = new Uint8Array(REPLY_SLAB_OCTETS);
+    replySlabUsed = 0;
+  }
+  const b = replySlab.subarray(replySlabUsed, replySlabUsed + ECHO_REPLY_LENGTH);
+  replySlabUsed += ECHO_REPLY_LENGTH;
+  return b;
+}
+
+/** Whether the owner reads `message` events now (its `packets` log); asked per keepalive (see setMessageGate). */
+export interface MessageGate {
+  controlMessagesWanted(): boolean;
 }
 
 export class ControlConnection {
@@ -206,15 +233,24 @@ export class ControlConnection {
 
   pollTimeout(): number | undefined {
     let t = this.ctlDeadline;
-    const consider = (d: number | undefined): void => {
-      if (d !== undefined && (t === undefined || d < t)) t = d;
-    };
     if (this.stateValue === "established") {
-      consider(this.keepaliveDeadline());
-      consider(this.calls.nextDeadline());
+      const k = this.keepaliveDeadline();
+      if (k !== undefined && (t === undefined || k < t)) t = k;
+      const c = this.calls.nextDeadline();
+      if (c !== undefined && (t === undefined || c < t)) t = c;
     }
     return t;
   }
+
+  /**
+   * Who decides whether `message` events are made (default: none, always made). When the gate says no, a
+   * well-formed Echo-Request at the front of a read is answered in place — no message record, no events, the
+   * reply written into a shared slab — which is all an idle connection receives (issue 11: idle cost).
+   */
+  setMessageGate(gate: MessageGate | undefined): void {
+    this.gate = gate;
+  }
+  private gate: MessageGate | undefined;
 
   // ------------------------------------------------------------------ inputs
 
@@ -245,6 +281,20 @@ export class ControlConnection {
   handleBytes(now: number, chunk: Uint8Array): void {
     if (this.stateValue === "closed") return;
     if (this.stateValue === "idle") this.start(now);
+    if (this.gate !== undefined && this.framer.buffered === 0 && !this.framer.failed) {
+      // The keepalive path: whole Echo-Requests at the front of the read, nothing half-framed before them. Any
+      // other octets (a malformed Echo-Request included) go through the framer and parser as before.
+      let off = 0;
+      while (chunk.length - off >= ECHO_REQUEST_LENGTH && !this.gate.controlMessagesWanted()) {
+        const id = peekEchoRequest(chunk, off);
+        if (id < 0) break;
+        off += ECHO_REQUEST_LENGTH;
+        this.noteReceived(now, true);
+        this.answerEcho(id);
+      }
+      if (off === chunk.length) return;
+      if (off > 0) chunk = chunk.subarray(off);
+    }
     this.framer.push(chunk);
     for (;;) {
       if (this.isClosed) return;
@@ -254,18 +304,30 @@ export class ControlConnection {
         this.protocolError(r.error.code, `Malformed control message from peer: ${r.error.message}`);
         return;
       }
-      this.lastRx = now;
-      // Any message proves the peer alive, whatever answers our Echo-Request.
-      this.echoSentAt = undefined;
-      this.echoMissed = 0;
-      if (r.value.type !== "EchoRQ") this.quietSince = now;
-      else if (this.keepaliveYield >= 0) {
-        this.quietSince = now;
-        this.peerEchoAt = now;
-      }
+      this.noteReceived(now, r.value.type === "EchoRQ");
       this.events.push({ type: "message", direction: "rcvd", message: r.value });
       this.dispatch(now, r.value);
     }
+  }
+
+  /** A message arrived: any one proves the peer alive, whatever answers our Echo-Request. */
+  private noteReceived(now: number, echoRequest: boolean): void {
+    this.lastRx = now;
+    this.echoSentAt = undefined;
+    this.echoMissed = 0;
+    if (!echoRequest) this.quietSince = now;
+    else if (this.keepaliveYield >= 0) {
+      this.quietSince = now;
+      this.peerEchoAt = now;
+    }
+  }
+
+  /** RFC 2637 §2.17: the reply carries the request's Identifier; Result 1 (OK) only once established. */
+  private answerEcho(identifier: number): void {
+    const up = this.stateValue === "established";
+    const b = replyBuffer();
+    writeEchoReply(b, 0, identifier, up ? EchoResult.Ok : EchoResult.GeneralError, up ? GeneralError.None : GeneralError.NotConnected);
+    this.tx.push(b);
   }
 
   /** The TCP connection ended (FIN, reset or error). */

@@ -221,7 +221,9 @@ export class GreChannel {
     const shared = this.maxPayload <= DEFAULT_MAX_PAYLOAD ? TX_SCRATCH.take() : undefined;
     const tx = shared ?? (this.ownTxBuf ??= new Uint8Array(GRE_MAX_HEADER_LENGTH + this.maxPayload));
     try {
-      tx.set(payload.subarray(off, off + len), h);
+      // A whole array (the link's control frames: an echo reply every interval) is copied without a view of it.
+      if (off === 0 && len === payload.length) tx.set(payload, h);
+      else tx.set(payload.subarray(off, off + len), h);
       this.writeHeader(now, tx, 0, len, ack);
       this.transmit(tx, 0, h + len);
     } finally {

@@ -227,6 +227,11 @@ export class PptpServer implements SessionDirectory {
   private readonly tcp: net.Server;
   private readonly resolve: Resolver;
   private readonly conns = new Set<ConnState>();
+  /**
+   * The accepted connections holding no call (clock.idleSince set): the only ones checkSessionTimers' start- and
+   * no-call-timeout pass looks at. Walking every connection once a second cost ~0.1 ms per 1,000 idle sessions.
+   */
+  private readonly callless = new Set<ConnState>();
   /** Call ID → route: GRE demultiplexing happens in the GreDemux; this is the server's view of each call. */
   private readonly calls = new Map<number, CallRoute>();
   /** The pending chain of route changes per host route (see hostRouteStep). */
@@ -598,11 +603,13 @@ export class PptpServer implements SessionDirectory {
       onEvent: (e) => this.onSessionEvent(st as ConnState, e),
       onGone: () => {
         this.conns.delete(st as ConnState);
+        this.callless.delete(st as ConnState);
         if (peer && peer.outbound === st) this.outboundGone(peer);
       },
       onSocketError: (e) => this.log("errors", `control connection ${peerName}: ${e.message}`),
     });
     this.conns.add(st as ConnState);
+    if (!originate) this.callless.add(st as ConnState);
     st.runner.start();
     return st as ConnState;
   }
@@ -651,6 +658,7 @@ export class PptpServer implements SessionDirectory {
         this.perPeer.set(peerName, mine + 1);
         st.clock.calls++;
         st.clock.idleSince = undefined;
+        this.callless.delete(st);
         this.counters.callsTotal++;
         return { callId };
       },
@@ -799,7 +807,10 @@ export class PptpServer implements SessionDirectory {
       });
     }
     const c = r.st.clock;
-    if (c.calls > 0 && --c.calls === 0) c.idleSince = this.now();
+    if (c.calls > 0 && --c.calls === 0) {
+      c.idleSince = this.now();
+      if (!r.st.originated && this.conns.has(r.st)) this.callless.add(r.st);
+    }
     const n = (this.perPeer.get(r.st.peerName) ?? 1) - 1;
     if (n <= 0) this.perPeer.delete(r.st.peerName);
     else this.perPeer.set(r.st.peerName, n);
@@ -1389,7 +1400,7 @@ export class PptpServer implements SessionDirectory {
     this.defences.flush();
     // A connection holding a call was started (calls are placed only once established, and it never goes back):
     // neither start- nor no-call-timeout applies, so its engine is not even looked at (20,000 idle connections).
-    for (const st of this.conns) if (!st.originated && st.clock.idleSince !== undefined) this.enforceDeadlines(st);
+    for (const st of this.callless) if (st.clock.idleSince !== undefined) this.enforceDeadlines(st);
     // Once a second over every call: only a comparison for each call with nothing due, and no walk at all while
     // the earliest deadline of the last walk is ahead (see callsCheckAt).
     const gen = this.timerGen;

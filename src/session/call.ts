@@ -228,9 +228,10 @@ export class CallSession {
 
   handleTimeout(now: Millis): void {
     this.drainPending = false;
-    const due = (t: Millis | undefined): boolean => t !== undefined && t <= now;
-    if (due(this.channel.pollTimeout())) this.channel.handleTimeout(now);
-    if (due(this.link.pollTimeout())) this.link.handleTimeout(now);
+    const a = this.channel.pollTimeout();
+    if (a !== undefined && a <= now) this.channel.handleTimeout(now);
+    const b = this.link.pollTimeout();
+    if (b !== undefined && b <= now) this.link.handleTimeout(now);
     this.flush(now);
   }
 

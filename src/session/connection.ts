@@ -27,7 +27,7 @@
  * closed ⇒ every call down), timers and the event log.
  */
 import type { Millis } from "../core/clock.js";
-import { ControlConnection, type ControlConnectionOptions } from "../pptp/control.js";
+import { ControlConnection, type ControlConnectionOptions, type MessageGate } from "../pptp/control.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
 import type { StopReasonName } from "../pptp/control-types.js";
 import { describeControlMessage, ourCallId } from "../pptp/describe.js";
@@ -102,7 +102,7 @@ interface GreGate {
   open: boolean;
 }
 
-export abstract class ConnectionBase {
+export abstract class ConnectionBase implements MessageGate {
   readonly control: ControlConnection;
   protected readonly calls = new Map<number, CallSession>();
   protected readonly events = new Fifo<SessionEvent>();
@@ -131,6 +131,14 @@ export abstract class ConnectionBase {
    */
   setLogFilter(f: (category: LogCategory, callId: number | undefined) => boolean): void {
     this.logFilter = f;
+    // The control engine's `message` events only feed the `packets` lines: it answers keepalives without them
+    // while those are not read (control.ts setMessageGate).
+    this.control.setMessageGate(this);
+  }
+
+  /** MessageGate (control.ts): an Echo-Request or Echo-Reply has no Call ID, so the connection-wide setting. */
+  controlMessagesWanted(): boolean {
+    return this.logs("packets", undefined);
   }
   private logFilter: ((category: LogCategory, callId: number | undefined) => boolean) | undefined;
 
@@ -217,8 +225,10 @@ export abstract class ConnectionBase {
   handleTimeout(now: Millis): void {
     const t = this.control.pollTimeout();
     if (t !== undefined && t <= now) this.control.handleTimeout(now);
-    for (const [id, l] of [...this.lingering]) if (l.at <= now) this.endCall(now, id, l.reason, l.code, true, l.cause);
-    for (const c of [...this.calls.values()]) {
+    if (this.lingering.size > 0) for (const [id, l] of [...this.lingering]) if (l.at <= now) this.endCall(now, id, l.reason, l.code, true, l.cause);
+    // Not copied (this runs at every deadline of every connection): a Map iteration skips entries deleted on the
+    // way (endCall) and visits ones added (none: calls start on control messages, not here).
+    for (const c of this.calls.values()) {
       const ct = c.pollTimeout();
       if (ct !== undefined && ct <= now) {
         c.handleTimeout(now);
@@ -248,7 +258,7 @@ export abstract class ConnectionBase {
 
   pollTimeout(): Millis | undefined {
     let t = this.control.pollTimeout();
-    for (const l of this.lingering.values()) if (t === undefined || l.at < t) t = l.at;
+    if (this.lingering.size > 0) for (const l of this.lingering.values()) if (t === undefined || l.at < t) t = l.at;
     for (const c of this.calls.values()) {
       const ct = c.pollTimeout();
       if (ct !== undefined && (t === undefined || ct < t)) t = ct;

@@ -604,6 +604,29 @@ export function parseMagicBody(data: Uint8Array): Result<MagicBody> {
   return ok({ magic: u32(data, 0), data: data.subarray(4) });
 }
 
+/**
+ * The Length of the well-formed LCP Echo-Request at buf[off .. off + len) — Code 9, a Length that holds the
+ * Magic-Number (≥ 8) and fits in the frame (RFC 1661 §5.8) — or -1 for anything else. Read in place: the
+ * keepalive path answers without building a CpPacket (see writeEchoReplyFrom).
+ */
+export function peekLcpEchoRequest(buf: Uint8Array, off: number, len: number): number {
+  if (len < 8 || buf[off] !== LCP_ECHO_REQUEST) return -1;
+  const length = u16(buf, off + 2);
+  return length >= 8 && length <= len ? length : -1;
+}
+
+/**
+ * Writes the Echo-Reply to the Echo-Request of `length` octets at req[reqOff..] into out[outOff..]: the same
+ * Identifier and Data, Code 10 and our Magic-Number (RFC 1661 §5.8), as emitCpPacket(emitMagicBody(...)) would.
+ */
+export function writeEchoReplyFrom(out: Uint8Array, outOff: number, req: Uint8Array, reqOff: number, length: number, magic: number): void {
+  out[outOff] = LCP_ECHO_REPLY;
+  out[outOff + 1] = req[reqOff + 1];
+  put16(out, outOff + 2, length);
+  put32(out, outOff + 4, magic);
+  for (let i = 8; i < length; i++) out[outOff + i] = req[reqOff + i];
+}
+
 export function emitMagicBody(magic: number, data: Uint8Array = EMPTY): Uint8Array {
   return concatBytes(be32(magic), data);
 }

@@ -457,6 +457,37 @@ export function checkPptpHeader(buf: Uint8Array): Result<number> {
   return ok(length);
 }
 
+/** Echo-Request is 16 octets (RFC 2637 §2.16), Echo-Reply 20 (§2.17). */
+export const ECHO_REQUEST_LENGTH = 16;
+export const ECHO_REPLY_LENGTH = 20;
+
+/**
+ * The Identifier of the well-formed Echo-Request at buf[off .. off + 16), read in place, or -1 when those octets
+ * are anything else — another message, a malformed or truncated one, a non-zero Reserved0 (which
+ * parseControlMessage refuses by default) — for the caller to hand to the general parser. The keepalive is the
+ * one message an idle connection receives every minute: answered without building a record (issue 11).
+ */
+export function peekEchoRequest(buf: Uint8Array, off: number): number {
+  if (off < 0 || buf.length - off < ECHO_REQUEST_LENGTH) return -1;
+  if (u16(buf, off) !== ECHO_REQUEST_LENGTH || u16(buf, off + 2) !== PPTP_MESSAGE_TYPE_CONTROL) return -1;
+  if (u32(buf, off + 4) !== PPTP_MAGIC_COOKIE || u16(buf, off + 8) !== ControlMessageType.EchoRequest) return -1;
+  if (u16(buf, off + 10) !== 0) return -1;
+  return u32(buf, off + 12);
+}
+
+/** Writes an Echo-Reply (RFC 2637 §2.17) at out[off .. off + 20), as emitControlMessage would. */
+export function writeEchoReply(out: Uint8Array, off: number, identifier: number, resultCode: number, errorCode: number): void {
+  put16(out, off, ECHO_REPLY_LENGTH);
+  put16(out, off + 2, PPTP_MESSAGE_TYPE_CONTROL);
+  put32(out, off + 4, PPTP_MAGIC_COOKIE);
+  put16(out, off + 8, ControlMessageType.EchoReply);
+  put16(out, off + 10, 0);
+  put32(out, off + 12, identifier);
+  out[off + 16] = resultCode;
+  out[off + 17] = errorCode;
+  put16(out, off + 18, 0);
+}
+
 /** Reads the fields of one message whose header and length are already validated. */
 class FieldReader {
   /** First non-zero reserved field seen, reported after the record is read. */

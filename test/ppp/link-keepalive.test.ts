@@ -68,3 +68,47 @@ describe("an idle PppLink", () => {
     assert.ok(pair.server.networkUp && pair.client.networkUp);
   });
 });
+
+describe("a PppLink answers the peer's LCP Echo-Request in place while nobody reads its packets lines", () => {
+  const frameOf = (magic: number, id: number): Uint8Array =>
+    Uint8Array.from([0xff, 0x03, 0xc0, 0x21, 9, id, 0, 12, magic >>> 24, (magic >>> 16) & 0xff, (magic >>> 8) & 0xff, magic & 0xff, 1, 2, 3, 4]);
+
+  test("the same reply frame and deadline as the general path, and no packets line", async () => {
+    const quiet = makePair({ ...serverLinkConfig({}), logEnabled: (c) => c !== "packets" }, clientLinkConfig({}));
+    const loud = makePair({ ...serverLinkConfig({}), logEnabled: () => true }, clientLinkConfig({}));
+    const replies: Uint8Array[][] = [];
+    const packetLines: number[] = [];
+    const generalPath: number[] = [];
+    for (const pair of [quiet, loud]) {
+      await run(pair, users);
+      assert.ok(pair.server.networkUp);
+      for (let f = pair.server.pollTransmit(); f; f = pair.server.pollTransmit());
+      const peerMagic = pair.server.lcpInfo!.peerMagic;
+      const at = pair.clock.now + 1_000;
+      // Inside a larger buffer at an offset, as the GRE channel delivers it.
+      // Which path took it: the LCP engine's general input sees it only when the packets lines are read.
+      const lcp = (pair.server as unknown as { lcp: { handlePacket: (now: number, p: Uint8Array) => void } }).lcp;
+      const general = lcp.handlePacket.bind(lcp);
+      let generalCalls = 0;
+      lcp.handlePacket = (now, p) => (generalCalls++, general(now, p));
+      const buf = new Uint8Array(40);
+      buf.set(frameOf(peerMagic, 0x33), 7);
+      assert.equal(pair.server.receiveFrame(at, buf, 7, 16), 0);
+      const out: Uint8Array[] = [];
+      for (let f = pair.server.pollTransmit(); f; f = pair.server.pollTransmit()) out.push(f);
+      replies.push(out);
+      let lines = 0;
+      for (let e = pair.server.pollEvent(); e; e = pair.server.pollEvent()) if (e.type === "log" && e.category === "packets") lines++;
+      packetLines.push(lines);
+      generalPath.push(generalCalls);
+      assert.equal(out.length, 1);
+      assert.deepEqual([...out[0].subarray(0, 8)], [0xff, 0x03, 0xc0, 0x21, 10, 0x33, 0, 12], "Echo-Reply, same Identifier and Length");
+      assert.deepEqual([...out[0].subarray(12)], [1, 2, 3, 4], "the request's Data");
+    }
+    assert.deepEqual(replies[0], replies[1], "byte for byte the general path's reply");
+    assert.equal(quiet.server.pollTimeout(), loud.server.pollTimeout());
+    assert.deepEqual(generalPath, [0, 1], "answered in place only while the packets lines are not read");
+    assert.equal(packetLines[0], 0);
+    assert.ok(packetLines[1] >= 2, `rcvd and sent lines on the general path: ${packetLines[1]}`);
+  });
+});
