@@ -12,15 +12,17 @@
  *   [0, 16)  start key (the direction's master key; 40/56-bit use the first 8)
  *   [16, 32) current session key
  *   [32]     key length, 8 or 16
- *   [33]     strength: 40, 56 or 128 - 72 (= 56); stored as MPPE_BITS_* below
+ *   [33]     strength, as MPPE_BITS_* below
  *   [34, 36) coherency count of the last packet (little-endian, 12 bits)
+ *   [36, 52) the session key after the current one, worked out ahead (mppe.c advance); valid when [52] is 1.
+ *            Whoever writes [16, 36) from outside (a restored state) must clear [52].
  */
 #ifndef PPTP_IO_MPPE_H
 #define PPTP_IO_MPPE_H
 #include <stddef.h>
 #include <stdint.h>
 
-#define MPPE_STATE_LEN 40
+#define MPPE_STATE_LEN 56
 #define MPPE_BITS_40 1
 #define MPPE_BITS_56 2
 #define MPPE_BITS_128 3

@@ -40,6 +40,8 @@ export interface MppeNativeBinding {
 /** Byte offsets inside a native state (native/mppe.h). */
 export const NATIVE_STATE_SESSION = 16;
 export const NATIVE_STATE_COUNT = 34;
+/** 1 while the next session key, worked out ahead, is valid; cleared when a state is restored. */
+export const NATIVE_STATE_NEXT_OK = 52;
 
 let installed: MppeNativeBinding | undefined;
 

@@ -40,7 +40,7 @@
  */
 import { type MppeBits, checkMasterKey, mppeKeyLength } from "./mppe-keys.js";
 import { MppeSessionKey } from "./mppe-session-key.js";
-import { type MppeNativeBinding, NATIVE_STATE_COUNT, NATIVE_STATE_SESSION, mppeNative } from "./mppe-native.js";
+import { type MppeNativeBinding, NATIVE_STATE_COUNT, NATIVE_STATE_NEXT_OK, NATIVE_STATE_SESSION, mppeNative } from "./mppe-native.js";
 
 export type { MppeBits } from "./mppe-keys.js";
 
@@ -142,6 +142,8 @@ function restoreNativeState(st: Uint8Array, s: MppeState): void {
   const c = s.count & COUNT_MASK;
   st[NATIVE_STATE_COUNT] = c & 0xff;
   st[NATIVE_STATE_COUNT + 1] = c >>> 8;
+  // The key worked out ahead belonged to the old session key.
+  st[NATIVE_STATE_NEXT_OK] = 0;
 }
 
 function statelessOnly(stateless: boolean): void {

@@ -311,6 +311,18 @@ for (const bits of ALL_BITS) {
       }
       const s = new MppeSender(c);
       assert.throws(() => s.restoreState({ count: 1, session: new Uint8Array(bits === 128 ? 8 : 16) }), RangeError);
+      // Restored over a sender in use: the key it had worked out ahead belongs to its old key and must go.
+      const used = new MppeSender(c);
+      const other = new MppeSender(ts);
+      const scratch = new Uint8Array(8);
+      for (let i = 0; i < 5; i++) used.encrypt(scratch, 0, 4, new Uint8Array(6), 0);
+      for (let i = 0; i < 9; i++) other.encrypt(scratch, 0, 4, new Uint8Array(6), 0);
+      used.restoreState(other.saveState());
+      const x = new Uint8Array(6);
+      const y = new Uint8Array(6);
+      used.encrypt(scratch, 0, 4, x, 0);
+      other.encrypt(scratch, 0, 4, y, 0);
+      assert.equal(toHex(x), toHex(y), "the packet after a restore over a used sender");
     });
   });
 
