@@ -12,7 +12,9 @@
         "native/tun_config.c",
         "native/tun_offload.c",
         "native/steering.c",
-        "native/rlimit.c"
+        "native/rlimit.c",
+        "native/mppe.c",
+        "native/mppe_napi.c"
       ],
       "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],

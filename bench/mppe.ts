@@ -3,6 +3,7 @@
  * process. The OpenSSL baseline runs in a child (mppe-openssl.ts); run.ts prints both and the ratios.
  */
 import { MppeReceiver, MppeSender, type MppeBits } from "../src/crypto/mppe.js";
+import type { MppeNativeBinding } from "../src/crypto/mppe-native.js";
 
 export interface Measurement {
   readonly label: string;
@@ -50,14 +51,21 @@ export function cpuSeconds(start: NodeJS.CpuUsage): number {
  * Encrypts `count` packets into one arena (so decryption sees real, in-order ciphertext), then decrypts them all.
  * Returns the two timings; the decrypted bytes are checked against the plaintext once at the end.
  */
-export function benchMppe(bits: MppeBits, stateless: boolean, count: number, size: number): [Measurement, Measurement] {
-  const mode = `MPPE-${bits} ${stateless ? "stateless" : "stateful"}`;
+export function benchMppe(
+  bits: MppeBits,
+  stateless: boolean,
+  count: number,
+  size: number,
+  native: MppeNativeBinding | null = null,
+): [Measurement, Measurement] {
+  const mode = `MPPE-${bits} ${stateless ? "stateless" : "stateful"}${native !== null ? " native" : ""}`;
   const plain = benchPlaintext(size);
   const stride = size + 2;
   const arena = new Uint8Array(count * stride);
   const out = new Uint8Array(size);
-  const tx = new MppeSender({ masterKey: BENCH_MASTER_KEY, bits, stateless });
-  const rx = new MppeReceiver({ masterKey: BENCH_MASTER_KEY, bits, stateless });
+  // native null: the TypeScript cipher whatever is installed; a binding: C (stateless only, see mppe-native.ts).
+  const tx = new MppeSender({ masterKey: BENCH_MASTER_KEY, bits, stateless, native });
+  const rx = new MppeReceiver({ masterKey: BENCH_MASTER_KEY, bits, stateless, native });
 
   let t = process.cpuUsage();
   for (let i = 0; i < count; i++) tx.encrypt(plain, 0, size, arena, i * stride);

@@ -27,6 +27,8 @@ import { runAnchor } from "./anchor/main.js";
 import { runThroughput } from "./throughput/main.js";
 import { formatFigure, type Figure } from "./load/report.js";
 import { CACHE_DIR, labAvailable } from "../test/interop/harness.js";
+import type { MppeNativeBinding } from "../src/crypto/mppe-native.js";
+import { findAddonPath, loadNativeFrom } from "../src/io/native.js";
 
 const SIZE = 1400;
 /** The project's compass: stateless MPPE should reach at least this fraction of OpenSSL's streaming RC4. */
@@ -39,7 +41,10 @@ const MPPE_PROFILE: Record<Profile, { packets: number; runs: number }> = {
 };
 
 /** Best of `runs` after a warm-up, to keep JIT tiering and noise out of the figures. */
-function measureOurs(packets: number, runs: number): { stateless: [Measurement, Measurement]; stateful: [Measurement, Measurement] } {
+function measureOurs(
+  packets: number,
+  runs: number,
+): { stateless: [Measurement, Measurement]; stateful: [Measurement, Measurement]; nativeStateless: [Measurement, Measurement] | undefined } {
   benchMppe(128, true, 2000, SIZE);
   benchMppe(128, false, 2000, SIZE);
   const sl: Array<[Measurement, Measurement]> = [];
@@ -48,10 +53,28 @@ function measureOurs(packets: number, runs: number): { stateless: [Measurement, 
     sl.push(benchMppe(128, true, packets, SIZE));
     sf.push(benchMppe(128, false, packets, SIZE));
   }
+  // Stateless in C (native/mppe.c), interleaved with the TypeScript runs above' conditions: what the data path runs
+  // once the addon is loaded ("Cost per byte, session 8").
+  const nat = mppeNativeBinding();
+  const sn: Array<[Measurement, Measurement]> = [];
+  if (nat !== undefined) {
+    benchMppe(128, true, 2000, SIZE, nat);
+    for (let i = 0; i < runs; i++) sn.push(benchMppe(128, true, packets, SIZE, nat));
+  }
   return {
     stateless: [best(sl.map((x) => x[0])), best(sl.map((x) => x[1]))],
     stateful: [best(sf.map((x) => x[0])), best(sf.map((x) => x[1]))],
+    nativeStateless: sn.length > 0 ? [best(sn.map((x) => x[0])), best(sn.map((x) => x[1]))] : undefined,
   };
+}
+
+/** The addon's MPPE binding, or undefined where the addon is not built (not Linux, no compiler). */
+function mppeNativeBinding(): MppeNativeBinding | undefined {
+  try {
+    return loadNativeFrom(findAddonPath()).mppe;
+  } catch {
+    return undefined;
+  }
 }
 
 function measureOpenSsl(packets: number, runs: number): Measurement[] | string {
@@ -87,6 +110,12 @@ export function mppeFigures(profile: Profile): Figure[] {
   f.push({ name: "mppe.stateless_decrypt", value: megabytesPerSecond(sDec), unit: "MB/s", ratio: vs(sDec, rekey, rekeyName), note: note(sDec) });
   f.push({ name: "mppe.stateful_encrypt", value: megabytesPerSecond(fEnc), unit: "MB/s", ratio: vs(fEnc, stream, streamName), note: note(fEnc) });
   f.push({ name: "mppe.stateful_decrypt", value: megabytesPerSecond(fDec), unit: "MB/s", ratio: vs(fDec, stream, streamName), note: note(fDec) });
+  if (ours.nativeStateless !== undefined) {
+    const [nEnc, nDec] = ours.nativeStateless;
+    const tsName = (m: Measurement): string => `mppe.stateless_${m === sEnc ? "encrypt" : "decrypt"} (TypeScript) ${megabytesPerSecond(m).toFixed(1)} MB/s`;
+    f.push({ name: "mppe.native_stateless_encrypt", value: megabytesPerSecond(nEnc), unit: "MB/s", ratio: vs(nEnc, sEnc, tsName(sEnc)), note: `C (native/mppe.c); ${note(nEnc)}; ${(megabytesPerSecond(nEnc) / megabytesPerSecond(rekey)).toFixed(2)} × ${rekeyName}` });
+    f.push({ name: "mppe.native_stateless_decrypt", value: megabytesPerSecond(nDec), unit: "MB/s", ratio: vs(nDec, sDec, tsName(sDec)), note: `C (native/mppe.c); ${note(nDec)}; ${(megabytesPerSecond(nDec) / megabytesPerSecond(rekey)).toFixed(2)} × ${rekeyName}` });
+  }
   const r = megabytesPerSecond(sEnc) / megabytesPerSecond(stream);
   f.push({ name: "mppe.stateless_encrypt_to_stream", value: r, unit: "", ratio: { value: r, to: `${streamName} (no rekey at all)` }, goal: `≥ ${GOAL}` });
   return f;

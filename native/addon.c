@@ -1,6 +1,7 @@
 /* pptp_io: the Linux data-plane edge of pptp-ts (raw IPv4/GRE sockets and TUN devices). */
 #include <node_api.h>
 
+#include "mppe_napi.h"
 #include "raw_socket.h"
 #include "rlimit.h"
 #include "steering.h"
@@ -15,6 +16,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "Steering", io_define_steering(env));
   napi_set_named_property(env, exports, "tunOffloadTest", io_define_tun_offload_test(env));
   napi_set_named_property(env, exports, "raiseNofileLimit", io_define_rlimit(env));
+  napi_set_named_property(env, exports, "mppe", io_define_mppe(env));
   return exports;
 }
 

@@ -38,8 +38,9 @@
  *   really have changed keys there, the resync finds that as one further key change.
  * - stateless: a rejected packet is MPPE_DROP; everything else is unchanged (the count alone says which key).
  */
-import { type MppeBits } from "./mppe-keys.js";
+import { type MppeBits, checkMasterKey, mppeKeyLength } from "./mppe-keys.js";
 import { MppeSessionKey } from "./mppe-session-key.js";
+import { type MppeNativeBinding, NATIVE_STATE_COUNT, NATIVE_STATE_NEXT_OK, NATIVE_STATE_SESSION, mppeNative } from "./mppe-native.js";
 
 export type { MppeBits } from "./mppe-keys.js";
 
@@ -62,6 +63,12 @@ export interface MppeOptions {
    * DEFAULT_MAX_RESYNC_KEY_CHANGES, 0..MAX_RESYNC_KEY_CHANGES). Each one costs a key change and a packet's RC4.
    */
   maxResyncKeyChanges?: number;
+  /**
+   * Stateless mode only: run RC4 and the key changes in C (mppe-native.ts). Undefined: whatever
+   * installMppeNative() installed (the I/O layer does when it loads the addon); null: TypeScript, whatever is
+   * installed (the tests' oracle, the bench's baseline). Stateful mode always runs TypeScript.
+   */
+  native?: MppeNativeBinding | null;
 }
 
 export const MPPE_BIT_FLUSHED = 0x80;
@@ -105,6 +112,40 @@ export interface MppeState {
   readonly session: Uint8Array;
 }
 
+/** The native binding a direction with these options runs on, or undefined for TypeScript (see MppeOptions.native). */
+function nativeFor(opts: MppeOptions): MppeNativeBinding | undefined {
+  if (!opts.stateless || opts.native === null) return undefined;
+  return opts.native ?? mppeNative();
+}
+
+/** A native key state for these options (checks the key as the TypeScript key does). */
+function nativeState(nat: MppeNativeBinding, opts: MppeOptions): Uint8Array {
+  const st = new Uint8Array(nat.stateLength);
+  checkMasterKey(opts.masterKey, mppeKeyLength(opts.bits));
+  nat.init(st, opts.masterKey, opts.bits);
+  return st;
+}
+
+function nativeCount(st: Uint8Array): number {
+  return (st[NATIVE_STATE_COUNT] | (st[NATIVE_STATE_COUNT + 1] << 8)) & COUNT_MASK;
+}
+
+function saveNativeState(st: Uint8Array): MppeState {
+  const keyLen = st[NATIVE_STATE_SESSION + 16];
+  return { count: nativeCount(st), session: st.slice(NATIVE_STATE_SESSION, NATIVE_STATE_SESSION + keyLen) };
+}
+
+function restoreNativeState(st: Uint8Array, s: MppeState): void {
+  const keyLen = st[NATIVE_STATE_SESSION + 16];
+  if (s.session.length !== keyLen) throw new RangeError(`MPPE state: a ${s.session.length}-octet key for a ${keyLen}-octet one`);
+  st.set(s.session, NATIVE_STATE_SESSION);
+  const c = s.count & COUNT_MASK;
+  st[NATIVE_STATE_COUNT] = c & 0xff;
+  st[NATIVE_STATE_COUNT + 1] = c >>> 8;
+  // The key worked out ahead belonged to the old session key.
+  st[NATIVE_STATE_NEXT_OK] = 0;
+}
+
 function statelessOnly(stateless: boolean): void {
   // Stateful mode keeps the RC4 stream position across packets: a count and a key do not capture it.
   if (!stateless) throw new RangeError("MPPE key state moves between threads in stateless mode only");
@@ -127,19 +168,30 @@ function restoreKeyState(stateless: boolean, key: MppeSessionKey, s: MppeState):
 }
 
 export class MppeSender {
-  private readonly key: MppeSessionKey;
+  /** TypeScript key state; undefined when the direction runs in C (`nstate`). */
+  private readonly key: MppeSessionKey | undefined;
+  private readonly native: MppeNativeBinding | undefined;
+  /** Native key state (mppe-native.ts), owned here: count and session key live in it. */
+  private readonly nstate: Uint8Array | undefined;
   private readonly stateless: boolean;
   private count = INITIAL_COUNT;
   private flushPending = false;
 
   constructor(opts: MppeOptions) {
-    this.key = new MppeSessionKey(opts.masterKey, opts.bits);
     this.stateless = opts.stateless;
+    this.native = nativeFor(opts);
+    if (this.native !== undefined) this.nstate = nativeState(this.native, opts);
+    else this.key = new MppeSessionKey(opts.masterKey, opts.bits);
+  }
+
+  /** True when this direction runs RC4 and its key changes in C. */
+  get isNative(): boolean {
+    return this.native !== undefined;
   }
 
   /** Coherency count of the last packet sent (4095 before the first). */
   get coherencyCount(): number {
-    return this.count;
+    return this.nstate !== undefined ? nativeCount(this.nstate) : this.count;
   }
 
   /**
@@ -152,7 +204,7 @@ export class MppeSender {
     this.count = count;
     let flags = MPPE_BIT_ENCRYPTED;
     if (this.stateless || (count & 0xff) === 0xff || this.flushPending) {
-      this.key.changeKey(true);
+      this.key!.changeKey(true);
       this.flushPending = false;
       flags |= MPPE_BIT_FLUSHED;
     }
@@ -173,15 +225,16 @@ export class MppeSender {
         `MPPE encrypt: ${len} bytes at ${srcOff} of ${src.length} into ${dst.length}-byte buffer at ${dstOff} do not fit`,
       );
     }
+    if (this.native !== undefined) return this.native.encrypt(this.nstate!, -1, src, srcOff, len, dst, dstOff);
     const header = this.nextHeader();
 
     const out = dstOff + MPPE_HEADER_LEN;
     if (src === dst && out > srcOff && out < srcOff + len) {
       // Writing ahead of the unread plaintext would clobber it: move it into place first, then encrypt in place.
       dst.copyWithin(out, srcOff, srcOff + len);
-      this.key.rc4.process(dst, out, dst, out, len);
+      this.key!.rc4.process(dst, out, dst, out, len);
     } else {
-      this.key.rc4.process(src, srcOff, dst, out, len);
+      this.key!.rc4.process(src, srcOff, dst, out, len);
     }
     // Header last: in the in-place arrangements it may sit where plaintext was.
     dst[dstOff] = header >>> 8;
@@ -200,11 +253,12 @@ export class MppeSender {
     if (len < 0 || srcOff < 0 || srcOff + len > src.length || dstOff < 0 || dstOff + len + MPPE_HEADER_LEN + 2 > dst.length) {
       throw new RangeError(`MPPE encrypt: ${len} bytes at ${srcOff} of ${src.length} into ${dst.length}-byte buffer at ${dstOff} do not fit`);
     }
+    if (this.native !== undefined) return this.native.encrypt(this.nstate!, protocol & 0xffff, src, srcOff, len, dst, dstOff);
     const header = this.nextHeader();
     const out = dstOff + MPPE_HEADER_LEN;
     dst[out] = protocol >>> 8;
     dst[out + 1] = protocol & 0xff;
-    const rc4 = this.key.rc4;
+    const rc4 = this.key!.rc4;
     rc4.process(dst, out, dst, out, 2);
     rc4.process(src, srcOff, dst, out + 2, len);
     dst[dstOff] = header >>> 8;
@@ -220,19 +274,40 @@ export class MppeSender {
     this.flushPending = true;
   }
 
+  /**
+   * encryptProtocol() of `count` datagrams, datagram k being src[offsets[k], +lengths[k]) and its MPPE datagram
+   * going to dst[dstOffsets[k]..] (length in outLengths[k]): in C, one crossing for the batch. Same bytes, in
+   * order, as `count` encryptProtocol() calls.
+   */
+  encryptProtocolBatch(
+    protocol: number, src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
+    dst: Uint8Array, dstOffsets: Uint32Array, outLengths: Uint32Array,
+  ): void {
+    if (this.native !== undefined) {
+      this.native.encryptBatch(this.nstate!, protocol & 0xffff, src, offsets, lengths, count, dst, dstOffsets, outLengths);
+      return;
+    }
+    for (let k = 0; k < count; k++) outLengths[k] = this.encryptProtocol(protocol, src, offsets[k], lengths[k], dst, dstOffsets[k]);
+  }
+
   /** Stateless only: the count and session key now (see MppeState). */
   saveState(): MppeState {
-    return saveKeyState(this.stateless, this.key, this.count);
+    if (this.nstate !== undefined) return saveNativeState(this.nstate);
+    return saveKeyState(this.stateless, this.key!, this.count);
   }
 
   /** Stateless only: continue from a state saveState() gave (another sender of the same direction and keys). */
   restoreState(s: MppeState): void {
-    this.count = restoreKeyState(this.stateless, this.key, s);
+    if (this.nstate !== undefined) restoreNativeState(this.nstate, s);
+    else this.count = restoreKeyState(this.stateless, this.key!, s);
   }
 }
 
 export class MppeReceiver {
-  private readonly key: MppeSessionKey;
+  /** TypeScript key state; undefined when the direction runs in C (`nstate`). */
+  private readonly key: MppeSessionKey | undefined;
+  private readonly native: MppeNativeBinding | undefined;
+  private readonly nstate: Uint8Array | undefined;
   private readonly stateless: boolean;
   private count = INITIAL_COUNT;
   /** Stateful only: a loss was seen and packets are dropped until one with the FLUSHED bit arrives (RFC 3078 §8.2). */
@@ -245,8 +320,10 @@ export class MppeReceiver {
   private cipherCopy: Uint8Array | undefined;
 
   constructor(opts: MppeOptions) {
-    this.key = new MppeSessionKey(opts.masterKey, opts.bits);
     this.stateless = opts.stateless;
+    this.native = nativeFor(opts);
+    if (this.native !== undefined) this.nstate = nativeState(this.native, opts);
+    else this.key = new MppeSessionKey(opts.masterKey, opts.bits);
     this.validate = opts.validate;
     const max = opts.maxResyncKeyChanges ?? DEFAULT_MAX_RESYNC_KEY_CHANGES;
     if (!Number.isInteger(max) || max < 0 || max > MAX_RESYNC_KEY_CHANGES) {
@@ -255,9 +332,14 @@ export class MppeReceiver {
     this.maxResync = max;
   }
 
+  /** True when this direction runs RC4 and its key changes in C. */
+  get isNative(): boolean {
+    return this.native !== undefined;
+  }
+
   /** Coherency count of the last packet accepted (4095 before the first); while awaiting a flush, the first one missed. */
   get coherencyCount(): number {
-    return this.count;
+    return this.nstate !== undefined ? nativeCount(this.nstate) : this.count;
   }
 
   /**
@@ -272,12 +354,45 @@ export class MppeReceiver {
 
   /** Stateless only: the count and session key now (see MppeState). */
   saveState(): MppeState {
-    return saveKeyState(this.stateless, this.key, this.count);
+    if (this.nstate !== undefined) return saveNativeState(this.nstate);
+    return saveKeyState(this.stateless, this.key!, this.count);
   }
 
   /** Stateless only: continue from a state saveState() gave (another receiver of the same direction and keys). */
   restoreState(s: MppeState): void {
-    this.count = restoreKeyState(this.stateless, this.key, s);
+    if (this.nstate !== undefined) restoreNativeState(this.nstate, s);
+    else this.count = restoreKeyState(this.stateless, this.key!, s);
+  }
+
+  /**
+   * decrypt() of `count` datagrams, datagram k being src[offsets[k], +lengths[k]) and its plaintext going to
+   * dst[dstOffsets[k]..] (results[k]: its length or MPPE_DROP / MPPE_NEED_RESET): in C, one crossing for the batch,
+   * then `validate` per packet. Same results and bytes, in order, as `count` decrypt() calls. Returns how many
+   * were accepted.
+   */
+  decryptBatch(
+    src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
+    dst: Uint8Array, dstOffsets: Uint32Array, results: Int32Array,
+  ): number {
+    let ok = 0;
+    if (this.native !== undefined) {
+      this.native.decryptBatch(this.nstate!, src, offsets, lengths, count, dst, dstOffsets, results);
+      const validate = this.validate;
+      for (let k = 0; k < count; k++) {
+        const n = results[k];
+        if (n < 0) continue;
+        // Stateless: a rejected packet is a drop and nothing else (the count alone says which key).
+        if (validate !== undefined && !validate(dst, dstOffsets[k], n)) results[k] = MPPE_DROP;
+        else ok++;
+      }
+      return ok;
+    }
+    for (let k = 0; k < count; k++) {
+      const n = this.decrypt(src, offsets[k], lengths[k], dst, dstOffsets[k]);
+      results[k] = n;
+      if (n >= 0) ok++;
+    }
+    return ok;
   }
 
   /**
@@ -299,6 +414,13 @@ export class MppeReceiver {
     // RFC 3078 §3.1: D clear means "not encrypted", which we never accept once MPPE is negotiated (§9: an attacker
     // could otherwise strip encryption); C set means MPPC-compressed, which we never negotiate.
     if ((b0 & MPPE_BIT_ENCRYPTED) === 0 || (b0 & MPPE_BIT_COMPRESSED) !== 0) return MPPE_DROP;
+    if (this.native !== undefined) {
+      // Stateless in C: the same checks, catch-up key changes (RFC 3078 §8.1) and decryption as below.
+      const n = this.native.decrypt(this.nstate!, src, srcOff, len, dst, dstOff);
+      if (n < 0) return MPPE_DROP;
+      return validate0(this.validate, dst, dstOff, n);
+    }
+    const key = this.key!;
     const flushed = (b0 & MPPE_BIT_FLUSHED) !== 0;
     const validate = this.validate;
     /** Stateful, validate given: a key change was made for this packet that a rejection must undo. */
@@ -315,8 +437,8 @@ export class MppeReceiver {
       // in-order delivery; the GRE layer beneath restores order within its window. A forged count costs at most
       // 2048 key changes (a few milliseconds) — MPPE has no integrity check, so such a packet can always desync us.
       if (gap === 0 || gap > HALF_COUNT_SPACE) return MPPE_DROP;
-      for (let k = 1; k < gap; k++) this.key.changeKey(false);
-      this.key.changeKey(true);
+      for (let k = 1; k < gap; k++) key.changeKey(false);
+      key.changeKey(true);
       this.count = count;
     } else {
       // A flag packet implies a key change whether or not the peer set A (see the file comment).
@@ -333,7 +455,7 @@ export class MppeReceiver {
         }
         this.count = count;
         if (rekey && validate !== undefined) {
-          this.key.saveSession(this.savedSession);
+          key.saveSession(this.savedSession);
           undoable = true;
         }
       } else {
@@ -344,21 +466,21 @@ export class MppeReceiver {
         // The sender changed keys at every flag packet we missed (RFC 3078 §8.2 "256 or more consecutive packets
         // could be lost"): one change per 256-block boundary crossed between the first missed count and this one.
         while ((count & 0xf00) !== (this.count & 0xf00)) {
-          this.key.changeKey(false);
+          key.changeKey(false);
           this.count = (this.count + 256) & COUNT_MASK;
         }
         this.count = count;
         this.discarding = false;
       }
-      if (rekey) this.key.changeKey(true);
+      if (rekey) key.changeKey(true);
     }
 
     const from = srcOff + MPPE_HEADER_LEN;
     if (src === dst && dstOff > from && dstOff < from + dataLen) {
       dst.copyWithin(dstOff, from, from + dataLen);
-      this.key.rc4.process(dst, dstOff, dst, dstOff, dataLen);
+      key.rc4.process(dst, dstOff, dst, dstOff, dataLen);
     } else {
-      this.key.rc4.process(src, from, dst, dstOff, dataLen);
+      key.rc4.process(src, from, dst, dstOff, dataLen);
     }
     if (validate !== undefined && !validate(dst, dstOff, dataLen)) {
       // Stateless: the count alone determines the key, so a bad packet is just dropped.
@@ -366,7 +488,7 @@ export class MppeReceiver {
       // Stateful: garbage under the key we believed in means sync was lost (see the file comment). The packet is
       // treated as the first one missed; a key change made for it may have been caused by a corrupted header, so it
       // is undone (the sender's, if real, is then found as one further change by the resync).
-      if (undoable) this.key.restoreSession(this.savedSession);
+      if (undoable) key.restoreSession(this.savedSession);
       this.discarding = true;
       return MPPE_NEED_RESET;
     }
@@ -388,7 +510,7 @@ export class MppeReceiver {
     dstOff: number,
     count: number,
   ): number {
-    const key = this.key;
+    const key = this.key!;
     key.saveSession(this.savedSession);
     let cipher = src;
     let cipherOff = from;
@@ -419,4 +541,9 @@ export class MppeReceiver {
     key.restoreSession(this.savedSession);
     return MPPE_DROP;
   }
+}
+
+/** Stateless validate step: a plaintext validate rejects is a drop (the count alone says which key). */
+function validate0(validate: MppeOptions["validate"], dst: Uint8Array, off: number, n: number): number {
+  return validate === undefined || validate(dst, off, n) ? n : MPPE_DROP;
 }

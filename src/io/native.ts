@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { TransportStats } from "./transport.js";
+import { installMppeNative, type MppeNativeBinding } from "../crypto/mppe-native.js";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -95,6 +96,8 @@ export interface NativeAddon {
   tunOffloadTest: NativeTunOffloadTest;
   /** RLIMIT_NOFILE with the soft limit raised to the hard one where it was lower (native/rlimit.c); Infinity = unlimited. */
   raiseNofileLimit(): { readonly soft: number; readonly hard: number; readonly before: number };
+  /** MPPE's RC4 and stateless key changes in C (native/mppe.c); absent in an addon built before it. */
+  mppe?: MppeNativeBinding;
 }
 
 /** Errors thrown by the addon for failed system calls carry the errno name, number and the call. */
@@ -141,6 +144,11 @@ let cached: NativeAddon | undefined;
 
 /** The addon, loaded once. PPTP_IO_ADDON overrides where it is looked for. */
 export function loadNative(): NativeAddon {
-  if (cached === undefined) cached = loadNativeFrom(process.env.PPTP_IO_ADDON ?? findAddonPath());
+  if (cached === undefined) {
+    cached = loadNativeFrom(process.env.PPTP_IO_ADDON ?? findAddonPath());
+    // Stateless MPPE runs in C from now on in this thread (src/crypto/mppe-native.ts); PPTP_MPPE_NATIVE=0 keeps
+    // the TypeScript cipher (a before/after comparison, or a suspected difference).
+    if (process.env.PPTP_MPPE_NATIVE !== "0") installMppeNative(cached.mppe);
+  }
   return cached;
 }

@@ -3,12 +3,18 @@
  * copied in back to back, each at an 8-byte aligned offset (the copy loop and the kernel's copy both like it), and
  * handed to native code as (arena, offsets, lengths). Made once per queue; appending allocates nothing.
  */
+/** Int32Array elements are in the platform's byte order; DataView reads are told which that is. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 export class PacketArena {
   readonly bytes: Uint8Array;
   private readonly words: Int32Array;
   /** The last source buffer seen, as 32-bit words (the frame buffer every call shares: made once). */
   private srcBuffer: ArrayBufferLike | undefined;
   private srcWords: Int32Array | undefined;
+  /** The last source buffer copied from at an unaligned offset, and a DataView over it (made once per buffer). */
+  private viewBuffer: ArrayBufferLike | undefined;
+  private srcView: DataView | undefined;
   /** Bytes in use (the next packet's offset). */
   used = 0;
 
@@ -41,6 +47,21 @@ export class PacketArena {
       const to = at >> 2;
       const nw = len >> 2;
       for (let i = 0; i < nw; i++) d[to + i] = w[from + i];
+      k = nw << 2;
+    } else {
+      // Unaligned: a decrypted datagram sits behind its 2-byte PPP protocol field (PppLink's and DataCall's
+      // plaintext buffers), so every packet into the TUN queue came here and went byte by byte — ~2.7 µs a
+      // 1400-byte packet, a third of the server's CPU per packet (bench/README.md "Cost per byte, session 8").
+      // A DataView reads 32 bits at any offset.
+      if (buf.buffer !== this.viewBuffer) {
+        this.viewBuffer = buf.buffer;
+        this.srcView = new DataView(buf.buffer);
+      }
+      const v = this.srcView!;
+      const d = this.words;
+      const to = at >> 2;
+      const nw = len >> 2;
+      for (let i = 0; i < nw; i++) d[to + i] = v.getInt32(start + 4 * i, LITTLE_ENDIAN);
       k = nw << 2;
     }
     for (; k < len; k++) a[at + k] = buf[off + k];

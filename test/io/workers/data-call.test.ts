@@ -7,6 +7,9 @@ import { describe, test } from "node:test";
 import { DataCall, type CallHandoff } from "../../../src/io/workers/data-call.js";
 import { GreHeader, parseGreHeader } from "../../../src/wire/gre.js";
 import { FakePeer, testKeys } from "../../../bench/workers/peer.js";
+import { installMppeNative } from "../../../src/crypto/mppe-native.js";
+import type { MppeReceiver, MppeSender } from "../../../src/crypto/mppe.js";
+import { findAddonPath, loadNativeFrom } from "../../../src/io/native.js";
 
 const LOCAL = 4000;
 const PEER = 77;
@@ -220,5 +223,45 @@ describe("DataCall: one call's data path on a worker", () => {
     next.receive(0, pkts[1], gh);
     assert.deepEqual(ip, [datagram(101, 11), datagram(102, 12), datagram(103, 13)], "decrypted with the handed-back MPPE state, in order");
     assert.deepEqual(control, [lcpConfReq], "the renegotiation's frame is not lost");
+  });
+
+  test("with the C cipher installed (a worker that loaded the addon): a TypeScript peer both ways, and the hand-back continues in TypeScript", () => {
+    const native = loadNativeFrom(findAddonPath()).mppe;
+    assert.ok(native !== undefined, "the addon has no mppe object: rebuild it");
+    installMppeNative(native);
+    let r: ReturnType<typeof rig>;
+    try {
+      r = rig();
+    } finally {
+      installMppeNative(undefined);
+    }
+    const mppeOf = (c: DataCall): { sender: MppeSender; receiver: MppeReceiver } => c as unknown as { sender: MppeSender; receiver: MppeReceiver };
+    assert.equal(mppeOf(r.call).sender.isNative, true);
+    assert.equal(mppeOf(r.call).receiver.isNative, true);
+    const peer = new FakePeer(LOCAL, PEER, testKeys(LOCAL)); // TypeScript: installed again only for the rig above
+    for (let i = 0; i < 40; i++) {
+      const up = datagram(60 + i * 30, i);
+      r.deliver(peer.ip(up));
+      const down = datagram(1300 - i * 20, 100 + i);
+      assert.ok(r.call.sendIp(0, down, 0, down.length));
+      const g = r.gre[r.gre.length - 1];
+      assert.deepEqual(peer.read(g, 0, g.length)?.payload, down, `packet ${i} down`);
+    }
+    assert.equal(r.ip.length, 40);
+    for (let i = 0; i < 40; i++) assert.deepEqual(r.ip[i], datagram(60 + i * 30, i), `packet ${i} up`);
+    const state = r.call.handBack();
+    const h = handoff();
+    const gre: Uint8Array[] = [];
+    const ip: Uint8Array[] = [];
+    const next = new DataCall({ ...h, gre: state.gre, mppe: { ...h.mppe!, send: state.mppe!.send, recv: state.mppe!.recv } }, (b, o, l) => gre.push(b.slice(o, o + l)), (b, o, l) => ip.push(b.slice(o, o + l)), () => {});
+    assert.equal(mppeOf(next).sender.isNative, false);
+    const d = datagram(150, 7);
+    assert.ok(next.sendIp(0, d, 0, d.length));
+    assert.deepEqual(peer.read(gre[0], 0, gre[0].length)?.payload, d, "count 40 after the C sender's 0..39");
+    const gh = new GreHeader();
+    const fresh = peer.ip(datagram(90, 8));
+    assert.ok(parseGreHeader(fresh, 0, fresh.length, gh).ok);
+    next.receive(0, fresh, gh);
+    assert.deepEqual(ip, [datagram(90, 8)]);
   });
 });
