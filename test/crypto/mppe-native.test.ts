@@ -16,6 +16,7 @@ import { Rc4 } from "../../src/crypto/rc4.js";
 import { sha1 } from "../../src/crypto/sha1.js";
 import { findAddonPath, loadNativeFrom } from "../../src/io/native.js";
 import { fromHex, toHex } from "../../src/wire/bytes.js";
+import { seededInts } from "../support/random.js";
 
 const native: MppeNativeBinding = (() => {
   const m = loadNativeFrom(findAddonPath()).mppe;
@@ -27,18 +28,6 @@ const ALL_BITS: MppeBits[] = [40, 56, 128];
 /** RFC 3079 §3.5.3 SendStartKey128. */
 const START = fromHex("8B 7C DC 14 9B 99 3A 1B A1 18 CB 15 3F 56 DC CB");
 
-/** A small seeded generator (xorshift32), so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 function bytes(r: () => number, n: number): Uint8Array {
   const b = new Uint8Array(n);
   for (let i = 0; i < n; i++) b[i] = r() & 0xff;
@@ -52,7 +41,7 @@ function both(opts: MppeOptions): { ts: MppeOptions; c: MppeOptions } {
 describe("MPPE native primitives", () => {
   test("SHA-1 and RC4 equal the TypeScript ones (FIPS 180-1 'abc', random inputs of 0..300 bytes)", () => {
     assert.equal(toHex(native.sha1(new TextEncoder().encode("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");
-    const r = rng(1);
+    const r = seededInts(1);
     for (let k = 0; k < 300; k++) {
       const data = bytes(r, k);
       assert.equal(toHex(native.sha1(data)), toHex(sha1(data)), `sha1 of ${k} bytes`);
@@ -67,7 +56,7 @@ describe("MPPE native primitives", () => {
 
   for (const bits of ALL_BITS) {
     test(`MPPE-${bits}: initial key and 500 key changes equal MppeSessionKey (RFC 3079 §3.3, RFC 3078 §7.3)`, () => {
-      const r = rng(bits);
+      const r = seededInts(bits);
       const master = bytes(r, 16);
       const ts = new MppeSessionKey(master, bits);
       const st = new Uint8Array(native.stateLength);
@@ -119,7 +108,7 @@ describe("MPPE native primitives", () => {
 for (const bits of ALL_BITS) {
   describe(`MPPE-${bits} stateless, native against TypeScript`, () => {
     test("senders: 2,000 random packets (0..1500 bytes, encrypt and encryptProtocol, in place and not) byte-identical", () => {
-      const r = rng(100 + bits);
+      const r = seededInts(100 + bits);
       const { ts, c } = both({ masterKey: bytes(r, 16), bits, stateless: true });
       const a = new MppeSender(ts);
       const b = new MppeSender(c);
@@ -157,7 +146,7 @@ for (const bits of ALL_BITS) {
     });
 
     test("receivers: the same results and plaintext over jumps, duplicates, late, unflagged, short and random packets", () => {
-      const r = rng(200 + bits);
+      const r = seededInts(200 + bits);
       const master = bytes(r, 16);
       const tx = new MppeSender({ masterKey: master, bits, stateless: true, native: null });
       // A validate that rejects some plaintexts, so the "decrypted, then refused" path is compared too.
@@ -204,7 +193,7 @@ for (const bits of ALL_BITS) {
     });
 
     test("decrypt in place and over the header (dst = src + 2, dst = src) as TypeScript does", () => {
-      const r = rng(300 + bits);
+      const r = seededInts(300 + bits);
       const master = bytes(r, 16);
       const tx = new MppeSender({ masterKey: master, bits, stateless: true, native: null });
       const { ts, c } = both({ masterKey: master, bits, stateless: true });
@@ -223,7 +212,7 @@ for (const bits of ALL_BITS) {
     });
 
     test("batch calls, mixed lengths: the same bytes and results as packet by packet", () => {
-      const r = rng(400 + bits);
+      const r = seededInts(400 + bits);
       const master = bytes(r, 16);
       const { ts, c } = both({ masterKey: master, bits, stateless: true });
       const a = new MppeSender(ts);
@@ -281,7 +270,7 @@ for (const bits of ALL_BITS) {
     });
 
     test("saveState/restoreState carry a direction from TypeScript to C and back (worker hand-off and take-back)", () => {
-      const r = rng(500 + bits);
+      const r = seededInts(500 + bits);
       const master = bytes(r, 16);
       const { ts, c } = both({ masterKey: master, bits, stateless: true });
       const ref = new MppeSender(ts);
