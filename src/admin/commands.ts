@@ -70,10 +70,32 @@ export interface PeerLine {
   readonly nextRedialInMs?: number;
 }
 
+/** The number of control connections in one role and state (TunnelLine's `role` and `state`). */
+export interface TunnelStateCount {
+  readonly role: TunnelLine["role"];
+  readonly state: string;
+  readonly n: number;
+}
+
+/** Counts `lines` by role and state, in first-seen order. */
+export function countTunnelStates(lines: Iterable<Pick<TunnelLine, "role" | "state">>, into: TunnelStateCount[] = []): TunnelStateCount[] {
+  for (const t of lines) {
+    const i = into.findIndex((c) => c.role === t.role && c.state === t.state);
+    if (i < 0) into.push({ role: t.role, state: t.state, n: 1 });
+    else into[i] = { ...into[i], n: into[i].n + 1 };
+  }
+  return into;
+}
+
 /** What the control socket can ask of the running server. */
 export interface AdminTarget extends SessionDirectory {
   /** Control connections (server role and dial-out peers), including those with no call yet. */
   tunnels?(): readonly TunnelLine[];
+  /**
+   * How many control connections are in each role and state: what a metrics scrape needs of tunnels(), without
+   * building a report per connection (at 20,000 sessions that was about a second of CPU per scrape).
+   */
+  tunnelStates?(): readonly TunnelStateCount[];
   /** Dial-out / LAN-to-LAN peers of this process. */
   peerStatus?(): readonly PeerLine[];
   poolStatus?(): readonly PoolLine[];

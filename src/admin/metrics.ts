@@ -11,7 +11,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { TERMINATE_CAUSE_CODE } from "../aaa/types.js";
 import { VERSION } from "../version.js";
-import type { AdminTarget, PeerLine, PoolLine, TunnelLine } from "./commands.js";
+import { countTunnelStates, type AdminTarget, type PeerLine, type PoolLine, type TunnelStateCount } from "./commands.js";
 
 /** The error numbers a Windows client shows for a failed PPTP session (README, "Failures in plain words"). */
 export const CLIENT_ERROR_CODES: readonly number[] = [691, 732, 734, 742, 806];
@@ -23,7 +23,8 @@ export const PEER_STATES: readonly string[] = ["idle", "waiting-for-traffic", "w
 export interface MetricsReading {
   readonly stats: Record<string, Record<string, number>>;
   readonly pools: readonly PoolLine[];
-  readonly tunnels?: readonly TunnelLine[];
+  /** Control connections by role and state (tunnelStates(), or counted from tunnels() for a target without it). */
+  readonly tunnels?: readonly TunnelStateCount[];
   readonly peers?: readonly PeerLine[];
 }
 
@@ -31,7 +32,7 @@ export function readTarget(t: AdminTarget): MetricsReading {
   return {
     stats: t.stats?.() ?? {},
     pools: t.poolStatus?.() ?? [],
-    ...(t.tunnels ? { tunnels: t.tunnels() } : {}),
+    ...(t.tunnelStates ? { tunnels: t.tunnelStates() } : t.tunnels ? { tunnels: countTunnelStates(t.tunnels()) } : {}),
     ...(t.peerStatus ? { peers: t.peerStatus() } : {}),
   };
 }
@@ -138,14 +139,7 @@ export class PptpMetrics {
     }
 
     if (r.tunnels !== undefined) {
-      const byState = new Map<string, { role: string; state: string; n: number }>();
-      for (const t of r.tunnels) {
-        const k = `${t.role}\0${t.state}`;
-        const e = byState.get(k) ?? { role: t.role, state: t.state, n: 0 };
-        e.n++;
-        byState.set(k, e);
-      }
-      for (const e of byState.values()) this.set("pptp_control_connections", { role: e.role, state: e.state }, e.n);
+      for (const e of r.tunnels) this.set("pptp_control_connections", { role: e.role, state: e.state }, e.n);
     } else if (sessions["control-connections"] !== undefined) {
       // A server without tunnels() only knows how many it accepted, not their states.
       this.set("pptp_control_connections", { role: "server", state: "unknown" }, sessions["control-connections"]);

@@ -6,7 +6,7 @@
 import type { SessionDirectory } from "../aaa/types.js";
 import type { PptpServer } from "../server/server.js";
 import type { PptpClient, ClientStatus } from "../client/client.js";
-import type { AdminTarget, CaptureTarget, PeerLine, TunnelLine } from "./commands.js";
+import { countTunnelStates, type AdminTarget, type CaptureTarget, type PeerLine, type TunnelLine } from "./commands.js";
 import { LoopLag } from "./loop-lag.js";
 
 /** One event-loop monitor per process, started with its first server target (`show stats`: "event-loop"). */
@@ -15,7 +15,7 @@ let loopLag: LoopLag | undefined;
 /** What the target needs of the server role (PptpServer). */
 export type ServerSide = SessionDirectory &
   Pick<PptpServer, "poolStatus" | "stats" | "tunnels" | "clearTunnel" | "startCapture"> &
-  Partial<Pick<PptpServer, "restartWorker" | "eachSession" | "eachTunnel" | "clearEach">>;
+  Partial<Pick<PptpServer, "restartWorker" | "eachSession" | "eachTunnel" | "clearEach" | "tunnelStates">>;
 /** What it needs of a dial-out peer (PptpClient). */
 export type ClientSide = Pick<PptpClient, "name" | "snapshot" | "tunnel" | "clearTunnel">;
 
@@ -82,6 +82,7 @@ export function processTarget(roles: ProcessRoles, extras: TargetExtras = {}): C
     ...(extras.reloadConfig ? { reloadConfig: extras.reloadConfig } : {}),
     ...(extras.debug ? { debug: extras.debug } : {}),
     tunnels: () => [...(server?.tunnels() ?? []), ...clientTunnels()],
+    tunnelStates: () => countTunnelStates(clientTunnels(), server?.tunnelStates ? [...server.tunnelStates()] : countTunnelStates(server?.tunnels() ?? [])),
     peerStatus: () => clients.map((c) => peerLine(c.snapshot())),
     clearTunnel: (peer, reason) => {
       const out: TunnelLine[] = [...(server?.clearTunnel(peer, reason) ?? [])];

@@ -47,7 +47,7 @@ import type { PoolStatus } from "./pool.js";
 import { selectorMatches, snapshotOf, userKey, type SessionRecord } from "./session-registry.js";
 import { describePolicy, framedRoutes, planAddress, sessionLimits } from "./session-policy.js";
 import { AccountingHooks, newAccountingState, type AccountingState } from "./accounting-hooks.js";
-import { reportTunnel, TunnelClock, type TunnelReport } from "../io/tunnel-report.js";
+import { reportTunnel, tunnelStateWords, TunnelClock, type TunnelReport } from "../io/tunnel-report.js";
 import { CaptureTap, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
 import { WorkerCalls } from "./worker-calls.js";
 import type { DataPlaneWorkers } from "../io/workers/pool.js";
@@ -1129,6 +1129,16 @@ export class PptpServer implements SessionDirectory {
   /** Every control connection for `show tunnels` / `show vpdn`, those with no call yet too. */
   tunnels(): TunnelReport[] {
     return [...this.eachTunnel()];
+  }
+
+  /** tunnels() counted by state, without a report per connection (metrics scrapes). */
+  tunnelStates(): { role: "server"; state: string; n: number }[] {
+    const n = new Map<string, number>();
+    for (const st of this.conns) {
+      const state = tunnelStateWords(st.runner.conn.control.state);
+      n.set(state, (n.get(state) ?? 0) + 1);
+    }
+    return [...n].map(([state, count]) => ({ role: "server", state, n: count }));
   }
 
   /** tunnels(), one control connection as it is pulled (`show tunnels` / `show vpdn` take a bounded piece per turn). */

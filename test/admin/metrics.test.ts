@@ -153,6 +153,21 @@ describe("metrics: the mapping from the admin contract", () => {
     assert.equal(e.samples.get('pptp_peer_up{peer="hq"}'), 0);
   });
 
+  test("control connections come from tunnelStates() when the target has it: no tunnel report is built per scrape", async () => {
+    const fake = new FakeServer();
+    const counted: AdminTarget = {
+      ...Object.fromEntries(["find", "disconnect", "changeTimeouts", "stats", "poolStatus"].map((k) => [k, (fake as unknown as Record<string, () => unknown>)[k].bind(fake)])),
+      tunnels: () => assert.fail("a scrape must not list every control connection"),
+      tunnelStates: () => [
+        { role: "server", state: "established", n: 19_000 },
+        { role: "server", state: "wait-sccrq", n: 3 },
+      ],
+    } as unknown as AdminTarget;
+    const e = await scrape(new PptpMetrics(() => counted, { processMetrics: false }));
+    assert.equal(e.samples.get('pptp_control_connections{role="server",state="established"}'), 19_000);
+    assert.equal(e.samples.get('pptp_control_connections{role="server",state="wait-sccrq"}'), 3);
+  });
+
   test("a server without tunnels() or peerStatus(): control connections from stats, no peers; no target yet: zeros", async () => {
     const fake = new FakeServer();
     const bare: AdminTarget = { find: () => [], disconnect: () => false, changeTimeouts: () => false, stats: () => fake.stats_, poolStatus: () => fake.pools };

@@ -129,6 +129,15 @@ describe("show tunnels / show vpdn / clear tunnel against a running server", () 
       assert.equal(t.sessions?.[0].address, session.framedAddress);
       assert.equal(t.sessions?.[0].peerCallId, alice.client.control.listCalls()[0].callId, "RemID is the client's own Call ID");
       assert.equal(new Set(a.tunnels.map((x) => x.id)).size, 3, "tunnel numbers are distinct");
+      // What a metrics scrape reads: the same connections counted by state, without a report per connection.
+      const counted = processTarget({ server: r.server, clients: [] }).tunnelStates!();
+      assert.deepEqual(
+        [...counted].sort((x, y) => x.state.localeCompare(y.state)),
+        [
+          { role: "server", state: "established", n: 2 },
+          { role: "server", state: "wait-sccrq", n: 1 },
+        ],
+      );
       assert.match(t.local ?? "", new RegExp(`^127\\.0\\.0\\.1:${r.port}$`));
 
       // the command itself, in another process, over the socket
