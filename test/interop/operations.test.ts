@@ -170,6 +170,10 @@ describe("operations commands against a stock pppd + pptp-linux session", { conc
         clientcmd:
           `echo "LAB-WATCH start" > /dev/console; ` +
           `for i in $(seq 3000); do [ -d /sys/class/net/$LAB_IFACE ] || break; sleep 0.05; done; ` +
+          // ppp0 goes at LCP down; pppd itself exits once pptp has the Call-Disconnect-Notify (our server sends it
+          // 250 ms after the Terminate-Ack). Give it that time, or the guest's SIGTERM right after this command
+          // races it and makes the exit status 5 whoever ended the link.
+          `for i in $(seq 100); do grep -qsx pppd /proc/[0-9]*/comm || break; sleep 0.1; done; ` +
           `echo "LAB-WATCH end" > /dev/console`,
       },
       pre,

@@ -216,6 +216,10 @@ describe("pptp-ts server with RADIUS (FreeRADIUS 3.2) ↔ stock pppd + pptp-linu
           `echo "LAB-WATCH start" > /dev/console; last=""; ` +
           `for i in $(seq 3000); do [ -d ${stats} ] || break; c="${read}"; ` +
           `[[ "$c" =~ ^[0-9]+\\ [0-9]+\\ [0-9]+\\ [0-9]+\\ $ ]] && [ "$c" != "$last" ] && { last=$c; echo "LAB-PPP0 now $c" > /dev/console; }; sleep 0.05; done; ` +
+          // pppd exits on its own only after pptp has the Call-Disconnect-Notify (250 ms after the Terminate-Ack):
+          // wait for that, or the guest's SIGTERM right after this command races it (exit status 5 either way).
+          `for i in $(seq 100); do grep -qsx pppd /proc/[0-9]*/comm || break; sleep 0.1; done; ` +
+
           `echo "LAB-WATCH end last=$last" > /dev/console`,
       },
       pre,
