@@ -7,6 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../src/core/clock.js";
+import * as net from "node:net";
+import { ControlStreamFramer, emitControlMessage } from "../../src/wire/pptp-control.js";
 import { rig, dial, settings, waitFor } from "./server-rig.js";
 
 interface Internals {
@@ -81,6 +83,53 @@ test("checkSessionTimers: an idle limit still ends the session at its time, with
     assert.ok(walks >= 2, "walked at the deadline (and again, from the server's own interval, until the call is gone)");
     assert.match(r.lines.join("\n"), /Tunnel disconnect timer timeout/);
   } finally {
+    await r.stop();
+  }
+});
+
+test("checkSessionTimers: a connection whose last call ended is under the no-call timeout again, and is closed by it", async () => {
+  const clock = new FakeClock(1_000_000);
+  const r = await rig({ ...settings, limits: { ...settings.limits, startTimeoutMs: 60_000, noCallTimeoutMs: 30_000 } }, undefined, { clock: () => clock.now });
+  // A peer that places one call and clears it, but keeps its control connection (as a LAN-to-LAN router may):
+  // the server, not the peer, owns the end of that connection.
+  const got: string[] = [];
+  const framer = new ControlStreamFramer();
+  const sock = net.connect({ host: "127.0.0.1", port: r.port, localAddress: "127.0.0.7" });
+  sock.on("data", (d) => {
+    framer.push(d);
+    for (let m = framer.next(); m?.ok; m = framer.next()) got.push(m.value.type);
+  });
+  sock.on("error", () => {});
+  let closed = false;
+  sock.on("close", () => (closed = true));
+  try {
+    await new Promise<void>((ok) => sock.once("connect", () => ok()));
+    sock.write(emitControlMessage({ type: "SCCRQ", protocolVersion: 0x0100, framingCapabilities: 1, bearerCapabilities: 1, maximumChannels: 0, firmwareRevision: 1, hostName: "rtr", vendorString: "raw" }));
+    await waitFor(() => got.includes("SCCRP"));
+    sock.write(
+      emitControlMessage({
+        type: "OCRQ", callId: 0x77, callSerialNumber: 1, minimumBps: 300, maximumBps: 100_000_000, bearerType: 3, framingType: 3,
+        packetRecvWindowSize: 64, packetProcessingDelay: 0, phoneNumberLength: 0, phoneNumber: "", subaddress: "",
+      }),
+    );
+    await waitFor(() => got.includes("OCRP"));
+    // While it holds the call, no-call-timeout does not apply, however long.
+    clock.advance(120_000);
+    r.server.checkSessionTimers();
+    await new Promise((ok) => setTimeout(ok, 50));
+    assert.ok(!got.includes("StopCCRQ") && !closed, `closed while holding a call: ${got.join(" ")}`);
+    sock.write(emitControlMessage({ type: "CCRQ", callId: 0x77 }));
+    await waitFor(() => got.includes("CDN"));
+    clock.advance(10_000);
+    r.server.checkSessionTimers();
+    await new Promise((ok) => setTimeout(ok, 50));
+    assert.ok(!got.includes("StopCCRQ"), "10 s after the call ended: within the no-call timeout");
+    clock.advance(21_000);
+    r.server.checkSessionTimers();
+    await waitFor(() => got.includes("StopCCRQ"));
+    assert.ok(r.lines.some((l) => /no call placed for 30 s \(no-call-timeout\)/.test(l)), r.lines.filter((l) => /127\.0\.0\.7/.test(l)).join("\n"));
+  } finally {
+    sock.destroy();
     await r.stop();
   }
 });
