@@ -302,7 +302,7 @@ export class PptpServer implements SessionDirectory {
     this.tcp = net.createServer((s) => this.accept(s));
     this.gre = o.gre instanceof GreDemux ? o.gre : new GreDemux(o.gre, this.now);
     this.workerCalls = o.dataPlane
-      ? new WorkerCalls(o.dataPlane, (c, m) => this.log(c, m), undefined, (callId, why) => this.workerCallLost(callId, why), () => this.now())
+      ? new WorkerCalls(o.dataPlane, (c, m) => this.log(c, m), undefined, (callId, why) => this.workerCallLost(callId, why), () => this.now(), (callId, p) => this.workerGre(callId, p))
       : undefined;
     this.defences = new Defences(o.settings, { now: this.now, log: (c, m) => this.log(c, m) });
     // Socket errors can repeat per packet too (a read error per batch): aggregated like the sessions' errors.

@@ -25,8 +25,9 @@
  */
 import type { DataPlaneWorkers, TakenBack, WorkerStats } from "../io/workers/pool.js";
 import type { CallHandoff } from "../io/workers/data-call.js";
-import type { WorkerCallStats } from "../io/workers/protocol.js";
+import type { ForwardedGre, WorkerCallStats } from "../io/workers/protocol.js";
 import type { CallSession } from "../session/call.js";
+import type { GreHeader } from "../wire/gre.js";
 import type { LogCategory } from "../session/connection.js";
 
 /** How often a running call's worker counters are read, ms. */
@@ -94,6 +95,8 @@ export class WorkerCalls {
     /** Hang up a call whose worker died (the server: LCP Terminate, CDN, accounting Stop with `nas-error`). */
     private readonly closeCall: (callId: number, reason: string) => void = () => {},
     private readonly now: () => number = () => performance.now(),
+    /** A GRE packet for the call's control-thread side, as the server receives one (Server.workerGre). */
+    private readonly receiveGre: (callId: number, p: ForwardedGre) => void = () => {},
   ) {}
 
   /**
@@ -119,6 +122,10 @@ export class WorkerCalls {
     // What the control thread had not acknowledged yet goes now: the worker continues from the state after it.
     session.channel.flushAck();
     const gre = session.channel.dataState();
+    // What waits behind a gap in this channel's reorder buffer goes with the state (RFC 2637 §4.4: the receiver
+    // may buffer out-of-order packets): the worker receives them first, so they come out once the gap fills
+    // there. Left here, the gap filler would reach the worker and they would stay behind, for none to deliver.
+    const reordered = session.channel.takeReordered().map(toForwarded);
     const h: CallHandoff = {
       localCallId: callId,
       peerCallId: session.peerCallId,
@@ -130,6 +137,7 @@ export class WorkerCalls {
       gre,
       sendFlags: d.sendFlags,
       maxIpOut: link.maxIpOut,
+      ...(reordered.length > 0 ? { held: reordered } : {}),
       ...(d.mppe !== undefined ? { mppe: { sendKey: d.mppe.sendKey, recvKey: d.mppe.recvKey, bits: d.mppe.bits, stateless: true as const, send: d.mppe.send, recv: d.mppe.recv } } : {}),
     };
     // From here the link never sends IP (its MPPE sender must not reuse the worker's coherency counts), and its
@@ -138,6 +146,10 @@ export class WorkerCalls {
     const pending = this.pool.handOff(h);
     session.frameOut = (f) => {
       this.pool.sendFrame(callId, f);
+    };
+    // GRE this thread still reads for the call (queued before the steering entry took effect) follows the "add".
+    session.greIn = (_now, buf, gh) => {
+      this.pool.forwardGre(callId, copyGre(buf, gh));
     };
     const held: Held = { counters: link.stats, seen: { ipIn: 0, ipOut: 0, bytesIn: 0, bytesOut: 0 }, onActivity, session, ends, epoch: d.mppe?.epoch, lastSeq: gre.nextSendSeq };
     this.held.set(callId, held);
@@ -149,7 +161,11 @@ export class WorkerCalls {
         if (this.held.get(callId) !== held) return;
         this.held.delete(callId);
         session.frameOut = undefined;
+        session.greIn = undefined;
         link.handOffData(false);
+        // The held packets come back into this channel, whose receive state never moved (GRE forwarded meanwhile
+        // reached a worker without the call: lost, as on a refused call's first packets).
+        for (const p of reordered) this.receiveGre(callId, p);
         this.log("errors", `call ${callId}: data-plane worker: ${(e as Error).message}; the call's data stays on the control thread`);
       },
     );
@@ -180,6 +196,9 @@ export class WorkerCalls {
     // Frames the link sends while the worker gives the call up wait, then follow in the control thread's sequence.
     const queued: Uint8Array[] = [];
     session.frameOut = (f) => void queued.push(f);
+    // GRE this thread reads meanwhile waits too: this channel continues only once the worker's state is in it.
+    const queuedGre: ForwardedGre[] = [];
+    session.greIn = (_now, buf, gh) => void queuedGre.push(copyGre(buf, gh));
     h.returning = this.pool
       .takeBack(callId, {
         onState: (t) => {
@@ -187,6 +206,7 @@ export class WorkerCalls {
           session.frameOut = undefined;
           const now = this.now();
           for (const f of queued) session.channel.send(now, f, 0, f.length);
+          for (const p of queuedGre) this.receiveGre(callId, p);
         },
       })
       .then(
@@ -202,6 +222,7 @@ export class WorkerCalls {
 
   /** The worker's state goes back into the call: counters, GRE sequence, MPPE (when the link still runs the same). */
   private resume(callId: number, h: Held, t: TakenBack): void {
+    h.session.greIn = undefined;
     if (t.stats !== undefined) this.apply(h, t.stats);
     const link = h.session.link;
     if (t.state === undefined) {
@@ -230,6 +251,7 @@ export class WorkerCalls {
       return;
     }
     this.held.delete(callId);
+    if (h !== undefined) h.session.greIn = undefined;
     const t = await this.pool.takeBack(callId);
     if (h !== undefined && t?.stats !== undefined) this.apply(h, t.stats);
     this.arm();
@@ -249,6 +271,7 @@ export class WorkerCalls {
       // The link keeps dataHandedOff: it must not send IP with its stale MPPE sender. Its LCP Terminate-Request
       // goes on the control thread's channel, past any number the worker may have used.
       h.session.frameOut = undefined;
+      h.session.greIn = undefined;
       h.session.channel.resumeData({ nextSendSeq: (h.lastSeq + LOST_SEQ_MARGIN) >>> 0, acked: (h.lastSeq + LOST_SEQ_MARGIN - 1) >>> 0 });
       const why = `data-plane worker ${owner} ${reason}; the call's encryption and sequence state were on it`;
       this.log("errors", `call ${callId}: ${why}: the call is closed`);
@@ -345,4 +368,14 @@ export class WorkerCalls {
     h.seen.bytesOut = s.bytesOut;
     h.onActivity();
   }
+}
+
+/** A packet taken out of a reorder buffer: its acknowledgment was applied when it arrived. */
+function toForwarded(p: { readonly seq: number; readonly payload: Uint8Array }): ForwardedGre {
+  return { hasSeq: true, seq: p.seq, hasAck: false, ack: 0, payload: p.payload };
+}
+
+/** A received GRE packet as the other thread takes it (payload copied: `buf` is a reused receive buffer). */
+function copyGre(buf: Uint8Array, h: GreHeader): ForwardedGre {
+  return { hasSeq: h.hasSeq, seq: h.seq, hasAck: h.hasAck, ack: h.ack, payload: buf.slice(h.payloadOffset, h.payloadOffset + h.payloadLength) };
 }

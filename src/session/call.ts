@@ -24,7 +24,7 @@
  */
 import type { Millis } from "../core/clock.js";
 import { GreChannel, type GreChannelOptions } from "../pptp/gre-channel.js";
-import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../wire/gre.js";
+import { GRE_MAX_HEADER_LENGTH, GreHeader, parseGreHeader } from "../wire/gre.js";
 import { PppLink, type PppLinkConfig, type PppLinkEvent } from "../ppp/link.js";
 import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../wire/ipv4-fragment.js";
 import type { AuthResult, TerminateCause } from "../aaa/types.js";
@@ -84,6 +84,11 @@ export class CallSession {
    * the worker's GRE sequence, instead of this call's GreChannel (whose sequence numbers stop at the hand-off).
    */
   frameOut: ((frame: Uint8Array) => void) | undefined = undefined;
+  /**
+   * Set while a data-plane worker runs this call's data path: GRE the control thread still reads for it (queued
+   * before the steering entry took effect) goes to the worker's channel, not this one (whose receive state moved).
+   */
+  greIn: ((now: Millis, buf: Uint8Array, h: GreHeader) => void) | undefined = undefined;
   /** A control frame came from the worker and the link's events await the owner's next handleTimeout. */
   private drainPending = false;
 
@@ -132,6 +137,11 @@ export class CallSession {
   }
 
   handleGre(now: Millis, buf: Uint8Array, off: number, len: number): void {
+    if (this.greIn !== undefined) {
+      const h = new GreHeader();
+      if (parseGreHeader(buf, off, len, h).ok) this.greIn(now, buf, h);
+      return;
+    }
     this.deliverNow = now;
     this.channel.handlePacket(now, buf, off, len);
     this.flush(now);
@@ -139,6 +149,7 @@ export class CallSession {
 
   /** The same, for a packet whose header the demultiplexer already parsed (the hot path parses once). */
   handleParsedGre(now: Millis, buf: Uint8Array, h: GreHeader): void {
+    if (this.greIn !== undefined) return this.greIn(now, buf, h);
     this.deliverNow = now;
     this.channel.handleParsedPacket(now, buf, h);
     this.flush(now);

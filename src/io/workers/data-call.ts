@@ -19,7 +19,7 @@
  */
 import { plausibleIpv4Plaintext } from "../../wire/ipv4.js";
 import { GreChannel, type GreChannelState } from "../../pptp/gre-channel.js";
-import { GRE_MAX_HEADER_LENGTH, type GreHeader } from "../../wire/gre.js";
+import { GRE_MAX_HEADER_LENGTH, GreHeader } from "../../wire/gre.js";
 import { PppHeaderReader, emitPppHeader, type PppHeaderFlags } from "../../wire/ppp-frame.js";
 import { PPP_COMP, PPP_IP } from "../../wire/ppp-protocols.js";
 import { MppeReceiver, MppeSender, type MppeBits, type MppeState } from "../../crypto/mppe.js";
@@ -60,6 +60,12 @@ export interface CallHandoff {
   };
   /** Largest IP datagram the peer takes (PppLink.maxIpOut). */
   readonly maxIpOut: number;
+  /**
+   * GRE packets from the peer that waited in the control thread's reorder buffer behind a gap at the hand-off
+   * (sequence order, not yet decrypted: `mppe.recv` is from before them; `gre.rxExpected` is the gap). The worker
+   * receives them first (receiveForwarded), so they come out once the gap fills, as DataCallState.held on the way back.
+   */
+  readonly held?: readonly ForwardedGre[];
 }
 
 /** DataCall.handBack(): the call's GRE and MPPE state, for the control thread to continue (structured-clone safe). */
@@ -189,6 +195,24 @@ export class DataCall {
   receive(now: number, buf: Uint8Array, h: GreHeader): void {
     this.channel.handleParsedPacket(now, buf, h);
   }
+
+  /**
+   * A packet of this call the control thread received (CallHandoff.held, or GRE it still read before the steering
+   * entry took effect): into the same channel, so its sequence number and acknowledgment count as if it came here.
+   * Rare (around a hand-off only): the header is made once per call, on first use.
+   */
+  receiveForwarded(now: number, p: ForwardedGre): void {
+    const h = (this.fwdHeader ??= new GreHeader());
+    h.callId = this.localCallId;
+    h.hasSeq = p.hasSeq;
+    h.seq = p.seq;
+    h.hasAck = p.hasAck;
+    h.ack = p.ack;
+    h.payloadOffset = 0;
+    h.payloadLength = p.payload.length;
+    this.channel.handleParsedPacket(now, p.payload, h);
+  }
+  private fwdHeader: GreHeader | undefined;
 
   /** Returns false when the datagram was not sent (counted). */
   sendIp(now: number, buf: Uint8Array, off: number, len: number): boolean {

@@ -117,6 +117,8 @@ function run(setup: WorkerSetup): void {
       demux.register(h.localCallId, h.peerIp, endpoint, h.localIp);
       calls.set(h.localCallId, { call, endpoint });
       byAddress.set(h.clientIp >>> 0, call);
+      // What waited behind a gap in the control thread's reorder buffer: in the channel before anything read here.
+      if (h.held !== undefined) for (const p of h.held) call.receiveForwarded(now(), p);
       retime();
       post({ type: "added", callId: h.localCallId });
     } catch (e) {
@@ -176,6 +178,9 @@ function run(setup: WorkerSetup): void {
         if (c === undefined || !c.sendIp(now(), m.packet, 0, m.packet.length)) tunDropped++;
         return;
       }
+      case "gre":
+        calls.get(m.callId)?.call.receiveForwarded(now(), m.packet);
+        return;
       case "stats":
         post({
           type: "stats",

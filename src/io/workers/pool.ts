@@ -198,6 +198,17 @@ export class DataPlaneWorkers {
     return true;
   }
 
+  /**
+   * A GRE packet the control thread read for a handed-off call (queued on its socket before the steering entry took
+   * effect): to the worker's channel, after the "add" (one MessagePort, in order), so no sequence number is lost.
+   */
+  forwardGre(callId: number, packet: ForwardedGre): boolean {
+    const slot = this.ownerOfCall.get(callId);
+    if (slot === undefined) return false;
+    slot.worker.postMessage({ type: "gre", callId, packet } satisfies ToWorker);
+    return true;
+  }
+
   async stats(): Promise<WorkerStats[]> {
     if (this.closed) return [];
     return Promise.all(

@@ -29,6 +29,8 @@ export type ToWorker =
   | { readonly type: "forget"; readonly callId: number }
   | { readonly type: "frame"; readonly callId: number; readonly frame: Uint8Array }
   | { readonly type: "ip"; readonly callId: number; readonly packet: Uint8Array }
+  /** GRE the control thread still read for a call handed to this worker (queued before the steering entry took effect). */
+  | { readonly type: "gre"; readonly callId: number; readonly packet: ForwardedGre }
   | { readonly type: "stats"; readonly id: number }
   | { readonly type: "stop" };
 
@@ -41,7 +43,7 @@ export interface WorkerCallStats extends DataCallStats {
   readonly greNextSendSeq: number;
 }
 
-/** A GRE packet for a call handed back, as the worker's demultiplexer parsed it (payload copied). */
+/** A GRE packet of a call changing threads, as the receiving side's demultiplexer parsed it (payload copied). */
 export interface ForwardedGre {
   readonly hasSeq: boolean;
   readonly seq: number;

@@ -12,6 +12,7 @@ import { describe, test } from "node:test";
 import { LocalUsers } from "../../../src/aaa/local.js";
 import { DataCall, type CallHandoff } from "../../../src/io/workers/data-call.js";
 import type { DataPlaneWorkers, TakenBack } from "../../../src/io/workers/pool.js";
+import type { ForwardedGre } from "../../../src/io/workers/protocol.js";
 import { WorkerCalls } from "../../../src/server/worker-calls.js";
 import { GreHeader, parseGreHeader } from "../../../src/wire/gre.js";
 import { fakeIpPacket, seededRandom } from "../../support/random.js";
@@ -24,6 +25,8 @@ class InlinePool {
   readonly calls = new Map<number, DataCall>();
   readonly handOffs: CallHandoff[] = [];
   readonly takeBacks: TakenBack[] = [];
+  /** IP the "worker" delivered (also in h.serverIpIn). */
+  readonly workerIpIn: Uint8Array[] = [];
   /** Control frames the "worker" passed up, delivered after the packet that carried them (a message, in reality). */
   private readonly control: Array<[number, Uint8Array]> = [];
   readonly size = 1;
@@ -35,10 +38,15 @@ class InlinePool {
     const dc = new DataCall(
       c,
       (b, o, l) => this.h.injectGre("client", b.slice(o, o + l)),
-      (b, o, l) => this.h.serverIpIn.push(b.slice(o, o + l)),
+      (b, o, l) => {
+        this.h.serverIpIn.push(b.slice(o, o + l));
+        this.workerIpIn.push(b.slice(o, o + l));
+      },
       (f) => this.control.push([c.localCallId, f]),
     );
     this.calls.set(c.localCallId, dc);
+    // As data-worker.ts's "add": the control thread's reordered packets go into the new channel first.
+    for (const p of c.held ?? []) dc.receiveForwarded(this.h.clock.now, p);
     this.handOffs.push(c);
     return 1;
   }
@@ -56,6 +64,11 @@ class InlinePool {
     if (dc === undefined) return false;
     dc.sendFrame(this.h.clock.now, f);
     return true;
+  }
+  forwardGre(id: number, p: ForwardedGre): boolean {
+    const dc = this.calls.get(id);
+    dc?.receiveForwarded(this.h.clock.now, p);
+    return dc !== undefined;
   }
   forwardIp(id: number, p: Uint8Array): boolean {
     return this.calls.get(id)?.sendIp(this.h.clock.now, p, 0, p.length) ?? false;
@@ -179,6 +192,109 @@ describe("WorkerCalls: a peer renegotiates a call that runs on a worker", () => 
     assert.equal(again.mppe?.send?.count, 3, "the new worker's sender continues after the control thread's 4 packets (0..3)");
     assert.ok(again.gre !== undefined && again.gre.nextSendSeq > back.state.gre.nextSendSeq, "sequence numbers go on from the control thread's");
     assert.deepEqual(await traffic(5), { up: 5, down: 5 }, "IP both ways through the worker again");
+    await wc.close();
+  });
+});
+
+describe("WorkerCalls: packets out of order at the moment of the hand-off", () => {
+  test("what waits in the control thread's reorder buffer, and GRE it still reads, come out of the worker in order, once, acknowledged", async () => {
+    const h = makeHarness({
+      auth: users,
+      seed: 7,
+      serverLink: {
+        random: seededRandom(31),
+        lcp: { echoIntervalMs: 60_000 },
+        authenticatePeer: { methods: ["mschap-v2"], hostName: "pptp-ts" },
+        ccp: { policy: "require", strengths: [128], stateless: "prefer" },
+      },
+      clientLink: {
+        random: seededRandom(33),
+        lcp: { echoIntervalMs: 60_000 },
+        authenticateSelf: { methods: ["mschap-v2"], userName: "alice", password: "correct horse" },
+        ipcp: () => ({ role: "client", requestDns: false }),
+        ccp: { policy: "require", strengths: [128], stateless: "prefer" },
+      },
+    });
+    const pool = new InlinePool(h);
+    const logs: string[] = [];
+    // The server's workerGre: a packet for the control thread's side of the call, through its connection.
+    const toControl = (callId: number, p: ForwardedGre): void => {
+      const gh = new GreHeader();
+      Object.assign(gh, { callId, hasSeq: p.hasSeq, seq: p.seq, hasAck: p.hasAck, ack: p.ack, payloadOffset: 0, payloadLength: p.payload.length });
+      h.server.handleParsedGre(h.clock.now, gh, p.payload);
+    };
+    const wc = new WorkerCalls(pool as unknown as DataPlaneWorkers, (_c, m) => logs.push(m), 3_600_000, () => {}, () => h.clock.now, toControl);
+    const ends = { peerIp: 0x0a630002, localIp: 0x0a630001, clientIp: 0xc0a8320a };
+
+    // The "network": while `captured` is set, the client's data packets are kept for the test to deliver; GRE of a
+    // call on the worker goes to it (the steering entry); anything else reaches the control thread.
+    const toServer = h.server.handleGre.bind(h.server);
+    let captured: Uint8Array[] | undefined;
+    const gh = new GreHeader();
+    h.server.handleGre = (now, callId, buf, off, len) => {
+      assert.ok(parseGreHeader(buf, off, len, gh).ok);
+      if (captured !== undefined && gh.hasSeq) return (captured.push(buf.slice(off, off + len)), true);
+      const dc = pool.calls.get(callId);
+      if (dc === undefined) return toServer(now, callId, buf, off, len);
+      dc.receive(now, buf, gh);
+      return true;
+    };
+    const steered = (pkt: Uint8Array): void => {
+      assert.ok(parseGreHeader(pkt, 0, pkt.length, gh).ok);
+      pool.calls.get(gh.callId)!.receive(h.clock.now, pkt, gh);
+    };
+
+    h.client.start(h.clock.now);
+    h.server.start(h.clock.now);
+    await h.settle(() => ofType(h.serverEvents, "network-up").length > 0 && ofType(h.clientEvents, "network-up").length > 0);
+    const callId = [...h.server.sessions.keys()][0];
+    const clientCall = h.client.currentCallId!;
+
+    // Eight datagrams from the client, held on the wire.
+    captured = [];
+    const up = Array.from({ length: 8 }, (_, i) => fakeIpPacket(200, 700 + i, "192.168.50.10", "10.1.1.1"));
+    for (const d of up) h.client.sendIp(h.clock.now, clientCall, d, 0, d.length);
+    await h.settle(() => captured!.length >= 8, 100);
+    const pkts = captured;
+    captured = undefined;
+    assert.equal(pkts.length, 8);
+    const seqOf = (p: Uint8Array): number => (assert.ok(parseGreHeader(p, 0, p.length, gh).ok), gh.seq);
+
+    // The control thread gets 0, 2 and 3: 2 and 3 wait in its reorder buffer behind 1.
+    for (const k of [0, 2, 3]) toServer(h.clock.now, callId, pkts[k], 0, pkts[k].length);
+    assert.deepEqual(h.serverIpIn, [up[0]]);
+    const session = h.server.sessions.get(callId)!;
+    assert.ok(wc.handOff(callId, session, ends, () => {}), logs.join("\n"));
+    const rxAtHandOff = session.channel.stats.rx;
+    await tick();
+    assert.equal(pool.ownerOf(callId), 1);
+    assert.equal(pool.handOffs[0].gre?.rxExpected, seqOf(pkts[1]), "receiving continues at the gap");
+
+    // 5 was queued on the control thread's socket before the steering entry took effect; 1, 4, 6, 7 go to the worker.
+    toServer(h.clock.now, callId, pkts[5], 0, pkts[5].length);
+    for (const k of [1, 4, 6, 7]) steered(pkts[k]);
+
+    // No time has passed: nothing was waited out or given up on.
+    assert.deepEqual(h.serverIpIn, up, "all eight, in order, none twice");
+    assert.deepEqual(pool.workerIpIn, up.slice(1), "1..7 from the worker");
+    const dc = pool.calls.get(callId)!;
+    assert.equal(dc.channel.stats.lost, 0);
+    assert.equal(dc.channel.stats.droppedDuplicate, 0);
+    assert.deepEqual(pool.handOffs[0].held?.map((p) => p.seq), [seqOf(pkts[2]), seqOf(pkts[3])], "the held packets go with the state");
+
+    // Later: the control thread's channel delivers nothing more (nothing was left in it), and the worker's
+    // acknowledgment reaches the client up to the last packet (RFC 2637 §4.4).
+    // A second later (past every reorder and acknowledgment delay), both sides' timers served; the worker's is
+    // what data-worker.ts serves every tick.
+    h.clock.now += 1000;
+    h.server.handleTimeout(h.clock.now);
+    const due = dc.pollTimeout();
+    assert.ok(due !== undefined && due <= h.clock.now, "the worker's acknowledgment is due");
+    dc.handleTimeout(h.clock.now);
+    await h.settle(() => false, 100);
+    assert.equal(h.serverIpIn.length, 8, "no duplicate from the control thread's side");
+    assert.equal(session.channel.stats.rx, rxAtHandOff, "the control thread's channel received nothing after the hand-off");
+    assert.equal(h.client.sessions.get(clientCall)!.channel.dataState().acked, seqOf(pkts[7]), "acknowledged through the last");
     await wc.close();
   });
 });
