@@ -10,6 +10,8 @@ import { TunDevice } from "../../../src/io/tun.js";
 import { DataPlaneWorkers } from "../../../src/io/workers/pool.js";
 import type { CallHandoff } from "../../../src/io/workers/data-call.js";
 import { FakePeer, testKeys, udpDatagram } from "../../../bench/workers/peer.js";
+import { GreHeader, parseGreHeader } from "../../../src/wire/gre.js";
+import type { ForwardedGre } from "../../../src/io/workers/protocol.js";
 
 const LOOPBACK = 0x7f000001;
 const SERVER = 0x0a4e0001; // 10.78.0.1
@@ -252,6 +254,63 @@ async function death(): Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * A hand-off with packets out of order (worker-calls.ts): the control thread's channel expected sequence 0 and held
+ * 2 and 3 behind it (CallHandoff.held); 1 was still queued on its socket (forwardGre, after the "add"); 4 and 5
+ * come on the wire to the worker. The worker's thread must deliver 0..5 into the TUN queue in order, once.
+ */
+async function handoff(): Promise<Record<string, unknown>> {
+  const tun = TunDevice.open({ name: "pwq0", mtu: 1400, address: SERVER, prefix: 24, multiQueue: true });
+  const mainGre = GreSocket.open();
+  const workers = await DataPlaneWorkers.start({
+    workers: 1,
+    greSocketFd: mainGre.fd,
+    tun: { fd: tun.fd, name: tun.name, mtu: 1400, address: SERVER, prefix: 24 },
+    onControl: () => {},
+  });
+  const k = testKeys(100);
+  const peer = new FakePeer(100, 501, k);
+  const pkts = Array.from({ length: 6 }, (_, i) => peer.ip(udpDatagram(net(10), SERVER, 6000, 5555, Buffer.from(`p${i}`))));
+  const gh = new GreHeader();
+  const fwd = (pkt: Uint8Array): ForwardedGre => {
+    if (!parseGreHeader(pkt, 0, pkt.length, gh).ok) throw new Error("bad GRE");
+    return { hasSeq: gh.hasSeq, seq: gh.seq, hasAck: gh.hasAck, ack: gh.ack, payload: pkt.slice(gh.payloadOffset, gh.payloadOffset + gh.payloadLength) };
+  };
+  const sink = dgram.createSocket("udp4");
+  const sinkGot: string[] = [];
+  sink.on("message", (m) => sinkGot.push(m.toString()));
+  await new Promise<void>((r) => sink.bind(5555, "10.78.0.1", () => r()));
+  const pending = workers.handOff({
+    localCallId: 100,
+    peerCallId: 501,
+    peerIp: LOOPBACK,
+    localIp: LOOPBACK,
+    clientIp: net(10),
+    peerReceiveWindow: 64,
+    initialSeq: 10,
+    gre: { nextSendSeq: 10, acked: 9, rxExpected: 0 },
+    sendFlags: { acfc: false, pfc: false },
+    mppe: { sendKey: k.serverSend, recvKey: k.serverRecv, bits: 128, stateless: true },
+    maxIpOut: 1396,
+    held: [fwd(pkts[2]), fwd(pkts[3])],
+  });
+  const forwarded = workers.forwardGre(100, fwd(pkts[1]));
+  await pending;
+  const client = GreSocket.open();
+  for (const k of [0, 4, 5]) client.send(pkts[k], 0, pkts[k].length, LOOPBACK);
+  await sleep(300);
+  const stats = await workers.stats();
+  await workers.close();
+  sink.close();
+  for (const s of [client, mainGre, tun]) s.close();
+  const c = stats[0]?.calls.find((x) => x.callId === 100);
+  return { forwarded, sinkGot, ipIn: c?.ipIn, greLost: c?.greLost };
+}
+
+if (process.argv[2] === "handoff") {
+  const r = await handoff();
+  process.stdout.write(JSON.stringify({ event: "result", ...r }) + "\n");
+}
 if (process.argv[2] === "run") {
   const r = await run();
   process.stdout.write(JSON.stringify({ event: "result", ...r }) + "\n");

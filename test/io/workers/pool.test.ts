@@ -99,4 +99,15 @@ describe("data-plane workers", { skip: privilegedSkip("worker threads with eBPF 
     assert.equal(r.burstOnWorker + r.forwarded, r.burst, `on worker ${r.burstOnWorker}, forwarded ${r.forwarded} (of them from the reorder buffer ${r.heldBack})`);
     assert.equal(r.stateSeq, 11, "the state handed back: the worker sent one datagram (sequence 10)");
   });
+
+  test("a hand-off with packets out of order: the held ones, a forwarded one and the wire's come out of the worker in order, once", () => {
+    const out = execFileSync("ip", ["netns", "exec", ns.name, process.execPath, child, "handoff"], { encoding: "utf8", timeout: 30000 });
+    const line = out.split("\n").find((l) => l.startsWith('{"event":"result"'));
+    assert.ok(line, `no result: ${out}`);
+    const r = JSON.parse(line) as { forwarded: boolean; sinkGot: string[]; ipIn: number; greLost: number };
+    assert.equal(r.forwarded, true);
+    assert.deepEqual(r.sinkGot, ["p0", "p1", "p2", "p3", "p4", "p5"]);
+    assert.equal(r.ipIn, 6);
+    assert.equal(r.greLost, 0);
+  });
 });
