@@ -107,6 +107,11 @@ export interface AdminTarget extends SessionDirectory {
   restartWorker?(worker: number): Promise<{ readonly ok: boolean; readonly message: string }>;
   /** `clear tunnel PEER` (address or [peer NAME]): end every call on those control connections, then the connection. */
   clearTunnel?(peer: string, reason: string): readonly TunnelLine[];
+  /**
+   * clearTunnel with the calls ended as they are pulled (Session IDs): the connections are chosen and marked now,
+   * their calls noted now, so the control socket can end thousands of them a bounded piece per turn.
+   */
+  clearTunnelEach?(peer: string, reason: string): { readonly tunnels: readonly TunnelLine[]; readonly calls: Iterable<string> };
   // ---- listings at scale: the same answers, produced lazily so the control socket writes them in pieces
   /** find(), one snapshot at a time: the socket takes a bounded piece per turn of the event loop. */
   eachSession?(sel: SessionSelector): Iterable<SessionSnapshot>;
@@ -189,7 +194,8 @@ export type AdminAnswer =
   // --- show tunnels / show peers / clear tunnel
   | { readonly ok: true; readonly tunnels: readonly TunnelLine[] }
   | { readonly ok: true; readonly peers: readonly PeerLine[] }
-  | { readonly ok: true; readonly clearedTunnels: readonly TunnelLine[] }
+  /** `cleared`: the Session IDs of the calls ended (targets with clearTunnelEach). */
+  | { readonly ok: true; readonly clearedTunnels: readonly TunnelLine[]; readonly cleared?: readonly string[] }
   | { readonly ok: true; readonly debug: DebugStatus }
   | { readonly ok: true; readonly restarted: string };
 
@@ -262,8 +268,13 @@ export async function answerAdmin(dir: AdminTarget, raw: unknown): Promise<Admin
   if (req.cmd === "show-tunnels") return { ok: true, tunnels: dir.tunnels?.() ?? [] };
   if (req.cmd === "show-peers") return { ok: true, peers: dir.peerStatus?.() ?? [] };
   if (req.cmd === "clear-tunnel") {
-    const cleared = dir.clearTunnel?.(req.peer, "administrative reset (pptp-ts clear tunnel)") ?? [];
-    if (cleared.length === 0) return { ok: false, error: `no control connection to ${req.peer} (give its address, as show tunnels prints it, or its [peer NAME])` };
+    if (dir.clearTunnelEach) {
+      const c = dir.clearTunnelEach(req.peer, CLEAR_TUNNEL_REASON);
+      if (c.tunnels.length === 0) return noTunnel(req.peer);
+      return { ok: true, clearedTunnels: c.tunnels, cleared: [...c.calls] };
+    }
+    const cleared = dir.clearTunnel?.(req.peer, CLEAR_TUNNEL_REASON) ?? [];
+    if (cleared.length === 0) return noTunnel(req.peer);
     return { ok: true, clearedTunnels: cleared };
   }
   if (req.cmd === "debug") return dir.debug ? dir.debug(req) : { ok: false, error: "this server has no runtime debug" };
@@ -289,6 +300,11 @@ export async function answerAdmin(dir: AdminTarget, raw: unknown): Promise<Admin
 }
 
 const CLEAR_REASON = "administrative reset (pptp-ts clear)";
+const CLEAR_TUNNEL_REASON = "administrative reset (pptp-ts clear tunnel)";
+
+function noTunnel(peer: string): AdminAnswer {
+  return { ok: false, error: `no control connection to ${peer} (give its address, as show tunnels prints it, or its [peer NAME])` };
+}
 
 /** The sessions `show sessions` lists, lazily when the target can (eachSession), filtered by the client's address. */
 function sessionsShown(dir: AdminTarget, req: Extract<AdminRequest, { cmd: "show-sessions" }>): Iterable<SessionSnapshot> {
@@ -333,7 +349,13 @@ export async function answerAdminInPieces(dir: AdminTarget, raw: unknown): Promi
   if (typeof req === "string") return { ok: false, error: req };
   if (req.cmd === "show-sessions") return req.count ? { ok: true, count: await countInPieces(sessionsShown(dir, req)) } : new ListAnswer({ ok: true }, "sessions", sessionsShown(dir, req));
   if (req.cmd === "show-tunnels") return new ListAnswer({ ok: true }, "tunnels", dir.eachTunnel?.() ?? dir.tunnels?.() ?? []);
-  if (req.cmd === "clear") return new ListAnswer({ ok: true }, "cleared", sessionsCleared(dir, req), { ok: false, error: `no session matches ${describe(req.select ?? {})}` });
+  // A clear finishes even if its reader goes away (`complete`): half a `clear all` is no answer to anything.
+  if (req.cmd === "clear") return new ListAnswer({ ok: true }, "cleared", sessionsCleared(dir, req), { ok: false, error: `no session matches ${describe(req.select ?? {})}` }, true);
+  if (req.cmd === "clear-tunnel" && dir.clearTunnelEach) {
+    const c = dir.clearTunnelEach(req.peer, CLEAR_TUNNEL_REASON);
+    if (c.tunnels.length === 0) return noTunnel(req.peer);
+    return new ListAnswer({ ok: true, clearedTunnels: c.tunnels }, "cleared", c.calls, undefined, true);
+  }
   return answerAdmin(dir, raw);
 }
 

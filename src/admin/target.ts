@@ -15,7 +15,7 @@ let loopLag: LoopLag | undefined;
 /** What the target needs of the server role (PptpServer). */
 export type ServerSide = SessionDirectory &
   Pick<PptpServer, "poolStatus" | "stats" | "tunnels" | "clearTunnel" | "startCapture"> &
-  Partial<Pick<PptpServer, "restartWorker" | "eachSession" | "eachTunnel" | "clearEach" | "tunnelStates">>;
+  Partial<Pick<PptpServer, "restartWorker" | "eachSession" | "eachTunnel" | "clearEach" | "tunnelStates" | "clearTunnelEach">>;
 /** What it needs of a dial-out peer (PptpClient). */
 export type ClientSide = Pick<PptpClient, "name" | "snapshot" | "tunnel" | "clearTunnel">;
 
@@ -84,6 +84,17 @@ export function processTarget(roles: ProcessRoles, extras: TargetExtras = {}): C
     tunnels: () => [...(server?.tunnels() ?? []), ...clientTunnels()],
     tunnelStates: () => countTunnelStates(clientTunnels(), server?.tunnelStates ? [...server.tunnelStates()] : countTunnelStates(server?.tunnels() ?? [])),
     peerStatus: () => clients.map((c) => peerLine(c.snapshot())),
+    // The server's calls ended as pulled; a dial-out peer's tunnel (one call) at once, as clearTunnel does.
+    clearTunnelEach: (peer, reason) => {
+      const s = server?.clearTunnelEach?.(peer, reason) ?? { tunnels: [...(server?.clearTunnel(peer, reason) ?? [])], calls: [] };
+      const tunnels: TunnelLine[] = [...s.tunnels];
+      for (const c of clients) {
+        const t = c.tunnel();
+        if (t === undefined || (c.name !== peer && host(t.remote) !== peer)) continue;
+        if (c.clearTunnel(reason)) tunnels.push(t);
+      }
+      return { tunnels, calls: s.calls };
+    },
     clearTunnel: (peer, reason) => {
       const out: TunnelLine[] = [...(server?.clearTunnel(peer, reason) ?? [])];
       for (const c of clients) {

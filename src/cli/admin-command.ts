@@ -80,6 +80,12 @@ type FieldOf<K extends AnswerField> = Extract<AdminAnswer, Record<K, unknown>>[K
  * the server's error, or an answer of another kind).
  */
 async function ask<K extends AnswerField>(command: string, socket: string, req: unknown, key: K): Promise<FieldOf<K> | undefined> {
+  const a = await askAnswer(command, socket, req, key);
+  return a === undefined ? undefined : a[key];
+}
+
+/** The whole answer, when it succeeded and carries `key` (else said on stderr). */
+async function askAnswer<K extends AnswerField>(command: string, socket: string, req: unknown, key: K): Promise<Extract<AdminAnswer, Record<K, unknown>> | undefined> {
   let a: AdminAnswer;
   try {
     a = (await controlRequest(socket, req)) as AdminAnswer;
@@ -91,7 +97,7 @@ async function ask<K extends AnswerField>(command: string, socket: string, req: 
     process.stderr.write(`pptp-ts ${command}: ${a.ok ? "unexpected answer" : a.error}\n`);
     return undefined;
   }
-  return (a as unknown as Record<K, FieldOf<K>>)[key];
+  return a as Extract<AdminAnswer, Record<K, unknown>>;
 }
 
 /** Prints a value as JSON for scripts, or as `text` for a terminal. */
@@ -171,9 +177,11 @@ export async function runClear(argv: string[]): Promise<number> {
       process.stderr.write(`pptp-ts clear tunnel: give one peer: its address or [peer NAME]\n${CLEAR_USAGE}`);
       return 2;
     }
-    const cleared = await ask("clear", p.socket, { cmd: "clear-tunnel", peer: p.words[1] }, "clearedTunnels");
-    if (cleared === undefined) return 1;
-    const calls = cleared.reduce((n, t) => n + t.calls, 0);
+    const a = await askAnswer("clear", p.socket, { cmd: "clear-tunnel", peer: p.words[1] }, "clearedTunnels");
+    if (a === undefined) return 1;
+    const cleared = a.clearedTunnels;
+    // The server answers once every call is ended (in pieces, at scale): `cleared` lists them; an older one did not.
+    const calls = a.cleared?.length ?? cleared.reduce((n, t) => n + t.calls, 0);
     const which = cleared.map((t) => `${t.peerName ? `${t.peerName} ` : ""}${t.remote}${t.id !== undefined ? ` (tunnel ${t.id})` : ""}`).join(", ");
     process.stdout.write(`clearing ${cleared.length} tunnel${cleared.length === 1 ? "" : "s"} with ${calls} call${calls === 1 ? "" : "s"}: ${which}\n`);
     return 0;

@@ -60,6 +60,8 @@ export const LIST_SLICE_MS = 4;
  * An answer `{...head, [key]: [items]}` written as one JSON line in bounded pieces (see the file comment). `items`
  * is pulled lazily, one piece per turn: whatever it does per item (build a snapshot, end a session) happens in
  * those pieces too. When it yields nothing at all, `empty` (if given) is the answer instead.
+ * `complete`: pulling an item does something that must not stop halfway (`clear`): when the reader goes away the
+ * rest is still pulled, in the same bounded pieces, and not written. Otherwise the listing stops there.
  */
 export class ListAnswer {
   constructor(
@@ -67,6 +69,7 @@ export class ListAnswer {
     readonly key: string,
     readonly items: Iterable<unknown>,
     readonly empty?: unknown,
+    readonly complete = false,
   ) {}
 }
 
@@ -230,14 +233,26 @@ function serve(sock: net.Socket, handle: ControlHandler): void {
 /**
  * Writes a ListAnswer piece by piece: the next piece on the next turn (setImmediate), or after 'drain' when the
  * socket holds more than its high-water mark. Resolves when the line is out or the reader is gone (the listing
- * then stops: items not yet pulled are never produced).
+ * then stops: items not yet pulled are never produced — unless the answer is `complete`, whose rest is pulled).
  */
 function writeList(sock: net.Socket, a: ListAnswer): Promise<void> {
   const pieces = listPieces(a);
+  const pullRest = (): void => {
+    try {
+      if (pieces.next() !== null) setImmediate(pullRest);
+    } catch {
+      // The source failed: nothing more can be pulled from it.
+    }
+  };
   return new Promise<void>((resolve) => {
+    let finished = false;
     const finish = (): void => {
+      // Once: the socket's close and a step already scheduled may both come here.
+      if (finished) return;
+      finished = true;
       sock.off("close", finish);
-      pieces.stop();
+      if (a.complete) setImmediate(pullRest);
+      else pieces.stop();
       resolve();
     };
     sock.once("close", finish);

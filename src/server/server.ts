@@ -1090,13 +1090,25 @@ export class PptpServer implements SessionDirectory {
     for (const r of this.calls.values()) if (selectorMatches(sel, r, this.settings.ppp.caseSensitiveUsers)) yield this.snapshot(r);
   }
 
-  /** `pptp-ts clear`: ends each matching session as disconnect() does, as it is pulled; yields its Session ID. */
-  *clearEach(sel: SessionSelector, cause: TerminateCause, reason: string): Generator<string> {
-    for (const [callId, r] of this.calls) {
-      if (!selectorMatches(sel, r, this.settings.ppp.caseSensitiveUsers)) continue;
+  /**
+   * `pptp-ts clear`: ends each matching session as disconnect() does, as it is pulled (the control socket pulls a
+   * bounded piece per turn); yields its Session ID. Which sessions is decided now, by Session ID: one that comes up
+   * while the pieces are written is not cleared, whatever it matches (the live map would hand it to the walk).
+   */
+  clearEach(sel: SessionSelector, cause: TerminateCause, reason: string): Iterable<string> {
+    const chosen: Array<readonly [number, string]> = [];
+    for (const [callId, r] of this.calls) if (selectorMatches(sel, r, this.settings.ppp.caseSensitiveUsers)) chosen.push([callId, r.sessionId]);
+    return this.endChosen(chosen, cause, reason);
+  }
+
+  /** Ends the chosen sessions still present, one per pull (a Call ID now held by another session is not it). */
+  private *endChosen(chosen: ReadonlyArray<readonly [number, string]>, cause: TerminateCause, reason: string, st?: ConnState): Generator<string> {
+    for (const [callId, sessionId] of chosen) {
+      const r = this.calls.get(callId);
+      if (r === undefined || r.sessionId !== sessionId || (st !== undefined && r.st !== st)) continue;
       this.log("events", `call ${callId}${r.user ? ` user=${r.user}` : ""} peer=${r.st.peerName}: disconnect (${cause}): ${reason}`);
       this.endSession(callId, r, cause, reason);
-      yield r.sessionId;
+      yield sessionId;
     }
   }
 
@@ -1149,13 +1161,19 @@ export class PptpServer implements SessionDirectory {
   private tunnelReport(st: ConnState, now: number): TunnelReport {
     // The named peer a dial-in connection turned out to be: from its own calls (looking through every call of the
     // server for each connection made the listing quadratic: minutes at 20,000).
-    let name = st.peer?.cfg.name;
-    if (name === undefined) for (const callId of st.runner.conn.sessions.keys()) if ((name = this.calls.get(callId)?.peer?.cfg.name) !== undefined) break;
+    const name = this.tunnelPeerName(st);
     const callExtras = (callId: number) => {
       const r = this.calls.get(callId);
       return r && { ...(r.user !== undefined ? { user: r.user } : {}), ...(r.address !== undefined ? { address: r.address } : {}), interface: this.o.tun.name, since: r.upAt ?? r.startedAt };
     };
     return reportTunnel({ clock: st.tunnel, role: "server", conn: st.runner.conn, socket: st.runner.socket, ...(name !== undefined ? { peerName: name } : {}), callExtras }, now);
+  }
+
+  /** The named peer a connection is or turned out to be (from its own calls: every call of the server would be quadratic). */
+  private tunnelPeerName(st: ConnState): string | undefined {
+    let name = st.peer?.cfg.name;
+    if (name === undefined) for (const callId of st.runner.conn.sessions.keys()) if ((name = this.calls.get(callId)?.peer?.cfg.name) !== undefined) break;
+    return name;
   }
 
   /**
@@ -1164,23 +1182,50 @@ export class PptpServer implements SessionDirectory {
    * Stop-Control-Connection-Request once its last call is gone (RFC 2637 §3.1.1). Returns them as they were.
    */
   clearTunnel(peer: string, reason: string): TunnelReport[] {
-    const hit = this.tunnels().filter((t) => t.remote.slice(0, t.remote.lastIndexOf(":")) === peer || t.peerName === peer);
-    const ids = new Set(hit.map((t) => t.id));
-    for (const st of [...this.conns]) {
-      if (!ids.has(st.tunnel.id) || st.runner.conn.isClosed) continue;
+    const c = this.clearTunnelEach(peer, reason);
+    for (const _ of c.calls);
+    return c.tunnels;
+  }
+
+  /**
+   * clearTunnel, its calls ended as they are pulled (the control socket pulls a bounded piece per turn: a tunnel
+   * carrying thousands of calls no longer ends them all in one turn); yields their Session IDs. Now: the matching
+   * connections are chosen and marked (a clearing connection admits no new call), and their calls are noted by
+   * Session ID; a connection with none stops at once. Reports are built for the matching connections only.
+   */
+  clearTunnelEach(peer: string, reason: string): { tunnels: TunnelReport[]; calls: Iterable<string> } {
+    const now = this.now();
+    const hits: ConnState[] = [];
+    const tunnels: TunnelReport[] = [];
+    for (const st of this.conns) {
+      const addr = (st.runner.socket.remoteAddress ?? "?").replace(/^::ffff:/, "");
+      if (addr !== peer && this.tunnelPeerName(st) !== peer) continue;
+      tunnels.push(this.tunnelReport(st, now));
+      if (!st.runner.conn.isClosed) hits.push(st);
+    }
+    const chosen: Array<{ st: ConnState; calls: Array<readonly [number, string]> }> = [];
+    for (const st of hits) {
       st.clearing = reason;
       this.log("events", `control connection ${st.peerName}: clear tunnel (${st.runner.conn.sessions.size} call(s)): ${reason}`);
-      // Its own calls (a walk over every call of the server for each connection was quadratic in `clear tunnel`).
-      for (const callId of [...st.runner.conn.sessions.keys()]) {
+      const calls: Array<readonly [number, string]> = [];
+      for (const callId of st.runner.conn.sessions.keys()) {
         const r = this.calls.get(callId);
-        if (r === undefined || r.st !== st) continue;
-        this.log("events", `call ${callId}${r.user ? ` user=${r.user}` : ""} peer=${st.peerName}: disconnect (admin-reset): ${reason}`);
-        this.endSession(callId, r, "admin-reset", reason);
+        if (r !== undefined && r.st === st) calls.push([callId, r.sessionId]);
       }
-      this.stopIfCleared(st);
-      st.runner.service();
+      if (calls.length === 0) {
+        this.stopIfCleared(st);
+        st.runner.service();
+      } else chosen.push({ st, calls });
     }
-    return hit;
+    const self = this;
+    function* each(): Generator<string> {
+      for (const { st, calls } of chosen) {
+        yield* self.endChosen(calls, "admin-reset", reason, st);
+        self.stopIfCleared(st);
+        st.runner.service();
+      }
+    }
+    return { tunnels, calls: each() };
   }
 
   /** A tunnel being cleared whose last call is gone: Stop-Control-Connection-Request (a bare one just closes). */

@@ -99,7 +99,7 @@ class BigTarget implements AdminTarget {
 }
 
 /** A setImmediate ticker counting turns of the event loop into `t.turn` until stopped. */
-function ticker(t: BigTarget): () => void {
+function ticker(t: { turn: number }): () => void {
   let on = true;
   const tick = () => {
     if (!on) return;
@@ -138,6 +138,98 @@ async function withSocket<T>(target: AdminTarget, run: (path: string) => Promise
     sock.close();
   }
 }
+
+/** Sessions for the clear tests: 5,000 of them, all on one tunnel; each notes the turn it was ended in. */
+const M = 5_000;
+const TUNNEL: TunnelLine = { id: 7, role: "server", remote: "198.51.100.7:1723", state: "established", calls: M, callIds: [], uptimeMs: 1 };
+
+class ClearTarget implements AdminTarget {
+  readonly ids = Array.from({ length: M }, (_, i) => snap(i).sessionId);
+  turn = 0;
+  readonly ended: string[] = [];
+  /** How many sessions were ended in each turn of the event loop. */
+  readonly perTurn = new Map<number, number>();
+  find(): readonly SessionSnapshot[] {
+    return [];
+  }
+  disconnect(): boolean {
+    return false;
+  }
+  changeTimeouts(): boolean {
+    return false;
+  }
+  clearEach(): Iterable<string> {
+    return this.endAll();
+  }
+  clearTunnelEach(peer: string): { tunnels: readonly TunnelLine[]; calls: Iterable<string> } {
+    return peer === "198.51.100.7" ? { tunnels: [TUNNEL], calls: this.endAll() } : { tunnels: [], calls: [] };
+  }
+  private *endAll(): Generator<string> {
+    for (const id of this.ids) {
+      this.ended.push(id);
+      this.perTurn.set(this.turn, (this.perTurn.get(this.turn) ?? 0) + 1);
+      yield id;
+    }
+  }
+  /** The most sessions ended in one turn, and in how many turns. */
+  spread(): { max: number; turns: number } {
+    return { max: Math.max(...this.perTurn.values()), turns: this.perTurn.size };
+  }
+}
+
+describe("clear at scale", () => {
+  // The bound per turn: LIST_CHUNK (256) sessions ended, or LIST_SLICE_MS of work if that comes first (not measured
+  // here: wall time on a shared machine proves nothing). Counted in turns of a setImmediate ticker.
+  test("clear tunnel with 5,000 calls and clear all of 5,000: at most LIST_CHUNK ended per turn, and the answer lists every one", async () => {
+    for (const req of [{ cmd: "clear-tunnel", peer: "198.51.100.7" }, { cmd: "clear", all: true }]) {
+      const t = new ClearTarget();
+      const oneShot = JSON.stringify(await answerAdmin(new ClearTarget(), req));
+      await withSocket(t, async (path) => {
+        const stop = ticker(t);
+        let line: string;
+        try {
+          line = await rawLine(path, req);
+        } finally {
+          stop();
+        }
+        assert.equal(line, oneShot, "the same line as the one-shot answer");
+        const a = JSON.parse(line) as { ok: boolean; cleared: string[]; clearedTunnels?: TunnelLine[] };
+        assert.deepEqual(a.cleared, t.ids, `${req.cmd}: every session, in order, counted in the answer`);
+        if (req.cmd === "clear-tunnel") assert.deepEqual(a.clearedTunnels, [TUNNEL]);
+        const { max, turns } = t.spread();
+        assert.ok(max <= LIST_CHUNK, `${req.cmd}: ${max} sessions ended in one turn (bound ${LIST_CHUNK})`);
+        assert.ok(turns >= Math.ceil(M / LIST_CHUNK), `${req.cmd}: over ${turns} turns`);
+      });
+    }
+    await withSocket(new ClearTarget(), async (path) => {
+      assert.deepEqual(await controlRequest(path, { cmd: "clear-tunnel", peer: "192.0.2.1" }), { ok: false, error: "no control connection to 192.0.2.1 (give its address, as show tunnels prints it, or its [peer NAME])" });
+    });
+  });
+
+  test("a reader that goes away does not stop a clear: every session is still ended, in the same bounded pieces", async () => {
+    for (const req of [{ cmd: "clear-tunnel", peer: "198.51.100.7" }, { cmd: "clear", all: true }]) {
+      const t = new ClearTarget();
+      await withSocket(t, async (path) => {
+        const stop = ticker(t);
+        try {
+          await new Promise<void>((resolve) => {
+            const c = net.connect(path);
+            c.once("data", () => {
+              c.destroy();
+              resolve();
+            });
+            c.write(JSON.stringify(req) + "\n");
+          });
+          for (let i = 0; i < 400 && t.ended.length < M; i++) await new Promise((r) => setTimeout(r, 5));
+        } finally {
+          stop();
+        }
+        assert.equal(t.ended.length, M, `${req.cmd}: all ${M} ended after the reader left`);
+        assert.ok(t.spread().max <= LIST_CHUNK, `${req.cmd}: ${t.spread().max} in one turn`);
+      });
+    }
+  });
+});
 
 describe("listings at scale", () => {
   test("show sessions over 20,000: made over many turns, a timer set meanwhile runs first, the line is the one-shot answer", async () => {
