@@ -51,7 +51,7 @@ import { reportTunnel, tunnelStateWords, TunnelClock, type TunnelReport } from "
 import { CaptureTap, type CaptureLimits, type CaptureSummary } from "../session/capture-tap.js";
 import { WorkerCalls } from "./worker-calls.js";
 import type { DataPlaneWorkers } from "../io/workers/pool.js";
-import type { ForwardedGre } from "../io/workers/protocol.js";
+import { forwardedHeader, type ForwardedGre } from "../io/workers/protocol.js";
 import { GreHeader } from "../wire/gre.js";
 
 /** Hands out client addresses (src/server/pool.ts implements it). */
@@ -406,15 +406,7 @@ export class PptpServer implements SessionDirectory {
   workerGre(callId: number, p: ForwardedGre): void {
     const r = this.calls.get(callId);
     if (r === undefined) return;
-    const h = new GreHeader();
-    h.callId = callId;
-    h.hasSeq = p.hasSeq;
-    h.seq = p.seq;
-    h.hasAck = p.hasAck;
-    h.ack = p.ack;
-    h.payloadOffset = 0;
-    h.payloadLength = p.payload.length;
-    r.st.runner.receive(this.now(), h, p.payload);
+    r.st.runner.receive(this.now(), forwardedHeader(p, callId, new GreHeader()), p.payload);
     r.st.runner.flush();
   }
 

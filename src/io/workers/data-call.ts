@@ -24,7 +24,7 @@ import { PppHeaderReader, emitPppHeader, type PppHeaderFlags } from "../../wire/
 import { PPP_COMP, PPP_IP } from "../../wire/ppp-protocols.js";
 import { MppeReceiver, MppeSender, type MppeBits, type MppeState } from "../../crypto/mppe.js";
 import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX } from "../../wire/ipv4-fragment.js";
-import type { ForwardedGre } from "./protocol.js";
+import { forwardedHeader, type ForwardedGre } from "./protocol.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -202,15 +202,7 @@ export class DataCall {
    * Rare (around a hand-off only): the header is made once per call, on first use.
    */
   receiveForwarded(now: number, p: ForwardedGre): void {
-    const h = (this.fwdHeader ??= new GreHeader());
-    h.callId = this.localCallId;
-    h.hasSeq = p.hasSeq;
-    h.seq = p.seq;
-    h.hasAck = p.hasAck;
-    h.ack = p.ack;
-    h.payloadOffset = 0;
-    h.payloadLength = p.payload.length;
-    this.channel.handleParsedPacket(now, p.payload, h);
+    this.channel.handleParsedPacket(now, p.payload, forwardedHeader(p, this.localCallId, (this.fwdHeader ??= new GreHeader())));
   }
   private fwdHeader: GreHeader | undefined;
 

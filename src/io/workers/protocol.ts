@@ -4,6 +4,7 @@
  * few IP datagrams the control thread still receives for a call while its steering entries are being installed.
  */
 import type { CallHandoff, DataCallState, DataCallStats } from "./data-call.js";
+import type { GreHeader } from "../../wire/gre.js";
 
 /** What a worker is started with (workerData). */
 export interface WorkerSetup {
@@ -50,6 +51,18 @@ export interface ForwardedGre {
   readonly hasAck: boolean;
   readonly ack: number;
   readonly payload: Uint8Array;
+}
+
+/** `p` as the parsed header of a packet for `callId` whose payload is p.payload (from offset 0) — into `h`. */
+export function forwardedHeader(p: ForwardedGre, callId: number, h: GreHeader): GreHeader {
+  h.callId = callId;
+  h.hasSeq = p.hasSeq;
+  h.seq = p.seq;
+  h.hasAck = p.hasAck;
+  h.ack = p.ack;
+  h.payloadOffset = 0;
+  h.payloadLength = p.payload.length;
+  return h;
 }
 
 export type FromWorker =

@@ -12,11 +12,11 @@ import { describe, test } from "node:test";
 import { LocalUsers } from "../../../src/aaa/local.js";
 import { DataCall, type CallHandoff } from "../../../src/io/workers/data-call.js";
 import type { DataPlaneWorkers, TakenBack } from "../../../src/io/workers/pool.js";
-import type { ForwardedGre } from "../../../src/io/workers/protocol.js";
+import { forwardedHeader, type ForwardedGre } from "../../../src/io/workers/protocol.js";
 import { WorkerCalls } from "../../../src/server/worker-calls.js";
 import { GreHeader, parseGreHeader } from "../../../src/wire/gre.js";
 import { fakeIpPacket, seededRandom } from "../../support/random.js";
-import { makeHarness, ofType, type Harness } from "../../session/inproc-harness.js";
+import { makeHarness, ofType, type Harness, type HarnessOptions } from "../../session/inproc-harness.js";
 
 const users = new LocalUsers([{ user: "alice", password: "correct horse" }]);
 
@@ -82,27 +82,32 @@ class InlinePool {
   }
 }
 
+/** Our client and server in memory with stateless MPPE-128 (what runs on a worker), seeded. */
+function mppeHarness(seed: number, serverSeed: number, clientSeed: number): HarnessOptions {
+  return {
+    auth: users,
+    seed,
+    serverLink: {
+      random: seededRandom(serverSeed),
+      lcp: { echoIntervalMs: 60_000 },
+      authenticatePeer: { methods: ["mschap-v2"], hostName: "pptp-ts" },
+      ccp: { policy: "require", strengths: [128], stateless: "prefer" },
+    },
+    clientLink: {
+      random: seededRandom(clientSeed),
+      lcp: { echoIntervalMs: 60_000 },
+      authenticateSelf: { methods: ["mschap-v2"], userName: "alice", password: "correct horse" },
+      ipcp: () => ({ role: "client", requestDns: false }),
+      ccp: { policy: "require", strengths: [128], stateless: "prefer" },
+    },
+  };
+}
+
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe("WorkerCalls: a peer renegotiates a call that runs on a worker", () => {
   test("CCP restart: the call comes back with its exact state, renegotiates, carries IP, and goes out again", async () => {
-    const h = makeHarness({
-      auth: users,
-      seed: 5,
-      serverLink: {
-        random: seededRandom(21),
-        lcp: { echoIntervalMs: 60_000 },
-        authenticatePeer: { methods: ["mschap-v2"], hostName: "pptp-ts" },
-        ccp: { policy: "require", strengths: [128], stateless: "prefer" },
-      },
-      clientLink: {
-        random: seededRandom(23),
-        lcp: { echoIntervalMs: 60_000 },
-        authenticateSelf: { methods: ["mschap-v2"], userName: "alice", password: "correct horse" },
-        ipcp: () => ({ role: "client", requestDns: false }),
-        ccp: { policy: "require", strengths: [128], stateless: "prefer" },
-      },
-    });
+    const h = makeHarness(mppeHarness(5, 21, 23));
     const pool = new InlinePool(h);
     const logs: string[] = [];
     const wc = new WorkerCalls(pool as unknown as DataPlaneWorkers, (_c, m) => logs.push(m), 3_600_000, () => {}, () => h.clock.now);
@@ -198,30 +203,12 @@ describe("WorkerCalls: a peer renegotiates a call that runs on a worker", () => 
 
 describe("WorkerCalls: packets out of order at the moment of the hand-off", () => {
   test("what waits in the control thread's reorder buffer, and GRE it still reads, come out of the worker in order, once, acknowledged", async () => {
-    const h = makeHarness({
-      auth: users,
-      seed: 7,
-      serverLink: {
-        random: seededRandom(31),
-        lcp: { echoIntervalMs: 60_000 },
-        authenticatePeer: { methods: ["mschap-v2"], hostName: "pptp-ts" },
-        ccp: { policy: "require", strengths: [128], stateless: "prefer" },
-      },
-      clientLink: {
-        random: seededRandom(33),
-        lcp: { echoIntervalMs: 60_000 },
-        authenticateSelf: { methods: ["mschap-v2"], userName: "alice", password: "correct horse" },
-        ipcp: () => ({ role: "client", requestDns: false }),
-        ccp: { policy: "require", strengths: [128], stateless: "prefer" },
-      },
-    });
+    const h = makeHarness(mppeHarness(7, 31, 33));
     const pool = new InlinePool(h);
     const logs: string[] = [];
     // The server's workerGre: a packet for the control thread's side of the call, through its connection.
     const toControl = (callId: number, p: ForwardedGre): void => {
-      const gh = new GreHeader();
-      Object.assign(gh, { callId, hasSeq: p.hasSeq, seq: p.seq, hasAck: p.hasAck, ack: p.ack, payloadOffset: 0, payloadLength: p.payload.length });
-      h.server.handleParsedGre(h.clock.now, gh, p.payload);
+      h.server.handleParsedGre(h.clock.now, forwardedHeader(p, callId, new GreHeader()), p.payload);
     };
     const wc = new WorkerCalls(pool as unknown as DataPlaneWorkers, (_c, m) => logs.push(m), 3_600_000, () => {}, () => h.clock.now, toControl);
     const ends = { peerIp: 0x0a630002, localIp: 0x0a630001, clientIp: 0xc0a8320a };
