@@ -6,8 +6,10 @@
  *   start(now) / close(now, reason) / lowerDown(now)
  *   pollTimeout() / handleTimeout(now) / pollEvent() — the link's events
  *
- * The per-packet path copies the datagram once (into the GRE transmit buffer, or the MPPE plaintext staging
- * inside the link) and allocates nothing: GRE headers are written in place in headroom reserved in front.
+ * The per-packet path allocates nothing and, with MPPE, copies nothing: the cipher reads the datagram where it is
+ * and writes it where it goes next — into the GRE send queue's room (greRoom) with the GRE header written in place
+ * in headroom reserved in front, or into the TUN write queue's room (ipRoom; core/packet-room.ts). Without rooms
+ * the frame is built in a shared buffer (or decrypted into the link's) and the sink behind copies it once.
  *
  * Peer MRU. A datagram longer than the peer's MRU allows (PppLink.maxIpOut: pppd with `mru 1200` and MPPE takes
  * 1196 octets) would be dropped by the peer's kernel without a word: a path-MTU black hole. So every datagram
