@@ -1,5 +1,5 @@
 /*
- * The MPPE data path (mppe.h) for JS: one object `mppe` on the addon with per-packet and per-batch calls over a
+ * The MPPE data path (mppe.h) for JS: one object `mppe` on the addon with per-packet calls over a
  * key-state block the caller owns (a Uint8Array of stateLength bytes; see mppe.h for its layout). No handle, no
  * allocation per call: the state is the JS array's bytes, so it lives and dies with the JS object and can be
  * copied to another thread. Misuse (wrong types, spans past a buffer, a corrupted state) throws; a malformed
@@ -30,21 +30,6 @@ static int arg_i32(napi_env env, napi_value v, const char *name, int32_t *out) {
     io_throw_type(env, text);
     return -1;
   }
-  return 0;
-}
-
-static int arg_i32_array(napi_env env, napi_value v, const char *name, int32_t **data, size_t *len) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  void *p = NULL;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok || type != napi_int32_array) {
-    char text[96];
-    snprintf(text, sizeof text, "%s must be an Int32Array", name);
-    io_throw_type(env, text);
-    return -1;
-  }
-  *data = p;
   return 0;
 }
 
@@ -129,70 +114,6 @@ static napi_value js_decrypt(napi_env env, napi_callback_info info) {
   return num(env, mppe_decrypt_stateless(st, src + src_off, (size_t)len, dst + dst_off));
 }
 
-/*
- * decryptBatch(state, src, offsets, lengths, count, dst, dstOffsets, results) -> packets decrypted. Packet k is
- * src[offsets[k], +lengths[k]) (a whole MPPE datagram); its plaintext goes to dst at dstOffsets[k] (dst may be
- * src, e.g. in place at offsets[k] + 2, or another buffer such as a write queue); results[k] is its length or -2.
- * All spans are checked before any key moves: one that does not fit throws and nothing is decrypted.
- */
-static napi_value js_decrypt_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  uint8_t *st, *src, *dst;
-  uint32_t *offs, *lens, *doffs, count;
-  int32_t *res;
-  size_t src_len, dst_len, n_offs, n_lens, n_doffs, n_res;
-  if (io_args(env, info, 8, argv, NULL) != 0 || arg_state(env, argv[0], &st) != 0 || io_arg_bytes(env, argv[1], "src", &src, &src_len) != 0 ||
-      io_arg_u32_array(env, argv[2], "offsets", &offs, &n_offs) != 0 || io_arg_u32_array(env, argv[3], "lengths", &lens, &n_lens) != 0 ||
-      io_arg_u32(env, argv[4], "count", &count) != 0 || io_arg_bytes(env, argv[5], "dst", &dst, &dst_len) != 0 ||
-      io_arg_u32_array(env, argv[6], "dstOffsets", &doffs, &n_doffs) != 0 || arg_i32_array(env, argv[7], "results", &res, &n_res) != 0)
-    return NULL;
-  if (count > n_offs || count > n_lens || count > n_doffs || count > n_res) {
-    io_throw_range(env, "MPPE decryptBatch: count is larger than an array");
-    return NULL;
-  }
-  for (uint32_t k = 0; k < count; k++) {
-    if (io_check_span(env, src_len, offs[k], lens[k], "MPPE decryptBatch src") != 0) return NULL;
-    if (lens[k] >= MPPE_HDR_LEN && io_check_span(env, dst_len, doffs[k], lens[k] - MPPE_HDR_LEN, "MPPE decryptBatch dst") != 0) return NULL;
-  }
-  uint32_t ok = 0;
-  for (uint32_t k = 0; k < count; k++) {
-    int r = mppe_decrypt_stateless(st, src + offs[k], lens[k], dst + doffs[k]);
-    res[k] = r;
-    if (r >= 0) ok++;
-  }
-  return num(env, ok);
-}
-
-/*
- * encryptBatch(state, protocol, src, offsets, lengths, count, dst, dstOffsets, outLengths) -> count: packet k,
- * src[offsets[k], +lengths[k]), becomes an MPPE datagram at dst[dstOffsets[k]..] (protocol field first when
- * protocol >= 0), its length in outLengths[k]. Spans checked first, as in decryptBatch.
- */
-static napi_value js_encrypt_batch(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  uint8_t *st, *src, *dst;
-  uint32_t *offs, *lens, *doffs, *outs, count;
-  int32_t protocol;
-  size_t src_len, dst_len, n_offs, n_lens, n_doffs, n_outs;
-  if (io_args(env, info, 9, argv, NULL) != 0 || arg_state(env, argv[0], &st) != 0 || arg_i32(env, argv[1], "protocol", &protocol) != 0 ||
-      io_arg_bytes(env, argv[2], "src", &src, &src_len) != 0 || io_arg_u32_array(env, argv[3], "offsets", &offs, &n_offs) != 0 ||
-      io_arg_u32_array(env, argv[4], "lengths", &lens, &n_lens) != 0 || io_arg_u32(env, argv[5], "count", &count) != 0 ||
-      io_arg_bytes(env, argv[6], "dst", &dst, &dst_len) != 0 || io_arg_u32_array(env, argv[7], "dstOffsets", &doffs, &n_doffs) != 0 ||
-      io_arg_u32_array(env, argv[8], "outLengths", &outs, &n_outs) != 0)
-    return NULL;
-  if (count > n_offs || count > n_lens || count > n_doffs || count > n_outs || protocol > 0xffff) {
-    io_throw_range(env, "MPPE encryptBatch: count is larger than an array, or protocol is not 16 bits");
-    return NULL;
-  }
-  uint32_t extra = MPPE_HDR_LEN + (protocol >= 0 ? 2 : 0);
-  for (uint32_t k = 0; k < count; k++) {
-    if (io_check_span(env, src_len, offs[k], lens[k], "MPPE encryptBatch src") != 0) return NULL;
-    if (lens[k] > 0xffff || io_check_span(env, dst_len, doffs[k], lens[k] + extra, "MPPE encryptBatch dst") != 0) return NULL;
-  }
-  for (uint32_t k = 0; k < count; k++) outs[k] = (uint32_t)mppe_encrypt_stateless(st, protocol, src + offs[k], lens[k], dst + doffs[k]);
-  return num(env, count);
-}
-
 /* Test hooks: rc4(key, data) and sha1(data) into a new Uint8Array (the oracles in src/crypto check them). */
 static napi_value new_bytes(napi_env env, size_t len, uint8_t **data) {
   napi_value ab, ta;
@@ -237,7 +158,7 @@ napi_value io_define_mppe(napi_env env) {
     const char *name;
     napi_callback cb;
   } fns[] = {{"init", js_init},         {"changeKey", js_change_key},       {"encrypt", js_encrypt}, {"decrypt", js_decrypt},
-             {"decryptBatch", js_decrypt_batch}, {"encryptBatch", js_encrypt_batch}, {"rc4", js_rc4},     {"sha1", js_sha1}};
+             {"rc4", js_rc4},       {"sha1", js_sha1}};
   napi_value obj, v;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
   for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) {

@@ -1,6 +1,7 @@
 /**
- * The MPPE data path in C (native/mppe.c: RC4, the RFC 3078 §7.3 key change, stateless packets, per packet and per
- * batch), as the crypto layer sees it. The addon is loaded by the I/O layer (src/io/native.ts), which hands its
+ * The MPPE data path in C (native/mppe.c: RC4, the RFC 3078 §7.3 key change, stateless packets, one per call; the
+ * batch calls went in session 9: no layer had a batch to give, and the crossing is lost in the cipher's cost), as
+ * the crypto layer sees it. The addon is loaded by the I/O layer (src/io/native.ts), which hands its
  * `mppe` object to installMppeNative(); until then, and where the addon is missing, MppeSender and MppeReceiver run
  * the TypeScript code (rc4.ts, mppe-session-key.ts), which is also the tests' oracle. Only stateless mode runs in C:
  * stateful mode (RFC 3078 §7.2, with the resync of mppe.ts) stays in TypeScript; the stock clients negotiate
@@ -22,16 +23,6 @@ export interface MppeNativeBinding {
   encrypt(state: Uint8Array, protocol: number, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): number;
   /** Stateless receiver: plaintext length, or -2 (MPPE_DROP). */
   decrypt(state: Uint8Array, src: Uint8Array, srcOff: number, len: number, dst: Uint8Array, dstOff: number): number;
-  /** decrypt() of `count` datagrams in one call; results[k] per packet; returns how many decrypted. */
-  decryptBatch(
-    state: Uint8Array, src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
-    dst: Uint8Array, dstOffsets: Uint32Array, results: Int32Array,
-  ): number;
-  /** encrypt() of `count` packets in one call; outLengths[k] per packet. */
-  encryptBatch(
-    state: Uint8Array, protocol: number, src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
-    dst: Uint8Array, dstOffsets: Uint32Array, outLengths: Uint32Array,
-  ): number;
   /** Test hooks: RC4 of data under key, SHA-1 of data. */
   rc4(key: Uint8Array, data: Uint8Array): Uint8Array;
   sha1(data: Uint8Array): Uint8Array;

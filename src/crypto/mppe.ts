@@ -274,22 +274,6 @@ export class MppeSender {
     this.flushPending = true;
   }
 
-  /**
-   * encryptProtocol() of `count` datagrams, datagram k being src[offsets[k], +lengths[k]) and its MPPE datagram
-   * going to dst[dstOffsets[k]..] (length in outLengths[k]): in C, one crossing for the batch. Same bytes, in
-   * order, as `count` encryptProtocol() calls.
-   */
-  encryptProtocolBatch(
-    protocol: number, src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
-    dst: Uint8Array, dstOffsets: Uint32Array, outLengths: Uint32Array,
-  ): void {
-    if (this.native !== undefined) {
-      this.native.encryptBatch(this.nstate!, protocol & 0xffff, src, offsets, lengths, count, dst, dstOffsets, outLengths);
-      return;
-    }
-    for (let k = 0; k < count; k++) outLengths[k] = this.encryptProtocol(protocol, src, offsets[k], lengths[k], dst, dstOffsets[k]);
-  }
-
   /** Stateless only: the count and session key now (see MppeState). */
   saveState(): MppeState {
     if (this.nstate !== undefined) return saveNativeState(this.nstate);
@@ -362,37 +346,6 @@ export class MppeReceiver {
   restoreState(s: MppeState): void {
     if (this.nstate !== undefined) restoreNativeState(this.nstate, s);
     else this.count = restoreKeyState(this.stateless, this.key!, s);
-  }
-
-  /**
-   * decrypt() of `count` datagrams, datagram k being src[offsets[k], +lengths[k]) and its plaintext going to
-   * dst[dstOffsets[k]..] (results[k]: its length or MPPE_DROP / MPPE_NEED_RESET): in C, one crossing for the batch,
-   * then `validate` per packet. Same results and bytes, in order, as `count` decrypt() calls. Returns how many
-   * were accepted.
-   */
-  decryptBatch(
-    src: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
-    dst: Uint8Array, dstOffsets: Uint32Array, results: Int32Array,
-  ): number {
-    let ok = 0;
-    if (this.native !== undefined) {
-      this.native.decryptBatch(this.nstate!, src, offsets, lengths, count, dst, dstOffsets, results);
-      const validate = this.validate;
-      for (let k = 0; k < count; k++) {
-        const n = results[k];
-        if (n < 0) continue;
-        // Stateless: a rejected packet is a drop and nothing else (the count alone says which key).
-        if (validate !== undefined && !validate(dst, dstOffsets[k], n)) results[k] = MPPE_DROP;
-        else ok++;
-      }
-      return ok;
-    }
-    for (let k = 0; k < count; k++) {
-      const n = this.decrypt(src, offsets[k], lengths[k], dst, dstOffsets[k]);
-      results[k] = n;
-      if (n >= 0) ok++;
-    }
-    return ok;
   }
 
   /**

@@ -21,6 +21,7 @@ import { GreHeader, parseGreHeader } from "../wire/gre.js";
 import { parseIpv4 } from "../wire/ipv4.js";
 import { RawIpSocket } from "./raw-socket.js";
 import { PacketArena } from "./packet-arena.js";
+import type { PacketRoom } from "../core/packet-room.js";
 import type { GreBatch, GreTransport } from "./transport.js";
 
 /** Whoever owns a call's GRE: a control connection with its calls (server or client role). */
@@ -98,11 +99,17 @@ export class GreDemux {
    * (tests) still send at once: they deliver to the peer's engine inside send, and tests count on that.
    */
   private readonly tx: TxQueue | undefined;
+  /**
+   * Room in the send queue for a GRE packet built in place (core/packet-room.ts): a call encrypts its frame
+   * straight into it and send() then takes the packet without a copy. Undefined on in-memory transports.
+   */
+  readonly packetRoom: PacketRoom | undefined;
 
   constructor(transport: GreTransport, now: () => number) {
     this.transport = transport;
     this.now = now;
     this.tx = transport instanceof RawIpSocket ? new TxQueue(transport) : undefined;
+    this.packetRoom = this.tx;
     transport.onBatch((b) => this.onBatch(b));
   }
 
@@ -214,9 +221,11 @@ export class GreDemux {
  * sendBatch (sendmmsg). Made once; queueing allocates nothing (the flush is a bound method, scheduled at most once
  * per turn). A packet that the kernel refuses is counted by the native socket (stats: txErrors, txWouldBlock), as a
  * refused send() was; send() now answers "queued".
+ * Exported for its tests only (test/io/packet-room-queues.test.ts).
  */
-class TxQueue {
+export class TxQueue implements PacketRoom {
   private readonly arena = new PacketArena(TX_ARENA_BYTES);
+  readonly bytes = this.arena.bytes;
   private readonly offsets = new Uint32Array(TX_BATCH);
   private readonly lengths = new Uint32Array(TX_BATCH);
   private readonly dsts = new Uint32Array(TX_BATCH);
@@ -231,8 +240,19 @@ class TxQueue {
   constructor(private readonly sock: RawIpSocket) {}
 
   queue(buf: Uint8Array, off: number, len: number, dst: number, src: number): boolean {
-    if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
-    const at = this.arena.append(buf, off, len);
+    let at = off;
+    if (buf === this.bytes) {
+      // Built in place through room(): taken where it is, no copy.
+      if (this.count === TX_BATCH) this.flush();
+      if (!this.arena.claim(off, len)) {
+        // Not in the free part (something was queued after the room was given): sent on its own, now.
+        this.flush();
+        return this.sock.send(buf, off, len, dst, src);
+      }
+    } else {
+      if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
+      at = this.arena.append(buf, off, len);
+    }
     const n = this.count;
     this.offsets[n] = at;
     this.lengths[n] = len;
@@ -244,6 +264,11 @@ class TxQueue {
       queueMicrotask(this.flushTask);
     }
     return true;
+  }
+
+  room(len: number): number {
+    if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
+    return this.arena.fits(len) ? this.arena.used : -1;
   }
 
   flush(): void {

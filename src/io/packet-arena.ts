@@ -28,6 +28,16 @@ export class PacketArena {
     return this.used + len <= this.capacity;
   }
 
+  /**
+   * Takes bytes[off, off+len) as a packet written in place (core/packet-room.ts): true when that span is free
+   * (at or after `used`, inside the arena), false when it is not — the caller then copies or writes it directly.
+   */
+  claim(off: number, len: number): boolean {
+    if (off < this.used || len < 0 || off + len > this.capacity) return false;
+    this.used = (off + len + 7) & ~7;
+    return true;
+  }
+
   /** Copies buf[off, off+len) in and returns its offset; the caller checked fits(len). */
   append(buf: Uint8Array, off: number, len: number): number {
     const a = this.bytes;

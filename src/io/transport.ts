@@ -7,6 +7,7 @@
  * describe `count` packets inside `data`. It is only valid during the callback that receives it —
  * copy out (or finish processing) before returning. Nothing is allocated per packet.
  */
+import type { PacketRoom } from "../core/packet-room.js";
 import type { Ipv4Address } from "../wire/ipv4.js";
 
 export interface PacketBatch {
@@ -69,6 +70,8 @@ export interface TunTransport {
   /** Hands one IP packet to the kernel as if it arrived on this interface. false = dropped. */
   write(buf: Uint8Array, offset: number, length: number): boolean;
   writeBatch(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** Room in the write queue for a datagram built in place, taken by write() without a copy (core/packet-room.ts). */
+  readonly packetRoom?: PacketRoom | undefined;
   stats(): TransportStats;
   close(): void;
 }

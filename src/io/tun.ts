@@ -11,6 +11,7 @@ import { loadNative, type NativeTun, type TunOffloadMode, type TunOffloadStats }
 import { checkBatchOptions, NativeEndpointBase } from "./native-endpoint.js";
 import { DEFAULT_BATCH } from "./raw-socket.js";
 import { PacketArena } from "./packet-arena.js";
+import type { PacketRoom } from "../core/packet-room.js";
 import { ReceiveBatch, type PacketBatch, type TunTransport } from "./transport.js";
 
 export interface TunOptions {
@@ -75,6 +76,11 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
   readonly offload: TunOffloadName;
   /** With offloads, write() queues here and one writeBatch per turn lets native code coalesce. */
   private readonly txq: TunTxQueue | undefined;
+  /**
+   * Room in the write queue for a datagram built in place (core/packet-room.ts): a decrypted datagram goes
+   * straight into it and write() then takes it without a copy. Undefined without offloads (no queue).
+   */
+  readonly packetRoom: PacketRoom | undefined;
 
   /** Creates (or attaches to) the device and configures it. Needs CAP_NET_ADMIN. */
   static open(options: TunOptions): TunDevice {
@@ -118,6 +124,7 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
     this.prefix = o.prefix;
     this.offload = OFFLOAD_NAMES[tun.offloadStats().mode];
     this.txq = this.offload === "none" ? undefined : new TunTxQueue(tun, () => this.isClosed);
+    this.packetRoom = this.txq;
   }
 
   /**
@@ -156,9 +163,11 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
  * The TUN write queue: packets copied into one arena, written with one writeBatch per event-loop turn (a
  * microtask) or when full, so that native code sees a flow's segments together and can coalesce them. Made
  * once; queueing allocates nothing (the copy goes by 32-bit words when the source allows, as GreDemux's does).
+ * Exported for its tests only (test/io/packet-room-queues.test.ts).
  */
-class TunTxQueue {
+export class TunTxQueue implements PacketRoom {
   private readonly arena = new PacketArena(TX_ARENA_BYTES);
+  readonly bytes = this.arena.bytes;
   private readonly offsets = new Uint32Array(TX_BATCH);
   private readonly lengths = new Uint32Array(TX_BATCH);
   private count = 0;
@@ -178,8 +187,19 @@ class TunTxQueue {
       this.flush();
       return this.tun.write(buf, off, len) >= 0;
     }
-    if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
-    const at = this.arena.append(buf, off, len);
+    let at = off;
+    if (buf === this.bytes) {
+      // Built in place through room(): taken where it is, no copy.
+      if (this.count === TX_BATCH) this.flush();
+      if (!this.arena.claim(off, len)) {
+        // Not in the free part (something was queued after the room was given): written on its own, now.
+        this.flush();
+        return this.tun.write(buf, off, len) >= 0;
+      }
+    } else {
+      if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
+      at = this.arena.append(buf, off, len);
+    }
     const n = this.count;
     this.offsets[n] = at;
     this.lengths[n] = len;
@@ -189,6 +209,11 @@ class TunTxQueue {
       queueMicrotask(this.flushTask);
     }
     return true;
+  }
+
+  room(len: number): number {
+    if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
+    return this.arena.fits(len) ? this.arena.used : -1;
   }
 
   flush(): void {

@@ -428,9 +428,12 @@ export class PppLink {
 
   /**
    * One PPP frame from the peer. Returns the length of an IP datagram now in rxData[rxOffset..] (> 0), 0 when the
-   * frame was a control packet (consumed) or was dropped.
+   * frame was a control packet (consumed) or was dropped. An encrypted frame is decrypted into dst[dstOff..] (room
+   * for len bytes): the shared plaintext buffer by default, or the room the caller found for the datagram in the
+   * TUN write queue (session/call.ts), which then takes it there without a copy. A frame that does not decrypt to
+   * an IP datagram may have left bytes there; only a return > 0 says the datagram is in dst.
    */
-  receiveFrame(now: Millis, buf: Uint8Array, off: number, len: number): number {
+  receiveFrame(now: Millis, buf: Uint8Array, off: number, len: number, dst: Uint8Array = this.scratch, dstOff = 0): number {
     if (this.finished) return 0;
     const r = this.reader;
     if (len > MAX_FRAME || !r.read(buf, off, len)) {
@@ -443,7 +446,7 @@ export class PppLink {
     const pLen = len - r.headerLen;
     // Any frame proves the peer alive: no LCP Echo-Request is due while frames arrive (LCP counts its own).
     if (protocol !== PPP_LCP) this.lcp.notePeerActivity(now);
-    if (protocol === PPP_COMP) return this.receiveEncrypted(now, buf, pOff, pLen);
+    if (protocol === PPP_COMP) return this.receiveEncrypted(now, buf, pOff, pLen, dst, dstOff);
     if (protocol === PPP_IP) {
       if (!this.canReceiveClearIp()) {
         if (this.mppeEverUp) this.stats.droppedClearWhileEncrypted++;
@@ -542,14 +545,14 @@ export class PppLink {
 
   // ---------------------------------------------------------------------------------------------- receive paths
 
-  private receiveEncrypted(now: Millis, buf: Uint8Array, off: number, len: number): number {
+  private receiveEncrypted(now: Millis, buf: Uint8Array, off: number, len: number, dst: Uint8Array, dstOff: number): number {
     const rx = this.receiver;
     if (!rx) {
       // Compressed/encrypted datagram without CCP agreement (RFC 1962 §2): nothing can decode it.
       this.stats.droppedMppe++;
       return 0;
     }
-    const n = rx.decrypt(buf, off, len, this.scratch, 0);
+    const n = rx.decrypt(buf, off, len, dst, dstOff);
     if (n < 0) {
       this.stats.droppedMppe++;
       // Stateful receiver lost sync: ask the sender to flush (RFC 3078 §8.2). The Reset-Request itself may be
@@ -564,7 +567,7 @@ export class PppLink {
     }
     const ir = this.innerReader;
     // The decrypted part begins with the protocol field (maybe PFC-compressed), no address/control.
-    if (!ir.read(this.scratch, 0, n) || this.scratch[0] === 0xff) {
+    if (!ir.read(dst, dstOff, n) || dst[dstOff] === 0xff) {
       this.stats.droppedMalformed++;
       return 0;
     }
@@ -575,14 +578,14 @@ export class PppLink {
         this.stats.droppedNotReady++;
         return 0;
       }
-      this.rxData = this.scratch;
-      this.rxOffset = ir.headerLen;
+      this.rxData = dst;
+      this.rxOffset = dstOff + ir.headerLen;
       this.stats.ipIn++;
       this.stats.bytesIn += dataLen;
       return dataLen;
     }
     // Anything else inside MPPE (e.g. IPv6 when IPV6CP is not running) is answered like any unknown protocol.
-    const inside = this.scratch.slice(ir.headerLen, n);
+    const inside = dst.slice(dstOff + ir.headerLen, dstOff + n);
     this.rejectProtocol(now, inner, inside);
     this.pump(now);
     return 0;

@@ -577,6 +577,7 @@ export class PptpServer implements SessionDirectory {
       policy: this.policyFor(st as ConnState, s),
       gre: { flowControl: s.gre.flowControl, reorderTimeoutMs: s.gre.reorderTimeoutMs, ackDelayMs: s.gre.ackDelayMs },
       sinksFor: (callId) => ({
+        greRoom: this.gre.packetRoom, ipRoom: this.o.tun.packetRoom,
         greOut: (buf, off, len) => {
           this.gre.send(buf, off, len, peerIp, localIp);
         },

@@ -6,8 +6,10 @@
  *   start(now) / close(now, reason) / lowerDown(now)
  *   pollTimeout() / handleTimeout(now) / pollEvent() — the link's events
  *
- * The per-packet path copies the datagram once (into the GRE transmit buffer, or the MPPE plaintext staging
- * inside the link) and allocates nothing: GRE headers are written in place in headroom reserved in front.
+ * The per-packet path allocates nothing and, with MPPE, copies nothing: the cipher reads the datagram where it is
+ * and writes it where it goes next — into the GRE send queue's room (greRoom) with the GRE header written in place
+ * in headroom reserved in front, or into the TUN write queue's room (ipRoom; core/packet-room.ts). Without rooms
+ * the frame is built in a shared buffer (or decrypted into the link's) and the sink behind copies it once.
  *
  * Peer MRU. A datagram longer than the peer's MRU allows (PppLink.maxIpOut: pppd with `mru 1200` and MPPE takes
  * 1196 octets) would be dropped by the peer's kernel without a word: a path-MTU black hole. So every datagram
@@ -30,6 +32,7 @@ import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX 
 import type { AuthResult, TerminateCause } from "../aaa/types.js";
 import { CAPTURE_RECEIVED, CAPTURE_SENT, type CaptureTap } from "./capture-tap.js";
 import { SharedScratch } from "../core/scratch.js";
+import type { PacketRoom } from "../core/packet-room.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -44,6 +47,13 @@ export interface CallSessionOptions {
   readonly greOut: ByteSink;
   /** IP datagrams received from the peer, decrypted. */
   readonly ipOut: ByteSink;
+  /**
+   * Room in the queue behind `greOut` (core/packet-room.ts): sendIp builds each GRE packet there, so greOut takes
+   * it without a copy. Without it, frames are built in a shared buffer and copied by whatever is behind greOut.
+   */
+  readonly greRoom?: PacketRoom | undefined;
+  /** Room in the queue behind `ipOut`: encrypted datagrams are decrypted straight into it (no plaintext copy). */
+  readonly ipRoom?: PacketRoom | undefined;
   /** GRE channel tuning (reorder/ack delays, flow control). */
   readonly gre?: Partial<Pick<GreChannelOptions, "ackDelayMs" | "reorderTimeoutMs" | "flowControl" | "minAckTimeoutMs" | "maxAckTimeoutMs">>;
 }
@@ -53,6 +63,13 @@ const FRAME_ROOM = 4096;
 /** ICMP "fragmentation needed" messages a call may send at once, and per second after that (token bucket). */
 const ICMP_BURST = 10;
 const ICMP_PER_S = 20;
+/**
+ * Where a datagram decrypted into the TUN queue's room starts: 6 bytes in, so that behind the 2-byte PPP protocol
+ * field (the usual, uncompressed one) the IP datagram begins 8-byte aligned, as the queue's copies placed it.
+ */
+const IP_ROOM_LEAD = 6;
+/** A frame's PPP and MPPE headers and protocol field at most, in front of the datagram (PppLink.sendIp: len + 8). */
+const FRAME_OVERHEAD = 8;
 /** sendIp's frame buffer, one per process (core/scratch.ts): the frame goes to greOut synchronously. */
 const TX_SCRATCH = new SharedScratch(GRE_MAX_HEADER_LENGTH + FRAME_ROOM);
 
@@ -62,6 +79,8 @@ export class CallSession {
   readonly link: PppLink;
   readonly channel: GreChannel;
   private readonly ipOut: ByteSink;
+  private readonly greRoom: PacketRoom | undefined;
+  private readonly ipRoom: PacketRoom | undefined;
   /**
    * GRE header headroom + PPP frame: sendIp builds the frame at GRE_MAX_HEADER_LENGTH, the header goes in front.
    * Normally TX_SCRATCH; this call's own only if sendIp is re-entered from greOut (in-memory transports).
@@ -96,6 +115,8 @@ export class CallSession {
     this.localCallId = o.localCallId;
     this.peerCallId = o.peerCallId;
     this.ipOut = o.ipOut;
+    this.greRoom = o.greRoom;
+    this.ipRoom = o.ipRoom;
     this.link = new PppLink(o.link);
     this.channel = new GreChannel({
       localCallId: o.localCallId,
@@ -169,6 +190,19 @@ export class CallSession {
   /** Returns false when the datagram was not sent (network not up, encryption pending, or the peer's window full). */
   sendIp(now: Millis, buf: Uint8Array, off: number, len: number): boolean {
     if (len > this.link.maxIpOut && this.link.networkUp) return this.sendOversized(now, buf, off, len);
+    const room = this.greRoom;
+    if (room !== undefined) {
+      // Built where the send queue will send it from: greOut then takes it without a copy (core/packet-room.ts).
+      // A packet not sent (link not up, window full) leaves the room untaken.
+      const at = room.room(GRE_MAX_HEADER_LENGTH + FRAME_OVERHEAD + len);
+      if (at >= 0) {
+        const n = this.link.sendIp(buf, off, len, room.bytes, at + GRE_MAX_HEADER_LENGTH);
+        if (n <= 0) return false;
+        const sent = this.channel.sendInPlace(now, room.bytes, at + GRE_MAX_HEADER_LENGTH, n);
+        if (this.capture !== undefined && sent) this.capture.ip(now, CAPTURE_SENT, buf, off, len);
+        return sent;
+      }
+    }
     const shared = TX_SCRATCH.take();
     const tx = shared ?? this.ownTx();
     let sent = false;
@@ -260,7 +294,11 @@ export class CallSession {
   }
 
   private deliverFrame(buf: Uint8Array, off: number, len: number): void {
-    const n = this.link.receiveFrame(this.deliverNow, buf, off, len);
+    const room = this.ipRoom;
+    // An encrypted datagram is decrypted straight into the TUN queue's room (core/packet-room.ts), and ipOut takes
+    // it there; one that does not decrypt to an IP datagram (lost, duplicate, late, malformed) leaves it untaken.
+    const at = room !== undefined ? room.room(IP_ROOM_LEAD + len) : -1;
+    const n = at >= 0 ? this.link.receiveFrame(this.deliverNow, buf, off, len, room!.bytes, at + IP_ROOM_LEAD) : this.link.receiveFrame(this.deliverNow, buf, off, len);
     if (n > 0) {
       if (this.capture !== undefined) this.capture.ip(this.deliverNow, CAPTURE_RECEIVED, this.link.rxData, this.link.rxOffset, n);
       this.ipOut(this.link.rxData, this.link.rxOffset, n);

@@ -26,6 +26,7 @@
  * direction (RFC 2637 §3: LCP down ⇒ clear the call; call cleared ⇒ PPP lower layer down; control connection
  * closed ⇒ every call down), timers and the event log.
  */
+import type { PacketRoom } from "../core/packet-room.js";
 import type { Millis } from "../core/clock.js";
 import { ControlConnection, type ControlConnectionOptions, type MessageGate } from "../pptp/control.js";
 import type { ControlEvent, CallInfo } from "../pptp/control-events.js";
@@ -71,6 +72,9 @@ export type SessionEvent =
 export interface CallSinks {
   readonly greOut: ByteSink;
   readonly ipOut: ByteSink;
+  /** Room in the queues behind greOut / ipOut, for packets built in place (CallSessionOptions). */
+  readonly greRoom?: PacketRoom | undefined;
+  readonly ipRoom?: PacketRoom | undefined;
 }
 
 export interface ConnectionBaseOptions {
@@ -302,6 +306,8 @@ export abstract class ConnectionBase implements MessageGate {
       link: this.withLogFilter(this.linkConfigFor(call), call.callId),
       greOut,
       ipOut: sinks.ipOut,
+      greRoom: sinks.greRoom,
+      ipRoom: sinks.ipRoom,
       ...(this.gre ? { gre: this.gre } : {}),
     });
     this.calls.set(call.callId, session);

@@ -20,6 +20,7 @@ import type { Authenticator } from "../../src/aaa/types.js";
 import { parseGreHeader, GreHeader } from "../../src/wire/gre.js";
 import { parseControlMessage } from "../../src/wire/pptp-control.js";
 import { seededRandom } from "../support/random.js";
+import type { PacketRoom } from "../../src/core/packet-room.js";
 
 export interface NetFault {
   /** Probability a GRE packet is lost, duplicated, or held back behind the next one(s). */
@@ -51,6 +52,8 @@ export interface Harness {
   /** Moves everything until quiet or until `predicate` holds; advances the fake clock to the next deadline when idle. */
   settle(predicate?: () => boolean, maxMs?: number): Promise<void>;
   refuseCalls?: string;
+  /** Each side's rooms (used only with HarnessOptions.rooms; their counts stay 0 without). */
+  rooms: { server: { gre: TestRoom; ip: TestRoom }; client: { gre: TestRoom; ip: TestRoom } };
 }
 
 export interface HarnessOptions {
@@ -63,6 +66,43 @@ export interface HarnessOptions {
   /** "outgoing" (default): the client dials (OCRQ); "incoming": the server dials and the client answers with ICRQ. */
   callType?: "outgoing" | "incoming";
   order?: WireOrder;
+  /** Give each side's calls a TestRoom behind greOut and one behind ipOut (core/packet-room.ts). */
+  rooms?: boolean;
+}
+
+/**
+ * A queue's room as the I/O edge gives it (core/packet-room.ts), for tests: every room starts at another offset
+ * modulo 8 (all alignments in turn) and is filled with 0xEE first, as a real queue's arena holds old packets. take()
+ * is what the sink behind it does: it checks that a packet in its buffer lies inside the room it gave last.
+ */
+export class TestRoom implements PacketRoom {
+  readonly bytes = new Uint8Array(16384);
+  private turn = 0;
+  private given = -1;
+  private givenLen = 0;
+  /** Rooms asked for, packets taken in place, packets taken from elsewhere (copied), packets outside their room. */
+  readonly counts = { rooms: 0, inPlace: 0, copied: 0, outside: 0 };
+
+  room(len: number): number {
+    if (len + 8 + 4096 > this.bytes.length) return -1;
+    const at = (this.turn % 8) + 4096 * (this.turn % 3);
+    this.turn++;
+    this.bytes.fill(0xee, at, at + len);
+    this.given = at;
+    this.givenLen = len;
+    this.counts.rooms++;
+    return at;
+  }
+
+  take(buf: Uint8Array, off: number, len: number): void {
+    if (buf !== this.bytes) {
+      this.counts.copied++;
+      return;
+    }
+    if (this.given < 0 || off < this.given || off + len > this.given + this.givenLen) this.counts.outside++;
+    else this.counts.inPlace++;
+    this.given = -1; // a room is taken once
+  }
 }
 
 export function makeHarness(o: HarnessOptions): Harness {
@@ -114,16 +154,22 @@ export function makeHarness(o: HarnessOptions): Harness {
     if (chance(fault.dup)) q.push(copy.slice());
   };
 
+  const rooms = { server: { gre: new TestRoom(), ip: new TestRoom() }, client: { gre: new TestRoom(), ip: new TestRoom() } };
   const server = new ServerConnection({
     peerName: "10.99.0.2",
     policy,
     originate: incoming,
     sinksFor: () => ({
+      ...(o.rooms ? { greRoom: rooms.server.gre, ipRoom: rooms.server.ip } : {}),
       greOut: (b, off, len) => {
+        rooms.server.gre.take(b, off, len);
         logGre("s>c", b, off, len);
         enqueue(toClient, b, off, len);
       },
-      ipOut: (b, off, len) => serverIpIn.push(b.slice(off, off + len)),
+      ipOut: (b, off, len) => {
+        rooms.server.ip.take(b, off, len);
+        serverIpIn.push(b.slice(off, off + len));
+      },
     }),
   });
   const client = new ClientConnection({
@@ -131,11 +177,16 @@ export function makeHarness(o: HarnessOptions): Harness {
     link: o.clientLink,
     callType: incoming ? "incoming" : "outgoing",
     sinksFor: () => ({
+      ...(o.rooms ? { greRoom: rooms.client.gre, ipRoom: rooms.client.ip } : {}),
       greOut: (b, off, len) => {
+        rooms.client.gre.take(b, off, len);
         logGre("c>s", b, off, len);
         enqueue(toServer, b, off, len);
       },
-      ipOut: (b, off, len) => clientIpIn.push(b.slice(off, off + len)),
+      ipOut: (b, off, len) => {
+        rooms.client.ip.take(b, off, len);
+        clientIpIn.push(b.slice(off, off + len));
+      },
     }),
   });
   const serverEvents: SessionEvent[] = [];
@@ -195,6 +246,7 @@ export function makeHarness(o: HarnessOptions): Harness {
     clientIpIn,
     fault,
     greCounts,
+    rooms,
     wire,
     arrivals,
     injectGre(to, pkt) {

@@ -17,6 +17,7 @@
  *
  * Nothing on the two IP paths allocates; control frames are rare and are copied.
  */
+import type { PacketRoom } from "../../core/packet-room.js";
 import { plausibleIpv4Plaintext } from "../../wire/ipv4.js";
 import { GreChannel, type GreChannelState } from "../../pptp/gre-channel.js";
 import { GRE_MAX_HEADER_LENGTH, GreHeader } from "../../wire/gre.js";
@@ -104,6 +105,10 @@ export interface DataCallStats {
 const FRAME_ROOM = 4096;
 /** ICMP "fragmentation needed" a call sends per second at most (session/call.ts: 20/s after a burst of 10). */
 const ICMP_PER_S = 20;
+/** Where a datagram decrypted into the TUN queue's room starts: its IP header 8-byte aligned behind a 2-byte protocol field. */
+const IP_ROOM_LEAD = 6;
+/** A frame's PPP and MPPE headers and protocol field at most, in front of the datagram. */
+const FRAME_OVERHEAD = 8;
 
 export class DataCall {
   readonly localCallId: number;
@@ -149,6 +154,9 @@ export class DataCall {
     private readonly greOut: ByteSink,
     private readonly ipOut: ByteSink,
     private readonly controlOut: (frame: Uint8Array) => void,
+    /** Room in the queues behind greOut / ipOut for packets built in place (core/packet-room.ts; session/call.ts). */
+    private readonly greRoom?: PacketRoom,
+    private readonly ipRoom?: PacketRoom,
   ) {
     this.localCallId = h.localCallId;
     this.peerCallId = h.peerCallId;
@@ -251,8 +259,11 @@ export class DataCall {
       this.stats.droppedTooBig++;
       return false;
     }
-    const tx = this.tx;
-    const start = GRE_MAX_HEADER_LENGTH;
+    // Built where the GRE send queue sends it from, when it has room: greOut then takes it without a copy.
+    const room = this.greRoom;
+    const at = room !== undefined ? room.room(GRE_MAX_HEADER_LENGTH + FRAME_OVERHEAD + len) : -1;
+    const tx = at >= 0 ? room!.bytes : this.tx;
+    const start = at >= 0 ? at + GRE_MAX_HEADER_LENGTH : GRE_MAX_HEADER_LENGTH;
     let n: number;
     if (this.sender !== undefined) {
       n = emitPppHeader(tx, start, PPP_COMP, this.sendFlags);
@@ -304,17 +315,23 @@ export class DataCall {
     const pOff = off + r.headerLen;
     const pLen = len - r.headerLen;
     if (protocol === PPP_COMP && this.receiver !== undefined) {
-      const n = this.receiver.decrypt(buf, pOff, pLen, this.plain, 0);
+      // Decrypted straight into the TUN queue's room when it has one (ipOut then takes it there, no copy); a packet
+      // that does not decrypt to IP (lost, duplicate, late, malformed) leaves the room untaken.
+      const room = this.ipRoom;
+      const at = room !== undefined ? room.room(IP_ROOM_LEAD + pLen) : -1;
+      const dst = at >= 0 ? room!.bytes : this.plain;
+      const dOff = at >= 0 ? at + IP_ROOM_LEAD : 0;
+      const n = this.receiver.decrypt(buf, pOff, pLen, dst, dOff);
       const ir = this.innerReader;
       // plausibleIpv4Plaintext accepted it, so it is IP: anything else inside MPPE is dropped here as PppLink's receiver
       // drops it (only IP runs over our links).
-      if (n < 0 || !ir.read(this.plain, 0, n) || ir.protocol !== PPP_IP) {
+      if (n < 0 || !ir.read(dst, dOff, n) || ir.protocol !== PPP_IP) {
         this.stats.droppedMppe++;
         return;
       }
       this.stats.ipIn++;
       this.stats.bytesIn += n - ir.headerLen;
-      this.ipOut(this.plain, ir.headerLen, n - ir.headerLen);
+      this.ipOut(dst, dOff + ir.headerLen, n - ir.headerLen);
       return;
     }
     if (protocol === PPP_IP) {

@@ -112,6 +112,8 @@ function run(setup: WorkerSetup): void {
           if (!tun.write(buf, off, len)) tunDropped++;
         },
         (frame) => post({ type: "control", callId: h.localCallId, frame }),
+        demux.packetRoom,
+        tun.packetRoom,
       );
       const endpoint: GreEndpoint = { receive: (ts: number, gh: GreHeader, data: Uint8Array) => call.receive(ts, data, gh), flush: () => {} };
       demux.register(h.localCallId, h.peerIp, endpoint, h.localIp);
