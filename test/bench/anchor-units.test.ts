@@ -79,6 +79,96 @@ describe("bench anchor: one server's figures from the lab's perf lines", () => {
   });
 });
 
+// run 3 of session 9 (h9-anchor, 19:42-19:45): the guest's perf lines with the stock client's processes and the
+// guest's CPU split, pptpd then ours (cli_tx_pkts/cli_rx_pkts added to the pptpd up line as run 4 prints them)
+const PPTPD_CLIENT = [
+  "mppe 128-bit stateless client=1",
+  "perf dir=up mbps=8.51 retrans=4 rep=1 secs=5 sender_mbps=8.83 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_cli_pptp=31.2% cpu_cli_pptp_max=31.2% cpu_cli_pppd=0.0% cpu_kthreads=88.7% cpu_kworker=38.7% cpu_ksoftirqd=36.4% cpu_other=24.7% other_top=iperf3:18.3% cli_tx_pkts=4210 cli_rx_pkts=2105 cpu_srv=30% cpu_cli=31% cpu_iperf=29% cpu_iperf_c=10.5% cpu_iperf_s=18.4% guest_busy=82% guest_usr=11.1% guest_sys=48.9% guest_si=21.8% vcpus=2 wall=5.7s ppp_tx_mb=5.7 ppp_rx_mb=0.1",
+  "perf dir=down mbps=9.92 retrans=12 rep=1 secs=5 sender_mbps=10.5 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_cli_pptp=30.8% cpu_cli_pptp_max=30.8% cpu_cli_pppd=0.0% cpu_kthreads=83.0% cpu_kworker=37.3% cpu_ksoftirqd=35.8% cpu_other=12.0% other_top=iperf3:4.5% cpu_srv=30% cpu_cli=31% cpu_iperf=26% cpu_iperf_c=22.0% cpu_iperf_s=4.5% guest_busy=80% guest_usr=9.7% guest_sys=48.4% guest_si=22.3% vcpus=2 wall=6.0s ppp_tx_mb=0.1 ppp_rx_mb=6.8",
+];
+const OURS_CLIENT = [
+  "mppe 128-bit stateless client=1",
+  "perf dir=up mbps=4.34 retrans=0 rep=1 secs=5 sender_mbps=5.55 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=cmd cpu_cli_pptp=25.1% cpu_cli_pptp_max=25.1% cpu_cli_pppd=0.0% cpu_kthreads=24.6% cpu_kworker=6.8% cpu_ksoftirqd=10.9% cpu_other=14.1% other_top=iperf3:8.8% cli_tx_pkts=2800 cli_rx_pkts=2100 cpu_srv=120% cpu_cli=25% cpu_iperf=17% cpu_iperf_c=8.3% cpu_iperf_s=8.8% guest_busy=83% guest_usr=34.4% guest_sys=39.2% guest_si=9.5% vcpus=2 wall=7.0s ppp_tx_mb=3.2 ppp_rx_mb=0.0",
+  "perf dir=down mbps=8.02 retrans=12 rep=1 secs=5 sender_mbps=8.75 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=cmd cpu_cli_pptp=27.2% cpu_cli_pptp_max=27.2% cpu_cli_pppd=0.0% cpu_kthreads=37.1% cpu_kworker=15.1% cpu_ksoftirqd=11.6% cpu_other=17.6% other_top=sed:7.9% cpu_srv=97% cpu_cli=27% cpu_iperf=17% cpu_iperf_c=14.3% cpu_iperf_s=2.5% guest_busy=85% guest_usr=26.8% guest_sys=48.9% guest_si=9.6% vcpus=2 wall=5.4s ppp_tx_mb=0.1 ppp_rx_mb=5.5",
+];
+
+describe("bench anchor: the stock client's side (issue 11 item 5: is the client the limit?)", () => {
+  test("the client's processes, iperf3's two ends, kernel threads and the guest's CPU split come from the perf lines", () => {
+    const p = parseSide(PPTPD_CLIENT);
+    assert.deepEqual(p.errors, []);
+    assert.deepEqual(p.dirs.up?.client, {
+      pptp: 31.2,
+      pptpMax: 31.2,
+      pppd: 0,
+      iperfClient: 10.5,
+      iperfServer: 18.4,
+      kthreads: 88.7,
+      kworker: 38.7,
+      ksoftirqd: 36.4,
+      other: 24.7,
+      otherTop: "iperf3:18.3%",
+      guestUser: 11.1,
+      guestSystem: 48.9,
+      guestSoftirq: 21.8,
+      vcpus: 2,
+      txPkts: 4210,
+      rxPkts: 2105,
+      wallS: 5.7,
+    });
+    // a line without the packet counts: those stay unknown, the rest is read
+    assert.equal(p.dirs.down?.client?.txPkts, undefined);
+    assert.equal(p.dirs.down?.client?.pptpMax, 30.8);
+    assert.equal(p.dirs.down?.client?.wallS, 6);
+    assert.equal(p.dirs.down?.cpuCli, 31);
+  });
+
+  test("several reps: CPU shares are means, packets and windows add up", () => {
+    const second = PPTPD_CLIENT[1].replace("rep=1", "rep=2").replace("cpu_cli_pptp=31.2%", "cpu_cli_pptp=41.2%").replace("cli_tx_pkts=4210", "cli_tx_pkts=5000");
+    const c = parseSide([...PPTPD_CLIENT, second]).dirs.up?.client;
+    assert.equal(c?.pptp, 36.2);
+    assert.equal(c?.txPkts, 9210);
+    assert.equal(c?.rxPkts, 4210);
+    assert.ok(Math.abs((c?.wallS ?? 0) - 11.4) < 1e-9);
+  });
+
+  test("client CPU, per Mbit/s, per packet, the one-process ceiling and the zero-cost-server ceiling, ours against pptpd's", () => {
+    const lines = buildAnchorFigures(parseSide(PPTPD_CLIENT), parseSide(OURS_CLIENT)).map(formatFigure);
+    const byName = new Map(lines.map((l) => [l.slice(0, l.indexOf(":")), l]));
+    assert.equal(
+      byName.get("anchor.pptpd.up_client_cpu"),
+      "anchor.pptpd.up_client_cpu: 31 % of a vCPU (pptp 31.2 % (busiest process 31.2 %) + pppd 0.0 %; iperf3 client 10.5 %, server 18.4 %; kernel threads 88.7 % (kworker 38.7 %, ksoftirqd 36.4 %); other 24.7 % (top iperf3:18.3%))",
+    );
+    // 31 / 8.51 and 25 / 4.34 % of a vCPU per Mbit/s
+    assert.match(byName.get("anchor.pptpd.up_client_cpu_per_mbps") ?? "", /^anchor\.pptpd\.up_client_cpu_per_mbps: 3\.643 % of a vCPU per Mbit\/s /);
+    assert.match(byName.get("anchor.up_client_cpu_per_mbps") ?? "", /^anchor\.up_client_cpu_per_mbps: 5\.760 % of a vCPU per Mbit\/s \(ratio 1\.581 to pptpd 3\.64 % of a vCPU per Mbit\/s;/);
+    // 8.51 × 100 / 31.2: where pptp-linux's one busy process fills a vCPU
+    assert.match(byName.get("anchor.pptpd.up_client_ceiling_mbps") ?? "", /^anchor\.pptpd\.up_client_ceiling_mbps: 27\.28 Mbit\/s /);
+    assert.match(byName.get("anchor.down_client_ceiling_mbps") ?? "", /^anchor\.down_client_ceiling_mbps: 29\.49 Mbit\/s \(ratio 0\.915 to pptpd 32\.2 Mbit\/s;/);
+    // up: the client sends the data, receives the rest: 2105 / 4210 with pptpd, 2100 / 2800 with ours
+    assert.match(byName.get("anchor.pptpd.up_client_return_pkts_per_data_pkt") ?? "", /^anchor\.pptpd\.up_client_return_pkts_per_data_pkt: 0\.5000 packets \(the client's veth sent 4210, received 2105 packets/);
+    assert.match(byName.get("anchor.up_client_return_pkts_per_data_pkt") ?? "", /^anchor\.up_client_return_pkts_per_data_pkt: 0\.7500 packets \(ratio 1\.500 to pptpd 0\.50 packets;/);
+    // pptp CPU per packet: 0.312 × 5.7 s / 6315 packets = 281.6 µs; ours 0.251 × 7.0 / 4900 = 358.6 µs
+    assert.match(byName.get("anchor.pptpd.up_client_pptp_us_per_pkt") ?? "", /^anchor\.pptpd\.up_client_pptp_us_per_pkt: 281\.6 µs of a vCPU /);
+    assert.match(byName.get("anchor.up_client_pptp_us_per_pkt") ?? "", /^anchor\.up_client_pptp_us_per_pkt: 358\.6 µs of a vCPU \(ratio 1\.273 to pptpd 282 µs of a vCPU;/);
+    // no packet counts on the down lines: no packet figures, the others still there
+    assert.equal(byName.get("anchor.down_client_return_pkts_per_data_pkt"), undefined);
+    assert.match(byName.get("anchor.down_guest_softirq") ?? "", /^anchor\.down_guest_softirq: 9\.600 % of all vCPUs \(ratio 0\.430 to pptpd 22\.3 % of all vCPUs; irq \+ softirq; user 26\.8 %, system 48\.9 % \(guest busy 85\.0 % of 2 vCPUs\)\)$/);
+    // the rest of the guest: 83 % × 2 − 120 = 46 % of a vCPU with ours; 82 % × 2 − 30 = 134 with pptpd
+    assert.match(byName.get("anchor.up_rest_cpu") ?? "", /^anchor\.up_rest_cpu: 46 % of a vCPU \(ratio 0\.343 to pptpd 134 % of a vCPU;/);
+    // 4.34 × 200 / 46 = 18.87 Mbit/s if our server cost nothing
+    assert.match(byName.get("anchor.up_zero_server_ceiling_mbps") ?? "", /^anchor\.up_zero_server_ceiling_mbps: 18\.87 Mbit\/s \(ratio 1\.486 to pptpd 12\.7 Mbit\/s;/);
+    for (const l of lines) assert.match(l, /^anchor\.[a-z_.]+: \S+( [^(]+)?( \(.+\))?$/, l);
+  });
+
+  test("lines from before these fields existed give no client figures (and no zeros)", () => {
+    const lines = buildAnchorFigures(parseSide(PPTPD), parseSide(OURS)).map(formatFigure);
+    assert.ok(lines.some((l) => l.startsWith("anchor.up_client_cpu: 22 % of a vCPU (ratio 0.880 to pptpd 25.0 % of a vCPU; pptp-linux + the client's pppd")), lines.join("\n"));
+    for (const n of ["client_ceiling_mbps", "guest_softirq", "rest_cpu", "zero_server_ceiling_mbps", "client_pptp_us_per_pkt"]) {
+      assert.ok(!lines.some((l) => l.includes(`_${n}:`)), n);
+    }
+  });
+});
+
 describe("bench anchor: the report lines", () => {
   test("NAME: value unit (ratio R to pptpd BASELINE), baselines first, then the settings both ran with", () => {
     const lines = buildAnchorFigures(parseSide(PPTPD), parseSide(OURS)).map(formatFigure);
