@@ -61,6 +61,11 @@ export interface ClientCpu {
   /** Packets the client's veth sent and received over the window (GRE both ways, summed over the reps). */
   readonly txPkts: number | undefined;
   readonly rxPkts: number | undefined;
+  /** Drops at the client's raw GRE socket (receive buffer full), and GRE sequence gaps pptp-linux logged (sums). */
+  readonly rawDrops: number | undefined;
+  readonly greGaps: number | undefined;
+  /** Dropped between the two: the veth pair's dropped counters and the kernel's input backlog (sum). */
+  readonly pathDrops: number | undefined;
   /** The iperf3 window, s (summed over the reps): CPU % × wall = CPU seconds. */
   readonly wallS: number | undefined;
 }
@@ -183,6 +188,9 @@ export function parseSide(results: readonly string[]): SideFigures {
               txPkts: sum(rows.map((r) => r.cli_tx_pkts)),
               rxPkts: sum(rows.map((r) => r.cli_rx_pkts)),
               wallS: sum(rows.map((r) => r.wall)),
+              rawDrops: sum(rows.map((r) => r.cli_raw_drops)),
+              greGaps: sum(rows.map((r) => r.cli_gre_gaps)),
+              pathDrops: sum(rows.map((r) => r.path_drops)),
             },
           }
         : {}),
@@ -226,6 +234,7 @@ function fmt(v: number): string {
 
 function against(name: string, ours: number | undefined, base: number | undefined, unit: string, extra: Partial<Figure> = {}): Figure | undefined {
   if (ours === undefined) return undefined;
+  if (base === 0) return { name, value: ours, unit, ...extra, note: [`pptpd: 0 ${unit} (no ratio)`, extra.note].filter(Boolean).join("; ") };
   if (base === undefined || !(base > 0)) return { name, value: ours, unit, ...extra, note: [extra.note, "no pptpd baseline in this run"].filter(Boolean).join("; ") };
   return { name, value: ours, unit, ratio: { value: ours / base, to: `pptpd ${fmt(base)} ${unit}` }, ...extra };
 }
@@ -282,6 +291,14 @@ export function clientFigures(x: DirFigures, prefix: string, d: Dir): Figure[] {
         note: "pptp-linux's CPU per GRE packet it sent or received",
       });
     }
+  }
+  if (c?.greGaps !== undefined) {
+    out.push({
+      name: `${prefix}${d}_client_gre_gaps`,
+      value: c.greGaps,
+      unit: "packets",
+      note: `held behind a gap in the GRE sequence (pptp-linux's "buffering packet ... lost or reordered"), over ${x.reps} window(s); ${c.rawDrops ?? "?"} dropped at its raw socket, ${c.pathDrops ?? "?"} on the veth path`,
+    });
   }
   if (c?.guestSoftirq !== undefined) {
     out.push({

@@ -47,7 +47,7 @@ async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string):
     // for 1500, so without this the pptpd run would carry 1496-byte packets and ours 1396 (MPPE takes 4)
     pppmtu: PPP_MTU,
   };
-  if (kind === "ours") keys.server_cmd = serverCmd(o.serverNodeFlags);
+  if (kind === "ours") keys.server_cmd = serverCmd(o.serverNodeFlags, o.serverTunOffload);
   const loadStart = load1();
   log(`${kind}: booting the lab (perf, ${o.reps} × ${o.durationS} s each way), host load average ${loadStart}`);
   const t0 = Date.now();

@@ -7,6 +7,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { buildAnchorFigures, parseSide } from "../../bench/anchor/figures.js";
 import { parseAnchorOptions } from "../../bench/anchor/options.js";
+import { serverCmd } from "../../bench/anchor/stage.js";
 import { formatFigure } from "../../bench/load/report.js";
 
 // our server as server_cmd in the guest (a --quick run: 5 s each way)
@@ -114,6 +115,9 @@ describe("bench anchor: the stock client's side (issue 11 item 5: is the client 
       txPkts: 4210,
       rxPkts: 2105,
       wallS: 5.7,
+      rawDrops: undefined,
+      greGaps: undefined,
+      pathDrops: undefined,
     });
     // a line without the packet counts: those stay unknown, the rest is read
     assert.equal(p.dirs.down?.client?.txPkts, undefined);
@@ -160,6 +164,27 @@ describe("bench anchor: the stock client's side (issue 11 item 5: is the client 
     for (const l of lines) assert.match(l, /^anchor\.[a-z_.]+: \S+( [^(]+)?( \(.+\))?$/, l);
   });
 
+  test("losses on the way to the client: GRE sequence gaps and raw-socket drops, summed over the reps; a zero baseline says so", () => {
+    // run 5 (20:00-20:07), the down windows: pptpd then ours, captured as the guest printed them
+    const pptpd = [
+      "perf dir=down mbps=2.22 retrans=0 rep=1 secs=5 sender_mbps=2.66 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_cli_pptp=34.1% cpu_cli_pptp_max=34.1% cpu_cli_pppd=0.0% cpu_kthreads=70.6% cpu_kworker=22.4% cpu_ksoftirqd=29.1% cpu_other=13.2% other_top=iperf3:4.8% cli_tx_pkts=537 cli_rx_pkts=1286 cli_raw_drops=0 cli_gre_gaps=6 cpu_srv=39% cpu_cli=34% cpu_iperf=22% cpu_iperf_c=17.9% cpu_iperf_s=4.5% guest_busy=64% guest_usr=12.6% guest_sys=36.6% guest_si=14.9% vcpus=2 wall=7.3s ppp_tx_mb=0.0 ppp_rx_mb=1.8",
+      "perf dir=down mbps=6.47 retrans=13 rep=2 secs=5 sender_mbps=6.88 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=pptpd cpu_cli_pptp=38.9% cpu_cli_pptp_max=38.9% cpu_cli_pppd=0.0% cpu_kthreads=82.8% cpu_kworker=34.4% cpu_ksoftirqd=35.6% cpu_other=12.9% other_top=iperf3:5.3% cli_tx_pkts=975 cli_rx_pkts=3285 cli_raw_drops=0 cli_gre_gaps=6 cpu_srv=35% cpu_cli=39% cpu_iperf=27% cpu_iperf_c=21.3% cpu_iperf_s=5.4% guest_busy=84% guest_usr=10.0% guest_sys=51.4% guest_si=22.6% vcpus=2 wall=5.8s ppp_tx_mb=0.1 ppp_rx_mb=4.6",
+    ];
+    const ours = [
+      "perf dir=down mbps=3.18 retrans=1 rep=1 secs=5 sender_mbps=3.69 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=cmd cpu_cli_pptp=25.2% cpu_cli_pptp_max=25.2% cpu_cli_pppd=0.0% cpu_kthreads=40.7% cpu_kworker=13.7% cpu_ksoftirqd=14.0% cpu_other=11.0% other_top=init:3.5% cli_tx_pkts=692 cli_rx_pkts=1830 cli_raw_drops=0 cli_gre_gaps=0 cpu_srv=115% cpu_cli=25% cpu_iperf=19% cpu_iperf_c=15.8% cpu_iperf_s=2.9% guest_busy=86% guest_usr=30.5% guest_sys=46.2% guest_si=9.0% vcpus=2 wall=6.1s ppp_tx_mb=0.0 ppp_rx_mb=2.5",
+      "perf dir=down mbps=2.00 retrans=0 rep=2 secs=5 sender_mbps=2.43 target=192.168.50.1 mppe=128 sync=0 mtu=1396 server=cmd cpu_cli_pptp=30.3% cpu_cli_pptp_max=30.3% cpu_cli_pppd=0.0% cpu_kthreads=41.0% cpu_kworker=13.5% cpu_ksoftirqd=13.8% cpu_other=12.4% other_top=init:4.9% cli_tx_pkts=365 cli_rx_pkts=1184 cli_raw_drops=0 cli_gre_gaps=0 cpu_srv=98% cpu_cli=30% cpu_iperf=22% cpu_iperf_c=18.6% cpu_iperf_s=3.0% guest_busy=73% guest_usr=24.6% guest_sys=39.4% guest_si=9.2% vcpus=2 wall=6.7s ppp_tx_mb=0.0 ppp_rx_mb=1.6",
+    ];
+    const p = parseSide(pptpd).dirs.down?.client;
+    assert.deepEqual([p?.greGaps, p?.rawDrops, p?.pathDrops, p?.txPkts, p?.rxPkts], [12, 0, undefined, 1512, 4571]);
+    const lines = buildAnchorFigures(parseSide(pptpd), parseSide(ours)).map(formatFigure);
+    const byName = new Map(lines.map((l) => [l.slice(0, l.indexOf(":")), l]));
+    assert.match(byName.get("anchor.pptpd.down_client_gre_gaps") ?? "", /^anchor\.pptpd\.down_client_gre_gaps: 12 packets \(held behind a gap .* over 2 window\(s\); 0 dropped at its raw socket, \? on the veth path\)$/);
+    assert.match(byName.get("anchor.down_client_gre_gaps") ?? "", /^anchor\.down_client_gre_gaps: 0 packets \(ratio 0\.000 to pptpd 12\.0 packets;/);
+    // pptpd with no gap at all: a zero baseline, not a missing one
+    const none = buildAnchorFigures(parseSide(pptpd.map((l) => l.replace("cli_gre_gaps=6", "cli_gre_gaps=0"))), parseSide(ours)).map(formatFigure);
+    assert.ok(none.includes("anchor.down_client_gre_gaps: 0 packets (pptpd: 0 packets (no ratio); held behind a gap in the GRE sequence (pptp-linux's \"buffering packet ... lost or reordered\"), over 2 window(s); 0 dropped at its raw socket, ? on the veth path)"), none.join("\n"));
+  });
+
   test("lines from before these fields existed give no client figures (and no zeros)", () => {
     const lines = buildAnchorFigures(parseSide(PPTPD), parseSide(OURS)).map(formatFigure);
     assert.ok(lines.some((l) => l.startsWith("anchor.up_client_cpu: 22 % of a vCPU (ratio 0.880 to pptpd 25.0 % of a vCPU; pptp-linux + the client's pppd")), lines.join("\n"));
@@ -204,9 +229,9 @@ describe("bench anchor: the report lines", () => {
 describe("bench anchor: options", () => {
   test("defaults, profiles, explicit options win, refusals name the option", () => {
     const d = parseAnchorOptions([], {});
-    assert.deepEqual(d, { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json: false, netns: "pptplab-anchor", serverWorkers: 1, serverNodeFlags: "" });
+    assert.deepEqual(d, { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json: false, netns: "pptplab-anchor", serverWorkers: 1, serverNodeFlags: "", serverTunOffload: "" });
     const q = parseAnchorOptions(["--quick", "--json"], { LAB_NETNS: "pptplab-x" });
-    assert.deepEqual(q, { durationS: 5, reps: 1, omitS: 0, setupReps: 3, json: true, netns: "pptplab-x", serverWorkers: 1, serverNodeFlags: "" });
+    assert.deepEqual(q, { durationS: 5, reps: 1, omitS: 0, setupReps: 3, json: true, netns: "pptplab-x", serverWorkers: 1, serverNodeFlags: "", serverTunOffload: "" });
     const z = parseAnchorOptions(["--setup-reps", "0"], {});
     assert.ok(typeof z === "object" && z.setupReps === 0);
     const f = parseAnchorOptions(["--duration=20", "--full"], {});
@@ -222,5 +247,20 @@ describe("bench anchor: options", () => {
     assert.deepEqual([w.serverWorkers, w.serverNodeFlags], [2, "--always-sparkplug --max-lazy"]);
     assert.match(parseAnchorOptions(["--server-node-flags", "--x; rm -rf /"], {}) as string, /only letters/);
     assert.match(parseAnchorOptions(["--server-workers", "9"], {}) as string, /between 1 and 8/);
+    const g = parseAnchorOptions(["--server-tun-offload", "gro"], {});
+    assert.ok(typeof g === "object" && g.serverTunOffload === "gro");
+    const n = parseAnchorOptions(["--server-tun-offload=none"], {});
+    assert.ok(typeof n === "object" && n.serverTunOffload === "none");
+    assert.match(parseAnchorOptions(["--server-tun-offload", "fast"], {}) as string, /must be none, gro or tso \(got "fast"\)/);
+    assert.match(parseAnchorOptions(["--server-tun-offload"], {}) as string, /must be none, gro or tso \(got ""\)/);
+  });
+
+  test("the guest's server command: node flags and the TUN offload switch (PPTP_IO_TUN_OFFLOAD) an operator would set", () => {
+    assert.equal(serverCmd(), "exec node /opt/pptp-ts/dist/src/cli/main.js server -c /opt/pptp-ts/etc/pptp-ts.conf");
+    assert.equal(
+      serverCmd("--cpu-prof --cpu-prof-dir=/run/lab/prof", "gro"),
+      "PPTP_IO_TUN_OFFLOAD=gro exec node --cpu-prof --cpu-prof-dir=/run/lab/prof /opt/pptp-ts/dist/src/cli/main.js server -c /opt/pptp-ts/etc/pptp-ts.conf",
+    );
+    assert.throws(() => serverCmd("", "x; reboot" as "gro"), /TUN offload/);
   });
 });
