@@ -28,6 +28,46 @@ export interface DirFigures {
   readonly guestBusy: number | undefined;
   readonly retrans: number | undefined;
   readonly reps: number;
+  /**
+   * The stock client's processes and the rest of the guest over the iperf3 window (guest/init proc_snap/proc_delta,
+   * means over the reps; undefined when the guest did not print them): % of one vCPU, except the guest_* shares.
+   */
+  readonly client?: ClientCpu;
+}
+
+/** Where the guest's CPU went besides the server, per direction (see DirFigures.client). */
+export interface ClientCpu {
+  /** pptp-linux's processes (call manager + the GRE/pty copy), their sum and the busiest one. */
+  readonly pptp: number | undefined;
+  readonly pptpMax: number | undefined;
+  /** The client's pppd (its HDLC and MPPE run in the kernel, mostly outside this figure). */
+  readonly pppd: number | undefined;
+  /** iperf3: the client in netns cli, the server (the tunnel's far end) in the root netns. */
+  readonly iperfClient: number | undefined;
+  readonly iperfServer: number | undefined;
+  /** Kernel threads: all, kworker (the pty's flip-buffer work), ksoftirqd. */
+  readonly kthreads: number | undefined;
+  readonly kworker: number | undefined;
+  readonly ksoftirqd: number | undefined;
+  /** Everything in no lab group and no kernel thread, and the busiest such process ("name:pct"). */
+  readonly other: number | undefined;
+  readonly otherTop: string | undefined;
+  /** The guest's busy time split by kind, % of all vCPUs (/proc/stat). */
+  readonly guestUser: number | undefined;
+  readonly guestSystem: number | undefined;
+  readonly guestSoftirq: number | undefined;
+  /** The guest's vCPUs. */
+  readonly vcpus: number | undefined;
+  /** Packets the client's veth sent and received over the window (GRE both ways, summed over the reps). */
+  readonly txPkts: number | undefined;
+  readonly rxPkts: number | undefined;
+  /** Drops at the client's raw GRE socket (receive buffer full), and GRE sequence gaps pptp-linux logged (sums). */
+  readonly rawDrops: number | undefined;
+  readonly greGaps: number | undefined;
+  /** Dropped between the two: the veth pair's dropped counters and the kernel's input backlog (sum). */
+  readonly pathDrops: number | undefined;
+  /** The iperf3 window, s (summed over the reps): CPU % × wall = CPU seconds. */
+  readonly wallS: number | undefined;
 }
 
 export interface SideFigures {
@@ -65,6 +105,17 @@ function median(xs: readonly number[]): number {
 function mean(xs: ReadonlyArray<number | undefined>): number | undefined {
   const v = xs.filter((x): x is number => x !== undefined);
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
+}
+
+/** The sum of numeric fields ("5.7s" reads as 5.7), or undefined when any is missing. */
+function sum(vs: ReadonlyArray<string | undefined>): number | undefined {
+  let t = 0;
+  for (const v of vs) {
+    const n = v === undefined ? Number.NaN : Number.parseFloat(v);
+    if (!Number.isFinite(n)) return undefined;
+    t += n;
+  }
+  return t;
 }
 
 /** One side's figures from the LAB-RESULT lines of its run (without the "LAB-RESULT " prefix). */
@@ -107,13 +158,42 @@ export function parseSide(results: readonly string[]): SideFigures {
     const rows = per[d];
     if (rows.length === 0) continue;
     const retr = rows.map((r) => r.retrans).filter((r) => r !== undefined && /^\d+$/.test(r));
+    const m = (k: string): number | undefined => mean(rows.map((r) => pct(r[k])));
+    // guest lines from before the client figures (cpu_cli_pptp ...) existed carry none of them: no `client` then
+    const hasClient = rows.some((r) => r.cpu_cli_pptp !== undefined);
     dirs[d] = {
       mbps: median(rows.map((r) => Number.parseFloat(r.mbps))),
-      cpuSrv: mean(rows.map((r) => pct(r.cpu_srv))),
-      cpuCli: mean(rows.map((r) => pct(r.cpu_cli))),
-      guestBusy: mean(rows.map((r) => pct(r.guest_busy))),
+      cpuSrv: m("cpu_srv"),
+      cpuCli: m("cpu_cli"),
+      guestBusy: m("guest_busy"),
       retrans: retr.length ? retr.reduce((a, r) => a + Number(r), 0) : undefined,
       reps: rows.length,
+      ...(hasClient
+        ? {
+            client: {
+              pptp: m("cpu_cli_pptp"),
+              pptpMax: m("cpu_cli_pptp_max"),
+              pppd: m("cpu_cli_pppd"),
+              iperfClient: m("cpu_iperf_c"),
+              iperfServer: m("cpu_iperf_s"),
+              kthreads: m("cpu_kthreads"),
+              kworker: m("cpu_kworker"),
+              ksoftirqd: m("cpu_ksoftirqd"),
+              other: m("cpu_other"),
+              otherTop: rows[rows.length - 1].other_top,
+              guestUser: m("guest_usr"),
+              guestSystem: m("guest_sys"),
+              guestSoftirq: m("guest_si"),
+              vcpus: m("vcpus"),
+              txPkts: sum(rows.map((r) => r.cli_tx_pkts)),
+              rxPkts: sum(rows.map((r) => r.cli_rx_pkts)),
+              wallS: sum(rows.map((r) => r.wall)),
+              rawDrops: sum(rows.map((r) => r.cli_raw_drops)),
+              greGaps: sum(rows.map((r) => r.cli_gre_gaps)),
+              pathDrops: sum(rows.map((r) => r.path_drops)),
+            },
+          }
+        : {}),
     };
   }
   if (Object.keys(dirs).length === 0 && errors.length === 0) errors.push("no perf result lines (the tunnel never came up?)");
@@ -154,8 +234,94 @@ function fmt(v: number): string {
 
 function against(name: string, ours: number | undefined, base: number | undefined, unit: string, extra: Partial<Figure> = {}): Figure | undefined {
   if (ours === undefined) return undefined;
+  if (base === 0) return { name, value: ours, unit, ...extra, note: [`pptpd: 0 ${unit} (no ratio)`, extra.note].filter(Boolean).join("; ") };
   if (base === undefined || !(base > 0)) return { name, value: ours, unit, ...extra, note: [extra.note, "no pptpd baseline in this run"].filter(Boolean).join("; ") };
   return { name, value: ours, unit, ratio: { value: ours / base, to: `pptpd ${fmt(base)} ${unit}` }, ...extra };
+}
+
+function p1(v: number | undefined): string {
+  return v === undefined ? "?" : v.toFixed(1);
+}
+
+/**
+ * The stock client's side of one direction (issue 11 item 5: is the client the limit?), `${prefix}${d}_...`:
+ * - `client_cpu`: pptp-linux + the client's pppd (cgroup lab-cli), % of one vCPU, with the split in the note;
+ * - `client_cpu_per_mbps`: the same per Mbit/s carried — does a server make the client work more per byte?
+ * - `client_ceiling_mbps`: the throughput at which pptp-linux's busiest process (its GRE/pty copy is one process,
+ *   one thread) would fill one vCPU at this cost per Mbit/s — a bound no server can pass with this client;
+ * - `guest_softirq`: irq + softirq time of the guest, % of all vCPUs, with user and system in the note;
+ * - `rest_cpu`: the guest's busy time less the server's group (client, iperf3, kernel threads, softirq work;
+ *   for pptpd also its own MPPE and HDLC, which run in the kernel), % of one vCPU;
+ * - `zero_server_ceiling_mbps`: the throughput at which that rest alone would fill every vCPU, i.e. what a server
+ *   that cost nothing could reach at best, were the rest to scale linearly with the throughput.
+ */
+export function clientFigures(x: DirFigures, prefix: string, d: Dir): Figure[] {
+  const c = x.client;
+  const out: Figure[] = [];
+  if (x.cpuCli !== undefined) {
+    const note = c
+      ? `pptp ${p1(c.pptp)} % (busiest process ${p1(c.pptpMax)} %) + pppd ${p1(c.pppd)} %; iperf3 client ${p1(c.iperfClient)} %, server ${p1(c.iperfServer)} %; ` +
+        `kernel threads ${p1(c.kthreads)} % (kworker ${p1(c.kworker)} %, ksoftirqd ${p1(c.ksoftirqd)} %); other ${p1(c.other)} % (top ${c.otherTop ?? "?"})`
+      : "pptp-linux + the client's pppd (cgroup lab-cli)";
+    out.push({ name: `${prefix}${d}_client_cpu`, value: x.cpuCli, unit: "% of a vCPU", note });
+    if (x.mbps > 0) out.push({ name: `${prefix}${d}_client_cpu_per_mbps`, value: x.cpuCli / x.mbps, unit: "% of a vCPU per Mbit/s", note: "the stock client's CPU per unit carried" });
+  }
+  if (c?.pptpMax !== undefined && c.pptpMax > 0) {
+    out.push({
+      name: `${prefix}${d}_client_ceiling_mbps`,
+      value: (x.mbps * 100) / c.pptpMax,
+      unit: "Mbit/s",
+      note: "where pptp-linux's busiest process (one thread) would fill one vCPU at this cost per Mbit/s",
+    });
+  }
+  if (c?.txPkts !== undefined && c.rxPkts !== undefined && c.txPkts > 0 && c.rxPkts > 0) {
+    // up: the client sends the data and receives the ACKs (and any GRE acknowledgment-only packets); down: the reverse
+    const [data, back] = d === "up" ? [c.txPkts, c.rxPkts] : [c.rxPkts, c.txPkts];
+    out.push({
+      name: `${prefix}${d}_client_return_pkts_per_data_pkt`,
+      value: back / data,
+      unit: "packets",
+      note: `the client's veth sent ${c.txPkts}, received ${c.rxPkts} packets over the window`,
+    });
+    if (c.pptp !== undefined && c.wallS !== undefined) {
+      out.push({
+        name: `${prefix}${d}_client_pptp_us_per_pkt`,
+        value: ((c.pptp / 100) * c.wallS * 1e6) / (c.txPkts + c.rxPkts),
+        unit: "µs of a vCPU",
+        note: "pptp-linux's CPU per GRE packet it sent or received",
+      });
+    }
+  }
+  if (c?.greGaps !== undefined) {
+    out.push({
+      name: `${prefix}${d}_client_gre_gaps`,
+      value: c.greGaps,
+      unit: "packets",
+      note: `held behind a gap in the GRE sequence (pptp-linux's "buffering packet ... lost or reordered"), over ${x.reps} window(s); ${c.rawDrops ?? "?"} dropped at its raw socket, ${c.pathDrops ?? "?"} on the veth path`,
+    });
+  }
+  if (c?.guestSoftirq !== undefined) {
+    out.push({
+      name: `${prefix}${d}_guest_softirq`,
+      value: c.guestSoftirq,
+      unit: "% of all vCPUs",
+      note: `irq + softirq; user ${p1(c.guestUser)} %, system ${p1(c.guestSystem)} % (guest busy ${p1(x.guestBusy)} % of ${c.vcpus ?? "?"} vCPUs)`,
+    });
+  }
+  const vcpus = c?.vcpus;
+  if (vcpus !== undefined && x.guestBusy !== undefined && x.cpuSrv !== undefined) {
+    const rest = (x.guestBusy * vcpus) - x.cpuSrv;
+    out.push({ name: `${prefix}${d}_rest_cpu`, value: rest, unit: "% of a vCPU", note: "the guest's busy time less the server's group: client, iperf3, kernel work" });
+    if (rest > 0) {
+      out.push({
+        name: `${prefix}${d}_zero_server_ceiling_mbps`,
+        value: (x.mbps * vcpus * 100) / rest,
+        unit: "Mbit/s",
+        note: `where that rest alone would fill all ${vcpus} vCPUs (a server costing nothing, the rest linear in throughput)`,
+      });
+    }
+  }
+  return out;
 }
 
 /**
@@ -190,6 +356,7 @@ export function buildAnchorFigures(pptpd: SideFigures, ours: SideFigures): Figur
     if (p === undefined) continue;
     f.push({ name: `anchor.pptpd.${d}_mbps`, value: p.mbps, unit: "Mbit/s", note: `median of ${p.reps}` });
     if (p.cpuSrv !== undefined) f.push({ name: `anchor.pptpd.${d}_server_cpu`, value: p.cpuSrv, unit: "% of a vCPU", note: "pptpd + pptpctrl + pppd; MPPE in the guest kernel not counted" });
+    f.push(...clientFigures(p, "anchor.pptpd.", d));
   }
   for (const d of DIRS) {
     const o = ours.dirs[d];
@@ -207,6 +374,12 @@ export function buildAnchorFigures(pptpd: SideFigures, ours: SideFigures): Figur
     push(against(`anchor.${d}_guest_busy`, o.guestBusy, p?.guestBusy, "% of all vCPUs", { note: "everything in the guest: both servers' kernel work too" }));
     const perCpu = (x: DirFigures | undefined): number | undefined => (x && x.cpuSrv !== undefined && x.cpuSrv > 0 ? x.mbps / (x.cpuSrv / 100) : undefined);
     push(against(`anchor.${d}_mbps_per_server_cpu`, perCpu(o), perCpu(p), "Mbit/s per vCPU"));
+    // the stock client with our server, each figure against the same one with pptpd
+    const base = new Map(p ? clientFigures(p, "anchor.", d).map((x) => [x.name, x]) : []);
+    for (const x of clientFigures(o, "anchor.", d)) {
+      const b = base.get(x.name);
+      push(against(x.name, x.value as number, b?.value as number | undefined, x.unit, { note: x.note }));
+    }
   }
   if (ours.mtu !== undefined) {
     const same = pptpd.mtu === ours.mtu;

@@ -6,7 +6,7 @@
  * are added to the pptpd run too) so the guests boot with the same memory. One qemu at a time.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostLine } from "../load/figures.js";
 import { formatFigure } from "../load/report.js";
@@ -27,7 +27,10 @@ function log(s: string): void {
   process.stderr.write(`[anchor] ${s}\n`);
 }
 
-async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string): Promise<{ run: LabRun; side: SideFigures }> {
+/** The host's 1-minute load average, for the per-run lines. */
+const load1 = (): string => loadavg()[0].toFixed(2);
+
+async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string): Promise<{ run: LabRun; side: SideFigures; load: string }> {
   const keys: Record<string, string | number> = {
     user: USER,
     pass: PASS,
@@ -44,8 +47,9 @@ async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string):
     // for 1500, so without this the pptpd run would carry 1496-byte packets and ours 1396 (MPPE takes 4)
     pppmtu: PPP_MTU,
   };
-  if (kind === "ours") keys.server_cmd = serverCmd(o.serverNodeFlags);
-  log(`${kind}: booting the lab (perf, ${o.reps} × ${o.durationS} s each way)`);
+  if (kind === "ours") keys.server_cmd = serverCmd(o.serverNodeFlags, o.serverTunOffload);
+  const loadStart = load1();
+  log(`${kind}: booting the lab (perf, ${o.reps} × ${o.durationS} s each way), host load average ${loadStart}`);
   const t0 = Date.now();
   const run = await runLab({
     scenario: "perf",
@@ -63,8 +67,9 @@ async function runSide(kind: "pptpd" | "ours", o: AnchorOptions, stage: string):
   const pcap = run.runDir ? join(run.runDir, "guest-setup.pcap") : "";
   const side: SideFigures = pcap && existsSync(pcap) ? { ...parsed, wire: setupsFromPcap(readFileSync(pcap)) } : parsed;
   if (!run.ok) side.errors.push(`lab run failed (exit ${run.exitCode}; see ${run.runDir || "run.sh output"})`);
-  log(`${kind}: done in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${run.runDir}`);
-  return { run, side };
+  const load = `${loadStart} at its boot, ${load1()} at its end`;
+  log(`${kind}: done in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${run.runDir}; host load average ${load}`);
+  return { run, side, load };
 }
 
 export async function runAnchor(argv: readonly string[]): Promise<number> {
@@ -95,14 +100,18 @@ export async function runAnchor(argv: readonly string[]): Promise<number> {
   if (pptpd.side.mtu !== ours.side.mtu) errors.push(`client MTU differs: pptpd run ${pptpd.side.mtu}, ours ${ours.side.mtu}`);
   if (pptpd.side.mppe !== ours.side.mppe) errors.push(`MPPE differs: pptpd run ${pptpd.side.mppe}, ours ${ours.side.mppe}`);
   const accel = ours.run.timing.accel ?? pptpd.run.timing.accel ?? "?";
+  // the host's load at the end too: the guest's vCPUs are host threads, and under TCG a loaded host slows them
+  // without the guest seeing it as steal time, so each server's figures carry the load of its own half of the run
+  const loadEnd = loadavg().map((v) => v.toFixed(2)).join(" ");
   if (o.json) {
     process.stdout.write(
-      JSON.stringify({ host, accel, options: o, figures, errors, pptpd: { ...pptpd.side, runDir: pptpd.run.runDir }, ours: { ...ours.side, runDir: ours.run.runDir } }, null, 2) + "\n",
+      JSON.stringify({ host, loadEnd, accel, options: o, figures, errors, pptpd: { ...pptpd.side, runDir: pptpd.run.runDir }, ours: { ...ours.side, runDir: ours.run.runDir } }, null, 2) + "\n",
     );
   } else {
     process.stdout.write(`# pptp-ts anchor: lab perf, stock pppd + pptp-linux client in a qemu guest (${accel}, 2 vCPUs), MS-CHAPv2 + MPPE-128\n`);
-    process.stdout.write(`# host: ${host}\n`);
+    process.stdout.write(`# host: ${host}; load average ${loadEnd} (1, 5, 15 min) at the end\n`);
     process.stdout.write(`# both servers run inside the guest; ${o.reps} × ${o.durationS} s of iperf3 per direction each; ratios are ours / pptpd's in this invocation\n`);
+    process.stdout.write(`# host load average (1 min): pptpd's run ${pptpd.load}; ours ${ours.load}\n`);
     for (const f of figures) process.stdout.write(formatFigure(f) + "\n");
     for (const e of errors) process.stdout.write(`# error: ${e}\n`);
   }

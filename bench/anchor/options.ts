@@ -16,6 +16,8 @@ export interface AnchorOptions {
   readonly serverWorkers: number;
   /** Extra node flags for our server in the guest (experiments, e.g. V8 flags); "" for none. */
   readonly serverNodeFlags: string;
+  /** Our server's TUN offloads in the guest (PPTP_IO_TUN_OFFLOAD, src/io/tun.ts); "" leaves the default (tso). */
+  readonly serverTunOffload: "" | "none" | "gro" | "tso";
   /** Network namespace of the lab run (LAB_NETNS wins over the default). */
   readonly netns: string;
 }
@@ -33,6 +35,7 @@ export const ANCHOR_USAGE = `usage: npm run bench -- anchor [--quick | --full] [
   --json         one JSON object on stdout instead of the lines
   --server-workers N       our server's [server] workers in the guest (default 1; the guest has 2 vCPUs)
   --server-node-flags 'F'  extra node flags for our server in the guest (experiments; letters, digits, - _ = . , : /)
+  --server-tun-offload M   our server's TUN offloads in the guest: none, gro or tso (PPTP_IO_TUN_OFFLOAD; default tso)
   env LAB_CACHE (the built image), LAB_NETNS (default pptplab-anchor), LAB_RUNS
 `;
 
@@ -47,6 +50,7 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
   const set: Record<string, number> = {};
   let json = false;
   let nodeFlags = "";
+  let tunOffload: AnchorOptions["serverTunOffload"] = "";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--help" || a === "-h") return "help";
@@ -59,6 +63,12 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
       if (v === undefined) return "--server-node-flags needs a value";
       if (!/^[A-Za-z0-9_=.,:\/ -]*$/.test(v)) return `--server-node-flags: only letters, digits and - _ = . , : / and spaces (got "${v}")`;
       nodeFlags = v;
+      continue;
+    }
+    if (a === "--server-tun-offload" || a.startsWith("--server-tun-offload=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v !== "none" && v !== "gro" && v !== "tso") return `--server-tun-offload must be none, gro or tso (got "${v ?? ""}")`;
+      tunOffload = v;
       continue;
     }
     if (a in PROFILES) {
@@ -78,6 +88,6 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
     if (n < lim[1] || n > lim[2]) return `${flag} must be between ${lim[1]} and ${lim[2]}`;
     set[lim[0]] = n;
   }
-  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json, netns: env.LAB_NETNS ?? "pptplab-anchor", serverWorkers: 1, serverNodeFlags: nodeFlags };
+  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json, netns: env.LAB_NETNS ?? "pptplab-anchor", serverWorkers: 1, serverNodeFlags: nodeFlags, serverTunOffload: tunOffload };
   return { ...base, ...(profile ? PROFILES[profile] : {}), ...set } as AnchorOptions;
 }

@@ -53,9 +53,11 @@ export function serverConfig(o: StageOptions): string {
  * The lab's server_cmd: run in the guest's root netns, in cgroup lab-srv; exec so the group holds node alone.
  * `nodeFlags` (anchor --server-node-flags, for experiments such as V8 flags) go between node and the script.
  */
-export function serverCmd(nodeFlags = ""): string {
+export function serverCmd(nodeFlags = "", tunOffload: "" | "none" | "gro" | "tso" = ""): string {
   if (!/^[A-Za-z0-9_=.,:\/ -]*$/.test(nodeFlags)) throw new Error(`server node flags: only letters, digits and - _ = . , : / and spaces (got "${nodeFlags}")`);
-  return `exec node ${nodeFlags.trim() ? nodeFlags.trim() + " " : ""}${GUEST_DIR}/dist/src/cli/main.js server -c ${GUEST_DIR}/etc/pptp-ts.conf`;
+  if (!/^(|none|gro|tso)$/.test(tunOffload)) throw new Error(`TUN offload: none, gro or tso (got "${tunOffload}")`);
+  // PPTP_IO_TUN_OFFLOAD: the operator's switch for the TUN offloads (src/io/tun.ts)
+  return `${tunOffload ? `PPTP_IO_TUN_OFFLOAD=${tunOffload} ` : ""}exec node ${nodeFlags.trim() ? nodeFlags.trim() + " " : ""}${GUEST_DIR}/dist/src/cli/main.js server -c ${GUEST_DIR}/etc/pptp-ts.conf`;
 }
 export const SERVER_CMD = serverCmd();
 
