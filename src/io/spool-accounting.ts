@@ -67,11 +67,15 @@ export function startSpooledAccounting<T>(o: SpooledAccountingOptions<T>): Spool
   }, () => performance.now());
   runner.kick();
   const sink = new SpoolingAccountingSink<T>({ spool, records: o.records, now: o.now, kick: () => runner.kick(), drained: (ms) => runner.drained(ms), log: o.log, name: o.name });
+  let closed = false;
   return {
     sink,
     stats: () => spool.stats(),
     drained: (ms) => runner.drained(ms),
     close: () => {
+      // Twice is harmless (a shutdown path and an error path may both get here); the fd must be closed only once.
+      if (closed) return;
+      closed = true;
       runner.close();
       file.close();
     },

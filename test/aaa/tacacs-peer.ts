@@ -98,6 +98,8 @@ export class TacacsPeer {
   /** Client → server byte streams per connection (for the pcap). */
   readonly streams = new Map<number, { port: number; packets: Buffer[] }>();
   connections = 0;
+  /** How many of the next replies to compute (recording accounting) but never send: an answer lost on the way back. */
+  loseReplies = 0;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   port = 0;
@@ -149,6 +151,10 @@ export class TacacsPeer {
         }
         if (seq === 1 && this.opts.singleConnect === true && (flags & 4) !== 0) single = true;
         const reply = this.answer(type, body, version);
+        if (this.loseReplies > 0) {
+          this.loseReplies--;
+          continue;
+        }
         const replyKey = fault === "wrong-key" ? Buffer.from(this.opts.key + "x") : key;
         const hdr = Buffer.alloc(12);
         hdr[0] = version;
