@@ -10,11 +10,12 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as net from "node:net";
+import { fileURLToPath } from "node:url";
 import { TacacsPeer, clientPcap, type AcctRecord as SeenAcct } from "./tacacs-peer.js";
 import { tacacsAccountingFromConfig } from "../../src/io/tacacs.js";
 import { createRadiusAccounting } from "../../src/io/radius-accounting.js";
@@ -150,6 +151,44 @@ test("restart with undelivered records on disk: replayed in order once the serve
   assert.equal(third.stats().pending, 0, "delivered records are marked on disk");
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(p.accounting.length, 6);
+});
+
+/** Runs tacacs-acct-child.js; resolves its stdout once `re` appears in it. */
+function child(args: string[]): { waitFor: (re: RegExp, ms: number) => Promise<string>; kill: () => Promise<void>; exited: Promise<number | null> } {
+  const c = spawn(process.execPath, [fileURLToPath(new URL("./tacacs-acct-child.js", import.meta.url)), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  c.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => c.on("exit", (code) => r(code)));
+  return {
+    waitFor: async (re, ms) => {
+      await until(() => re.test(out), ms, `${re} from the child; stdout: ${out}\nstderr: ${err}`).catch((e: Error) => {
+        throw new Error(`${e.message}; stdout: ${out}\nstderr: ${err}`);
+      });
+      return out;
+    },
+    kill: async () => {
+      c.kill("SIGKILL");
+      await exited;
+    },
+    exited,
+  };
+}
+
+test("kill -9 with records undelivered (server down), restarted with the server up: every record arrives once, in order", async () => {
+  const port = await freePort();
+  const spool = join(tempDir(), "tacacs.spool");
+  const first = child([spool, String(port), KEY, "3"]);
+  await first.waitFor(/^ALL$/m, 10_000);
+  await new Promise((r) => setTimeout(r, 300)); // a few failed attempts and retry pauses
+  await first.kill();
+  const p = await peerOn(port);
+  const second = child([spool, String(port), KEY, "drain"]);
+  assert.match(await second.waitFor(/^(DONE|STUCK)$/m, 25_000), /^DONE$/m);
+  assert.equal(await second.exited, 0);
+  assert.deepEqual(seen(p), [1, 2, 3].flatMap((n) => [`kill-${n} start`, `kill-${n} watchdog`, `kill-${n} stop`]));
+  assert.ok(p.accounting[8].args.includes("bytes_out=21000") && p.accounting[8].args.includes("reason=lost-carrier"), p.accounting[8].args.join(" "));
 });
 
 test("tshark decodes the replayed accounting REQUESTs with the key: flags and task_id", { skip: requireOrSkip("tshark", tsharkMissing()) }, async () => {
