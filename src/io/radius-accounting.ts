@@ -44,32 +44,21 @@ export async function createRadiusAccounting(o: RadiusAccountingOptions): Promis
     deadlineMs: (timeoutMs * (retries + 1) + 100) * Math.max(1, o.servers.length),
     log,
   });
-  try {
-    const acct = startSpooledAccounting<AcctRecord>({
-      name: "accounting",
-      spoolPath: o.spoolPath,
-      spoolMax: o.spoolMax,
-      maxKey: "[accounting] spool-max",
-      records: radiusRecords,
-      droppable: isDroppable,
-      droppableName: "interim update",
-      ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
-      log,
-      now,
-      send: async (e) => {
-        const out = await client.request(RadiusCode.AccountingRequest, () => accountingAttributes(e.record, e.at, now(), o));
-        return out.ok ? { ok: true, server: out.serverLabel } : out;
-      },
-    });
-    return {
-      ...acct,
-      close: () => {
-        acct.close();
-        client.close();
-      },
-    };
-  } catch (e) {
-    client.close();
-    throw e;
-  }
+  return startSpooledAccounting<AcctRecord>({
+    name: "accounting",
+    spoolPath: o.spoolPath,
+    spoolMax: o.spoolMax,
+    maxKey: "[accounting] spool-max",
+    records: radiusRecords,
+    droppable: isDroppable,
+    droppableName: "interim update",
+    ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+    log,
+    now,
+    client,
+    send: async (e) => {
+      const out = await client.request(RadiusCode.AccountingRequest, () => accountingAttributes(e.record, e.at, now(), o));
+      return out.ok ? { ok: true, server: out.serverLabel } : out;
+    },
+  });
 }

@@ -33,6 +33,8 @@ export interface SpooledAccountingOptions<T> {
   readonly now: () => number;
   /** Builds a new request for `e` and makes one attempt (every server included). */
   readonly send: (e: SpoolEntry<T>) => Promise<Delivery>;
+  /** The client `send` uses: closed with the accounting, or at once when the spool cannot be opened. */
+  readonly client: { close(): void };
 }
 
 export interface SpooledAccounting {
@@ -45,16 +47,23 @@ export interface SpooledAccounting {
 }
 
 export function startSpooledAccounting<T>(o: SpooledAccountingOptions<T>): SpooledAccounting {
-  const { spool, file } = openSpool<T>(o.spoolPath, {
-    maxRecords: o.spoolMax,
-    droppable: o.droppable,
-    retryMs: o.retryMs ?? 5000,
-    log: o.log,
-    name: `${o.name} spool`,
-    maxKey: o.maxKey,
-    droppableName: o.droppableName,
-    ...(o.parse !== undefined ? { parse: o.parse } : {}),
-  });
+  let opened: ReturnType<typeof openSpool<T>>;
+  try {
+    opened = openSpool<T>(o.spoolPath, {
+      maxRecords: o.spoolMax,
+      droppable: o.droppable,
+      retryMs: o.retryMs ?? 5000,
+      log: o.log,
+      name: `${o.name} spool`,
+      maxKey: o.maxKey,
+      droppableName: o.droppableName,
+      ...(o.parse !== undefined ? { parse: o.parse } : {}),
+    });
+  } catch (e) {
+    o.client.close();
+    throw e;
+  }
+  const { spool, file } = opened;
   let wasDown = false;
   const runner = new SpoolRunner<T>(spool, async (e) => {
     const out = await o.send(e);
@@ -77,6 +86,7 @@ export function startSpooledAccounting<T>(o: SpooledAccountingOptions<T>): Spool
       if (closed) return;
       closed = true;
       runner.close();
+      o.client.close();
       file.close();
     },
   };

@@ -8,7 +8,8 @@ import type { TacacsExchange } from "../aaa/tacacs/authenticator.js";
 import { startSpooledAccounting, type SpooledAccounting } from "./spool-accounting.js";
 
 export interface TacacsAccountingOptions {
-  readonly client: TacacsExchange;
+  /** Closed with the accounting. */
+  readonly client: TacacsExchange & { close(): void };
   readonly spoolPath: string;
   readonly spoolMax: number;
   /** Pause before a record is tried again after no server took it (doubles up to 5 minutes). */
@@ -31,6 +32,7 @@ export function createTacacsAccounting(o: TacacsAccountingOptions): SpooledAccou
     ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
     log: o.log,
     now: o.now ?? Date.now,
+    client: o.client,
     send: (e) => sendTacacsRecord(o.client, e.record),
   });
 }

@@ -10,13 +10,12 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as net from "node:net";
 import { fileURLToPath } from "node:url";
-import { TacacsPeer, clientPcap, type AcctRecord as SeenAcct } from "./tacacs-peer.js";
+import { TacacsPeer, clientPcap, closedPort, type AcctRecord as SeenAcct } from "./tacacs-peer.js";
 import { tacacsAccountingFromConfig } from "../../src/io/tacacs.js";
 import { createRadiusAccounting } from "../../src/io/radius-accounting.js";
 import type { SpooledAccounting } from "../../src/io/spool-accounting.js";
@@ -27,6 +26,7 @@ import type { SessionSnapshot } from "../../src/aaa/types.js";
 import { requireOrSkip, tsharkMissing } from "../support/prerequisites.js";
 import { freeradiusMissing, startFreeRadius } from "../support/freeradius.js";
 import { readDetail } from "./accounting/detail.js";
+import { runChild } from "../support/child.js";
 
 const KEY = "spool test key";
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -38,15 +38,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "tacacs-spool-"));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-
-/** A port nothing listens on (yet). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function peerOn(port: number, fault: "none" | "error" = "none"): Promise<TacacsPeer> {
@@ -96,7 +87,7 @@ const seen = (p: TacacsPeer): string[] => p.accounting.map((a) => `${taskId(a)} 
 const taskId = (a: SeenAcct): string => a.args.find((x) => x.startsWith("task_id="))?.slice(8) ?? "?";
 
 test("server down for 9 records, then answering ERROR, then losing one reply, then up: all delivered in order, only the unanswered one twice", async () => {
-  const port = await freePort();
+  const port = await closedPort();
   const logs: string[] = [];
   const a = accounting(port, join(tempDir(), "tacacs.spool"), logs);
   const expected = sessions(a.sink, 3);
@@ -126,7 +117,7 @@ test("server down for 9 records, then answering ERROR, then losing one reply, th
 
 /** Records spooled while the server is down, the process gone without a goodbye, a new one started with it up. */
 async function restartScenario(): Promise<{ p: TacacsPeer; expected: string[]; logs: string[]; spool: string; port: number }> {
-  const port = await freePort();
+  const port = await closedPort();
   const spool = join(tempDir(), "tacacs.spool");
   const first = accounting(port, spool, []);
   const expected = sessions(first.sink, 2);
@@ -153,39 +144,20 @@ test("restart with undelivered records on disk: replayed in order once the serve
   assert.equal(p.accounting.length, 6);
 });
 
-/** Runs tacacs-acct-child.js; resolves its stdout once `re` appears in it. */
-function child(args: string[]): { waitFor: (re: RegExp, ms: number) => Promise<string>; kill: () => Promise<void>; exited: Promise<number | null> } {
-  const c = spawn(process.execPath, [fileURLToPath(new URL("./tacacs-acct-child.js", import.meta.url)), ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => c.on("exit", (code) => r(code)));
-  return {
-    waitFor: async (re, ms) => {
-      await until(() => re.test(out), ms, `${re} from the child; stdout: ${out}\nstderr: ${err}`).catch((e: Error) => {
-        throw new Error(`${e.message}; stdout: ${out}\nstderr: ${err}`);
-      });
-      return out;
-    },
-    kill: async () => {
-      c.kill("SIGKILL");
-      await exited;
-    },
-    exited,
-  };
-}
+const CHILD = fileURLToPath(new URL("./tacacs-acct-child.js", import.meta.url));
 
 test("kill -9 with records undelivered (server down), restarted with the server up: every record arrives once, in order", async () => {
-  const port = await freePort();
+  const port = await closedPort();
   const spool = join(tempDir(), "tacacs.spool");
-  const first = child([spool, String(port), KEY, "3"]);
+  const first = runChild(CHILD, [spool, String(port), KEY, "3"]);
   await first.waitFor(/^ALL$/m, 10_000);
   await new Promise((r) => setTimeout(r, 300)); // a few failed attempts and retry pauses
-  await first.kill();
+  first.kill();
+  await first.exited;
   const p = await peerOn(port);
-  const second = child([spool, String(port), KEY, "drain"]);
-  assert.match(await second.waitFor(/^(DONE|STUCK)$/m, 25_000), /^DONE$/m);
+  const second = runChild(CHILD, [spool, String(port), KEY, "drain"]);
+  await second.waitFor(/^(DONE|STUCK)$/m, 25_000);
+  assert.match(second.out(), /^DONE$/m);
   assert.equal(await second.exited, 0);
   assert.deepEqual(seen(p), [1, 2, 3].flatMap((n) => [`kill-${n} start`, `kill-${n} watchdog`, `kill-${n} stop`]));
   assert.ok(p.accounting[8].args.includes("bytes_out=21000") && p.accounting[8].args.includes("reason=lost-carrier"), p.accounting[8].args.join(" "));
@@ -208,7 +180,7 @@ test("tshark decodes the replayed accounting REQUESTs with the key: flags and ta
 });
 
 test("a full spool drops the oldest watchdog first, keeps every start and stop, and refuses (logged) when nothing is droppable", async () => {
-  const port = await freePort();
+  const port = await closedPort();
   const logs: string[] = [];
   const a = accounting(port, join(tempDir(), "tacacs.spool"), logs, 5);
   const s1 = session(1), s2 = session(2), s3 = session(3), s4 = session(4);
@@ -253,7 +225,7 @@ test("a damaged spool file: each unreadable line is skipped with a log line nami
       `R 7 1700000007000 {"flags":2,"authen`,
     ].join("\n"),
   );
-  const port = await freePort();
+  const port = await closedPort();
   const p = await peerOn(port);
   const logs: string[] = [];
   const a = accounting(port, spool, logs);
@@ -268,9 +240,9 @@ test("a damaged spool file: each unreadable line is skipped with a log line nami
 
 test("RADIUS accounting down does not hold TACACS+ accounting: each backend has its own spool", async () => {
   const dir = tempDir();
-  const port = await freePort();
+  const port = await closedPort();
   const p = await peerOn(port);
-  const radiusPort = await freePort(); // nothing answers RADIUS there
+  const radiusPort = await closedPort(); // nothing answers RADIUS there
   const radius = await createRadiusAccounting({ servers: [{ host: "127.0.0.1", port: radiusPort, secret: new TextEncoder().encode("s") }], spoolPath: join(dir, "radius.spool"), spoolMax: 100, timeoutMs: 100, retries: 0, retryMs: 50, log: () => {} });
   cleanup.push(() => radius.close());
   const tac = accounting(port, join(dir, "tacacs.spool"), []);
@@ -286,7 +258,7 @@ test("TACACS+ down does not hold RADIUS accounting (FreeRADIUS), and its records
   cleanup.push(() => fr.stop());
   const radius = await createRadiusAccounting({ servers: [{ host: fr.address, port: fr.acctPort, secret: new TextEncoder().encode("acct-secret") }], spoolPath: join(dir, "radius.spool"), spoolMax: 100, timeoutMs: 500, retries: 2, log: () => {} });
   cleanup.push(() => radius.close());
-  const port = await freePort();
+  const port = await closedPort();
   const tac = accounting(port, join(dir, "tacacs.spool"), []);
   const expected = sessions(new AccountingFanOut([radius.sink, tac.sink]), 2);
   assert.equal(await radius.drained(10_000), true);

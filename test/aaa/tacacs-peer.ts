@@ -302,3 +302,12 @@ export function clientPcap(streams: ReadonlyMap<number, { port: number; packets:
   }
   return Buffer.concat(out);
 }
+
+/** A loopback port nothing listens on (yet): a TACACS+ server that is down, until a peer listens there. */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}

@@ -10,8 +10,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as net from "node:net";
-import { TacacsPeer, clientPcap, type PeerOptions, type PeerUser } from "./tacacs-peer.js";
+import { TacacsPeer, clientPcap, closedPort, type PeerOptions, type PeerUser } from "./tacacs-peer.js";
 import { tacacsAccountingFromConfig, tacacsFromConfig, type TacacsBackend } from "../../src/io/tacacs.js";
 import type { SpooledAccounting } from "../../src/io/spool-accounting.js";
 import { defaultTacacsConfig, type TacacsConfig } from "../../src/config/tacacs-config.js";
@@ -79,15 +78,6 @@ function accounting(ports: number[], o: Partial<TacacsConfig> = {}, logs: string
     rmSync(dir, { recursive: true, force: true });
   });
   return a;
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function snapshot(o: Partial<SessionSnapshot> = {}): SessionSnapshot {
