@@ -9,7 +9,7 @@ import type { SessionSnapshot } from "../../src/aaa/types.js";
 
 const [spool, portText, key, mode] = process.argv.slice(2);
 const acct = tacacsAccountingFromConfig(
-  { ...defaultTacacsConfig(), servers: [{ host: "127.0.0.1", port: Number(portText) }], key, timeoutMs: 200, deadlineMs: 400, spool },
+  { ...defaultTacacsConfig(), servers: [{ host: "127.0.0.1", port: Number(portText) }], key, timeoutMs: 1500, deadlineMs: 3000, spool },
   (_level, line) => process.stderr.write(line + "\n"),
   { retryMs: 50 },
 );
