@@ -15,7 +15,7 @@ import { LocalUsers, type LocalUser } from "../aaa/local.js";
 import { AuthChain, type ChainLink } from "../aaa/chain.js";
 import type { AccountingSink, Authenticator } from "../aaa/types.js";
 import { AccountingFanOut } from "../aaa/accounting-fan-out.js";
-import { tacacsFromConfig } from "../io/tacacs.js";
+import { tacacsAccountingFromConfig, tacacsFromConfig } from "../io/tacacs.js";
 import { accountingFromConfig, dasFromConfig } from "../io/acct-das-wiring.js";
 import type { DasServer } from "../io/das-udp.js";
 import type { ControlSocket } from "../io/control-socket.js";
@@ -244,10 +244,10 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
       }
     }
     if (l.config.server.enable && l.config.aaa.auth.includes("tacacs")) {
-      const t = tacacsFromConfig(l.config.tacacs, (level, line) => logger.log(level === "info" ? "events" : "errors", line));
-      sinks.push(t.accounting);
+      const t = tacacsAccountingFromConfig(l.config.tacacs, (level, line) => logger.log(level === "info" ? "events" : "errors", line));
+      sinks.push(t.sink);
       closers.push(() => t.close());
-      logger.log("events", "accounting: TACACS+");
+      logger.log("events", `accounting: TACACS+, spooled in ${l.config.tacacs.spool}`);
     }
   } catch (e) {
     for (const c of closers) c();

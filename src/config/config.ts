@@ -439,6 +439,8 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     deadline: key(tacacsDeadline, "15", (d, v) => (d.tacacs.deadlineMs = v), (c) => showDuration(c.tacacs.deadlineMs)),
     "single-connection": key(boolean, "no", (d, v) => (d.tacacs.singleConnection = v), (c) => yesNo(c.tacacs.singleConnection)),
     authorization: key(boolean, "yes", (d, v) => (d.tacacs.authorization = v), (c) => yesNo(c.tacacs.authorization)),
+    spool: key(nonEmpty, "/var/lib/pptp-ts/tacacs-accounting.spool", (d, v, baseDir) => (d.tacacs.spool = resolve(baseDir, v)), (c) => c.tacacs.spool),
+    "spool-max": key(integer(10, 10_000_000), "100000", (d, v) => (d.tacacs.spoolMax = v), (c) => String(c.tacacs.spoolMax)),
   },
   // [pools] has no fixed keys: every key is a pool name (see poolSpec); formatConfig writes them.
   pools: {},
@@ -944,7 +946,7 @@ function crossCheck(c: Draft, ctx: CheckContext): void {
 
   for (const t of [
     checkTacacsSection({ fileName: ctx.fileName, tacacs: c.tacacs, lineOf: (...ids) => lineOf(...ids), usable }),
-    checkTacacsProfile({ fileName: ctx.fileName, tacacs: c.tacacs, backends: c.aaa.auth, auth: c.ppp.auth, mppePolicy: c.mppe.policy, lineOf: (...ids) => lineOf(...ids), usable }),
+    checkTacacsProfile({ fileName: ctx.fileName, tacacs: c.tacacs, backends: c.aaa.auth, auth: c.ppp.auth, mppePolicy: c.mppe.policy, ...(c.accounting.enable ? { radiusSpool: c.accounting.spool } : {}), lineOf: (...ids) => lineOf(...ids), usable }),
   ]) {
     ctx.errors.push(...t.errors);
     ctx.warnings.push(...t.warnings);

@@ -8,6 +8,12 @@
  *   deadline = 15           ; the whole request, every server included
  *   single-connection = no  ; RFC 8907 §4.3: multiplex sessions on one connection when the server agrees
  *   authorization = yes     ; ask service=ppp protocol=ip after authentication (addresses, routes, timeouts)
+ *   spool = /var/lib/pptp-ts/tacacs-accounting.spool ; accounting records wait here until a server took them
+ *   spool-max = 100000      ; undelivered records kept; when full the oldest WATCHDOG goes first
+ *
+ * The spool keys live here, not in [accounting]: that section is RADIUS accounting (its enable, servers, secret,
+ * and its spool holds RADIUS records), while TACACS+ accounting runs whenever [aaa] auth names tacacs. Each
+ * backend keeps its own file so one's outage never holds the other's records; the two must differ (checked).
  */
 import { ConfigError } from "./config-error.js";
 import { duration, integer, list, remoteHost, type Parsed, type ValueParser } from "./config-values.js";
@@ -29,12 +35,16 @@ export interface TacacsConfig {
   readonly deadlineMs: number;
   readonly singleConnection: boolean;
   readonly authorization: boolean;
+  /** Absolute path of the accounting spool (src/aaa/accounting/spool.ts). */
+  readonly spool: string;
+  readonly spoolMax: number;
 }
 
 export const TACACS_PORT = 49;
+export const DEFAULT_TACACS_SPOOL = "/var/lib/pptp-ts/tacacs-accounting.spool";
 
 export function defaultTacacsConfig(): TacacsConfig {
-  return { servers: [], key: undefined, keyFile: undefined, timeoutMs: 5000, deadlineMs: 15_000, singleConnection: false, authorization: true };
+  return { servers: [], key: undefined, keyFile: undefined, timeoutMs: 5000, deadlineMs: 15_000, singleConnection: false, authorization: true, spool: DEFAULT_TACACS_SPOOL, spoolMax: 100_000 };
 }
 
 /** "host", "host:port". */
@@ -75,6 +85,8 @@ export interface TacacsCheckInput {
   readonly auth: readonly AuthMethod[];
   /** [mppe] policy. */
   readonly mppePolicy: CcpPolicy;
+  /** [accounting] spool when RADIUS accounting is on ([accounting] enable = yes), else undefined. */
+  readonly radiusSpool?: string;
   /** Line where a key ("tacacs.servers", "mppe.policy", "aaa.auth"...) was set: the first of `ids` set, else 0. */
   lineOf(...ids: string[]): number;
   /** False when one of the keys had a bad value (already reported): the rule is skipped. */
@@ -126,6 +138,13 @@ export function checkTacacsProfile(i: TacacsCheckInput): CheckOutput {
       ["tacacs.servers", "aaa.auth"],
       "[tacacs] key: missing; without a key every password would cross the network in clear (RFC 8907 §4.5)",
       `add "key-file = /etc/pptp-ts/tacacs.key" (the key on its first line) or key = "..." under [tacacs], the same key as the server's`,
+    );
+  }
+  if (i.radiusSpool !== undefined && i.usable("tacacs.spool", "accounting.spool") && i.tacacs.spool === i.radiusSpool) {
+    error(
+      ["tacacs.spool", "accounting.spool"],
+      `[tacacs] spool: ${i.tacacs.spool} is also [accounting] spool; RADIUS and TACACS+ accounting each need their own file, or one backend's outage would hold the other's records`,
+      `set "spool = ${DEFAULT_TACACS_SPOOL}" under [tacacs] (or another file of its own)`,
     );
   }
   const noKeys =

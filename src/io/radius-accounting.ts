@@ -3,16 +3,13 @@
  * returns the AccountingSink the server calls. Every record is sent as a new Accounting-Request per delivery round
  * (new Identifier, Acct-Delay-Time counted from the event); within a round the client retransmits the same datagram.
  */
-import { performance } from "node:perf_hooks";
-import { openSpool } from "./spool-file.js";
-import { SpoolRunner } from "./spool-runner.js";
 import { RadiusUdpClient } from "./radius-udp.js";
 import type { RadiusServer } from "../aaa/radius/client-engine.js";
 import { RadiusCode } from "../aaa/radius/packet.js";
-import { accountingAttributes, isDroppable, type AcctRecord, type NasIdentity } from "../aaa/accounting/records.js";
-import { SpoolingAccountingSink } from "../aaa/accounting/sink.js";
+import { accountingAttributes, isDroppable, radiusRecords, type AcctRecord, type NasIdentity } from "../aaa/accounting/records.js";
 import type { SpoolStats } from "../aaa/accounting/spool.js";
 import type { AccountingSink } from "../aaa/types.js";
+import { startSpooledAccounting } from "./spool-accounting.js";
 
 export interface RadiusAccountingOptions extends NasIdentity {
   readonly servers: readonly RadiusServer[];
@@ -38,7 +35,6 @@ export interface RadiusAccounting {
 export async function createRadiusAccounting(o: RadiusAccountingOptions): Promise<RadiusAccounting> {
   const now = o.now ?? Date.now;
   const log = o.log ?? ((l: string) => console.error(l));
-  const { spool, file } = openSpool<AcctRecord>(o.spoolPath, { maxRecords: o.spoolMax, droppable: isDroppable, retryMs: o.retryMs ?? 5000, log });
   const timeoutMs = o.timeoutMs ?? 3000;
   const retries = o.retries ?? 2;
   const client = await RadiusUdpClient.create({
@@ -48,25 +44,21 @@ export async function createRadiusAccounting(o: RadiusAccountingOptions): Promis
     deadlineMs: (timeoutMs * (retries + 1) + 100) * Math.max(1, o.servers.length),
     log,
   });
-  let wasDown = false;
-  const runner = new SpoolRunner<AcctRecord>(spool, async (e) => {
-    const out = await client.request(RadiusCode.AccountingRequest, () => accountingAttributes(e.record, e.at, now(), o));
-    if (!out.ok && !wasDown) log(`accounting: ${out.message}; records are kept in ${o.spoolPath} and sent in order when a server answers`);
-    if (out.ok && wasDown) log(`accounting: ${out.serverLabel} answers again; sending ${spool.pending} spooled record(s)`);
-    wasDown = !out.ok;
-    return out.ok;
-    // Retry waits run on the monotonic clock: a wall-clock step back must not stall delivery.
-  }, () => performance.now());
-  runner.kick();
-  const sink = new SpoolingAccountingSink({ spool, now, kick: () => runner.kick(), drained: (ms) => runner.drained(ms) });
-  return {
-    sink,
-    stats: () => spool.stats(),
-    drained: (ms) => runner.drained(ms),
-    close: () => {
-      runner.close();
-      client.close();
-      file.close();
+  return startSpooledAccounting<AcctRecord>({
+    name: "accounting",
+    spoolPath: o.spoolPath,
+    spoolMax: o.spoolMax,
+    maxKey: "[accounting] spool-max",
+    records: radiusRecords,
+    droppable: isDroppable,
+    droppableName: "interim update",
+    ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+    log,
+    now,
+    client,
+    send: async (e) => {
+      const out = await client.request(RadiusCode.AccountingRequest, () => accountingAttributes(e.record, e.at, now(), o));
+      return out.ok ? { ok: true, server: out.serverLabel } : out;
     },
-  };
+  });
 }

@@ -68,9 +68,15 @@ export class SpoolFile implements SpoolStore {
   }
 }
 
-/** Opens the spool at `path` and loads what a previous run left undelivered. */
-export function openSpool<T>(path: string, opts: SpoolOptions<T>): { spool: Spool<T>; file: SpoolFile; loaded: LoadedSpool<T> } {
+/**
+ * Opens the spool at `path` and loads what a previous run left undelivered; `parse` refuses stored values that are
+ * not records (see loadSpool), and log lines about unreadable lines name `path` and the line.
+ */
+export function openSpool<T>(
+  path: string,
+  opts: SpoolOptions<T> & { readonly parse?: (value: unknown) => T | undefined },
+): { spool: Spool<T>; file: SpoolFile; loaded: LoadedSpool<T> } {
   const { file, text } = SpoolFile.open(path);
-  const loaded = loadSpool<T>(text);
-  return { spool: new Spool<T>(file, loaded, opts), file, loaded };
+  const loaded = loadSpool<T>(text, opts.parse);
+  return { spool: new Spool<T>(file, loaded, { file: path, ...opts }), file, loaded };
 }

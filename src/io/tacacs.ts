@@ -1,17 +1,18 @@
 /**
- * TACACS+ from the configuration: the TCP client, the authenticator ([aaa] auth = tacacs) and the accounting sink,
- * built from `[tacacs]` (src/config/tacacs-config.ts). The integrator puts `authenticator` into the auth chain and
- * `accounting` among the sinks, and calls `close()` on shutdown after `accounting.accountingOff()`.
+ * TACACS+ from the configuration, built from `[tacacs]` (src/config/tacacs-config.ts): the TCP client and the
+ * authenticator ([aaa] auth = tacacs), and apart from them the spooled accounting (tacacsAccountingFromConfig),
+ * which is built once per process since it owns the spool file. The integrator puts `authenticator` into the auth
+ * chain and the accounting `sink` among the sinks, and calls `close()` on shutdown after `sink.accountingOff()`.
  */
 import { readFileSync } from "node:fs";
 import { TacacsAuthenticator } from "../aaa/tacacs/authenticator.js";
-import { TacacsAccounting } from "../aaa/tacacs/accounting.js";
 import type { TacacsConfig } from "../config/tacacs-config.js";
 import { TacacsTcpClient, type TacacsLog } from "./tacacs-client.js";
+import { createTacacsAccounting } from "./tacacs-accounting.js";
+import type { SpooledAccounting } from "./spool-accounting.js";
 
 export interface TacacsBackend {
   readonly authenticator: TacacsAuthenticator;
-  readonly accounting: TacacsAccounting;
   readonly client: TacacsTcpClient;
   close(): void;
 }
@@ -35,15 +36,19 @@ export function tacacsKeyOf(c: TacacsConfig, read: (path: string) => string = (p
   return key;
 }
 
-export function tacacsFromConfig(c: TacacsConfig, log: TacacsLog = () => {}, now?: () => number): TacacsBackend {
+function clientOf(c: TacacsConfig, log: TacacsLog, now?: () => number): TacacsTcpClient {
   if (c.servers.length === 0) throw new Error("[tacacs] servers is empty; add e.g. servers = 10.0.0.5");
   const key = new TextEncoder().encode(tacacsKeyOf(c));
-  const client = new TacacsTcpClient(
-    { servers: c.servers, key, timeoutMs: c.timeoutMs, deadlineMs: c.deadlineMs, singleConnect: c.singleConnection },
-    log,
-    now,
-  );
+  return new TacacsTcpClient({ servers: c.servers, key, timeoutMs: c.timeoutMs, deadlineMs: c.deadlineMs, singleConnect: c.singleConnection }, log, now);
+}
+
+export function tacacsFromConfig(c: TacacsConfig, log: TacacsLog = () => {}, now?: () => number): TacacsBackend {
+  const client = clientOf(c, log, now);
   const authenticator = new TacacsAuthenticator(client, { authorize: c.authorization });
-  const accounting = new TacacsAccounting(client, log);
-  return { authenticator, accounting, client, close: () => client.close() };
+  return { authenticator, client, close: () => client.close() };
+}
+
+/** TACACS+ accounting spooled in [tacacs] spool; `close()` stops it and its client, leaving the undelivered on disk. */
+export function tacacsAccountingFromConfig(c: TacacsConfig, log: TacacsLog = () => {}, o: { readonly retryMs?: number } = {}): SpooledAccounting {
+  return createTacacsAccounting({ client: clientOf(c, log), spoolPath: c.spool, spoolMax: c.spoolMax, ...o, log: (line) => log("error", line) });
 }

@@ -98,6 +98,8 @@ export class TacacsPeer {
   /** Client → server byte streams per connection (for the pcap). */
   readonly streams = new Map<number, { port: number; packets: Buffer[] }>();
   connections = 0;
+  /** How many of the next replies to compute (recording accounting) but never send: an answer lost on the way back. */
+  loseReplies = 0;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   port = 0;
@@ -149,6 +151,10 @@ export class TacacsPeer {
         }
         if (seq === 1 && this.opts.singleConnect === true && (flags & 4) !== 0) single = true;
         const reply = this.answer(type, body, version);
+        if (this.loseReplies > 0) {
+          this.loseReplies--;
+          continue;
+        }
         const replyKey = fault === "wrong-key" ? Buffer.from(this.opts.key + "x") : key;
         const hdr = Buffer.alloc(12);
         hdr[0] = version;
@@ -295,4 +301,13 @@ export function clientPcap(streams: ReadonlyMap<number, { port: number; packets:
     }
   }
   return Buffer.concat(out);
+}
+
+/** A loopback port nothing listens on (yet): a TACACS+ server that is down, until a peer listens there. */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }

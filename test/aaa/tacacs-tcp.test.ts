@@ -1,5 +1,5 @@
 /**
- * TACACS+ over real TCP on loopback: our client (TacacsAuthenticator, TacacsAccounting over TacacsTcpClient)
+ * TACACS+ over real TCP on loopback: our client (TacacsAuthenticator and the spooled accounting over TacacsTcpClient)
  * against the independent test peer (tacacs-peer.ts), and every packet our client sent judged by tshark's
  * TACACS+ dissector with the key.
  */
@@ -10,9 +10,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as net from "node:net";
-import { TacacsPeer, clientPcap, type PeerOptions, type PeerUser } from "./tacacs-peer.js";
-import { tacacsFromConfig, type TacacsBackend } from "../../src/io/tacacs.js";
+import { TacacsPeer, clientPcap, closedPort, type PeerOptions, type PeerUser } from "./tacacs-peer.js";
+import { tacacsAccountingFromConfig, tacacsFromConfig, type TacacsBackend } from "../../src/io/tacacs.js";
+import type { SpooledAccounting } from "../../src/io/spool-accounting.js";
 import { defaultTacacsConfig, type TacacsConfig } from "../../src/config/tacacs-config.js";
 import type { AuthContext, AuthRequest, SessionSnapshot } from "../../src/aaa/types.js";
 import { mschap1LmResponse, mschap1NtResponse, mschap2AuthenticatorResponse, mschap2NtResponse, ntPasswordHash } from "../../src/crypto/mschap.js";
@@ -68,13 +68,16 @@ function backend(ports: number[], o: Partial<TacacsConfig> = {}, logs: string[] 
   return b;
 }
 
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/** TACACS+ accounting spooled in a fresh directory. */
+function accounting(ports: number[], o: Partial<TacacsConfig> = {}, logs: string[] = []): SpooledAccounting {
+  const dir = mkdtempSync(join(tmpdir(), "tacacs-acct-"));
+  const c: TacacsConfig = { ...defaultTacacsConfig(), servers: ports.map((port) => ({ host: "127.0.0.1", port })), key: KEY, timeoutMs: 1000, deadlineMs: 3000, spool: join(dir, "tacacs.spool"), ...o };
+  const a = tacacsAccountingFromConfig(c, (level, m) => logs.push(`${level}: ${m}`));
+  cleanup.push(() => {
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return a;
 }
 
 function snapshot(o: Partial<SessionSnapshot> = {}): SessionSnapshot {
@@ -135,13 +138,13 @@ describe("TACACS+ authentication through the peer over TCP", () => {
 
   test("accounting start, watchdog and stop arrive with task_id, times, counters and the cause", async () => {
     const p = await peer();
-    const b = backend([p.port]);
-    b.accounting.accountingOn();
-    b.accounting.start(snapshot());
-    b.accounting.interim(snapshot({ durationMs: 60_000, inOctets: 1000, outOctets: 2000, inPackets: 10, outPackets: 20 }));
-    b.accounting.stop(snapshot({ durationMs: 125_500, inOctets: 123456, outOctets: 654321, inPackets: 111, outPackets: 222 }), "idle-timeout");
-    await b.accounting.accountingOff();
-    assert.deepEqual(b.accounting.stats, { sent: 3, acknowledged: 3, lost: 0 });
+    const a = accounting([p.port]);
+    a.sink.accountingOn();
+    a.sink.start(snapshot());
+    a.sink.interim(snapshot({ durationMs: 60_000, inOctets: 1000, outOctets: 2000, inPackets: 10, outPackets: 20 }));
+    a.sink.stop(snapshot({ durationMs: 125_500, inOctets: 123456, outOctets: 654321, inPackets: 111, outPackets: 222 }), "idle-timeout");
+    await a.sink.accountingOff();
+    assert.deepEqual({ ...a.stats(), badLines: 0 }, { pending: 0, accepted: 3, delivered: 3, dropped: 0, refused: 0, retries: 0, badLines: 0 });
     assert.deepEqual(p.accounting.map((a) => a.flags), [0x02, 0x08, 0x04]);
     const stop = p.accounting[2];
     assert.equal(stop.user, "alice");
@@ -214,13 +217,16 @@ describe("TACACS+ servers that fail", () => {
     assert.ok(!r2.ok && r2.unreachable === true && /ERROR: server error/.test(r2.message), JSON.stringify(r2));
   });
 
-  test("accounting to an unreachable server is counted lost and logged", async () => {
+  test("accounting to an unreachable server stays in the spool, and the outage is logged once", async () => {
     const logs: string[] = [];
-    const b = backend([await closedPort()], { timeoutMs: 200, deadlineMs: 500 }, logs);
-    b.accounting.start(snapshot());
-    await b.accounting.accountingOff();
-    assert.deepEqual(b.accounting.stats, { sent: 1, acknowledged: 0, lost: 1 });
-    assert.ok(logs.some((l) => /accounting start for session 4f2a-0001 \(alice\) lost: no TACACS\+ server answered/.test(l)), logs.join("\n"));
+    const a = accounting([await closedPort()], { timeoutMs: 200, deadlineMs: 500 }, logs);
+    a.sink.start(snapshot());
+    a.sink.stop(snapshot({ durationMs: 1000 }), "user-request");
+    assert.equal(await a.drained(1500), false);
+    assert.equal(a.stats().pending, 2);
+    assert.equal(a.stats().delivered, 0);
+    const outage = logs.filter((l) => /TACACS\+ accounting: no TACACS\+ server answered.*; records are kept in \S+tacacs\.spool and sent in order when a server answers/.test(l));
+    assert.equal(outage.length, 1, logs.join("\n"));
   });
 });
 
@@ -251,9 +257,10 @@ describe("tshark's TACACS+ dissector reads every packet we send", () => {
     const p = await peer({ mschapv2Success: true });
     const b = backend([p.port]);
     for (const m of ["pap", "chap-md5", "mschap-v1", "mschap-v2"] as const) assert.ok((await b.authenticator.verify(request(m, "alice", "alice-pw"), CTX)).ok, m);
-    b.accounting.start(snapshot());
-    b.accounting.stop(snapshot({ durationMs: 5000, inOctets: 10, outOctets: 20, inPackets: 1, outPackets: 2 }), "user-request");
-    await b.accounting.accountingOff();
+    const a = accounting([p.port]);
+    a.sink.start(snapshot());
+    a.sink.stop(snapshot({ durationMs: 5000, inOctets: 10, outOctets: 20, inPackets: 1, outPackets: 2 }), "user-request");
+    await a.sink.accountingOff();
     const dir = mkdtempSync(join(tmpdir(), "tacacs-pcap-"));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "client.pcap");

@@ -171,6 +171,8 @@ timeout = 2
 deadline = 8
 single-connection = yes
 authorization = no
+spool = spool/tacacs.spool
+spool-max = 5000
 [pools]
 office = 10.20.0.10-10.20.0.50, 10.20.1.0/28
 Lab.2 = 10.21.0.1
@@ -268,6 +270,8 @@ describe("every key", () => {
         deadlineMs: 8000,
         singleConnection: true,
         authorization: false,
+        spool: "/etc/pptp-ts/spool/tacacs.spool",
+        spoolMax: 5000,
       },
       pools: {
         office: [

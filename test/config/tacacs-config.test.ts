@@ -12,7 +12,7 @@ const FILE = "/etc/pptp-ts/pptp-ts.conf";
 
 describe("[tacacs] section", () => {
   test("servers with and without ports, key-file against the config's directory, durations, flags", () => {
-    const r = parseConfig("[tacacs]\nservers = 10.0.0.5, tac.example.com:4949\nkey-file = keys/tac.key\ntimeout = 2\ndeadline = 10\nsingle-connection = yes\nauthorization = no\n", FILE);
+    const r = parseConfig("[tacacs]\nservers = 10.0.0.5, tac.example.com:4949\nkey-file = keys/tac.key\ntimeout = 2\ndeadline = 10\nsingle-connection = yes\nauthorization = no\nspool = spool/tac.spool\nspool-max = 500\n", FILE);
     assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
     assert.deepEqual(r.config.tacacs, {
       servers: [{ host: "10.0.0.5", port: 49 }, { host: "tac.example.com", port: 4949 }],
@@ -22,8 +22,11 @@ describe("[tacacs] section", () => {
       deadlineMs: 10_000,
       singleConnection: true,
       authorization: false,
+      spool: "/etc/pptp-ts/spool/tac.spool",
+      spoolMax: 500,
     });
     assert.deepEqual(defaultConfig().tacacs, defaultTacacsConfig());
+    assert.equal(defaultTacacsConfig().spool, "/var/lib/pptp-ts/tacacs-accounting.spool");
   });
 
   test("bad values are reported at their line with a fix", () => {
@@ -50,6 +53,21 @@ describe("[tacacs] section", () => {
     const text = formatConfig(ok.config);
     assert.ok(!text.includes(secret), "formatConfig leaves the key out");
     assert.match(text, /\[tacacs\]\nservers = 10\.0\.0\.5:49\nkey = \nkey-file = \n/);
+  });
+
+  test("accounting spool: RADIUS and TACACS+ may not share a file (error at the line, with the fix); a bad spool-max names its line", () => {
+    const base = "[aaa]\nauth = tacacs\n[mppe]\npolicy = allow\n[ppp]\nauth = chap-md5\n[tacacs]\nservers = 10.0.0.5\nkey = k\n";
+    const shared = parseConfig(base + "spool = /var/lib/pptp-ts/accounting.spool\n[accounting]\nenable = yes\nservers = 10.0.0.5\nsecret = s\n", FILE);
+    assert.ok(!shared.ok);
+    assert.deepEqual(shared.errors.map(String), [
+      `${FILE}:10: [tacacs] spool: /var/lib/pptp-ts/accounting.spool is also [accounting] spool; RADIUS and TACACS+ accounting each need their own file, or one backend's outage would hold the other's records — fix: set "spool = /var/lib/pptp-ts/tacacs-accounting.spool" under [tacacs] (or another file of its own)`,
+    ]);
+    // The defaults differ, and with RADIUS accounting off the [accounting] spool is never opened.
+    assert.ok(parseConfig(base + "[accounting]\nenable = yes\nservers = 10.0.0.5\nsecret = s\n", FILE).ok);
+    assert.ok(parseConfig(base + "spool = /var/lib/pptp-ts/accounting.spool\n", FILE).ok);
+    const small = parseConfig("[tacacs]\nspool-max = 3\n", FILE);
+    assert.ok(!small.ok);
+    assert.match(String(small.errors[0]), /^\/etc\/pptp-ts\/pptp-ts\.conf:2: \[tacacs\] spool-max: .* — fix: /);
   });
 
   test("a deadline shorter than the per-server timeout is warned about", () => {

@@ -7,6 +7,7 @@
  */
 import { fromHex, toHex } from "../../wire/bytes.js";
 import type { SessionSnapshot, TerminateCause } from "../types.js";
+import type { RecordMaker } from "./sink.js";
 import { TERMINATE_CAUSE_CODE } from "../types.js";
 import type { RadiusAttribute } from "../radius/packet.js";
 import { integerAttr, ipaddrAttr, octetsAttr, taggedIntegerAttr, taggedTextAttr, textAttr } from "../radius/attributes.js";
@@ -72,6 +73,16 @@ export function sessionRecord(status: 1 | 2 | 3, s: SessionSnapshot, cause?: Ter
 export function isDroppable(r: AcctRecord): boolean {
   return r.status === AcctStatus.InterimUpdate;
 }
+
+/** RADIUS records for the spooling sink (src/aaa/accounting/sink.ts). */
+export const radiusRecords: RecordMaker<AcctRecord> = {
+  on: () => ({ status: AcctStatus.AccountingOn }),
+  off: () => ({ status: AcctStatus.AccountingOff }),
+  start: (s) => sessionRecord(AcctStatus.Start, s),
+  interim: (s) => sessionRecord(AcctStatus.InterimUpdate, s),
+  stop: (s, cause) => sessionRecord(AcctStatus.Stop, s, cause),
+  describe: (r) => `${r.sessionId ?? "NAS"} status ${r.status}`,
+};
 
 const GIGA = 0x1_0000_0000;
 

@@ -12,7 +12,8 @@
  *   `R <seq> <at> <json>`   a record, `at` = the event's wall-clock time in ms (for Acct-Delay-Time, RFC 2866 §5.2)
  *   `D <seq>`               delivered (or dropped because the spool was full): never hand it out again
  * A crash can tear only the last line (appends are sequential); the store cuts the file after its last newline, and
- * loadSpool skips any line it cannot read (counted) without losing the lines before it.
+ * loadSpool skips any line it cannot read (counted, and its line number kept so the log can name it) without losing
+ * the lines around it. The record type is the owner's (RADIUS and TACACS+ accounting each keep their own file).
  */
 import type { Millis } from "../../core/clock.js";
 
@@ -42,6 +43,14 @@ export interface SpoolOptions<T> {
   readonly retryMs?: Millis;
   readonly retryMaxMs?: Millis;
   readonly log?: (line: string) => void;
+  /** Whose spool, for log lines (default "accounting spool"; e.g. "TACACS+ accounting spool"). */
+  readonly name?: string;
+  /** Where the spool lives, so a log line can name the file and the line of an unreadable record. */
+  readonly file?: string;
+  /** The config key that raises maxRecords, for the "full" log line (default "[accounting] spool-max"). */
+  readonly maxKey?: string;
+  /** What a droppable record is called in the log (default "interim update"). */
+  readonly droppableName?: string;
 }
 
 export interface SpoolStats {
@@ -62,35 +71,51 @@ export interface LoadedSpool<T> {
   readonly entries: SpoolEntry<T>[];
   readonly nextSeq: number;
   readonly badLines: number;
+  /** 1-based numbers of those lines (at most the first MAX_BAD_LINES_NAMED). */
+  readonly badLineNumbers: readonly number[];
   /** Lines in the file that are no longer needed (delivered records and their marks). */
   readonly deadLines: number;
 }
 
-/** Reads a spool file's text; entries come back in sequence order. Unreadable lines are skipped and counted. */
-export function loadSpool<T>(text: string): LoadedSpool<T> {
+export const MAX_BAD_LINES_NAMED = 10;
+
+/**
+ * Reads a spool file's text; entries come back in sequence order. Unreadable lines are skipped and counted: not a
+ * line of the format, JSON that does not parse, or a record `parse` refuses (it returns undefined for a value that
+ * is not a record its owner can send, so damage cannot reach the sender and stall the queue behind it).
+ */
+export function loadSpool<T>(text: string, parse: (value: unknown) => T | undefined = (v) => v as T): LoadedSpool<T> {
   const live = new Map<number, SpoolEntry<T>>();
   let nextSeq = 1;
   let badLines = 0;
+  const badLineNumbers: number[] = [];
+  const bad = (lineNo: number) => {
+    badLines++;
+    if (badLineNumbers.length < MAX_BAD_LINES_NAMED) badLineNumbers.push(lineNo);
+  };
   let deadLines = 0;
   const lines = text.split("\n");
   // Only text followed by "\n" was a complete append; a tail without it is torn (the store also cuts it off).
-  if (lines[lines.length - 1] !== "") badLines++;
+  const torn = lines[lines.length - 1] !== "";
   lines.pop();
-  for (const line of lines) {
+  for (const [i, line] of lines.entries()) {
     if (line === "") continue;
     const m = /^(?:H (\d+)|R (\d+) (\d+) (.+)|D (\d+))$/.exec(line);
     if (m === null) {
-      badLines++;
+      bad(i + 1);
       continue;
     }
     if (m[1] !== undefined) {
       nextSeq = Math.max(nextSeq, Number(m[1]));
     } else if (m[2] !== undefined) {
-      let record: T;
+      let record: T | undefined;
       try {
-        record = JSON.parse(m[4]) as T;
+        record = parse(JSON.parse(m[4]));
       } catch {
-        badLines++;
+        record = undefined;
+      }
+      if (record === undefined) {
+        bad(i + 1);
         continue;
       }
       const seq = Number(m[2]);
@@ -102,8 +127,9 @@ export function loadSpool<T>(text: string): LoadedSpool<T> {
       else deadLines++;
     }
   }
+  if (torn) bad(lines.length + 1);
   const entries = [...live.values()].sort((a, b) => a.seq - b.seq);
-  return { entries, nextSeq, badLines, deadLines };
+  return { entries, nextSeq, badLines, badLineNumbers, deadLines };
 }
 
 export class Spool<T> {
@@ -117,6 +143,7 @@ export class Spool<T> {
   private readonly compactAfter: number;
   private readonly retryMs: Millis;
   private readonly retryMaxMs: Millis;
+  private readonly name: string;
 
   constructor(
     private readonly store: SpoolStore,
@@ -130,9 +157,15 @@ export class Spool<T> {
     this.retryMs = opts.retryMs ?? 5000;
     this.retryMaxMs = opts.retryMaxMs ?? 300_000;
     this.backoff = this.retryMs;
+    this.name = opts.name ?? "accounting spool";
     this.stats_ = { pending: this.queue.length, accepted: 0, delivered: 0, dropped: 0, refused: 0, retries: 0, badLines: loaded.badLines };
-    if (loaded.badLines > 0) opts.log?.(`accounting spool: skipped ${loaded.badLines} unreadable line(s) (a write torn by a crash); the records before them are kept`);
-    if (this.queue.length > 0) opts.log?.(`accounting spool: ${this.queue.length} undelivered record(s) from before the restart will be sent again`);
+    if (loaded.badLines > 0) {
+      const where = opts.file ?? this.name;
+      for (const n of loaded.badLineNumbers) opts.log?.(`${where}:${n}: unreadable ${this.name} line skipped (a write torn by a crash, or damage); the records around it are kept`);
+      const more = loaded.badLines - loaded.badLineNumbers.length;
+      opts.log?.(`${this.name}: skipped ${loaded.badLines} unreadable line(s)${more > 0 ? ` (${more} not named above)` : ""}; the records before and after them are kept`);
+    }
+    if (this.queue.length > 0) opts.log?.(`${this.name}: ${this.queue.length} undelivered record(s) from before the restart will be sent again`);
   }
 
   /**
@@ -152,13 +185,13 @@ export class Spool<T> {
     const victim = this.opts.droppable === undefined ? -1 : this.queue.findIndex((e, i) => (i > 0 || this.inFlight === undefined) && this.opts.droppable!(e.record));
     if (victim < 0) {
       this.stats_.refused++;
-      this.opts.log?.(`accounting spool full (${this.opts.maxRecords} undelivered records, none droppable): a new record is LOST: ${describe(incoming)}; raise [accounting] spool-max or bring the accounting server back`);
+      this.opts.log?.(`${this.name} full (${this.opts.maxRecords} undelivered records, none droppable): a new record is LOST: ${describe(incoming)}; raise ${this.opts.maxKey ?? "[accounting] spool-max"} or bring the accounting server back`);
       return false;
     }
     const [gone] = this.queue.splice(victim, 1);
     this.mark(gone.seq);
     this.stats_.dropped++;
-    this.opts.log?.(`accounting spool full (${this.opts.maxRecords} undelivered records): dropped the oldest interim update #${gone.seq} (later records carry its totals)`);
+    this.opts.log?.(`${this.name} full (${this.opts.maxRecords} undelivered records): dropped the oldest ${this.opts.droppableName ?? "interim update"} #${gone.seq} (later records carry its totals)`);
     return true;
   }
 

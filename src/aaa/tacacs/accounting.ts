@@ -3,16 +3,18 @@
  * (interim update) and STOP with the counters, all with the same task_id (our Acct-Session-Id, §8.3: "start and
  * stop records for the same event MUST have matching task_id values").
  *
- * TACACS+ has no Accounting-On/Off (RADIUS's "the NAS rebooted" signal, RFC 2866 §5.1): accountingOn() does
- * nothing, accountingOff() only waits for the records still in flight. There is no spool: a record the servers
- * do not acknowledge within the deadline is logged as lost (the RADIUS sink owns the durable spool).
+ * The records are spooled like RADIUS's (src/aaa/accounting/sink.ts, spool.ts), in a file of their own: a record
+ * is the accounting REQUEST's fields, fixed when the event happens (TACACS+ has no delay attribute, so a resend is
+ * the same request under a new session_id), and it counts as delivered only on a REPLY with status SUCCESS (§7.2);
+ * ERROR, another status or no server at all leave it at the head of the spool to be tried again. TACACS+ has no
+ * Accounting-On/Off (RADIUS's "the NAS rebooted" signal, RFC 2866 §5.1), so the maker has none.
  */
-import type { AccountingSink, SessionSnapshot, TerminateCause } from "../types.js";
+import type { SessionSnapshot, TerminateCause } from "../types.js";
 import { TERMINATE_CAUSE_CODE } from "../types.js";
-import { ACCT_FLAG, ACCT_STATUS, AUTHEN_METHOD, AUTHEN_SVC, AUTHEN_TYPE, encodeAcctRequest, PRIV_LVL_USER, TAC_MINOR_DEFAULT, TAC_TYPE } from "./codec.js";
+import type { RecordMaker } from "../accounting/sink.js";
+import { ACCT_FLAG, ACCT_STATUS, AUTHEN_METHOD, AUTHEN_SVC, AUTHEN_TYPE, encodeAcctRequest, PRIV_LVL_USER, TAC_MINOR_DEFAULT, TAC_TYPE, type AcctRequest } from "./codec.js";
 import type { TacacsExchange } from "./authenticator.js";
-
-export type AcctLog = (level: "info" | "warn" | "error", message: string) => void;
+import { serverLabel } from "./engine.js";
 
 const AUTHEN_TYPE_OF = { pap: AUTHEN_TYPE.pap, "chap-md5": AUTHEN_TYPE.chap, "mschap-v1": AUTHEN_TYPE.mschap, "mschap-v2": AUTHEN_TYPE.mschapv2 } as const;
 
@@ -47,74 +49,66 @@ export function acctArgs(kind: "start" | "watchdog" | "stop", s: SessionSnapshot
   return args;
 }
 
-export class TacacsAccounting implements AccountingSink {
-  private readonly pending = new Set<Promise<void>>();
-  /** Records acknowledged, lost (no server or an ERROR status). */
-  readonly stats = { sent: 0, acknowledged: 0, lost: 0 };
+/** A spooled TACACS+ accounting record: the REQUEST's fields (plain JSON). */
+export type TacacsAcctRecord = AcctRequest;
 
-  constructor(
-    private readonly client: TacacsExchange,
-    private readonly log: AcctLog = () => {},
-  ) {}
+function record(flags: number, kind: "start" | "watchdog" | "stop", s: SessionSnapshot, cause?: TerminateCause): TacacsAcctRecord {
+  return {
+    flags,
+    authenMethod: methodOf(s.backend),
+    privLvl: PRIV_LVL_USER,
+    authenType: s.method !== undefined ? AUTHEN_TYPE_OF[s.method] : 0,
+    service: AUTHEN_SVC.ppp,
+    user: s.user ?? "",
+    port: `pptp/${s.callId}`,
+    remAddr: s.peerAddress,
+    args: acctArgs(kind, s, cause),
+  };
+}
 
-  /** TACACS+ has no Accounting-On (see the file comment). */
-  accountingOn(): void {}
+const KIND_OF_FLAGS: Record<number, string> = { [ACCT_FLAG.start]: "start", [ACCT_FLAG.watchdog]: "watchdog", [ACCT_FLAG.stop]: "stop" };
 
-  start(s: SessionSnapshot): void {
-    this.send(ACCT_FLAG.start, "start", s);
+export const tacacsRecords: RecordMaker<TacacsAcctRecord> = {
+  start: (s) => record(ACCT_FLAG.start, "start", s),
+  interim: (s) => record(ACCT_FLAG.watchdog, "watchdog", s),
+  stop: (s, cause) => record(ACCT_FLAG.stop, "stop", s, cause),
+  unsendable: (r) => {
+    const body = encodeAcctRequest(r);
+    return body.ok ? undefined : body.error.message;
+  },
+  describe: (r) => `${KIND_OF_FLAGS[r.flags] ?? `flags ${r.flags}`} ${r.args.find((a) => a.startsWith("task_id="))?.slice(8) ?? "?"}${r.user !== "" ? ` (${r.user})` : ""}`,
+};
+
+/** A full spool drops the oldest WATCHDOG first: a later WATCHDOG or the STOP carries its totals (§8.3 counters are cumulative). */
+export function isWatchdog(r: TacacsAcctRecord): boolean {
+  return r.flags === ACCT_FLAG.watchdog;
+}
+
+const byte = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 255;
+
+/** A value read back from the spool, if it is a record we would have written (else the line is skipped as damaged). */
+export function parseTacacsRecord(v: unknown): TacacsAcctRecord | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  if (![r.flags, r.authenMethod, r.privLvl, r.authenType, r.service].every(byte)) return undefined;
+  if (KIND_OF_FLAGS[r.flags as number] === undefined) return undefined;
+  if (typeof r.user !== "string" || typeof r.port !== "string" || typeof r.remAddr !== "string") return undefined;
+  if (!Array.isArray(r.args) || !r.args.every((a) => typeof a === "string")) return undefined;
+  const rec = r as unknown as TacacsAcctRecord;
+  return encodeAcctRequest(rec).ok ? rec : undefined;
+}
+
+/** One delivery attempt: SUCCESS (§7.2) delivers; ERROR, any other answer or no server leaves it for a retry. */
+export async function sendTacacsRecord(client: TacacsExchange, r: TacacsAcctRecord): Promise<{ ok: true; server: string } | { ok: false; message: string }> {
+  const body = encodeAcctRequest(r);
+  if (!body.ok) return { ok: false, message: body.error.message };
+  const out = await client.exchange(TAC_TYPE.acct, TAC_MINOR_DEFAULT, body.value);
+  if (!out.ok) return { ok: false, message: out.message };
+  const server = serverLabel(out.server);
+  if (out.reply.type !== TAC_TYPE.acct) return { ok: false, message: `${server} answered the accounting REQUEST with packet type ${out.reply.type}` };
+  if (out.reply.body.status !== ACCT_STATUS.success) {
+    const msg = out.reply.body.serverMsg !== "" ? `: ${out.reply.body.serverMsg}` : "";
+    return { ok: false, message: `${server} did not record the ${tacacsRecords.describe(r)} record (status ${out.reply.body.status}${out.reply.body.status === ACCT_STATUS.error ? " ERROR" : ""})${msg}` };
   }
-
-  interim(s: SessionSnapshot): void {
-    this.send(ACCT_FLAG.watchdog, "watchdog", s);
-  }
-
-  stop(s: SessionSnapshot, cause: TerminateCause): void {
-    this.send(ACCT_FLAG.stop, "stop", s, cause);
-  }
-
-  /** No Accounting-Off in TACACS+: waits until every record sent so far is acknowledged or given up. */
-  async accountingOff(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
-  }
-
-  private send(flags: number, kind: "start" | "watchdog" | "stop", s: SessionSnapshot, cause?: TerminateCause): void {
-    const body = encodeAcctRequest({
-      flags,
-      authenMethod: methodOf(s.backend),
-      privLvl: PRIV_LVL_USER,
-      authenType: s.method !== undefined ? AUTHEN_TYPE_OF[s.method] : 0,
-      service: AUTHEN_SVC.ppp,
-      user: s.user ?? "",
-      port: `pptp/${s.callId}`,
-      remAddr: s.peerAddress,
-      args: acctArgs(kind, s, cause),
-    });
-    const what = `TACACS+ accounting ${kind} for session ${s.sessionId}${s.user !== undefined ? ` (${s.user})` : ""}`;
-    if (!body.ok) {
-      this.stats.lost++;
-      this.log("error", `${what} not sent: ${body.error.message}`);
-      return;
-    }
-    this.stats.sent++;
-    const p = this.client.exchange(TAC_TYPE.acct, TAC_MINOR_DEFAULT, body.value).then(
-      (out) => {
-        if (!out.ok) {
-          this.stats.lost++;
-          this.log("error", `${what} lost: ${out.message}`);
-        } else if (out.reply.type !== TAC_TYPE.acct || out.reply.body.status !== ACCT_STATUS.success) {
-          this.stats.lost++;
-          const msg = out.reply.type === TAC_TYPE.acct && out.reply.body.serverMsg !== "" ? `: ${out.reply.body.serverMsg}` : "";
-          this.log("warn", `${what}: the server did not record it (status ${out.reply.type === TAC_TYPE.acct ? out.reply.body.status : "?"})${msg}`);
-        } else {
-          this.stats.acknowledged++;
-        }
-      },
-      (e: unknown) => {
-        this.stats.lost++;
-        this.log("error", `${what} lost: ${String(e)}`);
-      },
-    );
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
-  }
+  return { ok: true, server };
 }

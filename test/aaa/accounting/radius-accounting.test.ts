@@ -3,7 +3,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { freeradiusMissing, freeUdpPortPair, startFreeRadius } from "../../suppo
 import { createRadiusAccounting } from "../../../src/io/radius-accounting.js";
 import type { SessionSnapshot } from "../../../src/aaa/types.js";
 import { readDetail } from "./detail.js";
+import { runChild } from "../../support/child.js";
 
 const skip = requireOrSkip("FreeRADIUS", freeradiusMissing());
 const CHILD = fileURLToPath(new URL("./acct-child.js", import.meta.url));
@@ -81,26 +81,7 @@ test("Accounting-On, Start, Interim-Update, Stop and Accounting-Off land in Free
   }
 });
 
-function run(args: string[]): { out: () => string; exited: Promise<number | null>; kill: () => void; waitFor: (re: RegExp, ms: number) => Promise<void> } {
-  const child = spawn(process.execPath, [CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-  return {
-    out: () => out,
-    exited,
-    kill: () => child.kill("SIGKILL"),
-    waitFor: async (re, ms) => {
-      const until = Date.now() + ms;
-      while (!re.test(out)) {
-        if (Date.now() > until) throw new Error(`child did not print ${re} in ${ms} ms; stdout: ${out}\nstderr: ${err}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-  };
-}
+const run = (args: string[]) => runChild(CHILD, args);
 
 test("RADIUS down during sessions, pptp-ts killed with -9, restarted with RADIUS up: every record arrives once, in order, with its delay", { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "acct-crash-"));
