@@ -21,6 +21,7 @@ import { GreHeader, parseGreHeader } from "../wire/gre.js";
 import { parseIpv4 } from "../wire/ipv4.js";
 import { RawIpSocket } from "./raw-socket.js";
 import { PacketArena } from "./packet-arena.js";
+import { flushAtEndOfTurn } from "./end-of-turn.js";
 import type { PacketRoom } from "../core/packet-room.js";
 import type { GreBatch, GreTransport } from "./transport.js";
 
@@ -261,7 +262,7 @@ export class TxQueue implements PacketRoom {
     this.count = n + 1;
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushTask);
+      flushAtEndOfTurn(this.flushTask);
     }
     return true;
   }

@@ -11,6 +11,7 @@ import { loadNative, type NativeTun, type TunOffloadMode, type TunOffloadStats }
 import { checkBatchOptions, NativeEndpointBase } from "./native-endpoint.js";
 import { DEFAULT_BATCH } from "./raw-socket.js";
 import { PacketArena } from "./packet-arena.js";
+import { flushAtEndOfTurn } from "./end-of-turn.js";
 import type { PacketRoom } from "../core/packet-room.js";
 import { ReceiveBatch, type PacketBatch, type TunTransport } from "./transport.js";
 
@@ -206,7 +207,7 @@ export class TunTxQueue implements PacketRoom {
     this.count = n + 1;
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushTask);
+      flushAtEndOfTurn(this.flushTask);
     }
     return true;
   }
