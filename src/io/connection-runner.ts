@@ -54,6 +54,18 @@ export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoi
   private readonly wheel: DeadlineWheel;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** The armed timer's delay, and the last timer that fired with its delay: re-armed by refresh() when it matches. */
+  private timerMs = 0;
+  private spare: NodeJS.Timeout | undefined;
+  private spareMs = -1;
+  private readonly onTimer = (): void => {
+    this.spare = this.timer;
+    this.spareMs = this.timerMs;
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.conn.handleTimeout(this.o.now());
+    this.service();
+  };
   private gone = false;
   // WheelEntry: where the wheel filed this runner (deadline-wheel.ts).
   wheelAt = Infinity;
@@ -133,6 +145,7 @@ export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoi
   private stopTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.spare = undefined;
     this.timerAt = Infinity;
     if (this.wheelSlot !== NOT_IN_WHEEL) this.wheel.cancel(this);
     this.wheelAt = Infinity;
@@ -146,21 +159,29 @@ export class ConnectionRunner<C extends RunnableConnection> implements GreEndpoi
     const now = this.o.now();
     if (t - now >= NEAR_MS) {
       // Filed exactly (moving an entry costs two array operations, firing early a pass over the connection).
+      // An idle connection keeps no Timeout object (issue 11: memory per idle session).
+      this.spare = undefined;
       if (this.wheelSlot !== NOT_IN_WHEEL && t === this.wheelAt) return;
       this.wheel.schedule(this, t);
       return;
     }
-    if (this.wheelSlot !== NOT_IN_WHEEL) {
-      this.wheel.cancel(this);
-      this.wheelAt = Infinity;
-    }
-    if (this.timer) clearTimeout(this.timer);
+    // A far deadline already in the wheel stays there: it is still the connection's (a keepalive), and the near
+    // one (a GRE ack wait) comes and goes with every few packets of a busy session. Taking it out and filing it
+    // again each time was wheel work per packet; if it has moved by the time it fires, the wheel's call finds
+    // nothing due and files it again, as for any deadline that moved later.
+    const ms = Math.max(0, Math.ceil(t - now));
     this.timerAt = t;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.conn.handleTimeout(this.o.now());
-      this.service();
-    }, Math.max(0, Math.ceil(t - now)));
+    if (this.timer) {
+      clearTimeout(this.timer); // a cleared Timeout cannot be refreshed: a new one
+    } else if (this.spare !== undefined && ms === this.spareMs) {
+      // The usual case on a busy session: the GRE ack wait again, after the last one fired. refresh() re-arms the
+      // fired Timeout from now with the same delay; a new setTimeout per ack wait was a Timeout and a closure each.
+      this.timer = this.spare.refresh();
+      this.timerMs = ms;
+      this.spare = undefined;
+      return;
+    }
+    this.timer = setTimeout(this.onTimer, ms);
+    this.timerMs = ms;
   }
 }

@@ -89,6 +89,26 @@ describe("DeadlineWheel", () => {
     assert.deepEqual(r.fired.map((f) => f[0]), ["a", "b"]);
   });
 
+  test("cancel and schedule back and forth keep one interval; an empty wheel stops at its next tick", () => {
+    // A busy session's deadline goes near (cancelled here) and far (filed again) every few packets: that must not
+    // clear and restart the interval each time (bench/README, "The anchor, session 9").
+    const r = rig();
+    const a = r.entry("a");
+    for (let i = 0; i < 100; i++) {
+      r.w.schedule(a, 30_000);
+      r.w.cancel(a);
+    }
+    assert.equal(r.starts(), 1, "one setInterval for all hundred moves");
+    assert.equal(r.running(), 1, "still running right after the last cancel");
+    r.advanceTo(100);
+    assert.equal(r.running(), 0, "stopped by the first walk that found the wheel empty");
+    assert.deepEqual(r.fired, [], "a cancelled entry never fires");
+    r.w.schedule(a, 200);
+    assert.equal(r.starts(), 2);
+    r.advanceTo(200);
+    assert.deepEqual(r.fired, [["a", 200]]);
+  });
+
   test("many entries in one slot: every due one fires once, the others stay", () => {
     const r = rig(4, 100);
     const es = Array.from({ length: 50 }, (_, i) => r.entry(`e${i}`));
