@@ -576,17 +576,21 @@ export class PptpServer implements SessionDirectory {
       },
       policy: this.policyFor(st as ConnState, s),
       gre: { flowControl: s.gre.flowControl, reorderTimeoutMs: s.gre.reorderTimeoutMs, ackDelayMs: s.gre.ackDelayMs },
-      sinksFor: (callId) => ({
+      sinksFor: (callId) => {
+        // The call's record, looked up at its first datagram rather than per datagram (sinks are made per call).
+        let rec: CallRoute | undefined;
+        return {
         greRoom: this.gre.packetRoom, ipRoom: this.o.tun.packetRoom,
         greOut: (buf, off, len) => {
           this.gre.send(buf, off, len, peerIp, localIp);
         },
         ipOut: (buf, off, len) => {
-          const r = this.calls.get(callId);
+          const r = (rec ??= this.calls.get(callId));
           if (r) r.lastActivity = this.now();
           if (!this.o.tun.write(buf, off, len)) this.counters.tunDropped++;
         },
-      }),
+        };
+      },
     });
     conn.setLogFilter((category, callId) => this.logWanted(category, callId));
     st.runner = new ConnectionRunner({
