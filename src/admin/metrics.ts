@@ -54,6 +54,18 @@ const AAA_COUNTERS: readonly (readonly [key: string, name: string, help: string]
   ["dropped", "pptp_aaa_dropped_replies_total", "Replies from the AAA server dropped: malformed, late, duplicated, forged or without Message-Authenticator."],
 ];
 
+/** stats() topic "accounting-spool radius" → backend "radius" (src/aaa/accounting/spool.ts spoolStatsReport). */
+const SPOOL_TOPIC = /^accounting-spool (radius|tacacs)$/;
+
+/** Keys of a spool topic → the counter family that carries them ("pending" is the gauge below). */
+const SPOOL_COUNTERS: readonly (readonly [key: string, name: string, help: string])[] = [
+  ["delivered", "pptp_accounting_spool_delivered_total", "Accounting records the server acknowledged, taken off the spool."],
+  ["dropped", "pptp_accounting_spool_dropped_total", "Interim-Update / watchdog records dropped from a full spool to make room (later records carry their totals)."],
+  ["refused", "pptp_accounting_spool_refused_total", "Accounting records LOST: refused because the spool was full of records that must not be dropped."],
+  ["retries", "pptp_accounting_spool_retries_total", "Deliveries of a spooled record that failed and were tried again."],
+  ["bad-lines", "pptp_accounting_spool_bad_lines_total", "Spool file lines found unreadable at start (a torn last line after a crash, or damage)."],
+];
+
 /** prom-client default metrics that are gauges with a counter's `_total` suffix. */
 const LINTED_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
 
@@ -88,6 +100,8 @@ export class PptpMetrics {
     g("pptp_peer_state", "The named peer's state: 1 for the current one, 0 for the others.", ["peer", "state"]);
     g("pptp_peer_consecutive_failures", "Failed attempts of the named peer in a row (0 after a success).", ["peer"]);
     for (const [, name, help] of AAA_COUNTERS) c(name, help, ["backend", "server"]);
+    g("pptp_accounting_spool_records", "Accounting records in the spool waiting for the server to acknowledge them.", ["backend"]);
+    for (const [, name, help] of SPOOL_COUNTERS) c(name, help, ["backend"]);
     if (o.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // These three are gauges named like counters, which `promtool check metrics` rejects; the same counts per
@@ -134,8 +148,14 @@ export class PptpMetrics {
 
     for (const [topic, counts] of Object.entries(s)) {
       const m = AAA_TOPIC.exec(topic);
-      if (m === null) continue;
-      for (const [key, name] of AAA_COUNTERS) if (counts[key] !== undefined) this.count(name, { backend: m[1], server: m[2] }, counts[key]);
+      if (m !== null) {
+        for (const [key, name] of AAA_COUNTERS) if (counts[key] !== undefined) this.count(name, { backend: m[1], server: m[2] }, counts[key]);
+        continue;
+      }
+      const sp = SPOOL_TOPIC.exec(topic);
+      if (sp === null) continue;
+      this.set("pptp_accounting_spool_records", { backend: sp[1] }, counts.pending);
+      for (const [key, name] of SPOOL_COUNTERS) this.count(name, { backend: sp[1] }, counts[key]);
     }
 
     if (r.tunnels !== undefined) {

@@ -15,6 +15,7 @@ import { LocalUsers, type LocalUser } from "../aaa/local.js";
 import { AuthChain, type ChainLink } from "../aaa/chain.js";
 import type { AccountingSink, Authenticator } from "../aaa/types.js";
 import { AccountingFanOut } from "../aaa/accounting-fan-out.js";
+import { spoolStatsReport, type SpoolStats } from "../aaa/accounting/spool.js";
 import { tacacsAccountingFromConfig, tacacsFromConfig } from "../io/tacacs.js";
 import { accountingFromConfig, dasFromConfig } from "../io/acct-das-wiring.js";
 import type { DasServer } from "../io/das-udp.js";
@@ -209,12 +210,15 @@ interface AaaRuntime {
  */
 interface AccountingRuntime {
   readonly sink?: AccountingSink;
+  /** Each backend's spool counters, as `show stats` topics ("accounting-spool radius", "accounting-spool tacacs"). */
+  stats(): Record<string, Record<string, number>>;
   close(): Promise<void>;
 }
 
 async function accountingRuntime(l: Loaded, logger: Logger, configFile: string): Promise<AccountingRuntime> {
   const sinks: AccountingSink[] = [];
   const closers: (() => void)[] = [];
+  const spools: [backend: string, stats: () => SpoolStats][] = [];
   const log = (line: string) => logger.log("errors", line);
   try {
     if (l.config.server.enable && l.config.accounting.enable) {
@@ -240,6 +244,7 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
       if (radius !== undefined) {
         sinks.push(radius.sink);
         closers.push(() => radius.close());
+        spools.push(["radius", () => radius.stats()]);
         logger.log("events", `accounting: RADIUS, spooled in ${l.config.accounting.spool}`);
       }
     }
@@ -247,6 +252,7 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
       const t = tacacsAccountingFromConfig(l.config.tacacs, (level, line) => logger.log(level === "info" ? "events" : "errors", line));
       sinks.push(t.sink);
       closers.push(() => t.close());
+      spools.push(["tacacs", () => t.stats()]);
       logger.log("events", `accounting: TACACS+, spooled in ${l.config.tacacs.spool}`);
     }
   } catch (e) {
@@ -254,7 +260,9 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
     throw e;
   }
   const sink = sinks.length === 0 ? undefined : sinks.length === 1 ? sinks[0] : new AccountingFanOut(sinks, (e) => logger.log("errors", `accounting: ${e.message}`));
-  return { ...(sink ? { sink } : {}), close: async () => closers.forEach((c) => c()) };
+  const stats = (): Record<string, Record<string, number>> =>
+    Object.fromEntries(spools.map(([backend, st]) => [`accounting-spool ${backend}`, spoolStatsReport(st())]));
+  return { ...(sink ? { sink } : {}), stats, close: async () => closers.forEach((c) => c()) };
 }
 
 /** What answers authentication requests: [aaa] auth's backends in order (src/aaa/chain.ts). */
@@ -378,7 +386,7 @@ export async function runServer(argv: string[]): Promise<number> {
     // The server role and the dial-out peers answer on one control socket (a process without a server role too);
     // the metrics endpoint reads the same target.
     if (roles.server !== undefined || roles.clients.length > 0) target = processTarget(roles, {
-        aaaCounters: () => carried.view(current.counters()),
+        aaaCounters: () => ({ ...carried.view(current.counters()), ...accounting?.stats() }),
         reloadConfig: () => reload("pptp-ts reload"),
         debug: (req) => applyDebug(logger, req, roles.server),
       });

@@ -25,6 +25,9 @@ function configDir(metrics: string, more = ""): { dir: string; conf: string } {
   return { dir, conf };
 }
 
+/** RADIUS accounting to a port nothing answers on (inside the test's namespace): its records wait in the spool. */
+const ACCOUNTING = `[accounting]\nenable = yes\nservers = 127.0.0.1:1813\nsecret = "metrics test secret"\nspool = acct.spool\n`;
+
 describe("pptp-ts server with [metrics]", () => {
   test("a listen address that is taken stops the server at start, saying which and why", async () => {
     const busy = net.createServer();
@@ -60,7 +63,10 @@ describe("pptp-ts server with [metrics]", () => {
       spawnSync("ip", ["netns", "exec", ns, process.execPath, "-e", `fetch("http://127.0.0.1:9723${path}").then(async (r) => process.stdout.write(r.status + "\\n" + (await r.text())), (e) => { process.stdout.write("error " + e.cause?.code); })`], { encoding: "utf8" }).stdout;
     try {
       spawnSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
-      const { dir, conf } = configDir("listen = 127.0.0.1:9723\n");
+      const { dir, conf } = configDir(
+        "listen = 127.0.0.1:9723\n",
+        ACCOUNTING,
+      );
       const p = spawn("ip", ["netns", "exec", ns, process.execPath, CLI, "server", "-c", conf], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
       proc = p;
       let out = "";
@@ -81,11 +87,18 @@ describe("pptp-ts server with [metrics]", () => {
       assert.equal(e.samples.get('pptp_pool_size_addresses{pool="default"}'), 245);
       assert.equal(e.samples.get('pptp_control_connections{role="server",state="unknown"}') ?? 0, 0);
       assert.ok((e.samples.get("process_resident_memory_bytes") ?? 0) > 0);
+      // RADIUS accounting to a port nothing answers on: its Accounting-On waits in the spool, and both /metrics and
+      // show stats say so per backend.
+      assert.ok((e.samples.get('pptp_accounting_spool_records{backend="radius"}') ?? 0) >= 1, text);
+      assert.equal(e.samples.get('pptp_accounting_spool_delivered_total{backend="radius"}'), 0);
+      const stats = spawnSync(process.execPath, [CLI, "show", "stats", "-c", conf], { encoding: "utf8" });
+      assert.equal(stats.status, 0, stats.stderr);
+      assert.match(stats.stdout, /accounting-spool radius/, stats.stdout);
       const check = promtoolCheck(text);
       assert.equal(check.status, 0, check.output);
       assert.match(fetchIn("/"), /^404\n/);
 
-      writeFileSync(conf, "[server]\ncontrol-socket = ctl.sock\n[ppp]\nusers = chap-secrets\n[metrics]\nlisten = 127.0.0.1:9724\n");
+      writeFileSync(conf, `[server]\ncontrol-socket = ctl.sock\n[ppp]\nusers = chap-secrets\n[metrics]\nlisten = 127.0.0.1:9724\n${ACCOUNTING}`);
       const reloaded = spawnSync(process.execPath, [CLI, "reload", "-c", conf], { encoding: "utf8" });
       assert.equal(reloaded.status, 0, reloaded.stderr);
       assert.equal(reloaded.stdout, "configuration reloaded; established sessions keep their settings\n[metrics] changed: the metrics endpoint keeps its start-up listen and path; restart pptp-ts to apply them\n");

@@ -24,6 +24,8 @@ class FakeServer implements AdminTarget {
     traffic: { "bytes-in": 123456, "bytes-out": 654321, "packets-in": 1000, "packets-out": 2000 },
     "radius 10.0.0.5:1812": { requests: 50, retransmissions: 4, responses: 46, timeouts: 4, dropped: 1 },
     "radius 10.0.0.6:1812": { requests: 4, retransmissions: 0, responses: 4, timeouts: 0, dropped: 0 },
+    "accounting-spool radius": { pending: 3, accepted: 120, delivered: 117, dropped: 2, refused: 1, retries: 9, "bad-lines": 1 },
+    "accounting-spool tacacs": { pending: 0, accepted: 40, delivered: 40, dropped: 0, refused: 0, retries: 0, "bad-lines": 0 },
   };
   pools: PoolLine[] = [
     { name: "default", ranges: "192.168.50.10-192.168.50.254", size: 245, inUse: 3, free: 240, reserved: 2 },
@@ -120,6 +122,16 @@ describe("metrics: the mapping from the admin contract", () => {
     assert.equal(v('pptp_aaa_timeouts_total{backend="radius",server="10.0.0.5:1812"}'), 4);
     assert.equal(v('pptp_aaa_dropped_replies_total{backend="radius",server="10.0.0.5:1812"}'), 1);
     assert.equal(v('pptp_aaa_requests_total{backend="radius",server="10.0.0.6:1812"}'), 4);
+    // Each backend's accounting spool (show stats "accounting-spool radius" / "... tacacs"): what waits, and what was
+    // delivered, dropped for room, refused (lost), retried and unreadable.
+    assert.equal(v('pptp_accounting_spool_records{backend="radius"}'), 3);
+    assert.equal(v('pptp_accounting_spool_delivered_total{backend="radius"}'), 117);
+    assert.equal(v('pptp_accounting_spool_dropped_total{backend="radius"}'), 2);
+    assert.equal(v('pptp_accounting_spool_refused_total{backend="radius"}'), 1);
+    assert.equal(v('pptp_accounting_spool_retries_total{backend="radius"}'), 9);
+    assert.equal(v('pptp_accounting_spool_bad_lines_total{backend="radius"}'), 1);
+    assert.equal(v('pptp_accounting_spool_records{backend="tacacs"}'), 0);
+    assert.equal(v('pptp_accounting_spool_delivered_total{backend="tacacs"}'), 40);
     assert.match(e.contentType, /^text\/plain; version=0\.0\.4/);
   });
 

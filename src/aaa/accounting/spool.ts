@@ -67,6 +67,15 @@ export interface SpoolStats {
   badLines: number;
 }
 
+/**
+ * A spool's counters as `show stats` prints them (topic "accounting-spool radius" / "... tacacs") and /metrics
+ * reads them: what waits for the server now, and what was delivered, dropped to make room, refused (lost), retried
+ * and found unreadable since start.
+ */
+export function spoolStatsReport(s: SpoolStats): Record<string, number> {
+  return { pending: s.pending, accepted: s.accepted, delivered: s.delivered, dropped: s.dropped, refused: s.refused, retries: s.retries, "bad-lines": s.badLines };
+}
+
 export interface LoadedSpool<T> {
   readonly entries: SpoolEntry<T>[];
   readonly nextSeq: number;
