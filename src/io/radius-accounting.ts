@@ -6,7 +6,7 @@
 import { RadiusUdpClient } from "./radius-udp.js";
 import type { RadiusServer } from "../aaa/radius/client-engine.js";
 import { RadiusCode } from "../aaa/radius/packet.js";
-import { accountingAttributes, isDroppable, radiusRecords, type AcctRecord, type NasIdentity } from "../aaa/accounting/records.js";
+import { accountingAttributes, isDroppable, parseAcctRecord, radiusRecords, type AcctRecord, type NasIdentity } from "../aaa/accounting/records.js";
 import type { SpoolStats } from "../aaa/accounting/spool.js";
 import type { AccountingSink } from "../aaa/types.js";
 import { startSpooledAccounting } from "./spool-accounting.js";
@@ -52,6 +52,7 @@ export async function createRadiusAccounting(o: RadiusAccountingOptions): Promis
     records: radiusRecords,
     droppable: isDroppable,
     droppableName: "interim update",
+    parse: parseAcctRecord,
     ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
     log,
     now,

@@ -86,6 +86,35 @@ export const radiusRecords: RecordMaker<AcctRecord> = {
 
 const GIGA = 0x1_0000_0000;
 
+const STATUSES = new Set<number>(Object.values(AcctStatus));
+const count = (v: unknown): boolean => v === undefined || (typeof v === "number" && Number.isSafeInteger(v) && v >= 0);
+const text = (v: unknown): boolean => v === undefined || typeof v === "string";
+
+/**
+ * A value read back from the spool, if it is a record we would have written (else loadSpool skips the line as
+ * damaged, naming it): an Acct-Status-Type we send, the session fields with their types, counts that are
+ * non-negative integers, Class values in hex, and attributes that encode (a dotted Framed-IP-Address, every value
+ * within RADIUS' 253 octets). Without it, a damaged line that is still JSON would reach the sender.
+ */
+export function parseAcctRecord(v: unknown): AcctRecord | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  if (typeof r.status !== "number" || !STATUSES.has(r.status)) return undefined;
+  if (![r.sessionId, r.user, r.peer, r.local, r.framed].every(text)) return undefined;
+  if (![r.time, r.inOctets, r.outOctets, r.inPackets, r.outPackets].every(count)) return undefined;
+  if (r.callId !== undefined && !(Number.isInteger(r.callId) && (r.callId as number) >= 0 && (r.callId as number) <= 0xffff)) return undefined;
+  if (r.authentic !== undefined && r.authentic !== 1 && r.authentic !== 2) return undefined;
+  if (r.cause !== undefined && !(Number.isInteger(r.cause) && (r.cause as number) > 0 && (r.cause as number) <= 0xffffffff)) return undefined;
+  if (r.classes !== undefined && !(Array.isArray(r.classes) && r.classes.every((c) => typeof c === "string" && /^(?:[0-9a-f]{2})+$/i.test(c)))) return undefined;
+  const rec = r as unknown as AcctRecord;
+  try {
+    accountingAttributes(rec, 0, 0, {});
+  } catch {
+    return undefined;
+  }
+  return rec;
+}
+
 /** Attributes of the Accounting-Request for `r`, an event at `at`, sent at `now` (wall-clock ms). */
 export function accountingAttributes(r: AcctRecord, at: number, now: number, nas: NasIdentity): RadiusAttribute[] {
   const a: RadiusAttribute[] = [integerAttr(Attr.AcctStatusType, r.status)];

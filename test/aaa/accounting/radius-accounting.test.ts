@@ -3,7 +3,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,6 +76,38 @@ test("Accounting-On, Start, Interim-Update, Stop and Accounting-Off land in Free
     assert.equal(stop["Acct-Terminate-Cause"], "Admin-Reset");
     assert.equal(start["Acct-Input-Octets"], undefined, "Start carries no counters");
   } finally {
+    await fr.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a spool line that is JSON but not a record we write is skipped and named, not sent; the records around it are", { skip }, async () => {
+  const fr = await startFreeRadius({ secret: SECRET, users: [] });
+  const dir = mkdtempSync(join(tmpdir(), "acct-"));
+  const spoolPath = join(dir, "acct.spool");
+  const at = Date.now();
+  // Line 2: an Acct-Status-Type we never send; line 3: a Framed-IP-Address that is not one.
+  writeFileSync(spoolPath, [
+    `R 1 ${at} {"status":7}`,
+    `R 2 ${at} {"status":42,"sessionId":"6E3A0002"}`,
+    `R 3 ${at} {"status":1,"sessionId":"6E3A0003","framed":"192.168.50.999"}`,
+    `R 4 ${at} {"status":8}`,
+    "",
+  ].join("\n"));
+  const log: string[] = [];
+  let acct: Awaited<ReturnType<typeof createRadiusAccounting>> | undefined;
+  try {
+    acct = await createRadiusAccounting({
+      servers: [{ host: fr.address, port: fr.acctPort, secret: new TextEncoder().encode(SECRET) }],
+      spoolPath, spoolMax: 100, timeoutMs: 500, retries: 2, log: (l) => log.push(l),
+    });
+    assert.equal(await acct.drained(5000), true);
+    assert.equal(acct.stats().delivered, 2);
+    assert.equal(acct.stats().badLines, 2);
+    assert.deepEqual(readDetail(fr.radacctDir).map((r) => r["Acct-Status-Type"]), ["Accounting-On", "Accounting-Off"]);
+    for (const n of [2, 3]) assert.ok(log.some((l) => l.startsWith(`${spoolPath}:${n}: unreadable`)), log.join("\n"));
+  } finally {
+    acct?.close();
     await fr.stop();
     rmSync(dir, { recursive: true, force: true });
   }
