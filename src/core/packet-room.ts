@@ -16,3 +16,11 @@ export interface PacketRoom {
   /** The offset of `len` free bytes in `bytes` (the queue is written first if it is full), or -1 when it has none. */
   room(len: number): number;
 }
+
+/**
+ * Where a datagram decrypted into a TUN queue's room starts: 6 bytes in, so that behind the 2-byte PPP protocol
+ * field (the usual, uncompressed one) the IP datagram begins 8-byte aligned, as the queue's copies placed it.
+ */
+export const IP_ROOM_LEAD = 6;
+/** A frame's PPP and MPPE headers and protocol field at most, in front of the datagram (PppLink.sendIp: len + 8). */
+export const FRAME_OVERHEAD = 8;

@@ -32,7 +32,7 @@ import { Ipv4Fragmenter, icmpFragNeeded, ipv4DontFragment, ICMP_FRAG_NEEDED_MAX 
 import type { AuthResult, TerminateCause } from "../aaa/types.js";
 import { CAPTURE_RECEIVED, CAPTURE_SENT, type CaptureTap } from "./capture-tap.js";
 import { SharedScratch } from "../core/scratch.js";
-import type { PacketRoom } from "../core/packet-room.js";
+import { FRAME_OVERHEAD, IP_ROOM_LEAD, type PacketRoom } from "../core/packet-room.js";
 
 export type ByteSink = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -63,13 +63,6 @@ const FRAME_ROOM = 4096;
 /** ICMP "fragmentation needed" messages a call may send at once, and per second after that (token bucket). */
 const ICMP_BURST = 10;
 const ICMP_PER_S = 20;
-/**
- * Where a datagram decrypted into the TUN queue's room starts: 6 bytes in, so that behind the 2-byte PPP protocol
- * field (the usual, uncompressed one) the IP datagram begins 8-byte aligned, as the queue's copies placed it.
- */
-const IP_ROOM_LEAD = 6;
-/** A frame's PPP and MPPE headers and protocol field at most, in front of the datagram (PppLink.sendIp: len + 8). */
-const FRAME_OVERHEAD = 8;
 /** sendIp's frame buffer, one per process (core/scratch.ts): the frame goes to greOut synchronously. */
 const TX_SCRATCH = new SharedScratch(GRE_MAX_HEADER_LENGTH + FRAME_ROOM);
 

@@ -17,7 +17,7 @@
  *
  * Nothing on the two IP paths allocates; control frames are rare and are copied.
  */
-import type { PacketRoom } from "../../core/packet-room.js";
+import { FRAME_OVERHEAD, IP_ROOM_LEAD, type PacketRoom } from "../../core/packet-room.js";
 import { plausibleIpv4Plaintext } from "../../wire/ipv4.js";
 import { GreChannel, type GreChannelState } from "../../pptp/gre-channel.js";
 import { GRE_MAX_HEADER_LENGTH, GreHeader } from "../../wire/gre.js";
@@ -105,10 +105,6 @@ export interface DataCallStats {
 const FRAME_ROOM = 4096;
 /** ICMP "fragmentation needed" a call sends per second at most (session/call.ts: 20/s after a burst of 10). */
 const ICMP_PER_S = 20;
-/** Where a datagram decrypted into the TUN queue's room starts: its IP header 8-byte aligned behind a 2-byte protocol field. */
-const IP_ROOM_LEAD = 6;
-/** A frame's PPP and MPPE headers and protocol field at most, in front of the datagram. */
-const FRAME_OVERHEAD = 8;
 
 export class DataCall {
   readonly localCallId: number;
