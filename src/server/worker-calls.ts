@@ -38,6 +38,11 @@ export const POLL_MS = 1000;
  * (RFC 2637 §4.3) but takes one ahead as loss.
  */
 const LOST_SEQ_MARGIN = 1 << 20;
+/**
+ * GRE the control thread forwards while a hand-off is unanswered is also kept here, up to this many packets, so a
+ * refusal can deliver it on the control thread (the "add" round trip is one MessagePort hop: well under this).
+ */
+export const PENDING_GRE_MAX = 256;
 
 interface Counters {
   ipIn: number;
@@ -87,6 +92,11 @@ export class WorkerCalls {
   private renegotiations = 0;
   private lostCalls = 0;
   private workerRestarts = 0;
+  /**
+   * GRE for a handed-off call that reached neither side: kept past PENDING_GRE_MAX while a hand-off the worker then
+   * refused was unanswered, or read here for a call the pool no longer places on any worker (`show stats`).
+   */
+  private greForwardLost = 0;
 
   constructor(
     readonly pool: DataPlaneWorkers,
@@ -148,25 +158,45 @@ export class WorkerCalls {
       this.pool.sendFrame(callId, f);
     };
     // GRE this thread still reads for the call (queued before the steering entry took effect) follows the "add".
+    // Until the worker answers, a copy stays here: a worker that refuses the call drops what was forwarded to it
+    // (it has no call for it), so on a refusal these come back into this channel, after the reordered ones.
+    let unanswered: ForwardedGre[] | undefined = [];
+    let unansweredOver = 0;
     session.greIn = (_now, buf, gh) => {
-      this.pool.forwardGre(callId, copyGre(buf, gh));
+      const p = copyGre(buf, gh);
+      if (unanswered !== undefined) {
+        if (unanswered.length < PENDING_GRE_MAX) unanswered.push(p);
+        else unansweredOver++;
+      }
+      if (!this.pool.forwardGre(callId, p) && unanswered === undefined) this.greForwardLost++;
     };
     const held: Held = { counters: link.stats, seen: { ipIn: 0, ipOut: 0, bytesIn: 0, bytesOut: 0 }, onActivity, session, ends, epoch: d.mppe?.epoch, lastSeq: gre.nextSendSeq };
     this.held.set(callId, held);
     this.arm();
     pending.then(
-      (owner) => this.log("events", `call ${callId}: data path on worker ${owner}`),
+      (owner) => {
+        unanswered = undefined;
+        this.log("events", `call ${callId}: data path on worker ${owner}`);
+      },
       (e: unknown) => {
+        const forwarded = unanswered ?? [];
+        unanswered = undefined;
         // The worker refused it (or died meanwhile, before it sent anything): the call carries on, on the control thread.
-        if (this.held.get(callId) !== held) return;
+        if (this.held.get(callId) !== held) {
+          this.greForwardLost += forwarded.length + unansweredOver;
+          return;
+        }
         this.held.delete(callId);
         session.frameOut = undefined;
         session.greIn = undefined;
         link.handOffData(false);
-        // The held packets come back into this channel, whose receive state never moved (GRE forwarded meanwhile
-        // reached a worker without the call: lost, as on a refused call's first packets).
+        // The held packets, then the GRE forwarded meanwhile (which reached a worker without the call), come back
+        // into this channel, whose receive state never moved: its reorder buffer puts them in sequence.
         for (const p of reordered) this.receiveGre(callId, p);
-        this.log("errors", `call ${callId}: data-plane worker: ${(e as Error).message}; the call's data stays on the control thread`);
+        for (const p of forwarded) this.receiveGre(callId, p);
+        this.greForwardLost += unansweredOver;
+        const kept = forwarded.length > 0 ? ` (${forwarded.length} GRE packet${forwarded.length === 1 ? "" : "s"} forwarded meanwhile delivered here${unansweredOver > 0 ? `, ${unansweredOver} over ${PENDING_GRE_MAX} lost` : ""})` : "";
+        this.log("errors", `call ${callId}: data-plane worker: ${(e as Error).message}; the call's data stays on the control thread${kept}`);
       },
     );
     return true;
@@ -298,6 +328,7 @@ export class WorkerCalls {
       renegotiations: this.renegotiations,
       "calls-lost-with-worker": this.lostCalls,
       "worker-restarts": this.workerRestarts,
+      "gre-forward-lost": this.greForwardLost,
     };
     this.lastCalls.forEach((n, i) => (out[`worker-${i + 1}-calls`] = n));
     return out;

@@ -285,3 +285,85 @@ describe("WorkerCalls: packets out of order at the moment of the hand-off", () =
     await wc.close();
   });
 });
+
+/**
+ * A worker that refuses the call (its "add" failed: a full TUN queue, a demux error) answers after one MessagePort
+ * round trip; GRE the control thread read in that window went to it with `forwardGre` and the worker, which has no
+ * call for it, drops it. The call carries on, on the control thread: those packets must reach it there.
+ */
+class RefusingPool extends InlinePool {
+  /** GRE the control thread forwarded: posted to the worker, which has no call for it and drops it. */
+  readonly forwarded: ForwardedGre[] = [];
+  private refuse: (() => void) | undefined;
+  override async handOff(c: CallHandoff): Promise<number> {
+    this.handOffs.push(c);
+    await new Promise<void>((r) => (this.refuse = r));
+    throw new Error("cannot add the call: TUN queue closed");
+  }
+  override forwardGre(_id: number, p: ForwardedGre): boolean {
+    this.forwarded.push(p);
+    return true;
+  }
+  answer(): void {
+    this.refuse?.();
+  }
+}
+
+describe("WorkerCalls: the worker refuses the call", () => {
+  test("GRE read while the refusal was on its way, and the reordered packets, reach the call on the control thread, in order", async () => {
+    const h = makeHarness(mppeHarness(9, 41, 43));
+    const pool = new RefusingPool(h);
+    const logs: string[] = [];
+    const toControl = (callId: number, p: ForwardedGre): void => {
+      h.server.handleParsedGre(h.clock.now, forwardedHeader(p, callId, new GreHeader()), p.payload);
+    };
+    const wc = new WorkerCalls(pool as unknown as DataPlaneWorkers, (_c, m) => logs.push(m), 3_600_000, () => {}, () => h.clock.now, toControl);
+    const ends = { peerIp: 0x0a630002, localIp: 0x0a630001, clientIp: 0xc0a8320a };
+    const toServer = h.server.handleGre.bind(h.server);
+    let captured: Uint8Array[] | undefined;
+    const gh = new GreHeader();
+    h.server.handleGre = (now, callId, buf, off, len) => {
+      assert.ok(parseGreHeader(buf, off, len, gh).ok);
+      if (captured !== undefined && gh.hasSeq) return (captured.push(buf.slice(off, off + len)), true);
+      return toServer(now, callId, buf, off, len);
+    };
+
+    h.client.start(h.clock.now);
+    h.server.start(h.clock.now);
+    await h.settle(() => ofType(h.serverEvents, "network-up").length > 0 && ofType(h.clientEvents, "network-up").length > 0);
+    const callId = [...h.server.sessions.keys()][0];
+    const clientCall = h.client.currentCallId!;
+
+    captured = [];
+    const up = Array.from({ length: 8 }, (_, i) => fakeIpPacket(200, 900 + i, "192.168.50.10", "10.1.1.1"));
+    for (const d of up) h.client.sendIp(h.clock.now, clientCall, d, 0, d.length);
+    await h.settle(() => captured!.length >= 8, 100);
+    const pkts = captured;
+    captured = undefined;
+
+    // 0, 2, 3 before the hand-off (2 and 3 wait behind 1); 1, 4..7 read by the control thread while the "add" is
+    // unanswered: all forwarded to the worker.
+    for (const k of [0, 2, 3]) toServer(h.clock.now, callId, pkts[k], 0, pkts[k].length);
+    assert.deepEqual(h.serverIpIn, [up[0]]);
+    const session = h.server.sessions.get(callId)!;
+    assert.ok(wc.handOff(callId, session, ends, () => {}), logs.join("\n"));
+    for (const k of [1, 4, 5, 6, 7]) toServer(h.clock.now, callId, pkts[k], 0, pkts[k].length);
+    assert.equal(pool.forwarded.length, 5, "forwarded to the worker while its answer was on the way");
+    assert.deepEqual(h.serverIpIn, [up[0]], "nothing delivered here meanwhile");
+
+    pool.answer();
+    await tick();
+    assert.ok(logs.some((l) => /the call's data stays on the control thread/.test(l)), logs.join("\n"));
+    assert.deepEqual(h.serverIpIn, up, "all eight, in order, none twice, on the control thread");
+    assert.equal(session.channel.stats.lost, 0);
+    assert.equal(wc.stats()["gre-forward-lost"], 0);
+
+    // The call goes on here: later GRE reaches the channel directly.
+    const more = fakeIpPacket(200, 999, "192.168.50.10", "10.1.1.1");
+    h.client.sendIp(h.clock.now, clientCall, more, 0, more.length);
+    await h.settle(() => h.serverIpIn.length >= 9, 100);
+    assert.deepEqual(h.serverIpIn.at(-1), more);
+    assert.equal(pool.forwarded.length, 5, "nothing more forwarded after the refusal");
+    await wc.close();
+  });
+});
