@@ -64,6 +64,7 @@ const SPOOL_COUNTERS: readonly (readonly [key: string, name: string, help: strin
   ["refused", "pptp_accounting_spool_refused_total", "Accounting records LOST: refused because the spool was full of records that must not be dropped."],
   ["retries", "pptp_accounting_spool_retries_total", "Deliveries of a spooled record that failed and were tried again."],
   ["bad-lines", "pptp_accounting_spool_bad_lines_total", "Spool file lines found unreadable at start (a torn last line after a crash, or damage)."],
+  ["rejected", "pptp_accounting_spool_rejected_dropped_total", "Accounting records LOST: dropped after the server refused them (TACACS+ ERROR) accounting-error-limit times while it took the records behind them."],
 ];
 
 /** prom-client default metrics that are gauges with a counter's `_total` suffix. */

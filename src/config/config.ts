@@ -441,6 +441,7 @@ const SPECS: { readonly [S in SectionName]: Readonly<Record<string, KeySpec>> } 
     authorization: key(boolean, "yes", (d, v) => (d.tacacs.authorization = v), (c) => yesNo(c.tacacs.authorization)),
     spool: key(nonEmpty, "/var/lib/pptp-ts/tacacs-accounting.spool", (d, v, baseDir) => (d.tacacs.spool = resolve(baseDir, v)), (c) => c.tacacs.spool),
     "spool-max": key(integer(10, 10_000_000), "100000", (d, v) => (d.tacacs.spoolMax = v), (c) => String(c.tacacs.spoolMax)),
+    "accounting-error-limit": key(integer(0, 1000), "5", (d, v) => (d.tacacs.accountingErrorLimit = v), (c) => String(c.tacacs.accountingErrorLimit)),
   },
   // [pools] has no fixed keys: every key is a pool name (see poolSpec); formatConfig writes them.
   pools: {},
@@ -629,7 +630,7 @@ function isPeerKey(name: string): boolean {
 }
 
 export type ConfigResult =
-  | { readonly ok: true; readonly config: ServerConfig; readonly warnings: string[] }
+  | { readonly ok: true; readonly config: ServerConfig; readonly warnings: string[]; /** "section.key" → the line that set it. */ readonly keyLines: ReadonlyMap<string, number> }
   | { readonly ok: false; readonly errors: ConfigError[]; readonly warnings: string[] };
 
 /**
@@ -848,7 +849,7 @@ export function parseConfig(text: string, fileName: string): ConfigResult {
   for (const { peer } of finished) if (peer !== undefined) draft.peers.push(peer);
   checkPeers(draft, finished, ctx);
   if (errors.length > 0) return { ok: false, errors, warnings };
-  return { ok: true, config: draft, warnings };
+  return { ok: true, config: draft, warnings, keyLines: setOn };
 }
 
 /** The peer with its role-dependent defaults filled in; undefined without a role (an error reported by checkPeers). */

@@ -10,6 +10,8 @@
  *   authorization = yes     ; ask service=ppp protocol=ip after authentication (addresses, routes, timeouts)
  *   spool = /var/lib/pptp-ts/tacacs-accounting.spool ; accounting records wait here until a server took them
  *   spool-max = 100000      ; undelivered records kept; when full the oldest WATCHDOG goes first
+ *   accounting-error-limit = 5 ; ERROR replies to one record before the one behind it is tried; if the server
+ *                           ; takes that, the refused record is dropped (logged in full, counted); 0 = never
  *
  * The spool keys live here, not in [accounting]: that section is RADIUS accounting (its enable, servers, secret,
  * and its spool holds RADIUS records), while TACACS+ accounting runs whenever [aaa] auth names tacacs. Each
@@ -38,13 +40,15 @@ export interface TacacsConfig {
   /** Absolute path of the accounting spool (src/aaa/accounting/spool.ts). */
   readonly spool: string;
   readonly spoolMax: number;
+  /** ERROR replies to one accounting record before the record behind it is tried; 0 = retry it forever. */
+  readonly accountingErrorLimit: number;
 }
 
 export const TACACS_PORT = 49;
 export const DEFAULT_TACACS_SPOOL = "/var/lib/pptp-ts/tacacs-accounting.spool";
 
 export function defaultTacacsConfig(): TacacsConfig {
-  return { servers: [], key: undefined, keyFile: undefined, timeoutMs: 5000, deadlineMs: 15_000, singleConnection: false, authorization: true, spool: DEFAULT_TACACS_SPOOL, spoolMax: 100_000 };
+  return { servers: [], key: undefined, keyFile: undefined, timeoutMs: 5000, deadlineMs: 15_000, singleConnection: false, authorization: true, spool: DEFAULT_TACACS_SPOOL, spoolMax: 100_000, accountingErrorLimit: 5 };
 }
 
 /** "host", "host:port". */

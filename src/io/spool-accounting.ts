@@ -10,8 +10,11 @@ import { SpoolingAccountingSink, type RecordMaker } from "../aaa/accounting/sink
 import type { SpoolEntry, SpoolStats } from "../aaa/accounting/spool.js";
 import type { AccountingSink } from "../aaa/types.js";
 
-/** One delivery attempt: `server` answered and took the record, or nobody did (`message` says why). */
-export type Delivery = { readonly ok: true; readonly server: string } | { readonly ok: false; readonly message: string };
+/**
+ * One delivery attempt: `server` answered and took the record, or nobody did (`message` says why), or a server
+ * answered and would not store it (`rejected`: TACACS+ status ERROR; RADIUS has no such answer, RFC 2866 §4.1).
+ */
+export type Delivery = { readonly ok: true; readonly server: string } | { readonly ok: false; readonly message: string; readonly rejected?: boolean };
 
 export interface SpooledAccountingOptions<T> {
   /** Whose records, in log lines: "accounting" (RADIUS), "TACACS+ accounting". */
@@ -33,6 +36,10 @@ export interface SpooledAccountingOptions<T> {
   readonly now: () => number;
   /** Builds a new request for `e` and makes one attempt (every server included). */
   readonly send: (e: SpoolEntry<T>) => Promise<Delivery>;
+  /** A server's refusals of one record before the record behind it is tried, and it dropped if that one is taken (Spool rejectLimit). */
+  readonly rejectLimit?: number;
+  /** The config key that sets rejectLimit, for log lines. */
+  readonly rejectKey?: string;
   /** The client `send` uses: closed with the accounting, or at once when the spool cannot be opened. */
   readonly client: { close(): void };
 }
@@ -58,6 +65,9 @@ export function startSpooledAccounting<T>(o: SpooledAccountingOptions<T>): Spool
       maxKey: o.maxKey,
       droppableName: o.droppableName,
       ...(o.parse !== undefined ? { parse: o.parse } : {}),
+      ...(o.rejectLimit !== undefined ? { rejectLimit: o.rejectLimit } : {}),
+      ...(o.rejectKey !== undefined ? { rejectKey: o.rejectKey } : {}),
+      describe: (r) => o.records.describe(r),
     });
   } catch (e) {
     o.client.close();
@@ -71,7 +81,7 @@ export function startSpooledAccounting<T>(o: SpooledAccountingOptions<T>): Spool
     if (!out.ok && !wasDown) o.log(`${o.name}: ${out.message}; records are kept in ${o.spoolPath} and sent in order when a server answers`);
     if (out.ok && wasDown) o.log(`${o.name}: ${out.server} answers again; sending ${spool.pending} spooled record(s)`);
     wasDown = !out.ok;
-    return out.ok;
+    return out.ok ? true : out.rejected === true ? { rejected: out.message } : false;
     // Retry waits run on the monotonic clock: a wall-clock step back must not stall delivery.
   }, () => performance.now());
   runner.kick();

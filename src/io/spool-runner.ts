@@ -1,7 +1,8 @@
 /**
  * Moves a Spool's records to their destination with real time: one record in flight, the next only after the
  * previous one was answered (so order holds), a timer for the spool's retry wait. `send` resolves true when the
- * server answered (Accounting-Response), false when it did not (every server timed out); it builds a new request for
+ * server answered (Accounting-Response), false when it did not (every server timed out), `{ rejected }` when a server
+ * answered and did not store the record (TACACS+ ERROR: Spool.rejected decides whether it is set aside); it builds a new request for
  * every call, so a resend has a new Identifier and an Acct-Delay-Time counted from the event (RFC 2866 §5.2).
  */
 import type { Spool, SpoolEntry } from "../aaa/accounting/spool.js";
@@ -14,7 +15,7 @@ export class SpoolRunner<T> {
 
   constructor(
     private readonly spool: Spool<T>,
-    private readonly send: (e: SpoolEntry<T>) => Promise<boolean>,
+    private readonly send: (e: SpoolEntry<T>) => Promise<boolean | { readonly rejected: string }>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -36,10 +37,11 @@ export class SpoolRunner<T> {
     );
   }
 
-  private settle(e: SpoolEntry<T>, ok: boolean): void {
+  private settle(e: SpoolEntry<T>, ok: boolean | { readonly rejected: string }): void {
     this.busy = false;
-    if (ok) this.spool.delivered(e.seq);
-    else this.spool.failed(e.seq, this.now());
+    if (ok === true) this.spool.delivered(e.seq);
+    else if (ok === false) this.spool.failed(e.seq, this.now());
+    else this.spool.rejected(e.seq, this.now(), ok.rejected);
     this.kick();
   }
 

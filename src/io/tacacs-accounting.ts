@@ -14,10 +14,15 @@ export interface TacacsAccountingOptions {
   readonly spoolMax: number;
   /** Pause before a record is tried again after no server took it (doubles up to 5 minutes). */
   readonly retryMs?: number;
+  /** ERROR replies to one record before the record behind it is tried ([tacacs] accounting-error-limit; 0 = never). */
+  readonly errorLimit?: number;
   readonly log: (line: string) => void;
   /** Wall clock (tests may shift it). */
   readonly now?: () => number;
 }
+
+/** ERROR replies to one record, in a row, before the record behind it is tried (and it dropped if that one is taken). */
+export const DEFAULT_ERROR_LIMIT = 5;
 
 export function createTacacsAccounting(o: TacacsAccountingOptions): SpooledAccounting {
   return startSpooledAccounting<TacacsAcctRecord>({
@@ -30,6 +35,8 @@ export function createTacacsAccounting(o: TacacsAccountingOptions): SpooledAccou
     droppableName: "watchdog update",
     parse: parseTacacsRecord,
     ...(o.retryMs !== undefined ? { retryMs: o.retryMs } : {}),
+    rejectLimit: o.errorLimit ?? DEFAULT_ERROR_LIMIT,
+    rejectKey: "[tacacs] accounting-error-limit",
     log: o.log,
     now: o.now ?? Date.now,
     client: o.client,

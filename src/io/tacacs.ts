@@ -50,5 +50,5 @@ export function tacacsFromConfig(c: TacacsConfig, log: TacacsLog = () => {}, now
 
 /** TACACS+ accounting spooled in [tacacs] spool; `close()` stops it and its client, leaving the undelivered on disk. */
 export function tacacsAccountingFromConfig(c: TacacsConfig, log: TacacsLog = () => {}, o: { readonly retryMs?: number } = {}): SpooledAccounting {
-  return createTacacsAccounting({ client: clientOf(c, log), spoolPath: c.spool, spoolMax: c.spoolMax, ...o, log: (line) => log("error", line) });
+  return createTacacsAccounting({ client: clientOf(c, log), spoolPath: c.spool, spoolMax: c.spoolMax, errorLimit: c.accountingErrorLimit, ...o, log: (line) => log("error", line) });
 }

@@ -21,6 +21,7 @@ import { createRadiusAccounting } from "../../src/io/radius-accounting.js";
 import type { SpooledAccounting } from "../../src/io/spool-accounting.js";
 import { defaultTacacsConfig } from "../../src/config/tacacs-config.js";
 import { tacacsRecords } from "../../src/aaa/tacacs/accounting.js";
+import { spoolStatsReport } from "../../src/aaa/accounting/spool.js";
 import { AccountingFanOut } from "../../src/aaa/accounting-fan-out.js";
 import type { SessionSnapshot } from "../../src/aaa/types.js";
 import { requireOrSkip, tsharkMissing } from "../support/prerequisites.js";
@@ -48,8 +49,8 @@ async function peerOn(port: number, fault: "none" | "error" = "none"): Promise<T
 }
 
 /** TACACS+ accounting as the server builds it from [tacacs], with short retry pauses; the timeout stays generous, since a reply slower than it (a loaded machine) means the record is sent again: at least once. */
-function accounting(port: number, spool: string, logs: string[], spoolMax = 1000): SpooledAccounting {
-  const c = { ...defaultTacacsConfig(), servers: [{ host: "127.0.0.1", port }], key: KEY, timeoutMs: 1500, deadlineMs: 3000, spool, spoolMax };
+function accounting(port: number, spool: string, logs: string[], spoolMax = 1000, accountingErrorLimit = defaultTacacsConfig().accountingErrorLimit): SpooledAccounting {
+  const c = { ...defaultTacacsConfig(), servers: [{ host: "127.0.0.1", port }], key: KEY, timeoutMs: 1500, deadlineMs: 3000, spool, spoolMax, accountingErrorLimit };
   const a = tacacsAccountingFromConfig(c, (_level, m) => logs.push(m), { retryMs: 50 });
   cleanup.push(() => a.close());
   return a;
@@ -270,4 +271,61 @@ test("TACACS+ down does not hold RADIUS accounting (FreeRADIUS), and its records
   const p = await peerOn(port);
   assert.equal(await tac.drained(10_000), true);
   assert.deepEqual(seen(p), expected);
+});
+
+/**
+ * A server that answers ERROR (RFC 8907 §7.2: it did not commit the record) forever for one record: a production
+ * server must not let that record hold every record behind it until spool-max. After [tacacs] accounting-error-limit
+ * ERRORs in a row the record behind it is tried; the server takes it, so the refused record is dropped (logged in
+ * full, counted) and the rest flows. A server that answers ERROR to everything keeps them all (its fault, not theirs).
+ */
+test("a server that answers ERROR forever to one record: after accounting-error-limit ERRORs it is dropped (logged, counted) and the records behind it flow in order", async () => {
+  const port = await closedPort();
+  const p = new TacacsPeer({ key: KEY, users: [], acctError: (args, flags) => flags === 0x02 && args.includes("task_id=sess-2") });
+  await p.listen(port);
+  cleanup.push(() => p.close());
+  const logs: string[] = [];
+  const a = accounting(port, join(tempDir(), "tacacs.spool"), logs, 1000, 3);
+  const expected = sessions(a.sink, 3);
+  assert.equal(await a.drained(20_000), true, `${JSON.stringify(a.stats())}\n${logs.join("\n")}`);
+  assert.deepEqual(seen(p), expected.filter((e) => e !== "sess-2 start"), "every other record, in order");
+  assert.equal(p.acctErrors, 3, "ERROR three times (the limit), then the record behind it was taken");
+  assert.equal(a.stats().rejected, 1);
+  assert.equal(a.stats().delivered, 8);
+  assert.equal(spoolStatsReport(a.stats()).rejected, 1, "show stats / metrics (pptp_accounting_spool_rejected_dropped_total)");
+  const dropped = logs.filter((l) => /DROPPED/.test(l));
+  assert.equal(dropped.length, 1, logs.join("\n"));
+  assert.match(dropped[0], /^TACACS\+ accounting spool: record #4 \(start sess-2 \(user2\)\) DROPPED: the server refused it 3 times .*the record was: \{.*"task_id=sess-2"/);
+  assert.ok(logs.some((l) => /record #4 \(start sess-2 \(user2\)\) refused 3 times in a row \(.*status 2 ERROR.*\[tacacs\] accounting-error-limit = 3\)/.test(l)), logs.join("\n"));
+});
+
+test("a server that answers ERROR to every record keeps them all (its fault, not the records'), then takes them in order", async () => {
+  const port = await closedPort();
+  const p = await peerOn(port, "error");
+  const logs: string[] = [];
+  const a = accounting(port, join(tempDir(), "tacacs.spool"), logs, 1000, 2);
+  const expected = sessions(a.sink, 2);
+  // Two ERRORs for the head, one for the record behind it: the server refuses both, so nothing is dropped.
+  await until(() => logs.some((l) => /refuses the record behind #1 too/.test(l)), 10_000, "the probe refused too");
+  await until(() => p.seen.length >= 6, 10_000, "three more ERRORs");
+  assert.equal(a.stats().rejected, 0);
+  assert.equal(a.stats().pending, 6);
+  p.opts.fault = "none";
+  assert.equal(await a.drained(20_000), true, JSON.stringify(a.stats()));
+  assert.deepEqual(seen(p), expected);
+  assert.equal(a.stats().rejected, 0);
+  assert.ok(!logs.some((l) => /DROPPED/.test(l)), logs.join("\n"));
+});
+
+test("accounting-error-limit = 0: a record the server refuses is retried forever, as an unanswered one", async () => {
+  const port = await closedPort();
+  const p = new TacacsPeer({ key: KEY, users: [], acctError: (args, flags) => flags === 0x02 && args.includes("task_id=sess-1") });
+  await p.listen(port);
+  cleanup.push(() => p.close());
+  const a = accounting(port, join(tempDir(), "tacacs.spool"), [], 1000, 0);
+  sessions(a.sink, 1);
+  await until(() => p.acctErrors >= 4, 10_000, "four ERRORs");
+  assert.deepEqual(seen(p), []);
+  assert.equal(a.stats().pending, 3);
+  assert.equal(a.stats().rejected, 0);
 });

@@ -28,6 +28,8 @@ export interface PeerOptions {
   /** Return "S=..." in the MS-CHAPv2 PASS data (not in RFC 8907; some servers do it). */
   readonly mschapv2Success?: boolean;
   fault?: Fault;
+  /** Accounting REQUESTs answered ERROR (not recorded) while this says so: one record the server will not store. */
+  acctError?: (args: readonly string[], flags: number) => boolean;
 }
 
 /** One packet as the peer saw it: header fields, the clear body, and the raw bytes as received. */
@@ -100,6 +102,8 @@ export class TacacsPeer {
   connections = 0;
   /** How many of the next replies to compute (recording accounting) but never send: an answer lost on the way back. */
   loseReplies = 0;
+  /** Accounting REQUESTs answered ERROR by `acctError`. */
+  acctErrors = 0;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   port = 0;
@@ -192,6 +196,10 @@ export class TacacsPeer {
       return authorReply(1, u.avPairs ?? []);
     }
     const f = fields(body, 1, true);
+    if (this.opts.acctError?.(f.args, body[0]) === true) {
+      this.acctErrors++;
+      return acctReply(2);
+    }
     this.accounting.push({ flags: body[0], user: f.user, port: f.port, remAddr: f.rem, args: f.args });
     return acctReply(1);
   }

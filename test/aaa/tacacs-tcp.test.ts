@@ -144,7 +144,7 @@ describe("TACACS+ authentication through the peer over TCP", () => {
     a.sink.interim(snapshot({ durationMs: 60_000, inOctets: 1000, outOctets: 2000, inPackets: 10, outPackets: 20 }));
     a.sink.stop(snapshot({ durationMs: 125_500, inOctets: 123456, outOctets: 654321, inPackets: 111, outPackets: 222 }), "idle-timeout");
     await a.sink.accountingOff();
-    assert.deepEqual({ ...a.stats(), badLines: 0 }, { pending: 0, accepted: 3, delivered: 3, dropped: 0, refused: 0, retries: 0, badLines: 0 });
+    assert.deepEqual({ ...a.stats(), badLines: 0 }, { pending: 0, accepted: 3, delivered: 3, dropped: 0, refused: 0, retries: 0, badLines: 0, rejected: 0 });
     assert.deepEqual(p.accounting.map((a) => a.flags), [0x02, 0x08, 0x04]);
     const stop = p.accounting[2];
     assert.equal(stop.user, "alice");

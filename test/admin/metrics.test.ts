@@ -25,7 +25,7 @@ class FakeServer implements AdminTarget {
     "radius 10.0.0.5:1812": { requests: 50, retransmissions: 4, responses: 46, timeouts: 4, dropped: 1 },
     "radius 10.0.0.6:1812": { requests: 4, retransmissions: 0, responses: 4, timeouts: 0, dropped: 0 },
     "accounting-spool radius": { pending: 3, accepted: 120, delivered: 117, dropped: 2, refused: 1, retries: 9, "bad-lines": 1 },
-    "accounting-spool tacacs": { pending: 0, accepted: 40, delivered: 40, dropped: 0, refused: 0, retries: 0, "bad-lines": 0 },
+    "accounting-spool tacacs": { pending: 0, accepted: 40, delivered: 40, dropped: 0, refused: 0, retries: 0, "bad-lines": 0, rejected: 2 },
   };
   pools: PoolLine[] = [
     { name: "default", ranges: "192.168.50.10-192.168.50.254", size: 245, inUse: 3, free: 240, reserved: 2 },
@@ -132,6 +132,8 @@ describe("metrics: the mapping from the admin contract", () => {
     assert.equal(v('pptp_accounting_spool_bad_lines_total{backend="radius"}'), 1);
     assert.equal(v('pptp_accounting_spool_records{backend="tacacs"}'), 0);
     assert.equal(v('pptp_accounting_spool_delivered_total{backend="tacacs"}'), 40);
+    // Records a TACACS+ server refused (ERROR) accounting-error-limit times while it took the ones behind: LOST.
+    assert.equal(v('pptp_accounting_spool_rejected_dropped_total{backend="tacacs"}'), 2);
     assert.match(e.contentType, /^text\/plain; version=0\.0\.4/);
   });
 

@@ -51,6 +51,18 @@ export interface SpoolOptions<T> {
   readonly maxKey?: string;
   /** What a droppable record is called in the log (default "interim update"). */
   readonly droppableName?: string;
+  /**
+   * A server that answers and refuses the head record (`rejected`, e.g. TACACS+ status ERROR, RFC 8907 §7.2) this
+   * many times in a row gets the record behind it instead; if it takes that one, the refused record is dropped
+   * (logged, counted in `rejected`): the server works, so the record itself is what it will not store, and it
+   * would hold every record behind it until spool-max. If it refuses that one too, the fault is the server's and
+   * both stay. 0 or undefined: a refused record is retried like an unanswered one, forever.
+   */
+  readonly rejectLimit?: number;
+  /** A record in a log line (default: its JSON, shortened). */
+  readonly describe?: (record: T) => string;
+  /** The config key that sets rejectLimit, named in its log lines. */
+  readonly rejectKey?: string;
 }
 
 export interface SpoolStats {
@@ -65,6 +77,8 @@ export interface SpoolStats {
   retries: number;
   /** Lines found unreadable when loading (a torn last line after a crash, or damage). */
   badLines: number;
+  /** Records LOST: refused by a server rejectLimit times while it took the record behind them (see rejectLimit). */
+  rejected: number;
 }
 
 /**
@@ -73,7 +87,7 @@ export interface SpoolStats {
  * and found unreadable since start.
  */
 export function spoolStatsReport(s: SpoolStats): Record<string, number> {
-  return { pending: s.pending, accepted: s.accepted, delivered: s.delivered, dropped: s.dropped, refused: s.refused, retries: s.retries, "bad-lines": s.badLines };
+  return { pending: s.pending, accepted: s.accepted, delivered: s.delivered, dropped: s.dropped, refused: s.refused, retries: s.retries, "bad-lines": s.badLines, rejected: s.rejected };
 }
 
 export interface LoadedSpool<T> {
@@ -153,6 +167,11 @@ export class Spool<T> {
   private readonly retryMs: Millis;
   private readonly retryMaxMs: Millis;
   private readonly name: string;
+  /** The head record the server has refused `rejections` times in a row (see SpoolOptions.rejectLimit). */
+  private rejectedSeq: number | undefined;
+  private rejections = 0;
+  /** Set once the head reached the limit: next() hands out the record behind it, to see whether the server takes it. */
+  private suspect: number | undefined;
 
   constructor(
     private readonly store: SpoolStore,
@@ -167,7 +186,7 @@ export class Spool<T> {
     this.retryMaxMs = opts.retryMaxMs ?? 300_000;
     this.backoff = this.retryMs;
     this.name = opts.name ?? "accounting spool";
-    this.stats_ = { pending: this.queue.length, accepted: 0, delivered: 0, dropped: 0, refused: 0, retries: 0, badLines: loaded.badLines };
+    this.stats_ = { pending: this.queue.length, accepted: 0, delivered: 0, dropped: 0, refused: 0, retries: 0, badLines: loaded.badLines, rejected: 0 };
     if (loaded.badLines > 0) {
       const where = opts.file ?? this.name;
       for (const n of loaded.badLineNumbers) opts.log?.(`${where}:${n}: unreadable ${this.name} line skipped (a write torn by a crash, or damage); the records around it are kept`);
@@ -191,10 +210,10 @@ export class Spool<T> {
   }
 
   private makeRoom(incoming: T): boolean {
-    const victim = this.opts.droppable === undefined ? -1 : this.queue.findIndex((e, i) => (i > 0 || this.inFlight === undefined) && this.opts.droppable!(e.record));
+    const victim = this.opts.droppable === undefined ? -1 : this.queue.findIndex((e) => e.seq !== this.inFlight && this.opts.droppable!(e.record));
     if (victim < 0) {
       this.stats_.refused++;
-      this.opts.log?.(`${this.name} full (${this.opts.maxRecords} undelivered records, none droppable): a new record is LOST: ${describe(incoming)}; raise ${this.opts.maxKey ?? "[accounting] spool-max"} or bring the accounting server back`);
+      this.opts.log?.(`${this.name} full (${this.opts.maxRecords} undelivered records, none droppable): a new record is LOST: ${describeJson(incoming)}; raise ${this.opts.maxKey ?? "[accounting] spool-max"} or bring the accounting server back`);
       return false;
     }
     const [gone] = this.queue.splice(victim, 1);
@@ -209,19 +228,65 @@ export class Spool<T> {
     if (this.inFlight !== undefined || this.queue.length === 0) return undefined;
     if (this.retryAt !== undefined && now < this.retryAt) return undefined;
     this.retryAt = undefined;
-    this.inFlight = this.queue[0].seq;
-    return this.queue[0];
+    // The head reached the refusal limit: the record behind it goes instead (a probe of the server).
+    const e = this.suspect !== undefined && this.queue[0].seq === this.suspect && this.queue.length > 1 ? this.queue[1] : this.queue[0];
+    this.inFlight = e.seq;
+    return e;
   }
 
   /** The server answered: mark it delivered durably, then the next one may go. */
   delivered(seq: number): void {
     if (this.inFlight !== seq) return;
     this.inFlight = undefined;
-    this.queue.shift();
+    const i = this.queue.findIndex((e) => e.seq === seq);
+    if (i >= 0) this.queue.splice(i, 1);
     this.mark(seq);
     this.stats_.delivered++;
     this.backoff = this.retryMs;
+    // The server took the record behind the one it keeps refusing: that one is dropped, the queue flows again.
+    if (i === 1 && this.queue[0]?.seq === this.suspect) {
+      const [gone] = this.queue.splice(0, 1);
+      this.mark(gone.seq);
+      this.stats_.rejected++;
+      this.opts.log?.(
+        `${this.name}: record #${gone.seq} (${this.describe(gone.record)}) DROPPED: the server refused it ${this.rejections} times while it took the record behind it (the records behind it flow); the record was: ${JSON.stringify(gone.record)}`,
+      );
+      this.suspect = undefined;
+      this.rejectedSeq = undefined;
+      this.rejections = 0;
+    }
     this.maybeCompact();
+  }
+
+  /**
+   * The server answered and did not store the record (TACACS+ ERROR): retried like a failure; after rejectLimit
+   * refusals in a row, the record behind it is tried (see SpoolOptions.rejectLimit).
+   */
+  rejected(seq: number, now: Millis, reason: string): void {
+    if (this.inFlight !== seq) return;
+    const limit = this.opts.rejectLimit ?? 0;
+    if (limit > 0) {
+      if (this.suspect !== undefined && seq !== this.suspect && this.queue[0]?.seq === this.suspect) {
+        // The record behind it is refused too: the server stores nothing now, which is not the records' fault.
+        this.opts.log?.(`${this.name}: the server refuses the record behind #${this.suspect} too (${reason}): both are kept and tried again`);
+        this.suspect = undefined;
+        this.rejections = 0;
+        this.rejectedSeq = undefined;
+      } else {
+        if (this.rejectedSeq !== seq) {
+          this.rejectedSeq = seq;
+          this.rejections = 0;
+        }
+        this.rejections++;
+        if (this.rejections >= limit && this.suspect !== seq) {
+          this.suspect = seq;
+          this.opts.log?.(
+            `${this.name}: record #${seq} (${this.describe(this.queue[0].record)}) refused ${this.rejections} times in a row (${reason}; ${this.opts.rejectKey ?? "rejectLimit"} = ${limit}): the record behind it is tried; if the server takes that one, #${seq} is dropped`,
+          );
+        }
+      }
+    }
+    this.failed(seq, now);
   }
 
   /** No answer (or no server at all): keep it at the head and try again after a growing pause. */
@@ -252,6 +317,10 @@ export class Spool<T> {
     return { ...this.stats_, pending: this.queue.length };
   }
 
+  private describe(r: T): string {
+    return this.opts.describe?.(r) ?? describeJson(r);
+  }
+
   private mark(seq: number): void {
     this.store.append(`D ${seq}`);
     this.deadLines += 2;
@@ -264,7 +333,7 @@ export class Spool<T> {
   }
 }
 
-function describe(record: unknown): string {
+function describeJson(record: unknown): string {
   const s = JSON.stringify(record);
   return s.length > 120 ? s.slice(0, 117) + "..." : s;
 }

@@ -99,7 +99,7 @@ export function parseTacacsRecord(v: unknown): TacacsAcctRecord | undefined {
 }
 
 /** One delivery attempt: SUCCESS (§7.2) delivers; ERROR, any other answer or no server leaves it for a retry. */
-export async function sendTacacsRecord(client: TacacsExchange, r: TacacsAcctRecord): Promise<{ ok: true; server: string } | { ok: false; message: string }> {
+export async function sendTacacsRecord(client: TacacsExchange, r: TacacsAcctRecord): Promise<{ ok: true; server: string } | { ok: false; message: string; rejected?: boolean }> {
   const body = encodeAcctRequest(r);
   if (!body.ok) return { ok: false, message: body.error.message };
   const out = await client.exchange(TAC_TYPE.acct, TAC_MINOR_DEFAULT, body.value);
@@ -108,7 +108,8 @@ export async function sendTacacsRecord(client: TacacsExchange, r: TacacsAcctReco
   if (out.reply.type !== TAC_TYPE.acct) return { ok: false, message: `${server} answered the accounting REQUEST with packet type ${out.reply.type}` };
   if (out.reply.body.status !== ACCT_STATUS.success) {
     const msg = out.reply.body.serverMsg !== "" ? `: ${out.reply.body.serverMsg}` : "";
-    return { ok: false, message: `${server} did not record the ${tacacsRecords.describe(r)} record (status ${out.reply.body.status}${out.reply.body.status === ACCT_STATUS.error ? " ERROR" : ""})${msg}` };
+    // The server answered about this record and did not store it (§7.2): `rejected`, which the spool counts.
+    return { ok: false, rejected: true, message: `${server} did not record the ${tacacsRecords.describe(r)} record (status ${out.reply.body.status}${out.reply.body.status === ACCT_STATUS.error ? " ERROR" : ""})${msg}` };
   }
   return { ok: true, server };
 }

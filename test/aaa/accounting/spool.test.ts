@@ -123,3 +123,48 @@ test("compaction keeps the file small, the undelivered records and the numbering
   assert.deepEqual(loaded.entries.map((e) => e.record.n), Array.from({ length: 25 }, (_, i) => 26 + i));
   assert.equal(loaded.nextSeq, 51);
 });
+
+test("a record the server refuses rejectLimit times: the one behind it is tried; taken, the refused one is dropped durably; a full spool never drops the probe in flight", () => {
+  const store = new MemStore();
+  const logs: string[] = [];
+  const s = open(store, 3, { rejectLimit: 2, retryMs: 10, log: (l) => logs.push(l) });
+  s.add({ kind: "start", n: 1 }, 1);
+  s.add({ kind: "interim", n: 2 }, 2);
+  let t = 0;
+  for (let i = 0; i < 2; i++) {
+    const e = s.next((t += 1000))!;
+    assert.equal(e.record.n, 1);
+    s.rejected(e.seq, t, "status 2 ERROR");
+  }
+  // The probe: record 2 goes while 1 waits at the head.
+  const probe = s.next((t += 1000))!;
+  assert.equal(probe.record.n, 2);
+  // The spool fills meanwhile: the droppable probe is in flight, so it is not the one dropped; nothing else is droppable.
+  assert.equal(s.add({ kind: "stop", n: 3 }, 3), true);
+  assert.equal(s.add({ kind: "stop", n: 4 }, 4), false, "refused: the only droppable record is in flight");
+  s.delivered(probe.seq);
+  assert.equal(s.stats().rejected, 1);
+  assert.equal(s.stats().delivered, 1);
+  assert.ok(logs.some((l) => /record #1 .* DROPPED: the server refused it 2 times/.test(l)), logs.join("\n"));
+  assert.equal(s.next(t)!.record.n, 3, "the queue flows on");
+  // Neither 1 nor 2 comes back after a restart.
+  assert.deepEqual(loadSpool<Rec>(store.text()).entries.map((e) => e.record.n), [3]);
+});
+
+test("a failure (no answer) of the probe keeps both; a refusal of the probe is the server's fault: both kept, the head's count starts again", () => {
+  const store = new MemStore();
+  const s = open(store, 100, { rejectLimit: 1, retryMs: 10 });
+  s.add({ kind: "start", n: 1 }, 1);
+  s.add({ kind: "start", n: 2 }, 2);
+  let t = 0;
+  s.rejected(s.next((t += 1000))!.seq, t, "ERROR");
+  const p1 = s.next((t += 1000))!;
+  assert.equal(p1.record.n, 2);
+  s.failed(p1.seq, t);
+  const p2 = s.next((t += 1000))!;
+  assert.equal(p2.record.n, 2, "the probe again after a timeout");
+  s.rejected(p2.seq, t, "ERROR");
+  assert.equal(s.next((t += 1000))!.record.n, 1, "back to the head");
+  assert.equal(s.stats().rejected, 0);
+  assert.equal(s.pending, 2);
+});
