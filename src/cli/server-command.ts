@@ -36,6 +36,7 @@ import { LogSetup } from "./log-setup.js";
 import { CarriedCounters } from "../admin/carried-counters.js";
 import { applyDebug } from "../admin/debug.js";
 import { logOpenFileLimit, raiseOpenFileLimit } from "./open-files.js";
+import { spoolPathNotes, type OpenSpools } from "./spool-reload.js";
 
 export interface ServerArgs {
   config?: string;
@@ -80,6 +81,8 @@ type Loaded = {
   radiusSecret?: string;
   /** The password made up for user "pptp" when there is no config and no users file (valid while we run). */
   oneRunPassword?: string;
+  /** "section.key" → the config file line that set it (reload notes name it). */
+  keyLines?: ReadonlyMap<string, number>;
 };
 
 /** The RADIUS shared secret from [radius] secret or secret-file; a string error names the file and a fix. */
@@ -103,6 +106,7 @@ function radiusSecret(config: ServerConfig, configFile: string): { secret: strin
 function load(args: ServerArgs, previous?: Loaded): Loaded | string {
   const notes: string[] = [];
   let config: ServerConfig;
+  let keyLines: ReadonlyMap<string, number> | undefined;
   if (args.config) {
     let text: string;
     try {
@@ -113,6 +117,7 @@ function load(args: ServerArgs, previous?: Loaded): Loaded | string {
     const r = parseConfig(text, args.config);
     if (!r.ok) return r.errors.map((e) => e.toString()).join("\n");
     config = r.config;
+    keyLines = r.keyLines;
     for (const w of r.warnings) notes.push(`warning: ${w}`);
   } else {
     config = defaultConfig(process.cwd());
@@ -162,7 +167,7 @@ function load(args: ServerArgs, previous?: Loaded): Loaded | string {
     const same = (u: LocalUser) => (config.ppp.caseSensitiveUsers ? u.user === p.user : u.user.toLowerCase() === p.user!.toLowerCase());
     users = [...users.filter((u) => !same(u)), { user: p.user, password: p.password }];
   }
-  return { config, users, notes, ...(secret !== undefined ? { radiusSecret: secret } : {}), ...(oneRunPassword !== undefined ? { oneRunPassword } : {}) };
+  return { config, users, notes, ...(secret !== undefined ? { radiusSecret: secret } : {}), ...(oneRunPassword !== undefined ? { oneRunPassword } : {}), ...(keyLines !== undefined ? { keyLines } : {}) };
 }
 
 /**
@@ -212,6 +217,8 @@ interface AccountingRuntime {
   readonly sink?: AccountingSink;
   /** Each backend's spool counters, as `show stats` topics ("accounting-spool radius", "accounting-spool tacacs"). */
   stats(): Record<string, Record<string, number>>;
+  /** The spool files opened at start (a reload cannot move them: src/cli/spool-reload.ts). */
+  readonly spools: OpenSpools;
   close(): Promise<void>;
 }
 
@@ -219,6 +226,7 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
   const sinks: AccountingSink[] = [];
   const closers: (() => void)[] = [];
   const spools: [backend: string, stats: () => SpoolStats][] = [];
+  const paths: { radius?: string; tacacs?: string } = {};
   const log = (line: string) => logger.log("errors", line);
   try {
     if (l.config.server.enable && l.config.accounting.enable) {
@@ -245,6 +253,7 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
         sinks.push(radius.sink);
         closers.push(() => radius.close());
         spools.push(["radius", () => radius.stats()]);
+        paths.radius = l.config.accounting.spool;
         logger.log("events", `accounting: RADIUS, spooled in ${l.config.accounting.spool}`);
       }
     }
@@ -253,6 +262,7 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
       sinks.push(t.sink);
       closers.push(() => t.close());
       spools.push(["tacacs", () => t.stats()]);
+      paths.tacacs = l.config.tacacs.spool;
       logger.log("events", `accounting: TACACS+, spooled in ${l.config.tacacs.spool}`);
     }
   } catch (e) {
@@ -262,7 +272,7 @@ async function accountingRuntime(l: Loaded, logger: Logger, configFile: string):
   const sink = sinks.length === 0 ? undefined : sinks.length === 1 ? sinks[0] : new AccountingFanOut(sinks, (e) => logger.log("errors", `accounting: ${e.message}`));
   const stats = (): Record<string, Record<string, number>> =>
     Object.fromEntries(spools.map(([backend, st]) => [`accounting-spool ${backend}`, spoolStatsReport(st())]));
-  return { ...(sink ? { sink } : {}), stats, close: async () => closers.forEach((c) => c()) };
+  return { ...(sink ? { sink } : {}), stats, spools: paths, close: async () => closers.forEach((c) => c()) };
 }
 
 /** What answers authentication requests: [aaa] auth's backends in order (src/aaa/chain.ts). */
@@ -418,9 +428,10 @@ export async function runServer(argv: string[]): Promise<number> {
     const old = current;
     carried.retire(old.counters());
     current = next;
-    // Accounting, its spool and the Disconnect/CoA listener were set up at start and stay as they are.
-    const kept: string[] = (["accounting", "das"] as const).filter((k) => JSON.stringify(again.config[k]) !== JSON.stringify(lastLoaded.config[k]));
-    if (JSON.stringify(again.config.tacacs) !== JSON.stringify(lastLoaded.config.tacacs) && accounting?.sink !== undefined) kept.push("tacacs");
+    // Accounting, its spool and the Disconnect/CoA listener were set up at start and stay as they are: compared with
+    // the start-up config (what runs), so a second reload of the same changed file says it again.
+    const kept: string[] = (["accounting", "das"] as const).filter((k) => JSON.stringify(again.config[k]) !== JSON.stringify(config[k]));
+    if (JSON.stringify(again.config.tacacs) !== JSON.stringify(config.tacacs) && accounting?.sink !== undefined) kept.push("tacacs");
     const keptNote = kept.length > 0 ? `[${kept.join("], [")}] changed: accounting and Disconnect/CoA keep their start-up settings; restart pptp-ts to apply them` : undefined;
     if (keptNote !== undefined) logger.log("events", `${why}: ${keptNote}`);
     // So does the metrics endpoint: a scraper is pointed at its address, which a reload must not pull away.
@@ -433,11 +444,13 @@ export async function runServer(argv: string[]): Promise<number> {
         ? `[server] workers changed from ${config.server.workers} to ${again.config.server.workers}: not applied, the server keeps running ${config.server.workers === 1 ? "without data-plane workers" : `${config.server.workers} data-plane workers`}; restart pptp-ts to apply it`
         : undefined;
     if (workersNote !== undefined) logger.log("events", `${why}: ${workersNote}`);
+    const spoolNotes = spoolPathNotes(accounting.spools, again.config, args.config ?? "(defaults)", (k) => again.keyLines?.get(k));
+    for (const n of spoolNotes) logger.log("errors", `${why}: ${n}`);
     lastLoaded = again;
     roles.reload(again.config, next.auth, staticAddresses(again));
     for (const n of again.notes) logger.log("events", n);
     old.close();
-    return { ok: true, message: `configuration reloaded; established sessions keep their settings${keptNote !== undefined ? `\n${keptNote}` : ""}${metricsNote !== undefined ? `\n${metricsNote}` : ""}${workersNote !== undefined ? `\n${workersNote}` : ""}` };
+    return { ok: true, message: `configuration reloaded; established sessions keep their settings${keptNote !== undefined ? `\n${keptNote}` : ""}${metricsNote !== undefined ? `\n${metricsNote}` : ""}${workersNote !== undefined ? `\n${workersNote}` : ""}${spoolNotes.map((n) => `\n${n}`).join("")}` };
   };
   const code = await runUntilSignal(roles);
   process.off("SIGHUP", onHup);

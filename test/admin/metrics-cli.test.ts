@@ -6,7 +6,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,6 +103,22 @@ describe("pptp-ts server with [metrics]", () => {
       assert.equal(reloaded.status, 0, reloaded.stderr);
       assert.equal(reloaded.stdout, "configuration reloaded; established sessions keep their settings\n[metrics] changed: the metrics endpoint keeps its start-up listen and path; restart pptp-ts to apply them\n");
       assert.match(fetchIn("/metrics"), /^200\n/, "still served where the scraper looks");
+
+      // A changed spool path is refused by name (file:line) while the rest of the reload applies; the Accounting-On
+      // waits on in the spool that was opened, the new file is not created. Twice: the server still spools there.
+      writeFileSync(conf, `[server]\ncontrol-socket = ctl.sock\n[ppp]\nusers = chap-secrets\n[metrics]\nlisten = 127.0.0.1:9724\n${ACCOUNTING.replace("acct.spool", "acct2.spool")}`);
+      for (let i = 0; i < 2; i++) {
+        const moved = spawnSync(process.execPath, [CLI, "reload", "-c", conf], { encoding: "utf8" });
+        assert.equal(moved.status, 0, moved.stderr);
+        assert.match(moved.stdout, /^configuration reloaded; /);
+        assert.ok(
+          moved.stdout.includes(`${conf}:11: [accounting] spool changed to ${join(dir, "acct2.spool")}: not applied, RADIUS accounting keeps spooling in ${join(dir, "acct.spool")} (its undelivered records are there); restart to change the spool path`),
+          moved.stdout,
+        );
+      }
+      await waitFor(/pptp-ts reload: .*pptp-ts\.conf:11: \[accounting\] spool changed/);
+      assert.equal(existsSync(join(dir, "acct2.spool")), false);
+      assert.match(readFileSync(join(dir, "acct.spool"), "utf8"), /^R 1 /m);
 
       const exited = new Promise<number | null>((r) => p.on("exit", (code) => r(code)));
       p.kill("SIGTERM");
