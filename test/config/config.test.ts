@@ -173,6 +173,7 @@ single-connection = yes
 authorization = no
 spool = spool/tacacs.spool
 spool-max = 5000
+accounting-error-limit = 3
 [pools]
 office = 10.20.0.10-10.20.0.50, 10.20.1.0/28
 Lab.2 = 10.21.0.1
@@ -272,6 +273,7 @@ describe("every key", () => {
         authorization: false,
         spool: "/etc/pptp-ts/spool/tacacs.spool",
         spoolMax: 5000,
+        accountingErrorLimit: 3,
       },
       pools: {
         office: [

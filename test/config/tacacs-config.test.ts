@@ -12,7 +12,7 @@ const FILE = "/etc/pptp-ts/pptp-ts.conf";
 
 describe("[tacacs] section", () => {
   test("servers with and without ports, key-file against the config's directory, durations, flags", () => {
-    const r = parseConfig("[tacacs]\nservers = 10.0.0.5, tac.example.com:4949\nkey-file = keys/tac.key\ntimeout = 2\ndeadline = 10\nsingle-connection = yes\nauthorization = no\nspool = spool/tac.spool\nspool-max = 500\n", FILE);
+    const r = parseConfig("[tacacs]\nservers = 10.0.0.5, tac.example.com:4949\nkey-file = keys/tac.key\ntimeout = 2\ndeadline = 10\nsingle-connection = yes\nauthorization = no\nspool = spool/tac.spool\nspool-max = 500\naccounting-error-limit = 0\n", FILE);
     assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
     assert.deepEqual(r.config.tacacs, {
       servers: [{ host: "10.0.0.5", port: 49 }, { host: "tac.example.com", port: 4949 }],
@@ -24,6 +24,7 @@ describe("[tacacs] section", () => {
       authorization: false,
       spool: "/etc/pptp-ts/spool/tac.spool",
       spoolMax: 500,
+      accountingErrorLimit: 0,
     });
     assert.deepEqual(defaultConfig().tacacs, defaultTacacsConfig());
     assert.equal(defaultTacacsConfig().spool, "/var/lib/pptp-ts/tacacs-accounting.spool");
