@@ -31,6 +31,7 @@ import { formatFigure, type Figure } from "../load/report.js";
 import { hostLine } from "../load/figures.js";
 import { measureRc4Baseline, type Rc4Baseline } from "./baseline.js";
 import { NsProc } from "./proc.js";
+import { napiThreads, threadVethReceive, vethIn } from "./napi.js";
 import { parseThroughputOptions, THROUGHPUT_USAGE, type ThroughputOptions } from "./options.js";
 
 const BLASTER = fileURLToPath(new URL("./blaster.js", import.meta.url));
@@ -45,6 +46,9 @@ interface Window {
   readonly clientCpuS: number;
   /** The server's system time alone (stime): the kernel work its syscalls do, the rest of the stack included. */
   readonly serverSysS: number;
+  /** --napi-threads: CPU of the server's own veth receive thread(s) and of the client's (0 without the option). */
+  readonly serverRxS: number;
+  readonly clientRxS: number;
 }
 
 /** stime (field 15, proc(5)) in seconds; fields counted from the last ")" as proc-stats.ts does. */
@@ -115,6 +119,16 @@ class ThroughputRun {
   private async setUp(): Promise<void> {
     this.net = createLoadNetwork();
     say(`namespaces ${this.net.serverNs} and ${this.net.generatorNs}`);
+    if (this.o.napiThreads) {
+      const sDev = vethIn(this.net.serverNs);
+      const cDev = vethIn(this.net.generatorNs);
+      threadVethReceive(this.net.serverNs, sDev);
+      threadVethReceive(this.net.generatorNs, cDev);
+      this.serverRx = napiThreads(sDev);
+      this.clientRx = napiThreads(cDev);
+      if (this.serverRx.length === 0 || this.clientRx.length === 0) throw new Error(`--napi-threads: no napi/${sDev} or napi/${cDev} kernel thread`);
+      say(`receive threads: server ${sDev} pid ${this.serverRx.join(",")}, client ${cDev} pid ${this.clientRx.join(",")}`);
+    }
     this.dir = mkdtempSync(join(tmpdir(), "pptpts-throughput-"));
     const dist = this.o.dist ?? OWN_DIST;
     const cli = join(dist, "src/cli/main.js");
@@ -135,6 +149,8 @@ class ThroughputRun {
   }
 
   private clientAddress = "";
+  private serverRx: number[] = [];
+  private clientRx: number[] = [];
 
   private spawn(ns: string, args: readonly string[], log?: string): NsProc {
     const p = new NsProc(ns, args, log);
@@ -157,23 +173,26 @@ class ThroughputRun {
       await sleep(this.o.durationS * 1000);
       const b = await this.mark(sink);
       if (!sender.running()) throw new Error(`${direction}: the sender stopped:\n${sender.tail()}`);
-      return { direction, bytes: b.bytes - a.bytes, wallS: (b.t - a.t) / 1000, serverCpuS: b.server - a.server, clientCpuS: b.client - a.client, serverSysS: b.sys - a.sys };
+      return { direction, bytes: b.bytes - a.bytes, wallS: (b.t - a.t) / 1000, serverCpuS: b.server - a.server, clientCpuS: b.client - a.client, serverSysS: b.sys - a.sys, serverRxS: b.serverRx - a.serverRx, clientRxS: b.clientRx - a.clientRx };
     } finally {
       await sender.stop(2000);
       await sink.stop(2000);
     }
   }
 
-  private async mark(sink: NsProc): Promise<{ bytes: number; t: number; server: number; client: number; sys: number }> {
+  private async mark(sink: NsProc): Promise<{ bytes: number; t: number; server: number; client: number; sys: number; serverRx: number; clientRx: number }> {
     const from = sink.output().length;
     const t = Date.now();
+    const threads = (pids: readonly number[]): number => pids.reduce((s, p) => s + (cpuSeconds(p) ?? 0), 0);
+    const serverRx = threads(this.serverRx);
+    const clientRx = threads(this.clientRx);
     const server = cpuSeconds(this.server!.pid);
     const sys = systemSeconds(this.server!.pid);
     const client = cpuSeconds(this.client!.pid);
     sink.send("mark");
     const m = await sink.waitFor(/^mark (\d+)$/m, 5000, "the sink's count", from);
     if (server === undefined || client === undefined) throw new Error("the server or the client is gone");
-    return { bytes: Number(m[1]), t, server, client, sys };
+    return { bytes: Number(m[1]), t, server, client, sys, serverRx, clientRx };
   }
 
   private async cleanUp(errors: string[]): Promise<void> {
@@ -196,6 +215,7 @@ class ThroughputRun {
     console.log(`# host: ${host}`);
     console.log(`# server and client from ${o.dist ?? OWN_DIST}; ${o.reps} × ${o.durationS} s measured per direction, each after ${o.warmupS} s of warm-up`);
     // Both processes inherit it (src/io/tun.ts): none | gro | tso, default tso in builds that have TUN offloads.
+    if (o.napiThreads) console.log(`# --napi-threads: each veth end receives in its own kernel thread; server CPU = its process + its own veth receive thread (the client's receive not counted; without the option the server's utime + stime holds the client's receive of what it sends, and not its own receive)`);
     if (process.env.PPTP_IO_TUN_OFFLOAD) console.log(`# TUN offload mode forced by PPTP_IO_TUN_OFFLOAD=${process.env.PPTP_IO_TUN_OFFLOAD}`);
     const f: Figure[] = [];
     const base = typeof baseline === "string" ? undefined : baseline;
@@ -209,19 +229,21 @@ class ThroughputRun {
     for (const d of o.directions) {
       const ws = windows.filter((w) => w.direction === d);
       if (ws.length === 0) continue;
-      const per = (w: Window): number => w.bytes / w.serverCpuS;
+      const per = (w: Window): number => w.bytes / (w.serverCpuS + w.serverRxS);
       const sorted = ws.map(per).sort((a, b) => a - b);
       const w = ws.reduce((a, b) => (per(b) > per(a) ? b : a));
       best.push(w);
       const of = ws.length > 1 ? `; best of ${ws.length} windows, median ${(sorted[(sorted.length - 1) >> 1] / 1e6).toFixed(1)} MB/s` : "";
       f.push({ name: `throughput.${d}_mbps`, value: (w.bytes * 8) / w.wallS / 1e6, unit: "Mbit/s", note: "TCP payload through the tunnel" });
-      f.push({ name: `throughput.${d}_server_cpu`, value: (100 * w.serverCpuS) / w.wallS, unit: "% of one core", note: `server utime + stime, of which stime ${((100 * w.serverSysS) / w.wallS).toFixed(1)} %` });
+      const pc = (x: number): string => ((100 * x) / w.wallS).toFixed(1);
+      const rx = o.napiThreads ? `; + its veth receive thread ${pc(w.serverRxS)} % (the client's receive thread ${pc(w.clientRxS)} %, not counted)` : "";
+      f.push({ name: `throughput.${d}_server_cpu`, value: (100 * (w.serverCpuS + w.serverRxS)) / w.wallS, unit: "% of one core", note: `server utime + stime ${pc(w.serverCpuS)} %, of which stime ${pc(w.serverSysS)} %${rx}` });
       f.push({ name: `throughput.${d}_client_cpu`, value: (100 * w.clientCpuS) / w.wallS, unit: "% of one core", note: "pptp-ts connect utime + stime" });
       f.push({ name: `throughput.${d}_bytes_per_server_cpu_second`, value: per(w) / 1e6, unit: "MB/s", ...(base ? { ratio: { value: per(w) / base.bytesPerSecond, to: baseName } } : {}), ...(of ? { note: of.slice(2) } : {}) });
     }
     if (best.length > 0) {
       const bytes = best.reduce((s, w) => s + w.bytes, 0);
-      const cpu = best.reduce((s, w) => s + w.serverCpuS, 0);
+      const cpu = best.reduce((s, w) => s + w.serverCpuS + w.serverRxS, 0);
       const wall = best.reduce((s, w) => s + w.wallS, 0);
       const per = bytes / cpu;
       f.push({ name: "throughput.server_cpu", value: (100 * cpu) / wall, unit: "% of one core", note: `${best.map((w) => w.direction).join(" + ")} windows` });

@@ -18,6 +18,12 @@ export interface ThroughputOptions {
   /** Write the server's V8 CPU profile (node --cpu-prof) into this directory. */
   readonly cpuProf: string | undefined;
   readonly keep: boolean;
+  /**
+   * Each veth end's receive in its own NAPI kernel thread (GRO on, threaded NAPI) instead of in the softirq of the
+   * process that sent the packet; the server's figures then count its own receive thread, not the client's
+   * receive (napi.ts says why). Default off: the figures as every earlier session measured them.
+   */
+  readonly napiThreads: boolean;
 }
 
 export const THROUGHPUT_USAGE = `usage: npm run bench -- throughput [--quick | --full] [options]   (root: it creates network namespaces)
@@ -32,6 +38,9 @@ export const THROUGHPUT_USAGE = `usage: npm run bench -- throughput [--quick | -
   --dist DIR       run the server and client of another build's dist/ (e.g. /work/main/dist, a "before")
   --cpu-prof DIR   the server runs with node --cpu-prof; its .cpuprofile lands in DIR when it stops
   --keep           keep the run's directory (configs, both logs)
+  --napi-threads   each veth end receives in its own kernel thread (GRO + threaded NAPI): the server's CPU is then
+                   its process plus its own receive thread, without the client's receive that a veth transmit
+                   otherwise runs in the sender's softirq (needs python3 for the GRO ioctl)
   --quick          --duration 3 --warmup 1 --reps 1 and a 1 s baseline (about 15 s in all)
   --full           --duration 10 --warmup 2 --reps 5 and 3 s baselines (about 2.5 minutes)
 `;
@@ -48,6 +57,7 @@ export function parseThroughputOptions(argv: readonly string[]): ThroughputOptio
   let dist: string | undefined;
   let cpuProf: string | undefined;
   let keep = false;
+  let napiThreads = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--help" || a === "-h") return "help";
@@ -58,6 +68,10 @@ export function parseThroughputOptions(argv: readonly string[]): ThroughputOptio
     }
     if (a === "--keep") {
       keep = true;
+      continue;
+    }
+    if (a === "--napi-threads") {
+      napiThreads = true;
       continue;
     }
     const eq = a.indexOf("=");
@@ -85,5 +99,5 @@ export function parseThroughputOptions(argv: readonly string[]): ThroughputOptio
     } else return `unknown option "${a}"`;
   }
   const base = { durationS: 5, warmupS: 2, baselineS: 2, reps: 3 };
-  return { ...base, ...(profile ? PROFILES[profile] : {}), ...nums, directions, dist, cpuProf, keep };
+  return { ...base, ...(profile ? PROFILES[profile] : {}), ...nums, directions, dist, cpuProf, keep, napiThreads };
 }

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseThroughputOptions, type ThroughputOptions } from "../../bench/throughput/options.js";
 import { parseOpensslSpeed } from "../../bench/throughput/baseline.js";
+import { firstLinkName } from "../../bench/throughput/napi.js";
 
 function opts(argv: string[]): ThroughputOptions {
   const o = parseThroughputOptions(argv);
@@ -21,6 +22,15 @@ test("defaults, profiles, and explicit options after a profile win", () => {
   const f = opts(["--full", "--reps", "2", "--direction=down"]);
   assert.deepEqual([f.durationS, f.reps, f.directions], [10, 2, ["down"]]);
   assert.equal(opts(["--dist", "/tmp/x/"]).dist, "/tmp/x");
+});
+
+test("--napi-threads is off unless asked for (the figures as earlier sessions measured them)", () => {
+  assert.equal(opts([]).napiThreads, false);
+  assert.equal(opts(["--quick"]).napiThreads, false);
+  assert.equal(opts(["--napi-threads", "--direction", "down"]).napiThreads, true);
+  assert.equal(firstLinkName("7: plvab12cds@if6: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue\n"), "plvab12cds");
+  assert.equal(firstLinkName("12: ve0: <BROADCAST> mtu 1500\n"), "ve0");
+  assert.equal(firstLinkName(""), undefined);
 });
 
 test("bad options are named", () => {
