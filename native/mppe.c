@@ -121,8 +121,7 @@ static void sha1_block(uint32_t h[5], const uint8_t *p) {
  * sha1msg1/sha1msg2. Compiled for "sha,sse4.1" on this function only, so the rest of the addon stays baseline
  * x86-64; called only after cpuid said the CPU has them (sha1_pick). Same results as sha1_block, block by block.
  */
-#if defined(__x86_64__) || defined(__i386__)
-#define MPPE_HAVE_SHANI 1
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(MPPE_NO_SHANI) /* MPPE_NO_SHANI: build as for other CPUs */
 #include <cpuid.h>
 #include <immintrin.h>
 
@@ -191,7 +190,6 @@ static int cpu_has_shani(void) {
   return (b >> 29) & 1;
 }
 #else
-#define MPPE_HAVE_SHANI 0
 static int cpu_has_shani(void) { return 0; }
 static void sha1_blocks_shani(uint32_t h[5], const uint8_t *p, size_t blocks) { (void)h, (void)p, (void)blocks; }
 #endif
