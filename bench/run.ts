@@ -44,7 +44,12 @@ const MPPE_PROFILE: Record<Profile, { packets: number; runs: number }> = {
 function measureOurs(
   packets: number,
   runs: number,
-): { stateless: [Measurement, Measurement]; stateful: [Measurement, Measurement]; nativeStateless: [Measurement, Measurement] | undefined } {
+): {
+  stateless: [Measurement, Measurement];
+  stateful: [Measurement, Measurement];
+  nativeStateless: [Measurement, Measurement] | undefined;
+  nativePaths: Array<{ name: string; what: string; m: [Measurement, Measurement] }>;
+} {
   benchMppe(128, true, 2000, SIZE);
   benchMppe(128, false, 2000, SIZE);
   const sl: Array<[Measurement, Measurement]> = [];
@@ -57,14 +62,42 @@ function measureOurs(
   // once the addon is loaded ("Cost per byte, session 8").
   const nat = mppeNativeBinding();
   const sn: Array<[Measurement, Measurement]> = [];
+  // The C path's speed-ups one by one, run by run beside the default (session 10, h10-rc4): session 9's path
+  // (portable SHA-1, the next key's schedule paired with this one's), SHA-NI alone, the key work ahead alone.
+  const paths = [
+    { name: "s9", what: "portable SHA-1, no key work ahead (session 9's C path)", sha: "portable", ahead: false },
+    { name: "sha_only", what: "SHA-1 on SHA-NI, no key work ahead", sha: "sha-ni", ahead: false },
+    { name: "ahead_only", what: "portable SHA-1, key work ahead", sha: "portable", ahead: true },
+  ] as const;
+  const sp = paths.map(() => [] as Array<[Measurement, Measurement]>);
+  const withPath = <T>(sha: "default" | "portable" | "sha-ni", ahead: boolean, f: () => T): T => {
+    try {
+      nat!.shaImpl(sha);
+      nat!.keyAhead(ahead);
+      return f();
+    } finally {
+      nat!.shaImpl("default");
+      nat!.keyAhead(true);
+    }
+  };
+  const hasShaNi = nat !== undefined && nat.shaImpl() === "sha-ni";
   if (nat !== undefined) {
     benchMppe(128, true, 2000, SIZE, nat);
-    for (let i = 0; i < runs; i++) sn.push(benchMppe(128, true, packets, SIZE, nat));
+    for (let i = 0; i < runs; i++) {
+      sn.push(benchMppe(128, true, packets, SIZE, nat));
+      paths.forEach((p, k) => {
+        if (p.sha === "sha-ni" && !hasShaNi) return;
+        sp[k].push(withPath(p.sha, p.ahead, () => benchMppe(128, true, packets, SIZE, nat)));
+      });
+    }
   }
   return {
     stateless: [best(sl.map((x) => x[0])), best(sl.map((x) => x[1]))],
     stateful: [best(sf.map((x) => x[0])), best(sf.map((x) => x[1]))],
     nativeStateless: sn.length > 0 ? [best(sn.map((x) => x[0])), best(sn.map((x) => x[1]))] : undefined,
+    nativePaths: paths.flatMap((p, k) =>
+      sp[k].length > 0 ? [{ name: p.name, what: p.what, m: [best(sp[k].map((x) => x[0])), best(sp[k].map((x) => x[1]))] as [Measurement, Measurement] }] : [],
+    ),
   };
 }
 
@@ -115,6 +148,23 @@ export function mppeFigures(profile: Profile): Figure[] {
     const tsName = (m: Measurement): string => `mppe.stateless_${m === sEnc ? "encrypt" : "decrypt"} (TypeScript) ${megabytesPerSecond(m).toFixed(1)} MB/s`;
     f.push({ name: "mppe.native_stateless_encrypt", value: megabytesPerSecond(nEnc), unit: "MB/s", ratio: vs(nEnc, sEnc, tsName(sEnc)), note: `C (native/mppe.c); ${note(nEnc)}; ${(megabytesPerSecond(nEnc) / megabytesPerSecond(rekey)).toFixed(2)} × ${rekeyName}` });
     f.push({ name: "mppe.native_stateless_decrypt", value: megabytesPerSecond(nDec), unit: "MB/s", ratio: vs(nDec, sDec, tsName(sDec)), note: `C (native/mppe.c); ${note(nDec)}; ${(megabytesPerSecond(nDec) / megabytesPerSecond(rekey)).toFixed(2)} × ${rekeyName}` });
+  }
+  if (ours.nativeStateless !== undefined) {
+    // µs of CPU per 1400-byte packet, the default C path against session 9's and each speed-up alone.
+    const us = (m: Measurement): number => (m.seconds / m.packets) * 1e6;
+    const s9 = ours.nativePaths.find((p) => p.name === "s9");
+    ours.nativeStateless.forEach((m, k) => {
+      const dir = k === 0 ? "encrypt" : "decrypt";
+      for (const p of ours.nativePaths)
+        f.push({ name: `mppe.native_${p.name}_${dir}_us`, value: us(p.m[k]), unit: "µs/packet", note: `C, ${p.what}; best of ${runs} × ${packets} packets of ${SIZE} bytes` });
+      f.push({
+        name: `mppe.native_${dir}_us`,
+        value: us(m),
+        unit: "µs/packet",
+        ratio: s9 !== undefined ? { value: us(m) / us(s9.m[k]), to: `mppe.native_s9_${dir}_us ${us(s9.m[k]).toFixed(3)} µs/packet` } : undefined,
+        note: `C as the data path runs it (SHA-1: ${mppeNativeBinding()?.shaImpl() ?? "?"}, key work ahead)`,
+      });
+    });
   }
   const r = megabytesPerSecond(sEnc) / megabytesPerSecond(stream);
   f.push({ name: "mppe.stateless_encrypt_to_stream", value: r, unit: "", ratio: { value: r, to: `${streamName} (no rekey at all)` }, goal: `≥ ${GOAL}` });

@@ -116,10 +116,119 @@ static void sha1_block(uint32_t h[5], const uint8_t *p) {
   h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
 }
 
+/*
+ * SHA-1 on the SHA extensions (Intel SHA-NI, also on AMD Zen): four rounds per sha1rnds4, the schedule in
+ * sha1msg1/sha1msg2. Compiled for "sha,sse4.1" on this function only, so the rest of the addon stays baseline
+ * x86-64; called only after cpuid said the CPU has them (sha1_pick). Same results as sha1_block, block by block.
+ */
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(MPPE_NO_SHANI) /* MPPE_NO_SHANI: build as for other CPUs */
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* Rounds 4k..4k+3 for k >= 3 (the schedule's extra updates near the end are computed and not used). */
+#define SHANI_R(k, Ea, Eb, M0, M1, M2, M3)      \
+  Ea = _mm_sha1nexte_epu32(Ea, M0);              \
+  Eb = abcd;                                     \
+  M1 = _mm_sha1msg2_epu32(M1, M0);               \
+  abcd = _mm_sha1rnds4_epu32(abcd, Ea, (k) / 5); \
+  M3 = _mm_sha1msg1_epu32(M3, M0);               \
+  M2 = _mm_xor_si128(M2, M0)
+
+__attribute__((target("sha,sse4.1"))) static void sha1_blocks_shani(uint32_t h[5], const uint8_t *p, size_t blocks) {
+  const __m128i bswap = _mm_set_epi64x(0x0001020304050607LL, 0x08090a0b0c0d0e0fLL);
+  __m128i abcd = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0x1b);
+  __m128i e0 = _mm_set_epi32((int)h[4], 0, 0, 0);
+  for (; blocks > 0; blocks--, p += 64) {
+    __m128i abcd0 = abcd, e00 = e0, e1, m0, m1, m2, m3;
+    m0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), bswap);
+    e0 = _mm_add_epi32(e0, m0);
+    e1 = abcd;
+    abcd = _mm_sha1rnds4_epu32(abcd, e0, 0);
+    m1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), bswap);
+    e1 = _mm_sha1nexte_epu32(e1, m1);
+    e0 = abcd;
+    abcd = _mm_sha1rnds4_epu32(abcd, e1, 0);
+    m0 = _mm_sha1msg1_epu32(m0, m1);
+    m2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), bswap);
+    e0 = _mm_sha1nexte_epu32(e0, m2);
+    e1 = abcd;
+    abcd = _mm_sha1rnds4_epu32(abcd, e0, 0);
+    m1 = _mm_sha1msg1_epu32(m1, m2);
+    m0 = _mm_xor_si128(m0, m2);
+    m3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), bswap);
+    SHANI_R(3, e1, e0, m3, m0, m1, m2);
+    SHANI_R(4, e0, e1, m0, m1, m2, m3);
+    SHANI_R(5, e1, e0, m1, m2, m3, m0);
+    SHANI_R(6, e0, e1, m2, m3, m0, m1);
+    SHANI_R(7, e1, e0, m3, m0, m1, m2);
+    SHANI_R(8, e0, e1, m0, m1, m2, m3);
+    SHANI_R(9, e1, e0, m1, m2, m3, m0);
+    SHANI_R(10, e0, e1, m2, m3, m0, m1);
+    SHANI_R(11, e1, e0, m3, m0, m1, m2);
+    SHANI_R(12, e0, e1, m0, m1, m2, m3);
+    SHANI_R(13, e1, e0, m1, m2, m3, m0);
+    SHANI_R(14, e0, e1, m2, m3, m0, m1);
+    SHANI_R(15, e1, e0, m3, m0, m1, m2);
+    SHANI_R(16, e0, e1, m0, m1, m2, m3);
+    SHANI_R(17, e1, e0, m1, m2, m3, m0);
+    SHANI_R(18, e0, e1, m2, m3, m0, m1);
+    SHANI_R(19, e1, e0, m3, m0, m1, m2);
+    e0 = _mm_sha1nexte_epu32(e0, e00);
+    abcd = _mm_add_epi32(abcd, abcd0);
+  }
+  _mm_storeu_si128((__m128i *)h, _mm_shuffle_epi32(abcd, 0x1b));
+  h[4] = (uint32_t)_mm_extract_epi32(e0, 3);
+}
+#undef SHANI_R
+
+/* cpuid leaf 7 EBX bit 29 (SHA), leaf 1 ECX bits 9 (SSSE3, for pshufb) and 19 (SSE4.1). */
+static int cpu_has_shani(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 9)) || !(c & (1u << 19))) return 0;
+  if (__get_cpuid_max(0, NULL) < 7) return 0;
+  __cpuid_count(7, 0, a, b, c, d);
+  return (b >> 29) & 1;
+}
+#else
+static int cpu_has_shani(void) { return 0; }
+static void sha1_blocks_shani(uint32_t h[5], const uint8_t *p, size_t blocks) { (void)h, (void)p, (void)blocks; }
+#endif
+
+static void sha1_blocks_portable(uint32_t h[5], const uint8_t *p, size_t blocks) {
+  for (; blocks > 0; blocks--, p += 64) sha1_block(h, p);
+}
+
+/*
+ * Which SHA-1 runs: -1 until the first use asks cpuid (once per process; threads that race there all write the
+ * same answer), then MPPE_SHA_PORTABLE or MPPE_SHA_NI. mppe_sha_select() lets the tests run the portable one on a
+ * SHA-NI machine.
+ */
+static volatile int sha_impl = -1;
+
+static int sha_pick(void) {
+  int v = sha_impl;
+  if (v < 0) sha_impl = v = cpu_has_shani() ? MPPE_SHA_NI : MPPE_SHA_PORTABLE;
+  return v;
+}
+
+int mppe_sha_select(int want) {
+  int have = cpu_has_shani();
+  if (want == MPPE_SHA_NI && !have) return -1;
+  if (want == MPPE_SHA_NI || want == MPPE_SHA_PORTABLE) sha_impl = want;
+  else if (want == MPPE_SHA_DEFAULT) sha_impl = have ? MPPE_SHA_NI : MPPE_SHA_PORTABLE;
+  return sha_pick();
+}
+
+static inline void sha1_blocks(uint32_t h[5], const uint8_t *p, size_t blocks) {
+  if (sha_pick() == MPPE_SHA_NI) sha1_blocks_shani(h, p, blocks);
+  else sha1_blocks_portable(h, p, blocks);
+}
+
 void mppe_sha1(const uint8_t *msg, size_t len, uint8_t out[20]) {
   uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
   size_t n = 0;
-  for (; n + 64 <= len; n += 64) sha1_block(h, msg + n);
+  sha1_blocks(h, msg, len / 64);
+  n = len / 64 * 64;
   uint8_t last[128];
   size_t rest = len - n;
   memcpy(last, msg + n, rest);
@@ -128,7 +237,7 @@ void mppe_sha1(const uint8_t *msg, size_t len, uint8_t out[20]) {
   memset(last + rest + 1, 0, blocks * 64 - rest - 1);
   uint64_t bits = (uint64_t)len * 8;
   for (int b = 0; b < 8; b++) last[blocks * 64 - 1 - b] = (uint8_t)(bits >> (8 * b));
-  for (size_t b = 0; b < blocks; b++) sha1_block(h, last + 64 * b);
+  sha1_blocks(h, last, blocks);
   for (int t = 0; t < 5; t++) {
     out[4 * t] = (uint8_t)(h[t] >> 24);
     out[4 * t + 1] = (uint8_t)(h[t] >> 16);
@@ -259,6 +368,177 @@ static void advance(uint8_t *st, mppe_rc4 *r) {
   st[ST_NEXT_OK] = 1;
 }
 
+/* ---------------------------------------------------------------------------------------------- key work ahead */
+
+/*
+ * RC4's keystream is one chain of dependent loads and stores, and so is a key schedule: a second chain run in the
+ * same loop costs little beside the first. So while a packet's keystream is made, the key work of the next packet
+ * runs beside it: the next key's interim schedule, its 8/16 bytes (the next session key, into the state's ST_NEXT
+ * as advance() does), then that key's own 256-byte schedule, which waits here for the next packet. That packet
+ * then starts its keystream at once, with one SHA-1 (for the packet after it) in front.
+ *
+ * Where the schedule waits: a small per-thread table of scheduled S-boxes indexed by a hash of their key and
+ * checked against the whole key (and its length) before use. An S-box is a function of its key alone, so a hit is
+ * always right, whatever happened to the state in between (a restored state, a count jump over lost packets
+ * (RFC 3078 §8.1), 40/56-bit salts, another session with a colliding slot): anything that is not the key worked
+ * out ahead misses and takes the plain path. Nothing of it is per session: an idle session holds its 56-byte
+ * state and no more; the table (AHEAD_SLOTS x 273 bytes) is per thread that runs MPPE, made at that thread's first
+ * use (a dlopen'ed module's TLS), whatever the number of sessions.
+ */
+#define AHEAD_SLOTS 32
+typedef struct ahead_slot {
+  uint8_t len; /* 0: empty or being written */
+  uint8_t key[16];
+  uint8_t s[256];
+} ahead_slot;
+static __thread ahead_slot ahead_table[AHEAD_SLOTS];
+/* 1: the work ahead runs; 0: every packet takes the plain path (advance). For the tests and the bench only. */
+static volatile int ahead_on = 1;
+
+int mppe_ahead_select(int on) {
+  if (on == 0 || on == 1) ahead_on = on;
+  return ahead_on;
+}
+
+/* Bytes 3 and 7: random in every key (40-bit keys begin with the 3-byte salt). */
+static inline ahead_slot *slot_of(const uint8_t *key) { return &ahead_table[(key[3] ^ key[7] * 7u) % AHEAD_SLOTS]; }
+
+/* The chain of key work beside a keystream: phase 1 schedules q with the interim key, phase 2 schedules a slot
+ * with the next session key, 0 when done. */
+typedef struct ahead_task {
+  int phase;
+  uint8_t *st;
+  mppe_rc4 q;
+  uint8_t interim[20];
+  ahead_slot *slot;
+  uint8_t *ts;        /* the S-box being scheduled */
+  const uint8_t *tk;  /* its key */
+  unsigned tn, tj, tm; /* schedule position, j, key mask */
+} ahead_task;
+
+static void task_phase2(ahead_task *t) {
+  uint8_t *st = t->st;
+  unsigned kl = st[ST_KEYLEN];
+  ahead_slot *slot = slot_of(st + ST_NEXT);
+  slot->len = 0;
+  memcpy(slot->key, st + ST_NEXT, kl);
+  memcpy(slot->s, IDENTITY, 256);
+  t->slot = slot;
+  t->ts = slot->s;
+  t->tk = slot->key;
+  t->tn = t->tj = 0;
+  t->phase = 2;
+}
+
+/* A phase's schedule is complete: phase 1 yields the next session key (RFC 3078 §7.3: RC4 of the interim key
+ * with itself, reduced), phase 2 publishes the slot. */
+static __attribute__((noinline)) void task_next(ahead_task *t) {
+  uint8_t *st = t->st;
+  if (t->phase == 1) {
+    t->q.i = t->q.j = 0;
+    mppe_rc4_process(&t->q, t->interim, st + ST_NEXT, st[ST_KEYLEN]);
+    reduce_key(st, st + ST_NEXT);
+    st[ST_NEXT_OK] = 1;
+    task_phase2(t);
+  } else {
+    t->slot->len = st[ST_KEYLEN];
+    t->phase = 0;
+  }
+}
+
+#define SCHED_STEP                        \
+  do {                                    \
+    uint8_t x_ = ts[tn];                  \
+    tj = (tj + x_ + tk[tn & tm]) & 0xff;  \
+    ts[tn] = ts[tj];                      \
+    ts[tj] = x_;                          \
+    tn++;                                 \
+  } while (0)
+
+static void task_finish(ahead_task *t) {
+  while (t->phase != 0) {
+    uint8_t *ts = t->ts;
+    const uint8_t *tk = t->tk;
+    unsigned tn = t->tn, tj = t->tj, tm = t->tm;
+    while (tn < 256) SCHED_STEP;
+    t->tn = tn;
+    t->tj = tj;
+    task_next(t);
+  }
+}
+
+/*
+ * The key change before a packet (RFC 3078 §7.3) and `r` keyed with the new session key, like advance(); when the
+ * key's schedule waits in the table, only the SHA-1 of the next interim key runs here and the rest of the next
+ * packet's key work goes into `t`, for rc4_process_ahead() and task_finish().
+ */
+static void advance_ahead(uint8_t *st, mppe_rc4 *r, ahead_task *t) {
+  unsigned kl = st[ST_KEYLEN];
+  mppe_change_key(st);
+  const uint8_t *key = st + ST_SESSION;
+  ahead_slot *slot = slot_of(key);
+  t->st = st;
+  t->tm = kl - 1;
+  new_key_from_sha(st, t->interim);
+  if (slot->len == kl && memcmp(slot->key, key, kl) == 0) {
+    memcpy(r->s, slot->s, 256);
+    r->i = r->j = 0;
+    memcpy(t->q.s, IDENTITY, 256);
+    t->ts = t->q.s;
+    t->tk = t->interim;
+    t->tn = t->tj = 0;
+    t->phase = 1;
+    return;
+  }
+  /* Plain path (first packet, after a jump, a collision): as advance(), then the next key's schedule ahead. */
+  rc4_setkey2(r, key, &t->q, t->interim, kl);
+  mppe_rc4_process(&t->q, t->interim, st + ST_NEXT, kl);
+  reduce_key(st, st + ST_NEXT);
+  st[ST_NEXT_OK] = 1;
+  task_phase2(t);
+}
+
+/* mppe_rc4_process with the task's schedule steps run in the same loop (4 per 8 keystream bytes), then the rest
+ * of the task alone. */
+static void rc4_process_ahead(mppe_rc4 *r, const uint8_t *src, uint8_t *dst, size_t len, ahead_task *t) {
+  uint8_t *s = r->s;
+  unsigned i = r->i, j = r->j;
+  size_t n = 0;
+  while (t->phase != 0 && n + 8 <= len) {
+    uint8_t *ts = t->ts;
+    const uint8_t *tk = t->tk;
+    unsigned tn = t->tn, tj = t->tj, tm = t->tm;
+    for (; n + 8 <= len && tn < 256; n += 8) {
+      uint64_t ks = 0;
+#define RC4_STEP(b)                                 \
+  do {                                              \
+    i = (i + 1) & 0xff;                             \
+    uint8_t a = s[i];                               \
+    j = (j + a) & 0xff;                             \
+    uint8_t c = s[j];                               \
+    s[i] = c;                                       \
+    s[j] = a;                                       \
+    ks |= (uint64_t)s[(uint8_t)(a + c)] << (8 * b); \
+  } while (0)
+      RC4_STEP(0); SCHED_STEP; RC4_STEP(1); RC4_STEP(2); SCHED_STEP; RC4_STEP(3);
+      RC4_STEP(4); SCHED_STEP; RC4_STEP(5); RC4_STEP(6); SCHED_STEP; RC4_STEP(7);
+#undef RC4_STEP
+      uint64_t w;
+      memcpy(&w, src + n, 8);
+      w ^= ks;
+      memcpy(dst + n, &w, 8);
+    }
+    t->tn = tn;
+    t->tj = tj;
+    if (tn == 256) task_next(t);
+  }
+  r->i = (uint8_t)i;
+  r->j = (uint8_t)j;
+  mppe_rc4_process(r, src + n, dst + n, len - n);
+  task_finish(t);
+}
+#undef SCHED_STEP
+
 /* ---------------------------------------------------------------------------------------------- packets */
 
 size_t mppe_encrypt_stateless(uint8_t *st, int protocol, const uint8_t *src, size_t len, uint8_t *dst) {
@@ -266,7 +546,9 @@ size_t mppe_encrypt_stateless(uint8_t *st, int protocol, const uint8_t *src, siz
   st_set_count(st, count);
   /* RFC 3078 §7.1: stateless, so a key change before every packet, and each is sent flushed (§3.1). */
   mppe_rc4 r;
-  advance(st, &r);
+  ahead_task t;
+  if (ahead_on) advance_ahead(st, &r, &t);
+  else advance(st, &r), t.phase = 0;
   uint8_t *out = dst + MPPE_HDR_LEN;
   size_t hdr = 0;
   if (protocol >= 0) {
@@ -283,7 +565,7 @@ size_t mppe_encrypt_stateless(uint8_t *st, int protocol, const uint8_t *src, siz
     memmove(out, src, len);
     src = out;
   }
-  mppe_rc4_process(&r, src, out + hdr, len);
+  rc4_process_ahead(&r, src, out + hdr, len, &t);
   /* Header last: in the in-place arrangements it may sit where plaintext was. */
   dst[0] = (uint8_t)((MPPE_FLUSHED | MPPE_ENCRYPTED) | (count >> 8));
   dst[1] = (uint8_t)count;
@@ -305,13 +587,15 @@ int mppe_decrypt_stateless(uint8_t *st, const uint8_t *src, size_t len, uint8_t 
   for (unsigned k = 1; k < gap; k++) mppe_change_key(st);
   st_set_count(st, count);
   mppe_rc4 r;
-  advance(st, &r);
+  ahead_task t;
+  if (ahead_on) advance_ahead(st, &r, &t);
+  else advance(st, &r), t.phase = 0;
   size_t n = len - MPPE_HDR_LEN;
   const uint8_t *from = src + MPPE_HDR_LEN;
   if (dst > from && dst < from + n) {
     memmove(dst, from, n);
     from = dst;
   }
-  mppe_rc4_process(&r, from, dst, n);
+  rc4_process_ahead(&r, from, dst, n, &t);
   return (int)n;
 }

@@ -43,8 +43,19 @@ void mppe_rc4_setkey(mppe_rc4 *r, const uint8_t *key, size_t len);
 /* dst may equal src (in place); other overlaps are the caller's business. */
 void mppe_rc4_process(mppe_rc4 *r, const uint8_t *src, uint8_t *dst, size_t len);
 
-/* SHA-1 (FIPS 180-1) of msg[0, len): the digest into out[20]. */
+/* SHA-1 (FIPS 180-1) of msg[0, len): the digest into out[20]. SHA-NI when cpuid has it, else portable C. */
 void mppe_sha1(const uint8_t *msg, size_t len, uint8_t out[20]);
+
+#define MPPE_SHA_DEFAULT 0
+#define MPPE_SHA_PORTABLE 1
+#define MPPE_SHA_NI 2
+/* Which SHA-1 runs (process-wide): MPPE_SHA_DEFAULT (what cpuid allows), _PORTABLE or _NI. Returns the one now in
+ * use, or -1 when SHA-NI was asked for and the CPU lacks it. For the tests and the bench only. */
+int mppe_sha_select(int want);
+
+/* 1 (the default): the stateless packets run the next packet's key work beside their keystream (mppe.c "key work
+ * ahead"); 0: the plain path. Process-wide; any other value only reads it. For the tests and the bench only. */
+int mppe_ahead_select(int on);
 
 /* 0 when the block is a well-formed state (key length and strength agree), -1 otherwise. */
 int mppe_state_check(const uint8_t *st);

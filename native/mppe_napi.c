@@ -153,12 +153,68 @@ static napi_value js_sha1(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/*
+ * Test and bench hooks, process-wide: shaImpl(want?) -> "sha-ni" | "portable" ("default": what cpuid allows;
+ * throws when "sha-ni" is asked for and the CPU lacks it); keyAhead(on?) -> whether the stateless packets run the
+ * next packet's key work beside their keystream (mppe.c "key work ahead").
+ */
+static napi_value js_sha_impl(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  int want = -1;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1 && napi_typeof(env, argv[0], &t) != napi_ok) return NULL;
+  if (t == napi_string) {
+    char name[16];
+    size_t n;
+    if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &n) != napi_ok) return NULL;
+    want = strcmp(name, "sha-ni") == 0 ? MPPE_SHA_NI : strcmp(name, "portable") == 0 ? MPPE_SHA_PORTABLE : strcmp(name, "default") == 0 ? MPPE_SHA_DEFAULT : -2;
+    if (want == -2) {
+      io_throw_range(env, "shaImpl: \"default\", \"portable\" or \"sha-ni\"");
+      return NULL;
+    }
+  } else if (t != napi_undefined) {
+    io_throw_type(env, "shaImpl: a string or nothing");
+    return NULL;
+  }
+  int now = mppe_sha_select(want);
+  if (now < 0) {
+    io_throw_range(env, "shaImpl: this CPU has no SHA extensions");
+    return NULL;
+  }
+  napi_value r;
+  napi_create_string_utf8(env, now == MPPE_SHA_NI ? "sha-ni" : "portable", NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+static napi_value js_key_ahead(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  size_t argc = 1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  int on = -1;
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1 && napi_typeof(env, argv[0], &t) != napi_ok) return NULL;
+  if (t == napi_boolean) {
+    bool b;
+    if (napi_get_value_bool(env, argv[0], &b) != napi_ok) return NULL;
+    on = b ? 1 : 0;
+  } else if (t != napi_undefined) {
+    io_throw_type(env, "keyAhead: a boolean or nothing");
+    return NULL;
+  }
+  napi_value r;
+  napi_get_boolean(env, mppe_ahead_select(on) == 1, &r);
+  return r;
+}
+
 napi_value io_define_mppe(napi_env env) {
   static const struct {
     const char *name;
     napi_callback cb;
   } fns[] = {{"init", js_init},         {"changeKey", js_change_key},       {"encrypt", js_encrypt}, {"decrypt", js_decrypt},
-             {"rc4", js_rc4},       {"sha1", js_sha1}};
+             {"rc4", js_rc4},       {"sha1", js_sha1},
+             {"shaImpl", js_sha_impl}, {"keyAhead", js_key_ahead}};
   napi_value obj, v;
   if (napi_create_object(env, &obj) != napi_ok) return NULL;
   for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) {

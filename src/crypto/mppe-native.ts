@@ -26,6 +26,13 @@ export interface MppeNativeBinding {
   /** Test hooks: RC4 of data under key, SHA-1 of data. */
   rc4(key: Uint8Array, data: Uint8Array): Uint8Array;
   sha1(data: Uint8Array): Uint8Array;
+  /**
+   * Test and bench hooks, process-wide: which SHA-1 runs ("default": SHA-NI when cpuid has it; throws when
+   * "sha-ni" is asked for and the CPU lacks it), and whether stateless packets run the next packet's key work
+   * beside their keystream (native/mppe.c "key work ahead"). Without an argument: the current choice.
+   */
+  shaImpl(want?: "default" | "portable" | "sha-ni"): "portable" | "sha-ni";
+  keyAhead(on?: boolean): boolean;
 }
 
 /** Byte offsets inside a native state (native/mppe.h). */
