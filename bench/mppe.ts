@@ -85,3 +85,33 @@ export function benchMppe(
     { label: `${mode} decrypt`, packets: count, bytes: count * size, seconds: dec },
   ];
 }
+
+/**
+ * Stateless MPPE-128 in C with `directions` senders taking turns packet by packet, as a busy server's calls do
+ * within a TUN batch. "own": each direction's state grown to hold its own slot for the next key's schedule (what
+ * MppeSender does at a direction's first packet); "table": bare 56-byte states, the schedules sharing the addon's
+ * per-thread table; "off": no key work ahead. Encrypt only; CPU per packet of the whole loop.
+ */
+export function benchInterleaved(nat: MppeNativeBinding, directions: number, packets: number, size: number, mode: "own" | "table" | "off"): Measurement {
+  const plain = benchPlaintext(size);
+  const out = new Uint8Array(size + 4);
+  const states: Uint8Array[] = [];
+  for (let d = 0; d < directions; d++) {
+    const st = new Uint8Array(mode === "own" ? nat.stateAheadLength : nat.stateLength);
+    const key = BENCH_MASTER_KEY.slice();
+    key[0] ^= d & 0xff;
+    key[1] ^= d >>> 8;
+    nat.init(st, key, 128);
+    states.push(st);
+  }
+  const was = nat.keyAhead();
+  nat.keyAhead(mode !== "off");
+  try {
+    for (let i = 0; i < 2 * directions; i++) nat.encrypt(states[i % directions], -1, plain, 0, size, out, 0);
+    const t = process.cpuUsage();
+    for (let i = 0; i < packets; i++) nat.encrypt(states[i % directions], -1, plain, 0, size, out, 0);
+    return { label: `MPPE-128 stateless native, ${directions} directions interleaved, ${mode}`, packets, bytes: packets * size, seconds: cpuSeconds(t) };
+  } finally {
+    nat.keyAhead(was);
+  }
+}

@@ -377,13 +377,15 @@ static void advance(uint8_t *st, mppe_rc4 *r) {
  * as advance() does), then that key's own 256-byte schedule, which waits here for the next packet. That packet
  * then starts its keystream at once, with one SHA-1 (for the packet after it) in front.
  *
- * Where the schedule waits: a small per-thread table of scheduled S-boxes indexed by a hash of their key and
- * checked against the whole key (and its length) before use. An S-box is a function of its key alone, so a hit is
+ * Where the schedule waits: in the direction's own slot, after its 56-byte state, once the JS side has grown the
+ * state to MPPE_STATE_AHEAD_LEN (it does at the direction's first packet); otherwise in a small per-thread table of
+ * scheduled S-boxes indexed by a hash of their key. Either way the S-box is checked against the whole key (and its
+ * length) before use. An S-box is a function of its key alone, so a hit is
  * always right, whatever happened to the state in between (a restored state, a count jump over lost packets
  * (RFC 3078 §8.1), 40/56-bit salts, another session with a colliding slot): anything that is not the key worked
- * out ahead misses and takes the plain path. Nothing of it is per session: an idle session holds its 56-byte
- * state and no more; the table (AHEAD_SLOTS x 273 bytes) is per thread that runs MPPE, made at that thread's first
- * use (a dlopen'ed module's TLS), whatever the number of sessions.
+ * out ahead misses and takes the plain path. An idle session holds its 56-byte state and no more (the own slot,
+ * 273 bytes, comes with a direction's first packet); the table (AHEAD_SLOTS x 273 bytes) is per thread that runs
+ * MPPE, made at that thread's first use (a dlopen'ed module's TLS), and serves states that were not grown.
  */
 #define AHEAD_SLOTS 32
 typedef struct ahead_slot {
@@ -392,6 +394,8 @@ typedef struct ahead_slot {
   uint8_t s[256];
 } ahead_slot;
 static __thread ahead_slot ahead_table[AHEAD_SLOTS];
+/* The own slot sits in the state's bytes (byte-aligned members only), so its size is the layout's. */
+_Static_assert(sizeof(ahead_slot) == MPPE_STATE_AHEAD_LEN - MPPE_STATE_LEN, "ahead_slot must fill the state's tail");
 /* 1: the work ahead runs; 0: every packet takes the plain path (advance). For the tests and the bench only. */
 static volatile int ahead_on = 1;
 
@@ -403,11 +407,18 @@ int mppe_ahead_select(int on) {
 /* Bytes 3 and 7: random in every key (40-bit keys begin with the 3-byte salt). */
 static inline ahead_slot *slot_of(const uint8_t *key) { return &ahead_table[(key[3] ^ key[7] * 7u) % AHEAD_SLOTS]; }
 
+/* The direction's own slot when its state has one: the shared table thrashes once more directions than its slots
+ * interleave (measured: with 64 and more the work ahead cost more than it saved). */
+static inline ahead_slot *slot_for(uint8_t *st, size_t st_len, const uint8_t *key) {
+  return st_len >= MPPE_STATE_AHEAD_LEN ? (ahead_slot *)(st + MPPE_STATE_LEN) : slot_of(key);
+}
+
 /* The chain of key work beside a keystream: phase 1 schedules q with the interim key, phase 2 schedules a slot
  * with the next session key, 0 when done. */
 typedef struct ahead_task {
   int phase;
   uint8_t *st;
+  size_t st_len;
   mppe_rc4 q;
   uint8_t interim[20];
   ahead_slot *slot;
@@ -419,7 +430,7 @@ typedef struct ahead_task {
 static void task_phase2(ahead_task *t) {
   uint8_t *st = t->st;
   unsigned kl = st[ST_KEYLEN];
-  ahead_slot *slot = slot_of(st + ST_NEXT);
+  ahead_slot *slot = slot_for(st, t->st_len, st + ST_NEXT);
   slot->len = 0;
   memcpy(slot->key, st + ST_NEXT, kl);
   memcpy(slot->s, IDENTITY, 256);
@@ -472,12 +483,13 @@ static void task_finish(ahead_task *t) {
  * key's schedule waits in the table, only the SHA-1 of the next interim key runs here and the rest of the next
  * packet's key work goes into `t`, for rc4_process_ahead() and task_finish().
  */
-static void advance_ahead(uint8_t *st, mppe_rc4 *r, ahead_task *t) {
+static void advance_ahead(uint8_t *st, size_t st_len, mppe_rc4 *r, ahead_task *t) {
   unsigned kl = st[ST_KEYLEN];
   mppe_change_key(st);
   const uint8_t *key = st + ST_SESSION;
-  ahead_slot *slot = slot_of(key);
+  ahead_slot *slot = slot_for(st, st_len, key);
   t->st = st;
+  t->st_len = st_len;
   t->tm = kl - 1;
   new_key_from_sha(st, t->interim);
   if (slot->len == kl && memcmp(slot->key, key, kl) == 0) {
@@ -541,13 +553,13 @@ static void rc4_process_ahead(mppe_rc4 *r, const uint8_t *src, uint8_t *dst, siz
 
 /* ---------------------------------------------------------------------------------------------- packets */
 
-size_t mppe_encrypt_stateless(uint8_t *st, int protocol, const uint8_t *src, size_t len, uint8_t *dst) {
+size_t mppe_encrypt_stateless(uint8_t *st, size_t st_len, int protocol, const uint8_t *src, size_t len, uint8_t *dst) {
   unsigned count = (st_count(st) + 1) & COUNT_MASK;
   st_set_count(st, count);
   /* RFC 3078 §7.1: stateless, so a key change before every packet, and each is sent flushed (§3.1). */
   mppe_rc4 r;
   ahead_task t;
-  if (ahead_on) advance_ahead(st, &r, &t);
+  if (ahead_on) advance_ahead(st, st_len, &r, &t);
   else advance(st, &r), t.phase = 0;
   uint8_t *out = dst + MPPE_HDR_LEN;
   size_t hdr = 0;
@@ -572,7 +584,7 @@ size_t mppe_encrypt_stateless(uint8_t *st, int protocol, const uint8_t *src, siz
   return len + hdr + MPPE_HDR_LEN;
 }
 
-int mppe_decrypt_stateless(uint8_t *st, const uint8_t *src, size_t len, uint8_t *dst) {
+int mppe_decrypt_stateless(uint8_t *st, size_t st_len, const uint8_t *src, size_t len, uint8_t *dst) {
   /* A header plus at least one byte of (possibly compressed, RFC 1661 §6.5) protocol field. */
   if (len < MPPE_HDR_LEN + 1) return MPPE_R_DROP;
   uint8_t b0 = src[0];
@@ -588,7 +600,7 @@ int mppe_decrypt_stateless(uint8_t *st, const uint8_t *src, size_t len, uint8_t 
   st_set_count(st, count);
   mppe_rc4 r;
   ahead_task t;
-  if (ahead_on) advance_ahead(st, &r, &t);
+  if (ahead_on) advance_ahead(st, st_len, &r, &t);
   else advance(st, &r), t.phase = 0;
   size_t n = len - MPPE_HDR_LEN;
   const uint8_t *from = src + MPPE_HDR_LEN;

@@ -16,6 +16,9 @@
  *   [34, 36) coherency count of the last packet (little-endian, 12 bits)
  *   [36, 52) the session key after the current one, worked out ahead (mppe.c advance); valid when [52] is 1.
  *            Whoever writes [16, 36) from outside (a restored state) must clear [52].
+ * A state may also be MPPE_STATE_AHEAD_LEN bytes: the block is then followed by the direction's own slot for the
+ * next packet's key schedule worked out ahead (mppe.c "key work ahead"). The JS side grows a direction's state to
+ * that length when it first carries a packet, so an idle session keeps 56 bytes and a busy one never shares a slot.
  */
 #ifndef PPTP_IO_MPPE_H
 #define PPTP_IO_MPPE_H
@@ -23,6 +26,8 @@
 #include <stdint.h>
 
 #define MPPE_STATE_LEN 56
+/* MPPE_STATE_LEN + one ahead slot (mppe.c: a length byte, the key, the 256-byte S-box). */
+#define MPPE_STATE_AHEAD_LEN (MPPE_STATE_LEN + 1 + 16 + 256)
 #define MPPE_BITS_40 1
 #define MPPE_BITS_56 2
 #define MPPE_BITS_128 3
@@ -69,7 +74,7 @@ void mppe_change_key(uint8_t *st);
  * protocol field (when protocol >= 0) followed by src[0, len) at dst[2..]. dst may be src - 2 or src - 4
  * (in place) or not overlap at all. Returns the bytes written.
  */
-size_t mppe_encrypt_stateless(uint8_t *st, int protocol, const uint8_t *src, size_t len, uint8_t *dst);
+size_t mppe_encrypt_stateless(uint8_t *st, size_t st_len, int protocol, const uint8_t *src, size_t len, uint8_t *dst);
 
 /*
  * Stateless receiver: src[0, len) is a whole MPPE datagram (header included). Checks the header, catches up over
@@ -77,6 +82,6 @@ size_t mppe_encrypt_stateless(uint8_t *st, int protocol, const uint8_t *src, siz
  * not encrypted, compressed, not flushed, duplicate or older). dst may be src or src + 2 (in place) or not
  * overlap.
  */
-int mppe_decrypt_stateless(uint8_t *st, const uint8_t *src, size_t len, uint8_t *dst);
+int mppe_decrypt_stateless(uint8_t *st, size_t st_len, const uint8_t *src, size_t len, uint8_t *dst);
 
 #endif

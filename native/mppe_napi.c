@@ -13,9 +13,10 @@
 #include "errors.h"
 #include "mppe.h"
 
-static int arg_state(napi_env env, napi_value v, uint8_t **st) {
+static int arg_state(napi_env env, napi_value v, uint8_t **st, size_t *st_len) {
   size_t len;
   if (io_arg_bytes(env, v, "state", st, &len) != 0) return -1;
+  if (st_len != NULL) *st_len = len;
   if (len < MPPE_STATE_LEN || mppe_state_check(*st) != 0) {
     io_throw_range(env, "state must be an MPPE key state made by mppe.init");
     return -1;
@@ -70,7 +71,7 @@ static napi_value js_change_key(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   uint8_t *st;
   uint32_t times;
-  if (io_args(env, info, 2, argv, NULL) != 0 || arg_state(env, argv[0], &st) != 0 || io_arg_u32(env, argv[1], "times", &times) != 0) return NULL;
+  if (io_args(env, info, 2, argv, NULL) != 0 || arg_state(env, argv[0], &st, NULL) != 0 || io_arg_u32(env, argv[1], "times", &times) != 0) return NULL;
   while (times-- > 0) mppe_change_key(st);
   return NULL;
 }
@@ -79,9 +80,9 @@ static napi_value js_change_key(napi_env env, napi_callback_info info) {
 static napi_value js_encrypt(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   uint8_t *st, *src, *dst;
-  size_t src_len, dst_len;
+  size_t st_len, src_len, dst_len;
   int32_t protocol, src_off, len, dst_off;
-  if (io_args(env, info, 7, argv, NULL) != 0 || arg_state(env, argv[0], &st) != 0 || arg_i32(env, argv[1], "protocol", &protocol) != 0 ||
+  if (io_args(env, info, 7, argv, NULL) != 0 || arg_state(env, argv[0], &st, &st_len) != 0 || arg_i32(env, argv[1], "protocol", &protocol) != 0 ||
       io_arg_bytes(env, argv[2], "src", &src, &src_len) != 0 || arg_i32(env, argv[3], "srcOff", &src_off) != 0 ||
       arg_i32(env, argv[4], "len", &len) != 0 || io_arg_bytes(env, argv[5], "dst", &dst, &dst_len) != 0 ||
       arg_i32(env, argv[6], "dstOff", &dst_off) != 0)
@@ -92,16 +93,16 @@ static napi_value js_encrypt(napi_env env, napi_callback_info info) {
     io_throw_range(env, "MPPE encrypt: the packet does not fit its buffers");
     return NULL;
   }
-  return num(env, (double)mppe_encrypt_stateless(st, protocol, src + src_off, (size_t)len, dst + dst_off));
+  return num(env, (double)mppe_encrypt_stateless(st, st_len, protocol, src + src_off, (size_t)len, dst + dst_off));
 }
 
 /* decrypt(state, src, srcOff, len, dst, dstOff) -> plaintext bytes, or -2 (drop). */
 static napi_value js_decrypt(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   uint8_t *st, *src, *dst;
-  size_t src_len, dst_len;
+  size_t st_len, src_len, dst_len;
   int32_t src_off, len, dst_off;
-  if (io_args(env, info, 6, argv, NULL) != 0 || arg_state(env, argv[0], &st) != 0 || io_arg_bytes(env, argv[1], "src", &src, &src_len) != 0 ||
+  if (io_args(env, info, 6, argv, NULL) != 0 || arg_state(env, argv[0], &st, &st_len) != 0 || io_arg_bytes(env, argv[1], "src", &src, &src_len) != 0 ||
       arg_i32(env, argv[2], "srcOff", &src_off) != 0 || arg_i32(env, argv[3], "len", &len) != 0 ||
       io_arg_bytes(env, argv[4], "dst", &dst, &dst_len) != 0 || arg_i32(env, argv[5], "dstOff", &dst_off) != 0)
     return NULL;
@@ -111,7 +112,7 @@ static napi_value js_decrypt(napi_env env, napi_callback_info info) {
     io_throw_range(env, "MPPE decrypt: the plaintext does not fit dst");
     return NULL;
   }
-  return num(env, mppe_decrypt_stateless(st, src + src_off, (size_t)len, dst + dst_off));
+  return num(env, mppe_decrypt_stateless(st, st_len, src + src_off, (size_t)len, dst + dst_off));
 }
 
 /* Test hooks: rc4(key, data) and sha1(data) into a new Uint8Array (the oracles in src/crypto check them). */
@@ -223,5 +224,6 @@ napi_value io_define_mppe(napi_env env) {
       return NULL;
   }
   if (napi_create_uint32(env, MPPE_STATE_LEN, &v) != napi_ok || napi_set_named_property(env, obj, "stateLength", v) != napi_ok) return NULL;
+  if (napi_create_uint32(env, MPPE_STATE_AHEAD_LEN, &v) != napi_ok || napi_set_named_property(env, obj, "stateAheadLength", v) != napi_ok) return NULL;
   return obj;
 }

@@ -15,6 +15,8 @@ import { type MppeBits } from "./mppe-keys.js";
 
 export interface MppeNativeBinding {
   readonly stateLength: number;
+  /** A state this long also holds its own slot for the next packet's key schedule (native/mppe.h MPPE_STATE_AHEAD_LEN). */
+  readonly stateAheadLength: number;
   /** The direction's start state from its 16-byte master key (RFC 3079 §3.1-3.3), count 4095. */
   init(state: Uint8Array, masterKey: Uint8Array, bits: MppeBits): void;
   /** `times` key changes (RFC 3078 §7.3). */

@@ -126,6 +126,18 @@ function nativeState(nat: MppeNativeBinding, opts: MppeOptions): Uint8Array {
   return st;
 }
 
+/**
+ * `st`, or a copy of it grown to `stateAheadLength`: the state then holds its own slot for the next packet's key
+ * schedule worked out ahead (native/mppe.c "key work ahead"), which a shared per-thread table only gives while few
+ * directions are busy at once. Made at a direction's first packet, so an idle session keeps the 56-byte state.
+ */
+function withAheadSlot(nat: MppeNativeBinding, st: Uint8Array): Uint8Array {
+  if (st.length >= nat.stateAheadLength) return st;
+  const grown = new Uint8Array(nat.stateAheadLength);
+  grown.set(st);
+  return grown;
+}
+
 function nativeCount(st: Uint8Array): number {
   return (st[NATIVE_STATE_COUNT] | (st[NATIVE_STATE_COUNT + 1] << 8)) & COUNT_MASK;
 }
@@ -172,7 +184,7 @@ export class MppeSender {
   private readonly key: MppeSessionKey | undefined;
   private readonly native: MppeNativeBinding | undefined;
   /** Native key state (mppe-native.ts), owned here: count and session key live in it. */
-  private readonly nstate: Uint8Array | undefined;
+  private nstate: Uint8Array | undefined;
   private readonly stateless: boolean;
   private count = INITIAL_COUNT;
   private flushPending = false;
@@ -225,7 +237,7 @@ export class MppeSender {
         `MPPE encrypt: ${len} bytes at ${srcOff} of ${src.length} into ${dst.length}-byte buffer at ${dstOff} do not fit`,
       );
     }
-    if (this.native !== undefined) return this.native.encrypt(this.nstate!, -1, src, srcOff, len, dst, dstOff);
+    if (this.native !== undefined) return this.native.encrypt((this.nstate = withAheadSlot(this.native, this.nstate!)), -1, src, srcOff, len, dst, dstOff);
     const header = this.nextHeader();
 
     const out = dstOff + MPPE_HEADER_LEN;
@@ -253,7 +265,7 @@ export class MppeSender {
     if (len < 0 || srcOff < 0 || srcOff + len > src.length || dstOff < 0 || dstOff + len + MPPE_HEADER_LEN + 2 > dst.length) {
       throw new RangeError(`MPPE encrypt: ${len} bytes at ${srcOff} of ${src.length} into ${dst.length}-byte buffer at ${dstOff} do not fit`);
     }
-    if (this.native !== undefined) return this.native.encrypt(this.nstate!, protocol & 0xffff, src, srcOff, len, dst, dstOff);
+    if (this.native !== undefined) return this.native.encrypt((this.nstate = withAheadSlot(this.native, this.nstate!)), protocol & 0xffff, src, srcOff, len, dst, dstOff);
     const header = this.nextHeader();
     const out = dstOff + MPPE_HEADER_LEN;
     dst[out] = protocol >>> 8;
@@ -291,7 +303,7 @@ export class MppeReceiver {
   /** TypeScript key state; undefined when the direction runs in C (`nstate`). */
   private readonly key: MppeSessionKey | undefined;
   private readonly native: MppeNativeBinding | undefined;
-  private readonly nstate: Uint8Array | undefined;
+  private nstate: Uint8Array | undefined;
   private readonly stateless: boolean;
   private count = INITIAL_COUNT;
   /** Stateful only: a loss was seen and packets are dropped until one with the FLUSHED bit arrives (RFC 3078 §8.2). */
@@ -369,7 +381,7 @@ export class MppeReceiver {
     if ((b0 & MPPE_BIT_ENCRYPTED) === 0 || (b0 & MPPE_BIT_COMPRESSED) !== 0) return MPPE_DROP;
     if (this.native !== undefined) {
       // Stateless in C: the same checks, catch-up key changes (RFC 3078 §8.1) and decryption as below.
-      const n = this.native.decrypt(this.nstate!, src, srcOff, len, dst, dstOff);
+      const n = this.native.decrypt((this.nstate = withAheadSlot(this.native, this.nstate!)), src, srcOff, len, dst, dstOff);
       if (n < 0) return MPPE_DROP;
       return validate0(this.validate, dst, dstOff, n);
     }

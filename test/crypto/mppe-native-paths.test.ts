@@ -206,3 +206,76 @@ test("switching the key work ahead off and on between packets of one direction c
     native.keyAhead(true);
   }
 });
+
+describe("where the key worked out ahead waits", () => {
+  const SIZE = 300;
+  const plain = new Uint8Array(SIZE).map((_, i) => (i * 7) & 0xff);
+  function state(len: number, d: number): Uint8Array {
+    const st = new Uint8Array(len);
+    const key = new Uint8Array(16).map((_, i) => (i * 31 + d * 17 + 5) & 0xff);
+    native.init(st, key, 128);
+    return st;
+  }
+  const enc = (st: Uint8Array): string => {
+    const out = new Uint8Array(SIZE + 4);
+    const n = native.encrypt(st, 0x21, plain, 0, SIZE, out, 0);
+    return toHex(out.subarray(0, n));
+  };
+
+  test("a grown state holds its own slot: many directions interleaved give the bytes of bare states (the shared table) and of no work ahead", () => {
+    assert.equal(native.stateAheadLength, native.stateLength + 1 + 16 + 256);
+    const DIRS = 96; // three times the shared table's slots
+    const own = Array.from({ length: DIRS }, (_, d) => state(native.stateAheadLength, d));
+    const bare = Array.from({ length: DIRS }, (_, d) => state(native.stateLength, d));
+    const off = Array.from({ length: DIRS }, (_, d) => state(native.stateLength, d));
+    for (let p = 0; p < DIRS * 6; p++) {
+      const d = (p * 37) % DIRS;
+      native.keyAhead(true);
+      const a = enc(own[d]);
+      const b = enc(bare[d]);
+      native.keyAhead(false);
+      assert.equal(a, enc(off[d]), `packet ${p}, direction ${d}: own slot`);
+      assert.equal(b, a, `packet ${p}, direction ${d}: shared table`);
+    }
+    native.keyAhead(true);
+  });
+
+  test("the own slot is what the next packet uses (a damaged S-box in it shows), and a slot for another key is ignored", () => {
+    native.keyAhead(true);
+    const st = state(native.stateAheadLength, 1);
+    const ref = state(native.stateLength, 1);
+    native.keyAhead(false);
+    const expected = [enc(ref), enc(ref), enc(ref)];
+    native.keyAhead(true);
+    assert.equal(enc(st), expected[0]);
+    const slot = native.stateLength;
+    // The slot: a length byte, the key it was scheduled for, then the S-box. Damage the S-box: packet 2 must change.
+    const damaged = st.slice();
+    damaged[slot + 17] ^= 0xff;
+    damaged[slot + 18] ^= 0xff;
+    assert.notEqual(enc(damaged), expected[1], "the own slot's S-box was not used");
+    // The key it claims is another one: a miss, the plain path, the right bytes.
+    const other = st.slice();
+    other[slot + 1] ^= 0x01;
+    assert.equal(enc(other), expected[1]);
+    assert.equal(enc(st), expected[1]);
+    assert.equal(enc(st), expected[2]);
+  });
+
+  test("MppeSender and MppeReceiver keep the bare state until their first packet, then the grown one", () => {
+    const o = { masterKey: new Uint8Array(16).fill(3), bits: 128 as MppeBits, stateless: true, native };
+    const tx = new MppeSender(o);
+    const rx = new MppeReceiver(o);
+    // Private field, read here only: what an idle session holds.
+    const len = (x: object): number => (x as unknown as { nstate: Uint8Array }).nstate.length;
+    assert.equal(len(tx), native.stateLength);
+    assert.equal(len(rx), native.stateLength);
+    const out = new Uint8Array(SIZE + 4);
+    const n = tx.encryptProtocol(0x21, plain, 0, SIZE, out, 0);
+    const back = new Uint8Array(SIZE + 2);
+    assert.equal(rx.decrypt(out, 0, n, back, 0), SIZE + 2);
+    assert.equal(toHex(back.subarray(2)), toHex(plain));
+    assert.equal(len(tx), native.stateAheadLength);
+    assert.equal(len(rx), native.stateAheadLength);
+  });
+});
