@@ -20,8 +20,7 @@ import { randomBytes } from "node:crypto";
 import { GreHeader, parseGreHeader } from "../wire/gre.js";
 import { parseIpv4 } from "../wire/ipv4.js";
 import { RawIpSocket } from "./raw-socket.js";
-import { PacketArena } from "./packet-arena.js";
-import { flushAtEndOfTurn } from "./end-of-turn.js";
+import { SendBatch } from "./send-batch.js";
 import type { PacketRoom } from "../core/packet-room.js";
 import type { GreBatch, GreTransport } from "./transport.js";
 
@@ -224,59 +223,23 @@ export class GreDemux {
  * refused send() was; send() now answers "queued".
  * Exported for its tests only (test/io/packet-room-queues.test.ts).
  */
-export class TxQueue implements PacketRoom {
-  private readonly arena = new PacketArena(TX_ARENA_BYTES);
-  readonly bytes = this.arena.bytes;
-  private readonly offsets = new Uint32Array(TX_BATCH);
-  private readonly lengths = new Uint32Array(TX_BATCH);
+export class TxQueue extends SendBatch {
   private readonly dsts = new Uint32Array(TX_BATCH);
   private readonly srcs = new Uint32Array(TX_BATCH);
-  private count = 0;
-  private scheduled = false;
-  private readonly flushTask = (): void => {
-    this.scheduled = false;
-    this.flush();
-  };
 
-  constructor(private readonly sock: RawIpSocket) {}
+  constructor(private readonly sock: RawIpSocket) {
+    super(TX_BATCH, TX_ARENA_BYTES);
+  }
 
   queue(buf: Uint8Array, off: number, len: number, dst: number, src: number): boolean {
-    let at = off;
-    if (buf === this.bytes) {
-      // Built in place through room(): taken where it is, no copy.
-      if (this.count === TX_BATCH) this.flush();
-      if (!this.arena.claim(off, len)) {
-        // Not in the free part (something was queued after the room was given): sent on its own, now.
-        this.flush();
-        return this.sock.send(buf, off, len, dst, src);
-      }
-    } else {
-      if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
-      at = this.arena.append(buf, off, len);
-    }
-    const n = this.count;
-    this.offsets[n] = at;
-    this.lengths[n] = len;
-    this.dsts[n] = dst;
-    this.srcs[n] = src;
-    this.count = n + 1;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      flushAtEndOfTurn(this.flushTask);
-    }
+    const k = this.take(buf, off, len);
+    if (k < 0) return this.sock.send(buf, off, len, dst, src);
+    this.dsts[k] = dst;
+    this.srcs[k] = src;
     return true;
   }
 
-  room(len: number): number {
-    if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
-    return this.arena.fits(len) ? this.arena.used : -1;
-  }
-
-  flush(): void {
-    const n = this.count;
-    if (n === 0) return;
-    this.count = 0;
-    this.arena.used = 0;
+  protected write(n: number): void {
     if (!this.sock.isClosed) this.sock.sendBatch(this.arena.bytes, this.offsets, this.lengths, this.dsts, n, this.srcs);
   }
 }

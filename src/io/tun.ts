@@ -10,8 +10,7 @@ import { ipv4Option, type Ipv4Address } from "../wire/ipv4.js";
 import { loadNative, type NativeTun, type TunOffloadMode, type TunOffloadStats } from "./native.js";
 import { checkBatchOptions, NativeEndpointBase } from "./native-endpoint.js";
 import { DEFAULT_BATCH } from "./raw-socket.js";
-import { PacketArena } from "./packet-arena.js";
-import { flushAtEndOfTurn } from "./end-of-turn.js";
+import { SendBatch } from "./send-batch.js";
 import type { PacketRoom } from "../core/packet-room.js";
 import { ReceiveBatch, type PacketBatch, type TunTransport } from "./transport.js";
 
@@ -166,62 +165,23 @@ export class TunDevice extends NativeEndpointBase<PacketBatch> implements TunTra
  * once; queueing allocates nothing (the copy goes by 32-bit words when the source allows, as GreDemux's does).
  * Exported for its tests only (test/io/packet-room-queues.test.ts).
  */
-export class TunTxQueue implements PacketRoom {
-  private readonly arena = new PacketArena(TX_ARENA_BYTES);
-  readonly bytes = this.arena.bytes;
-  private readonly offsets = new Uint32Array(TX_BATCH);
-  private readonly lengths = new Uint32Array(TX_BATCH);
-  private count = 0;
-  private scheduled = false;
-  private readonly flushTask = (): void => {
-    this.scheduled = false;
-    this.flush();
-  };
-
+export class TunTxQueue extends SendBatch {
   constructor(
     private readonly tun: NativeTun,
     private readonly closed: () => boolean,
-  ) {}
+  ) {
+    super(TX_BATCH, TX_ARENA_BYTES);
+  }
 
   queue(buf: Uint8Array, off: number, len: number): boolean {
     if (len > TX_ARENA_BYTES) {
       this.flush();
       return this.tun.write(buf, off, len) >= 0;
     }
-    let at = off;
-    if (buf === this.bytes) {
-      // Built in place through room(): taken where it is, no copy.
-      if (this.count === TX_BATCH) this.flush();
-      if (!this.arena.claim(off, len)) {
-        // Not in the free part (something was queued after the room was given): written on its own, now.
-        this.flush();
-        return this.tun.write(buf, off, len) >= 0;
-      }
-    } else {
-      if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
-      at = this.arena.append(buf, off, len);
-    }
-    const n = this.count;
-    this.offsets[n] = at;
-    this.lengths[n] = len;
-    this.count = n + 1;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      flushAtEndOfTurn(this.flushTask);
-    }
-    return true;
+    return this.take(buf, off, len) >= 0 || this.tun.write(buf, off, len) >= 0;
   }
 
-  room(len: number): number {
-    if (this.count === TX_BATCH || !this.arena.fits(len)) this.flush();
-    return this.arena.fits(len) ? this.arena.used : -1;
-  }
-
-  flush(): void {
-    const n = this.count;
-    if (n === 0) return;
-    this.count = 0;
-    this.arena.used = 0;
+  protected write(n: number): void {
     if (!this.closed()) this.tun.writeBatch(this.arena.bytes, this.offsets, this.lengths, n);
   }
 }
