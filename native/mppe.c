@@ -59,7 +59,6 @@ void mppe_rc4_process(mppe_rc4 *r, const uint8_t *src, uint8_t *dst, size_t len)
     ks |= (uint64_t)s[(uint8_t)(a + c)] << (8 * b); \
   } while (0)
     RC4_STEP(0); RC4_STEP(1); RC4_STEP(2); RC4_STEP(3); RC4_STEP(4); RC4_STEP(5); RC4_STEP(6); RC4_STEP(7);
-#undef RC4_STEP
     uint64_t w;
     memcpy(&w, src + n, 8);
     w ^= ks; /* little-endian: byte b of ks is keystream byte n + b */
@@ -522,16 +521,7 @@ static void rc4_process_ahead(mppe_rc4 *r, const uint8_t *src, uint8_t *dst, siz
     unsigned tn = t->tn, tj = t->tj, tm = t->tm;
     for (; n + 8 <= len && tn < 256; n += 8) {
       uint64_t ks = 0;
-#define RC4_STEP(b)                                 \
-  do {                                              \
-    i = (i + 1) & 0xff;                             \
-    uint8_t a = s[i];                               \
-    j = (j + a) & 0xff;                             \
-    uint8_t c = s[j];                               \
-    s[i] = c;                                       \
-    s[j] = a;                                       \
-    ks |= (uint64_t)s[(uint8_t)(a + c)] << (8 * b); \
-  } while (0)
+      /* RC4_STEP as in mppe_rc4_process above, a schedule step after every second keystream byte. */
       RC4_STEP(0); SCHED_STEP; RC4_STEP(1); RC4_STEP(2); SCHED_STEP; RC4_STEP(3);
       RC4_STEP(4); SCHED_STEP; RC4_STEP(5); RC4_STEP(6); SCHED_STEP; RC4_STEP(7);
 #undef RC4_STEP
