@@ -72,6 +72,16 @@ const LINTED_DEFAULTS = ["nodejs_active_handles_total", "nodejs_active_requests_
 
 type Labels = Record<string, string>;
 
+/** show stats "data-plane" (src/server/worker-calls.ts stats()): its counts → counter families. */
+const DATAPLANE_COUNTERS: ReadonlyArray<readonly [string, string, string]> = [
+  ["worker-restarts", "pptp_dataplane_worker_restarts_total", "Data-plane workers that exited and were started again."],
+  ["calls-lost-with-worker", "pptp_dataplane_calls_lost_total", "Calls closed because the data-plane worker carrying them exited."],
+  ["renegotiations", "pptp_dataplane_renegotiations_total", "Calls brought back from a worker to the control thread because the peer renegotiated PPP (LCP, IPCP or CCP)."],
+  ["gre-forward-lost", "pptp_dataplane_gre_forward_lost_total", "GRE packets the control thread forwarded during a hand-off that reached neither the worker nor the call."],
+];
+/** "worker-2-calls" → worker "2". */
+const DATAPLANE_WORKER_CALLS = /^worker-(\d+)-calls$/;
+
 export class PptpMetrics {
   readonly registry = new Registry();
   private readonly counters = new Map<string, Counter<string>>();
@@ -103,6 +113,10 @@ export class PptpMetrics {
     for (const [, name, help] of AAA_COUNTERS) c(name, help, ["backend", "server"]);
     g("pptp_accounting_spool_records", "Accounting records in the spool waiting for the server to acknowledge them.", ["backend"]);
     for (const [, name, help] of SPOOL_COUNTERS) c(name, help, ["backend"]);
+    g("pptp_dataplane_workers", "Data-plane worker threads running calls' GRE and TUN path ([server] workers); 0 without workers.");
+    g("pptp_dataplane_calls", "Calls on each data-plane worker at its last poll.", ["worker"]);
+    g("pptp_dataplane_calls_handing_off", "Calls being handed to a data-plane worker or back to the control thread now.");
+    for (const [, name, help] of DATAPLANE_COUNTERS) c(name, help);
     if (o.processMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry });
       // These three are gauges named like counters, which `promtool check metrics` rejects; the same counts per
@@ -157,6 +171,17 @@ export class PptpMetrics {
       if (sp === null) continue;
       this.set("pptp_accounting_spool_records", { backend: sp[1] }, counts.pending);
       for (const [key, name] of SPOOL_COUNTERS) this.count(name, { backend: sp[1] }, counts[key]);
+    }
+
+    const dp = s["data-plane"];
+    if (dp !== undefined) {
+      this.set("pptp_dataplane_workers", {}, dp.workers);
+      this.set("pptp_dataplane_calls_handing_off", {}, dp["calls-handed-off"]);
+      for (const [k, v] of Object.entries(dp)) {
+        const w = DATAPLANE_WORKER_CALLS.exec(k);
+        if (w !== null) this.set("pptp_dataplane_calls", { worker: w[1] }, v);
+      }
+      for (const [key, name] of DATAPLANE_COUNTERS) this.count(name, {}, dp[key]);
     }
 
     if (r.tunnels !== undefined) {

@@ -26,6 +26,7 @@ class FakeServer implements AdminTarget {
     "radius 10.0.0.6:1812": { requests: 4, retransmissions: 0, responses: 4, timeouts: 0, dropped: 0 },
     "accounting-spool radius": { pending: 3, accepted: 120, delivered: 117, dropped: 2, refused: 1, retries: 9, "bad-lines": 1 },
     "accounting-spool tacacs": { pending: 0, accepted: 40, delivered: 40, dropped: 0, refused: 0, retries: 0, "bad-lines": 0, rejected: 2 },
+    "data-plane": { workers: 2, "calls-handed-off": 1, renegotiations: 3, "calls-lost-with-worker": 4, "worker-restarts": 1, "gre-forward-lost": 5, "worker-1-calls": 7, "worker-2-calls": 6 },
   };
   pools: PoolLine[] = [
     { name: "default", ranges: "192.168.50.10-192.168.50.254", size: 245, inUse: 3, free: 240, reserved: 2 },
@@ -134,6 +135,16 @@ describe("metrics: the mapping from the admin contract", () => {
     assert.equal(v('pptp_accounting_spool_delivered_total{backend="tacacs"}'), 40);
     // Records a TACACS+ server refused (ERROR) accounting-error-limit times while it took the ones behind: LOST.
     assert.equal(v('pptp_accounting_spool_rejected_dropped_total{backend="tacacs"}'), 2);
+    // The data-plane workers (show stats "data-plane"): how many, calls on each, and what a hand-off or a dying
+    // worker cost.
+    assert.equal(v("pptp_dataplane_workers"), 2);
+    assert.equal(v('pptp_dataplane_calls{worker="1"}'), 7);
+    assert.equal(v('pptp_dataplane_calls{worker="2"}'), 6);
+    assert.equal(v("pptp_dataplane_calls_handing_off"), 1);
+    assert.equal(v("pptp_dataplane_renegotiations_total"), 3);
+    assert.equal(v("pptp_dataplane_calls_lost_total"), 4);
+    assert.equal(v("pptp_dataplane_worker_restarts_total"), 1);
+    assert.equal(v("pptp_dataplane_gre_forward_lost_total"), 5);
     assert.match(e.contentType, /^text\/plain; version=0\.0\.4/);
   });
 
