@@ -132,8 +132,10 @@ function nativeState(nat: MppeNativeBinding, opts: MppeOptions): Uint8Array {
  * directions are busy at once. Made at a direction's first packet, so an idle session keeps the 56-byte state.
  */
 function withAheadSlot(nat: MppeNativeBinding, st: Uint8Array): Uint8Array {
-  if (st.length >= nat.stateAheadLength) return st;
-  const grown = new Uint8Array(nat.stateAheadLength);
+  const want = nat.stateAheadLength;
+  // Not `st.length >= want`: an addon built before the own slot has no stateAheadLength, and keeps the bare state.
+  if (!(want > st.length)) return st;
+  const grown = new Uint8Array(want);
   grown.set(st);
   return grown;
 }

@@ -262,6 +262,20 @@ describe("where the key worked out ahead waits", () => {
     assert.equal(enc(st), expected[2]);
   });
 
+  test("an addon built before the own slot (no stateAheadLength) keeps the bare state and the same bytes", () => {
+    const { stateAheadLength: _, ...rest } = native;
+    const old = Object.assign(Object.create(Object.getPrototypeOf(native) as object) as object, rest) as MppeNativeBinding;
+    const o = { masterKey: new Uint8Array(16).fill(5), bits: 128 as MppeBits, stateless: true };
+    const a = new MppeSender({ ...o, native: old });
+    const b = new MppeSender({ ...o, native: null });
+    for (let i = 0; i < 3; i++) {
+      const x = new Uint8Array(SIZE + 4);
+      const y = new Uint8Array(SIZE + 4);
+      assert.equal(toHex(x.subarray(0, a.encryptProtocol(0x21, plain, 0, SIZE, x, 0))), toHex(y.subarray(0, b.encryptProtocol(0x21, plain, 0, SIZE, y, 0))));
+    }
+    assert.equal((a as unknown as { nstate: Uint8Array }).nstate.length, native.stateLength);
+  });
+
   test("MppeSender and MppeReceiver keep the bare state until their first packet, then the grown one", () => {
     const o = { masterKey: new Uint8Array(16).fill(3), bits: 128 as MppeBits, stateless: true, native };
     const tx = new MppeSender(o);
