@@ -179,6 +179,11 @@ export class GreChannel {
     });
   }
 
+  /** The send window's mode in force ("auto" shows as "off" until the peer acknowledges alone, then "sliding"). */
+  get flowControl(): FlowControl {
+    return this.window.mode;
+  }
+
   /** Current transmit window (packets), the peer's maximum, and packets awaiting acknowledgment. */
   get sendWindow(): number {
     return this.window.window;
@@ -279,7 +284,10 @@ export class GreChannel {
         this.stats.badAcks++;
         this.stats.lastError = `acknowledgment ${h.ack} is for a packet never sent (next sequence number ${this.window.nextSeq})`;
       }
-      if (!h.hasSeq) this.stats.rxAckOnly++;
+      if (!h.hasSeq) {
+        this.stats.rxAckOnly++;
+        this.window.peerAcknowledgesAlone();
+      }
     }
     if (!h.hasSeq) return;
     const rx = this.rx;

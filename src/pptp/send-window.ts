@@ -10,6 +10,10 @@
  *    on a time-out halve it (rounding up, at least 1).
  *  - "fixed": always allow the peer's full window.
  *  - "off": never hold back (for peers that do not send acknowledgments at all).
+ *  - "auto": "off" until the peer sends an acknowledgment-only packet (A set, S clear), then "sliding". A peer that
+ *    acknowledges on its own when it has nothing to send (pptpd, pptp-linux, Windows, ours) can pace us; the Linux
+ *    kernel driver (accel-ppp, pppd's pptp plugin) only piggy-backs acknowledgments on its own data, so a one-way
+ *    flow to it would stall on every ack time-out if we waited for them.
  *
  * A time-out is when the oldest unacknowledged packet has waited longer than the adaptive time-out
  * (ATO, RFC 2637 §4.4.1: RTT/deviation estimator seeded with the peer's Packet Processing Delay,
@@ -22,7 +26,7 @@
  */
 import { seqAdd, seqDiff } from "./serial.js";
 
-export type FlowControl = "sliding" | "fixed" | "off";
+export type FlowControl = "sliding" | "fixed" | "off" | "auto";
 
 export interface SendWindowOptions {
   /** The peer's Packet Recv. Window Size. 0 (nothing advertised) disables flow control. */
@@ -56,7 +60,8 @@ export class SendWindow {
   window: number;
   /** The largest window allowed: the peer's advertised one (capped at MAX_TRACKED). */
   readonly maxWindow: number;
-  readonly mode: FlowControl;
+  /** The mode in force: "auto" becomes "off" at the start and "sliding" once the peer acknowledges on its own. */
+  mode: Exclude<FlowControl, "auto">;
   /** Smoothed round-trip time, deviation and the resulting ack time-out, in ms (RFC 2637 §4.4.1). */
   rtt: number;
   dev = 0;
@@ -72,17 +77,21 @@ export class SendWindow {
   private readonly mask: number;
   /** Packets acknowledged since the window last opened (RFC 2637 §4.2.3). */
   private ackedSinceOpen = 0;
+  /** "auto" still waiting for the peer's first acknowledgment-only packet. */
+  private engageLater: boolean;
 
   constructor(o: SendWindowOptions) {
     this.nextSeq = (o.initialSeq ?? 0) >>> 0;
     this.acked = seqAdd(this.nextSeq, -1);
     const peer = Math.max(0, Math.floor(o.peerWindow));
-    this.mode = peer === 0 ? "off" : (o.mode ?? "sliding");
+    const mode = peer === 0 ? "off" : (o.mode ?? "sliding");
+    this.mode = mode === "auto" ? "off" : mode;
+    this.engageLater = mode === "auto";
     this.minTimeout = o.minTimeoutMs ?? 500;
     this.maxTimeout = Math.max(this.minTimeout, o.maxTimeoutMs ?? 5000);
     this.rtt = Math.max(0, o.peerProcessingDelay ?? 0) * 100;
     this.ato = this.clampAto(this.rtt);
-    if (this.mode === "off") {
+    if (mode === "off") {
       this.maxWindow = Infinity;
       this.window = Infinity;
       this.sendTimes = NO_TIMES; // flow control off (the default) times nothing: no per-call array
@@ -90,12 +99,25 @@ export class SendWindow {
     } else {
       this.maxWindow = Math.min(peer, MAX_TRACKED);
       // RFC 2637 §4.2.1: start conservatively at half the receiver's window, at least one packet.
-      this.window = this.mode === "sliding" ? Math.max(1, this.maxWindow >>> 1) : this.maxWindow;
+      this.window = mode === "fixed" ? this.maxWindow : Math.max(1, this.maxWindow >>> 1);
       let size = 1;
       while (size < this.maxWindow) size <<= 1;
       this.sendTimes = new Float64Array(size);
       this.mask = size - 1;
+      if (this.engageLater) this.window = Infinity;
     }
+  }
+
+  /**
+   * "auto": the peer sent an acknowledgment-only packet, so it acknowledges without data of its own: from now on
+   * the sliding window applies. Packets sent before are counted as outstanding; if they are not acknowledged in
+   * time they are written off like any others.
+   */
+  peerAcknowledgesAlone(): void {
+    if (!this.engageLater) return;
+    this.engageLater = false;
+    this.mode = "sliding";
+    if (this.window === Infinity) this.window = Math.max(1, this.maxWindow >>> 1);
   }
 
   /** Data packets sent and neither acknowledged nor written off. */
@@ -110,7 +132,7 @@ export class SendWindow {
   /** Assigns the next sequence number to a packet being sent now and returns it. */
   onSent(now: number): number {
     const seq = this.nextSeq;
-    if (this.mode !== "off") this.sendTimes[seq & this.mask] = now;
+    if (this.sendTimes.length !== 0) this.sendTimes[seq & this.mask] = now;
     this.nextSeq = seqAdd(seq, 1);
     return seq;
   }

@@ -364,6 +364,46 @@ describe("GreChannel: the peer's receive window (RFC 2637 §4.2)", () => {
     assert.equal(a.ch.send(0, payload(4)), false);
   });
 
+  test("auto: sends freely while the peer acknowledges only on its data; sliding from its first acknowledgment-only packet", () => {
+    const clock = new FakeClock(0);
+    const a = end(1, 2, { peerReceiveWindow: 8, flowControl: "auto", minAckTimeoutMs: 300 });
+    const b = end(2, 1, { ackDelayMs: 50 });
+    assert.equal(a.ch.flowControl, "off");
+    // A peer like the Linux kernel driver: its acknowledgments ride on its data only. Far past its window, nothing
+    // is refused and no time-out is armed.
+    const first = sendTags(clock.now, a, Array.from({ length: 40 }, (_, i) => i));
+    deliver(clock.now, b, first);
+    b.sent.length = 0; // b's own ack-only packet is not delivered yet
+    deliver(clock.now, a, sendTags(clock.now, b, [1000])); // b's data, carrying its acknowledgment
+    assert.equal(a.ch.stats.windowFull, 0);
+    assert.equal(a.ch.outstanding, 0);
+    const second = sendTags(clock.now, a, Array.from({ length: 20 }, (_, i) => 100 + i));
+    assert.equal(a.ch.pollTimeout(), undefined, "no ack time-out while sending freely");
+    assert.equal(a.ch.flowControl, "off");
+    // Its first acknowledgment on its own (A set, S clear): from now on the sliding window, starting at half of 8.
+    deliver(clock.advance(10), b, second);
+    b.ch.handleTimeout(clock.advance(50));
+    const ackOnly = b.sent.splice(0);
+    assert.equal(ackOnly.length, 1);
+    assert.equal(header(ackOnly[0]).hasSeq, false);
+    deliver(clock.now, a, ackOnly);
+    assert.equal(a.ch.flowControl, "sliding");
+    assert.equal(a.ch.sendWindow, 4);
+    sendTags(clock.now, a, [200, 201, 202, 203]);
+    assert.equal(a.ch.send(clock.now, payload(204)), false);
+    assert.equal(a.ch.stats.windowFull, 1);
+    assert.notEqual(a.ch.pollTimeout(), undefined, "the ack time-out now runs");
+  });
+
+  test("auto with a peer window of 0 (none advertised): off for good", () => {
+    const a = end(1, 2, { peerReceiveWindow: 0, flowControl: "auto" });
+    const ackOnly = new Uint8Array(12);
+    const n = emitGreHeader(ackOnly, 0, 1, 0, undefined, 0);
+    a.ch.handlePacket(0, ackOnly, 0, n);
+    assert.equal(a.ch.flowControl, "off");
+    for (let i = 0; i < 200; i++) assert.equal(a.ch.send(0, payload(i)), true);
+  });
+
   test("off, or a peer window of 0: never refuses", () => {
     for (const o of [{ peerReceiveWindow: 2, flowControl: "off" as const }, { peerReceiveWindow: 0 }]) {
       const a = end(1, 2, o);

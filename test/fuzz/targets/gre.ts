@@ -42,7 +42,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 );
 
 export interface GreInput {
-  readonly flowControl: "off" | "fixed" | "sliding";
+  readonly flowControl: "off" | "fixed" | "sliding" | "auto";
   readonly peerWindow: number;
   readonly receiveWindow: number;
   readonly actions: readonly Action[];
@@ -53,7 +53,7 @@ export const greChannel: FuzzTarget<GreInput> = {
   name: "gre-channel",
   description: "GreChannel + ReceiveSequencer fed arbitrary GRE packets, sends and timeouts; deliveries in bounds and in order, every sent packet parses",
   arbitrary: fc.record({
-    flowControl: fc.constantFrom("off" as const, "fixed" as const, "sliding" as const),
+    flowControl: fc.constantFrom("off" as const, "fixed" as const, "sliding" as const, "auto" as const),
     peerWindow: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 64 })),
     receiveWindow: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.constant(64)),
     actions: fc.array(actionArb, { maxLength: 40 }),
