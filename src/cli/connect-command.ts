@@ -44,6 +44,8 @@ SERVER is an IPv4 address or a host name (looked up again at every attempt).
   --tun-name NAME         TUN device (default pt-NAME)      --name NAME   the peer's name in logs (default vpn)
   --local-address A       ask for this tunnel address       --port N      server's TCP port (default 1723)
   --mtu N  --mru N        --echo-interval S  --lcp-echo-interval S
+  --flow-control MODE     auto | sliding | fixed | off: pace GRE by the server's receive window (default auto:
+                          sliding once the server acknowledges on its own)
   --debug CATS            events,errors,packets,negotiation
 `;
 
@@ -70,6 +72,7 @@ const VALUE_OPTIONS: Readonly<Record<string, string>> = {
   "--mru": "mru",
   "--echo-interval": "echo-interval",
   "--lcp-echo-interval": "lcp-echo-interval",
+  "--flow-control": "flow-control",
 };
 
 /**

@@ -375,6 +375,7 @@ export class PptpClient {
       callId,
       control: clientControlOptions(this.peer, this.o.hostName ?? "pptp-ts"),
       link: clientLinkConfig(this.peer, this.random),
+      ...(this.peer.flowControl ? { gre: { flowControl: this.peer.flowControl } } : {}),
       sinksFor: () => ({
         greOut: (buf, off, len) => {
           this.o.gre.send(buf, off, len, ip, localIp);

@@ -317,7 +317,7 @@ const MAX_TIMER_MS = 24 * DAY_MS;
 const AUTH_METHODS: readonly AuthMethod[] = ["mschap-v2", "mschap-v1", "chap-md5", "pap"];
 const CCP_POLICIES: readonly CcpPolicy[] = ["require", "prefer", "allow", "deny"];
 const STRENGTHS = oneOf<MppeStrength>([["40", 40], ["56", 56], ["128", 128]]);
-const FLOW_CONTROL: readonly FlowControl[] = ["off", "fixed", "sliding"];
+const FLOW_CONTROL: readonly FlowControl[] = ["off", "fixed", "sliding", "auto"];
 
 /** "all" is a shorthand for every category. */
 const logCategories: ValueParser<LogCategory[]> = (raw) => {
@@ -484,8 +484,9 @@ const SECTION_NAMES = Object.keys(SPECS) as SectionName[];
 // [peer NAME] sections
 
 /** A peer while its section is read: role, connect and tun-name get their defaults only once the role is known. */
-type PeerDraft = Omit<Mutable<PeerConfig>, "name" | "line" | "role" | "connect" | "tunName" | "mppe" | "timers"> & {
+type PeerDraft = Omit<Mutable<PeerConfig>, "name" | "line" | "role" | "connect" | "tunName" | "mppe" | "timers" | "flowControl"> & {
   role: PeerRole | undefined;
+  flowControl: FlowControl | undefined;
   connect: PeerConnect | undefined;
   tunName: string | undefined;
   mppe: Mutable<PeerConfig["mppe"]>;
@@ -520,6 +521,7 @@ function newPeerDraft(): PeerDraft {
       reconnectMaxMs: 60_000,
     },
     maxFailures: 0,
+    flowControl: undefined,
   };
 }
 
@@ -598,6 +600,7 @@ const PEER_SPECS: Readonly<Record<string, PeerKeySpec>> = {
   "reconnect-delay": peerKey(duration(100, HOUR_MS), "1", (p, v) => (p.timers.reconnectMinMs = v), (p) => showDuration(p.timers.reconnectMinMs)),
   "reconnect-max-delay": peerKey(duration(100, HOUR_MS), "60", (p, v) => (p.timers.reconnectMaxMs = v), (p) => showDuration(p.timers.reconnectMaxMs)),
   "max-failures": peerKey(integer(0, 1000), "0", (p, v) => (p.maxFailures = v), (p) => String(p.maxFailures)),
+  "flow-control": peerKey(words(FLOW_CONTROL), "auto", (p, v) => (p.flowControl = v), (p) => p.flowControl),
 };
 
 const PEER_KEYS = Object.keys(PEER_SPECS);
@@ -877,6 +880,8 @@ function finishPeer(s: PeerSection): PeerConfig | undefined {
     tunName: d.tunName ?? defaultPeerTunName(s.name),
     timers: d.timers,
     maxFailures: d.maxFailures,
+    // A client honours the server's receive window by default (see PeerConfig.flowControl).
+    flowControl: d.role === "client" ? (d.flowControl ?? "auto") : undefined,
   };
 }
 
@@ -1264,6 +1269,13 @@ function checkPeer(c: Draft, r: PeerReport, p: PeerConfig, ctx: CheckContext): v
         ["answer"],
         `"yes" is for role client (take the peer's control connection and place the call on it); a role server peer's calls are always answered`,
         `remove the "answer" line`,
+      );
+    }
+    if (r.section.setOn.has("flow-control") && r.usable("flow-control")) {
+      r.error(
+        ["flow-control"],
+        `is for role client (how this end paces its GRE by the server's receive window); a role server peer's calls follow [gre] flow-control`,
+        `remove the "flow-control" line, or set [gre] flow-control for every call this server answers`,
       );
     }
     if (p.defaultRoute && r.usable("default-route")) {

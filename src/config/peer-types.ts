@@ -17,6 +17,7 @@
  */
 import type { CcpPolicy, MppeStrength } from "../ppp/options-ccp.js";
 import type { AuthMethod } from "../wire/ppp-protocols.js";
+import type { FlowControl } from "../pptp/send-window.js";
 
 export type PeerRole = "client" | "server";
 /** persistent: keep the tunnel up (redial with backoff); on-demand: dial when traffic for the peer appears; passive: never dial. */
@@ -79,4 +80,11 @@ export interface PeerConfig {
   };
   /** Give up after this many failed attempts in a row (0 = never); authentication failures count too. */
   readonly maxFailures: number;
+  /**
+   * role client: how our GRE sending follows the server's advertised receive window (RFC 2637 §4.2; send-window.ts).
+   * Default "auto": the sliding window once the server acknowledges on its own. Sending freely, a client on a fast
+   * machine outruns a server that reads GRE slowly (pptpd on a small CPU), which then drops whole bursts.
+   * Undefined for role server peers: their calls follow [gre] flow-control.
+   */
+  readonly flowControl: FlowControl | undefined;
 }

@@ -68,6 +68,7 @@ const FULL_CLIENT = file(
   "reconnect-delay = 500ms", //              25
   "reconnect-max-delay = 5m", //             26
   "max-failures = 20", //                    27
+  "flow-control = fixed", //                 28
 );
 
 const FULL_CLIENT_PEER: PeerConfig = {
@@ -102,6 +103,7 @@ const FULL_CLIENT_PEER: PeerConfig = {
     reconnectMaxMs: 300_000,
   },
   maxFailures: 20,
+  flowControl: "fixed",
 };
 
 const FULL_SERVER = file(
@@ -157,6 +159,7 @@ describe("[peer NAME]: every key", () => {
           reconnectMaxMs: 60_000,
         },
         maxFailures: 0,
+        flowControl: undefined,
       },
     ]);
   });
@@ -276,6 +279,7 @@ describe("[peer NAME]: defaults", () => {
         reconnectMaxMs: 60_000,
       },
       maxFailures: 0,
+      flowControl: "auto",
     });
   });
 
@@ -429,6 +433,15 @@ describe("[peer NAME]: cross-checks", () => {
       `${FILE}:4: [peer shop] remote: missing; with "connect = persistent" this end opens the control connection to the peer, which needs its address — fix: add e.g. "remote = branch.example.com", or use "connect = passive" to wait for the peer's call`,
     ]);
     assert.equal(parsed(file("[peer shop]", "role = server", "user = shop", "answer = no")).config.peers[0].answer, false);
+  });
+
+  test("flow-control: role client only, default auto; a role server peer's calls follow [gre] flow-control", () => {
+    assert.equal(parsed(file("[peer hq]", ...CLIENT)).config.peers[0].flowControl, "auto");
+    assert.equal(parsed(file("[peer hq]", ...CLIENT, "flow-control = off")).config.peers[0].flowControl, "off");
+    assert.deepEqual(errorLines(file("[peer shop]", "role = server", "user = shop", "flow-control = off")), [
+      `${FILE}:4: [peer shop] flow-control: is for role client (how this end paces its GRE by the server's receive window); a role server peer's calls follow [gre] flow-control — fix: remove the "flow-control" line, or set [gre] flow-control for every call this server answers`,
+    ]);
+    assert.equal(failed(file("[peer hq]", ...CLIENT, "flow-control = slow"))[0].line, 6);
   });
 
   test("mppe = require with only PAP/CHAP-MD5: on the mppe line, else the auth line; a mix is a warning", () => {

@@ -20,7 +20,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync, existsSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fields, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, tsharkVerdict, ROOT, type LabRun } from "./harness.js";
+import { fields, greRunAhead, guestStatus, labAvailable, parsePeer, peerCommand, resultsOf, runLab, tsharkVerdict, ROOT, type LabRun } from "./harness.js";
 import { requireOrSkip } from "../support/prerequisites.js";
 
 const avail = labAvailable();
@@ -166,6 +166,14 @@ describe("pptp-ts connect → stock pptpd + pppd", { concurrency: false }, () =>
     assert.ok(ts.count("chap") >= 2, "CHAP responses decoded inside GRE/PPP");
     assert.equal(ts.bad, 0, `tshark flagged ${ts.bad} of ${total} packets we sent:\n${ts.detail}`);
     console.log(`tshark: ${total} PPTP/GRE packets from pptp-ts connect decoded, none malformed or with warnings`);
+    // 8. our sending kept within pptpd's receive window (flow-control = sliding, the client's default): sending
+    //    freely, the upload outran pptpd (seen 131 packets ahead of its window of 64), lost whole bursts between
+    //    pptpd and pppd, and took 13-19 s here, once over 50 s, instead of under 2
+    const ahead = greRunAhead(pcap, "10.99.0.1", "10.99.0.2");
+    assert.ok(ahead.peerWindow !== undefined && ahead.peerWindow > 0, `pptpd's receive window in its OCRP: ${JSON.stringify(ahead)}`);
+    assert.ok(ahead.dataPackets > 2000, `GRE data packets from us: ${JSON.stringify(ahead)}`);
+    assert.ok(ahead.maxOutstanding <= ahead.peerWindow, `we ran ${ahead.maxOutstanding} packets ahead of pptpd's acknowledgments, past its window of ${ahead.peerWindow}`);
+    console.log(`GRE flow control: at most ${ahead.maxOutstanding} of ${ahead.dataPackets} data packets unacknowledged, pptpd's window ${ahead.peerWindow}`);
   });
 
   test("pptpd offering only MPPE-40: refused in plain words unless the profile allows 40, then up with MPPE-40 and a default route", T, async () => {

@@ -333,3 +333,27 @@ export function tsharkVerdict(pcap: string, src: string): TsharkVerdict {
     count: (filter) => count(`ip.src==${src} && (${filter})`),
   };
 }
+
+/**
+ * How far `src` ran ahead of `peer`'s acknowledgments in a capture (RFC 2637 §4.2): for each GRE data packet `src`
+ * sent, its sequence number less the highest acknowledgment `peer` had sent by then; and the receive window `peer`
+ * advertised (its Outgoing-Call-Reply or -Request), as tshark decodes them.
+ */
+export function greRunAhead(pcap: string, src: string, peer: string): { maxOutstanding: number; dataPackets: number; peerWindow: number | undefined } {
+  const rows = execFileSync("tshark", ["-r", pcap, "-Y", `gre && ip.proto == 47 && ((ip.src==${src} && ip.dst==${peer}) || (ip.src==${peer} && ip.dst==${src}))`, "-T", "fields", "-E", "separator=,", "-e", "ip.src", "-e", "gre.sequence_number", "-e", "gre.ack_number"], { maxBuffer: 256 << 20, stdio: ["ignore", "pipe", "ignore"] })
+    .toString()
+    .split("\n");
+  let acked = -1;
+  let maxOutstanding = 0;
+  let dataPackets = 0;
+  for (const row of rows) {
+    const [from, seq, ack] = row.split(",");
+    if (from === peer && ack) acked = Math.max(acked, Number(ack));
+    if (from === src && seq) {
+      dataPackets++;
+      maxOutstanding = Math.max(maxOutstanding, Number(seq) - acked);
+    }
+  }
+  const win = execFileSync("tshark", ["-r", pcap, "-Y", `ip.src==${peer} && pptp.packet_receive_window_size`, "-T", "fields", "-e", "pptp.packet_receive_window_size"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim().split("\n")[0];
+  return { maxOutstanding, dataPackets, peerWindow: win ? Number(win) : undefined };
+}
