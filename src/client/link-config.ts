@@ -3,6 +3,7 @@
  */
 import { MPPE_OVERHEAD, type PppLinkConfig } from "../ppp/link.js";
 import type { ControlConnectionOptions } from "../pptp/control.js";
+import { ADVERTISED_RECEIVE_WINDOW } from "../pptp/gre-channel.js";
 import type { RandomSource } from "../core/clock.js";
 import type { PeerConfig } from "../config/peer-types.js";
 
@@ -25,7 +26,7 @@ export function clientControlOptions(p: PeerConfig, hostName: string): Omit<Cont
     // RFC 2637 §3.1.4 leaves the Echo-Reply timeout open; 60 s as the interval's default, like the server.
     keepaliveTimeoutMs: 60_000,
     keepaliveRetries: 2,
-    receiveWindow: 64,
+    receiveWindow: ADVERTISED_RECEIVE_WINDOW,
   };
 }
 

@@ -34,6 +34,20 @@ import { SendWindow, type FlowControl } from "./send-window.js";
 import { seqAdd, seqDiff } from "./serial.js";
 import { SharedScratch } from "../core/scratch.js";
 
+/**
+ * Most packets held behind a gap (the reorder buffer and the receive sequencer's acceptance window). A packet
+ * further ahead than this is outside, and moves nothing until others confirm it (receive-sequencer.ts).
+ */
+export const REORDER_WINDOW_MAX = 64;
+
+/**
+ * The Packet Recv. Window Size our server and client advertise (RFC 2637 §2.7, §2.8). A peer that keeps to windows
+ * (RFC 2637 §4.2; Windows, our own client's "auto") may have this many packets unacknowledged, so it caps its rate
+ * at window / round trip: 64 packets, pptpd's figure, allow 36 Mbit/s over a 20 ms path. 512 allow 287 Mbit/s, and
+ * hold nothing more here (REORDER_WINDOW_MAX); the raw socket's 4 MiB receive buffer takes ~1,800 such packets.
+ */
+export const ADVERTISED_RECEIVE_WINDOW = 512;
+
 /** Largest payload through send() by default. */
 const DEFAULT_MAX_PAYLOAD = 4096;
 /** send()'s transmit buffer, one per process (core/scratch.ts): the packet is handed to `transmit` synchronously. */
@@ -50,7 +64,11 @@ export interface GreChannelOptions {
   readonly peerReceiveWindow: number;
   /** The peer's Packet Processing Delay in 1/10 s (seeds the ack time-out, RFC 2637 §4.4). */
   readonly peerProcessingDelay?: number;
-  /** The Packet Recv. Window Size we advertised: how many packets we hold for reordering. Default 64. */
+  /**
+   * The Packet Recv. Window Size we advertised. We hold at most REORDER_WINDOW_MAX of them for reordering: in-order
+   * packets are consumed as they arrive, so a window larger than that only lets a peer that keeps to it run further
+   * ahead of our acknowledgments (a long path), not make us buffer more. Default 64.
+   */
   readonly receiveWindow?: number;
   /** Window policy for sending; see send-window.ts. Default "sliding". */
   readonly flowControl?: FlowControl;
@@ -161,7 +179,7 @@ export class GreChannel {
     this.transmit = o.transmit;
     this.ackDelayMs = o.ackDelayMs ?? 100;
     this.maxPayload = o.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    const receiveWindow = Math.max(1, o.receiveWindow ?? 64);
+    const receiveWindow = Math.min(Math.max(1, o.receiveWindow ?? 64), REORDER_WINDOW_MAX);
     this.ackThreshold = Math.max(1, receiveWindow >>> 1);
     this.window = new SendWindow({
       peerWindow: o.peerReceiveWindow,

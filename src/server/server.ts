@@ -41,6 +41,7 @@ import type { Ipv4Prefix } from "../config/peer-types.js";
 import type { LinkRefusal } from "../ppp/link.js";
 import type { IpcpOptionsConfig } from "../ppp/ipcp.js";
 import { SessionIds } from "./session-ids.js";
+import { ADVERTISED_RECEIVE_WINDOW } from "../pptp/gre-channel.js";
 import type { LogContext, LogFields, SessionLog } from "./log.js";
 import { NamedPools } from "./pools.js";
 import type { PoolStatus } from "./pool.js";
@@ -570,7 +571,7 @@ export class PptpServer implements SessionDirectory {
         keepaliveTimeoutMs: s.timers.echoTimeoutMs,
         keepaliveRetries: s.timers.echoRetries,
         replyTimeoutMs: s.timers.controlReplyTimeoutMs,
-        receiveWindow: 64,
+        receiveWindow: ADVERTISED_RECEIVE_WINDOW,
         // RFC 2637 §2.2: Maximum Channels, "the total number of individual PPP sessions this PAC can support".
         maximumChannels: Math.min(0xffff, s.server.maxSessions),
       },

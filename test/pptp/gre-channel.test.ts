@@ -4,7 +4,7 @@ import { FakeClock } from "../../src/core/clock.js";
 import { u32, put32 } from "../../src/wire/bytes.js";
 import { unwrap } from "../../src/wire/result.js";
 import { parseGreHeader, emitGreHeader, GreHeader, GRE_MAX_HEADER_LENGTH } from "../../src/wire/gre.js";
-import { GreChannel, type GreChannelOptions } from "../../src/pptp/gre-channel.js";
+import { ADVERTISED_RECEIVE_WINDOW, GreChannel, REORDER_WINDOW_MAX, type GreChannelOptions } from "../../src/pptp/gre-channel.js";
 import { CONFIRM_PACKETS, LONE_WAIT_FACTOR, LONE_WAIT_MIN_MS } from "../../src/pptp/receive-sequencer.js";
 import { prng } from "./fixtures.js";
 
@@ -138,6 +138,19 @@ describe("GreChannel: sequencing and delivery", () => {
     deliver(0, b, sendTags(0, a, [4]));
     assert.equal(b.sent.length, 1);
     assert.equal(header(b.sent[0]).ack, 3);
+  });
+
+  test("an advertised window past REORDER_WINDOW_MAX: acknowledged every half of what we hold, and no more held behind a gap", () => {
+    const a = end(1, 2, { flowControl: "off" });
+    const b = end(2, 1, { receiveWindow: ADVERTISED_RECEIVE_WINDOW, ackDelayMs: 10_000 });
+    assert.ok(ADVERTISED_RECEIVE_WINDOW > REORDER_WINDOW_MAX);
+    deliver(0, b, sendTags(0, a, Array.from({ length: REORDER_WINDOW_MAX / 2 }, (_, i) => i)));
+    assert.equal(b.sent.length, 1, "an ack-only packet at half the reorder window, not at half the advertised one");
+    // Sequence number 32 lost: the next REORDER_WINDOW_MAX - 1 wait behind the gap; one further ahead is outside.
+    const ahead = sendTags(0, a, Array.from({ length: REORDER_WINDOW_MAX + 1 }, (_, i) => 100 + i));
+    deliver(0, b, ahead.slice(1));
+    assert.equal(b.ch.reorderPending, REORDER_WINDOW_MAX - 1);
+    assert.equal(b.got.length, REORDER_WINDOW_MAX / 2);
   });
 
   test("reordered packets are delivered in order", () => {
