@@ -90,7 +90,7 @@ export async function runAnchor(argv: readonly string[]): Promise<number> {
   const host = hostLine();
   log(`${host}; image ${CACHE_DIR}, netns ${o.netns}`);
   // one staging directory per lab namespace: two helpers' anchor runs must not rebuild each other's tree
-  const stage = stageGuestTree({ user: USER, pass: PASS, listen: GUEST_IP, workers: o.serverWorkers }, join(tmpdir(), `pptpts-anchor-stage-${o.netns}`));
+  const stage = stageGuestTree({ user: USER, pass: PASS, listen: GUEST_IP, workers: o.serverWorkers, ...(o.serverFlowControl ? { flowControl: o.serverFlowControl } : {}) }, join(tmpdir(), `pptpts-anchor-stage-${o.netns}`));
   // pptpd first, ours second, never at once: one qemu per invocation
   const pptpd = await runSide("pptpd", o, stage);
   const ours = await runSide("ours", o, stage);

@@ -14,6 +14,8 @@ export interface AnchorOptions {
   readonly json: boolean;
   /** Our server's `[server] workers` in the guest (1: none). */
   readonly serverWorkers: number;
+  /** Our server's `[gre] flow-control` in the guest ("": the default). */
+  readonly serverFlowControl: "" | "off" | "fixed" | "sliding" | "auto";
   /** Extra node flags for our server in the guest (experiments, e.g. V8 flags); "" for none. */
   readonly serverNodeFlags: string;
   /** Our server's TUN offloads in the guest (PPTP_IO_TUN_OFFLOAD, src/io/tun.ts); "" leaves the default (tso). */
@@ -35,6 +37,8 @@ export const ANCHOR_USAGE = `usage: npm run bench -- anchor [--quick | --full] [
   --json         one JSON object on stdout instead of the lines
   --server-workers N       our server's [server] workers in the guest (default 1; the guest has 2 vCPUs)
   --server-node-flags 'F'  extra node flags for our server in the guest (experiments; letters, digits, - _ = . , : /)
+  --server-flow-control M  our server's [gre] flow-control in the guest: off, fixed, sliding or auto (default: the
+                           server's default)
   --server-tun-offload M   our server's TUN offloads in the guest: none, gro or tso (PPTP_IO_TUN_OFFLOAD; default tso)
   env LAB_CACHE (the built image), LAB_NETNS (default pptplab-anchor), LAB_RUNS
 `;
@@ -51,6 +55,7 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
   let json = false;
   let nodeFlags = "";
   let tunOffload: AnchorOptions["serverTunOffload"] = "";
+  let flowControl: AnchorOptions["serverFlowControl"] = "";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--help" || a === "-h") return "help";
@@ -63,6 +68,12 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
       if (v === undefined) return "--server-node-flags needs a value";
       if (!/^[A-Za-z0-9_=.,:\/ -]*$/.test(v)) return `--server-node-flags: only letters, digits and - _ = . , : / and spaces (got "${v}")`;
       nodeFlags = v;
+      continue;
+    }
+    if (a === "--server-flow-control" || a.startsWith("--server-flow-control=")) {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v !== "off" && v !== "fixed" && v !== "sliding" && v !== "auto") return `--server-flow-control must be off, fixed, sliding or auto (got "${v ?? ""}")`;
+      flowControl = v;
       continue;
     }
     if (a === "--server-tun-offload" || a.startsWith("--server-tun-offload=")) {
@@ -88,6 +99,6 @@ export function parseAnchorOptions(argv: readonly string[], env: NodeJS.ProcessE
     if (n < lim[1] || n > lim[2]) return `${flag} must be between ${lim[1]} and ${lim[2]}`;
     set[lim[0]] = n;
   }
-  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json, netns: env.LAB_NETNS ?? "pptplab-anchor", serverWorkers: 1, serverNodeFlags: nodeFlags, serverTunOffload: tunOffload };
+  const base: AnchorOptions = { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json, netns: env.LAB_NETNS ?? "pptplab-anchor", serverWorkers: 1, serverNodeFlags: nodeFlags, serverTunOffload: tunOffload, serverFlowControl: flowControl };
   return { ...base, ...(profile ? PROFILES[profile] : {}), ...set } as AnchorOptions;
 }

@@ -24,6 +24,8 @@ export interface StageOptions {
   readonly listen: string;
   /** `[server] workers` (default 1: the control thread carries the data plane). */
   readonly workers?: number;
+  /** `[gre] flow-control` (undefined: the server's default). */
+  readonly flowControl?: string;
 }
 
 export function serverConfig(o: StageOptions): string {
@@ -43,6 +45,7 @@ export function serverConfig(o: StageOptions): string {
     "policy = require",
     "strengths = 128",
     "stateless = prefer",
+    ...(o.flowControl ? ["[gre]", `flow-control = ${o.flowControl}`] : []),
     "[log]",
     "debug = events, errors",
     "",

@@ -7,7 +7,8 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { buildAnchorFigures, parseSide } from "../../bench/anchor/figures.js";
 import { parseAnchorOptions } from "../../bench/anchor/options.js";
-import { serverCmd } from "../../bench/anchor/stage.js";
+import { serverCmd, serverConfig } from "../../bench/anchor/stage.js";
+import { parseConfig } from "../../src/config/config.js";
 import { formatFigure } from "../../bench/load/report.js";
 
 // our server as server_cmd in the guest (a --quick run: 5 s each way)
@@ -229,9 +230,9 @@ describe("bench anchor: the report lines", () => {
 describe("bench anchor: options", () => {
   test("defaults, profiles, explicit options win, refusals name the option", () => {
     const d = parseAnchorOptions([], {});
-    assert.deepEqual(d, { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json: false, netns: "pptplab-anchor", serverWorkers: 1, serverNodeFlags: "", serverTunOffload: "" });
+    assert.deepEqual(d, { durationS: 10, reps: 1, omitS: 1, setupReps: 3, json: false, netns: "pptplab-anchor", serverWorkers: 1, serverNodeFlags: "", serverTunOffload: "", serverFlowControl: "" });
     const q = parseAnchorOptions(["--quick", "--json"], { LAB_NETNS: "pptplab-x" });
-    assert.deepEqual(q, { durationS: 5, reps: 1, omitS: 0, setupReps: 3, json: true, netns: "pptplab-x", serverWorkers: 1, serverNodeFlags: "", serverTunOffload: "" });
+    assert.deepEqual(q, { durationS: 5, reps: 1, omitS: 0, setupReps: 3, json: true, netns: "pptplab-x", serverWorkers: 1, serverNodeFlags: "", serverTunOffload: "", serverFlowControl: "" });
     const z = parseAnchorOptions(["--setup-reps", "0"], {});
     assert.ok(typeof z === "object" && z.setupReps === 0);
     const f = parseAnchorOptions(["--duration=20", "--full"], {});
@@ -253,6 +254,19 @@ describe("bench anchor: options", () => {
     assert.ok(typeof n === "object" && n.serverTunOffload === "none");
     assert.match(parseAnchorOptions(["--server-tun-offload", "fast"], {}) as string, /must be none, gro or tso \(got "fast"\)/);
     assert.match(parseAnchorOptions(["--server-tun-offload"], {}) as string, /must be none, gro or tso \(got ""\)/);
+    const fc = parseAnchorOptions(["--server-flow-control", "auto"], {});
+    assert.ok(typeof fc === "object" && fc.serverFlowControl === "auto");
+    assert.match(parseAnchorOptions(["--server-flow-control=slow"], {}) as string, /must be off, fixed, sliding or auto \(got "slow"\)/);
+  });
+
+  test("the guest's config: our parser takes it, with and without --server-flow-control", () => {
+    const base = { user: "u", pass: "p", listen: "10.99.0.2" };
+    const plain = parseConfig(serverConfig(base), "anchor.conf");
+    assert.ok(plain.ok, JSON.stringify(plain));
+    assert.equal(plain.config.gre.flowControl, "off");
+    const auto = parseConfig(serverConfig({ ...base, flowControl: "auto" }), "anchor.conf");
+    assert.ok(auto.ok, JSON.stringify(auto));
+    assert.equal(auto.config.gre.flowControl, "auto");
   });
 
   test("the guest's server command: node flags and the TUN offload switch (PPTP_IO_TUN_OFFLOAD) an operator would set", () => {
