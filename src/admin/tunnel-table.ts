@@ -3,7 +3,7 @@
  * operators read on Cisco IOS/PIX (totals, then a tunnel table — ID, remote name, state, addresses, sessions —
  * then a session table — LocID, RemID, TunID, Intf, Username, State, Last Chg), in our own words.
  */
-import type { PeerLine, TunnelLine } from "./commands.js";
+import type { PeerLine, TunnelCallLine, TunnelLine } from "./commands.js";
 import { columns, formatBytes, formatDuration } from "./session-table.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -58,6 +58,19 @@ export function peerTable(peers: readonly PeerLine[]): string {
   return [...columns([head, ...rows]), plural(peers.length, "dial-out peer")].join("\n") + "\n";
 }
 
+/**
+ * "off", or "sliding 12/32 of 512" (unacknowledged / our window, of the peer's advertised one), then what the window
+ * cost: ", 40 dropped at full window, 1 ack time-out". "-" while a data-plane worker runs the call.
+ */
+function greWindow(g: TunnelCallLine["gre"]): string {
+  if (g === undefined) return "-";
+  let t = g.flowControl;
+  if (g.window !== undefined) t += ` ${g.outstanding}/${g.window} of ${g.peerWindow ?? "-"}`;
+  if (g.windowFull > 0) t += `, ${g.windowFull} dropped at full window`;
+  if (g.ackTimeouts > 0) t += `, ${plural(g.ackTimeouts, "ack time-out")}`;
+  return t;
+}
+
 /** `show vpdn`: totals, the tunnels, then every session on them. */
 export function vpdnText(tunnels: readonly TunnelLine[]): string {
   const sessions = tunnels.flatMap((t) => (t.sessions ?? []).map((s) => ({ t, s })));
@@ -84,8 +97,9 @@ export function vpdnText(tunnels: readonly TunnelLine[]): string {
       dash(s.address),
       `${formatBytes(s.bytesIn)}/${formatBytes(s.bytesOut)}`,
       `${s.packetsIn}/${s.packetsOut}`,
+      greWindow(s.gre),
     ]);
-    out.push(...columns([["LocID", "RemID", "TunID", "Intf", "Username", "State", "Last Chg", "Address", "Bytes In/Out", "Pkts In/Out"], ...sRows]));
+    out.push(...columns([["LocID", "RemID", "TunID", "Intf", "Username", "State", "Last Chg", "Address", "Bytes In/Out", "Pkts In/Out", "GRE Send"], ...sRows]));
   }
   return out.join("\n") + "\n";
 }

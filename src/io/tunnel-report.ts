@@ -6,6 +6,7 @@
 import type { ControlState } from "../pptp/control.js";
 import type { ConnectionBase } from "../session/connection.js";
 import type { LinkPhase } from "../ppp/link.js";
+import type { GreChannel } from "../pptp/gre-channel.js";
 import type * as net from "node:net";
 
 /** One call on a tunnel, as `show vpdn` lists it (the seeds' LocID / RemID / TunID / Username / State / Last Chg). */
@@ -27,6 +28,23 @@ export interface TunnelCallReport {
   readonly bytesOut: number;
   readonly packetsIn: number;
   readonly packetsOut: number;
+  /** Our GRE sending against the peer's receive window (send-window.ts); absent while a data-plane worker runs it. */
+  readonly gre?: TunnelCallGre;
+}
+
+/** A call's GRE send window for the operator: is the peer pacing us, and are we dropping because it does? */
+export interface TunnelCallGre {
+  /** The mode in force: off, fixed or sliding ("auto" is off until the peer acknowledges on its own). */
+  readonly flowControl: string;
+  /** Our current transmit window and the peer's advertised one, in packets (absent while sending freely). */
+  readonly window?: number;
+  readonly peerWindow?: number;
+  /** Data packets sent and not yet acknowledged. */
+  readonly outstanding: number;
+  /** Packets dropped because the peer's window was full (PPTP never retransmits; TCP above does). */
+  readonly windowFull: number;
+  /** Acknowledgment time-outs: the peer stopped acknowledging for longer than the adaptive time-out. */
+  readonly ackTimeouts: number;
 }
 
 /** One control connection: the fields of the admin contract's TunnelLine (src/admin/commands.ts), and its calls. */
@@ -124,6 +142,17 @@ export interface CallExtras {
   readonly since?: number;
 }
 
+function greOf(ch: GreChannel): TunnelCallGre {
+  const finite = ch.sendWindow !== Infinity;
+  return {
+    flowControl: ch.flowControl,
+    ...(finite ? { window: ch.sendWindow, peerWindow: ch.peerWindow } : {}),
+    outstanding: ch.outstanding,
+    windowFull: ch.stats.windowFull,
+    ackTimeouts: ch.stats.ackTimeouts,
+  };
+}
+
 export function reportTunnel(
   o: {
     readonly clock: TunnelClock;
@@ -154,6 +183,7 @@ export function reportTunnel(
       bytesOut: st.bytesOut,
       packetsIn: st.ipIn,
       packetsOut: st.ipOut,
+      ...(c.greIn === undefined ? { gre: greOf(c.channel) } : {}),
     });
   }
   // Calls being set up on the control connection (no PPP yet) count as calls too.

@@ -159,7 +159,7 @@ describe("show tunnels / show vpdn / clear tunnel against a running server", () 
       console.log(`$ pptp-ts show vpdn\n${vpdn.stdout}`);
       assert.match(vpdn.stdout, /^PPTP tunnel and session information: total tunnels 3, sessions 1\n\n/);
       assert.match(vpdn.stdout, /\nTunID\s+Role\s+Remote Name\s+State\s+Remote Address\s+Port\s+Local Address\s+Port\s+Sessions\s+Peer\s+Last Chg\n/);
-      assert.match(vpdn.stdout, /\nLocID\s+RemID\s+TunID\s+Intf\s+Username\s+State\s+Last Chg\s+Address\s+Bytes In\/Out\s+Pkts In\/Out\n/);
+      assert.match(vpdn.stdout, /\nLocID\s+RemID\s+TunID\s+Intf\s+Username\s+State\s+Last Chg\s+Address\s+Bytes In\/Out\s+Pkts In\/Out\s+GRE Send\n/);
       assert.match(vpdn.stdout, new RegExp(`\\n${session.callId}\\s+${t.sessions![0].peerCallId}\\s+${t.id}\\s+\\S+\\s+alice\\s+up\\s+\\d\\d:\\d\\d:\\d\\d\\s+${session.framedAddress!.replace(/\./g, "\\.")}\\s`));
       alice.hangUp();
     } finally {
@@ -301,6 +301,11 @@ describe("show peers: dial-out peers", () => {
       const theirs = t.tunnels.find((x) => x.role === "server")!;
       assert.equal(theirs.sessions?.[0].callId, mine.sessions?.[0].peerCallId, "the server's LocID is the peer's RemID");
       assert.equal(theirs.sessions?.[0].peerCallId, mine.sessions?.[0].callId);
+      // GRE send windows: the server sends freely ([gre] flow-control off); our client keeps to the server's
+      // advertised 512 once the server has acknowledged on its own (auto)
+      assert.equal(theirs.sessions?.[0].gre?.flowControl, "off");
+      const g = mine.sessions?.[0].gre;
+      assert.ok(g && (g.flowControl === "off" || (g.flowControl === "sliding" && g.peerWindow === 512)), JSON.stringify(g));
       console.log(vpdnText(t.tunnels));
 
       // clear tunnel by [peer NAME] on the dial-out side: the call and then the tunnel end; the peer redials later
@@ -349,11 +354,15 @@ describe("the tables", () => {
         "1      server  -            wait-sccrq   198.51.100.7    50123  203.0.113.1    1723  0         -     00:00:02",
         "2      server  WIN-PC       established  198.51.100.8    50200  203.0.113.1    1723  1         -     00:01:04",
         "",
-        "LocID  RemID  TunID  Intf   Username  State  Last Chg  Address    Bytes In/Out   Pkts In/Out",
-        "13     32768  2      pptp0  cisco     up     00:00:24  10.0.0.10  3.4 KiB/394 B  35/12",
+        "LocID  RemID  TunID  Intf   Username  State  Last Chg  Address    Bytes In/Out   Pkts In/Out  GRE Send",
+        "13     32768  2      pptp0  cisco     up     00:00:24  10.0.0.10  3.4 KiB/394 B  35/12        -",
         "",
       ].join("\n"),
     );
+    const paced = [{ ...tunnels[1], sessions: [{ ...tunnels[1].sessions![0], gre: { flowControl: "sliding", window: 32, peerWindow: 64, outstanding: 12, windowFull: 40, ackTimeouts: 1 } }, { ...tunnels[1].sessions![0], callId: 14, gre: { flowControl: "off", outstanding: 0, windowFull: 0, ackTimeouts: 0 } }] }];
+    const rows = vpdnText(paced).split("\n");
+    assert.match(rows.find((l) => l.startsWith("13 "))!, /35\/12\s+sliding 12\/32 of 64, 40 dropped at full window, 1 ack time-out$/);
+    assert.match(rows.find((l) => l.startsWith("14 "))!, /35\/12\s+off$/);
     assert.equal(vpdnText([]), "PPTP tunnel and session information: total tunnels 0, sessions 0\n\n%No active PPTP tunnels\n");
     assert.match(vpdnText(tunnels.slice(0, 1)), /\n%No active PPTP sessions\n$/);
   });
