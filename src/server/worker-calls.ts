@@ -162,13 +162,20 @@ export class WorkerCalls {
     // (it has no call for it), so on a refusal these come back into this channel, after the reordered ones.
     let unanswered: ForwardedGre[] | undefined = [];
     let unansweredOver = 0;
+    // Forwards the pool refused before the answer (no steering entry for the call yet): forwarded again if the
+    // worker takes the call, delivered here with the rest if it refuses.
+    const refused: ForwardedGre[] = [];
+    let refusedOver = 0;
     session.greIn = (_now, buf, gh) => {
       const p = copyGre(buf, gh);
       if (unanswered !== undefined) {
         if (unanswered.length < PENDING_GRE_MAX) unanswered.push(p);
         else unansweredOver++;
       }
-      if (!this.pool.forwardGre(callId, p) && unanswered === undefined) this.greForwardLost++;
+      if (this.pool.forwardGre(callId, p)) return;
+      if (unanswered === undefined) this.greForwardLost++;
+      else if (refused.length < PENDING_GRE_MAX) refused.push(p);
+      else refusedOver++;
     };
     const held: Held = { counters: link.stats, seen: { ipIn: 0, ipOut: 0, bytesIn: 0, bytesOut: 0 }, onActivity, session, ends, epoch: d.mppe?.epoch, lastSeq: gre.nextSendSeq };
     this.held.set(callId, held);
@@ -176,6 +183,8 @@ export class WorkerCalls {
     pending.then(
       (owner) => {
         unanswered = undefined;
+        for (const p of refused.splice(0)) if (!this.pool.forwardGre(callId, p)) this.greForwardLost++;
+        this.greForwardLost += refusedOver;
         this.log("events", `call ${callId}: data path on worker ${owner}`);
       },
       (e: unknown) => {

@@ -105,6 +105,54 @@ function mppeHarness(seed: number, serverSeed: number, clientSeed: number): Harn
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Both engines started, until the call is up at both ends: the server's Call ID and the client's. */
+async function startCall(h: Harness): Promise<{ callId: number; clientCall: number }> {
+  h.client.start(h.clock.now);
+  h.server.start(h.clock.now);
+  await h.settle(() => ofType(h.serverEvents, "network-up").length > 0 && ofType(h.clientEvents, "network-up").length > 0);
+  return { callId: [...h.server.sessions.keys()][0], clientCall: h.client.currentCallId! };
+}
+
+/**
+ * A call up between our client and server in memory, and WorkerCalls over `pool`. GRE reaches the control thread
+ * (`toServer`), or with `steer` the call's worker once it has one (the steering entry); `hold(n)` has the client send
+ * n datagrams and keeps their GRE packets off the wire for the test to deliver.
+ */
+async function callUp<P extends InlinePool>(seeds: readonly [number, number, number], makePool: (h: Harness) => P, steer: boolean) {
+  const h = makeHarness(mppeHarness(...seeds));
+  const pool = makePool(h);
+  const logs: string[] = [];
+  // The server's workerGre: a packet for the control thread's side of the call, through its connection.
+  const toControl = (callId: number, p: ForwardedGre): void => {
+    h.server.handleParsedGre(h.clock.now, forwardedHeader(p, callId, new GreHeader()), p.payload);
+  };
+  const wc = new WorkerCalls(pool as unknown as DataPlaneWorkers, (_c, m) => logs.push(m), 3_600_000, () => {}, () => h.clock.now, toControl);
+  const ends = { peerIp: 0x0a630002, localIp: 0x0a630001, clientIp: 0xc0a8320a };
+  const toServer = h.server.handleGre.bind(h.server);
+  let captured: Uint8Array[] | undefined;
+  const gh = new GreHeader();
+  h.server.handleGre = (now, callId, buf, off, len) => {
+    assert.ok(parseGreHeader(buf, off, len, gh).ok);
+    if (captured !== undefined && gh.hasSeq) return (captured.push(buf.slice(off, off + len)), true);
+    const dc = steer ? pool.calls.get(callId) : undefined;
+    if (dc === undefined) return toServer(now, callId, buf, off, len);
+    dc.receive(now, buf, gh);
+    return true;
+  };
+  const { callId, clientCall } = await startCall(h);
+  const hold = async (n: number, firstTag: number): Promise<{ up: Uint8Array[]; pkts: Uint8Array[] }> => {
+    captured = [];
+    const up = Array.from({ length: n }, (_, i) => fakeIpPacket(200, firstTag + i, "192.168.50.10", "10.1.1.1"));
+    for (const d of up) h.client.sendIp(h.clock.now, clientCall, d, 0, d.length);
+    await h.settle(() => captured!.length >= n, 100);
+    const pkts = captured;
+    captured = undefined;
+    assert.equal(pkts.length, n);
+    return { up, pkts };
+  };
+  return { h, pool, logs, wc, ends, toServer, callId, clientCall, hold, gh };
+}
+
 describe("WorkerCalls: a peer renegotiates a call that runs on a worker", () => {
   test("CCP restart: the call comes back with its exact state, renegotiates, carries IP, and goes out again", async () => {
     const h = makeHarness(mppeHarness(5, 21, 23));
@@ -141,11 +189,7 @@ describe("WorkerCalls: a peer renegotiates a call that runs on a worker", () => 
       return true;
     };
 
-    h.client.start(h.clock.now);
-    h.server.start(h.clock.now);
-    await h.settle(() => ofType(h.serverEvents, "network-up").length > 0 && ofType(h.clientEvents, "network-up").length > 0);
-    const callId = [...h.server.sessions.keys()][0];
-    const clientCall = h.client.currentCallId!;
+    const { callId, clientCall } = await startCall(h);
     await tick();
     assert.equal(pool.ownerOf(callId), 1, `handed off at network-up: ${logs.join("\n")}`);
 
@@ -203,48 +247,14 @@ describe("WorkerCalls: a peer renegotiates a call that runs on a worker", () => 
 
 describe("WorkerCalls: packets out of order at the moment of the hand-off", () => {
   test("what waits in the control thread's reorder buffer, and GRE it still reads, come out of the worker in order, once, acknowledged", async () => {
-    const h = makeHarness(mppeHarness(7, 31, 33));
-    const pool = new InlinePool(h);
-    const logs: string[] = [];
-    // The server's workerGre: a packet for the control thread's side of the call, through its connection.
-    const toControl = (callId: number, p: ForwardedGre): void => {
-      h.server.handleParsedGre(h.clock.now, forwardedHeader(p, callId, new GreHeader()), p.payload);
-    };
-    const wc = new WorkerCalls(pool as unknown as DataPlaneWorkers, (_c, m) => logs.push(m), 3_600_000, () => {}, () => h.clock.now, toControl);
-    const ends = { peerIp: 0x0a630002, localIp: 0x0a630001, clientIp: 0xc0a8320a };
-
-    // The "network": while `captured` is set, the client's data packets are kept for the test to deliver; GRE of a
-    // call on the worker goes to it (the steering entry); anything else reaches the control thread.
-    const toServer = h.server.handleGre.bind(h.server);
-    let captured: Uint8Array[] | undefined;
-    const gh = new GreHeader();
-    h.server.handleGre = (now, callId, buf, off, len) => {
-      assert.ok(parseGreHeader(buf, off, len, gh).ok);
-      if (captured !== undefined && gh.hasSeq) return (captured.push(buf.slice(off, off + len)), true);
-      const dc = pool.calls.get(callId);
-      if (dc === undefined) return toServer(now, callId, buf, off, len);
-      dc.receive(now, buf, gh);
-      return true;
-    };
+    const { h, pool, logs, wc, ends, toServer, callId, clientCall, hold, gh } = await callUp([7, 31, 33], (x) => new InlinePool(x), true);
     const steered = (pkt: Uint8Array): void => {
       assert.ok(parseGreHeader(pkt, 0, pkt.length, gh).ok);
       pool.calls.get(gh.callId)!.receive(h.clock.now, pkt, gh);
     };
 
-    h.client.start(h.clock.now);
-    h.server.start(h.clock.now);
-    await h.settle(() => ofType(h.serverEvents, "network-up").length > 0 && ofType(h.clientEvents, "network-up").length > 0);
-    const callId = [...h.server.sessions.keys()][0];
-    const clientCall = h.client.currentCallId!;
-
     // Eight datagrams from the client, held on the wire.
-    captured = [];
-    const up = Array.from({ length: 8 }, (_, i) => fakeIpPacket(200, 700 + i, "192.168.50.10", "10.1.1.1"));
-    for (const d of up) h.client.sendIp(h.clock.now, clientCall, d, 0, d.length);
-    await h.settle(() => captured!.length >= 8, 100);
-    const pkts = captured;
-    captured = undefined;
-    assert.equal(pkts.length, 8);
+    const { up, pkts } = await hold(8, 700);
     const seqOf = (p: Uint8Array): number => (assert.ok(parseGreHeader(p, 0, p.length, gh).ok), gh.seq);
 
     // The control thread gets 0, 2 and 3: 2 and 3 wait in its reorder buffer behind 1.
@@ -311,35 +321,8 @@ class RefusingPool extends InlinePool {
 
 describe("WorkerCalls: the worker refuses the call", () => {
   test("GRE read while the refusal was on its way, and the reordered packets, reach the call on the control thread, in order", async () => {
-    const h = makeHarness(mppeHarness(9, 41, 43));
-    const pool = new RefusingPool(h);
-    const logs: string[] = [];
-    const toControl = (callId: number, p: ForwardedGre): void => {
-      h.server.handleParsedGre(h.clock.now, forwardedHeader(p, callId, new GreHeader()), p.payload);
-    };
-    const wc = new WorkerCalls(pool as unknown as DataPlaneWorkers, (_c, m) => logs.push(m), 3_600_000, () => {}, () => h.clock.now, toControl);
-    const ends = { peerIp: 0x0a630002, localIp: 0x0a630001, clientIp: 0xc0a8320a };
-    const toServer = h.server.handleGre.bind(h.server);
-    let captured: Uint8Array[] | undefined;
-    const gh = new GreHeader();
-    h.server.handleGre = (now, callId, buf, off, len) => {
-      assert.ok(parseGreHeader(buf, off, len, gh).ok);
-      if (captured !== undefined && gh.hasSeq) return (captured.push(buf.slice(off, off + len)), true);
-      return toServer(now, callId, buf, off, len);
-    };
-
-    h.client.start(h.clock.now);
-    h.server.start(h.clock.now);
-    await h.settle(() => ofType(h.serverEvents, "network-up").length > 0 && ofType(h.clientEvents, "network-up").length > 0);
-    const callId = [...h.server.sessions.keys()][0];
-    const clientCall = h.client.currentCallId!;
-
-    captured = [];
-    const up = Array.from({ length: 8 }, (_, i) => fakeIpPacket(200, 900 + i, "192.168.50.10", "10.1.1.1"));
-    for (const d of up) h.client.sendIp(h.clock.now, clientCall, d, 0, d.length);
-    await h.settle(() => captured!.length >= 8, 100);
-    const pkts = captured;
-    captured = undefined;
+    const { h, pool, logs, wc, ends, toServer, callId, clientCall, hold } = await callUp([9, 41, 43], (x) => new RefusingPool(x), false);
+    const { up, pkts } = await hold(8, 900);
 
     // 0, 2, 3 before the hand-off (2 and 3 wait behind 1); 1, 4..7 read by the control thread while the "add" is
     // unanswered: all forwarded to the worker.
@@ -364,6 +347,52 @@ describe("WorkerCalls: the worker refuses the call", () => {
     await h.settle(() => h.serverIpIn.length >= 9, 100);
     assert.deepEqual(h.serverIpIn.at(-1), more);
     assert.equal(pool.forwarded.length, 5, "nothing more forwarded after the refusal");
+    await wc.close();
+  });
+});
+
+/**
+ * A pool that refuses to forward a call's GRE until its worker has taken the call. pool.ts records the owner before
+ * it asks, so it refuses only when the worker went away meanwhile; whatever the reason, GRE the control thread read
+ * while the answer was on its way must reach the worker once it takes the call, or be counted lost. Before, a
+ * refused forward was kept for a refusal of the call only, and on acceptance it vanished uncounted.
+ */
+class LateAcceptingPool extends InlinePool {
+  private accept: (() => void) | undefined;
+  refusedForwards = 0;
+  override async handOff(c: CallHandoff): Promise<number> {
+    await new Promise<void>((r) => (this.accept = r));
+    return super.handOff(c);
+  }
+  override forwardGre(id: number, p: ForwardedGre): boolean {
+    const ok = super.forwardGre(id, p);
+    if (!ok) this.refusedForwards++;
+    return ok;
+  }
+  answer(): void {
+    this.accept?.();
+  }
+}
+
+describe("WorkerCalls: the worker takes the call late", () => {
+  test("GRE the pool could not forward before the answer reaches the worker after it, in order, none lost", async () => {
+    const { h, pool, logs, wc, ends, toServer, callId, hold } = await callUp([11, 51, 53], (x) => new LateAcceptingPool(x), true);
+    const { up, pkts } = await hold(8, 1100);
+    // 0, 2, 3 before the hand-off (2 and 3 wait behind 1, and go with the state); 1, 4..7 read while it is unanswered.
+    for (const k of [0, 2, 3]) toServer(h.clock.now, callId, pkts[k], 0, pkts[k].length);
+    const session = h.server.sessions.get(callId)!;
+    assert.ok(wc.handOff(callId, session, ends, () => {}), logs.join("\n"));
+    for (const k of [1, 4, 5, 6, 7]) toServer(h.clock.now, callId, pkts[k], 0, pkts[k].length);
+    assert.equal(pool.refusedForwards, 5, "no steering entry yet: the pool refused each forward");
+    assert.deepEqual(h.serverIpIn, [up[0]]);
+
+    pool.answer();
+    await tick();
+    assert.equal(pool.ownerOf(callId), 1);
+    assert.deepEqual(h.serverIpIn, up, "all eight, in order, none twice");
+    assert.deepEqual(pool.workerIpIn, up.slice(1), "1..7 from the worker");
+    assert.equal(pool.calls.get(callId)!.channel.stats.lost, 0);
+    assert.equal(wc.stats()["gre-forward-lost"], 0);
     await wc.close();
   });
 });
