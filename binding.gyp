@@ -16,7 +16,7 @@
         "native/mppe.c",
         "native/mppe_napi.c"
       ],
-      "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
+      "defines": ["_GNU_SOURCE", "NAPI_VERSION=8", "PPTP_IO_SOURCE_STAMP=\"<!(node native/source-stamp.cjs)\""],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "conditions": [
         ["OS!='linux'", { "type": "none", "sources": [] }]

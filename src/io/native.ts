@@ -98,6 +98,8 @@ export interface NativeAddon {
   raiseNofileLimit(): { readonly soft: number; readonly hard: number; readonly before: number };
   /** MPPE's RC4 and stateless key changes in C (native/mppe.c); absent in an addon built before it. */
   mppe?: MppeNativeBinding;
+  /** native/source-stamp.cjs of the sources it was built from; absent in an addon built before the stamp. */
+  readonly sourceStamp?: string;
 }
 
 /** Errors thrown by the addon for failed system calls carry the errno name, number and the call. */
@@ -137,7 +139,36 @@ export function loadNativeFrom(path: string | undefined): NativeAddon {
     throw e;
   }
   const require = createRequire(import.meta.url);
-  return require(path) as NativeAddon;
+  const addon = require(path) as NativeAddon;
+  checkSourceStamp(addon, path, nativeSourcesFor(path));
+  return addon;
+}
+
+/** The native/ directory beside the build/ that holds `addonPath` (a checkout or an installed package), if there. */
+export function nativeSourcesFor(addonPath: string): string | undefined {
+  const dir = join(dirname(dirname(dirname(addonPath))), "native");
+  return existsSync(join(dir, "source-stamp.cjs")) ? dir : undefined;
+}
+
+/**
+ * Refuses an addon built from other C sources than the ones beside it: the JavaScript and the addon change
+ * together (a state layout, an argument), and `npm run build` compiles only the TypeScript, so a checkout updated
+ * without `npm rebuild` ran new JavaScript on an old addon and failed far from the cause ("offset is out of
+ * bounds" at the first MPPE packet, once). Without the sources (a tree that ships only build/) there is nothing to
+ * compare, and the addon is taken as it is.
+ */
+export function checkSourceStamp(addon: Pick<NativeAddon, "sourceStamp">, addonPath: string, nativeDir: string | undefined): void {
+  if (nativeDir === undefined) return;
+  const require = createRequire(import.meta.url);
+  const expected = (require(join(nativeDir, "source-stamp.cjs")) as { sourceStamp(dir: string): string }).sourceStamp(nativeDir);
+  if (addon.sourceStamp === expected) return;
+  const built = addon.sourceStamp ? `sources stamped ${addon.sourceStamp}` : "sources from before the stamp";
+  const e = new Error(
+    `pptp_io native addon ${addonPath} was built from ${built}, not from the ones in ${nativeDir} (${expected}): ` +
+      `rebuild it with \`npm rebuild\` in the project root (\`npm run build\` compiles only the TypeScript)`,
+  ) as Error & { code: string };
+  e.code = "ERR_PPTP_IO_STALE";
+  throw e;
 }
 
 let cached: NativeAddon | undefined;
