@@ -131,12 +131,11 @@ export function loadNativeFrom(path: string | undefined): NativeAddon {
   }
   if (path === undefined || !existsSync(path)) {
     const where = path ?? `build/Release/${ADDON_FILE}`;
-    const e = new Error(
+    throw loaderError(
+      "ERR_PPTP_IO_NOT_BUILT",
       `pptp_io native addon is not built (${where} not found): run \`npm install\` or \`npm rebuild\` ` +
         `in the project root (needs python3, make and a C compiler)`,
-    ) as Error & { code: string };
-    e.code = "ERR_PPTP_IO_NOT_BUILT";
-    throw e;
+    );
   }
   const require = createRequire(import.meta.url);
   const addon = require(path) as NativeAddon;
@@ -163,12 +162,16 @@ export function checkSourceStamp(addon: Pick<NativeAddon, "sourceStamp">, addonP
   const expected = (require(join(nativeDir, "source-stamp.cjs")) as { sourceStamp(dir: string): string }).sourceStamp(nativeDir);
   if (addon.sourceStamp === expected) return;
   const built = addon.sourceStamp ? `sources stamped ${addon.sourceStamp}` : "sources from before the stamp";
-  const e = new Error(
+  throw loaderError(
+    "ERR_PPTP_IO_STALE",
     `pptp_io native addon ${addonPath} was built from ${built}, not from the ones in ${nativeDir} (${expected}): ` +
       `rebuild it with \`npm rebuild\` in the project root (\`npm run build\` compiles only the TypeScript)`,
-  ) as Error & { code: string };
-  e.code = "ERR_PPTP_IO_STALE";
-  throw e;
+  );
+}
+
+/** An error the loader throws, with a code a caller can test. */
+function loaderError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
 }
 
 let cached: NativeAddon | undefined;

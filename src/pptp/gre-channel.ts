@@ -41,8 +41,9 @@ import { SharedScratch } from "../core/scratch.js";
 export const REORDER_WINDOW_MAX = 64;
 
 /**
- * The Packet Recv. Window Size our server advertises (RFC 2637 §2.8; our client asks for 64: src/client/link-config.ts). A peer that keeps to windows
- * (RFC 2637 §4.2; Windows, our own client's "auto") may have this many packets unacknowledged, so it caps its rate
+ * The Packet Recv. Window Size our server advertises (RFC 2637 §2.8; our client asks for 64, see
+ * src/client/link-config.ts). A peer that keeps to windows (RFC 2637 §4.2; Windows, our own client's "auto") may
+ * have this many packets unacknowledged, so it caps its rate
  * at window / round trip: 64 packets, pptpd's figure, allow 36 Mbit/s over a 20 ms path. 512 allow 287 Mbit/s, and
  * hold nothing more here (REORDER_WINDOW_MAX); the raw socket's 4 MiB receive buffer takes ~1,800 such packets.
  */

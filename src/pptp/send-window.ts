@@ -99,12 +99,12 @@ export class SendWindow {
     } else {
       this.maxWindow = Math.min(peer, MAX_TRACKED);
       // RFC 2637 §4.2.1: start conservatively at half the receiver's window, at least one packet.
-      this.window = mode === "fixed" ? this.maxWindow : Math.max(1, this.maxWindow >>> 1);
+      // "auto" sends freely (Infinity) until peerAcknowledgesAlone().
+      this.window = this.engageLater ? Infinity : mode === "fixed" ? this.maxWindow : Math.max(1, this.maxWindow >>> 1);
       let size = 1;
       while (size < this.maxWindow) size <<= 1;
       this.sendTimes = new Float64Array(size);
       this.mask = size - 1;
-      if (this.engageLater) this.window = Infinity;
     }
   }
 
@@ -117,7 +117,7 @@ export class SendWindow {
     if (!this.engageLater) return;
     this.engageLater = false;
     this.mode = "sliding";
-    if (this.window === Infinity) this.window = Math.max(1, this.maxWindow >>> 1);
+    this.window = Math.max(1, this.maxWindow >>> 1);
   }
 
   /** Data packets sent and neither acknowledged nor written off. */

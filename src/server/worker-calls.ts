@@ -162,8 +162,8 @@ export class WorkerCalls {
     // (it has no call for it), so on a refusal these come back into this channel, after the reordered ones.
     let unanswered: ForwardedGre[] | undefined = [];
     let unansweredOver = 0;
-    // Forwards the pool refused before the answer (no steering entry for the call yet): forwarded again if the
-    // worker takes the call, delivered here with the rest if it refuses.
+    // Forwards the pool refused before the answer (its worker went away meanwhile; pool.ts records the owner before
+    // it asks): forwarded again if the worker takes the call, delivered here with the rest if it refuses.
     const refused: ForwardedGre[] = [];
     let refusedOver = 0;
     session.greIn = (_now, buf, gh) => {
